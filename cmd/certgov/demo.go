@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/demo"
+	"certgov/importers"
+	"certgov/store"
+)
+
+func newDemoCommand(a *app) *cobra.Command {
+	var noTUI bool
+	cmd := &cobra.Command{
+		Use:   "demo [--db PATH] [--no-tui]",
+		Short: "Build a demo database from a generated certificate estate",
+		Long: `Generate a realistic certificate estate (an internal PKI, ~300 workload,
+CI and partner identities across six teams: CA-signed and self-signed, some
+expired, some expiring this week, weak keys, SHA-1, rotations, copies, a key
+left on disk, PEM/DER/PKCS#7/PKCS#12/JKS files), import it with the ordinary
+importers into a fresh demo database, and say what to try next.
+
+The demo database is rebuilt on every run. It lives at
+$XDG_DATA_HOME/certgov/demo.db unless --db says otherwise; certgov refuses to
+overwrite a database that is not a demo.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := a.dbPath
+			if path == "" {
+				var err error
+				if path, err = store.DefaultPath("demo.db"); err != nil {
+					return err
+				}
+			}
+			return buildDemo(cmd.Context(), path, cmd.OutOrStdout(), time.Now())
+		},
+	}
+	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "only build the database; do not open the dashboard")
+	return cmd
+}
+
+func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) error {
+	if err := removeOldDemo(ctx, dbPath); err != nil {
+		return err
+	}
+	estateDir := dbPath + ".estate"
+	if err := os.RemoveAll(estateDir); err != nil {
+		return err
+	}
+	estate, err := demo.Generate(now)
+	if err != nil {
+		return fmt.Errorf("generating the demo estate: %w", err)
+	}
+	if err := estate.Write(estateDir); err != nil {
+		return fmt.Errorf("writing the demo estate: %w", err)
+	}
+	s, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.SetMeta(ctx, "demo", "true"); err != nil {
+		return err
+	}
+	opts := importers.Options{Password: []byte(demo.KeystorePassword)}
+	summary, failures, _, err := importPaths(ctx, s, []string{estateDir}, opts, false)
+	if err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("the demo estate did not import cleanly: %s", failures[0])
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Demo database: %s\n", dbPath)
+	fmt.Fprintf(w, "  %d identities, %d certificates from %d files (%d private keys found on disk)\n",
+		counts.Identities, counts.Certificates, summary.SourcesNew, counts.PrivateKeys)
+	fmt.Fprintf(w, "Demo estate:   %s (the files it was imported from)\n\n", estateDir)
+	fmt.Fprintf(w, "Try next:\n")
+	fmt.Fprintf(w, "  export CERTGOV_DB=%s\n", dbPath)
+	fmt.Fprintf(w, "  certgov ls --filter 'selfsigned expires<30d'     # self-signed, expiring within 30 days\n")
+	fmt.Fprintf(w, "  certgov ls --filter 'expired !ca' -o json       # expired client certificates\n")
+	fmt.Fprintf(w, "  certgov ls --filter 'key:rsa issuer:partner'    # partner certificates on RSA keys\n")
+	fmt.Fprintf(w, "  certgov show ledger.payments.svc                # one identity, its versions and sources\n")
+	fmt.Fprintf(w, "  certgov import %s               # re-import: nothing new\n", estateDir)
+	return nil
+}
+
+// removeOldDemo deletes a previous demo database, and refuses to delete
+// anything that is not one.
+func removeOldDemo(ctx context.Context, dbPath string) error {
+	info, err := os.Stat(dbPath)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if info.Size() > 0 {
+		s, err := store.Open(ctx, dbPath)
+		if err != nil {
+			return fmt.Errorf("%s exists and is not a certgov demo database: %w", dbPath, err)
+		}
+		isDemo, err := s.Meta(ctx, "demo")
+		s.Close()
+		if err != nil {
+			return err
+		}
+		if isDemo != "true" {
+			return fmt.Errorf("%s exists and is not a demo database: refusing to overwrite it (choose another --db)", dbPath)
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(dbPath + suffix); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return os.MkdirAll(filepath.Dir(dbPath), 0o700)
+}

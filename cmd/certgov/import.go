@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"certgov/importers"
+	"certgov/model"
+	"certgov/store"
+)
+
+type importFlags struct {
+	dryRun       bool
+	kind         string
+	passwordFile string
+	verbose      bool
+}
+
+func newImportCommand(a *app) *cobra.Command {
+	var f importFlags
+	cmd := &cobra.Command{
+		Use:   "import [flags] PATH...",
+		Short: "Import certificates from files and folders",
+		Long: `Import certificates from files and folders (walked recursively) into the
+governance database. Formats are detected by content: PEM (certificates,
+chains, bundles, openssl -text dumps), DER, PKCS#7 (.p7b/.p7c), PKCS#12
+(.p12/.pfx) and Java keystores (JKS).
+
+Importing the same files again adds nothing. Private keys found on the way
+are never stored: only the fact that a key lies in that file is recorded.
+
+Keystore passwords come from $CERTGOV_KEYSTORE_PASSWORD, --password-file, or
+a prompt on a terminal; the empty password and "changeit" are tried too.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("import needs at least one PATH")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runImport(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
+		},
+	}
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "report what would be imported, write nothing")
+	cmd.Flags().StringVar(&f.kind, "kind", "", "force a format: "+strings.Join(importers.Kinds, ", "))
+	cmd.Flags().StringVar(&f.passwordFile, "password-file", "", "file whose first line is the keystore password")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also list skipped files")
+	cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(importers.Kinds, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []string, f importFlags) error {
+	if f.kind != "" && !slices.Contains(importers.Kinds, f.kind) {
+		return usageError{fmt.Errorf("--kind %q: want one of %s", f.kind, strings.Join(importers.Kinds, ", "))}
+	}
+	opts := importers.Options{Kind: f.kind}
+	password, err := keystorePassword(f.passwordFile)
+	if err != nil {
+		return err
+	}
+	opts.Password = password
+	if password == nil {
+		opts.Prompt = terminalPrompt(stderr)
+	}
+
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	summary, failures, skipped, err := importPaths(ctx, s, paths, opts, f.dryRun)
+	if err != nil {
+		return err
+	}
+	printImportSummary(stdout, s.Path(), summary, f.dryRun)
+	if f.verbose {
+		for _, line := range skipped {
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	for _, line := range failures {
+		fmt.Fprintln(stderr, line)
+	}
+	if len(failures) > 0 {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
+// importPaths runs the importers on worker goroutines feeding the store's
+// single writer, and returns the failures, one line each, sorted by path.
+func importPaths(ctx context.Context, s *store.Store, paths []string, opts importers.Options, dryRun bool) (store.ImportSummary, []string, []string, error) {
+	imp, err := s.NewImport(ctx)
+	if err != nil {
+		return store.ImportSummary{}, nil, nil, err
+	}
+	opts.Known = imp.Known
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var failures, skipped []string
+	summary, err := imp.Run(ctx, importers.Walk(ctx, paths, opts), dryRun, func(r model.FileResult) {
+		switch {
+		case r.Err != nil:
+			failures = append(failures, r.Err.Error())
+		case r.Skipped != "":
+			skipped = append(skipped, fmt.Sprintf("skipped %s: %s", r.Source.Path, r.Skipped))
+		}
+		for _, p := range r.Problems {
+			failures = append(failures, p.Error())
+		}
+	})
+	sort.Strings(failures)
+	sort.Strings(skipped)
+	return summary, failures, skipped, err
+}
+
+func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRun bool) {
+	if dryRun {
+		fmt.Fprintf(w, "Dry run: nothing was written to %s\n", dbPath)
+	} else {
+		fmt.Fprintf(w, "Imported into %s\n", dbPath)
+	}
+	fmt.Fprintf(w, "  files:        %d read, %d unchanged since last import, %d skipped, %d failed\n",
+		s.Files, s.FilesUnchanged, s.FilesSkipped, s.FilesFailed)
+	fmt.Fprintf(w, "  certificates: %d new, %d already known\n", s.CertificatesNew, s.CertificatesKnown)
+	fmt.Fprintf(w, "  identities:   %d new\n", s.IdentitiesNew)
+	fmt.Fprintf(w, "  sources:      %d new\n", s.SourcesNew)
+	if s.PrivateKeys > 0 {
+		fmt.Fprintf(w, "  private keys: %d found on disk (recorded by public key only, never stored)\n", s.PrivateKeys)
+	}
+	if s.CertificatesNew == 0 && s.SourcesNew == 0 && s.FilesFailed == 0 && s.Problems == 0 && !dryRun {
+		fmt.Fprintln(w, "Nothing new: the database already holds everything in these files.")
+	}
+	if n := s.FilesFailed + s.Problems; n > 0 {
+		fmt.Fprintf(w, "  errors:       %d (listed on stderr)\n", n)
+	}
+}
+
+// keystorePassword reads the configured password: --password-file wins
+// over $CERTGOV_KEYSTORE_PASSWORD. Never a command-line argument, which
+// other users could read from the process list.
+func keystorePassword(file string) ([]byte, error) {
+	if file != "" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		defer fh.Close()
+		line, err := bufio.NewReader(fh).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		return []byte(strings.TrimRight(line, "\r\n")), nil
+	}
+	if env, ok := os.LookupEnv("CERTGOV_KEYSTORE_PASSWORD"); ok {
+		return []byte(env), nil
+	}
+	return nil, nil
+}
+
+// terminalPrompt asks for keystore passwords on the controlling terminal,
+// one file at a time; nil when standard input is not a terminal.
+func terminalPrompt(stderr io.Writer) func(path string) ([]byte, error) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(path string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stderr, "Password for keystore %s: ", path)
+		pw, err := term.ReadPassword(fd)
+		fmt.Fprintln(stderr)
+		return pw, err
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+var outputFormats = []string{"table", "json", "csv"}
+
+func newLsCommand(a *app) *cobra.Command {
+	var filter, output string
+	cmd := &cobra.Command{
+		Use:   "ls [--filter EXPR] [-o table|json|csv]",
+		Short: "List certificates, one row each",
+		Long: `List certificates, one row each, ordered by identity and expiry.
+
+Filter terms are combined with AND; "!" negates a term:
+  TEXT                 CN, subject, identity or SAN contains TEXT ("quote it" for spaces)
+  expired              past notAfter
+  expires<30d          expires within 30 days, expired included (h, d, w, y)
+  expires>1y           expires more than a year from now
+  selfsigned           self-signed (verified with its own key)
+  ca                   a CA certificate
+  issuer:TEXT          issuer DN contains TEXT
+  subject:TEXT         subject DN contains TEXT
+  san:TEXT             a SAN contains TEXT
+  key:rsa|ecdsa|ed25519
+  fp:HEX               SHA-256 fingerprint starts with HEX
+  owner:none|NAME      unowned, or owner contains NAME
+
+Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := model.ParseFilter(filter)
+			if err != nil {
+				return usageError{err}
+			}
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return listRecords(cmd.Context(), s, f, output, cmd.OutOrStdout(), time.Now())
+		},
+	}
+	cmd.Flags().StringVar(&filter, "filter", "", "filter expression (see above)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format string, w io.Writer, now time.Time) error {
+	var emit func(*model.Record) error
+	var finish func() error
+	switch format {
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "FINGERPRINT\tIDENTITY\tTRUST\tKEY\tNOT AFTER\tEXPIRES\tISSUER")
+		emit = func(r *model.Record) error {
+			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.FingerprintSHA256[:16], clip(r.IdentityName, 40),
+				trustLabel(&r.Certificate), r.KeyLabel(), r.NotAfter.Format("2006-01-02"), model.Relative(r.NotAfter, now), clip(r.Issuer, 48))
+			return err
+		}
+		finish = tw.Flush
+	case "json":
+		bw := &jsonArrayWriter{w: w}
+		emit = func(r *model.Record) error { return bw.write(r.JSON()) }
+		finish = bw.close
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(csvHeader)
+		emit = func(r *model.Record) error { return cw.Write(csvRow(r)) }
+		finish = func() error { cw.Flush(); return cw.Error() }
+	default:
+		return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
+	}
+	err := s.EachRecord(ctx, func(r *model.Record) error {
+		if !f.Match(r, now) {
+			return nil
+		}
+		return emit(r)
+	})
+	if err != nil {
+		return err
+	}
+	return finish()
+}
+
+func trustLabel(c *model.Certificate) string {
+	label := c.TrustModel()
+	if c.SelfIssued && !c.SelfSigned {
+		label = "self-issued"
+	}
+	if c.IsCA {
+		label += " CA"
+	}
+	return label
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// jsonArrayWriter streams a JSON array one element at a time, so that
+// listing 100,000 certificates never holds them all in memory.
+type jsonArrayWriter struct {
+	w     io.Writer
+	count int
+}
+
+func (j *jsonArrayWriter) write(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sep := ",\n  "
+	if j.count == 0 {
+		sep = "[\n  "
+	}
+	j.count++
+	if _, err := io.WriteString(j.w, sep); err != nil {
+		return err
+	}
+	_, err = j.w.Write(b)
+	return err
+}
+
+func (j *jsonArrayWriter) close() error {
+	if j.count == 0 {
+		_, err := io.WriteString(j.w, "[]\n")
+		return err
+	}
+	_, err := io.WriteString(j.w, "\n]\n")
+	return err
+}
+
+var csvHeader = []string{"fingerprint_sha256", "identity", "subject", "issuer", "serial", "not_before", "not_after",
+	"key_algorithm", "key_size", "signature_algorithm", "self_signed", "ca", "sans", "spki_sha256", "sources"}
+
+func csvRow(r *model.Record) []string {
+	j := r.JSON()
+	var sans []string
+	for _, group := range []struct {
+		prefix string
+		values []string
+	}{{"dns", j.SANs.DNS}, {"uri", j.SANs.URI}, {"ip", j.SANs.IP}, {"email", j.SANs.Email}} {
+		for _, v := range group.values {
+			sans = append(sans, group.prefix+":"+v)
+		}
+	}
+	return []string{j.FingerprintSHA256, j.Identity, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
+		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
+		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";")}
+}

@@ -1,0 +1,119 @@
+// Command certgov governs certificate-backed non-human identities: it
+// imports certificates and trust lists into a local governance database
+// and lets reviewers and operators see who trusts what, and until when.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"certgov/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// exitError carries an exit status with an error already reported.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one certgov command line and returns its exit status:
+// 0 success, 1 failure (bad input, unknown REF), 2 bad usage.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdin)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "certgov: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "certgov: %v\n", err)
+		return 1
+	}
+}
+
+type usageError struct{ error }
+
+// app holds what every sub-command shares.
+type app struct {
+	dbPath string
+	stdin  io.Reader
+}
+
+func newRootCommand(stdin io.Reader) *cobra.Command {
+	a := &app{stdin: stdin}
+	root := &cobra.Command{
+		Use:   "certgov",
+		Short: "Governance for certificate-backed non-human identities",
+		Long: `certgov inventories the X.509 client certificates that service accounts,
+workloads, CI jobs and partner integrations use for mTLS, and makes every
+trust decision visible, owned, time-bound and evidenced.
+
+Start with "certgov demo" to try it on built-in demo data, or
+"certgov import PATH..." to load your own certificates.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
+	root.AddCommand(
+		newImportCommand(a),
+		newLsCommand(a),
+		newShowCommand(a),
+		newDemoCommand(a),
+	)
+	return root
+}
+
+// databasePath resolves --db, then $CERTGOV_DB, then the default.
+func (a *app) databasePath(defaultName string) (string, error) {
+	if a.dbPath != "" {
+		return a.dbPath, nil
+	}
+	if env := os.Getenv("CERTGOV_DB"); env != "" {
+		return env, nil
+	}
+	return store.DefaultPath(defaultName)
+}
+
+func (a *app) open(ctx context.Context) (*store.Store, error) {
+	path, err := a.databasePath("certgov.db")
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path)
+}
+
+// exactArgs is cobra.ExactArgs reported as a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

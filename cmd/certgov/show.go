@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+func newShowCommand(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show REF",
+		Short: "Show everything known about a certificate or identity",
+		Long: `Show everything known about one certificate or identity.
+
+REF is a SHA-256 fingerprint (full, or a unique prefix of at least 8 hex
+digits; colons and a "sha256:" prefix are fine) or an identity name. For an
+identity, its current certificate is shown with all its versions.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return show(cmd.Context(), s, args[0], output, cmd.OutOrStdout(), time.Now())
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+type showJSON struct {
+	Identity    string                `json:"identity"`
+	IdentityKey string                `json:"identity_key"`
+	Certificate model.RecordJSON      `json:"certificate"`
+	Current     bool                  `json:"current"`
+	Occurrences []store.Occurrence    `json:"found_in"`
+	PrivateKeys []store.KeyOccurrence `json:"private_keys_on_disk"`
+	Versions    []versionJSON         `json:"versions"`
+	PEM         string                `json:"pem"`
+}
+
+type versionJSON struct {
+	FingerprintSHA256 string `json:"fingerprint_sha256"`
+	NotBefore         string `json:"not_before"`
+	NotAfter          string `json:"not_after"`
+	Current           bool   `json:"current"`
+}
+
+func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, now time.Time) error {
+	ident, index, err := s.Resolve(ctx, ref, now)
+	if err != nil {
+		return err
+	}
+	if index < 0 {
+		index = ident.Current
+	}
+	cert := ident.Certificates[index]
+	occurrences, err := s.Occurrences(ctx, cert.FingerprintSHA256)
+	if err != nil {
+		return err
+	}
+	keys, err := s.PrivateKeysFor(ctx, cert.SPKISHA256)
+	if err != nil {
+		return err
+	}
+	record := model.Record{Certificate: cert}
+	for _, o := range occurrences {
+		record.Sources = append(record.Sources, o.Path)
+	}
+	view := showJSON{
+		Identity:    ident.Name,
+		IdentityKey: ident.Key,
+		Certificate: record.JSON(),
+		Current:     index == ident.Current,
+		Occurrences: occurrences,
+		PrivateKeys: keys,
+		PEM:         pemEncode(cert.DER),
+	}
+	for i, c := range ident.Certificates {
+		view.Versions = append(view.Versions, versionJSON{c.FingerprintSHA256, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), i == ident.Current})
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(view)
+	case "text":
+		printShow(w, ident, index, occurrences, keys, now)
+		return nil
+	}
+	return usageError{fmt.Errorf("-o %q: want text or json", format)}
+}
+
+func printShow(w io.Writer, ident *store.Identity, index int, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
+	c := ident.Certificates[index]
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, value) }
+	row("Identity", fmt.Sprintf("%s (%d certificate%s)", ident.Name, len(ident.Certificates), plural(len(ident.Certificates))))
+	row("Identity key", ident.Key)
+	row("", "")
+	state := "current"
+	if index != ident.Current {
+		state = "not current"
+	}
+	row("Certificate", fmt.Sprintf("%s (%s)", c.FingerprintSHA256, state))
+	row("Subject", c.Subject)
+	row("Issuer", c.Issuer)
+	row("Trust", trustDescription(&c))
+	row("Serial", c.Serial)
+	expiry := "expires " + model.Relative(c.NotAfter, now)
+	if c.ExpiredAt(now) {
+		expiry = "EXPIRED " + model.Relative(c.NotAfter, now)
+	}
+	row("Valid", fmt.Sprintf("%s to %s (%s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), expiry))
+	row("Key", c.KeyLabel())
+	row("Signature", c.SignatureAlgorithm)
+	row("SANs", formatSANs(c.SANs))
+	row("Key usage", orNone(strings.Join(c.KeyUsage, ", ")))
+	row("Extended usage", orNone(strings.Join(c.ExtKeyUsage, ", ")))
+	row("SHA-256", c.FingerprintSHA256)
+	row("SHA-1", c.FingerprintSHA1)
+	row("SPKI SHA-256", c.SPKISHA256)
+	row("Subject key ID", orNone(c.SubjectKeyID))
+	row("Authority key ID", orNone(c.AuthorityKeyID))
+	row("", "")
+	if len(occurrences) == 0 {
+		row("Found in", "(no current source)")
+	}
+	for i, o := range occurrences {
+		label := ""
+		if i == 0 {
+			label = "Found in"
+		}
+		where := o.Path
+		if o.Location != "" {
+			where += " (" + o.Location + ")"
+		}
+		row(label, where)
+	}
+	for i, k := range keys {
+		label := ""
+		if i == 0 {
+			label = "PRIVATE KEY ON DISK"
+		}
+		where := k.Path
+		if k.Location != "" {
+			where += " (" + k.Location + ")"
+		}
+		row(label, where+": "+k.KeyType)
+	}
+	if len(ident.Certificates) > 1 {
+		row("", "")
+		for i, v := range ident.Certificates {
+			label := ""
+			if i == 0 {
+				label = "Versions"
+			}
+			mark := " "
+			if i == ident.Current {
+				mark = "*"
+			}
+			row(label, fmt.Sprintf("%s %s  %s to %s", mark, v.FingerprintSHA256[:16], v.NotBefore.Format("2006-01-02"), v.NotAfter.Format("2006-01-02")))
+		}
+	}
+	tw.Flush()
+}
+
+func trustDescription(c *model.Certificate) string {
+	desc := c.TrustModel()
+	switch {
+	case c.SelfSigned:
+		desc += ": trusted only where explicitly registered or pinned"
+	case c.SelfIssued:
+		desc += ": issuer equals subject, but its own key does not verify the signature"
+	default:
+		desc += ": trusted where its issuing CA is trusted"
+	}
+	if c.IsCA {
+		desc += " (CA certificate)"
+	}
+	return desc
+}
+
+func formatSANs(s model.SANs) string {
+	var parts []string
+	for _, g := range []struct {
+		label  string
+		values []string
+	}{{"DNS", s.DNS}, {"URI", s.URI}, {"IP", s.IP}, {"email", s.Email}} {
+		for _, v := range g.values {
+			parts = append(parts, g.label+":"+v)
+		}
+	}
+	return orNone(strings.Join(parts, ", "))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func pemEncode(der []byte) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

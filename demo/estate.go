@@ -1,0 +1,300 @@
+package demo
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	gopkcs12 "software.sslmate.com/src/go-pkcs12"
+)
+
+// Seed is the demo's fixed seed: every run builds the same estate
+// (names, dates relative to today, structure); keys are fresh each time.
+const Seed = 2026
+
+// KeystorePassword protects the demo's keystores: Java's default, as so
+// many real truststores keep it.
+const KeystorePassword = "changeit"
+
+// Estate is a generated set of files, by slash-separated relative path.
+type Estate struct {
+	Files map[string][]byte
+}
+
+var teams = []struct {
+	name     string
+	services []string
+}{
+	{"payments", []string{"ledger", "settlement", "refunds", "card-vault", "fx-rates", "invoicing", "payouts", "fraud-score", "chargebacks", "wallet", "billing-api", "tax-engine", "reconciler", "merchant-api", "risk-gateway"}},
+	{"platform", []string{"api-gateway", "service-mesh", "config-server", "secrets-broker", "scheduler", "log-shipper", "metrics-agent", "dns-updater", "ingress", "egress-proxy", "artifact-store", "image-builder", "cert-renewer", "queue-broker", "cache-proxy"}},
+	{"data", []string{"etl-runner", "warehouse-loader", "stream-processor", "feature-store", "report-builder", "cdc-connector", "lake-writer", "ml-trainer", "ml-serving", "dq-checker", "backup-agent", "archive-sync", "search-indexer", "kafka-connect"}},
+	{"identity", []string{"sso-bridge", "scim-sync", "token-service", "mfa-service", "directory-sync", "session-store", "audit-shipper", "consent-api", "account-api", "password-reset"}},
+	{"logistics", []string{"tracking-api", "label-printer", "route-planner", "warehouse-scanner", "carrier-gateway", "customs-docs", "returns-api", "inventory-sync", "dispatch", "fleet-telemetry", "eta-predictor", "dock-scheduler"}},
+	{"customer", []string{"crm-sync", "support-desk", "chat-router", "email-sender", "sms-gateway", "survey-api", "loyalty-points", "profile-api", "notification-hub", "voice-ivr"}},
+}
+
+var partners = []string{"acme-logistics", "globex-payments", "initech-sftp", "umbrella-health", "hooli-ads", "stark-supply", "wayne-freight", "tyrell-data", "cyberdyne-iot", "soylent-foods",
+	"wonka-retail", "oscorp-labs", "aperture-qa", "blackmesa-research", "vandelay-import", "prestige-worldwide", "dunder-paper", "sterling-cooper", "pied-piper", "massive-dynamic",
+	"nakatomi-trading", "gringotts-bank", "monarch-solutions", "virtucon", "duff-beverages", "krusty-burger", "bluth-homes", "planet-express", "los-pollos", "gekko-capital",
+	"octan-energy", "sirius-cyber", "rekall-travel", "weyland-cargo", "zorg-industries", "omni-consumer", "veridian-dynamics", "lacuna-inc", "abstergo-media", "buy-n-large"}
+
+var ciRepos = []string{"web-frontend", "mobile-app", "payments-core", "infra-terraform", "data-pipelines", "identity-svc", "docs-site", "platform-charts", "ml-models", "logistics-api",
+	"customer-portal", "release-tools", "security-scans", "load-tests", "e2e-suite", "db-migrations", "sdk-go", "sdk-python", "sdk-java", "status-page",
+	"ops-runbooks", "cost-reports", "chaos-tests", "backup-jobs", "nightly-builds", "canary-deploy", "feature-flags", "observability", "edge-config", "vuln-triage"}
+
+// Generate builds the demo estate for the day of now.
+func Generate(now time.Time) (*Estate, error) {
+	day := now.UTC().Truncate(24 * time.Hour)
+	g := NewGenerator(Seed)
+	rng := g.Rand()
+	e := &Estate{Files: map[string][]byte{}}
+	days := func(n int) time.Time { return day.Add(time.Duration(n) * 24 * time.Hour) }
+
+	rsaPool := make([]crypto.Signer, 3)
+	for i := range rsaPool {
+		k, err := RSAKey(2048)
+		if err != nil {
+			return nil, err
+		}
+		rsaPool[i] = k
+	}
+	weakKey, err := RSAKey(1024)
+	if err != nil {
+		return nil, err
+	}
+
+	root, err := g.SelfSigned(Template{CommonName: "Example Corp Root CA", Org: "Example Corp", CA: true, NotBefore: days(-1500), NotAfter: days(2150), Key: rsaPool[0]})
+	if err != nil {
+		return nil, err
+	}
+	issuing, err := g.Issue(Template{CommonName: "Example Corp Workload CA 2026", Org: "Example Corp", CA: true, NotBefore: days(-320), NotAfter: days(780)}, root)
+	if err != nil {
+		return nil, err
+	}
+	ciCA, err := g.Issue(Template{CommonName: "Example Corp CI Runner CA", Org: "Example Corp", OrgUnit: "ci", CA: true, NotBefore: days(-400), NotAfter: days(700)}, root)
+	if err != nil {
+		return nil, err
+	}
+	legacyRoot, err := g.SelfSigned(Template{CommonName: "Example Corp Legacy Root", Org: "Example Corp", CA: true, NotBefore: days(-4000), NotAfter: days(400), Key: rsaPool[1], SHA1: true})
+	if err != nil {
+		return nil, err
+	}
+	e.add("pki/ca-bundle.pem", concat(root.PEM(), issuing.PEM(), ciCA.PEM(), legacyRoot.PEM()))
+	e.add("pki/workload-ca-chain.pem", concat(issuing.PEM(), root.PEM()))
+
+	// Workloads: CA-signed client certificates with SPIFFE IDs. Lifetimes
+	// spread so that some expired, some expire this week, most are fine;
+	// a fifth have been rotated at least once.
+	for ti, team := range teams {
+		for si, svc := range team.services {
+			for ei, env := range []string{"", "staging", "dr"} {
+				if env == "dr" && si%3 != 0 {
+					continue
+				}
+				if err := e.addWorkload(g, issuing, days, team.name, svc, env, ti*7+si*3+ei); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+
+	// Partners: self-signed certificates registered by hand. Some long
+	// lived, some expired, some on weak or SHA-1 keys, some copied around.
+	var partnerCerts []*Issued
+	for pi, p := range partners {
+		t := Template{
+			CommonName: "partner-" + p, Org: titleCase(p), OrgUnit: "integration",
+			Emails:    []string{"mtls-admin@" + p + ".example"},
+			NotBefore: days(-rng.IntN(700) - 30),
+		}
+		switch {
+		case pi%10 == 3:
+			t.Key = weakKey
+		case pi%10 == 7:
+			t.Key, t.SHA1 = rsaPool[2], true
+		case pi%3 == 0:
+			t.Key = Ed25519Key()
+		}
+		switch {
+		case pi%8 == 1:
+			t.NotAfter = days(-rng.IntN(60) - 1) // expired
+		case pi%8 == 5:
+			t.NotAfter = days(rng.IntN(6) + 1) // expires this week
+		case pi%6 == 2:
+			t.NotAfter = t.NotBefore.AddDate(10, 0, 0) // ten years: a forever pin
+		default:
+			t.NotAfter = days(rng.IntN(330) + 10)
+		}
+		issued, err := g.SelfSigned(t)
+		if err != nil {
+			return nil, err
+		}
+		partnerCerts = append(partnerCerts, issued)
+		path := fmt.Sprintf("partners/%s.pem", p)
+		if pi%4 == 2 {
+			path = fmt.Sprintf("partners/%s.crt", p)
+			e.add(path, concat(textDump(issued.Cert), issued.PEM()))
+		} else {
+			e.add(path, issued.PEM())
+		}
+		if pi%7 == 0 {
+			// A copy someone made for another gateway: drift.
+			e.add(fmt.Sprintf("gateways/legacy-edge/pinned/%s.pem", p), issued.PEM())
+		}
+	}
+	var legacyBundle []*x509.Certificate
+	var aliases []string
+	var trusted []*x509.Certificate
+	for i, p := range partnerCerts {
+		if i%3 == 1 {
+			legacyBundle = append(legacyBundle, p.Cert)
+		}
+		if i%2 == 0 {
+			aliases = append(aliases, partners[i])
+			trusted = append(trusted, p.Cert)
+		}
+	}
+	p7b, err := PKCS7(legacyBundle...)
+	if err != nil {
+		return nil, err
+	}
+	e.add("gateways/legacy-edge/partners.p7b", p7b)
+	e.add("java/partner-truststore.jks", JKSTrustStore(KeystorePassword, aliases, trusted))
+
+	// CI jobs: short-lived certificates from the CI runner CA, plus a few
+	// self-signed Ed25519 ones someone generated by hand.
+	var runners [][]byte
+	for ci, repo := range ciRepos {
+		name := "ci-deploy-" + repo
+		t := Template{CommonName: name, OrgUnit: "ci", Org: "Example Corp", URIs: []string{"spiffe://corp.example/ci/" + repo}}
+		end := rng.IntN(45) - 5
+		t.NotBefore, t.NotAfter = days(end-30), days(end)
+		var issued *Issued
+		if ci%6 == 5 {
+			t.Key = Ed25519Key()
+			t.NotAfter = days(end + 700)
+			issued, err = g.SelfSigned(t)
+		} else {
+			issued, err = g.Issue(t, ciCA)
+		}
+		if err != nil {
+			return nil, err
+		}
+		runners = append(runners, issued.PEM())
+	}
+	// Written with Windows line endings, as exported from a Windows runner.
+	e.add("ci/runner-certs.pem", bytes.ReplaceAll(concat(runners...), []byte("\n"), []byte("\r\n")))
+
+	// A client keystore with its key, as a Java service ships it.
+	keystoreCert, err := g.Issue(Template{CommonName: "orders-sync.logistics.svc", OrgUnit: "logistics", Org: "Example Corp",
+		URIs: []string{"spiffe://corp.example/ns/logistics/sa/orders-sync"}, NotBefore: days(-200), NotAfter: days(165)}, issuing)
+	if err != nil {
+		return nil, err
+	}
+	p12, err := gopkcs12.Modern.Encode(keystoreCert.Key, keystoreCert.Cert, []*x509.Certificate{issuing.Cert, root.Cert}, KeystorePassword)
+	if err != nil {
+		return nil, err
+	}
+	e.add("java/orders-sync-client.p12", p12)
+	e.add("README.txt", []byte("Demo certificate estate generated by certgov demo. Every key here is throwaway.\n"))
+	return e, nil
+}
+
+// addWorkload issues the versions of one workload identity. Lifetimes
+// spread so that some expired, some expire this week, most are fine; a
+// fifth have been rotated at least once.
+func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.Time, team, svc, env string, n int) error {
+	rng := g.Rand()
+	lifetime := []int{90, 180, 365, 398}[rng.IntN(4)]
+	remaining := rng.IntN(lifetime+30) - 25
+	if n%13 == 0 {
+		remaining = rng.IntN(7) // expiring this week
+	}
+	versions := 1
+	if n%5 == 0 {
+		versions = 2 + rng.IntN(2)
+	}
+	name, spiffe, dir := svc+"."+team+".svc", "spiffe://corp.example/ns/"+team+"/sa/"+svc, "services/"+team
+	if env != "" {
+		name = svc + "." + team + "." + env + ".svc"
+		spiffe = "spiffe://" + env + ".corp.example/ns/" + team + "/sa/" + svc
+		dir = "services/" + env + "/" + team
+	}
+	for v := versions - 1; v >= 0; v-- {
+		end := remaining - v*lifetime
+		issued, err := g.Issue(Template{
+			CommonName: name, OrgUnit: team, Org: "Example Corp",
+			URIs: []string{spiffe}, DNSNames: []string{name + ".cluster.local"},
+			NotBefore: days(end - lifetime), NotAfter: days(end),
+		}, issuing)
+		if err != nil {
+			return err
+		}
+		switch {
+		case v > 0:
+			e.add(fmt.Sprintf("%s/old/%s-v%d.pem", dir, svc, versions-v), issued.PEM())
+		case n%9 == 4:
+			e.add(fmt.Sprintf("%s/%s.cer", dir, svc), issued.Cert.Raw)
+		case n%17 == 6:
+			// A private key left beside its certificate.
+			key, err := issued.KeyPEM()
+			if err != nil {
+				return err
+			}
+			e.add(fmt.Sprintf("%s/%s.pem", dir, svc), concat(issued.PEM(), key))
+		default:
+			e.add(fmt.Sprintf("%s/%s.crt", dir, svc), concat(issued.PEM(), issuing.PEM()))
+		}
+	}
+	return nil
+}
+
+func (e *Estate) add(path string, data []byte) { e.Files[path] = data }
+
+// Paths lists the estate's files in order.
+func (e *Estate) Paths() []string {
+	paths := make([]string, 0, len(e.Files))
+	for p := range e.Files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+// Write writes the estate below dir: folders 0700, files 0600, since the
+// estate holds (throwaway) private keys.
+func (e *Estate) Write(dir string) error {
+	for _, p := range e.Paths() {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, e.Files[p], 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func titleCase(slug string) string {
+	words := strings.Split(slug, "-")
+	for i, w := range words {
+		words[i] = strings.ToUpper(w[:1]) + w[1:]
+	}
+	return strings.Join(words, " ")
+}
+
+// textDump imitates the `openssl x509 -text` header that people paste
+// above the PEM block.
+func textDump(c *x509.Certificate) []byte {
+	return fmt.Appendf(nil, "Certificate:\n    Data:\n        Version: %d (0x%x)\n        Serial Number: %x\n        Issuer: %s\n        Validity\n            Not Before: %s\n            Not After : %s\n        Subject: %s\n",
+		c.Version, c.Version-1, c.SerialNumber, c.Issuer, c.NotBefore.Format("Jan _2 15:04:05 2006 GMT"), c.NotAfter.Format("Jan _2 15:04:05 2006 GMT"), c.Subject)
+}

@@ -1,0 +1,134 @@
+package importers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+
+	"certgov/model"
+)
+
+// MaxFileSize is the largest file certgov reads: certificate material is
+// small, and a bigger file is a mistake or an attack on memory.
+const MaxFileSize = 64 << 20
+
+// skippedDirs hold version-control internals, never certificates in use.
+var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
+
+type job struct {
+	path     string
+	explicit bool
+}
+
+// Walk reads the named files and every file below the named folders on
+// worker goroutines and sends one result per file. Symbolic links are
+// followed, each file and folder is read once (so link loops end), and
+// the channel is closed when all is read or ctx is done.
+func Walk(ctx context.Context, paths []string, opts Options) <-chan model.FileResult {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	jobs := make(chan job, workers*4)
+	results := make(chan model.FileResult, workers*4)
+	send := func(r model.FileResult) {
+		select {
+		case results <- r:
+		case <-ctx.Done():
+		}
+	}
+	go func() {
+		defer close(jobs)
+		w := &walker{ctx: ctx, jobs: jobs, report: send, seen: map[fileID]bool{}}
+		for _, p := range paths {
+			w.visit(p, true)
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				send(ReadFile(j.path, opts, j.explicit))
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	return results
+}
+
+type walker struct {
+	ctx    context.Context
+	jobs   chan<- job
+	report func(model.FileResult)
+	seen   map[fileID]bool
+}
+
+func (w *walker) visit(path string, explicit bool) {
+	if w.ctx.Err() != nil {
+		return
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		w.report(model.FileResult{Source: model.Source{Path: path}, Err: err})
+		return
+	}
+	if id, ok := fileIDOf(fi); ok {
+		if w.seen[id] {
+			return
+		}
+		w.seen[id] = true
+	}
+	switch {
+	case fi.IsDir():
+		w.visitDir(path)
+	case fi.Mode().IsRegular():
+		select {
+		case w.jobs <- job{path: path, explicit: explicit}:
+		case <-w.ctx.Done():
+		}
+	case explicit:
+		w.report(model.FileResult{Source: model.Source{Path: path}, Err: fmt.Errorf("%s: not a regular file or folder", path)})
+	}
+}
+
+func (w *walker) visitDir(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		w.report(model.FileResult{Source: model.Source{Path: dir}, Err: err})
+		return
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		if e.IsDir() && skippedDirs[e.Name()] {
+			continue
+		}
+		w.visit(filepath.Join(dir, e.Name()), false)
+	}
+}
+
+// ReadFile reads and parses one file, refusing files over MaxFileSize.
+func ReadFile(path string, opts Options, explicit bool) model.FileResult {
+	fail := func(err error) model.FileResult {
+		return model.FileResult{Source: model.Source{Path: path}, Err: err}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", path, err))
+	}
+	if len(data) > MaxFileSize {
+		return fail(fmt.Errorf("%s: file is over the %d MiB limit", path, MaxFileSize>>20))
+	}
+	return Parse(path, data, opts, explicit)
+}

@@ -1,0 +1,249 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Record is a certificate with what governance knows about it: the row
+// that `ls` prints and that filters select.
+type Record struct {
+	Certificate
+	Owner   string
+	Sources []string
+}
+
+// Filter is a parsed filter expression: terms combined with AND, each
+// possibly negated with a leading "!".
+//
+//	ledger                free text in CN, subject, SANs (case-insensitive)
+//	expired               notAfter has passed
+//	expires<30d           expires within 30 days (h, d, w, y; includes expired)
+//	expires>1y            expires later than a year from now
+//	selfsigned            self-signed (signature verified with its own key)
+//	ca                    CA certificate
+//	issuer:TEXT           issuer DN contains TEXT
+//	subject:TEXT          subject DN contains TEXT
+//	san:TEXT              a SAN contains TEXT
+//	key:rsa|ecdsa|ed25519 key algorithm
+//	fp:HEX                SHA-256 fingerprint starts with HEX
+//	owner:none|NAME       no owner, or owner contains NAME
+type Filter struct {
+	source string
+	terms  []term
+}
+
+type term struct {
+	negate bool
+	match  func(r *Record, now time.Time) bool
+}
+
+// FilterError points at the term of an expression that could not be read.
+type FilterError struct {
+	Term   string
+	Column int // 1-based position of the term in the expression
+	Reason string
+}
+
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("filter: %q at column %d: %s", e.Term, e.Column, e.Reason)
+}
+
+// ParseFilter reads a filter expression. The empty expression matches all.
+func ParseFilter(expr string) (*Filter, error) {
+	f := &Filter{source: expr}
+	tokens, err := tokenize(expr)
+	if err != nil {
+		return nil, err
+	}
+	for _, tok := range tokens {
+		t, err := parseTerm(tok)
+		if err != nil {
+			return nil, err
+		}
+		f.terms = append(f.terms, t)
+	}
+	return f, nil
+}
+
+// String returns the expression the filter was parsed from.
+func (f *Filter) String() string { return f.source }
+
+// Empty reports whether the filter matches everything.
+func (f *Filter) Empty() bool { return f == nil || len(f.terms) == 0 }
+
+// Match reports whether r satisfies every term at time now.
+func (f *Filter) Match(r *Record, now time.Time) bool {
+	if f == nil {
+		return true
+	}
+	for _, t := range f.terms {
+		if t.match(r, now) == t.negate {
+			return false
+		}
+	}
+	return true
+}
+
+type token struct {
+	text   string
+	raw    string
+	quoted bool
+	column int
+}
+
+func tokenize(expr string) ([]token, error) {
+	var tokens []token
+	i := 0
+	for i < len(expr) {
+		if expr[i] == ' ' || expr[i] == '\t' {
+			i++
+			continue
+		}
+		start := i
+		var b strings.Builder
+		quoted := false
+		for i < len(expr) && expr[i] != ' ' && expr[i] != '\t' {
+			if expr[i] != '"' {
+				b.WriteByte(expr[i])
+				i++
+				continue
+			}
+			quoted = true
+			end := strings.IndexByte(expr[i+1:], '"')
+			if end < 0 {
+				return nil, &FilterError{Term: expr[start:], Column: start + 1, Reason: "unclosed quote"}
+			}
+			b.WriteString(expr[i+1 : i+1+end])
+			i += end + 2
+		}
+		tokens = append(tokens, token{text: b.String(), raw: expr[start:i], quoted: quoted, column: start + 1})
+	}
+	return tokens, nil
+}
+
+func parseTerm(tok token) (term, error) {
+	text := tok.text
+	t := term{}
+	if strings.HasPrefix(tok.raw, "!") {
+		t.negate = true
+		text = text[1:]
+	}
+	bad := func(reason string) (term, error) {
+		return term{}, &FilterError{Term: tok.raw, Column: tok.column, Reason: reason}
+	}
+	if text == "" {
+		return bad("nothing after !")
+	}
+	if tok.quoted {
+		t.match = freeText(text)
+		return t, nil
+	}
+	lower := strings.ToLower(text)
+	switch lower {
+	case "expired":
+		t.match = func(r *Record, now time.Time) bool { return r.ExpiredAt(now) }
+		return t, nil
+	case "selfsigned", "self-signed":
+		t.match = func(r *Record, _ time.Time) bool { return r.SelfSigned }
+		return t, nil
+	case "ca":
+		t.match = func(r *Record, _ time.Time) bool { return r.IsCA }
+		return t, nil
+	}
+	if strings.HasPrefix(lower, "expires") {
+		return parseExpires(t, tok, lower[len("expires"):])
+	}
+	field, value, hasField := strings.Cut(text, ":")
+	if !hasField || strings.HasPrefix(value, "//") {
+		t.match = freeText(text)
+		return t, nil
+	}
+	if value == "" {
+		return bad("missing value after " + field + ":")
+	}
+	needle := strings.ToLower(value)
+	switch strings.ToLower(field) {
+	case "issuer":
+		t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Issuer, needle) }
+	case "subject":
+		t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Subject, needle) }
+	case "san":
+		t.match = func(r *Record, _ time.Time) bool { return anyContainsFold(r.SANs.All(), needle) }
+	case "fp":
+		needle = strings.ReplaceAll(strings.TrimPrefix(needle, "sha256:"), ":", "")
+		t.match = func(r *Record, _ time.Time) bool { return strings.HasPrefix(r.FingerprintSHA256, needle) }
+	case "key":
+		algorithm, ok := map[string]string{"rsa": "RSA", "ecdsa": "ECDSA", "ec": "ECDSA", "ed25519": "Ed25519", "dsa": "DSA"}[needle]
+		if !ok {
+			return bad("unknown key algorithm " + strconv.Quote(value) + " (rsa, ecdsa, ed25519, dsa)")
+		}
+		t.match = func(r *Record, _ time.Time) bool { return r.KeyAlgorithm == algorithm }
+	case "owner":
+		if needle == "none" {
+			t.match = func(r *Record, _ time.Time) bool { return r.Owner == "" }
+		} else {
+			t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Owner, needle) }
+		}
+	default:
+		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner; quote free text that contains a colon)")
+	}
+	return t, nil
+}
+
+func parseExpires(t term, tok token, rest string) (term, error) {
+	bad := func(reason string) (term, error) {
+		return term{}, &FilterError{Term: tok.raw, Column: tok.column, Reason: reason}
+	}
+	if len(rest) < 2 || (rest[0] != '<' && rest[0] != '>') {
+		return bad("write expires<DURATION or expires>DURATION, e.g. expires<30d")
+	}
+	d, err := parseDuration(rest[1:])
+	if err != nil {
+		return bad(err.Error())
+	}
+	if rest[0] == '<' {
+		t.match = func(r *Record, now time.Time) bool { return r.NotAfter.Before(now.Add(d)) }
+	} else {
+		t.match = func(r *Record, now time.Time) bool { return r.NotAfter.After(now.Add(d)) }
+	}
+	return t, nil
+}
+
+// parseDuration reads durations such as 12h, 30d, 12w, 1y.
+func parseDuration(s string) (time.Duration, error) {
+	units := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
+	if len(s) < 2 {
+		return 0, fmt.Errorf("bad duration %q (use e.g. 12h, 30d, 12w, 1y)", s)
+	}
+	unit, ok := units[s[len(s)-1]]
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if !ok || err != nil || n < 0 {
+		return 0, fmt.Errorf("bad duration %q (use e.g. 12h, 30d, 12w, 1y)", s)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+func freeText(text string) func(r *Record, _ time.Time) bool {
+	needle := strings.ToLower(text)
+	return func(r *Record, _ time.Time) bool {
+		return containsFold(r.CommonName, needle) || containsFold(r.Subject, needle) ||
+			containsFold(r.IdentityName, needle) || anyContainsFold(r.SANs.All(), needle)
+	}
+}
+
+// containsFold reports whether s contains the lower-case needle, ignoring case.
+func containsFold(s, needle string) bool {
+	return strings.Contains(strings.ToLower(s), needle)
+}
+
+func anyContainsFold(values []string, needle string) bool {
+	for _, v := range values {
+		if containsFold(v, needle) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,60 @@
+package model
+
+import "time"
+
+// IdentityKey groups certificates that are versions of one non-human
+// identity: the normalised subject DN plus the first URI SAN (a SPIFFE ID,
+// say). A rotation that keeps both keeps the identity, its owner and its
+// history. A certificate with neither is an identity of its own.
+func IdentityKey(c Certificate) string {
+	uri := ""
+	if len(c.SANs.URI) > 0 {
+		uri = c.SANs.URI[0]
+	}
+	if c.SubjectNormalized == "" && uri == "" {
+		return "sha256:" + c.FingerprintSHA256
+	}
+	return c.SubjectNormalized + "|" + uri
+}
+
+// IdentityName is how people refer to the identity: its common name, else
+// its first URI, DNS or email SAN, else the subject, else a fingerprint.
+func IdentityName(c Certificate) string {
+	for _, name := range []string{c.CommonName, first(c.SANs.URI), first(c.SANs.DNS), first(c.SANs.Email), c.Subject} {
+		if name != "" {
+			return name
+		}
+	}
+	return "sha256:" + c.FingerprintSHA256[:16]
+}
+
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
+}
+
+// CurrentIndex picks an identity's current certificate among its versions:
+// the newest one valid at now (latest notBefore), or, when none is valid,
+// the one that expires last. It returns -1 for an empty slice.
+func CurrentIndex(certs []Certificate, now time.Time) int {
+	best := -1
+	for i := range certs {
+		if best == -1 || newerVersion(&certs[i], &certs[best], now) {
+			best = i
+		}
+	}
+	return best
+}
+
+func newerVersion(c, than *Certificate, now time.Time) bool {
+	valid, thanValid := c.ValidAt(now), than.ValidAt(now)
+	if valid != thanValid {
+		return valid
+	}
+	if valid {
+		return c.NotBefore.After(than.NotBefore)
+	}
+	return c.NotAfter.After(than.NotAfter)
+}

@@ -1,0 +1,76 @@
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// Source kinds: the formats certificates are read from.
+const (
+	KindPEM    = "pem"
+	KindDER    = "der"
+	KindPKCS7  = "pkcs7"
+	KindPKCS12 = "pkcs12"
+	KindJKS    = "jks"
+)
+
+// Source is one file certificates were found in, at one content version.
+type Source struct {
+	Path          string
+	Kind          string
+	ContentSHA256 string
+	Size          int64
+	ImportedAt    time.Time
+}
+
+// FoundCertificate is a certificate and where in its source it stands
+// ("line 12", "alias partner-a", "bag 2").
+type FoundCertificate struct {
+	Certificate
+	Location string
+}
+
+// PrivateKeyFact records that a private key was found, never the key: its
+// type and the SHA-256 of its public key, which ties it to the
+// certificates that carry that key.
+type PrivateKeyFact struct {
+	Location   string
+	KeyType    string // "RSA 2048", "ECDSA P-256", "Ed25519", "encrypted", …
+	SPKISHA256 string // empty when the key could not be read (encrypted)
+}
+
+// Problem is bad input at one place of a file: the rest of the file may
+// still be usable.
+type Problem struct {
+	Path string
+	Line int // 0 when the format has no lines
+	Item string
+	Err  error
+}
+
+func (p Problem) Error() string {
+	where := p.Path
+	if p.Line > 0 {
+		where = fmt.Sprintf("%s:%d", p.Path, p.Line)
+	}
+	if p.Item != "" {
+		where += ": " + p.Item
+	}
+	return fmt.Sprintf("%s: %v", where, p.Err)
+}
+
+func (p Problem) Unwrap() error { return p.Err }
+
+// FileResult is what one input file yielded. When Err is set the file
+// failed as a whole and nothing of it is stored. Skipped files are not
+// certificate material (a README in a folder); Unchanged ones were imported
+// before with the same content and were not parsed again.
+type FileResult struct {
+	Source       Source
+	Certificates []FoundCertificate
+	Keys         []PrivateKeyFact
+	Problems     []Problem
+	Err          error
+	Skipped      string // reason, when skipped
+	Unchanged    bool
+}

@@ -1,0 +1,119 @@
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// RecordJSON is the stable JSON shape of a certificate record, as
+// `certgov ls -o json` prints it. Later fields are added, never renamed.
+type RecordJSON struct {
+	FingerprintSHA256  string   `json:"fingerprint_sha256"`
+	FingerprintSHA1    string   `json:"fingerprint_sha1"`
+	SPKISHA256         string   `json:"spki_sha256"`
+	Subject            string   `json:"subject"`
+	Issuer             string   `json:"issuer"`
+	CommonName         string   `json:"common_name"`
+	Serial             string   `json:"serial"`
+	NotBefore          string   `json:"not_before"`
+	NotAfter           string   `json:"not_after"`
+	KeyAlgorithm       string   `json:"key_algorithm"`
+	KeySize            int      `json:"key_size"`
+	KeyCurve           string   `json:"key_curve,omitempty"`
+	SignatureAlgorithm string   `json:"signature_algorithm"`
+	SelfSigned         bool     `json:"self_signed"`
+	SelfIssued         bool     `json:"self_issued"`
+	CA                 bool     `json:"ca"`
+	SANs               SANs     `json:"sans"`
+	KeyUsage           []string `json:"key_usage"`
+	ExtKeyUsage        []string `json:"ext_key_usage"`
+	SubjectKeyID       string   `json:"subject_key_id"`
+	AuthorityKeyID     string   `json:"authority_key_id"`
+	Identity           string   `json:"identity"`
+	IdentityKey        string   `json:"identity_key"`
+	Sources            []string `json:"sources"`
+}
+
+// JSON returns the record's stable JSON shape.
+func (r *Record) JSON() RecordJSON {
+	return RecordJSON{
+		FingerprintSHA256:  r.FingerprintSHA256,
+		FingerprintSHA1:    r.FingerprintSHA1,
+		SPKISHA256:         r.SPKISHA256,
+		Subject:            r.Subject,
+		Issuer:             r.Issuer,
+		CommonName:         r.CommonName,
+		Serial:             r.Serial,
+		NotBefore:          r.NotBefore.UTC().Format(time.RFC3339),
+		NotAfter:           r.NotAfter.UTC().Format(time.RFC3339),
+		KeyAlgorithm:       r.KeyAlgorithm,
+		KeySize:            r.KeySize,
+		KeyCurve:           r.KeyCurve,
+		SignatureAlgorithm: r.SignatureAlgorithm,
+		SelfSigned:         r.SelfSigned,
+		SelfIssued:         r.SelfIssued,
+		CA:                 r.IsCA,
+		SANs:               SANs{DNS: nonNil(r.SANs.DNS), URI: nonNil(r.SANs.URI), IP: nonNil(r.SANs.IP), Email: nonNil(r.SANs.Email)},
+		KeyUsage:           nonNil(r.KeyUsage),
+		ExtKeyUsage:        nonNil(r.ExtKeyUsage),
+		SubjectKeyID:       r.SubjectKeyID,
+		AuthorityKeyID:     r.AuthorityKeyID,
+		Identity:           r.IdentityName,
+		IdentityKey:        r.IdentityKey,
+		Sources:            nonNil(r.Sources),
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// KeyLabel is a short description of the key: "RSA 2048", "ECDSA P-256".
+func (c *Certificate) KeyLabel() string {
+	switch {
+	case c.KeyCurve != "":
+		return c.KeyAlgorithm + " " + c.KeyCurve
+	case c.KeyAlgorithm == "RSA" || c.KeyAlgorithm == "DSA":
+		return fmt.Sprintf("%s %d", c.KeyAlgorithm, c.KeySize)
+	}
+	return c.KeyAlgorithm
+}
+
+// TrustModel says how a server can come to trust the certificate: by its
+// chain (CA-signed) or only by explicit registration (self-signed).
+func (c *Certificate) TrustModel() string {
+	switch {
+	case c.SelfSigned:
+		return "self-signed"
+	case c.SelfIssued:
+		return "self-issued, not self-verifying"
+	}
+	return "CA-signed"
+}
+
+// Relative renders the time from now to t as "in 5d", "3d ago", "in 4h".
+func Relative(t, now time.Time) string {
+	d := t.Sub(now)
+	past := d < 0
+	if past {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Hour:
+		s = fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%dh", int(d.Hours()))
+	case d < 2*365*24*time.Hour:
+		s = fmt.Sprintf("%dd", int(d.Hours()/24))
+	default:
+		s = fmt.Sprintf("%dy", int(d.Hours()/24/365))
+	}
+	if past {
+		return s + " ago"
+	}
+	return "in " + s
+}

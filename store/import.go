@@ -1,0 +1,348 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"certgov/model"
+)
+
+// ImportSummary counts what an import did.
+type ImportSummary struct {
+	Files             int `json:"files"`
+	FilesUnchanged    int `json:"files_unchanged"`
+	FilesSkipped      int `json:"files_skipped"`
+	FilesFailed       int `json:"files_failed"`
+	SourcesNew        int `json:"sources_new"`
+	CertificatesNew   int `json:"certificates_new"`
+	CertificatesKnown int `json:"certificates_known"`
+	IdentitiesNew     int `json:"identities_new"`
+	PrivateKeys       int `json:"private_keys"`
+	Problems          int `json:"problems"`
+}
+
+// Import is one run of writing importer results into the database. The
+// importers parse on worker goroutines; Import is the single writer.
+type Import struct {
+	s     *Store
+	known map[string]knownSource
+}
+
+type knownSource struct {
+	contentSHA256 string
+	certificates  int
+}
+
+// NewImport prepares an import: it loads which file contents are already
+// stored so that unchanged files are not parsed again.
+func (s *Store) NewImport(ctx context.Context) (*Import, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count FROM sources WHERE superseded_at IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	known := map[string]knownSource{}
+	for rows.Next() {
+		var path string
+		var k knownSource
+		if err := rows.Scan(&path, &k.contentSHA256, &k.certificates); err != nil {
+			return nil, err
+		}
+		known[path] = k
+	}
+	return &Import{s: s, known: known}, rows.Err()
+}
+
+// Known reports whether this content of path is stored already. It is
+// safe for concurrent use.
+func (imp *Import) Known(path, contentSHA256 string) bool {
+	k, ok := imp.known[path]
+	return ok && k.contentSHA256 == contentSHA256
+}
+
+// batchCertificates bounds a transaction: large enough to amortise the
+// commit, small enough that a killed import loses little.
+const batchCertificates = 1000
+
+// Run writes results as they arrive. Each file is stored whole or not at
+// all (a savepoint per file), files are committed in batches, and an
+// import killed at any moment leaves a consistent database that a second
+// run completes. With dryRun everything is rolled back at the end, so the
+// counts are exact and nothing is written. report sees every result.
+func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dryRun bool, report func(model.FileResult)) (ImportSummary, error) {
+	var sum ImportSummary
+	conn, err := imp.s.db.Conn(ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer conn.Close()
+
+	w := &writer{conn: conn, identities: map[string]int64{}, now: time.Now().UTC().Unix()}
+	if !dryRun {
+		res, err := conn.ExecContext(ctx, `INSERT INTO imports(started_at) VALUES (?)`, w.now)
+		if err != nil {
+			return sum, err
+		}
+		w.importID, _ = res.LastInsertId()
+	}
+	if err := w.prepare(ctx); err != nil {
+		return sum, err
+	}
+	defer w.closeStatements()
+
+	inTx := false
+	certsInTx := 0
+	commit := func() error {
+		if !inTx {
+			return nil
+		}
+		inTx = false
+		certsInTx = 0
+		if dryRun {
+			_, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return err
+		}
+		_, err := conn.ExecContext(ctx, "COMMIT")
+		return err
+	}
+	defer func() {
+		if inTx {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+
+	for res := range results {
+		if report != nil {
+			report(res)
+		}
+		sum.Files++
+		sum.Problems += len(res.Problems)
+		switch {
+		case res.Err != nil:
+			sum.FilesFailed++
+			continue
+		case res.Skipped != "":
+			sum.FilesSkipped++
+			continue
+		case res.Unchanged:
+			sum.FilesUnchanged++
+			sum.CertificatesKnown += imp.known[res.Source.Path].certificates
+			continue
+		}
+		if !inTx {
+			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+				return sum, fmt.Errorf("begin: %w", err)
+			}
+			inTx = true
+		}
+		fileSum, err := w.storeFile(ctx, res)
+		if err != nil {
+			return sum, fmt.Errorf("%s: %w", res.Source.Path, err)
+		}
+		sum.add(fileSum)
+		certsInTx += len(res.Certificates) + 1
+		if certsInTx >= batchCertificates && !dryRun {
+			if err := commit(); err != nil {
+				return sum, fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if err := commit(); err != nil {
+		return sum, fmt.Errorf("commit: %w", err)
+	}
+	if !dryRun {
+		summary, _ := json.Marshal(sum)
+		if _, err := conn.ExecContext(ctx, `UPDATE imports SET finished_at = ?, summary = ? WHERE id = ?`, time.Now().UTC().Unix(), string(summary), w.importID); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+func (s *ImportSummary) add(o ImportSummary) {
+	s.SourcesNew += o.SourcesNew
+	s.CertificatesNew += o.CertificatesNew
+	s.CertificatesKnown += o.CertificatesKnown
+	s.IdentitiesNew += o.IdentitiesNew
+	s.PrivateKeys += o.PrivateKeys
+}
+
+// writer holds the single connection and its prepared statements.
+type writer struct {
+	conn       *sql.Conn
+	importID   int64
+	now        int64
+	identities map[string]int64
+	stmts      map[string]*sql.Stmt
+}
+
+var writerStatements = map[string]string{
+	"identity": `INSERT INTO identities(identity_key, name, created_at) VALUES (?, ?, ?)
+		ON CONFLICT(identity_key) DO NOTHING RETURNING id`,
+	"identityID": `SELECT id FROM identities WHERE identity_key = ?`,
+	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
+	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
+	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
+	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
+	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
+	"key":       `INSERT OR IGNORE INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?)`,
+}
+
+func (w *writer) prepare(ctx context.Context) error {
+	w.stmts = map[string]*sql.Stmt{}
+	for name, query := range writerStatements {
+		stmt, err := w.conn.PrepareContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("prepare %s: %w", name, err)
+		}
+		w.stmts[name] = stmt
+	}
+	return nil
+}
+
+func (w *writer) closeStatements() {
+	for _, s := range w.stmts {
+		s.Close()
+	}
+}
+
+// storeFile writes one file under a savepoint: all of it or none of it.
+func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum ImportSummary, err error) {
+	if _, err := w.conn.ExecContext(ctx, "SAVEPOINT file"); err != nil {
+		return sum, err
+	}
+	newIdentities := []string{}
+	defer func() {
+		if err != nil {
+			w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO file")
+			w.conn.ExecContext(context.WithoutCancel(ctx), "RELEASE file")
+			for _, key := range newIdentities {
+				delete(w.identities, key)
+			}
+			return
+		}
+		_, err = w.conn.ExecContext(ctx, "RELEASE file")
+	}()
+
+	sourceID, isNew, err := w.source(ctx, res)
+	if err != nil {
+		return sum, fmt.Errorf("source: %w", err)
+	}
+	if isNew {
+		sum.SourcesNew++
+	}
+	if _, err := w.stmts["supersede"].ExecContext(ctx, w.now, res.Source.Path, sourceID); err != nil {
+		return sum, err
+	}
+	for i := range res.Certificates {
+		fc := &res.Certificates[i]
+		identityID, created, err := w.identity(ctx, &fc.Certificate)
+		if err != nil {
+			return sum, err
+		}
+		if created {
+			sum.IdentitiesNew++
+			newIdentities = append(newIdentities, fc.IdentityKey)
+		}
+		inserted, err := w.stmts["certificate"].ExecContext(ctx, append(certificateArgs(&fc.Certificate), identityID, fc.DER, w.now)...)
+		if err != nil {
+			return sum, fmt.Errorf("certificate %s: %w", fc.FingerprintSHA256, err)
+		}
+		if n, _ := inserted.RowsAffected(); n > 0 {
+			sum.CertificatesNew++
+		} else {
+			sum.CertificatesKnown++
+		}
+		if _, err := w.stmts["link"].ExecContext(ctx, fc.FingerprintSHA256, sourceID, fc.Location); err != nil {
+			return sum, err
+		}
+	}
+	for _, k := range res.Keys {
+		if _, err := w.stmts["key"].ExecContext(ctx, sourceID, k.Location, k.KeyType, k.SPKISHA256); err != nil {
+			return sum, err
+		}
+		sum.PrivateKeys++
+	}
+	return sum, nil
+}
+
+// source records this content version of the file. A content seen at the
+// path before (the file was changed and changed back) is current again.
+func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, created bool, err error) {
+	src := res.Source
+	err = w.stmts["sourceID"].QueryRowContext(ctx, src.Path, src.ContentSHA256).Scan(&id)
+	if err == nil {
+		_, err = w.stmts["restore"].ExecContext(ctx, id)
+		return id, false, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, err
+	}
+	var importID any
+	if w.importID != 0 {
+		importID = w.importID
+	}
+	err = w.stmts["source"].QueryRowContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates)).Scan(&id)
+	return id, err == nil, err
+}
+
+func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, created bool, err error) {
+	if id, ok := w.identities[c.IdentityKey]; ok {
+		return id, false, nil
+	}
+	err = w.stmts["identity"].QueryRowContext(ctx, c.IdentityKey, c.IdentityName, w.now).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := w.stmts["identityID"].QueryRowContext(ctx, c.IdentityKey).Scan(&id); err != nil {
+			return 0, false, fmt.Errorf("identity: %w", err)
+		}
+	case err != nil:
+		return 0, false, fmt.Errorf("identity: %w", err)
+	default:
+		created = true
+	}
+	w.identities[c.IdentityKey] = id
+	return id, created, nil
+}
+
+// certificateColumns are the fact columns shared by inserts and queries,
+// in the order of certificateArgs and scanCertificate.
+const certificateColumns = `fingerprint_sha256, fingerprint_sha1, spki_sha256, subject, subject_normalized,
+	issuer, common_name, serial, not_before, not_after, key_algorithm, key_size, key_curve,
+	signature_algorithm, sans, key_usage, ext_key_usage, is_ca, self_issued, self_signed,
+	subject_key_id, authority_key_id`
+
+func certificateArgs(c *model.Certificate) []any {
+	return []any{
+		c.FingerprintSHA256, c.FingerprintSHA1, c.SPKISHA256, c.Subject, c.SubjectNormalized,
+		c.Issuer, c.CommonName, c.Serial, c.NotBefore.Unix(), c.NotAfter.Unix(), c.KeyAlgorithm, c.KeySize, c.KeyCurve,
+		c.SignatureAlgorithm, mustJSON(c.SANs), mustJSON(nonNil(c.KeyUsage)), mustJSON(nonNil(c.ExtKeyUsage)), c.IsCA, c.SelfIssued, c.SelfSigned,
+		c.SubjectKeyID, c.AuthorityKeyID,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs and string slices come here
+	}
+	return string(b)
+}

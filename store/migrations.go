@@ -1,0 +1,92 @@
+package store
+
+// migrations bring the schema from PRAGMA user_version N to N+1; each runs
+// in its own transaction. Append only: never edit a migration that landed.
+var migrations = []string{
+	// 1: certificates, identities, sources and private key facts.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+
+CREATE TABLE identities (
+	id           INTEGER PRIMARY KEY,
+	identity_key TEXT NOT NULL UNIQUE,
+	name         TEXT NOT NULL,
+	created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE certificates (
+	fingerprint_sha256  TEXT PRIMARY KEY,
+	fingerprint_sha1    TEXT NOT NULL,
+	spki_sha256         TEXT NOT NULL,
+	subject             TEXT NOT NULL,
+	subject_normalized  TEXT NOT NULL,
+	issuer              TEXT NOT NULL,
+	common_name         TEXT NOT NULL,
+	serial              TEXT NOT NULL,
+	not_before          INTEGER NOT NULL,
+	not_after           INTEGER NOT NULL,
+	key_algorithm       TEXT NOT NULL,
+	key_size            INTEGER NOT NULL,
+	key_curve           TEXT NOT NULL,
+	signature_algorithm TEXT NOT NULL,
+	sans                TEXT NOT NULL,
+	key_usage           TEXT NOT NULL,
+	ext_key_usage       TEXT NOT NULL,
+	is_ca               INTEGER NOT NULL,
+	self_issued         INTEGER NOT NULL,
+	self_signed         INTEGER NOT NULL,
+	subject_key_id      TEXT NOT NULL,
+	authority_key_id    TEXT NOT NULL,
+	identity_id         INTEGER NOT NULL REFERENCES identities(id),
+	der                 BLOB NOT NULL,
+	first_seen          INTEGER NOT NULL
+);
+CREATE INDEX certificates_identity ON certificates(identity_id);
+CREATE INDEX certificates_spki ON certificates(spki_sha256);
+
+CREATE TABLE imports (
+	id          INTEGER PRIMARY KEY,
+	started_at  INTEGER NOT NULL,
+	finished_at INTEGER,
+	summary     TEXT
+);
+
+-- One row per content version of a file. When a file changes, the older
+-- version is kept with superseded_at set: what a file used to hold is
+-- evidence too.
+CREATE TABLE sources (
+	id                INTEGER PRIMARY KEY,
+	path              TEXT NOT NULL,
+	kind              TEXT NOT NULL,
+	content_sha256    TEXT NOT NULL,
+	size              INTEGER NOT NULL,
+	imported_at       INTEGER NOT NULL,
+	import_id         INTEGER REFERENCES imports(id),
+	certificate_count INTEGER NOT NULL,
+	superseded_at     INTEGER,
+	UNIQUE (path, content_sha256)
+);
+
+CREATE TABLE certificate_sources (
+	fingerprint_sha256 TEXT NOT NULL REFERENCES certificates(fingerprint_sha256),
+	source_id          INTEGER NOT NULL REFERENCES sources(id),
+	location           TEXT NOT NULL,
+	PRIMARY KEY (fingerprint_sha256, source_id, location)
+) WITHOUT ROWID;
+CREATE INDEX certificate_sources_source ON certificate_sources(source_id);
+
+-- The fact that a private key lies in a file; never the key.
+CREATE TABLE private_keys (
+	id          INTEGER PRIMARY KEY,
+	source_id   INTEGER NOT NULL REFERENCES sources(id),
+	location    TEXT NOT NULL,
+	key_type    TEXT NOT NULL,
+	spki_sha256 TEXT NOT NULL,
+	UNIQUE (source_id, location)
+);
+CREATE INDEX private_keys_spki ON private_keys(spki_sha256);
+`,
+}

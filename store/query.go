@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"certgov/model"
+)
+
+// scanner is the Scan of *sql.Row and *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanCertificate reads certificateColumns (and any extra destinations
+// after them) into c.
+func scanCertificate(row scanner, c *model.Certificate, extra ...any) error {
+	var notBefore, notAfter int64
+	var sans, keyUsage, extKeyUsage string
+	dest := []any{
+		&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.SubjectNormalized,
+		&c.Issuer, &c.CommonName, &c.Serial, &notBefore, &notAfter, &c.KeyAlgorithm, &c.KeySize, &c.KeyCurve,
+		&c.SignatureAlgorithm, &sans, &keyUsage, &extKeyUsage, &c.IsCA, &c.SelfIssued, &c.SelfSigned,
+		&c.SubjectKeyID, &c.AuthorityKeyID,
+	}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return err
+	}
+	c.NotBefore = time.Unix(notBefore, 0).UTC()
+	c.NotAfter = time.Unix(notAfter, 0).UTC()
+	for _, f := range []struct {
+		text string
+		into any
+	}{{sans, &c.SANs}, {keyUsage, &c.KeyUsage}, {extKeyUsage, &c.ExtKeyUsage}} {
+		if err := json.Unmarshal([]byte(f.text), f.into); err != nil {
+			return fmt.Errorf("certificate %s: %w", c.FingerprintSHA256, err)
+		}
+	}
+	return nil
+}
+
+const recordQuery = `SELECT ` + certificateColumns + `, i.identity_key, i.name,
+	(SELECT json_group_array(path) FROM (SELECT DISTINCT s.path FROM certificate_sources cs
+		JOIN sources s ON s.id = cs.source_id
+		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL ORDER BY s.path))
+	FROM certificates c JOIN identities i ON i.id = c.identity_id`
+
+// EachRecord calls fn for every certificate with its identity and current
+// sources, ordered by identity name and expiry. It streams: memory does
+// not grow with the number of certificates.
+func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
+	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name, c.not_after, c.fingerprint_sha256`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r model.Record
+	for rows.Next() {
+		var sources string
+		r = model.Record{}
+		if err := scanCertificate(rows, &r.Certificate, &r.IdentityKey, &r.IdentityName, &sources); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(sources), &r.Sources); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Counts are the sizes of the main tables.
+type Counts struct {
+	Certificates, Identities, Sources, PrivateKeys int
+}
+
+// Counts counts certificates, identities, current sources and key facts.
+func (s *Store) Counts(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM certificates),
+		(SELECT count(*) FROM identities),
+		(SELECT count(*) FROM sources WHERE superseded_at IS NULL),
+		(SELECT count(*) FROM private_keys)`).Scan(&c.Certificates, &c.Identities, &c.Sources, &c.PrivateKeys)
+	return c, err
+}
+
+// ErrNotFound is returned for a REF that names nothing.
+var ErrNotFound = errors.New("not found")
+
+// AmbiguousError is returned for a REF that names several things.
+type AmbiguousError struct {
+	Ref        string
+	Candidates []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%q is ambiguous: it matches %s", e.Ref, strings.Join(e.Candidates, ", "))
+}
+
+var hexPrefix = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
+// Identity is one governed non-human identity with all its certificates.
+type Identity struct {
+	ID           int64
+	Key          string
+	Name         string
+	Certificates []model.Certificate // oldest first
+	Current      int                 // index into Certificates
+}
+
+// Resolve finds what REF names: a certificate by its SHA-256 fingerprint
+// (full, or a unique prefix of at least 8 hex digits, colons and a
+// "sha256:" prefix allowed) or an identity by name. It returns the
+// identity and, for a fingerprint, the certificate's index in it.
+func (s *Store) Resolve(ctx context.Context, ref string, now time.Time) (*Identity, int, error) {
+	fp := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(ref, "sha256:"), "SHA256:"), ":", ""))
+	if hexPrefix.MatchString(fp) {
+		matches, err := s.fingerprintsWithPrefix(ctx, fp)
+		if err != nil {
+			return nil, -1, err
+		}
+		switch len(matches) {
+		case 1:
+			return s.identityOfCertificate(ctx, matches[0], now)
+		case 0:
+		default:
+			return nil, -1, &AmbiguousError{Ref: ref, Candidates: matches}
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, identity_key FROM identities WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 6`, ref)
+	if err != nil {
+		return nil, -1, err
+	}
+	var ids []int64
+	var keys []string
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			rows.Close()
+			return nil, -1, err
+		}
+		ids, keys = append(ids, id), append(keys, key)
+	}
+	rows.Close()
+	switch len(ids) {
+	case 0:
+		return nil, -1, fmt.Errorf("%q: %w: no certificate fingerprint or identity name matches", ref, ErrNotFound)
+	case 1:
+		ident, err := s.identity(ctx, ids[0], now)
+		return ident, -1, err
+	}
+	return nil, -1, &AmbiguousError{Ref: ref, Candidates: keys}
+}
+
+func (s *Store) fingerprintsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
+	// A range scan on the primary key: the prefix's upper bound is the
+	// prefix followed by a character above every hex digit.
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint_sha256 FROM certificates
+		WHERE fingerprint_sha256 >= ? AND fingerprint_sha256 < ? ORDER BY 1 LIMIT 6`, prefix, prefix+"~")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var fp string
+		if err := rows.Scan(&fp); err != nil {
+			return nil, err
+		}
+		out = append(out, fp)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) identityOfCertificate(ctx context.Context, fingerprint string, now time.Time) (*Identity, int, error) {
+	var id int64
+	if err := s.db.QueryRowContext(ctx, `SELECT identity_id FROM certificates WHERE fingerprint_sha256 = ?`, fingerprint).Scan(&id); err != nil {
+		return nil, -1, err
+	}
+	ident, err := s.identity(ctx, id, now)
+	if err != nil {
+		return nil, -1, err
+	}
+	for i, c := range ident.Certificates {
+		if c.FingerprintSHA256 == fingerprint {
+			return ident, i, nil
+		}
+	}
+	return nil, -1, fmt.Errorf("certificate %s: %w", fingerprint, ErrNotFound)
+}
+
+func (s *Store) identity(ctx context.Context, id int64, now time.Time) (*Identity, error) {
+	ident := &Identity{ID: id}
+	if err := s.db.QueryRowContext(ctx, `SELECT identity_key, name FROM identities WHERE id = ?`, id).Scan(&ident.Key, &ident.Name); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+certificateColumns+`, der FROM certificates WHERE identity_id = ? ORDER BY not_before, fingerprint_sha256`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c model.Certificate
+		if err := scanCertificate(rows, &c, &c.DER); err != nil {
+			return nil, err
+		}
+		c.IdentityKey, c.IdentityName = ident.Key, ident.Name
+		ident.Certificates = append(ident.Certificates, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	ident.Current = model.CurrentIndex(ident.Certificates, now)
+	return ident, nil
+}
+
+// Occurrence is one place a certificate was found.
+type Occurrence struct {
+	Path       string    `json:"path"`
+	Kind       string    `json:"kind"`
+	Location   string    `json:"location,omitempty"`
+	ImportedAt time.Time `json:"imported_at"`
+}
+
+// Occurrences lists the current sources that hold the certificate.
+func (s *Store) Occurrences(ctx context.Context, fingerprint string) ([]Occurrence, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.path, s.kind, cs.location, s.imported_at
+		FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
+		WHERE cs.fingerprint_sha256 = ? AND s.superseded_at IS NULL ORDER BY s.path, cs.location`, fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Occurrence
+	for rows.Next() {
+		var o Occurrence
+		var at int64
+		if err := rows.Scan(&o.Path, &o.Kind, &o.Location, &at); err != nil {
+			return nil, err
+		}
+		o.ImportedAt = time.Unix(at, 0).UTC()
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// KeyOccurrence is a private key found on disk whose public key is the
+// certificate's: anyone who can read that file can act as the identity.
+type KeyOccurrence struct {
+	Path     string `json:"path"`
+	Location string `json:"location,omitempty"`
+	KeyType  string `json:"key_type"`
+}
+
+// PrivateKeysFor lists the private keys found for an SPKI hash.
+func (s *Store) PrivateKeysFor(ctx context.Context, spki string) ([]KeyOccurrence, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.path, k.location, k.key_type FROM private_keys k
+		JOIN sources s ON s.id = k.source_id
+		WHERE k.spki_sha256 = ? AND s.superseded_at IS NULL ORDER BY s.path, k.location`, spki)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []KeyOccurrence
+	for rows.Next() {
+		var k KeyOccurrence
+		if err := rows.Scan(&k.Path, &k.Location, &k.KeyType); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// SetMeta records a database-level setting, such as that it is a demo.
+func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// Meta reads a database-level setting; "" when unset.
+func (s *Store) Meta(ctx context.Context, key string) (string, error) {
+	var value string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return value, err
+}
