@@ -72,6 +72,15 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		res.Unchanged = true
 		return res
 	}
+	promisesCertificates := explicit || certificateExtensions[strings.ToLower(filepath.Ext(path))]
+	if len(data) == 0 {
+		if promisesCertificates {
+			res.Err = fmt.Errorf("%s: empty file", path)
+		} else {
+			res.Skipped = "empty file"
+		}
+		return res
+	}
 	kind := opts.Kind
 	if kind == "" {
 		kind = Detect(data)
@@ -100,12 +109,12 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	default:
 		err = fmt.Errorf("unknown kind %q (one of %s)", kind, strings.Join(Kinds, ", "))
 	}
-	if errors.Is(err, errNotCertificateMaterial) && !explicit && !certificateExtensions[strings.ToLower(filepath.Ext(path))] {
+	if errors.Is(err, errNotCertificateMaterial) && !promisesCertificates {
 		res.Skipped = "not certificate material"
 		return res
 	}
 	if err == nil && len(res.Certificates) == 0 && len(res.Keys) == 0 && len(res.Problems) == 0 {
-		if explicit || certificateExtensions[strings.ToLower(filepath.Ext(path))] {
+		if promisesCertificates {
 			err = errors.New("no certificates found")
 		} else {
 			res.Skipped = "no certificates or keys"
@@ -148,36 +157,28 @@ func Detect(data []byte) string {
 	return ""
 }
 
-// detectDER tells certificate, CRL, PKCS#7 and PKCS#12 apart by the first
-// element inside the outer SEQUENCE.
+// detectDER tells certificate, CRL, PKCS#7 and PKCS#12 apart by the tag
+// of the first element inside the outer SEQUENCE. It reads only headers,
+// so truncated files and BER with indefinite lengths are still told apart
+// and then fail in their own parser with a precise error.
 func detectDER(data []byte) string {
-	var outer asn1.RawValue
-	if _, err := asn1.Unmarshal(data, &outer); err != nil || outer.Tag != asn1.TagSequence {
-		// BER with indefinite lengths (some PKCS#7 and PKCS#12 writers)
-		// fails DER decoding; peek at the raw bytes instead.
-		return detectIndefinite(data)
-	}
-	var firstElem asn1.RawValue
-	if _, err := asn1.Unmarshal(outer.Bytes, &firstElem); err != nil {
+	inner, ok := skipHeader(data)
+	if !ok || len(inner) == 0 {
 		return ""
 	}
-	switch {
-	case firstElem.Class == asn1.ClassUniversal && firstElem.Tag == asn1.TagInteger:
+	switch inner[0] {
+	case 0x02: // PFX version INTEGER
 		return model.KindPKCS12
-	case firstElem.Class == asn1.ClassUniversal && firstElem.Tag == asn1.TagOID:
+	case 0x06: // ContentInfo contentType OID
 		return model.KindPKCS7
-	case firstElem.Class == asn1.ClassUniversal && firstElem.Tag == asn1.TagSequence:
-		var tbsFirst asn1.RawValue
-		if _, err := asn1.Unmarshal(firstElem.Bytes, &tbsFirst); err != nil {
-			return ""
-		}
-		// A TBSCertificate starts with [0] version or the serial INTEGER;
-		// a TBSCertList with an optional INTEGER version then an
-		// AlgorithmIdentifier SEQUENCE. Disambiguate by trying to parse.
-		if tbsFirst.Class == asn1.ClassContextSpecific && tbsFirst.Tag == 0 {
+	case 0x30: // TBSCertificate or TBSCertList
+		tbs, ok := skipHeader(inner)
+		switch {
+		case !ok || len(tbs) == 0:
 			return model.KindDER
-		}
-		if looksLikeCRL(data) {
+		case tbs[0] == 0x30: // a v1 CRL starts with its signature algorithm
+			return kindCRL
+		case tbs[0] == 0x02 && looksLikeCRL(data): // v2 CRL version, or v1 certificate serial
 			return kindCRL
 		}
 		return model.KindDER
@@ -185,27 +186,21 @@ func detectDER(data []byte) string {
 	return ""
 }
 
-func detectIndefinite(data []byte) string {
-	// 30 80 (SEQUENCE, indefinite) then 02 01 03 (INTEGER 3) is a PFX;
-	// 30 80 06 09 2a 86 48 86 f7 0d 01 07 is a PKCS#7 ContentInfo.
-	if len(data) < 5 || data[0] != 0x30 {
-		return ""
+// skipHeader returns what follows a BER tag-length header.
+func skipHeader(b []byte) ([]byte, bool) {
+	if len(b) < 2 {
+		return nil, false
 	}
-	body := data[2:]
-	if data[1] > 0x80 {
-		n := int(data[1] & 0x7f)
-		if len(data) < 2+n+3 {
-			return ""
+	switch l := b[1]; {
+	case l <= 0x80: // short form, or indefinite length
+		return b[2:], true
+	default:
+		n := int(l & 0x7f)
+		if n > 4 || len(b) < 2+n {
+			return nil, false
 		}
-		body = data[2+n:]
+		return b[2+n:], true
 	}
-	switch {
-	case bytes.HasPrefix(body, []byte{0x02, 0x01, 0x03}):
-		return model.KindPKCS12
-	case bytes.HasPrefix(body, []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07}):
-		return model.KindPKCS7
-	}
-	return ""
 }
 
 // reader carries the state of reading one file.

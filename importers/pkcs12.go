@@ -114,7 +114,7 @@ type encryptedPrivateKeyInfo struct {
 func (r *reader) readPKCS12(data []byte) error {
 	var pfx pfxPDU
 	if _, err := asn1.Unmarshal(data, &pfx); err != nil {
-		return r.readPKCS12Fallback(data, fmt.Errorf("PKCS#12: %w", err))
+		return fmt.Errorf("PKCS#12: %w", err)
 	}
 	if pfx.Version != 3 {
 		return fmt.Errorf("PKCS#12: version %d, want 3", pfx.Version)
@@ -164,6 +164,10 @@ func openPKCS12(pfx pfxPDU, content, password []byte) (*pkcs12Contents, error) {
 		return nil, fmt.Errorf("PKCS#12 authenticated safe: %w", err)
 	}
 	out := &pkcs12Contents{}
+	// An unsupported cipher sends the file to go-pkcs12, which has no
+	// bound on iteration counts: keep walking so that every count we can
+	// see is checked before it gets the file.
+	var unsupported error
 	for _, ci := range authenticatedSafe {
 		var safeContents []byte
 		switch {
@@ -177,6 +181,10 @@ func openPKCS12(pfx pfxPDU, content, password []byte) (*pkcs12Contents, error) {
 				return nil, fmt.Errorf("PKCS#12 encrypted data: %w", err)
 			}
 			plain, err := pbeDecrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password)
+			if errors.Is(err, errUnsupportedCipher) {
+				unsupported = err
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -187,6 +195,9 @@ func openPKCS12(pfx pfxPDU, content, password []byte) (*pkcs12Contents, error) {
 		if err := out.readBags(safeContents, password, 0); err != nil {
 			return nil, err
 		}
+	}
+	if unsupported != nil {
+		return nil, unsupported
 	}
 	return out, nil
 }
@@ -265,7 +276,7 @@ func verifyPKCS12MAC(md macData, content, password []byte) error {
 	if !ok {
 		return fmt.Errorf("%w: MAC algorithm %s", errUnsupportedCipher, md.Mac.Algorithm.Algorithm)
 	}
-	if md.Iterations < 1 || md.Iterations > 10_000_000 {
+	if md.Iterations < 1 || md.Iterations > maxIterations {
 		return fmt.Errorf("PKCS#12: implausible MAC iteration count %d", md.Iterations)
 	}
 	for _, pw := range bmpPasswords(password) {
@@ -379,7 +390,7 @@ func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, e
 		if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &params); err != nil {
 			return nil, fmt.Errorf("PBE parameters: %w", err)
 		}
-		if params.Iterations < 1 || params.Iterations > 10_000_000 {
+		if params.Iterations < 1 || params.Iterations > maxIterations {
 			return nil, fmt.Errorf("PKCS#12: implausible iteration count %d", params.Iterations)
 		}
 		pw := bmpPasswords(password)[0]
@@ -390,6 +401,10 @@ func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, e
 			return nil, err
 		}
 	default:
+		var params pkcs12PBEParams
+		if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &params); err == nil && (params.Iterations < 1 || params.Iterations > maxIterations) {
+			return nil, fmt.Errorf("PKCS#12: implausible iteration count %d", params.Iterations)
+		}
 		return nil, fmt.Errorf("%w: %s", errUnsupportedCipher, alg.Algorithm)
 	}
 	if len(ciphertext) == 0 || len(ciphertext)%block.BlockSize() != 0 || len(iv) != block.BlockSize() {
@@ -417,7 +432,7 @@ func pbes2Cipher(params pbes2Params, password []byte) (cipher.Block, []byte, err
 	if _, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil {
 		return nil, nil, fmt.Errorf("PBKDF2 parameters: %w", err)
 	}
-	if kdf.Iterations < 1 || kdf.Iterations > 10_000_000 {
+	if kdf.Iterations < 1 || kdf.Iterations > maxIterations {
 		return nil, nil, fmt.Errorf("PKCS#12: implausible PBKDF2 iteration count %d", kdf.Iterations)
 	}
 	prf := sha1.New
@@ -512,3 +527,8 @@ func decodeWithGoPKCS12(data []byte, password string) ([]*gopkcs12Cert, error) {
 	}
 	return nil, fmt.Errorf("go-pkcs12: %v", err)
 }
+
+// maxIterations bounds key-derivation work: real files use 2,048 to
+// 600,000; a file claiming more is hostile or broken and would stall the
+// import for minutes.
+var maxIterations = 1_000_000

@@ -90,7 +90,6 @@ func (f *Filter) Match(r *Record, now time.Time) bool {
 type token struct {
 	text   string
 	raw    string
-	quoted bool
 	column int
 }
 
@@ -104,14 +103,12 @@ func tokenize(expr string) ([]token, error) {
 		}
 		start := i
 		var b strings.Builder
-		quoted := false
 		for i < len(expr) && expr[i] != ' ' && expr[i] != '\t' {
 			if expr[i] != '"' {
 				b.WriteByte(expr[i])
 				i++
 				continue
 			}
-			quoted = true
 			end := strings.IndexByte(expr[i+1:], '"')
 			if end < 0 {
 				return nil, &FilterError{Term: expr[start:], Column: start + 1, Reason: "unclosed quote"}
@@ -119,7 +116,7 @@ func tokenize(expr string) ([]token, error) {
 			b.WriteString(expr[i+1 : i+1+end])
 			i += end + 2
 		}
-		tokens = append(tokens, token{text: b.String(), raw: expr[start:i], quoted: quoted, column: start + 1})
+		tokens = append(tokens, token{text: b.String(), raw: expr[start:i], column: start + 1})
 	}
 	return tokens, nil
 }
@@ -137,7 +134,7 @@ func parseTerm(tok token) (term, error) {
 	if text == "" {
 		return bad("nothing after !")
 	}
-	if tok.quoted {
+	if strings.HasPrefix(strings.TrimPrefix(tok.raw, "!"), "\"") {
 		t.match = freeText(text)
 		return t, nil
 	}

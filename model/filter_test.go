@@ -1,0 +1,110 @@
+package model_test
+
+import (
+	"errors"
+	"testing"
+
+	"certgov/model"
+)
+
+func record(cn string, mutate func(*model.Record)) *model.Record {
+	r := &model.Record{Certificate: model.Certificate{
+		CommonName: cn, Subject: "CN=" + cn + ",O=Example", Issuer: "CN=Example CA,O=Example",
+		IdentityName: cn, KeyAlgorithm: "ECDSA", FingerprintSHA256: "ab12cd34" + "00000000000000000000000000000000000000000000000000000000",
+		NotBefore: day.AddDate(0, -1, 0), NotAfter: day.AddDate(0, 0, 100),
+		SANs: model.SANs{URI: []string{"spiffe://corp.example/ns/payments/sa/" + cn}},
+	}}
+	if mutate != nil {
+		mutate(r)
+	}
+	return r
+}
+
+func TestFilterMatches(t *testing.T) {
+	ledger := record("ledger", nil)
+	expiring := record("refunds", func(r *model.Record) { r.NotAfter = day.AddDate(0, 0, 10) })
+	expired := record("old", func(r *model.Record) { r.NotAfter = day.AddDate(0, 0, -1) })
+	partner := record("partner-acme", func(r *model.Record) {
+		r.SelfSigned, r.KeyAlgorithm, r.Issuer, r.Owner = true, "RSA", r.Subject, "alice@example.com"
+	})
+	ca := record("Root CA", func(r *model.Record) { r.IsCA = true })
+	all := []*model.Record{ledger, expiring, expired, partner, ca}
+
+	cases := map[string][]*model.Record{
+		"":                         all,
+		"ledger":                   {ledger},
+		"LEDGER":                   {ledger},
+		"\"root ca\"":              {ca},
+		"expired":                  {expired},
+		"expires<30d":              {expiring, expired},
+		"expires<30d !expired":     {expiring},
+		"expires>60d":              {ledger, partner, ca},
+		"selfsigned":               {partner},
+		"!selfsigned !ca":          {ledger, expiring, expired},
+		"ca":                       {ca},
+		"issuer:\"example ca\"":    {ledger, expiring, expired, ca},
+		"key:rsa":                  {partner},
+		"key:ECDSA":                {ledger, expiring, expired, ca},
+		"owner:none":               {ledger, expiring, expired, ca},
+		"owner:alice":              {partner},
+		"san:ns/payments":          all,
+		"spiffe://corp.example/ns": all,
+		"fp:ab12cd34":              all,
+		"fp:ab:12":                 all,
+		"fp:ffff":                  {},
+		"subject:o=example ledger": {ledger},
+	}
+	for expr, want := range cases {
+		f, err := model.ParseFilter(expr)
+		if err != nil {
+			t.Errorf("ParseFilter(%q): %v", expr, err)
+			continue
+		}
+		var got []string
+		for _, r := range all {
+			if f.Match(r, day) {
+				got = append(got, r.CommonName)
+			}
+		}
+		var wantNames []string
+		for _, r := range want {
+			wantNames = append(wantNames, r.CommonName)
+		}
+		if len(got) != len(wantNames) {
+			t.Errorf("%q matched %v, want %v", expr, got, wantNames)
+			continue
+		}
+		for i := range got {
+			if got[i] != wantNames[i] {
+				t.Errorf("%q matched %v, want %v", expr, got, wantNames)
+				break
+			}
+		}
+	}
+}
+
+func TestFilterErrorsPointAtTheTerm(t *testing.T) {
+	cases := map[string]struct {
+		term   string
+		column int
+	}{
+		"expired expires<3x": {"expires<3x", 9},
+		"key:dsa2":           {"key:dsa2", 1},
+		"ledger colour:blue": {"colour:blue", 8},
+		"expires=30d":        {"expires=30d", 1},
+		"!":                  {"!", 1},
+		"issuer:":            {"issuer:", 1},
+		"  \"unclosed":       {"\"unclosed", 3},
+	}
+	for expr, want := range cases {
+		_, err := model.ParseFilter(expr)
+		var fe *model.FilterError
+		if !errors.As(err, &fe) {
+			t.Errorf("ParseFilter(%q) = %v, want a FilterError", expr, err)
+			continue
+		}
+		if fe.Term != want.term || fe.Column != want.column {
+			t.Errorf("ParseFilter(%q): term %q column %d, want %q column %d (%v)", expr, fe.Term, fe.Column, want.term, want.column, err)
+		}
+	}
+}
