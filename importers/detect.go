@@ -113,6 +113,16 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		res.Skipped = "not certificate material"
 		return res
 	}
+	if err == nil && len(res.Certificates) == 0 && len(res.Keys) == 0 && len(res.Problems) > 0 {
+		// Nothing usable: the file failed, and is read again next time.
+		err = res.Problems[0].Err
+		if n := len(res.Problems); n > 1 {
+			err = fmt.Errorf("%w (and %d more problems)", err, n-1)
+		}
+		if line := res.Problems[0].Line; line > 0 {
+			path = fmt.Sprintf("%s:%d", path, line)
+		}
+	}
 	if err == nil && len(res.Certificates) == 0 && len(res.Keys) == 0 && len(res.Problems) == 0 {
 		if promisesCertificates {
 			err = errors.New("no certificates found")

@@ -40,7 +40,7 @@ type knownSource struct {
 // NewImport prepares an import: it loads which file contents are already
 // stored so that unchanged files are not parsed again.
 func (s *Store) NewImport(ctx context.Context) (*Import, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count FROM sources WHERE superseded_at IS NULL`)
+	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count FROM sources WHERE superseded_at IS NULL AND problem_count = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -191,8 +191,8 @@ var writerStatements = map[string]string{
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
-	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
@@ -293,7 +293,7 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 	if w.importID != 0 {
 		importID = w.importID
 	}
-	err = w.stmts["source"].QueryRowContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates)).Scan(&id)
+	err = w.stmts["source"].QueryRowContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems)).Scan(&id)
 	return id, err == nil, err
 }
 

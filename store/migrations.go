@@ -66,6 +66,9 @@ CREATE TABLE sources (
 	imported_at       INTEGER NOT NULL,
 	import_id         INTEGER REFERENCES imports(id),
 	certificate_count INTEGER NOT NULL,
+	-- Files with problems are read again on every import, so that their
+	-- problems are reported again rather than hidden as "unchanged".
+	problem_count     INTEGER NOT NULL,
 	superseded_at     INTEGER,
 	UNIQUE (path, content_sha256)
 );

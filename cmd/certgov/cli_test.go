@@ -1,0 +1,198 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestImportListShow(t *testing.T) {
+	isolate(t)
+	dir := interopDir(t)
+	os.WriteFile(filepath.Join(dir, "broken.pem"), []byte("-----BEGIN CERTIFICATE-----\nMIIB\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hello"), 0o600)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
+
+	r := certgov(t, "import", "--password-file", pwFile, dir)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 for a bad file; stderr: %s", r.code, r.stderr)
+	}
+	if want := filepath.Join(dir, "broken.pem") + ":1: malformed PEM block"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q, want a line %q", r.stderr, want)
+	}
+	if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("want one error line, got:\n%s", r.stderr)
+	}
+	for _, want := range []string{"certificates: 4 new", "private keys: 4 found", "2 skipped, 1 failed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	r = certgov(t, "import", "--password-file", pwFile, dir)
+	if !strings.Contains(r.stdout, "certificates: 0 new") || !strings.Contains(r.stdout, "14 unchanged") {
+		t.Errorf("re-import:\n%s", r.stdout)
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "broken.pem:1: malformed PEM block") {
+		t.Errorf("a bad file must be reported on every import, not hidden as unchanged: %d %q", r.code, r.stderr)
+	}
+
+	r = certgov(t, "ls", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("ls: %d %s", r.code, r.stderr)
+	}
+	var records []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &records); err != nil {
+		t.Fatalf("ls -o json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(records) != 4 {
+		t.Fatalf("%d records, want 4", len(records))
+	}
+	der, _ := os.ReadFile(filepath.Join(dir, "client.der"))
+	sum := sha256.Sum256(der)
+	var client map[string]any
+	for _, rec := range records {
+		for _, key := range []string{"fingerprint_sha256", "subject", "issuer", "serial", "not_before", "not_after", "key_algorithm", "key_size", "signature_algorithm", "self_signed", "ca", "sans", "spki_sha256", "identity", "sources"} {
+			if _, ok := rec[key]; !ok {
+				t.Errorf("record lacks %q", key)
+			}
+		}
+		if rec["fingerprint_sha256"] == hex.EncodeToString(sum[:]) {
+			client = rec
+		}
+	}
+	if client == nil {
+		t.Fatal("client.der's fingerprint not listed")
+	}
+	if client["identity"] != "interop-client" || client["self_signed"] != true || client["key_algorithm"] != "ECDSA" || client["key_size"] != 256.0 {
+		t.Errorf("client record %v", client)
+	}
+	if got := client["subject"]; got != "emailAddress=ops@interop.example,CN=interop-client,OU=integration,O=Interop GmbH,C=DE" {
+		t.Errorf("subject %q", got)
+	}
+	if sans := client["sans"].(map[string]any); sans["uri"].([]any)[0] != "spiffe://interop.example/client" {
+		t.Errorf("sans %v", sans)
+	}
+	if n := len(client["sources"].([]any)); n < 8 {
+		t.Errorf("client found in %d sources, want every file that holds it", n)
+	}
+
+	r = certgov(t, "ls", "-o", "csv", "--filter", "selfsigned !ca")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[0][0] != "fingerprint_sha256" || rows[1][1] != "jks-client" {
+		t.Errorf("csv: %v %v", rows, err)
+	}
+
+	r = certgov(t, "show", hex.EncodeToString(sum[:])[:10])
+	if r.code != 0 || !strings.Contains(r.stdout, "interop-client") || !strings.Contains(r.stdout, "PRIVATE KEY ON DISK") {
+		t.Errorf("show by prefix: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "PRIVATE KEY-----") {
+		t.Error("show prints key material")
+	}
+	r = certgov(t, "show", "-o", "json", "jks-client")
+	var shown map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &shown); err != nil || shown["identity"] != "jks-client" {
+		t.Errorf("show -o json: %v %s", err, r.stdout)
+	}
+}
+
+func TestErrorsAndExitCodes(t *testing.T) {
+	isolate(t)
+	dir := interopDir(t)
+	certgov(t, "import", filepath.Join(dir, "client.pem"))
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"show", "nobody"}, 1, `"nobody": not found`},
+		{[]string{"show"}, 2, "accepts 1 arg"},
+		{[]string{"ls", "--filter", "expired bogus:1"}, 2, `"bogus:1" at column 9`},
+		{[]string{"ls", "-o", "yaml"}, 2, "want one of table, json, csv"},
+		{[]string{"import"}, 2, "at least one PATH"},
+		{[]string{"import", "--kind", "zip", dir}, 2, "--kind"},
+		{[]string{"import", filepath.Join(dir, "missing.pem")}, 1, "no such file"},
+		{[]string{"import", filepath.Join(dir, "keystore-aes.p12")}, 1, "wrong keystore password"},
+		{[]string{"--no-such-flag"}, 2, "unknown flag"},
+	}
+	for _, tc := range cases {
+		r := certgov(t, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("certgov %v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+	if r := certgov(t, "--version"); r.code != 0 || !strings.Contains(r.stdout, "certgov version") {
+		t.Errorf("--version: %+v", r)
+	}
+	if r := certgov(t, "completion", "bash"); r.code != 0 || !strings.Contains(r.stdout, "certgov") {
+		t.Errorf("completion: exit %d", r.code)
+	}
+}
+
+func TestKeystorePasswordFromEnvironment(t *testing.T) {
+	isolate(t)
+	dir := interopDir(t)
+	t.Setenv("CERTGOV_KEYSTORE_PASSWORD", "s3cret")
+	r := certgov(t, "import", filepath.Join(dir, "keystore-aes.p12"))
+	if r.code != 0 || !strings.Contains(r.stdout, "certificates: 2 new") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	isolate(t)
+	dir := interopDir(t)
+	r := certgov(t, "import", "--dry-run", filepath.Join(dir, "client.pem"))
+	if r.code != 0 || !strings.Contains(r.stdout, "Dry run") || !strings.Contains(r.stdout, "certificates: 1 new") {
+		t.Fatalf("%+v", r)
+	}
+	if r := certgov(t, "ls", "-o", "json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("dry run wrote: %s", r.stdout)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	home := isolate(t)
+	r := certgov(t, "demo", "--no-tui")
+	if r.code != 0 {
+		t.Fatalf("demo: %d %s", r.code, r.stderr)
+	}
+	dbPath := filepath.Join(home, "data", "certgov", "demo.db")
+	if !strings.Contains(r.stdout, dbPath) {
+		t.Errorf("demo does not say where the database is:\n%s", r.stdout)
+	}
+	t.Setenv("CERTGOV_DB", dbPath)
+	count := func(filter string) int {
+		r := certgov(t, "ls", "-o", "json", "--filter", filter)
+		var recs []map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil {
+			t.Fatalf("%s: %v", filter, err)
+		}
+		return len(recs)
+	}
+	checks := map[string]int{"": 250, "selfsigned !ca": 40, "expired": 20, "expires<7d !expired": 5, "key:ed25519": 10}
+	for filter, atLeast := range checks {
+		if n := count(filter); n < atLeast {
+			t.Errorf("demo: %q matches %d, want at least %d", filter, n, atLeast)
+		}
+	}
+	if r := certgov(t, "show", "ledger.payments.svc"); !strings.Contains(r.stdout, "Versions") {
+		t.Errorf("demo identity without rotations:\n%s", r.stdout)
+	}
+	// Rebuilt on a second run; a database that is not a demo is never overwritten.
+	if r := certgov(t, "demo"); r.code != 0 {
+		t.Fatalf("second demo run: %s", r.stderr)
+	}
+	real := filepath.Join(t.TempDir(), "real.db")
+	certgov(t, "--db", real, "import", filepath.Join(interopDir(t), "client.pem"))
+	if r := certgov(t, "--db", real, "demo"); r.code != 1 || !strings.Contains(r.stderr, "not a demo database") {
+		t.Errorf("demo over a real database: %+v", r)
+	}
+}

@@ -1,0 +1,266 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"certgov/demo"
+	"certgov/model"
+	"certgov/store"
+)
+
+var ctx = context.Background()
+
+func openTemp(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "sub", "certgov.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fileWith builds an importer result holding freshly issued certificates.
+func fileWith(t *testing.T, path string, names ...string) model.FileResult {
+	t.Helper()
+	g := demo.NewGenerator(uint64(len(path)))
+	now := time.Now()
+	res := model.FileResult{Source: model.Source{Path: path, Kind: model.KindPEM, ContentSHA256: path + "-v1", Size: 1, ImportedAt: now}}
+	for i, name := range names {
+		issued, err := g.SelfSigned(demo.Template{CommonName: name, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Duration(i+1) * 24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := model.ParseCertificate(issued.Cert.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Certificates = append(res.Certificates, model.FoundCertificate{Certificate: c, Location: "line 1"})
+	}
+	return res
+}
+
+func runImport(t *testing.T, s *store.Store, dryRun bool, files ...model.FileResult) store.ImportSummary {
+	t.Helper()
+	imp, err := s.NewImport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan model.FileResult, len(files))
+	for _, f := range files {
+		if imp.Known(f.Source.Path, f.Source.ContentSHA256) {
+			f = model.FileResult{Source: f.Source, Unchanged: true}
+		}
+		ch <- f
+	}
+	close(ch)
+	sum, err := imp.Run(ctx, ch, dryRun, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func counts(t *testing.T, s *store.Store) store.Counts {
+	t.Helper()
+	c, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "certgov")
+	path := filepath.Join(dir, "certgov.db")
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runImport(t, s, false, fileWith(t, "a.pem", "svc-a"))
+	for p, want := range map[string]os.FileMode{path: 0o600, dir: 0o700 | os.ModeDir, path + "-wal": 0o600} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, info.Mode(), want)
+		}
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImportIsIdempotent(t *testing.T) {
+	s := openTemp(t)
+	a, b := fileWith(t, "a.pem", "svc-a", "svc-b"), fileWith(t, "bb.pem", "partner-c")
+	first := runImport(t, s, false, a, b)
+	if first.CertificatesNew != 3 || first.IdentitiesNew != 3 || first.SourcesNew != 2 {
+		t.Fatalf("first import: %+v", first)
+	}
+	again := runImport(t, s, false, a, b)
+	if again.CertificatesNew != 0 || again.SourcesNew != 0 || again.FilesUnchanged != 2 || again.CertificatesKnown != 3 {
+		t.Fatalf("second import: %+v", again)
+	}
+	// The same content at another path is a copy: a new source, no new certificate.
+	copyOfA := a
+	copyOfA.Source.Path = "elsewhere/a.pem"
+	copied := runImport(t, s, false, copyOfA)
+	if copied.CertificatesNew != 0 || copied.CertificatesKnown != 2 || copied.SourcesNew != 1 {
+		t.Fatalf("copy: %+v", copied)
+	}
+	occ, err := s.Occurrences(ctx, a.Certificates[0].FingerprintSHA256)
+	if err != nil || len(occ) != 2 {
+		t.Fatalf("occurrences %v %v, want both paths", occ, err)
+	}
+	if c := counts(t, s); c.Certificates != 3 || c.Identities != 3 || c.Sources != 3 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+func TestChangedFileSupersedesItsOldContent(t *testing.T) {
+	s := openTemp(t)
+	v1 := fileWith(t, "gw.pem", "old-partner")
+	runImport(t, s, false, v1)
+	v2 := fileWith(t, "gw.pem", "new-partner")
+	v2.Source.ContentSHA256 = "gw.pem-v2"
+	runImport(t, s, false, v2)
+	old, err := s.Occurrences(ctx, v1.Certificates[0].FingerprintSHA256)
+	if err != nil || len(old) != 0 {
+		t.Errorf("old certificate still found in the changed file: %v %v", old, err)
+	}
+	if c := counts(t, s); c.Sources != 1 || c.Certificates != 2 {
+		t.Errorf("counts %+v: want 1 current source, both certificates kept", c)
+	}
+	// Changed back: the first content is current again.
+	runImport(t, s, false, v1)
+	if occ, _ := s.Occurrences(ctx, v1.Certificates[0].FingerprintSHA256); len(occ) != 1 {
+		t.Errorf("restored content not current: %v", occ)
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	s := openTemp(t)
+	sum := runImport(t, s, true, fileWith(t, "a.pem", "svc-a", "svc-b"))
+	if sum.CertificatesNew != 2 || sum.SourcesNew != 1 {
+		t.Fatalf("dry run counts %+v", sum)
+	}
+	if c := counts(t, s); c != (store.Counts{}) {
+		t.Fatalf("dry run wrote %+v", c)
+	}
+}
+
+func TestFailedFilesStoreNothing(t *testing.T) {
+	s := openTemp(t)
+	failed := fileWith(t, "bad.pem", "should-not-appear")
+	failed.Err = errors.New("bad.pem: truncated")
+	failed.Certificates = nil
+	skipped := model.FileResult{Source: model.Source{Path: "README"}, Skipped: "not certificate material"}
+	sum := runImport(t, s, false, failed, skipped, fileWith(t, "good.pem", "svc-a"))
+	if sum.FilesFailed != 1 || sum.FilesSkipped != 1 || sum.CertificatesNew != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if c := counts(t, s); c.Sources != 1 || c.Certificates != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+// A database error in the middle of a file leaves none of that file.
+func TestFileIsStoredWholeOrNotAtAll(t *testing.T) {
+	s := openTemp(t)
+	broken := fileWith(t, "half.pem", "first-ok", "second-broken")
+	broken.Certificates[1].DER = nil // violates NOT NULL on the second insert
+	imp, err := s.NewImport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan model.FileResult, 1)
+	ch <- broken
+	close(ch)
+	if _, err := imp.Run(ctx, ch, false, nil); err == nil {
+		t.Fatal("want the database error")
+	}
+	if c := counts(t, s); c.Certificates != 0 || c.Sources != 0 || c.Identities != 0 {
+		t.Fatalf("half a file stored: %+v", c)
+	}
+	runImport(t, s, false, fileWith(t, "next.pem", "svc"))
+	if c := counts(t, s); c.Certificates != 1 {
+		t.Fatalf("store unusable after a failed file: %+v", c)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	s := openTemp(t)
+	file := fileWith(t, "a.pem", "ledger", "refunds")
+	runImport(t, s, false, file)
+	fp := file.Certificates[0].FingerprintSHA256
+	now := time.Now()
+	for _, ref := range []string{fp, fp[:8], "sha256:" + fp[:12], "LEDGER"} {
+		ident, index, err := s.Resolve(ctx, ref, now)
+		if err != nil {
+			t.Errorf("Resolve(%q): %v", ref, err)
+			continue
+		}
+		if ident.Name != "ledger" || ident.Certificates[ident.Current].FingerprintSHA256 != fp {
+			t.Errorf("Resolve(%q) = %s", ref, ident.Name)
+		}
+		if ref != "LEDGER" && index != 0 {
+			t.Errorf("Resolve(%q) index %d", ref, index)
+		}
+	}
+	if _, _, err := s.Resolve(ctx, "nobody", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown REF: %v", err)
+	}
+	if _, _, err := s.Resolve(ctx, fp[:7], now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("7-digit prefix must not match a fingerprint: %v", err)
+	}
+	// Two identities with one name (same CN, different organisations).
+	other := fileWith(t, "b.pem", "ledger")
+	other.Certificates[0].IdentityKey = "cn=ledger,o=elsewhere|"
+	runImport(t, s, false, other)
+	var amb *store.AmbiguousError
+	if _, _, err := s.Resolve(ctx, "ledger", now); !errors.As(err, &amb) || len(amb.Candidates) != 2 {
+		t.Errorf("ambiguous name: %v", err)
+	}
+}
+
+func TestRecordsCarrySources(t *testing.T) {
+	s := openTemp(t)
+	runImport(t, s, false, fileWith(t, "a.pem", "zeta", "alpha"))
+	var names []string
+	err := s.EachRecord(ctx, func(r *model.Record) error {
+		names = append(names, r.IdentityName)
+		if len(r.Sources) != 1 || r.Sources[0] != "a.pem" {
+			t.Errorf("%s: sources %v", r.IdentityName, r.Sources)
+		}
+		return nil
+	})
+	if err != nil || len(names) != 2 || names[0] != "alpha" {
+		t.Fatalf("records %v %v", names, err)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMeta(ctx, "demo", "true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForceSchemaVersion(ctx, 999); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := store.Open(ctx, path); err == nil {
+		t.Fatal("opened a database from a newer certgov")
+	}
+}
