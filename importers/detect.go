@@ -33,6 +33,11 @@ type Options struct {
 	Known func(path, contentSHA256 string) bool
 	// Now stamps the sources; time.Now when zero.
 	Now func() time.Time
+
+	// seen remembers self-issued certificates already classified in this
+	// walk: CA certificates repeat in every bundle, and checking their
+	// signature costs far more than parsing them.
+	seen *factsCache
 }
 
 // Kinds lists the formats that --kind accepts.
@@ -221,7 +226,14 @@ type reader struct {
 }
 
 func (r *reader) addCertificate(der []byte, line int, location string) {
-	cert, err := model.ParseCertificate(der)
+	cert, ok := r.opts.seen.lookup(der)
+	var err error
+	if !ok {
+		cert, err = model.ParseCertificate(der)
+		if err == nil && cert.SelfIssued {
+			r.opts.seen.store(cert)
+		}
+	}
 	if err != nil {
 		r.problem(line, location, fmt.Errorf("certificate cannot be parsed: %w", err))
 		return

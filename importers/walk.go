@@ -2,6 +2,7 @@ package importers
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,7 @@ type job struct {
 // the channel is closed when all is read or ctx is done.
 func Walk(ctx context.Context, paths []string, opts Options) <-chan model.FileResult {
 	workers := max(1, runtime.GOMAXPROCS(0))
+	opts.seen = newFactsCache()
 	jobs := make(chan job, workers*4)
 	results := make(chan model.FileResult, workers*4)
 	send := func(r model.FileResult) {
@@ -131,4 +133,38 @@ func ReadFile(path string, opts Options, explicit bool) model.FileResult {
 		return fail(fmt.Errorf("%s: file is over the %d MiB limit", path, MaxFileSize>>20))
 	}
 	return Parse(path, data, opts, explicit)
+}
+
+// factsCache holds the facts of self-issued certificates by the SHA-256 of
+// their DER, up to a bound, for the workers of one walk.
+type factsCache struct {
+	mu    sync.Mutex
+	facts map[[32]byte]model.Certificate
+}
+
+const factsCacheSize = 4096
+
+func newFactsCache() *factsCache { return &factsCache{facts: map[[32]byte]model.Certificate{}} }
+
+func (c *factsCache) lookup(der []byte) (model.Certificate, bool) {
+	if c == nil {
+		return model.Certificate{}, false
+	}
+	key := sha256.Sum256(der)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cert, ok := c.facts[key]
+	return cert, ok
+}
+
+func (c *factsCache) store(cert model.Certificate) {
+	if c == nil {
+		return
+	}
+	key := sha256.Sum256(cert.DER)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.facts) < factsCacheSize {
+		c.facts[key] = cert
+	}
 }

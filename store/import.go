@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -30,6 +29,7 @@ type ImportSummary struct {
 type Import struct {
 	s     *Store
 	known map[string]knownSource
+	paths map[string]bool // every path with a current source, problems or not
 }
 
 type knownSource struct {
@@ -40,21 +40,25 @@ type knownSource struct {
 // NewImport prepares an import: it loads which file contents are already
 // stored so that unchanged files are not parsed again.
 func (s *Store) NewImport(ctx context.Context) (*Import, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count FROM sources WHERE superseded_at IS NULL AND problem_count = 0`)
+	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count, problem_count FROM sources WHERE superseded_at IS NULL`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	known := map[string]knownSource{}
+	imp := &Import{s: s, known: map[string]knownSource{}, paths: map[string]bool{}}
 	for rows.Next() {
 		var path string
 		var k knownSource
-		if err := rows.Scan(&path, &k.contentSHA256, &k.certificates); err != nil {
+		var problems int
+		if err := rows.Scan(&path, &k.contentSHA256, &k.certificates, &problems); err != nil {
 			return nil, err
 		}
-		known[path] = k
+		imp.paths[path] = true
+		if problems == 0 {
+			imp.known[path] = k
+		}
 	}
-	return &Import{s: s, known: known}, rows.Err()
+	return imp, rows.Err()
 }
 
 // Known reports whether this content of path is stored already. It is
@@ -69,7 +73,7 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 const batchCertificates = 1000
 
 // Run writes results as they arrive. Each file is stored whole or not at
-// all (a savepoint per file), files are committed in batches, and an
+// all, files are committed in batches, and an
 // import killed at any moment leaves a consistent database that a second
 // run completes. With dryRun everything is rolled back at the end, so the
 // counts are exact and nothing is written. report sees every result.
@@ -81,7 +85,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	}
 	defer conn.Close()
 
-	w := &writer{conn: conn, identities: map[string]int64{}, now: time.Now().UTC().Unix()}
+	w := &writer{conn: conn, pathsWithSources: imp.paths, identities: map[string]int64{}, now: time.Now().UTC().Unix()}
 	if !dryRun {
 		res, err := conn.ExecContext(ctx, `INSERT INTO imports(started_at) VALUES (?)`, w.now)
 		if err != nil {
@@ -176,23 +180,23 @@ func (s *ImportSummary) add(o ImportSummary) {
 
 // writer holds the single connection and its prepared statements.
 type writer struct {
-	conn       *sql.Conn
-	importID   int64
-	now        int64
-	identities map[string]int64
-	stmts      map[string]*sql.Stmt
+	conn             *sql.Conn
+	pathsWithSources map[string]bool
+	importID         int64
+	now              int64
+	identities       map[string]int64
+	stmts            map[string]*sql.Stmt
 }
 
 var writerStatements = map[string]string{
-	"identity": `INSERT INTO identities(identity_key, name, created_at) VALUES (?, ?, ?)
-		ON CONFLICT(identity_key) DO NOTHING RETURNING id`,
+	"identity":   `INSERT OR IGNORE INTO identities(identity_key, name, created_at) VALUES (?, ?, ?)`,
 	"identityID": `SELECT id FROM identities WHERE identity_key = ?`,
 	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
-	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	"source": `INSERT OR IGNORE INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
@@ -217,24 +221,10 @@ func (w *writer) closeStatements() {
 	}
 }
 
-// storeFile writes one file under a savepoint: all of it or none of it.
+// storeFile writes one file into the open batch transaction. A file is
+// never stored in part: files that failed to parse never get here, and a
+// database error aborts the import and rolls back the whole batch.
 func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum ImportSummary, err error) {
-	if _, err := w.conn.ExecContext(ctx, "SAVEPOINT file"); err != nil {
-		return sum, err
-	}
-	newIdentities := []string{}
-	defer func() {
-		if err != nil {
-			w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO file")
-			w.conn.ExecContext(context.WithoutCancel(ctx), "RELEASE file")
-			for _, key := range newIdentities {
-				delete(w.identities, key)
-			}
-			return
-		}
-		_, err = w.conn.ExecContext(ctx, "RELEASE file")
-	}()
-
 	sourceID, isNew, err := w.source(ctx, res)
 	if err != nil {
 		return sum, fmt.Errorf("source: %w", err)
@@ -242,8 +232,10 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 	if isNew {
 		sum.SourcesNew++
 	}
-	if _, err := w.stmts["supersede"].ExecContext(ctx, w.now, res.Source.Path, sourceID); err != nil {
-		return sum, err
+	if w.pathsWithSources[res.Source.Path] || !isNew {
+		if _, err := w.stmts["supersede"].ExecContext(ctx, w.now, res.Source.Path, sourceID); err != nil {
+			return sum, err
+		}
 	}
 	for i := range res.Certificates {
 		fc := &res.Certificates[i]
@@ -253,7 +245,6 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		}
 		if created {
 			sum.IdentitiesNew++
-			newIdentities = append(newIdentities, fc.IdentityKey)
 		}
 		inserted, err := w.stmts["certificate"].ExecContext(ctx, append(certificateArgs(&fc.Certificate), identityID, fc.DER, w.now)...)
 		if err != nil {
@@ -281,36 +272,41 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 // path before (the file was changed and changed back) is current again.
 func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, created bool, err error) {
 	src := res.Source
-	err = w.stmts["sourceID"].QueryRowContext(ctx, src.Path, src.ContentSHA256).Scan(&id)
-	if err == nil {
-		_, err = w.stmts["restore"].ExecContext(ctx, id)
-		return id, false, err
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, err
-	}
 	var importID any
 	if w.importID != 0 {
 		importID = w.importID
 	}
-	err = w.stmts["source"].QueryRowContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems)).Scan(&id)
-	return id, err == nil, err
+	inserted, err := w.stmts["source"].ExecContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems))
+	if err != nil {
+		return 0, false, err
+	}
+	if n, _ := inserted.RowsAffected(); n == 1 {
+		id, err = inserted.LastInsertId()
+		return id, true, err
+	}
+	if err := w.stmts["sourceID"].QueryRowContext(ctx, src.Path, src.ContentSHA256).Scan(&id); err != nil {
+		return 0, false, err
+	}
+	_, err = w.stmts["restore"].ExecContext(ctx, id)
+	return id, false, err
 }
 
 func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, created bool, err error) {
 	if id, ok := w.identities[c.IdentityKey]; ok {
 		return id, false, nil
 	}
-	err = w.stmts["identity"].QueryRowContext(ctx, c.IdentityKey, c.IdentityName, w.now).Scan(&id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if err := w.stmts["identityID"].QueryRowContext(ctx, c.IdentityKey).Scan(&id); err != nil {
-			return 0, false, fmt.Errorf("identity: %w", err)
-		}
-	case err != nil:
+	inserted, err := w.stmts["identity"].ExecContext(ctx, c.IdentityKey, c.IdentityName, w.now)
+	if err != nil {
 		return 0, false, fmt.Errorf("identity: %w", err)
-	default:
+	}
+	if n, _ := inserted.RowsAffected(); n == 1 {
+		id, err = inserted.LastInsertId()
 		created = true
+	} else {
+		err = w.stmts["identityID"].QueryRowContext(ctx, c.IdentityKey).Scan(&id)
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("identity: %w", err)
 	}
 	w.identities[c.IdentityKey] = id
 	return id, created, nil

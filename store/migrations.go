@@ -45,7 +45,6 @@ CREATE TABLE certificates (
 	first_seen          INTEGER NOT NULL
 );
 CREATE INDEX certificates_identity ON certificates(identity_id);
-CREATE INDEX certificates_spki ON certificates(spki_sha256);
 
 CREATE TABLE imports (
 	id          INTEGER PRIMARY KEY,
@@ -79,7 +78,6 @@ CREATE TABLE certificate_sources (
 	location           TEXT NOT NULL,
 	PRIMARY KEY (fingerprint_sha256, source_id, location)
 ) WITHOUT ROWID;
-CREATE INDEX certificate_sources_source ON certificate_sources(source_id);
 
 -- The fact that a private key lies in a file; never the key.
 CREATE TABLE private_keys (

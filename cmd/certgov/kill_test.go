@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"certgov/store"
+)
+
+// An import killed with SIGKILL at any moment leaves a database that
+// opens, passes integrity_check, and that a second run completes with
+// exactly what an uninterrupted import stores.
+func TestImportSurvivesKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a corpus and runs imports in child processes")
+	}
+	isolate(t)
+	corpus := t.TempDir()
+	writeCorpus(t, corpus, 6000)
+	ctx := context.Background()
+
+	reference := filepath.Join(t.TempDir(), "reference.db")
+	if r := certgov(t, "--db", reference, "import", corpus); r.code != 0 {
+		t.Fatalf("reference import: %s", r.stderr)
+	}
+	want := countsOf(t, reference)
+
+	killed := filepath.Join(t.TempDir(), "killed.db")
+	for _, afterSources := range []int{1, want.Sources / 2} {
+		child := childImport(t, killed, corpus)
+		if !waitForSources(t, killed, afterSources, child) {
+			t.Logf("import finished before the kill at %d sources", afterSources)
+			continue
+		}
+		child.Process.Kill() // SIGKILL: no deferred cleanup runs
+		child.Wait()
+		s, err := store.Open(ctx, killed)
+		if err != nil {
+			t.Fatalf("database does not open after kill -9: %v", err)
+		}
+		if err := s.IntegrityCheck(ctx); err != nil {
+			t.Fatalf("integrity_check after kill -9: %v", err)
+		}
+		s.Close()
+	}
+	if r := certgov(t, "--db", killed, "import", corpus); r.code != 0 {
+		t.Fatalf("import after kill: %s", r.stderr)
+	}
+	if got := countsOf(t, killed); got != want {
+		t.Fatalf("after kill and re-import: %+v, want %+v", got, want)
+	}
+}
+
+func childImport(t *testing.T, db, corpus string) *exec.Cmd {
+	t.Helper()
+	args, _ := json.Marshal([]string{"--db", db, "import", corpus})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CERTGOV_MAIN_ARGS="+string(args))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// waitForSources polls until the child has committed at least n sources;
+// false when the child finished first.
+func waitForSources(t *testing.T, db string, n int, child *exec.Cmd) bool {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { child.Process.Wait(); close(done) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		if _, err := os.Stat(db); err == nil {
+			if s, err := store.Open(context.Background(), db); err == nil {
+				c, err := s.Counts(context.Background())
+				s.Close()
+				if err == nil && c.Sources >= n {
+					return true
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("child import made no progress")
+	return false
+}
+
+func countsOf(t *testing.T, db string) store.Counts {
+	t.Helper()
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
