@@ -85,7 +85,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	}
 	defer conn.Close()
 
-	w := &writer{conn: conn, pathsWithSources: imp.paths, identities: map[string]int64{}, now: time.Now().UTC().Unix()}
+	w := &writer{conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
 	if !dryRun {
 		res, err := conn.ExecContext(ctx, `INSERT INTO imports(started_at) VALUES (?)`, w.now)
 		if err != nil {
@@ -184,7 +184,6 @@ type writer struct {
 	pathsWithSources map[string]bool
 	importID         int64
 	now              int64
-	identities       map[string]int64
 	stmts            map[string]*sql.Stmt
 }
 
@@ -292,9 +291,6 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 }
 
 func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, created bool, err error) {
-	if id, ok := w.identities[c.IdentityKey]; ok {
-		return id, false, nil
-	}
 	inserted, err := w.stmts["identity"].ExecContext(ctx, c.IdentityKey, c.IdentityName, w.now)
 	if err != nil {
 		return 0, false, fmt.Errorf("identity: %w", err)
@@ -308,7 +304,6 @@ func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, 
 	if err != nil {
 		return 0, false, fmt.Errorf("identity: %w", err)
 	}
-	w.identities[c.IdentityKey] = id
 	return id, created, nil
 }
 

@@ -16,6 +16,7 @@ CREATE TABLE identities (
 	name         TEXT NOT NULL,
 	created_at   INTEGER NOT NULL
 );
+CREATE INDEX identities_name ON identities(name COLLATE NOCASE);
 
 CREATE TABLE certificates (
 	fingerprint_sha256  TEXT PRIMARY KEY,

@@ -53,7 +53,7 @@ const recordQuery = `SELECT ` + certificateColumns + `, i.identity_key, i.name,
 // sources, ordered by identity name and expiry. It streams: memory does
 // not grow with the number of certificates.
 func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
-	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name, c.not_after, c.fingerprint_sha256`)
+	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name COLLATE NOCASE, c.not_after, c.fingerprint_sha256`)
 	if err != nil {
 		return err
 	}
