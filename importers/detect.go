@@ -55,7 +55,7 @@ var errNotCertificateMaterial = errors.New("unknown format: not PEM, DER, PKCS#7
 var certificateExtensions = map[string]bool{
 	".pem": true, ".crt": true, ".cer": true, ".der": true, ".cert": true,
 	".p7b": true, ".p7c": true, ".p12": true, ".pfx": true, ".jks": true,
-	".keystore": true, ".truststore": true, ".ts": false, ".ca-bundle": true,
+	".keystore": true, ".truststore": true, ".ca-bundle": true,
 }
 
 // Parse reads one file's content. explicit says whether the user named

@@ -53,20 +53,10 @@ func privateKeyFact(key any) model.PrivateKeyFact {
 
 func publicKeyFact(pub any) model.PrivateKeyFact {
 	algorithm, bits, curve := model.PublicKeyInfo(pub)
-	fact := model.PrivateKeyFact{KeyType: keyTypeLabel(algorithm, bits, curve)}
+	fact := model.PrivateKeyFact{KeyType: model.KeyLabel(algorithm, bits, curve)}
 	if spki, err := x509.MarshalPKIXPublicKey(pub); err == nil {
 		sum := sha256.Sum256(spki)
 		fact.SPKISHA256 = base64.StdEncoding.EncodeToString(sum[:])
 	}
 	return fact
-}
-
-func keyTypeLabel(algorithm string, bits int, curve string) string {
-	switch {
-	case curve != "":
-		return algorithm + " " + curve
-	case algorithm == "RSA":
-		return fmt.Sprintf("RSA %d", bits)
-	}
-	return algorithm
 }

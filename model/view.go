@@ -72,14 +72,17 @@ func nonNil(s []string) []string {
 }
 
 // KeyLabel is a short description of the key: "RSA 2048", "ECDSA P-256".
-func (c *Certificate) KeyLabel() string {
+func (c *Certificate) KeyLabel() string { return KeyLabel(c.KeyAlgorithm, c.KeySize, c.KeyCurve) }
+
+// KeyLabel describes a key by algorithm and size or curve.
+func KeyLabel(algorithm string, bits int, curve string) string {
 	switch {
-	case c.KeyCurve != "":
-		return c.KeyAlgorithm + " " + c.KeyCurve
-	case c.KeyAlgorithm == "RSA" || c.KeyAlgorithm == "DSA":
-		return fmt.Sprintf("%s %d", c.KeyAlgorithm, c.KeySize)
+	case curve != "":
+		return algorithm + " " + curve
+	case algorithm == "RSA" || algorithm == "DSA":
+		return fmt.Sprintf("%s %d", algorithm, bits)
 	}
-	return c.KeyAlgorithm
+	return algorithm
 }
 
 // TrustModel says how a server can come to trust the certificate: by its

@@ -55,10 +55,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Statement journals in memory: on disk they cost a write per changed
-	// page. And 32 MiB of page cache: imports insert at random places of
+	// page. And 16 MiB of page cache: imports insert at random places of
 	// several indexes, and a small cache rereads pages from the OS.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Add("_pragma", "cache_size(-32768)")
+	q.Add("_pragma", "cache_size(-16384)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)
