@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"certgov/model"
 )
 
 func TestImportListShow(t *testing.T) {
@@ -194,5 +197,25 @@ func TestDemo(t *testing.T) {
 	certgov(t, "--db", real, "import", filepath.Join(interopDir(t), "client.pem"))
 	if r := certgov(t, "--db", real, "demo"); r.code != 1 || !strings.Contains(r.stderr, "not a demo database") {
 		t.Errorf("demo over a real database: %+v", r)
+	}
+}
+
+func TestTableFitsNarrowTerminals(t *testing.T) {
+	rec := &model.Record{Certificate: model.Certificate{
+		FingerprintSHA256: strings.Repeat("ab", 32), IdentityName: "partner-blackmesa-research-and-development",
+		KeyAlgorithm: "ECDSA", KeyCurve: "P-256", SelfSigned: true, SelfIssued: true, Issuer: strings.Repeat("CN=x,", 20),
+		NotAfter: time.Now().Add(72 * time.Hour),
+	}}
+	for width, wantCols := range map[int]int{80: 5, 120: 6, 200: 7, 0: 7} {
+		cols := tableColumns(width)
+		row := cols.row(rec, time.Now())
+		if len(cols.header) != wantCols || len(row) != wantCols {
+			t.Errorf("width %d: %d columns, want %d", width, len(row), wantCols)
+		}
+		if width == 80 {
+			if n := len(strings.Join(row, "  ")); n > 80 {
+				t.Errorf("an 80-column row is %d wide", n)
+			}
+		}
 	}
 }

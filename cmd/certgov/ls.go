@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"certgov/model"
 	"certgov/store"
@@ -67,10 +69,10 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format st
 	switch format {
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "FINGERPRINT\tIDENTITY\tTRUST\tKEY\tNOT AFTER\tEXPIRES\tISSUER")
+		columns := tableColumns(terminalWidth(w))
+		fmt.Fprintln(tw, strings.Join(columns.header, "\t"))
 		emit = func(r *model.Record) error {
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.FingerprintSHA256[:16], clip(r.IdentityName, 40),
-				trustLabel(&r.Certificate), r.KeyLabel(), r.NotAfter.Format("2006-01-02"), model.Relative(r.NotAfter, now), clip(r.Issuer, 48))
+			_, err := fmt.Fprintln(tw, strings.Join(columns.row(r, now), "\t"))
 			return err
 		}
 		finish = tw.Flush
@@ -128,6 +130,64 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format st
 		return err
 	}
 	return finish()
+}
+
+type lsColumns struct {
+	header      []string
+	identityLen int
+	issuer      bool
+	notAfter    bool
+}
+
+// tableColumns drops the columns that matter least on narrow terminals,
+// so that a row stays on one line at 80 columns.
+func tableColumns(width int) lsColumns {
+	c := lsColumns{identityLen: 40, issuer: true, notAfter: true}
+	switch {
+	case width == 0 || width >= 150:
+	case width >= 110:
+		c.issuer = false
+	default:
+		c.issuer, c.notAfter, c.identityLen = false, false, 28
+	}
+	c.header = []string{"FINGERPRINT", "IDENTITY", "TRUST", "KEY"}
+	if c.notAfter {
+		c.header = append(c.header, "NOT AFTER")
+	}
+	c.header = append(c.header, "EXPIRES")
+	if c.issuer {
+		c.header = append(c.header, "ISSUER")
+	}
+	return c
+}
+
+func (c lsColumns) row(r *model.Record, now time.Time) []string {
+	fp := r.FingerprintSHA256[:16]
+	if !c.notAfter {
+		fp = r.FingerprintSHA256[:12]
+	}
+	row := []string{fp, clip(r.IdentityName, c.identityLen), trustLabel(&r.Certificate), r.KeyLabel()}
+	if c.notAfter {
+		row = append(row, r.NotAfter.Format("2006-01-02"))
+	}
+	row = append(row, model.Relative(r.NotAfter, now))
+	if c.issuer {
+		row = append(row, clip(r.Issuer, 48))
+	}
+	return row
+}
+
+// terminalWidth is the width of w when it is a terminal, else 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 func trustLabel(c *model.Certificate) string {

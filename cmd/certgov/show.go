@@ -135,44 +135,36 @@ func printShow(w io.Writer, ident *store.Identity, index int, occurrences []stor
 	row("Subject key ID", orNone(c.SubjectKeyID))
 	row("Authority key ID", orNone(c.AuthorityKeyID))
 	row("", "")
-	if len(occurrences) == 0 {
-		row("Found in", "(no current source)")
+	var found, exposed, versions []string
+	for _, o := range occurrences {
+		found = append(found, withLocation(o.Path, o.Location))
 	}
-	for i, o := range occurrences {
-		label := ""
-		if i == 0 {
-			label = "Found in"
-		}
-		where := o.Path
-		if o.Location != "" {
-			where += " (" + o.Location + ")"
-		}
-		row(label, where)
+	if len(found) == 0 {
+		found = []string{"(no current source)"}
 	}
-	for i, k := range keys {
-		label := ""
-		if i == 0 {
-			label = "PRIVATE KEY ON DISK"
-		}
-		where := k.Path
-		if k.Location != "" {
-			where += " (" + k.Location + ")"
-		}
-		row(label, where+": "+k.KeyType)
+	for _, k := range keys {
+		exposed = append(exposed, withLocation(k.Path, k.Location)+": "+k.KeyType)
 	}
-	if len(ident.Certificates) > 1 {
+	for i, v := range ident.Certificates {
+		mark := " "
+		if i == ident.Current {
+			mark = "*"
+		}
+		versions = append(versions, fmt.Sprintf("%s %s  %s to %s", mark, v.FingerprintSHA256[:16], v.NotBefore.Format("2006-01-02"), v.NotAfter.Format("2006-01-02")))
+	}
+	rows := func(label string, values []string) {
+		for i, v := range values {
+			if i > 0 {
+				label = ""
+			}
+			row(label, v)
+		}
+	}
+	rows("Found in", found)
+	rows("PRIVATE KEY ON DISK", exposed)
+	if len(versions) > 1 {
 		row("", "")
-		for i, v := range ident.Certificates {
-			label := ""
-			if i == 0 {
-				label = "Versions"
-			}
-			mark := " "
-			if i == ident.Current {
-				mark = "*"
-			}
-			row(label, fmt.Sprintf("%s %s  %s to %s", mark, v.FingerprintSHA256[:16], v.NotBefore.Format("2006-01-02"), v.NotAfter.Format("2006-01-02")))
-		}
+		rows("Versions", versions)
 	}
 	tw.Flush()
 }
@@ -204,6 +196,13 @@ func formatSANs(s model.SANs) string {
 		}
 	}
 	return orNone(strings.Join(parts, ", "))
+}
+
+func withLocation(path, location string) string {
+	if location == "" {
+		return path
+	}
+	return path + " (" + location + ")"
 }
 
 func orNone(s string) string {
