@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -77,9 +78,15 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format st
 		}
 		finish = tw.Flush
 	case "json":
-		bw := &jsonArrayWriter{w: w}
-		emit = func(r *model.Record) error { return bw.write(r.JSON()) }
-		finish = bw.close
+		buf := bufio.NewWriterSize(w, 64<<10)
+		jw := &jsonArrayWriter{w: buf}
+		emit = func(r *model.Record) error { return jw.write(r.JSON()) }
+		finish = func() error {
+			if err := jw.close(); err != nil {
+				return err
+			}
+			return buf.Flush()
+		}
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write(csvHeader)
