@@ -1,11 +1,13 @@
 package model
 
 import (
-	"crypto/x509/pkix"
-	"encoding/asn1"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 )
 
 // attributeNames maps the attribute types of RFC 4514 §3 and the ones
@@ -60,44 +62,163 @@ type RDN []Attribute
 type DN []RDN
 
 // ParseRawDN decodes a DER Name (a certificate's RawSubject or RawIssuer).
+// It walks the DER by hand rather than with encoding/asn1: every imported
+// certificate has two names, and reflection made this a tenth of the
+// import's cost.
 func ParseRawDN(raw []byte) (DN, error) {
-	var seq pkix.RDNSequence
-	rest, err := asn1.Unmarshal(raw, &seq)
-	if err != nil {
-		return nil, err
+	seq, rest, ok := derElement(raw, tagSequence)
+	if !ok || len(rest) != 0 {
+		return nil, errMalformedName
 	}
-	if len(rest) != 0 {
-		return nil, asn1.SyntaxError{Msg: "trailing data after Name"}
-	}
-	dn := make(DN, 0, len(seq))
-	for i := len(seq) - 1; i >= 0; i-- {
-		rdn := make(RDN, 0, len(seq[i]))
-		for _, atv := range seq[i] {
-			value, encoded := attributeValueString(atv.Value)
-			rdn = append(rdn, Attribute{Type: attributeTypeName(atv.Type), Value: value, Encoded: encoded})
+	var rdns []RDN
+	for len(seq) > 0 {
+		var set []byte
+		if set, seq, ok = derElement(seq, tagSet); !ok {
+			return nil, errMalformedName
 		}
-		dn = append(dn, rdn)
+		var rdn RDN
+		for len(set) > 0 {
+			var atv, oid []byte
+			if atv, set, ok = derElement(set, tagSequence); !ok {
+				return nil, errMalformedName
+			}
+			if oid, atv, ok = derElement(atv, tagOID); !ok {
+				return nil, errMalformedName
+			}
+			// Like crypto/x509, ignore anything after the value.
+			tag, value, after, ok := derAnyElement(atv)
+			if !ok {
+				return nil, errMalformedName
+			}
+			full := atv[:len(atv)-len(after)]
+			typeName, err := oidName(oid)
+			if err != nil {
+				return nil, err
+			}
+			text, encoded := attributeText(tag, value, full)
+			rdn = append(rdn, Attribute{Type: typeName, Value: text, Encoded: encoded})
+		}
+		rdns = append(rdns, rdn)
+	}
+	// DER lists the most general RDN first; RFC 4514 the most specific.
+	dn := make(DN, len(rdns))
+	for i, rdn := range rdns {
+		dn[len(rdns)-1-i] = rdn
 	}
 	return dn, nil
 }
 
-func attributeTypeName(oid asn1.ObjectIdentifier) string {
-	s := oid.String()
-	if name, ok := attributeNames[s]; ok {
-		return name
-	}
-	return s
+var errMalformedName = errors.New("malformed distinguished name")
+
+const (
+	tagOID      = 0x06
+	tagSequence = 0x30
+	tagSet      = 0x31
+)
+
+// derElement reads one element with the given tag byte.
+func derElement(b []byte, tag byte) (content, rest []byte, ok bool) {
+	got, content, rest, ok := derAnyElement(b)
+	return content, rest, ok && got == tag
 }
 
-func attributeValueString(v any) (value string, encoded bool) {
-	if s, ok := v.(string); ok {
-		return s, false
+// derAnyElement reads one DER element: its tag byte, content and the rest.
+func derAnyElement(b []byte) (tag byte, content, rest []byte, ok bool) {
+	if len(b) < 2 || b[0]&0x1f == 0x1f { // multi-byte tags do not occur in names
+		return 0, nil, nil, false
 	}
-	der, err := asn1.Marshal(v)
-	if err != nil {
-		return "", false
+	tag, length, header := b[0], int(b[1]), 2
+	if length >= 0x80 {
+		n := length & 0x7f
+		if n == 0 || n > 3 || len(b) < 2+n {
+			return 0, nil, nil, false
+		}
+		length = 0
+		for _, c := range b[2 : 2+n] {
+			length = length<<8 | int(c)
+		}
+		header += n
 	}
-	return "#" + hex.EncodeToString(der), true
+	if length > len(b)-header {
+		return 0, nil, nil, false
+	}
+	return tag, b[header : header+length], b[header+length:], true
+}
+
+// oidName names an attribute type: its short name, or the dotted OID.
+func oidName(der []byte) (string, error) {
+	if len(der) == 0 || der[len(der)-1]&0x80 != 0 {
+		return "", errMalformedName
+	}
+	var b strings.Builder
+	var value uint64
+	first := true
+	for _, c := range der {
+		if value > 1<<56 {
+			return "", errMalformedName
+		}
+		value = value<<7 | uint64(c&0x7f)
+		if c&0x80 != 0 {
+			continue
+		}
+		if first {
+			first = false
+			switch {
+			case value < 40:
+				b.WriteString("0.")
+			case value < 80:
+				b.WriteString("1.")
+				value -= 40
+			default:
+				b.WriteString("2.")
+				value -= 80
+			}
+		} else {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.FormatUint(value, 10))
+		value = 0
+	}
+	oid := b.String()
+	if name, ok := attributeNames[oid]; ok {
+		return name, nil
+	}
+	return oid, nil
+}
+
+// attributeText decodes the string types of X.520; any other value is
+// written as "#" and the hex of its DER, as RFC 4514 §2.4 says.
+func attributeText(tag byte, value, full []byte) (string, bool) {
+	switch tag {
+	case 0x0c, 0x12, 0x13, 0x16, 0x1a: // UTF8, Numeric, Printable, IA5, Visible
+		return string(value), false
+	case 0x14: // T61String, read as ISO 8859-1 like encoding/asn1 does
+		runes := make([]rune, len(value))
+		for i, c := range value {
+			runes[i] = rune(c)
+		}
+		return string(runes), false
+	case 0x1e: // BMPString: UTF-16BE
+		if len(value)%2 == 0 {
+			units := make([]uint16, len(value)/2)
+			for i := range units {
+				units[i] = uint16(value[2*i])<<8 | uint16(value[2*i+1])
+			}
+			if n := len(units); n > 0 && units[n-1] == 0 { // a terminator, as Java writes
+				units = units[:n-1]
+			}
+			return string(utf16.Decode(units)), false
+		}
+	case 0x1c: // UniversalString: UTF-32BE
+		if len(value)%4 == 0 {
+			runes := make([]rune, len(value)/4)
+			for i := range runes {
+				runes[i] = rune(binary.BigEndian.Uint32(value[4*i:]))
+			}
+			return string(runes), false
+		}
+	}
+	return "#" + hex.EncodeToString(full), true
 }
 
 // String renders the DN as RFC 4514 text, e.g. "CN=ledger,OU=payments,O=Example".
