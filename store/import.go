@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -188,8 +189,8 @@ type writer struct {
 }
 
 var writerStatements = map[string]string{
-	"identity":   `INSERT OR IGNORE INTO identities(identity_key, name, created_at) VALUES (?, ?, ?)`,
-	"identityID": `SELECT id FROM identities WHERE identity_key = ?`,
+	"identity":   `INSERT OR IGNORE INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?)`,
+	"identityID": `SELECT id FROM identities WHERE key_hash = ?`,
 	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
@@ -291,7 +292,8 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 }
 
 func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, created bool, err error) {
-	inserted, err := w.stmts["identity"].ExecContext(ctx, c.IdentityKey, c.IdentityName, w.now)
+	hash := identityKeyHash(c.IdentityKey)
+	inserted, err := w.stmts["identity"].ExecContext(ctx, c.IdentityKey, hash, c.IdentityName, w.now)
 	if err != nil {
 		return 0, false, fmt.Errorf("identity: %w", err)
 	}
@@ -299,12 +301,19 @@ func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, 
 		id, err = inserted.LastInsertId()
 		created = true
 	} else {
-		err = w.stmts["identityID"].QueryRowContext(ctx, c.IdentityKey).Scan(&id)
+		err = w.stmts["identityID"].QueryRowContext(ctx, hash).Scan(&id)
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("identity: %w", err)
 	}
 	return id, created, nil
+}
+
+// identityKeyHash is how identities are looked up by key. At 128 bits a
+// collision is not a practical concern.
+func identityKeyHash(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return sum[:16]
 }
 
 // certificateColumns are the fact columns shared by inserts and queries,
