@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,15 +17,18 @@ import (
 // scanner is the Scan of *sql.Row and *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// encodedColumns are a certificate row's JSON columns, decoded apart from
+// the scan so that the two can run on different goroutines.
+type encodedColumns struct{ sans, keyUsage, extKeyUsage string }
+
 // scanCertificate reads certificateColumns (and any extra destinations
-// after them) into c.
-func scanCertificate(row scanner, c *model.Certificate, extra ...any) error {
+// after them) into c, leaving the JSON columns in enc.
+func scanCertificate(row scanner, c *model.Certificate, enc *encodedColumns, extra ...any) error {
 	var notBefore, notAfter int64
-	var sans, keyUsage, extKeyUsage string
 	dest := []any{
 		&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.SubjectNormalized,
 		&c.Issuer, &c.CommonName, &c.Serial, &notBefore, &notAfter, &c.KeyAlgorithm, &c.KeySize, &c.KeyCurve,
-		&c.SignatureAlgorithm, &sans, &keyUsage, &extKeyUsage, &c.IsCA, &c.SelfIssued, &c.SelfSigned,
+		&c.SignatureAlgorithm, &enc.sans, &enc.keyUsage, &enc.extKeyUsage, &c.IsCA, &c.SelfIssued, &c.SelfSigned,
 		&c.SubjectKeyID, &c.AuthorityKeyID,
 	}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
@@ -32,10 +36,14 @@ func scanCertificate(row scanner, c *model.Certificate, extra ...any) error {
 	}
 	c.NotBefore = time.Unix(notBefore, 0).UTC()
 	c.NotAfter = time.Unix(notAfter, 0).UTC()
+	return nil
+}
+
+func (enc *encodedColumns) decodeInto(c *model.Certificate) error {
 	for _, f := range []struct {
 		text string
 		into any
-	}{{sans, &c.SANs}, {keyUsage, &c.KeyUsage}, {extKeyUsage, &c.ExtKeyUsage}} {
+	}{{enc.sans, &c.SANs}, {enc.keyUsage, &c.KeyUsage}, {enc.extKeyUsage, &c.ExtKeyUsage}} {
 		if err := json.Unmarshal([]byte(f.text), f.into); err != nil {
 			return fmt.Errorf("certificate %s: %w", c.FingerprintSHA256, err)
 		}
@@ -44,37 +52,90 @@ func scanCertificate(row scanner, c *model.Certificate, extra ...any) error {
 }
 
 const recordQuery = `SELECT ` + certificateColumns + `, i.identity_key, i.name,
-	(SELECT json_group_array(path) FROM (SELECT DISTINCT s.path FROM certificate_sources cs
-		JOIN sources s ON s.id = cs.source_id
-		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL ORDER BY s.path))
+	(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
+		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)
 	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id`
+
+type scannedRecord struct {
+	model.Record
+	enc     encodedColumns
+	sources string
+}
 
 // EachRecord calls fn for every certificate with its identity and current
 // sources, ordered by identity name and expiry. It streams: memory does
-// not grow with the number of certificates. (The CROSS JOIN makes SQLite
-// walk identities in name-index order and sort only within an identity,
-// instead of sorting every row in memory.)
+// not grow with the number of certificates. SQLite's reading and the
+// decoding (plus whatever fn does) run on two goroutines, handing over
+// batches. (The CROSS JOIN makes SQLite walk identities in name-index
+// order and sort only within an identity, instead of sorting every row in
+// memory.)
 func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []scannedRecord, 4)
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		scanErr <- s.scanRecords(ctx, batches)
+	}()
+	for batch := range batches {
+		for i := range batch {
+			r := &batch[i]
+			if err := r.enc.decodeInto(&r.Certificate); err != nil {
+				cancel()
+				return err
+			}
+			if err := json.Unmarshal([]byte(r.sources), &r.Sources); err != nil {
+				cancel()
+				return err
+			}
+			// Sorting and de-duplicating the few paths here is cheaper
+			// than asking SQLite to do it once per row.
+			slices.Sort(r.Sources)
+			r.Sources = slices.Compact(r.Sources)
+			if err := fn(&r.Record); err != nil {
+				cancel()
+				return err
+			}
+		}
+	}
+	return <-scanErr
+}
+
+func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) error {
 	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name COLLATE NOCASE, c.not_after, c.fingerprint_sha256`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var r model.Record
+	const batchSize = 256
+	batch := make([]scannedRecord, 0, batchSize)
 	for rows.Next() {
-		var sources string
-		r = model.Record{}
-		if err := scanCertificate(rows, &r.Certificate, &r.IdentityKey, &r.IdentityName, &sources); err != nil {
+		batch = append(batch, scannedRecord{})
+		r := &batch[len(batch)-1]
+		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(sources), &r.Sources); err != nil {
-			return err
-		}
-		if err := fn(&r); err != nil {
-			return err
+		if len(batch) == batchSize {
+			select {
+			case out <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = make([]scannedRecord, 0, batchSize)
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // Counts are the sizes of the main tables.
@@ -211,7 +272,11 @@ func (s *Store) identity(ctx context.Context, id int64, now time.Time) (*Identit
 	defer rows.Close()
 	for rows.Next() {
 		var c model.Certificate
-		if err := scanCertificate(rows, &c, &c.DER); err != nil {
+		var enc encodedColumns
+		if err := scanCertificate(rows, &c, &enc, &c.DER); err != nil {
+			return nil, err
+		}
+		if err := enc.decodeInto(&c); err != nil {
 			return nil, err
 		}
 		c.IdentityKey, c.IdentityName = ident.Key, ident.Name

@@ -95,45 +95,13 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format st
 	default:
 		return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
 	}
-	// Reading rows and encoding them each take about half the time: run
-	// them on two goroutines, handing over batches of records.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []model.Record, 4)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		var batch []model.Record
-		err := s.EachRecord(ctx, func(r *model.Record) error {
-			if !f.Match(r, now) {
-				return nil
-			}
-			if batch = append(batch, *r); len(batch) == 256 {
-				select {
-				case batches <- batch:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				batch = nil
-			}
+	err := s.EachRecord(ctx, func(r *model.Record) error {
+		if !f.Match(r, now) {
 			return nil
-		})
-		if err == nil && len(batch) > 0 {
-			batches <- batch
 		}
-		readErr <- err
-	}()
-	for batch := range batches {
-		for i := range batch {
-			if err := emit(&batch[i]); err != nil {
-				cancel()
-				for range batches {
-				}
-				return err
-			}
-		}
-	}
-	if err := <-readErr; err != nil {
+		return emit(r)
+	})
+	if err != nil {
 		return err
 	}
 	return finish()
