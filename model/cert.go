@@ -89,13 +89,12 @@ func FromX509(c *x509.Certificate) (Certificate, error) {
 	if err != nil {
 		return Certificate{}, fmt.Errorf("issuer: %w", err)
 	}
-	fp256 := sha256.Sum256(c.Raw)
 	fp1 := sha1.Sum(c.Raw)
 	spki := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 	algorithm, size, curve := PublicKeyInfo(c.PublicKey)
 
 	cert := Certificate{
-		FingerprintSHA256:  hex.EncodeToString(fp256[:]),
+		FingerprintSHA256:  fingerprintHex(c.Raw),
 		FingerprintSHA1:    hex.EncodeToString(fp1[:]),
 		SPKISHA256:         base64.StdEncoding.EncodeToString(spki[:]),
 		Subject:            subject.String(),
@@ -122,6 +121,13 @@ func FromX509(c *x509.Certificate) (Certificate, error) {
 	cert.IdentityKey = IdentityKey(cert)
 	cert.IdentityName = IdentityName(cert)
 	return cert, nil
+}
+
+// fingerprintHex is the SHA-256 of der in lowercase hex: how certgov
+// names a certificate everywhere.
+func fingerprintHex(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
 }
 
 // HasClientAuth reports whether the certificate may be used for TLS client

@@ -35,3 +35,25 @@ func FuzzParseRawDN(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDNString: any text is read or refused without a panic, and a
+// DN that was read prints as RFC 4514 text that reads back to the same
+// name.
+func FuzzParseDNString(f *testing.F) {
+	for _, s := range []string{"CN=a,O=b", "/C=DE/O=x+OU=y/CN=z", `CN=a\,b\2bc+UID=7`, `O="q, r",CN=#0403616263`, "cn = x ; o = y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dn, err := ParseDNString(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseDNString(dn.String())
+		if err != nil {
+			t.Fatalf("%q printed as %q, which does not read back: %v", s, dn.String(), err)
+		}
+		if again.Normalized() != dn.Normalized() {
+			t.Fatalf("%q: %q reads back as %q", s, dn.Normalized(), again.Normalized())
+		}
+	})
+}

@@ -1,0 +1,163 @@
+package model_test
+
+import (
+	"crypto/x509"
+	"slices"
+	"strings"
+	"testing"
+
+	"certgov/demo"
+	"certgov/model"
+)
+
+func TestParseDNString(t *testing.T) {
+	want := "cn=ledger service,ou=payments,o=example corp,c=de"
+	for _, s := range []string{
+		"CN=Ledger Service,OU=payments,O=Example Corp,C=DE",
+		"cn=ledger service, ou=payments, o=Example Corp, c=DE",
+		"CN = Ledger  Service ; OU=payments;O=Example Corp;C=DE",
+		"/C=DE/O=Example Corp/OU=payments/CN=Ledger Service",
+		`OID.2.5.4.3=Ledger Service,OU=payments,O="Example Corp",C=DE`,
+	} {
+		dn, err := model.ParseDNString(s)
+		if err != nil {
+			t.Errorf("ParseDNString(%q): %v", s, err)
+			continue
+		}
+		if got := dn.Normalized(); got != want {
+			t.Errorf("ParseDNString(%q).Normalized() = %q, want %q", s, got, want)
+		}
+	}
+	escaped, err := model.ParseDNString(`CN=a\,b\2bc+UID=7,O=x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if escaped[0][0].Value != "a,b+c" || escaped[0][1].Type != "UID" || len(escaped) != 2 {
+		t.Errorf("escapes and multi-valued RDNs: %+v", escaped)
+	}
+	for _, bad := range []string{"CN", "=x", "CN=a,,O=b", `CN=a\`, `CN="open`} {
+		if _, err := model.ParseDNString(bad); err == nil {
+			t.Errorf("ParseDNString(%q) accepted", bad)
+		}
+	}
+}
+
+// A certificate's DN, printed and read back, compares equal to itself.
+func TestDNStringRoundTripsCertificateNames(t *testing.T) {
+	g := demo.NewGenerator(9)
+	c := facts(t, issue(t, g, demo.Template{CommonName: ` lead,"odd"+name#\ `, OrgUnit: "a;b", Org: "Ex=ample"}, nil))
+	dn, err := model.ParseDNString(c.Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dn.Normalized() != c.SubjectNormalized {
+		t.Errorf("round trip of %q: %q != %q", c.Subject, dn.Normalized(), c.SubjectNormalized)
+	}
+}
+
+func TestParsePins(t *testing.T) {
+	fp := strings.Repeat("ab", 32)
+	for _, s := range []string{fp, strings.ToUpper(fp), "sha256:" + fp, "SHA256:" + colons(fp), colons(strings.ToUpper(fp))} {
+		v, alg, err := model.ParseFingerprintPin(s)
+		if err != nil || v != fp || alg != "sha256" {
+			t.Errorf("ParseFingerprintPin(%q) = %q %q %v", s, v, alg, err)
+		}
+	}
+	if v, alg, err := model.ParseFingerprintPin(strings.Repeat("0F", 20)); err != nil || alg != "sha1" || v != strings.Repeat("0f", 20) {
+		t.Errorf("SHA-1 pin: %q %q %v", v, alg, err)
+	}
+	for _, bad := range []string{"", "abc", "md5:" + fp, fp + "00", "zz" + fp[2:]} {
+		if _, _, err := model.ParseFingerprintPin(bad); err == nil {
+			t.Errorf("ParseFingerprintPin(%q) accepted", bad)
+		}
+	}
+	const spki = "OuWzWk2oIGy/sSNQj7ahe9dUcvvlwpzUG5D75pVG6JM="
+	for _, s := range []string{spki, strings.TrimRight(spki, "="), "sha256/" + spki, "OuWzWk2oIGy_sSNQj7ahe9dUcvvlwpzUG5D75pVG6JM"} {
+		if got, err := model.ParseSPKIPin(s); err != nil || got != spki {
+			t.Errorf("ParseSPKIPin(%q) = %q %v", s, got, err)
+		}
+	}
+	if _, err := model.ParseSPKIPin("dG9vIHNob3J0"); err == nil {
+		t.Error("a short SPKI hash was accepted")
+	}
+}
+
+func colons(hex string) string {
+	var parts []string
+	for i := 0; i < len(hex); i += 2 {
+		parts = append(parts, hex[i:i+2])
+	}
+	return strings.Join(parts, ":")
+}
+
+func TestTrustIndex(t *testing.T) {
+	g := demo.NewGenerator(11)
+	ca := issue(t, g, demo.Template{CommonName: "Workload CA", CA: true}, nil)
+	ledger := facts(t, issue(t, g, demo.Template{CommonName: "ledger", Org: "Example",
+		URIs: []string{"spiffe://corp.example/ns/payments/sa/ledger"}, DNSNames: []string{"Ledger.Payments.example"}}, ca))
+	partner := facts(t, issue(t, g, demo.Template{CommonName: "partner-acme", Emails: []string{"ops@ACME.example"}}, nil))
+	caFacts := facts(t, ca)
+
+	entries := []model.TrustEntry{
+		{Kind: model.EntryFingerprint, Value: partner.FingerprintSHA256, HashAlgorithm: "sha256", Location: "line 1"},
+		{Kind: model.EntryFingerprint, Value: partner.FingerprintSHA1, HashAlgorithm: "sha1", Location: "line 2"},
+		{Kind: model.EntrySPKI, Value: ledger.SPKISHA256, Location: "line 3"},
+		{Kind: model.EntryCA, Value: caFacts.FingerprintSHA256, Location: "line 4"},
+		{Kind: model.EntrySubjectDN, Value: "cn=LEDGER, o=example", Location: "line 5"},
+		{Kind: model.EntrySubjectDN, Value: "CN=partner-.*", Match: model.MatchRegex, Location: "line 6"},
+		{Kind: model.EntrySAN, SANType: "dns", Value: "ledger.payments.EXAMPLE.", Location: "line 7"},
+		{Kind: model.EntrySAN, SANType: "uri", Value: "spiffe://corp.example/ns/payments/", Match: model.MatchPrefix, Location: "line 8"},
+		{Kind: model.EntrySAN, SANType: "email", Value: "ops@acme.example", Location: "line 9"},
+		{Kind: model.EntrySAN, SANType: "uri", Value: `spiffe://corp\.example/ns/[a-z]+/sa/ledger`, Match: model.MatchRegex, Location: "line 10"},
+		{Kind: model.EntryFingerprint, Value: strings.Repeat("0", 64), HashAlgorithm: "sha256", Location: "line 11"},
+		{Kind: model.EntrySAN, SANType: "dns", Value: "(", Match: model.MatchRegex, Location: "line 12"},
+	}
+	ix, errs := model.NewTrustIndex(entries)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "line 12") {
+		t.Fatalf("errors %v, want the bad pattern on line 12", errs)
+	}
+	locations := func(c *model.Certificate, chainsTo []string) []string {
+		var out []string
+		for _, i := range ix.Admitting(c, chainsTo) {
+			out = append(out, ix.Entries()[i].Location)
+		}
+		slices.Sort(out)
+		return out
+	}
+	anchors := model.VerifiedAnchors(mustParse(t, ledger.DER), []*x509.Certificate{ca.Cert}, nil)
+	if len(anchors) != 1 || anchors[0] != caFacts.FingerprintSHA256 {
+		t.Fatalf("VerifiedAnchors = %v", anchors)
+	}
+	if got, want := locations(&ledger, anchors), []string{"line 10", "line 3", "line 4", "line 5", "line 7", "line 8"}; !slices.Equal(got, want) {
+		t.Errorf("ledger admitted by %v, want %v", got, want)
+	}
+	if got, want := locations(&partner, nil), []string{"line 1", "line 2", "line 6", "line 9"}; !slices.Equal(got, want) {
+		t.Errorf("partner admitted by %v, want %v", got, want)
+	}
+	if got := model.VerifiedAnchors(mustParse(t, partner.DER), []*x509.Certificate{ca.Cert}, nil); got != nil {
+		t.Errorf("a self-signed certificate chains to %v", got)
+	}
+}
+
+func mustParse(t *testing.T, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTrustModelOf(t *testing.T) {
+	cases := map[string][]string{
+		model.TrustModelUntrusted:  nil,
+		model.TrustModelSelfSigned: {model.EntryFingerprint, model.EntryRegistered},
+		model.TrustModelCA:         {model.EntryCA, model.EntrySubjectDN},
+		model.TrustModelMixed:      {model.EntrySPKI, model.EntrySAN},
+	}
+	for want, kinds := range cases {
+		if got := model.TrustModelOf(kinds); got != want {
+			t.Errorf("TrustModelOf(%v) = %q, want %q", kinds, got, want)
+		}
+	}
+}
