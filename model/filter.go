@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,10 @@ type Record struct {
 	Certificate
 	Owner   string
 	Sources []string
+	// Current: this is its identity's current certificate. Findings are
+	// the codes of its findings (computed for current certificates).
+	Current  bool
+	Findings []string
 }
 
 // Filter is a parsed filter expression: terms combined with AND, each
@@ -30,6 +35,8 @@ type Record struct {
 //	key:rsa|ecdsa|ed25519 key algorithm
 //	fp:HEX                SHA-256 fingerprint starts with HEX
 //	owner:none|NAME       no owner, or owner contains NAME
+//	finding:CODE          has a finding with that code (finding:any: any)
+//	current               its identity's current certificate
 type Filter struct {
 	source string
 	terms  []term
@@ -149,6 +156,9 @@ func parseTerm(tok token) (term, error) {
 	case "ca":
 		t.match = func(r *Record, _ time.Time) bool { return r.IsCA }
 		return t, nil
+	case "current":
+		t.match = func(r *Record, _ time.Time) bool { return r.Current }
+		return t, nil
 	}
 	if strings.HasPrefix(lower, "expires") {
 		return parseExpires(t, tok, lower[len("expires"):])
@@ -184,8 +194,16 @@ func parseTerm(tok token) (term, error) {
 		} else {
 			t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Owner, needle) }
 		}
+	case "finding":
+		if needle == "any" {
+			t.match = func(r *Record, _ time.Time) bool { return len(r.Findings) > 0 }
+		} else if _, ok := FindingTypes[needle]; ok {
+			t.match = func(r *Record, _ time.Time) bool { return slices.Contains(r.Findings, needle) }
+		} else {
+			return bad("unknown finding " + strconv.Quote(value) + " (" + strings.Join(FindingCodes(), ", ") + ", any)")
+		}
 	default:
-		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner; quote free text that contains a colon)")
+		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding; quote free text that contains a colon)")
 	}
 	return t, nil
 }

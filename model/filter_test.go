@@ -21,9 +21,9 @@ func record(cn string, mutate func(*model.Record)) *model.Record {
 }
 
 func TestFilterMatches(t *testing.T) {
-	ledger := record("ledger", nil)
+	ledger := record("ledger", func(r *model.Record) { r.Current = true })
 	expiring := record("refunds", func(r *model.Record) { r.NotAfter = day.AddDate(0, 0, 10) })
-	expired := record("old", func(r *model.Record) { r.NotAfter = day.AddDate(0, 0, -1) })
+	expired := record("old", func(r *model.Record) { r.NotAfter, r.Findings = day.AddDate(0, 0, -1), []string{"expired"} })
 	partner := record("partner-acme", func(r *model.Record) {
 		r.SelfSigned, r.KeyAlgorithm, r.Issuer, r.Owner = true, "RSA", r.Subject, "alice@example.com"
 	})
@@ -53,6 +53,9 @@ func TestFilterMatches(t *testing.T) {
 		"fp:ab:12":                 all,
 		"fp:ffff":                  {},
 		"subject:o=example ledger": {ledger},
+		"finding:expired":          {expired},
+		"finding:any":              {expired},
+		"current":                  {ledger},
 	}
 	for expr, want := range cases {
 		f, err := model.ParseFilter(expr)
@@ -95,6 +98,7 @@ func TestFilterErrorsPointAtTheTerm(t *testing.T) {
 		"!":                  {"!", 1},
 		"issuer:":            {"issuer:", 1},
 		"  \"unclosed":       {"\"unclosed", 3},
+		"finding:bogus":      {"finding:bogus", 1},
 	}
 	for expr, want := range cases {
 		_, err := model.ParseFilter(expr)

@@ -32,6 +32,8 @@ type RecordJSON struct {
 	Identity           string   `json:"identity"`
 	IdentityKey        string   `json:"identity_key"`
 	Sources            []string `json:"sources"`
+	Current            bool     `json:"current"`
+	Findings           []string `json:"findings"`
 }
 
 // JSON returns the record's stable JSON shape.
@@ -61,6 +63,8 @@ func (r *Record) JSON() RecordJSON {
 		Identity:           r.IdentityName,
 		IdentityKey:        r.IdentityKey,
 		Sources:            nonNil(r.Sources),
+		Current:            r.Current,
+		Findings:           nonNil(r.Findings),
 	}
 }
 

@@ -103,7 +103,7 @@ func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) er
 }
 
 func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) error {
-	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name COLLATE NOCASE, c.not_after, c.fingerprint_sha256`)
+	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name COLLATE NOCASE, i.id, c.not_after, c.fingerprint_sha256`)
 	if err != nil {
 		return err
 	}
@@ -136,6 +136,59 @@ func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) err
 		}
 	}
 	return nil
+}
+
+// EachIdentity calls fn with the certificates of one identity at a time,
+// in EachRecord's order, and the index of the identity's current
+// certificate among them.
+func (s *Store) EachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, current int) error) error {
+	var group []model.Record
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		certs := make([]model.Certificate, len(group))
+		for i := range group {
+			certs[i] = group[i].Certificate
+		}
+		err := fn(group, model.CurrentIndex(certs, now))
+		group = nil
+		return err
+	}
+	err := s.EachRecord(ctx, func(r *model.Record) error {
+		if len(group) > 0 && group[0].IdentityKey != r.IdentityKey {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		group = append(group, *r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// ExposedKeys maps the SPKI hash of every private key found on disk to
+// the files it was found in.
+func (s *Store) ExposedKeys(ctx context.Context) (map[string][]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT k.spki_sha256, s.path FROM private_keys k
+		JOIN sources s ON s.id = k.source_id
+		WHERE s.superseded_at IS NULL AND k.spki_sha256 <> '' ORDER BY 1, 2`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var spki, path string
+		if err := rows.Scan(&spki, &path); err != nil {
+			return nil, err
+		}
+		out[spki] = append(out[spki], path)
+	}
+	return out, rows.Err()
 }
 
 // Counts are the sizes of the main tables.

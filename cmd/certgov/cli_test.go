@@ -219,3 +219,80 @@ func TestTableFitsNarrowTerminals(t *testing.T) {
 		}
 	}
 }
+
+func TestFindings(t *testing.T) {
+	home := isolate(t)
+	if r := certgov(t, "demo"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	findings := func(args ...string) []map[string]any {
+		t.Helper()
+		r := certgov(t, append([]string{"findings", "-o", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("findings %v: %s", args, r.stderr)
+		}
+		var out []map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	byCode := map[string]int{}
+	all := findings()
+	for _, f := range all {
+		byCode[f["code"].(string)]++
+		if len(f["frameworks"].([]any)) == 0 || f["message"] == "" || f["severity"] == "" {
+			t.Errorf("incomplete finding %v", f)
+		}
+	}
+	for code, atLeast := range map[string]int{"expired": 10, "expiring": 10, "weak-key": 3, "weak-signature": 3, "private-key-exposed": 5, "long-lifetime": 5, "no-owner": 200} {
+		if byCode[code] < atLeast {
+			t.Errorf("demo: %d %s findings, want at least %d", byCode[code], code, atLeast)
+		}
+	}
+	if all[0]["severity"] != "critical" {
+		t.Errorf("most urgent first: %v", all[0])
+	}
+	// Rotated identities: the expired earlier versions raise nothing.
+	for _, f := range findings("--filter", "ledger.payments.svc") {
+		if f["code"] == "expired" && f["identity"] == "ledger.payments.svc" && !strings.HasPrefix(f["message"].(string), "expired 20") {
+			t.Errorf("unexpected %v", f)
+		}
+	}
+	weak := findings("--filter", "finding:weak-key")
+	for _, f := range weak {
+		if !strings.HasPrefix(f["identity"].(string), "partner-") {
+			t.Errorf("weak-key filter let through %v", f)
+		}
+	}
+	// A stricter policy finds more.
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	os.WriteFile(policy, []byte(`{"min_rsa_bits": 4096, "expiring_within": "90d"}`), 0o600)
+	strict := map[string]int{}
+	for _, f := range findings("--policy", policy) {
+		strict[f["code"].(string)]++
+	}
+	if strict["weak-key"] <= byCode["weak-key"] || strict["expiring"] <= byCode["expiring"] {
+		t.Errorf("policy ignored: %v vs %v", strict, byCode)
+	}
+	os.WriteFile(policy, []byte(`{"min_rsa_bitz": 4096}`), 0o600)
+	if r := certgov(t, "findings", "--policy", policy); r.code != 1 || !strings.Contains(r.stderr, "min_rsa_bitz") {
+		t.Errorf("a misspelt policy must be refused: %+v", r)
+	}
+	// ls carries the same codes on current certificates only.
+	r := certgov(t, "ls", "-o", "json", "--filter", "ledger.payments.svc !staging !dr")
+	var recs []map[string]any
+	json.Unmarshal([]byte(r.stdout), &recs)
+	currents := 0
+	for _, rec := range recs {
+		if rec["current"] == true {
+			currents++
+		} else if len(rec["findings"].([]any)) != 0 {
+			t.Errorf("a superseded version carries findings: %v", rec["findings"])
+		}
+	}
+	if len(recs) < 2 || currents != 1 {
+		t.Errorf("ledger.payments.svc: %d records, %d current", len(recs), currents)
+	}
+}

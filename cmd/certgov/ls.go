@@ -23,7 +23,7 @@ import (
 var outputFormats = []string{"table", "json", "csv"}
 
 func newLsCommand(a *app) *cobra.Command {
-	var filter, output string
+	var filter, output, policyFile string
 	cmd := &cobra.Command{
 		Use:   "ls [--filter EXPR] [-o table|json|csv]",
 		Short: "List certificates, one row each",
@@ -42,6 +42,8 @@ Filter terms are combined with AND; "!" negates a term:
   key:rsa|ecdsa|ed25519
   fp:HEX               SHA-256 fingerprint starts with HEX
   owner:none|NAME      unowned, or owner contains NAME
+  finding:CODE         has that finding (see certgov findings --help; finding:any)
+  current              its identity's current certificate
 
 Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
 		Args: exactArgs(0),
@@ -50,21 +52,26 @@ Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
 			if err != nil {
 				return usageError{err}
 			}
+			policy, err := loadPolicy(policyFile)
+			if err != nil {
+				return err
+			}
 			s, err := a.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			return listRecords(cmd.Context(), s, f, output, cmd.OutOrStdout(), time.Now())
+			return listRecords(cmd.Context(), s, f, policy, output, cmd.OutOrStdout(), time.Now())
 		},
 	}
 	cmd.Flags().StringVar(&filter, "filter", "", "filter expression (see above)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings (see certgov findings --help)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
 	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format string, w io.Writer, now time.Time) error {
+func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, format string, w io.Writer, now time.Time) error {
 	var emit func(*model.Record) error
 	var finish func() error
 	switch format {
@@ -95,7 +102,7 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, format st
 	default:
 		return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
 	}
-	err := s.EachRecord(ctx, func(r *model.Record) error {
+	err := eachReviewed(ctx, s, policy, now, func(r *model.Record, _ []model.Finding) error {
 		if !f.Match(r, now) {
 			return nil
 		}

@@ -84,6 +84,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newImportCommand(a),
 		newLsCommand(a),
 		newShowCommand(a),
+		newFindingsCommand(a),
 		newDemoCommand(a),
 	)
 	return root

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+func newFindingsCommand(a *app) *cobra.Command {
+	var filter, output, policyFile string
+	cmd := &cobra.Command{
+		Use:   "findings [--filter EXPR] [--policy FILE] [-o table|json|csv]",
+		Short: "List what needs attention, most urgent first",
+		Long: `List the findings of every identity's current certificate, most urgent first.
+
+Codes: expired, expiring (within the policy window, default 30 days),
+weak-key (RSA under 2048 bits, EC under P-256), weak-signature (SHA-1, MD5),
+long-lifetime (validity over the policy maximum, default 398 days),
+private-key-exposed (its private key lies in an imported file), no-owner.
+Each finding names the OWASP Non-Human Identities Top 10 (2025) and NIST CSF
+2.0 identifiers it maps to.
+
+--filter selects certificates with the language of "certgov ls"; add
+finding:CODE to select by code. --policy reads a JSON policy file:
+  {"expiring_within": "30d", "max_lifetime": "398d", "min_rsa_bits": 2048, "min_ec_bits": 256}`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := model.ParseFilter(filter)
+			if err != nil {
+				return usageError{err}
+			}
+			policy, err := loadPolicy(policyFile)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return listFindings(cmd.Context(), s, f, policy, output, cmd.OutOrStdout(), time.Now())
+		},
+	}
+	cmd.Flags().StringVar(&filter, "filter", "", "filter expression (see certgov ls --help)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (JSON) with the thresholds")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func loadPolicy(path string) (model.Policy, error) {
+	if path == "" {
+		return model.DefaultPolicy(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return model.Policy{}, err
+	}
+	p, err := model.ParsePolicy(data)
+	if err != nil {
+		return model.Policy{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// eachReviewed walks every certificate with its identity, marks the
+// current ones and computes their findings.
+func eachReviewed(ctx context.Context, s *store.Store, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
+	exposed, err := s.ExposedKeys(ctx)
+	if err != nil {
+		return err
+	}
+	return s.EachIdentity(ctx, now, func(records []model.Record, current int) error {
+		for i := range records {
+			r := &records[i]
+			var findings []model.Finding
+			if i == current {
+				r.Current = true
+				findings = model.CertificateFindings(&model.CertificateSubject{Record: *r, ExposedKeyPaths: exposed[r.SPKISHA256]}, policy, now)
+				for _, f := range findings {
+					r.Findings = append(r.Findings, f.Code)
+				}
+			}
+			if err := fn(r, findings); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, format string, w io.Writer, now time.Time) error {
+	var all []model.Finding
+	err := eachReviewed(ctx, s, policy, now, func(r *model.Record, findings []model.Finding) error {
+		if len(findings) > 0 && f.Match(r, now) {
+			all = append(all, findings...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	model.SortFindings(all)
+	switch format {
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tFINGERPRINT\tMESSAGE")
+		for _, fd := range all {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 36), fd.FingerprintSHA256[:12], fd.Message)
+		}
+		if len(all) == 0 {
+			fmt.Fprintln(tw, "(no findings)")
+		}
+		return tw.Flush()
+	case "json":
+		jw := &jsonArrayWriter{w: w}
+		for _, fd := range all {
+			if err := jw.write(fd); err != nil {
+				return err
+			}
+		}
+		return jw.close()
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "source", "message", "frameworks"})
+		for _, fd := range all {
+			cw.Write([]string{fd.Code, fd.Severity, fd.FingerprintSHA256, fd.Identity, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
+}

@@ -1,0 +1,224 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Severities, most urgent first.
+const (
+	SeverityCritical = "critical"
+	SeverityHigh     = "high"
+	SeverityMedium   = "medium"
+	SeverityLow      = "low"
+)
+
+// SeverityRank orders severities: 0 is the most urgent.
+func SeverityRank(s string) int {
+	switch s {
+	case SeverityCritical:
+		return 0
+	case SeverityHigh:
+		return 1
+	case SeverityMedium:
+		return 2
+	}
+	return 3
+}
+
+// Finding codes.
+const (
+	FindingExpired           = "expired"
+	FindingExpiring          = "expiring"
+	FindingWeakKey           = "weak-key"
+	FindingWeakSignature     = "weak-signature"
+	FindingLongLifetime      = "long-lifetime"
+	FindingPrivateKeyExposed = "private-key-exposed"
+	FindingNoOwner           = "no-owner"
+)
+
+// FindingType is what a finding code means and which framework
+// identifiers it maps to (OWASP Non-Human Identities Top 10 2025, NIST CSF
+// 2.0).
+type FindingType struct {
+	Code       string
+	Severity   string
+	Title      string
+	Frameworks []string
+}
+
+// FindingTypes are the findings certgov computes, by code.
+var FindingTypes = map[string]FindingType{
+	FindingExpired:           {FindingExpired, SeverityCritical, "certificate expired", []string{"NHI7:2025", "PR.AA-01", "ID.AM-08"}},
+	FindingExpiring:          {FindingExpiring, SeverityHigh, "certificate expires soon", []string{"NHI7:2025", "PR.AA-01", "ID.AM-08"}},
+	FindingWeakKey:           {FindingWeakKey, SeverityHigh, "key below 112-bit strength", []string{"NHI4:2025", "PR.AA-03"}},
+	FindingWeakSignature:     {FindingWeakSignature, SeverityMedium, "signed with SHA-1 or MD5", []string{"NHI4:2025", "PR.AA-04"}},
+	FindingLongLifetime:      {FindingLongLifetime, SeverityMedium, "validity longer than the policy allows", []string{"NHI7:2025", "PR.AA-01"}},
+	FindingPrivateKeyExposed: {FindingPrivateKeyExposed, SeverityCritical, "private key found on disk", []string{"NHI2:2025", "PR.AA-01"}},
+	FindingNoOwner:           {FindingNoOwner, SeverityMedium, "identity has no owner", []string{"NHI1:2025", "GV.RR-02", "ID.AM-08"}},
+}
+
+// FindingCodes lists the finding codes in order.
+func FindingCodes() []string {
+	codes := make([]string, 0, len(FindingTypes))
+	for code := range FindingTypes {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	return codes
+}
+
+// Policy holds the thresholds findings are computed with.
+type Policy struct {
+	// ExpiringWithin is the window in which a certificate counts as
+	// expiring.
+	ExpiringWithin Duration `json:"expiring_within"`
+	// MaxLifetime is the longest acceptable validity period of a client
+	// certificate (private mTLS certificates fall outside the CA/B Forum
+	// rules; 398 days matches their last public limit).
+	MaxLifetime Duration `json:"max_lifetime"`
+	// MinRSABits and MinECBits are the smallest acceptable key sizes
+	// (NIST SP 800-131A: 112-bit strength).
+	MinRSABits int `json:"min_rsa_bits"`
+	MinECBits  int `json:"min_ec_bits"`
+}
+
+// DefaultPolicy is the policy when no policy file says otherwise.
+func DefaultPolicy() Policy {
+	return Policy{
+		ExpiringWithin: Duration(30 * 24 * time.Hour),
+		MaxLifetime:    Duration(398 * 24 * time.Hour),
+		MinRSABits:     2048,
+		MinECBits:      256,
+	}
+}
+
+// ParsePolicy reads a policy file (JSON); fields it leaves out keep their
+// defaults, and unknown fields are an error, so a typo cannot silently
+// loosen the policy.
+func ParsePolicy(data []byte) (Policy, error) {
+	p := DefaultPolicy()
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 {
+		return Policy{}, fmt.Errorf("policy: durations and sizes must be positive")
+	}
+	return p, nil
+}
+
+// Duration is a time.Duration written in policy files as "30d", "12w",
+// "1y" or "72h".
+type Duration time.Duration
+
+// UnmarshalJSON reads "30d"-style durations.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string such as \"30d\"")
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration in days when it is whole days.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	v := time.Duration(d)
+	if v%(24*time.Hour) == 0 {
+		return json.Marshal(fmt.Sprintf("%dd", v/(24*time.Hour)))
+	}
+	return json.Marshal(fmt.Sprintf("%dh", v/time.Hour))
+}
+
+// Finding is one thing a reviewer must act on.
+type Finding struct {
+	Code              string   `json:"code"`
+	Severity          string   `json:"severity"`
+	FingerprintSHA256 string   `json:"fingerprint_sha256,omitempty"`
+	Identity          string   `json:"identity,omitempty"`
+	Source            string   `json:"source,omitempty"`
+	Message           string   `json:"message"`
+	Frameworks        []string `json:"frameworks"`
+}
+
+// CertificateSubject is what certificate findings look at: the record and
+// the private keys found for its public key.
+type CertificateSubject struct {
+	Record
+	ExposedKeyPaths []string
+}
+
+// CertificateFindings computes the findings of one certificate at now.
+func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Finding {
+	var out []Finding
+	add := func(code, message string, source string) {
+		t := FindingTypes[code]
+		out = append(out, Finding{
+			Code: code, Severity: t.Severity, FingerprintSHA256: s.FingerprintSHA256,
+			Identity: s.IdentityName, Source: source, Message: message, Frameworks: t.Frameworks,
+		})
+	}
+	switch {
+	case s.ExpiredAt(now):
+		add(FindingExpired, fmt.Sprintf("expired %s (%s)", s.NotAfter.Format("2006-01-02"), Relative(s.NotAfter, now)), "")
+	case s.NotAfter.Before(now.Add(time.Duration(p.ExpiringWithin))):
+		add(FindingExpiring, fmt.Sprintf("expires %s (%s)", s.NotAfter.Format("2006-01-02"), Relative(s.NotAfter, now)), "")
+	}
+	if weak, why := weakKey(&s.Certificate, p); weak {
+		add(FindingWeakKey, why, "")
+	}
+	if alg := s.SignatureAlgorithm; strings.Contains(alg, "SHA1") || strings.Contains(alg, "MD5") || strings.Contains(alg, "MD2") {
+		add(FindingWeakSignature, "signature algorithm "+alg, "")
+	}
+	if lifetime := s.NotAfter.Sub(s.NotBefore); !s.IsCA && lifetime > time.Duration(p.MaxLifetime) {
+		add(FindingLongLifetime, fmt.Sprintf("valid for %d days, policy allows %d", int(lifetime.Hours()/24), int(time.Duration(p.MaxLifetime).Hours()/24)), "")
+	}
+	for _, path := range s.ExposedKeyPaths {
+		add(FindingPrivateKeyExposed, "its private key lies in "+path, path)
+	}
+	if s.Owner == "" && !s.IsCA {
+		add(FindingNoOwner, "no owner is recorded for "+s.IdentityName, "")
+	}
+	return out
+}
+
+func weakKey(c *Certificate, p Policy) (bool, string) {
+	switch c.KeyAlgorithm {
+	case "RSA", "DSA":
+		if c.KeySize < p.MinRSABits {
+			return true, fmt.Sprintf("%s key of %d bits, policy minimum %d", c.KeyAlgorithm, c.KeySize, p.MinRSABits)
+		}
+	case "ECDSA":
+		if c.KeySize < p.MinECBits {
+			return true, fmt.Sprintf("EC key on %s, policy minimum %d bits", c.KeyCurve, p.MinECBits)
+		}
+	}
+	return false, ""
+}
+
+// SortFindings orders findings by severity, then code, identity and
+// fingerprint, so that output is stable.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if ra, rb := SeverityRank(a.Severity), SeverityRank(b.Severity); ra != rb {
+			return ra < rb
+		}
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		if a.Identity != b.Identity {
+			return a.Identity < b.Identity
+		}
+		return a.FingerprintSHA256 < b.FingerprintSHA256
+	})
+}

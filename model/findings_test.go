@@ -1,0 +1,85 @@
+package model_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"certgov/model"
+)
+
+func codes(fs []model.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestCertificateFindings(t *testing.T) {
+	p := model.DefaultPolicy()
+	base := func(mutate func(*model.CertificateSubject)) *model.CertificateSubject {
+		s := &model.CertificateSubject{Record: model.Record{Owner: "team-a", Certificate: model.Certificate{
+			FingerprintSHA256: strings.Repeat("a", 64), IdentityName: "svc", KeyAlgorithm: "ECDSA", KeySize: 256, KeyCurve: "P-256",
+			SignatureAlgorithm: "ECDSA-SHA256", NotBefore: day.AddDate(0, 0, -30), NotAfter: day.AddDate(0, 0, 300),
+		}}}
+		mutate(s)
+		return s
+	}
+	cases := []struct {
+		name   string
+		mutate func(*model.CertificateSubject)
+		want   []string
+	}{
+		{"clean", func(*model.CertificateSubject) {}, nil},
+		{"expired", func(s *model.CertificateSubject) { s.NotAfter = day.AddDate(0, 0, -1) }, []string{"expired"}},
+		{"expiring", func(s *model.CertificateSubject) { s.NotAfter = day.AddDate(0, 0, 29) }, []string{"expiring"}},
+		{"weak RSA", func(s *model.CertificateSubject) { s.KeyAlgorithm, s.KeySize, s.KeyCurve = "RSA", 1024, "" }, []string{"weak-key"}},
+		{"weak EC", func(s *model.CertificateSubject) { s.KeySize, s.KeyCurve = 224, "P-224" }, []string{"weak-key"}},
+		{"SHA-1", func(s *model.CertificateSubject) { s.SignatureAlgorithm = "SHA1-RSA" }, []string{"weak-signature"}},
+		{"long", func(s *model.CertificateSubject) { s.NotBefore = day.AddDate(-2, 0, 0) }, []string{"long-lifetime"}},
+		{"long CA is fine", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.Owner = day.AddDate(-9, 0, 0), true, "" }, nil},
+		{"key on disk", func(s *model.CertificateSubject) { s.ExposedKeyPaths = []string{"/srv/a.key"} }, []string{"private-key-exposed"}},
+		{"no owner", func(s *model.CertificateSubject) { s.Owner = "" }, []string{"no-owner"}},
+	}
+	for _, tc := range cases {
+		got := model.CertificateFindings(base(tc.mutate), p, day)
+		if !slices.Equal(codes(got), tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, codes(got), tc.want)
+		}
+		for _, f := range got {
+			if f.Severity == "" || len(f.Frameworks) == 0 || f.Message == "" || f.Identity != "svc" {
+				t.Errorf("%s: incomplete finding %+v", tc.name, f)
+			}
+		}
+	}
+	exposed := model.CertificateFindings(base(func(s *model.CertificateSubject) { s.ExposedKeyPaths = []string{"/srv/a.key"} }), p, day)
+	if exposed[0].Source != "/srv/a.key" || !strings.Contains(exposed[0].Message, "/srv/a.key") {
+		t.Errorf("private-key-exposed must name the path: %+v", exposed[0])
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	p, err := model.ParsePolicy([]byte(`{"expiring_within": "60d", "min_rsa_bits": 3072}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(p.ExpiringWithin) != 60*24*time.Hour || p.MinRSABits != 3072 || time.Duration(p.MaxLifetime) != 398*24*time.Hour {
+		t.Errorf("policy %+v", p)
+	}
+	for _, bad := range []string{`{"expiring_witin": "60d"}`, `{"expiring_within": 60}`, `{"max_lifetime": "0d"}`, `not json`} {
+		if _, err := model.ParsePolicy([]byte(bad)); err == nil {
+			t.Errorf("ParsePolicy(%s) accepted", bad)
+		}
+	}
+}
+
+func TestSortFindingsByUrgency(t *testing.T) {
+	fs := []model.Finding{{Code: "no-owner", Severity: "medium"}, {Code: "expired", Severity: "critical"}, {Code: "expiring", Severity: "high"}}
+	model.SortFindings(fs)
+	if got := codes(fs); fs[0].Code != "expired" || fs[2].Code != "no-owner" {
+		t.Errorf("order %v", got)
+	}
+}
