@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +42,8 @@ type Options struct {
 }
 
 // Kinds lists the formats that --kind accepts.
-var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS}
+var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS,
+	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak}
 
 // ErrWrongPassword is returned when no password opens a keystore.
 var ErrWrongPassword = errors.New("wrong keystore password (set CERTGOV_KEYSTORE_PASSWORD or use --password-file)")
@@ -96,6 +98,20 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	switch kind {
 	case model.KindPEM:
 		err = r.readPEM(data)
+		if err == nil && opts.Kind == "" && looksLikeTrustStore(path, res.Certificates) {
+			res.Source.Kind = model.KindCABundle
+			r.trustCAs()
+		}
+	case model.KindCABundle:
+		if err = r.readPEM(data); err == nil {
+			r.trustCAs()
+		}
+	case model.KindPinList:
+		err = r.readPinList(data)
+	case model.KindOAuth:
+		err = r.readOAuthClients(data)
+	case model.KindKeycloak:
+		err = r.readKeycloak(data)
 	case model.KindDER:
 		err = r.readDER(data)
 	case model.KindPKCS7:
@@ -118,7 +134,7 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		res.Skipped = "not certificate material"
 		return res
 	}
-	if err == nil && len(res.Certificates) == 0 && len(res.Keys) == 0 && len(res.Problems) > 0 {
+	if err == nil && res.Empty() && len(res.Problems) > 0 {
 		// Nothing usable: the file failed, and is read again next time.
 		err = res.Problems[0].Err
 		if n := len(res.Problems); n > 1 {
@@ -128,7 +144,7 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 			path = fmt.Sprintf("%s:%d", path, line)
 		}
 	}
-	if err == nil && len(res.Certificates) == 0 && len(res.Keys) == 0 && len(res.Problems) == 0 {
+	if err == nil && res.Empty() && len(res.Problems) == 0 {
 		if promisesCertificates {
 			err = errors.New("no certificates found")
 		} else {
@@ -138,7 +154,7 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	}
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
-		res.Certificates, res.Keys, res.Problems = nil, nil, nil
+		res.Certificates, res.Keys, res.TrustEntries, res.Problems = nil, nil, nil, nil
 	}
 	return res
 }
@@ -168,8 +184,49 @@ func Detect(data []byte) string {
 		return model.KindPEM
 	case len(data) > 0 && data[0] == 0x30:
 		return detectDER(data)
+	case looksLikeJSON(data):
+		return detectJSON(data)
+	case looksLikePinList(data):
+		return model.KindPinList
 	}
 	return ""
+}
+
+// looksLikeTrustStore reports whether a PEM file is a CA bundle rather than
+// client certificates: all its certificates are CAs, and either they all
+// may sign certificates (keyCertSign) or the file is named like a trust
+// store. "All CAs" alone is not enough: `openssl req -x509` marks the
+// self-signed client certificates it makes CA:TRUE.
+func looksLikeTrustStore(path string, certs []model.FoundCertificate) bool {
+	if len(certs) == 0 {
+		return false
+	}
+	signers := true
+	for _, c := range certs {
+		if !c.IsCA {
+			return false
+		}
+		signers = signers && slices.Contains(c.KeyUsage, "keyCertSign")
+	}
+	name := strings.ToLower(filepath.Base(path))
+	for _, hint := range []string{"ca-", "ca.", "cacert", "bundle", "trust", "root", "anchor"} {
+		if strings.Contains(name, hint) {
+			return true
+		}
+	}
+	return signers
+}
+
+// trustCAs records every CA certificate read so far as a trust anchor.
+func (r *reader) trustCAs() {
+	for _, c := range r.res.Certificates {
+		if c.IsCA {
+			r.res.TrustEntries = append(r.res.TrustEntries, model.TrustEntry{
+				Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256",
+				Label: c.IdentityName, Location: c.Location,
+			})
+		}
+	}
 }
 
 // detectDER tells certificate, CRL, PKCS#7 and PKCS#12 apart by the tag

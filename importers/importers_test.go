@@ -56,7 +56,7 @@ func TestInteropFixtures(t *testing.T) {
 		{"client.key.pem", model.KindPEM, nil, 1},
 		{"legacy-sha1.pem", model.KindPEM, []string{"legacy-sha1-client"}, 0},
 		{"bundle.p7b", model.KindPKCS7, []string{"Interop Root CA", "interop-client"}, 0},
-		{"bundle-pem.p7c", model.KindPEM, []string{"Interop Root CA", "interop-client"}, 0},
+		{"bundle-pem.p7c", model.KindCABundle, []string{"Interop Root CA", "interop-client"}, 0},
 		{"keystore-aes.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 1},
 		{"keystore-legacy.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 1},
 		{"nokeys.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 0},

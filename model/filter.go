@@ -18,6 +18,18 @@ type Record struct {
 	// the codes of its findings (computed for current certificates).
 	Current  bool
 	Findings []string
+	// Trust lists the entries that admit the certificate; TrustModel sums
+	// them up (TrustModelOf).
+	Trust      []TrustRef
+	TrustModel string
+}
+
+// TrustRef names one trust entry that admits a certificate.
+type TrustRef struct {
+	Source   string `json:"source"`
+	Kind     string `json:"kind"`
+	Entry    string `json:"entry"`
+	Location string `json:"location,omitempty"`
 }
 
 // Filter is a parsed filter expression: terms combined with AND, each
@@ -37,6 +49,8 @@ type Record struct {
 //	owner:none|NAME       no owner, or owner contains NAME
 //	finding:CODE          has a finding with that code (finding:any: any)
 //	current               its identity's current certificate
+//	trusted, untrusted    admitted by some trust entry, or by none
+//	trust:MODEL           trust model (self_signed_tls_client_auth, tls_client_auth, mixed, untrusted)
 type Filter struct {
 	source string
 	terms  []term
@@ -159,6 +173,12 @@ func parseTerm(tok token) (term, error) {
 	case "current":
 		t.match = func(r *Record, _ time.Time) bool { return r.Current }
 		return t, nil
+	case "trusted":
+		t.match = func(r *Record, _ time.Time) bool { return len(r.Trust) > 0 }
+		return t, nil
+	case "untrusted":
+		t.match = func(r *Record, _ time.Time) bool { return len(r.Trust) == 0 }
+		return t, nil
 	}
 	if strings.HasPrefix(lower, "expires") {
 		return parseExpires(t, tok, lower[len("expires"):])
@@ -194,6 +214,8 @@ func parseTerm(tok token) (term, error) {
 		} else {
 			t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Owner, needle) }
 		}
+	case "trust":
+		t.match = func(r *Record, _ time.Time) bool { return strings.Contains(strings.ToLower(r.TrustModel), needle) }
 	case "finding":
 		if needle == "any" {
 			t.match = func(r *Record, _ time.Time) bool { return len(r.Findings) > 0 }
@@ -203,7 +225,7 @@ func parseTerm(tok token) (term, error) {
 			return bad("unknown finding " + strconv.Quote(value) + " (" + strings.Join(FindingCodes(), ", ") + ", any)")
 		}
 	default:
-		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding; quote free text that contains a colon)")
+		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding, trust; quote free text that contains a colon)")
 	}
 	return t, nil
 }

@@ -38,6 +38,12 @@ const (
 	FindingLongLifetime      = "long-lifetime"
 	FindingPrivateKeyExposed = "private-key-exposed"
 	FindingNoOwner           = "no-owner"
+	// Findings about trust.
+	FindingSelfSignedUnapproved = "self-signed-unapproved"
+	FindingUntrusted            = "untrusted"
+	FindingChainUnverified      = "chain-unverified"
+	FindingPinWithoutCert       = "pin-without-certificate"
+	FindingDNMatchAmbiguous     = "dn-match-ambiguous"
 )
 
 // FindingType is what a finding code means and which framework
@@ -59,6 +65,12 @@ var FindingTypes = map[string]FindingType{
 	FindingLongLifetime:      {FindingLongLifetime, SeverityMedium, "validity longer than the policy allows", []string{"NHI7:2025", "PR.AA-01"}},
 	FindingPrivateKeyExposed: {FindingPrivateKeyExposed, SeverityCritical, "private key found on disk", []string{"NHI2:2025", "PR.AA-01"}},
 	FindingNoOwner:           {FindingNoOwner, SeverityMedium, "identity has no owner", []string{"NHI1:2025", "GV.RR-02", "ID.AM-08"}},
+
+	FindingSelfSignedUnapproved: {FindingSelfSignedUnapproved, SeverityHigh, "self-signed certificate trusted without an approved exception", []string{"NHI4:2025", "PR.AA-02", "PR.AA-05"}},
+	FindingUntrusted:            {FindingUntrusted, SeverityLow, "trusted nowhere: a removal candidate", []string{"NHI1:2025", "ID.AM-08"}},
+	FindingChainUnverified:      {FindingChainUnverified, SeverityMedium, "CA-signed, but no imported CA verifies its chain", []string{"NHI4:2025", "PR.AA-03"}},
+	FindingPinWithoutCert:       {FindingPinWithoutCert, SeverityMedium, "trust entry matches no known certificate", []string{"NHI1:2025", "PR.AA-05"}},
+	FindingDNMatchAmbiguous:     {FindingDNMatchAmbiguous, SeverityHigh, "DN or SAN entry admits several identities", []string{"NHI9:2025", "PR.AA-02"}},
 }
 
 // FindingCodes lists the finding codes in order.
@@ -155,6 +167,10 @@ type Finding struct {
 type CertificateSubject struct {
 	Record
 	ExposedKeyPaths []string
+	// TrustChecked says trust entries were linked, so Trust and ChainsTo
+	// are meaningful.
+	TrustChecked bool
+	ChainsTo     []string
 }
 
 // CertificateFindings computes the findings of one certificate at now.
@@ -188,7 +204,75 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	if s.Owner == "" && !s.IsCA {
 		add(FindingNoOwner, "no owner is recorded for "+s.IdentityName, "")
 	}
+	if s.TrustChecked {
+		trustFindings(s, add)
+	}
 	return out
+}
+
+// trustFindings are the findings about how the certificate is trusted;
+// they are computed once trust entries were linked (TrustChecked).
+func trustFindings(s *CertificateSubject, add func(code, message, source string)) {
+	explicit := ""
+	for _, t := range s.Trust {
+		if t.Kind == EntryFingerprint || t.Kind == EntrySPKI || t.Kind == EntryRegistered {
+			explicit = t.Source
+			break
+		}
+	}
+	switch {
+	case len(s.Trust) == 0 && !s.IsCA:
+		add(FindingUntrusted, "no trust entry admits it", "")
+	case s.SelfSigned && explicit != "":
+		add(FindingSelfSignedUnapproved, "self-signed and trusted by registration in "+explicit+", with no approved exception", explicit)
+	}
+	if !s.SelfIssued && !s.IsCA && len(s.ChainsTo) == 0 {
+		add(FindingChainUnverified, "issued by "+s.Issuer+", which no imported CA bundle verifies", "")
+	}
+}
+
+// EntryUse is a trust entry with what it admitted.
+type EntryUse struct {
+	Entry      TrustEntry
+	Source     string
+	Identities []string // names of the identities it admits, each once
+}
+
+// EntryFindings are the findings about trust entries themselves: an entry
+// that admits no known certificate is drift (a pin left behind, or a
+// certificate never inventoried); a DN or SAN entry that admits several
+// identities lets them stand in for one another.
+func EntryFindings(uses []EntryUse) []Finding {
+	var out []Finding
+	for _, u := range uses {
+		what := describeEntry(u.Entry)
+		switch {
+		case u.Entry.Kind == EntryJWKSURI:
+		case u.Entry.Kind == EntryCA:
+			// A trusted CA names its own, known certificate; that it
+			// issued no client certificate here is common (a system
+			// bundle), not drift.
+		case len(u.Identities) == 0:
+			t := FindingTypes[FindingPinWithoutCert]
+			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Identity: u.Entry.Label,
+				Message: fmt.Sprintf("%s (%s) admits no known certificate", what, u.Entry.Location), Frameworks: t.Frameworks})
+		case len(u.Identities) > 1 && (u.Entry.Kind == EntrySubjectDN || u.Entry.Kind == EntrySAN):
+			t := FindingTypes[FindingDNMatchAmbiguous]
+			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Identity: u.Entry.Label,
+				Message: fmt.Sprintf("%s (%s) admits %d identities: %s", what, u.Entry.Location, len(u.Identities), strings.Join(u.Identities, ", ")), Frameworks: t.Frameworks})
+		}
+	}
+	return out
+}
+
+func describeEntry(e TrustEntry) string {
+	switch e.Kind {
+	case EntryFingerprint, EntryRegistered:
+		return fmt.Sprintf("%s %s:%s", e.Kind, e.HashAlgorithm, e.Value[:min(16, len(e.Value))])
+	case EntrySAN:
+		return fmt.Sprintf("SAN %s %s %q", e.SANType, e.Match, e.Value)
+	}
+	return fmt.Sprintf("%s %q", e.Kind, e.Value)
 }
 
 func weakKey(c *Certificate, p Policy) (bool, string) {

@@ -12,6 +12,11 @@ const (
 	KindPKCS7  = "pkcs7"
 	KindPKCS12 = "pkcs12"
 	KindJKS    = "jks"
+	// Trust configurations.
+	KindCABundle = "ca-bundle"
+	KindPinList  = "pinlist"
+	KindOAuth    = "oauth-clients"
+	KindKeycloak = "keycloak"
 )
 
 // Source is one file certificates were found in, at one content version.
@@ -61,6 +66,11 @@ func (p Problem) Error() string {
 
 func (p Problem) Unwrap() error { return p.Err }
 
+// Empty reports whether the file yielded nothing at all.
+func (r *FileResult) Empty() bool {
+	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0
+}
+
 // FileResult is what one input file yielded. When Err is set the file
 // failed as a whole and nothing of it is stored. Skipped files are not
 // certificate material (a README in a folder); Unchanged ones were imported
@@ -69,6 +79,7 @@ type FileResult struct {
 	Source       Source
 	Certificates []FoundCertificate
 	Keys         []PrivateKeyFact
+	TrustEntries []TrustEntry
 	Problems     []Problem
 	Err          error
 	Skipped      string // reason, when skipped

@@ -29,6 +29,9 @@ const (
 	// EntryRegistered is a certificate registered as it is (RFC 8705
 	// self_signed_tls_client_auth, jwks x5c).
 	EntryRegistered = "registered"
+	// EntryJWKSURI records a jwks_uri registration: certgov never fetches
+	// it, so it admits no certificate it can name.
+	EntryJWKSURI = "jwks-uri"
 )
 
 // SAN matching modes, as Envoy's StringMatcher names them.
@@ -125,6 +128,7 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			ix.add(fingerprintKey(e.HashAlgorithm, e.Value), i)
 		case EntrySPKI:
 			ix.add("spki:"+e.Value, i)
+		case EntryJWKSURI:
 		case EntryCA:
 			ix.add("ca:"+e.Value, i)
 		case EntrySubjectDN:
@@ -272,9 +276,9 @@ func typedSANs(c *Certificate) []typedSAN {
 
 // VerifiedAnchors returns the SHA-256 fingerprints of the anchors that
 // leaf's chain verifies to for client authentication, through the given
-// intermediates. It checks at a moment within the leaf's validity, so an
-// expired certificate still shows which CA it belongs to; whether it is
-// expired is a finding of its own.
+// intermediates. It checks at moments within the leaf's validity (its
+// start, then its end), so an expired certificate still shows which CA it
+// belongs to; whether it is expired is a finding of its own.
 func VerifiedAnchors(leaf *x509.Certificate, anchors, intermediates []*x509.Certificate) []string {
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	for _, a := range anchors {
@@ -283,14 +287,17 @@ func VerifiedAnchors(leaf *x509.Certificate, anchors, intermediates []*x509.Cert
 	for _, c := range intermediates {
 		inter.AddCert(c)
 	}
-	at := leaf.NotBefore.Add(time.Second)
-	if leaf.NotAfter.Before(at) {
-		at = leaf.NotAfter
+	var chains [][]*x509.Certificate
+	var err error
+	for _, at := range []time.Time{leaf.NotBefore.Add(time.Second), leaf.NotAfter.Add(-time.Second)} {
+		chains, err = leaf.Verify(x509.VerifyOptions{
+			Roots: roots, Intermediates: inter, CurrentTime: at,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err == nil {
+			break
+		}
 	}
-	chains, err := leaf.Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: at,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
 	if err != nil {
 		return nil
 	}

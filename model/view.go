@@ -8,37 +8,39 @@ import (
 // RecordJSON is the stable JSON shape of a certificate record, as
 // `certgov ls -o json` prints it. Later fields are added, never renamed.
 type RecordJSON struct {
-	FingerprintSHA256  string   `json:"fingerprint_sha256"`
-	FingerprintSHA1    string   `json:"fingerprint_sha1"`
-	SPKISHA256         string   `json:"spki_sha256"`
-	Subject            string   `json:"subject"`
-	Issuer             string   `json:"issuer"`
-	CommonName         string   `json:"common_name"`
-	Serial             string   `json:"serial"`
-	NotBefore          string   `json:"not_before"`
-	NotAfter           string   `json:"not_after"`
-	KeyAlgorithm       string   `json:"key_algorithm"`
-	KeySize            int      `json:"key_size"`
-	KeyCurve           string   `json:"key_curve,omitempty"`
-	SignatureAlgorithm string   `json:"signature_algorithm"`
-	SelfSigned         bool     `json:"self_signed"`
-	SelfIssued         bool     `json:"self_issued"`
-	CA                 bool     `json:"ca"`
-	SANs               SANs     `json:"sans"`
-	KeyUsage           []string `json:"key_usage"`
-	ExtKeyUsage        []string `json:"ext_key_usage"`
-	SubjectKeyID       string   `json:"subject_key_id"`
-	AuthorityKeyID     string   `json:"authority_key_id"`
-	Identity           string   `json:"identity"`
-	IdentityKey        string   `json:"identity_key"`
-	Sources            []string `json:"sources"`
-	Current            bool     `json:"current"`
-	Findings           []string `json:"findings"`
+	FingerprintSHA256  string     `json:"fingerprint_sha256"`
+	FingerprintSHA1    string     `json:"fingerprint_sha1"`
+	SPKISHA256         string     `json:"spki_sha256"`
+	Subject            string     `json:"subject"`
+	Issuer             string     `json:"issuer"`
+	CommonName         string     `json:"common_name"`
+	Serial             string     `json:"serial"`
+	NotBefore          string     `json:"not_before"`
+	NotAfter           string     `json:"not_after"`
+	KeyAlgorithm       string     `json:"key_algorithm"`
+	KeySize            int        `json:"key_size"`
+	KeyCurve           string     `json:"key_curve,omitempty"`
+	SignatureAlgorithm string     `json:"signature_algorithm"`
+	SelfSigned         bool       `json:"self_signed"`
+	SelfIssued         bool       `json:"self_issued"`
+	CA                 bool       `json:"ca"`
+	SANs               SANs       `json:"sans"`
+	KeyUsage           []string   `json:"key_usage"`
+	ExtKeyUsage        []string   `json:"ext_key_usage"`
+	SubjectKeyID       string     `json:"subject_key_id"`
+	AuthorityKeyID     string     `json:"authority_key_id"`
+	Identity           string     `json:"identity"`
+	IdentityKey        string     `json:"identity_key"`
+	Sources            []string   `json:"sources"`
+	Current            bool       `json:"current"`
+	Findings           []string   `json:"findings"`
+	Trust              []TrustRef `json:"trust"`
+	TrustModel         string     `json:"trust_model"`
 }
 
 // JSON returns the record's stable JSON shape.
 func (r *Record) JSON() RecordJSON {
-	return RecordJSON{
+	j := RecordJSON{
 		FingerprintSHA256:  r.FingerprintSHA256,
 		FingerprintSHA1:    r.FingerprintSHA1,
 		SPKISHA256:         r.SPKISHA256,
@@ -65,7 +67,13 @@ func (r *Record) JSON() RecordJSON {
 		Sources:            nonNil(r.Sources),
 		Current:            r.Current,
 		Findings:           nonNil(r.Findings),
+		Trust:              r.Trust,
+		TrustModel:         r.TrustModel,
 	}
+	if j.Trust == nil {
+		j.Trust = []TrustRef{}
+	}
+	return j
 }
 
 func nonNil(s []string) []string {

@@ -22,6 +22,7 @@ type ImportSummary struct {
 	CertificatesKnown int `json:"certificates_known"`
 	IdentitiesNew     int `json:"identities_new"`
 	PrivateKeys       int `json:"private_keys"`
+	TrustEntries      int `json:"trust_entries"`
 	Problems          int `json:"problems"`
 }
 
@@ -149,7 +150,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			return sum, fmt.Errorf("%s: %w", res.Source.Path, err)
 		}
 		sum.add(fileSum)
-		certsInTx += len(res.Certificates) + 1
+		certsInTx += len(res.Certificates) + len(res.TrustEntries) + 1
 		if certsInTx >= batchCertificates && !dryRun {
 			if err := commit(); err != nil {
 				return sum, fmt.Errorf("commit: %w", err)
@@ -177,6 +178,7 @@ func (s *ImportSummary) add(o ImportSummary) {
 	s.CertificatesKnown += o.CertificatesKnown
 	s.IdentitiesNew += o.IdentitiesNew
 	s.PrivateKeys += o.PrivateKeys
+	s.TrustEntries += o.TrustEntries
 }
 
 // writer holds the single connection and its prepared statements.
@@ -201,6 +203,8 @@ var writerStatements = map[string]string{
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
 	"key":       `INSERT OR IGNORE INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?)`,
+	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 func (w *writer) prepare(ctx context.Context) error {
@@ -264,6 +268,16 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			return sum, err
 		}
 		sum.PrivateKeys++
+	}
+	// A content version seen before (a file changed back) has its entries
+	// already.
+	if isNew {
+		for _, e := range res.TrustEntries {
+			if _, err := w.stmts["entry"].ExecContext(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location); err != nil {
+				return sum, err
+			}
+			sum.TrustEntries++
+		}
 	}
 	return sum, nil
 }

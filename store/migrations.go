@@ -94,4 +94,28 @@ CREATE TABLE private_keys (
 );
 CREATE INDEX private_keys_spki ON private_keys(spki_sha256);
 `,
+	// 2: trust entries, as trust configurations state them.
+	`
+CREATE TABLE trust_entries (
+	id             INTEGER PRIMARY KEY,
+	source_id      INTEGER NOT NULL REFERENCES sources(id),
+	kind           TEXT NOT NULL,
+	value          TEXT NOT NULL,
+	hash_algorithm TEXT NOT NULL,
+	san_type       TEXT NOT NULL,
+	match          TEXT NOT NULL,
+	label          TEXT NOT NULL,
+	location       TEXT NOT NULL
+);
+CREATE INDEX trust_entries_source ON trust_entries(source_id);
+
+-- Which trusted CAs each certificate's chain verifies to, remembered for
+-- the set of CA certificates it was checked against (ca_set): checking a
+-- chain costs a signature verification.
+CREATE TABLE chain_anchors (
+	fingerprint_sha256 TEXT PRIMARY KEY,
+	ca_set             TEXT NOT NULL,
+	anchors            TEXT NOT NULL
+) WITHOUT ROWID;
+`,
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,6 +59,13 @@ finding:CODE to select by code. --policy reads a JSON policy file:
 	return cmd
 }
 
+func shortFingerprint(fp string) string {
+	if len(fp) < 12 {
+		return "-"
+	}
+	return fp[:12]
+}
+
 func loadPolicy(path string) (model.Policy, error) {
 	if path == "" {
 		return model.DefaultPolicy(), nil
@@ -73,20 +81,51 @@ func loadPolicy(path string) (model.Policy, error) {
 	return p, nil
 }
 
-// eachReviewed walks every certificate with its identity, marks the
-// current ones and computes their findings.
-func eachReviewed(ctx context.Context, s *store.Store, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
-	exposed, err := s.ExposedKeys(ctx)
-	if err != nil {
-		return err
+// review links every certificate to the trust entries that admit it and
+// computes findings, identity by identity.
+type review struct {
+	entries  []store.StoredEntry
+	index    *model.TrustIndex
+	anchors  map[string][]string
+	exposed  map[string][]string
+	admitted []map[string]bool // per entry: the identities it admits
+}
+
+func newReview(ctx context.Context, s *store.Store) (*review, error) {
+	rv := &review{}
+	var err error
+	if rv.exposed, err = s.ExposedKeys(ctx); err != nil {
+		return nil, err
 	}
+	if rv.entries, err = s.TrustEntries(ctx); err != nil {
+		return nil, err
+	}
+	plain := make([]model.TrustEntry, len(rv.entries))
+	for i, e := range rv.entries {
+		plain[i] = e.TrustEntry
+	}
+	// Entries that cannot be used were reported when they were imported.
+	rv.index, _ = model.NewTrustIndex(plain)
+	rv.admitted = make([]map[string]bool, len(plain))
+	if rv.anchors, err = s.ChainAnchors(ctx, rv.entries); err != nil {
+		return nil, err
+	}
+	return rv, nil
+}
+
+// each walks every certificate: it links each to its trust entries, marks
+// the current ones and computes their findings.
+func (rv *review) each(ctx context.Context, s *store.Store, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
 	return s.EachIdentity(ctx, now, func(records []model.Record, current int) error {
 		for i := range records {
 			r := &records[i]
+			rv.link(r)
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
-				findings = model.CertificateFindings(&model.CertificateSubject{Record: *r, ExposedKeyPaths: exposed[r.SPKISHA256]}, policy, now)
+				subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
+					TrustChecked: len(rv.entries) > 0, ChainsTo: rv.anchors[r.FingerprintSHA256]}
+				findings = model.CertificateFindings(subject, policy, now)
 				for _, f := range findings {
 					r.Findings = append(r.Findings, f.Code)
 				}
@@ -99,9 +138,45 @@ func eachReviewed(ctx context.Context, s *store.Store, policy model.Policy, now 
 	})
 }
 
+func (rv *review) link(r *model.Record) {
+	var kinds []string
+	for _, i := range rv.index.Admitting(&r.Certificate, rv.anchors[r.FingerprintSHA256]) {
+		e := rv.entries[i]
+		entry := e.Label
+		if entry == "" {
+			entry = e.Value
+		}
+		r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: e.Location})
+		kinds = append(kinds, e.Kind)
+		if rv.admitted[i] == nil {
+			rv.admitted[i] = map[string]bool{}
+		}
+		rv.admitted[i][r.IdentityName] = true
+	}
+	r.TrustModel = model.TrustModelOf(kinds)
+}
+
+// entryFindings are the findings about the entries themselves, once every
+// certificate was linked.
+func (rv *review) entryFindings() []model.Finding {
+	uses := make([]model.EntryUse, len(rv.entries))
+	for i, e := range rv.entries {
+		uses[i] = model.EntryUse{Entry: e.TrustEntry, Source: e.Source}
+		for name := range rv.admitted[i] {
+			uses[i].Identities = append(uses[i].Identities, name)
+		}
+		sort.Strings(uses[i].Identities)
+	}
+	return model.EntryFindings(uses)
+}
+
 func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, format string, w io.Writer, now time.Time) error {
+	rv, err := newReview(ctx, s)
+	if err != nil {
+		return err
+	}
 	var all []model.Finding
-	err := eachReviewed(ctx, s, policy, now, func(r *model.Record, findings []model.Finding) error {
+	err = rv.each(ctx, s, policy, now, func(r *model.Record, findings []model.Finding) error {
 		if len(findings) > 0 && f.Match(r, now) {
 			all = append(all, findings...)
 		}
@@ -110,13 +185,16 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 	if err != nil {
 		return err
 	}
+	if f.Empty() {
+		all = append(all, rv.entryFindings()...)
+	}
 	model.SortFindings(all)
 	switch format {
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tFINGERPRINT\tMESSAGE")
 		for _, fd := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 36), fd.FingerprintSHA256[:12], fd.Message)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 36), shortFingerprint(fd.FingerprintSHA256), fd.Message)
 		}
 		if len(all) == 0 {
 			fmt.Fprintln(tw, "(no findings)")

@@ -141,6 +141,9 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 	fmt.Fprintf(w, "  certificates: %d new, %d already known\n", s.CertificatesNew, s.CertificatesKnown)
 	fmt.Fprintf(w, "  identities:   %d new\n", s.IdentitiesNew)
 	fmt.Fprintf(w, "  sources:      %d new\n", s.SourcesNew)
+	if s.TrustEntries > 0 {
+		fmt.Fprintf(w, "  trust:        %d entries (pins, CAs, DN and SAN rules, registrations)\n", s.TrustEntries)
+	}
 	if s.PrivateKeys > 0 {
 		fmt.Fprintf(w, "  private keys: %d found on disk (recorded by public key only, never stored)\n", s.PrivateKeys)
 	}

@@ -102,7 +102,11 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy mo
 	default:
 		return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
 	}
-	err := eachReviewed(ctx, s, policy, now, func(r *model.Record, _ []model.Finding) error {
+	rv, err := newReview(ctx, s)
+	if err != nil {
+		return err
+	}
+	err = rv.each(ctx, s, policy, now, func(r *model.Record, _ []model.Finding) error {
 		if !f.Match(r, now) {
 			return nil
 		}

@@ -1,0 +1,50 @@
+package importers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"certgov/model"
+)
+
+// Keycloak realm exports: clients with clientAuthenticatorType
+// "client-x509" admit certificates by subject DN, compared as a regular
+// expression when x509.allow.regex.pattern.comparison is "true" and
+// exactly otherwise. Other clients are ignored; no secret is read.
+
+type keycloakRealm struct {
+	Realm   string `json:"realm"`
+	Clients []struct {
+		ClientID                string            `json:"clientId"`
+		ClientAuthenticatorType string            `json:"clientAuthenticatorType"`
+		Attributes              map[string]string `json:"attributes"`
+	} `json:"clients"`
+}
+
+func (r *reader) readKeycloak(data []byte) error {
+	var realm keycloakRealm
+	if err := json.Unmarshal(data, &realm); err != nil {
+		return fmt.Errorf("Keycloak realm: %w", jsonErrorLine(data, err))
+	}
+	for _, c := range realm.Clients {
+		if c.ClientAuthenticatorType != "client-x509" {
+			continue
+		}
+		where := fmt.Sprintf("client %q", c.ClientID)
+		dn := c.Attributes["x509.subjectdn"]
+		if dn == "" {
+			r.problem(0, where, errors.New("client-x509 without x509.subjectdn"))
+			continue
+		}
+		entry := model.TrustEntry{Kind: model.EntrySubjectDN, Value: dn, Label: c.ClientID, Location: where, Match: model.MatchExact}
+		if c.Attributes["x509.allow.regex.pattern.comparison"] == "true" {
+			entry.Match = model.MatchRegex
+		} else if _, err := model.ParseDNString(dn); err != nil {
+			r.problem(0, where, err)
+			continue
+		}
+		r.res.TrustEntries = append(r.res.TrustEntries, entry)
+	}
+	return nil
+}

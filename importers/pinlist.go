@@ -1,0 +1,82 @@
+package importers
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"certgov/model"
+)
+
+// Plain pin lists: one pin per line, "#" comments, an optional label after
+// the pin. A pin is a certificate fingerprint (SHA-256 or SHA-1 hex, colons
+// and a "sha256:" prefix allowed) or an SPKI hash (base64, "sha256/"
+// prefix allowed).
+
+func (r *reader) readPinList(data []byte) error {
+	for _, line := range pinListLines(data) {
+		if line.text == "" {
+			continue
+		}
+		pin, label, _ := strings.Cut(line.text, " ")
+		entry, err := parsePin(pin)
+		if err != nil {
+			r.problem(line.number, "", err)
+			continue
+		}
+		entry.Label = strings.TrimSpace(label)
+		entry.Location = fmt.Sprintf("line %d", line.number)
+		r.res.TrustEntries = append(r.res.TrustEntries, entry)
+	}
+	return nil
+}
+
+type pinLine struct {
+	number int
+	text   string // without comment and surrounding space; tabs as spaces
+}
+
+func pinListLines(data []byte) []pinLine {
+	var lines []pinLine
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), MaxFileSize)
+	for n := 1; sc.Scan(); n++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		text = strings.TrimSpace(strings.ReplaceAll(text, "\t", " "))
+		lines = append(lines, pinLine{number: n, text: text})
+	}
+	return lines
+}
+
+func parsePin(pin string) (model.TrustEntry, error) {
+	if value, algorithm, err := model.ParseFingerprintPin(pin); err == nil {
+		return model.TrustEntry{Kind: model.EntryFingerprint, Value: value, HashAlgorithm: algorithm}, nil
+	}
+	if value, err := model.ParseSPKIPin(pin); err == nil {
+		return model.TrustEntry{Kind: model.EntrySPKI, Value: value, HashAlgorithm: "sha256"}, nil
+	}
+	return model.TrustEntry{}, fmt.Errorf("%q is neither a certificate fingerprint (hex SHA-256 or SHA-1) nor an SPKI hash (base64 SHA-256)", pin)
+}
+
+// looksLikePinList: UTF-8 text whose lines, apart from comments and blank
+// ones, mostly start with a pin.
+func looksLikePinList(data []byte) bool {
+	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+		return false
+	}
+	pins, others := 0, 0
+	for _, line := range pinListLines(data) {
+		if line.text == "" {
+			continue
+		}
+		pin, _, _ := strings.Cut(line.text, " ")
+		if _, err := parsePin(pin); err == nil {
+			pins++
+		} else {
+			others++
+		}
+	}
+	return pins > 0 && pins >= others
+}
