@@ -14,6 +14,8 @@ import (
 // corpus of found inputs lives in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "interop", "*"))
+	trustSeeds, _ := filepath.Glob(filepath.Join("testdata", "trust", "*"))
+	seeds = append(seeds, trustSeeds...)
 	for _, path := range seeds {
 		if data, err := os.ReadFile(path); err == nil && filepath.Ext(path) != ".sh" {
 			f.Add(data)
@@ -24,10 +26,10 @@ func FuzzParse(f *testing.F) {
 		for _, kind := range append([]string{""}, importers.Kinds...) {
 			opts := importers.Options{Kind: kind, Password: []byte(interopPassword)}
 			res := importers.Parse("fuzz.bin", data, opts, true)
-			if res.Err != nil && (len(res.Certificates) > 0 || len(res.Keys) > 0 || len(res.Problems) > 0) {
+			if res.Err != nil && (!res.Empty() || len(res.Problems) > 0) {
 				t.Fatalf("kind %q: failed file yields data", kind)
 			}
-			if res.Err == nil && res.Skipped == "" && len(res.Certificates) == 0 && len(res.Keys) == 0 && len(res.Problems) == 0 {
+			if res.Err == nil && res.Skipped == "" && res.Empty() && len(res.Problems) == 0 {
 				t.Fatalf("kind %q: neither data nor an error", kind)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +296,70 @@ func TestFindings(t *testing.T) {
 	if len(recs) < 2 || currents != 1 {
 		t.Errorf("ledger.payments.svc: %d records, %d current", len(recs), currents)
 	}
+}
+
+func TestTrustLinking(t *testing.T) {
+	isolate(t)
+	dir := interopDir(t)
+	trust := filepath.Join("..", "..", "importers", "testdata", "trust")
+	for _, name := range []string{"pins.txt", "oauth-clients.json", "keycloak-realm.json"} {
+		data, err := os.ReadFile(filepath.Join(trust, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), data, 0o600)
+	}
+	os.Rename(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "interop-ca-bundle.pem"))
+	r := certgov(t, "import", "--password-file", writePassword(t), dir)
+	if !strings.Contains(r.stdout, "trust:") {
+		t.Fatalf("import summary without trust entries:\n%s", r.stdout)
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "pins.txt:5:") || !strings.Contains(r.stderr, `client "greedy"`) {
+		t.Errorf("bad entries must be named with their place: %d\n%s", r.code, r.stderr)
+	}
+	r = certgov(t, "ls", "-o", "json", "--filter", "interop-client")
+	var recs []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil || len(recs) != 1 {
+		t.Fatalf("ls: %v %s", err, r.stdout)
+	}
+	client := recs[0]
+	if client["trust_model"] != "self_signed_tls_client_auth" {
+		t.Errorf("trust_model %v", client["trust_model"])
+	}
+	kinds := map[string]int{}
+	for _, tr := range client["trust"].([]any) {
+		kinds[tr.(map[string]any)["kind"].(string)]++
+	}
+	if kinds["fingerprint"] != 2 || kinds["spki"] != 1 || kinds["registered"] != 2 {
+		t.Errorf("interop-client trusted by %v, want 2 fingerprint pins, 1 SPKI pin, 2 registrations", kinds)
+	}
+	r = certgov(t, "findings", "-o", "json")
+	var findings []map[string]any
+	json.Unmarshal([]byte(r.stdout), &findings)
+	found := map[string][]string{}
+	for _, f := range findings {
+		found[f["code"].(string)] = append(found[f["code"].(string)], f["identity"].(string))
+	}
+	for code, who := range map[string]string{
+		"self-signed-unapproved":  "interop-client",
+		"pin-without-certificate": "a partner that left",
+		"untrusted":               "jks-client",
+	} {
+		if !slices.Contains(found[code], who) {
+			t.Errorf("%s: %v, want %q among them", code, found[code], who)
+		}
+	}
+	if r := certgov(t, "ls", "--filter", "untrusted !ca", "-o", "csv"); !strings.Contains(r.stdout, "jks-client") || strings.Contains(r.stdout, "interop-client") {
+		t.Errorf("untrusted filter:\n%s", r.stdout)
+	}
+	if r := certgov(t, "show", "interop-client"); !strings.Contains(r.stdout, "Trusted by") || !strings.Contains(r.stdout, "pins.txt (line 2)") {
+		t.Errorf("show lacks the trust entries:\n%s", r.stdout)
+	}
+}
+
+func writePassword(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(path, []byte("s3cret\n"), 0o600)
+	return path
 }

@@ -20,10 +20,11 @@ func newDemoCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [--db PATH] [--no-tui]",
 		Short: "Build a demo database from a generated certificate estate",
-		Long: `Generate a realistic certificate estate (an internal PKI, ~300 workload,
+		Long: `Generate a realistic certificate estate (an internal PKI, ~250 workload,
 CI and partner identities across six teams: CA-signed and self-signed, some
 expired, some expiring this week, weak keys, SHA-1, rotations, copies, a key
-left on disk, PEM/DER/PKCS#7/PKCS#12/JKS files), import it with the ordinary
+left on disk, PEM/DER/PKCS#7/PKCS#12/JKS files, CA bundles, a pin list,
+OAuth mTLS registrations and a Keycloak realm), import it with the ordinary
 importers into a fresh demo database, and say what to try next.
 
 The demo database is rebuilt on every run. It lives at
@@ -86,9 +87,10 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 	fmt.Fprintf(w, "Demo estate:   %s (the files it was imported from)\n\n", estateDir)
 	fmt.Fprintf(w, "Try next:\n")
 	fmt.Fprintf(w, "  export CERTGOV_DB=%s\n", dbPath)
+	fmt.Fprintf(w, "  certgov findings                                # what needs attention, most urgent first\n")
 	fmt.Fprintf(w, "  certgov ls --filter 'selfsigned expires<30d'     # self-signed, expiring within 30 days\n")
 	fmt.Fprintf(w, "  certgov ls --filter 'expired !ca' -o json       # expired client certificates\n")
-	fmt.Fprintf(w, "  certgov ls --filter 'key:rsa issuer:partner'    # partner certificates on RSA keys\n")
+	fmt.Fprintf(w, "  certgov ls --filter 'untrusted !ca'             # trusted nowhere: removal candidates\n")
 	fmt.Fprintf(w, "  certgov show ledger.payments.svc                # one identity, its versions and sources\n")
 	fmt.Fprintf(w, "  certgov import %s               # re-import: nothing new\n", estateDir)
 	return nil

@@ -75,10 +75,15 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	if err != nil {
 		return err
 	}
-	record := model.Record{Certificate: cert}
+	record := model.Record{Certificate: cert, Current: index == ident.Current}
 	for _, o := range occurrences {
 		record.Sources = append(record.Sources, o.Path)
 	}
+	rv, err := newReview(ctx, s)
+	if err != nil {
+		return err
+	}
+	rv.link(&record)
 	view := showJSON{
 		Identity:    ident.Name,
 		IdentityKey: ident.Key,
@@ -97,13 +102,13 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 		enc.SetIndent("", "  ")
 		return enc.Encode(view)
 	case "text":
-		printShow(w, ident, index, occurrences, keys, now)
+		printShow(w, ident, index, &record, occurrences, keys, now)
 		return nil
 	}
 	return usageError{fmt.Errorf("-o %q: want text or json", format)}
 }
 
-func printShow(w io.Writer, ident *store.Identity, index int, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
+func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
 	c := ident.Certificates[index]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, value) }
@@ -160,6 +165,16 @@ func printShow(w io.Writer, ident *store.Identity, index int, occurrences []stor
 			row(label, v)
 		}
 	}
+	var trustedBy []string
+	for _, t := range record.Trust {
+		trustedBy = append(trustedBy, fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, withLocation(t.Source, t.Location)))
+	}
+	if len(trustedBy) == 0 {
+		trustedBy = []string{"(no imported trust entry admits it)"}
+	}
+	row("Trust model", record.TrustModel)
+	rows("Trusted by", trustedBy)
+	row("", "")
 	rows("Found in", found)
 	rows("PRIVATE KEY ON DISK", exposed)
 	if len(versions) > 1 {

@@ -1,0 +1,135 @@
+package importers_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"certgov/importers"
+	"certgov/model"
+)
+
+func trustFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "trust", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func entrySummary(res model.FileResult) []string {
+	var out []string
+	for _, e := range res.TrustEntries {
+		out = append(out, e.Kind+" "+e.Label+" @"+e.Location)
+	}
+	return out
+}
+
+func TestPinList(t *testing.T) {
+	res := importers.Parse("pins.txt", trustFixture(t, "pins.txt"), importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindPinList {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	want := []model.TrustEntry{
+		{Kind: model.EntryFingerprint, Value: client.FingerprintSHA256, HashAlgorithm: "sha256", Label: "interop-client (SHA-256)", Location: "line 2"},
+		{Kind: model.EntryFingerprint, Value: client.FingerprintSHA1, HashAlgorithm: "sha1", Label: "interop-client, as nginx $ssl_client_fingerprint", Location: "line 3"},
+		{Kind: model.EntrySPKI, Value: client.SPKISHA256, HashAlgorithm: "sha256", Label: "interop key", Location: "line 4"},
+	}
+	if len(res.TrustEntries) != 4 {
+		t.Fatalf("entries %v", entrySummary(res))
+	}
+	for i, w := range want {
+		if res.TrustEntries[i] != w {
+			t.Errorf("entry %d = %+v, want %+v", i, res.TrustEntries[i], w)
+		}
+	}
+	if len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0].Error(), "pins.txt:5: ") {
+		t.Errorf("problems %v, want line 5 named", res.Problems)
+	}
+	ix, _ := model.NewTrustIndex(res.TrustEntries)
+	if got := ix.Admitting(&client.Certificate, nil); len(got) != 3 {
+		t.Errorf("the pins admit the fixture through %d entries, want 3", len(got))
+	}
+}
+
+func TestOAuthRegistrations(t *testing.T) {
+	res := importers.Parse("clients.json", trustFixture(t, "oauth-clients.json"), importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindOAuth {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	got := entrySummary(res)
+	want := []string{
+		`registered interop-self-signed @client "interop-self-signed", jwks key 1`,
+		`registered interop-by-thumbprint @client "interop-by-thumbprint", jwks key 1`,
+		`jwks-uri remote-jwks @client "remote-jwks"`,
+		`subject-dn ledger @client "ledger"`,
+		`san settlement @client "settlement"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("entries\n%v\nwant\n%v", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(res.Certificates) != 1 || res.Certificates[0].CommonName != "interop-client" {
+		t.Errorf("the x5c certificate is inventoried too: %v", commonNames(res))
+	}
+	if res.TrustEntries[0].Value != res.TrustEntries[1].Value {
+		t.Error("x5c and x5t#S256 of the same certificate differ")
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), `client "greedy"`) || !strings.Contains(res.Problems[0].Error(), "exactly one") {
+		t.Errorf("problems %v, want the client with two match fields", res.Problems)
+	}
+	if strings.Contains(strings.Join(entrySummary(res), " "), "web-app") || strings.Contains(strings.Join(got, ""), "do-not-read") {
+		t.Error("a client_secret client leaked into the entries")
+	}
+	single := importers.Parse("one.json", []byte(`{"client_id":"solo","token_endpoint_auth_method":"tls_client_auth","tls_client_auth_san_email":"a@B.example"}`), importers.Options{}, true)
+	if len(single.TrustEntries) != 1 || single.TrustEntries[0].SANType != "email" {
+		t.Errorf("single client object: %v %v", entrySummary(single), single.Err)
+	}
+	broken := importers.Parse("broken.json", []byte("{\n\"client_id\": \"x\",\n oops\n}"), importers.Options{}, true)
+	if broken.Err == nil || !strings.Contains(broken.Err.Error(), "line 3") {
+		t.Errorf("a JSON syntax error must name its line: %v", broken.Err)
+	}
+}
+
+func TestKeycloakRealm(t *testing.T) {
+	res := importers.Parse("realm.json", trustFixture(t, "keycloak-realm.json"), importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindKeycloak {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	if got := entrySummary(res); !slices.Equal(got, []string{`subject-dn tracking-api @client "tracking-api"`, `subject-dn payments-batch @client "payments-batch"`}) {
+		t.Errorf("entries %v", got)
+	}
+	if res.TrustEntries[0].Match != model.MatchExact || res.TrustEntries[1].Match != model.MatchRegex {
+		t.Errorf("match modes %q %q", res.TrustEntries[0].Match, res.TrustEntries[1].Match)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "broken-x509") {
+		t.Errorf("problems %v", res.Problems)
+	}
+	for _, e := range res.TrustEntries {
+		if strings.Contains(e.Value+e.Label, "s3cr3t") {
+			t.Fatal("a Keycloak secret was read")
+		}
+	}
+}
+
+func TestCABundleDetection(t *testing.T) {
+	ca := interop(t, "ca.pem")
+	// Named like a trust store: its CAs become trust anchors.
+	res := importers.Parse("tls-ca-bundle.pem", ca, importers.Options{}, true)
+	if res.Source.Kind != model.KindCABundle || len(res.TrustEntries) != 1 || res.TrustEntries[0].Kind != model.EntryCA {
+		t.Errorf("CA bundle: kind %q, entries %v", res.Source.Kind, entrySummary(res))
+	}
+	// openssl req -x509 marks self-signed client certificates CA:TRUE;
+	// such a file is not a trust store unless named or forced so.
+	res = importers.Parse("partner.pem", interop(t, "client.pem"), importers.Options{}, true)
+	if res.Source.Kind != model.KindPEM || len(res.TrustEntries) != 0 {
+		t.Errorf("client certificate taken for a CA bundle: %q %v", res.Source.Kind, entrySummary(res))
+	}
+	res = importers.Parse("partner.pem", interop(t, "client.pem"), importers.Options{Kind: model.KindCABundle}, true)
+	if len(res.TrustEntries) != 1 {
+		t.Errorf("--kind ca-bundle: %v", entrySummary(res))
+	}
+}
