@@ -46,19 +46,19 @@ const (
 // TrustEntry is one server-side trust decision, as a trust configuration
 // states it.
 type TrustEntry struct {
-	Kind string
+	Kind string `json:"kind"`
 	// Value is, by kind: the lowercase hex fingerprint (fingerprint,
 	// registered, and ca: the CA certificate's SHA-256); the base64 SPKI
 	// hash (spki); the DN or regular expression as written (subject-dn);
 	// the name or pattern (san).
-	Value string
+	Value string `json:"value"`
 	// HashAlgorithm is sha256 or sha1, for fingerprint pins (nginx's
 	// $ssl_client_fingerprint is SHA-1).
-	HashAlgorithm string
-	SANType       string // dns, uri, ip, email; empty matches any type
-	Match         string // exact (default), prefix, suffix, contains, regex
-	Label         string // what the source calls it: pin label, client_id, alias
-	Location      string // where in the source: "line 12", "client partner-a"
+	HashAlgorithm string `json:"hash_algorithm,omitempty"`
+	SANType       string `json:"san_type,omitempty"` // dns, uri, ip, email; empty matches any type
+	Match         string `json:"match,omitempty"`    // exact (default), prefix, suffix, contains, regex
+	Label         string `json:"label,omitempty"`    // what the source calls it: pin label, client_id, alias
+	Location      string `json:"location,omitempty"` // where in the source: "line 12", "client partner-a"
 }
 
 // ParseFingerprintPin reads a certificate fingerprint as configurations

@@ -363,3 +363,32 @@ func writePassword(t *testing.T) string {
 	os.WriteFile(path, []byte("s3cret\n"), 0o600)
 	return path
 }
+
+func TestSourcesShowDrift(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	pins := filepath.Join(dir, "pins.txt")
+	a, b := strings.Repeat("aa", 32), strings.Repeat("bb", 32)
+	os.WriteFile(pins, []byte(a+" partner-a\n"+b+" partner-b\n"), 0o600)
+	certgov(t, "import", pins)
+	os.WriteFile(pins, []byte("# partner-b left\n"+a+" partner-a\n"), 0o600)
+	if r := certgov(t, "import", pins); !strings.Contains(r.stdout, "sources:      1 new") {
+		t.Fatalf("changed file not re-imported:\n%s", r.stdout)
+	}
+	r := certgov(t, "sources", "-o", "json")
+	var sources []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &sources); err != nil || len(sources) != 1 {
+		t.Fatalf("sources: %v %s", err, r.stdout)
+	}
+	src := sources[0]
+	removed := src["removed_entries"].([]any)
+	if src["versions"] != 2.0 || src["trust_entries"] != 1.0 || len(removed) != 1 {
+		t.Fatalf("source %v", src)
+	}
+	if gone := removed[0].(map[string]any); gone["value"] != b || gone["label"] != "partner-b" || gone["removed_at"] == "" {
+		t.Errorf("removed entry %v", gone)
+	}
+	if r := certgov(t, "sources"); !strings.Contains(r.stdout, "removed ") || !strings.Contains(r.stdout, "partner-b") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+}

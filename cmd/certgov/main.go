@@ -85,6 +85,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newLsCommand(a),
 		newShowCommand(a),
 		newFindingsCommand(a),
+		newSourcesCommand(a),
 		newDemoCommand(a),
 	)
 	return root
