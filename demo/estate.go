@@ -3,12 +3,14 @@ package demo
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -95,18 +97,34 @@ func Generate(now time.Time) (*Estate, error) {
 	// Workloads: CA-signed client certificates with SPIFFE IDs. Lifetimes
 	// spread so that some expired, some expire this week, most are fine;
 	// a fifth have been rotated at least once.
+	var workloads []*Issued
 	for ti, team := range teams {
 		for si, svc := range team.services {
 			for ei, env := range []string{"", "staging", "dr"} {
 				if env == "dr" && si%3 != 0 {
 					continue
 				}
-				if err := e.addWorkload(g, issuing, days, team.name, svc, env, ti*7+si*3+ei); err != nil {
+				current, err := e.addWorkload(g, issuing, days, team.name, svc, env, ti*7+si*3+ei)
+				if err != nil {
 					return nil, err
 				}
+				workloads = append(workloads, current)
 			}
 		}
 	}
+	// The workload CA revoked two certificates after a key compromise;
+	// the gateways still trust the CA, so both stay admitted.
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(42), ThisUpdate: days(-3), NextUpdate: days(4),
+		RevokedCertificateEntries: []x509.RevocationListEntry{
+			{SerialNumber: workloads[11].Cert.SerialNumber, RevocationTime: days(-10), ReasonCode: 1},
+			{SerialNumber: workloads[60].Cert.SerialNumber, RevocationTime: days(-4), ReasonCode: 1},
+		},
+	}, issuing.Cert, issuing.Key)
+	if err != nil {
+		return nil, err
+	}
+	e.add("pki/workload-ca.crl", crl)
 
 	// Partners: self-signed certificates registered by hand. Some long
 	// lived, some expired, some on weak or SHA-1 keys, some copied around.
@@ -325,7 +343,7 @@ func colonHex(b []byte) string {
 // addWorkload issues the versions of one workload identity. Lifetimes
 // spread so that some expired, some expire this week, most are fine; a
 // fifth have been rotated at least once.
-func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.Time, team, svc, env string, n int) error {
+func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.Time, team, svc, env string, n int) (*Issued, error) {
 	rng := g.Rand()
 	lifetime := []int{90, 180, 365, 398}[rng.IntN(4)]
 	remaining := rng.IntN(lifetime+30) - 25
@@ -342,6 +360,7 @@ func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.
 		spiffe = "spiffe://" + env + ".corp.example/ns/" + team + "/sa/" + svc
 		dir = "services/" + env + "/" + team
 	}
+	var current *Issued
 	for v := versions - 1; v >= 0; v-- {
 		end := remaining - v*lifetime
 		issued, err := g.Issue(Template{
@@ -350,8 +369,9 @@ func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.
 			NotBefore: days(end - lifetime), NotAfter: days(end),
 		}, issuing)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		current = issued
 		switch {
 		case v > 0:
 			e.add(fmt.Sprintf("%s/old/%s-v%d.pem", dir, svc, versions-v), issued.PEM())
@@ -361,14 +381,14 @@ func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.
 			// A private key left beside its certificate.
 			key, err := issued.KeyPEM()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			e.add(fmt.Sprintf("%s/%s.pem", dir, svc), concat(issued.PEM(), key))
 		default:
 			e.add(fmt.Sprintf("%s/%s.crt", dir, svc), concat(issued.PEM(), issuing.PEM()))
 		}
 	}
-	return nil
+	return current, nil
 }
 
 func (e *Estate) add(path string, data []byte) { e.Files[path] = data }

@@ -43,7 +43,7 @@ type Options struct {
 
 // Kinds lists the formats that --kind accepts.
 var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS,
-	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak}
+	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindCRL}
 
 // ErrWrongPassword is returned when no password opens a keystore.
 var ErrWrongPassword = errors.New("wrong keystore password (set CERTGOV_KEYSTORE_PASSWORD or use --password-file)")
@@ -122,9 +122,8 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		err = r.readJKS(data)
 	case kindJCEKS:
 		err = errors.New("JCEKS keystores are not supported: convert with keytool -importkeystore -deststoretype pkcs12")
-	case kindCRL:
-		res.Skipped = "certificate revocation list, not a certificate"
-		return res
+	case model.KindCRL:
+		err = r.readCRL(data, 0, "")
 	case "":
 		err = errNotCertificateMaterial
 	default:
@@ -159,10 +158,7 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	return res
 }
 
-const (
-	kindJCEKS = "jceks"
-	kindCRL   = "crl"
-)
+const kindJCEKS = "jceks"
 
 var (
 	jksMagic   = []byte{0xfe, 0xed, 0xfe, 0xed}
@@ -249,9 +245,9 @@ func detectDER(data []byte) string {
 		case !ok || len(tbs) == 0:
 			return model.KindDER
 		case tbs[0] == 0x30: // a v1 CRL starts with its signature algorithm
-			return kindCRL
+			return model.KindCRL
 		case tbs[0] == 0x02 && looksLikeCRL(data): // v2 CRL version, or v1 certificate serial
-			return kindCRL
+			return model.KindCRL
 		}
 		return model.KindDER
 	}

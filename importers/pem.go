@@ -49,6 +49,8 @@ func (r *reader) readPEMBlock(block *pem.Block, line int) {
 			return
 		}
 		r.addCertificate(cert.FullBytes, line, location)
+	case "X509 CRL":
+		r.readCRL(block.Bytes, line, location)
 	case "PKCS7", "CERTIFICATE CHAIN":
 		ders, err := pkcs7Certificates(block.Bytes)
 		if err != nil {

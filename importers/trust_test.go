@@ -1,12 +1,18 @@
 package importers_test
 
 import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"certgov/demo"
 	"certgov/importers"
 	"certgov/model"
 )
@@ -131,5 +137,34 @@ func TestCABundleDetection(t *testing.T) {
 	res = importers.Parse("partner.pem", interop(t, "client.pem"), importers.Options{Kind: model.KindCABundle}, true)
 	if len(res.TrustEntries) != 1 {
 		t.Errorf("--kind ca-bundle: %v", entrySummary(res))
+	}
+}
+
+func TestCRL(t *testing.T) {
+	g := demo.NewGenerator(5)
+	now := time.Now()
+	ca, err := g.SelfSigned(demo.Template{CommonName: "CRL Test CA", CA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: now, NextUpdate: now.Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(0x1f2e), RevocationTime: now}},
+	}, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"ca.crl": der, "ca-crl.pem": pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})} {
+		res := importers.Parse(name, data, importers.Options{}, true)
+		if res.Err != nil || len(res.CRLs) != 1 {
+			t.Fatalf("%s: err %v, %d CRLs", name, res.Err, len(res.CRLs))
+		}
+		crl := res.CRLs[0]
+		if crl.IssuerNormalized != "cn=crl test ca" || len(crl.Revoked) != 1 || crl.Revoked[0].Serial != "1f2e" {
+			t.Errorf("%s: %+v", name, crl)
+		}
+	}
+	if res := importers.Parse("bad.crl", der[:len(der)/2], importers.Options{Kind: model.KindCRL}, true); res.Err == nil {
+		t.Error("a truncated CRL was accepted")
 	}
 }

@@ -152,6 +152,10 @@ func (c *Certificate) ValidAt(now time.Time) bool {
 	return !now.Before(c.NotBefore) && !now.After(c.NotAfter)
 }
 
+// SerialHex writes a serial number the way certgov stores it: lowercase
+// hex, "-" prefixed when negative.
+func SerialHex(n *big.Int) string { return serialHex(n) }
+
 func serialHex(n *big.Int) string {
 	if n == nil {
 		return ""

@@ -22,6 +22,9 @@ type Record struct {
 	// them up (TrustModelOf).
 	Trust      []TrustRef
 	TrustModel string
+	// Revoked: a CRL revokes it (RevokedBy names the CRL's file).
+	Revoked   bool
+	RevokedBy string
 }
 
 // TrustRef names one trust entry that admits a certificate.
@@ -50,6 +53,7 @@ type TrustRef struct {
 //	finding:CODE          has a finding with that code (finding:any: any)
 //	current               its identity's current certificate
 //	trusted, untrusted    admitted by some trust entry, or by none
+//	revoked               revoked by an imported CRL
 //	trust:MODEL           trust model (self_signed_tls_client_auth, tls_client_auth, mixed, untrusted)
 type Filter struct {
 	source string
@@ -172,6 +176,9 @@ func parseTerm(tok token) (term, error) {
 		return t, nil
 	case "current":
 		t.match = func(r *Record, _ time.Time) bool { return r.Current }
+		return t, nil
+	case "revoked":
+		t.match = func(r *Record, _ time.Time) bool { return r.Revoked }
 		return t, nil
 	case "trusted":
 		t.match = func(r *Record, _ time.Time) bool { return len(r.Trust) > 0 }

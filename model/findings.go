@@ -44,6 +44,8 @@ const (
 	FindingChainUnverified      = "chain-unverified"
 	FindingPinWithoutCert       = "pin-without-certificate"
 	FindingDNMatchAmbiguous     = "dn-match-ambiguous"
+	FindingRevoked              = "revoked"
+	FindingRevokedButTrusted    = "revoked-but-trusted"
 )
 
 // FindingType is what a finding code means and which framework
@@ -71,6 +73,8 @@ var FindingTypes = map[string]FindingType{
 	FindingChainUnverified:      {FindingChainUnverified, SeverityMedium, "CA-signed, but no imported CA verifies its chain", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingPinWithoutCert:       {FindingPinWithoutCert, SeverityMedium, "trust entry matches no known certificate", []string{"NHI1:2025", "PR.AA-05"}},
 	FindingDNMatchAmbiguous:     {FindingDNMatchAmbiguous, SeverityHigh, "DN or SAN entry admits several identities", []string{"NHI9:2025", "PR.AA-02"}},
+	FindingRevoked:              {FindingRevoked, SeverityHigh, "revoked by its CA", []string{"NHI1:2025", "PR.AA-01"}},
+	FindingRevokedButTrusted:    {FindingRevokedButTrusted, SeverityCritical, "revoked, yet a trust entry still admits it", []string{"NHI1:2025", "PR.AA-01", "PR.AA-05"}},
 }
 
 // FindingCodes lists the finding codes in order.
@@ -203,6 +207,12 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	}
 	if s.Owner == "" && !s.IsCA {
 		add(FindingNoOwner, "no owner is recorded for "+s.IdentityName, "")
+	}
+	if s.Revoked {
+		add(FindingRevoked, "revoked by the CRL in "+s.RevokedBy, s.RevokedBy)
+		if len(s.Trust) > 0 {
+			add(FindingRevokedButTrusted, fmt.Sprintf("revoked, yet still admitted by %s %q in %s", s.Trust[0].Kind, s.Trust[0].Entry, s.Trust[0].Source), s.Trust[0].Source)
+		}
 	}
 	if s.TrustChecked {
 		trustFindings(s, add)

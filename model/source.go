@@ -17,6 +17,7 @@ const (
 	KindPinList  = "pinlist"
 	KindOAuth    = "oauth-clients"
 	KindKeycloak = "keycloak"
+	KindCRL      = "crl"
 )
 
 // Source is one file certificates were found in, at one content version.
@@ -68,7 +69,26 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Empty reports whether the file yielded nothing at all.
 func (r *FileResult) Empty() bool {
-	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0
+	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0 && len(r.CRLs) == 0
+}
+
+// CRL is a certificate revocation list as read: who issued it, when, and
+// which serial numbers it revokes. DER is kept to check its signature
+// once the issuing CA is known.
+type CRL struct {
+	IssuerNormalized string
+	Issuer           string
+	ThisUpdate       time.Time
+	NextUpdate       time.Time
+	Revoked          []Revoked
+	DER              []byte
+	Location         string
+}
+
+// Revoked is one revoked serial number (lowercase hex, as Certificate.Serial).
+type Revoked struct {
+	Serial    string
+	RevokedAt time.Time
 }
 
 // FileResult is what one input file yielded. When Err is set the file
@@ -80,6 +100,7 @@ type FileResult struct {
 	Certificates []FoundCertificate
 	Keys         []PrivateKeyFact
 	TrustEntries []TrustEntry
+	CRLs         []CRL
 	Problems     []Problem
 	Err          error
 	Skipped      string // reason, when skipped

@@ -36,6 +36,7 @@ type RecordJSON struct {
 	Findings           []string   `json:"findings"`
 	Trust              []TrustRef `json:"trust"`
 	TrustModel         string     `json:"trust_model"`
+	Revoked            bool       `json:"revoked"`
 }
 
 // JSON returns the record's stable JSON shape.
@@ -69,6 +70,7 @@ func (r *Record) JSON() RecordJSON {
 		Findings:           nonNil(r.Findings),
 		Trust:              r.Trust,
 		TrustModel:         r.TrustModel,
+		Revoked:            r.Revoked,
 	}
 	if j.Trust == nil {
 		j.Trust = []TrustRef{}

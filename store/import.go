@@ -23,6 +23,7 @@ type ImportSummary struct {
 	IdentitiesNew     int `json:"identities_new"`
 	PrivateKeys       int `json:"private_keys"`
 	TrustEntries      int `json:"trust_entries"`
+	Revocations       int `json:"revocations"`
 	Problems          int `json:"problems"`
 }
 
@@ -150,7 +151,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			return sum, fmt.Errorf("%s: %w", res.Source.Path, err)
 		}
 		sum.add(fileSum)
-		certsInTx += len(res.Certificates) + len(res.TrustEntries) + 1
+		certsInTx += len(res.Certificates) + len(res.TrustEntries) + len(res.CRLs) + 1
 		if certsInTx >= batchCertificates && !dryRun {
 			if err := commit(); err != nil {
 				return sum, fmt.Errorf("commit: %w", err)
@@ -179,6 +180,7 @@ func (s *ImportSummary) add(o ImportSummary) {
 	s.IdentitiesNew += o.IdentitiesNew
 	s.PrivateKeys += o.PrivateKeys
 	s.TrustEntries += o.TrustEntries
+	s.Revocations += o.Revocations
 }
 
 // writer holds the single connection and its prepared statements.
@@ -203,6 +205,9 @@ var writerStatements = map[string]string{
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
 	"key":       `INSERT OR IGNORE INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?)`,
+	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"revoked": `INSERT OR IGNORE INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?)`,
 	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 }
@@ -277,6 +282,22 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 				return sum, err
 			}
 			sum.TrustEntries++
+		}
+		for _, crl := range res.CRLs {
+			inserted, err := w.stmts["crl"].ExecContext(ctx, sourceID, crl.Issuer, crl.IssuerNormalized, crl.ThisUpdate.Unix(), crl.NextUpdate.Unix(), crl.Location, crl.DER)
+			if err != nil {
+				return sum, err
+			}
+			crlID, err := inserted.LastInsertId()
+			if err != nil {
+				return sum, err
+			}
+			for _, rv := range crl.Revoked {
+				if _, err := w.stmts["revoked"].ExecContext(ctx, crlID, rv.Serial, rv.RevokedAt.Unix()); err != nil {
+					return sum, err
+				}
+			}
+			sum.Revocations += len(crl.Revoked)
 		}
 	}
 	return sum, nil

@@ -112,6 +112,25 @@ CREATE INDEX trust_entries_source ON trust_entries(source_id);
 -- Which trusted CAs each certificate's chain verifies to, remembered for
 -- the set of CA certificates it was checked against (ca_set): checking a
 -- chain costs a signature verification.
+CREATE TABLE crls (
+	id                INTEGER PRIMARY KEY,
+	source_id         INTEGER NOT NULL REFERENCES sources(id),
+	issuer            TEXT NOT NULL,
+	issuer_normalized TEXT NOT NULL,
+	this_update       INTEGER NOT NULL,
+	next_update       INTEGER NOT NULL,
+	location          TEXT NOT NULL,
+	der               BLOB NOT NULL
+);
+CREATE INDEX crls_source ON crls(source_id);
+
+CREATE TABLE revocations (
+	crl_id     INTEGER NOT NULL REFERENCES crls(id),
+	serial     TEXT NOT NULL,
+	revoked_at INTEGER NOT NULL,
+	PRIMARY KEY (crl_id, serial)
+) WITHOUT ROWID;
+
 CREATE TABLE chain_anchors (
 	fingerprint_sha256 TEXT PRIMARY KEY,
 	ca_set             TEXT NOT NULL,

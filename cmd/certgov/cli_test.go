@@ -247,7 +247,8 @@ func TestFindings(t *testing.T) {
 			t.Errorf("incomplete finding %v", f)
 		}
 	}
-	for code, atLeast := range map[string]int{"expired": 10, "expiring": 10, "weak-key": 3, "weak-signature": 3, "private-key-exposed": 5, "long-lifetime": 5, "no-owner": 200} {
+	for code, atLeast := range map[string]int{"expired": 10, "expiring": 10, "weak-key": 3, "weak-signature": 3, "private-key-exposed": 5, "long-lifetime": 5, "no-owner": 200,
+		"self-signed-unapproved": 20, "untrusted": 3, "chain-unverified": 3, "pin-without-certificate": 2, "dn-match-ambiguous": 1, "revoked": 2, "revoked-but-trusted": 2} {
 		if byCode[code] < atLeast {
 			t.Errorf("demo: %d %s findings, want at least %d", byCode[code], code, atLeast)
 		}

@@ -84,6 +84,7 @@ func loadPolicy(path string) (model.Policy, error) {
 // review links every certificate to the trust entries that admit it and
 // computes findings, identity by identity.
 type review struct {
+	revoked  map[string]store.Revocation
 	entries  []store.StoredEntry
 	index    *model.TrustIndex
 	anchors  map[string][]string
@@ -108,6 +109,9 @@ func newReview(ctx context.Context, s *store.Store) (*review, error) {
 	rv.index, _ = model.NewTrustIndex(plain)
 	rv.admitted = make([]map[string]bool, len(plain))
 	if rv.anchors, err = s.ChainAnchors(ctx, rv.entries); err != nil {
+		return nil, err
+	}
+	if rv.revoked, err = s.Revocations(ctx); err != nil {
 		return nil, err
 	}
 	return rv, nil
@@ -154,6 +158,13 @@ func (rv *review) link(r *model.Record) {
 		rv.admitted[i][r.IdentityName] = true
 	}
 	r.TrustModel = model.TrustModelOf(kinds)
+	if len(rv.revoked) > 0 {
+		if issuer, err := model.ParseDNString(r.Issuer); err == nil {
+			if rev, ok := rv.revoked[store.RevocationKey(issuer.Normalized(), r.Serial)]; ok {
+				r.Revoked, r.RevokedBy = true, rev.CRL
+			}
+		}
+	}
 }
 
 // entryFindings are the findings about the entries themselves, once every

@@ -144,6 +144,9 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 	if s.TrustEntries > 0 {
 		fmt.Fprintf(w, "  trust:        %d entries (pins, CAs, DN and SAN rules, registrations)\n", s.TrustEntries)
 	}
+	if s.Revocations > 0 {
+		fmt.Fprintf(w, "  revocations:  %d (from CRLs)\n", s.Revocations)
+	}
 	if s.PrivateKeys > 0 {
 		fmt.Fprintf(w, "  private keys: %d found on disk (recorded by public key only, never stored)\n", s.PrivateKeys)
 	}
