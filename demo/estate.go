@@ -329,6 +329,22 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 		return err
 	}
 	e.add("keycloak/partners-realm.json", realmJSON)
+
+	var nginx strings.Builder
+	nginx.WriteString("# partner-edge: mTLS for logistics carriers\n")
+	nginx.WriteString("map $ssl_client_s_dn $carrier {\n    default \"\";\n")
+	nginx.WriteString("    \"CN=carrier-gateway.logistics.svc,OU=logistics,O=Example Corp\" carrier-gateway;\n")
+	nginx.WriteString("    \"CN=fleet-telemetry.logistics.svc,OU=logistics,O=Example Corp\" fleet;\n")
+	nginx.WriteString("    \"CN=dhl-bridge.logistics.svc,OU=logistics,O=Example Corp\" dhl;   # decommissioned in spring\n")
+	nginx.WriteString("}\n\nmap $ssl_client_fingerprint $partner_ok {\n    default 0;\n")
+	for i, p := range partners {
+		if i%7 == 3 {
+			sum := sha1.Sum(p.Cert.Raw)
+			fmt.Fprintf(&nginx, "    %x 1;   # %s\n", sum, p.Cert.Subject.CommonName)
+		}
+	}
+	nginx.WriteString("}\n\nserver {\n    listen 8443 ssl;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/workload-ca-chain.pem;\n}\n")
+	e.add("gateways/partner-edge/nginx.conf", []byte(nginx.String()))
 	return nil
 }
 

@@ -43,7 +43,7 @@ type Options struct {
 
 // Kinds lists the formats that --kind accepts.
 var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS,
-	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindCRL}
+	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindNginx, model.KindCRL}
 
 // ErrWrongPassword is returned when no password opens a keystore.
 var ErrWrongPassword = errors.New("wrong keystore password (set CERTGOV_KEYSTORE_PASSWORD or use --password-file)")
@@ -112,6 +112,8 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		err = r.readOAuthClients(data)
 	case model.KindKeycloak:
 		err = r.readKeycloak(data)
+	case model.KindNginx:
+		err = r.readNginx(data)
 	case model.KindDER:
 		err = r.readDER(data)
 	case model.KindPKCS7:
@@ -182,6 +184,8 @@ func Detect(data []byte) string {
 		return detectDER(data)
 	case looksLikeJSON(data):
 		return detectJSON(data)
+	case looksLikeNginx(data):
+		return model.KindNginx
 	case looksLikePinList(data):
 		return model.KindPinList
 	}

@@ -14,8 +14,10 @@ import (
 // corpus of found inputs lives in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "interop", "*"))
-	trustSeeds, _ := filepath.Glob(filepath.Join("testdata", "trust", "*"))
-	seeds = append(seeds, trustSeeds...)
+	for _, pattern := range []string{"*", "*/*"} {
+		trustSeeds, _ := filepath.Glob(filepath.Join("testdata", "trust", pattern))
+		seeds = append(seeds, trustSeeds...)
+	}
 	for _, path := range seeds {
 		if data, err := os.ReadFile(path); err == nil && filepath.Ext(path) != ".sh" {
 			f.Add(data)

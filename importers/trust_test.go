@@ -168,3 +168,40 @@ func TestCRL(t *testing.T) {
 		t.Error("a truncated CRL was accepted")
 	}
 }
+
+func TestNginx(t *testing.T) {
+	path := filepath.Join("testdata", "trust", "nginx", "nginx.conf")
+	res := importers.ReadFile(path, importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindNginx {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	got := entrySummary(res)
+	want := []string{
+		"fingerprint 1 @line 4: map $ssl_client_fingerprint",
+		"subject-dn ledger @line 11: map $ssl_client_s_dn",
+		"subject-dn logistics @line 12: map $ssl_client_s_dn",
+		"serial legacy @line 17: map $ssl_client_serial",
+		"ca client-ca.pem (ssl_verify_client on) @line 27: ssl_client_certificate",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("entries\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if res.TrustEntries[0].HashAlgorithm != "sha1" || res.TrustEntries[2].Match != model.MatchRegex {
+		t.Errorf("fingerprint %+v, regex %+v", res.TrustEntries[0], res.TrustEntries[2])
+	}
+	var problems []string
+	for _, p := range res.Problems {
+		problems = append(problems, p.Error())
+	}
+	if len(problems) != 2 || !strings.Contains(problems[0], "nginx.conf:6: ") || !strings.Contains(problems[1], "nginx.conf:28: ") || !strings.Contains(problems[1], "missing-intermediates.pem") {
+		t.Errorf("problems %q: want the bad fingerprint (line 6) and the missing CA file (line 28)", problems)
+	}
+	if len(res.Certificates) != 1 || res.Certificates[0].CommonName != "Interop Root CA" {
+		t.Errorf("the CA file's certificates are inventoried: %v", commonNames(res))
+	}
+	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	ix, _ := model.NewTrustIndex(res.TrustEntries)
+	if n := len(ix.Admitting(&client.Certificate, nil)); n != 2 {
+		t.Errorf("the fixture is admitted by %d entries, want its SHA-1 pin and its serial", n)
+	}
+}

@@ -225,7 +225,7 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 func trustFindings(s *CertificateSubject, add func(code, message, source string)) {
 	explicit := ""
 	for _, t := range s.Trust {
-		if t.Kind == EntryFingerprint || t.Kind == EntrySPKI || t.Kind == EntryRegistered {
+		if t.Kind == EntryFingerprint || t.Kind == EntrySPKI || t.Kind == EntryRegistered || t.Kind == EntrySerial {
 			explicit = t.Source
 			break
 		}

@@ -17,6 +17,7 @@ const (
 	KindPinList  = "pinlist"
 	KindOAuth    = "oauth-clients"
 	KindKeycloak = "keycloak"
+	KindNginx    = "nginx"
 	KindCRL      = "crl"
 )
 

@@ -29,6 +29,9 @@ const (
 	// EntryRegistered is a certificate registered as it is (RFC 8705
 	// self_signed_tls_client_auth, jwks x5c).
 	EntryRegistered = "registered"
+	// EntrySerial admits certificates by serial number (nginx maps on
+	// $ssl_client_serial): lowercase hex without leading zeros.
+	EntrySerial = "serial"
 	// EntryJWKSURI records a jwks_uri registration: certgov never fetches
 	// it, so it admits no certificate it can name.
 	EntryJWKSURI = "jwks-uri"
@@ -128,6 +131,8 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			ix.add(fingerprintKey(e.HashAlgorithm, e.Value), i)
 		case EntrySPKI:
 			ix.add("spki:"+e.Value, i)
+		case EntrySerial:
+			ix.add("serial:"+strings.TrimLeft(e.Value, "0"), i)
 		case EntryJWKSURI:
 		case EntryCA:
 			ix.add("ca:"+e.Value, i)
@@ -215,6 +220,7 @@ func (ix *TrustIndex) Admitting(c *Certificate, chainsTo []string) []int {
 	take("sha256:" + c.FingerprintSHA256)
 	take("sha1:" + c.FingerprintSHA1)
 	take("spki:" + c.SPKISHA256)
+	take("serial:" + strings.TrimLeft(c.Serial, "0"))
 	for _, ca := range chainsTo {
 		take("ca:" + ca)
 	}
@@ -330,7 +336,7 @@ func TrustModelOf(kinds []string) string {
 	explicit, viaCA := false, false
 	for _, k := range kinds {
 		switch k {
-		case EntryFingerprint, EntrySPKI, EntryRegistered:
+		case EntryFingerprint, EntrySPKI, EntryRegistered, EntrySerial:
 			explicit = true
 		case EntryCA, EntrySubjectDN, EntrySAN:
 			viaCA = true

@@ -120,6 +120,8 @@ func Relative(t, now time.Time) string {
 	}
 	var s string
 	switch {
+	case d < time.Minute:
+		return "now"
 	case d < time.Hour:
 		s = fmt.Sprintf("%dm", int(d.Minutes()))
 	case d < 48*time.Hour:
