@@ -225,6 +225,15 @@ func Generate(now time.Time) (*Estate, error) {
 	}
 	e.add("java/orders-sync-client.p12", p12)
 
+	// The same workload deployed on Kubernetes, its key in the manifest.
+	keyPEM, err := keystoreCert.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	manifest := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: orders-sync-mtls\n  namespace: logistics\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n",
+		base64.StdEncoding.EncodeToString(keystoreCert.PEM()), base64.StdEncoding.EncodeToString(keyPEM))
+	e.add("k8s/logistics/orders-sync-secret.yaml", []byte(manifest))
+
 	// A team's own CA that no gateway bundle includes: its certificates
 	// are CA-signed, but nothing verifies their chain.
 	sandboxCA, err := g.SelfSigned(Template{CommonName: "Data Team Sandbox CA", Org: "Example Corp", OrgUnit: "data", CA: true, NotBefore: days(-90), NotAfter: days(640)})
@@ -345,6 +354,22 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 	}
 	nginx.WriteString("}\n\nserver {\n    listen 8443 ssl;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/workload-ca-chain.pem;\n}\n")
 	e.add("gateways/partner-edge/nginx.conf", []byte(nginx.String()))
+
+	var envoy strings.Builder
+	envoy.WriteString("# mesh ingress: payments namespace and two partners by key\n")
+	envoy.WriteString("static_resources:\n  listeners:\n  - name: payments_ingress\n    filter_chains:\n    - transport_socket:\n        name: envoy.transport_sockets.tls\n")
+	envoy.WriteString("        typed_config:\n          common_tls_context:\n            validation_context:\n")
+	envoy.WriteString("              trusted_ca: {filename: ../pki/workload-ca-chain.pem}\n")
+	envoy.WriteString("              match_typed_subject_alt_names:\n")
+	envoy.WriteString("              - {san_type: URI, matcher: {prefix: \"spiffe://corp.example/ns/payments/\"}}\n")
+	envoy.WriteString("              verify_certificate_spki:\n")
+	for i, p := range partners {
+		if i%9 == 5 {
+			spki := sha256.Sum256(p.Cert.RawSubjectPublicKeyInfo)
+			fmt.Fprintf(&envoy, "              - %q  # %s\n", base64.StdEncoding.EncodeToString(spki[:]), p.Cert.Subject.CommonName)
+		}
+	}
+	e.add("mesh/envoy-ingress.yaml", []byte(envoy.String()))
 	return nil
 }
 

@@ -43,7 +43,7 @@ type Options struct {
 
 // Kinds lists the formats that --kind accepts.
 var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS,
-	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindNginx, model.KindCRL}
+	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindNginx, model.KindEnvoy, model.KindKubernetes, model.KindCRL}
 
 // ErrWrongPassword is returned when no password opens a keystore.
 var ErrWrongPassword = errors.New("wrong keystore password (set CERTGOV_KEYSTORE_PASSWORD or use --password-file)")
@@ -114,6 +114,10 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		err = r.readKeycloak(data)
 	case model.KindNginx:
 		err = r.readNginx(data)
+	case model.KindEnvoy:
+		err = r.readEnvoy(data)
+	case model.KindKubernetes:
+		err = r.readKubernetes(data)
 	case model.KindDER:
 		err = r.readDER(data)
 	case model.KindPKCS7:
@@ -173,19 +177,25 @@ var (
 // Detect names the format of data by its content, not its file name:
 // .crt and .cer files are PEM as often as DER.
 func Detect(data []byte) string {
+	// Configurations first: they may embed PEM blocks (Envoy inline_string,
+	// Kubernetes stringData) that must not make them PEM files.
 	switch {
 	case bytes.HasPrefix(data, jksMagic):
 		return model.KindJKS
 	case bytes.HasPrefix(data, jceksMagic):
 		return kindJCEKS
+	case looksLikeJSON(data):
+		return detectJSON(data)
+	case looksLikeKubernetes(data):
+		return model.KindKubernetes
+	case looksLikeNginx(data):
+		return model.KindNginx
+	case looksLikeEnvoy(data) && !bytes.HasPrefix(bytes.TrimSpace(data), pemBegin):
+		return model.KindEnvoy
 	case bytes.Contains(data, pemBegin):
 		return model.KindPEM
 	case len(data) > 0 && data[0] == 0x30:
 		return detectDER(data)
-	case looksLikeJSON(data):
-		return detectJSON(data)
-	case looksLikeNginx(data):
-		return model.KindNginx
 	case looksLikePinList(data):
 		return model.KindPinList
 	}

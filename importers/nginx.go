@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -138,45 +137,30 @@ func (r *reader) readNginx(data []byte) error {
 
 // nginxCAFile reads the CA file a directive names: its CAs become trust
 // anchors of this configuration, and its certificates are inventoried.
+// With ssl_verify_client optional_no_ca no chain is verified, so the file
+// admits nobody and only its certificates are inventoried.
 func (r *reader) nginxCAFile(directive, file string, line int, verify string) {
 	location := fmt.Sprintf("line %d: %s", line, directive)
 	path := file
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(r.path), path)
 	}
-	info, err := os.Stat(path)
-	if err == nil && info.Size() > MaxFileSize {
-		err = fmt.Errorf("over the %d MiB limit", MaxFileSize>>20)
-	}
-	var data []byte
-	if err == nil {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readLimited(path)
 	if err != nil {
 		r.problem(line, directive, fmt.Errorf("CA file %s: %w", file, err))
 		return
 	}
-	// The CA file's own problems name the CA file and its lines.
-	ca := &reader{path: path, opts: r.opts, res: &model.FileResult{}}
-	if err := ca.readPEM(data); err != nil {
-		r.problem(line, directive, fmt.Errorf("CA file %s: %w", file, err))
-		return
-	}
-	r.res.Problems = append(r.res.Problems, ca.res.Problems...)
 	label := filepath.Base(file)
 	if verify != "" {
 		label += " (ssl_verify_client " + verify + ")"
 	}
-	for _, c := range ca.res.Certificates {
-		c.Location = fmt.Sprintf("%s %s, %s", location, file, c.Location)
-		r.res.Certificates = append(r.res.Certificates, c)
-		// optional_no_ca asks for a certificate but verifies no chain:
-		// the CA file then admits nobody.
-		if c.IsCA && verify != "optional_no_ca" {
-			r.res.TrustEntries = append(r.res.TrustEntries, model.TrustEntry{
-				Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256", Label: label, Location: location,
-			})
-		}
+	before := len(r.res.TrustEntries)
+	r.trustCAData(path, data, line, location+" "+file, label)
+	for i := before; i < len(r.res.TrustEntries); i++ {
+		r.res.TrustEntries[i].Location = location
+	}
+	if verify == "optional_no_ca" {
+		r.res.TrustEntries = r.res.TrustEntries[:before]
 	}
 }
 

@@ -191,9 +191,14 @@ func looksLikeJSON(data []byte) bool {
 	return len(trimmed) > 1 && (trimmed[0] == '{' || trimmed[0] == '[')
 }
 
-// detectJSON tells Keycloak realm exports from OAuth client registrations.
+// detectJSON tells Keycloak realm exports, OAuth client registrations,
+// Envoy configurations and Kubernetes manifests apart.
 func detectJSON(data []byte) string {
 	switch {
+	case looksLikeKubernetes(data):
+		return model.KindKubernetes
+	case looksLikeEnvoy(data):
+		return model.KindEnvoy
 	case bytes.Contains(data, []byte(`"clientAuthenticatorType"`)) || bytes.Contains(data, []byte(`"realm"`)):
 		return model.KindKeycloak
 	case bytes.Contains(data, []byte(`"client_id"`)):

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -203,5 +204,56 @@ func TestNginx(t *testing.T) {
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
 	if n := len(ix.Admitting(&client.Certificate, nil)); n != 2 {
 		t.Errorf("the fixture is admitted by %d entries, want its SHA-1 pin and its serial", n)
+	}
+}
+
+func TestEnvoy(t *testing.T) {
+	res := importers.ReadFile(filepath.Join("testdata", "trust", "envoy", "listener.yaml"), importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindEnvoy {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	var kinds []string
+	for _, e := range res.TrustEntries {
+		kinds = append(kinds, e.Kind+"/"+e.SANType+"/"+e.Match)
+	}
+	want := []string{"ca//", "fingerprint//", "spki//", "san/uri/prefix", "san/dns/regex"}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("entries %v, want %v", kinds, want)
+	}
+	if len(res.Problems) != 2 || !strings.Contains(res.Problems[0].Error(), "listener.yaml:17:") || !strings.Contains(res.Problems[1].Error(), "X400") {
+		t.Errorf("problems %v: want the bad hash (line 17) and the unknown san_type", res.Problems)
+	}
+	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	ix, _ := model.NewTrustIndex(res.TrustEntries)
+	if n := len(ix.Admitting(&client.Certificate, nil)); n != 4 {
+		t.Errorf("the fixture is admitted by %d entries, want hash, SPKI, URI prefix and DNS regex", n)
+	}
+	inline := importers.ReadFile(filepath.Join("testdata", "trust", "envoy", "cluster.json"), importers.Options{}, true)
+	if inline.Err != nil || inline.Source.Kind != model.KindEnvoy || len(inline.TrustEntries) != 2 || len(inline.Certificates) != 1 {
+		t.Errorf("JSON with an inline CA: kind %q, %v, %d certificates, err %v", inline.Source.Kind, entrySummary(inline), len(inline.Certificates), inline.Err)
+	}
+}
+
+func TestKubernetes(t *testing.T) {
+	res := importers.ReadFile(filepath.Join("testdata", "trust", "k8s", "manifests.yaml"), importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindKubernetes {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	if got := commonNames(res); !slices.Equal(got, []string{"Interop Root CA", "interop-client"}) {
+		t.Errorf("certificates %v", got)
+	}
+	if len(res.Keys) != 1 || res.Keys[0].Location != "secret partners/interop-client-tls tls.key" || res.Keys[0].SPKISHA256 == "" {
+		t.Errorf("tls.key fact %+v", res.Keys)
+	}
+	if len(res.TrustEntries) != 1 || res.TrustEntries[0].Kind != model.EntryCA || res.TrustEntries[0].Label != "auth-tls-secret" {
+		t.Errorf("the Ingress's client CA: %v", entrySummary(res))
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "secret partners/broken tls.crt") {
+		t.Errorf("problems %v", res.Problems)
+	}
+	keyPEM := interop(t, "client.key.pem")
+	block, _ := pem.Decode(keyPEM)
+	if strings.Contains(fmt.Sprintf("%#v", res), fmt.Sprintf("%#v", block.Bytes[len(block.Bytes)-16:])[8:]) {
+		t.Error("key material survives in the result")
 	}
 }

@@ -13,12 +13,14 @@ const (
 	KindPKCS12 = "pkcs12"
 	KindJKS    = "jks"
 	// Trust configurations.
-	KindCABundle = "ca-bundle"
-	KindPinList  = "pinlist"
-	KindOAuth    = "oauth-clients"
-	KindKeycloak = "keycloak"
-	KindNginx    = "nginx"
-	KindCRL      = "crl"
+	KindCABundle   = "ca-bundle"
+	KindPinList    = "pinlist"
+	KindOAuth      = "oauth-clients"
+	KindKeycloak   = "keycloak"
+	KindNginx      = "nginx"
+	KindEnvoy      = "envoy"
+	KindKubernetes = "kubernetes"
+	KindCRL        = "crl"
 )
 
 // Source is one file certificates were found in, at one content version.

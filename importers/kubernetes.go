@@ -1,0 +1,141 @@
+package importers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"certgov/model"
+)
+
+// Kubernetes manifests (multi-document YAML, List objects): Secrets of
+// type kubernetes.io/tls or with tls.crt / ca.crt keys, base64 in data or
+// plain in stringData. A tls.key is a private key: its fact is recorded,
+// never the key. A Secret's ca.crt is a client-certificate trust anchor
+// when an Ingress in the same file names the Secret in ingress-nginx's
+// auth-tls-secret annotation. Other kinds are ignored.
+
+type k8sSecret struct {
+	namespace, name string
+	line            int
+	values          map[string][]byte
+	lines           map[string]int
+}
+
+func (r *reader) readKubernetes(data []byte) error {
+	docs, err := yamlDocuments(data)
+	if err != nil {
+		return fmt.Errorf("Kubernetes: %w", err)
+	}
+	var secrets []k8sSecret
+	clientCAs := map[string]bool{} // namespace/name of Secrets used as client CAs
+	var visit func(obj *yaml.Node)
+	visit = func(obj *yaml.Node) {
+		switch yamlString(obj, "kind") {
+		case "List":
+			for _, item := range yamlSequence(yamlGet(obj, "items")) {
+				visit(item)
+			}
+		case "Secret":
+			if s, ok := r.k8sSecret(obj); ok {
+				secrets = append(secrets, s)
+			}
+		case "Ingress":
+			meta := yamlGet(obj, "metadata")
+			ref := yamlString(yamlGet(meta, "annotations"), "nginx.ingress.kubernetes.io/auth-tls-secret")
+			if ref != "" {
+				if !strings.Contains(ref, "/") {
+					ref = namespaceOf(meta) + "/" + ref
+				}
+				clientCAs[ref] = true
+			}
+		}
+	}
+	for _, doc := range docs {
+		if len(doc.Content) > 0 {
+			visit(doc.Content[0])
+		}
+	}
+	for _, s := range secrets {
+		where := fmt.Sprintf("secret %s/%s", s.namespace, s.name)
+		if crt, ok := s.values["tls.crt"]; ok {
+			r.k8sCertificates(crt, s.lines["tls.crt"], where+" tls.crt", false)
+		}
+		if ca, ok := s.values["ca.crt"]; ok {
+			r.k8sCertificates(ca, s.lines["ca.crt"], where+" ca.crt", clientCAs[s.namespace+"/"+s.name])
+		}
+		if key, ok := s.values["tls.key"]; ok {
+			block, _ := pem.Decode(key)
+			if block == nil {
+				r.problem(s.lines["tls.key"], where+" tls.key", fmt.Errorf("not a PEM private key"))
+				continue
+			}
+			if fact, ok := privateKeyFromPEM(block); ok {
+				fact.Location = where + " tls.key"
+				r.res.Keys = append(r.res.Keys, fact)
+			}
+			clear(key)
+		}
+	}
+	return nil
+}
+
+func (r *reader) k8sCertificates(data []byte, line int, where string, clientCA bool) {
+	if clientCA {
+		r.trustCAData(r.path, data, line, fmt.Sprintf("line %d: %s", line, where), "auth-tls-secret")
+		return
+	}
+	ca := &reader{path: r.path, opts: r.opts, res: &model.FileResult{}}
+	ca.readPEM(data)
+	for _, c := range ca.res.Certificates {
+		c.Location = fmt.Sprintf("line %d: %s", line, where)
+		r.res.Certificates = append(r.res.Certificates, c)
+	}
+	for _, p := range ca.res.Problems {
+		r.problem(line, where, p.Err)
+	}
+}
+
+// k8sSecret reads a Secret's certificate keys; ok is false for Secrets
+// that hold none.
+func (r *reader) k8sSecret(obj *yaml.Node) (k8sSecret, bool) {
+	meta := yamlGet(obj, "metadata")
+	s := k8sSecret{namespace: namespaceOf(meta), name: yamlString(meta, "name"), line: obj.Line,
+		values: map[string][]byte{}, lines: map[string]int{}}
+	isTLS := yamlString(obj, "type") == "kubernetes.io/tls"
+	for _, key := range []string{"tls.crt", "ca.crt", "tls.key"} {
+		if v := yamlGet(yamlGet(obj, "data"), key); v != nil && v.Kind == yaml.ScalarNode {
+			decoded, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v.Value), ""))
+			if err != nil {
+				r.problem(v.Line, fmt.Sprintf("secret %s/%s %s", s.namespace, s.name, key), fmt.Errorf("data is not base64: %w", err))
+				continue
+			}
+			s.values[key], s.lines[key] = decoded, v.Line
+		}
+		if v := yamlGet(yamlGet(obj, "stringData"), key); v != nil && v.Kind == yaml.ScalarNode {
+			s.values[key], s.lines[key] = []byte(v.Value), v.Line
+		}
+	}
+	_, hasCert := s.values["tls.crt"]
+	_, hasCA := s.values["ca.crt"]
+	return s, isTLS || hasCert || hasCA
+}
+
+func namespaceOf(meta *yaml.Node) string {
+	if ns := yamlString(meta, "namespace"); ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+var k8sKind = regexp.MustCompile(`(?m)^\s*"?kind"?\s*:\s*"?(Secret|List)"?\s*,?\s*$`)
+
+// looksLikeKubernetes: a manifest with a Secret or a List.
+func looksLikeKubernetes(data []byte) bool {
+	return bytes.Contains(data, []byte("apiVersion")) && k8sKind.Match(data)
+}
