@@ -112,6 +112,25 @@ func Generate(now time.Time) (*Estate, error) {
 			}
 		}
 	}
+	// The spreadsheet the platform team keeps: owners and review dates for
+	// some workloads, a few stale, one row for a certificate long gone.
+	var sheet strings.Builder
+	sheet.WriteString("Fingerprint (SHA-256);Owner;Review by;Notes\n")
+	for i, w := range workloads {
+		if i%3 == 0 {
+			continue
+		}
+		sum := sha256.Sum256(w.Cert.Raw)
+		team := w.Cert.Subject.OrganizationalUnit[0]
+		review := days(30 + i%200).Format("2006-01-02")
+		if i%17 == 0 {
+			review = days(-20 - i%40).Format("2006-01-02")
+		}
+		fmt.Fprintf(&sheet, "%X;%s-oncall@example.com;%s;\"%s, attested Q3\"\n", sum, team, review, w.Cert.Subject.CommonName)
+	}
+	sheet.WriteString("0000000000000000000000000000000000000000000000000000000000000000;legacy-team@example.com;2025-01-31;decommissioned?\n")
+	e.add("inventory/platform-certificates.csv", []byte(sheet.String()))
+
 	// The workload CA revoked two certificates after a key compromise;
 	// the gateways still trust the CA, so both stay admitted.
 	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{

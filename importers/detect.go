@@ -43,7 +43,7 @@ type Options struct {
 
 // Kinds lists the formats that --kind accepts.
 var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS,
-	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindNginx, model.KindEnvoy, model.KindKubernetes, model.KindCRL}
+	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindNginx, model.KindEnvoy, model.KindKubernetes, model.KindCRL, model.KindCSV}
 
 // ErrWrongPassword is returned when no password opens a keystore.
 var ErrWrongPassword = errors.New("wrong keystore password (set CERTGOV_KEYSTORE_PASSWORD or use --password-file)")
@@ -114,6 +114,8 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		err = r.readKeycloak(data)
 	case model.KindNginx:
 		err = r.readNginx(data)
+	case model.KindCSV:
+		err = r.readCSV(data)
 	case model.KindEnvoy:
 		err = r.readEnvoy(data)
 	case model.KindKubernetes:
@@ -196,6 +198,8 @@ func Detect(data []byte) string {
 		return model.KindPEM
 	case len(data) > 0 && data[0] == 0x30:
 		return detectDER(data)
+	case looksLikeCSV(data):
+		return model.KindCSV
 	case looksLikePinList(data):
 		return model.KindPinList
 	}

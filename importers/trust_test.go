@@ -257,3 +257,29 @@ func TestKubernetes(t *testing.T) {
 		t.Error("key material survives in the result")
 	}
 }
+
+func TestCSVInventory(t *testing.T) {
+	res := importers.Parse("inventory.csv", trustFixture(t, "inventory.csv"), importers.Options{}, true)
+	if res.Err != nil || res.Source.Kind != model.KindCSV {
+		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
+	}
+	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	if len(res.Governance) != 1 {
+		t.Fatalf("governance %+v", res.Governance)
+	}
+	g := res.Governance[0]
+	if g.FingerprintSHA256 != client.FingerprintSHA256 || g.Owner != "partner-team@example.com" || g.ExpiresAt.Format("2006-01-02") != "2027-03-31" || g.Notes != "interop partner, see ticket SEC-12" || g.Location != "line 2" {
+		t.Errorf("row %+v", g)
+	}
+	var problems []string
+	for _, p := range res.Problems {
+		problems = append(problems, p.Error())
+	}
+	if len(problems) != 2 || !strings.HasPrefix(problems[0], "inventory.csv:3: ") || !strings.Contains(problems[0], "YYYY-MM-DD") || !strings.HasPrefix(problems[1], "inventory.csv:4: ") {
+		t.Errorf("problems %q", problems)
+	}
+	semicolons := importers.Parse("sheet.csv", []byte("SHA256;Team\n"+client.FingerprintSHA256+";ops\n"), importers.Options{}, true)
+	if len(semicolons.Governance) != 1 || semicolons.Governance[0].Owner != "ops" {
+		t.Errorf("semicolon-separated sheet: %+v %v", semicolons.Governance, semicolons.Err)
+	}
+}

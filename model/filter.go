@@ -12,8 +12,12 @@ import (
 // that `ls` prints and that filters select.
 type Record struct {
 	Certificate
-	Owner   string
-	Sources []string
+	Owner string
+	// ExpiresAt is the governance expiration: the date by which the
+	// identity must be re-attested (zero when unset), independent of the
+	// certificate's notAfter.
+	ExpiresAt time.Time
+	Sources   []string
 	// Current: this is its identity's current certificate. Findings are
 	// the codes of its findings (computed for current certificates).
 	Current  bool

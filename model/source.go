@@ -21,6 +21,7 @@ const (
 	KindEnvoy      = "envoy"
 	KindKubernetes = "kubernetes"
 	KindCRL        = "crl"
+	KindCSV        = "csv-inventory"
 )
 
 // Source is one file certificates were found in, at one content version.
@@ -72,7 +73,18 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Empty reports whether the file yielded nothing at all.
 func (r *FileResult) Empty() bool {
-	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0 && len(r.CRLs) == 0
+	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0 && len(r.CRLs) == 0 && len(r.Governance) == 0
+}
+
+// GovernanceValue is what an inventory spreadsheet says of a certificate:
+// its owner, the date by which it must be reviewed, notes. The file it
+// came from is its attribution.
+type GovernanceValue struct {
+	FingerprintSHA256 string
+	Owner             string
+	ExpiresAt         time.Time // zero when the sheet gives none
+	Notes             string
+	Location          string
 }
 
 // CRL is a certificate revocation list as read: who issued it, when, and
@@ -104,6 +116,7 @@ type FileResult struct {
 	Keys         []PrivateKeyFact
 	TrustEntries []TrustEntry
 	CRLs         []CRL
+	Governance   []GovernanceValue
 	Problems     []Problem
 	Err          error
 	Skipped      string // reason, when skipped

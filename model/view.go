@@ -37,6 +37,8 @@ type RecordJSON struct {
 	Trust              []TrustRef `json:"trust"`
 	TrustModel         string     `json:"trust_model"`
 	Revoked            bool       `json:"revoked"`
+	Owner              string     `json:"owner"`
+	ExpiresAt          *string    `json:"expires_at"`
 }
 
 // JSON returns the record's stable JSON shape.
@@ -71,6 +73,11 @@ func (r *Record) JSON() RecordJSON {
 		Trust:              r.Trust,
 		TrustModel:         r.TrustModel,
 		Revoked:            r.Revoked,
+		Owner:              r.Owner,
+	}
+	if !r.ExpiresAt.IsZero() {
+		at := r.ExpiresAt.UTC().Format(time.RFC3339)
+		j.ExpiresAt = &at
 	}
 	if j.Trust == nil {
 		j.Trust = []TrustRef{}

@@ -24,6 +24,7 @@ type ImportSummary struct {
 	PrivateKeys       int `json:"private_keys"`
 	TrustEntries      int `json:"trust_entries"`
 	Revocations       int `json:"revocations"`
+	GovernanceValues  int `json:"governance_values"`
 	Problems          int `json:"problems"`
 }
 
@@ -151,7 +152,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			return sum, fmt.Errorf("%s: %w", res.Source.Path, err)
 		}
 		sum.add(fileSum)
-		certsInTx += len(res.Certificates) + len(res.TrustEntries) + len(res.CRLs) + 1
+		certsInTx += len(res.Certificates) + len(res.TrustEntries) + len(res.CRLs) + len(res.Governance) + 1
 		if certsInTx >= batchCertificates && !dryRun {
 			if err := commit(); err != nil {
 				return sum, fmt.Errorf("commit: %w", err)
@@ -181,6 +182,7 @@ func (s *ImportSummary) add(o ImportSummary) {
 	s.PrivateKeys += o.PrivateKeys
 	s.TrustEntries += o.TrustEntries
 	s.Revocations += o.Revocations
+	s.GovernanceValues += o.GovernanceValues
 }
 
 // writer holds the single connection and its prepared statements.
@@ -208,6 +210,8 @@ var writerStatements = map[string]string{
 	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	"revoked": `INSERT OR IGNORE INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?)`,
+	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
+		VALUES (?, ?, ?, ?, ?, ?)`,
 	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 }
@@ -298,6 +302,16 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 				}
 			}
 			sum.Revocations += len(crl.Revoked)
+		}
+		for _, g := range res.Governance {
+			var expires any
+			if !g.ExpiresAt.IsZero() {
+				expires = g.ExpiresAt.Unix()
+			}
+			if _, err := w.stmts["governance"].ExecContext(ctx, sourceID, g.FingerprintSHA256, g.Owner, expires, g.Notes, g.Location); err != nil {
+				return sum, err
+			}
+			sum.GovernanceValues++
 		}
 	}
 	return sum, nil

@@ -131,6 +131,19 @@ CREATE TABLE revocations (
 	PRIMARY KEY (crl_id, serial)
 ) WITHOUT ROWID;
 
+-- What inventory spreadsheets say of certificates: governance values,
+-- attributed to the file they came from.
+CREATE TABLE governance_values (
+	id                 INTEGER PRIMARY KEY,
+	source_id          INTEGER NOT NULL REFERENCES sources(id),
+	fingerprint_sha256 TEXT NOT NULL,
+	owner              TEXT NOT NULL,
+	expires_at         INTEGER,
+	notes              TEXT NOT NULL,
+	location           TEXT NOT NULL
+);
+CREATE INDEX governance_values_source ON governance_values(source_id);
+
 CREATE TABLE chain_anchors (
 	fingerprint_sha256 TEXT PRIMARY KEY,
 	ca_set             TEXT NOT NULL,

@@ -247,7 +247,7 @@ func TestFindings(t *testing.T) {
 			t.Errorf("incomplete finding %v", f)
 		}
 	}
-	for code, atLeast := range map[string]int{"expired": 10, "expiring": 10, "weak-key": 3, "weak-signature": 3, "private-key-exposed": 5, "long-lifetime": 5, "no-owner": 200,
+	for code, atLeast := range map[string]int{"expired": 10, "expiring": 10, "weak-key": 3, "weak-signature": 3, "private-key-exposed": 5, "long-lifetime": 5, "no-owner": 100,
 		"self-signed-unapproved": 20, "untrusted": 3, "chain-unverified": 3, "pin-without-certificate": 2, "dn-match-ambiguous": 1, "revoked": 2, "revoked-but-trusted": 2} {
 		if byCode[code] < atLeast {
 			t.Errorf("demo: %d %s findings, want at least %d", byCode[code], code, atLeast)
@@ -391,5 +391,26 @@ func TestSourcesShowDrift(t *testing.T) {
 	}
 	if r := certgov(t, "sources"); !strings.Contains(r.stdout, "removed ") || !strings.Contains(r.stdout, "partner-b") {
 		t.Errorf("table:\n%s", r.stdout)
+	}
+}
+
+func TestInventoryOwners(t *testing.T) {
+	isolate(t)
+	dir := interopDir(t)
+	data, _ := os.ReadFile(filepath.Join("..", "..", "importers", "testdata", "trust", "inventory.csv"))
+	os.WriteFile(filepath.Join(dir, "inventory.csv"), data, 0o600)
+	certgov(t, "import", "--password-file", writePassword(t), dir)
+	r := certgov(t, "ls", "-o", "json", "--filter", "owner:partner-team")
+	var recs []map[string]any
+	json.Unmarshal([]byte(r.stdout), &recs)
+	if len(recs) != 1 || recs[0]["identity"] != "interop-client" || recs[0]["expires_at"] != "2027-03-31T00:00:00Z" {
+		t.Fatalf("owned records: %v", recs)
+	}
+	r = certgov(t, "findings", "-o", "json", "--filter", "interop-client")
+	if strings.Contains(r.stdout, `"no-owner"`) {
+		t.Error("no-owner reported for an identity the inventory gives an owner")
+	}
+	if r := certgov(t, "show", "interop-client"); !strings.Contains(r.stdout, "partner-team@example.com") || !strings.Contains(r.stdout, "Review by") {
+		t.Errorf("show:\n%s", r.stdout)
 	}
 }

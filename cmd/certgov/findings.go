@@ -84,6 +84,7 @@ func loadPolicy(path string) (model.Policy, error) {
 // review links every certificate to the trust entries that admit it and
 // computes findings, identity by identity.
 type review struct {
+	governed map[string]store.Governance
 	revoked  map[string]store.Revocation
 	entries  []store.StoredEntry
 	index    *model.TrustIndex
@@ -112,6 +113,9 @@ func newReview(ctx context.Context, s *store.Store) (*review, error) {
 		return nil, err
 	}
 	if rv.revoked, err = s.Revocations(ctx); err != nil {
+		return nil, err
+	}
+	if rv.governed, err = s.ImportedGovernance(ctx); err != nil {
 		return nil, err
 	}
 	return rv, nil
@@ -143,6 +147,9 @@ func (rv *review) each(ctx context.Context, s *store.Store, policy model.Policy,
 }
 
 func (rv *review) link(r *model.Record) {
+	if g, ok := rv.governed[r.IdentityKey]; ok {
+		r.Owner, r.ExpiresAt = g.Owner, g.ExpiresAt
+	}
 	var kinds []string
 	for _, i := range rv.index.Admitting(&r.Certificate, rv.anchors[r.FingerprintSHA256]) {
 		e := rv.entries[i]

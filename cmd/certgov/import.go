@@ -144,6 +144,9 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 	if s.TrustEntries > 0 {
 		fmt.Fprintf(w, "  trust:        %d entries (pins, CAs, DN and SAN rules, registrations)\n", s.TrustEntries)
 	}
+	if s.GovernanceValues > 0 {
+		fmt.Fprintf(w, "  inventory:    %d rows with owners or review dates\n", s.GovernanceValues)
+	}
 	if s.Revocations > 0 {
 		fmt.Fprintf(w, "  revocations:  %d (from CRLs)\n", s.Revocations)
 	}

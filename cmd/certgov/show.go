@@ -172,6 +172,14 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	if len(trustedBy) == 0 {
 		trustedBy = []string{"(no imported trust entry admits it)"}
 	}
+	owner := record.Owner
+	if owner == "" {
+		owner = "(none recorded)"
+	}
+	row("Owner", owner)
+	if !record.ExpiresAt.IsZero() {
+		row("Review by", record.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(record.ExpiresAt, now)+")")
+	}
 	row("Trust model", record.TrustModel)
 	rows("Trusted by", trustedBy)
 	row("", "")
