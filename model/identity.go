@@ -39,9 +39,14 @@ func first(values []string) string {
 // the newest one valid at now (latest notBefore), or, when none is valid,
 // the one that expires last. It returns -1 for an empty slice.
 func CurrentIndex(certs []Certificate, now time.Time) int {
+	return CurrentIndexFunc(len(certs), func(i int) *Certificate { return &certs[i] }, now)
+}
+
+// CurrentIndexFunc is CurrentIndex over n certificates given by at.
+func CurrentIndexFunc(n int, at func(int) *Certificate, now time.Time) int {
 	best := -1
-	for i := range certs {
-		if best == -1 || newerVersion(&certs[i], &certs[best], now) {
+	for i := range n {
+		if best == -1 || newerVersion(at(i), at(best), now) {
 			best = i
 		}
 	}

@@ -140,19 +140,17 @@ func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) err
 
 // EachIdentity calls fn with the certificates of one identity at a time,
 // in EachRecord's order, and the index of the identity's current
-// certificate among them.
+// certificate among them. The slice is reused: it is valid only during
+// the call.
 func (s *Store) EachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, current int) error) error {
 	var group []model.Record
 	flush := func() error {
 		if len(group) == 0 {
 			return nil
 		}
-		certs := make([]model.Certificate, len(group))
-		for i := range group {
-			certs[i] = group[i].Certificate
-		}
-		err := fn(group, model.CurrentIndex(certs, now))
-		group = nil
+		current := model.CurrentIndexFunc(len(group), func(i int) *model.Certificate { return &group[i].Certificate }, now)
+		err := fn(group, current)
+		group = group[:0]
 		return err
 	}
 	err := s.EachRecord(ctx, func(r *model.Record) error {

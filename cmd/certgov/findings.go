@@ -151,7 +151,11 @@ func (rv *review) link(r *model.Record) {
 		r.Owner, r.ExpiresAt = g.Owner, g.ExpiresAt
 	}
 	var kinds []string
-	for _, i := range rv.index.Admitting(&r.Certificate, rv.anchors[r.FingerprintSHA256]) {
+	var admitting []int
+	if len(rv.entries) > 0 {
+		admitting = rv.index.Admitting(&r.Certificate, rv.anchors[r.FingerprintSHA256])
+	}
+	for _, i := range admitting {
 		e := rv.entries[i]
 		entry := e.Label
 		if entry == "" {
