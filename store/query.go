@@ -40,15 +40,32 @@ func scanCertificate(row scanner, c *model.Certificate, enc *encodedColumns, ext
 }
 
 func (enc *encodedColumns) decodeInto(c *model.Certificate) error {
-	for _, f := range []struct {
-		text string
-		into any
-	}{{enc.sans, &c.SANs}, {enc.keyUsage, &c.KeyUsage}, {enc.extKeyUsage, &c.ExtKeyUsage}} {
-		if err := json.Unmarshal([]byte(f.text), f.into); err != nil {
-			return fmt.Errorf("certificate %s: %w", c.FingerprintSHA256, err)
-		}
+	var err error
+	if c.KeyUsage, err = decodeStrings(enc.keyUsage); err == nil {
+		c.ExtKeyUsage, err = decodeStrings(enc.extKeyUsage)
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(enc.sans), &c.SANs)
+	}
+	if err != nil {
+		return fmt.Errorf("certificate %s: %w", c.FingerprintSHA256, err)
 	}
 	return nil
+}
+
+// decodeStrings reads a JSON array of strings. Key usages are plain names,
+// so the common case is split by hand; anything with escapes goes through
+// encoding/json. Listing 100,000 certificates decodes 200,000 of these.
+func decodeStrings(text string) ([]string, error) {
+	switch {
+	case text == "[]" || text == "null":
+		return nil, nil
+	case strings.HasPrefix(text, `["`) && strings.HasSuffix(text, `"]`) && !strings.ContainsAny(text, "\\ \t\r\n"):
+		return strings.Split(text[2:len(text)-2], `","`), nil
+	}
+	var out []string
+	err := json.Unmarshal([]byte(text), &out)
+	return out, err
 }
 
 const recordQuery = `SELECT ` + certificateColumns + `, i.identity_key, i.name,
