@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"certgov/model"
+	"certgov/store"
 )
 
 func TestImportListShow(t *testing.T) {
@@ -412,5 +413,29 @@ func TestInventoryOwners(t *testing.T) {
 	}
 	if r := certgov(t, "show", "interop-client"); !strings.Contains(r.stdout, "partner-team@example.com") || !strings.Contains(r.stdout, "Review by") {
 		t.Errorf("show:\n%s", r.stdout)
+	}
+}
+
+func TestCommonDir(t *testing.T) {
+	src := func(paths ...string) []store.SourceInfo {
+		var out []store.SourceInfo
+		for _, p := range paths {
+			out = append(out, store.SourceInfo{Path: p})
+		}
+		return out
+	}
+	cases := []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{"/a/b/c.pem", "/a/b/d/e.pem"}, "/a/b/"},
+		{[]string{"/a/b/c.pem", "/a/x/e.pem"}, "/a/"},
+		{[]string{"/a/c.pem", "/b/e.pem"}, ""},
+		{[]string{"/a/c.pem"}, ""},
+	}
+	for _, tc := range cases {
+		if got := commonDir(src(tc.paths...)); got != tc.want {
+			t.Errorf("commonDir(%v) = %q, want %q", tc.paths, got, tc.want)
+		}
 	}
 }

@@ -213,10 +213,21 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 	model.SortFindings(all)
 	switch format {
 	case "table":
+		// Narrow terminals get two lines a finding, so that the message,
+		// the part a reviewer reads, is not cut.
+		if width := terminalWidth(w); width > 0 && width < 140 {
+			for _, fd := range all {
+				fmt.Fprintf(w, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(fd.Identity, width-37), clip(fd.Message, width-10))
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(w, "(no findings)")
+			}
+			return nil
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tFINGERPRINT\tMESSAGE")
 		for _, fd := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 36), shortFingerprint(fd.FingerprintSHA256), fd.Message)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), shortFingerprint(fd.FingerprintSHA256), fd.Message)
 		}
 		if len(all) == 0 {
 			fmt.Fprintln(tw, "(no findings)")

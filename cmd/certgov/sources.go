@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -40,6 +42,28 @@ versions had and the current one lacks (drift), with the date they vanished.`,
 	return cmd
 }
 
+// commonDir is the folder (with its trailing separator) that every path
+// lies in, or "".
+func commonDir(sources []store.SourceInfo) string {
+	if len(sources) < 2 {
+		return ""
+	}
+	prefix := filepath.Dir(sources[0].Path) + string(filepath.Separator)
+	for _, s := range sources[1:] {
+		for !strings.HasPrefix(s.Path, prefix) {
+			parent := filepath.Dir(strings.TrimSuffix(prefix, string(filepath.Separator)))
+			if parent+string(filepath.Separator) == prefix || parent == "." {
+				return ""
+			}
+			prefix = strings.TrimSuffix(parent, string(filepath.Separator)) + string(filepath.Separator)
+		}
+	}
+	if prefix == string(filepath.Separator) {
+		return ""
+	}
+	return prefix
+}
+
 func printSources(w io.Writer, sources []store.SourceInfo, format string, now time.Time) error {
 	switch format {
 	case "json":
@@ -50,10 +74,15 @@ func printSources(w io.Writer, sources []store.SourceInfo, format string, now ti
 		enc.SetIndent("", "  ")
 		return enc.Encode(sources)
 	case "table":
+		// Paths are shown below the folder they all share, named once.
+		base := commonDir(sources)
+		if base != "" {
+			fmt.Fprintf(w, "in %s\n", base)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PATH\tKIND\tCERTS\tENTRIES\tKEYS\tIMPORTED\tVERSIONS\tREMOVED")
 		for _, s := range sources {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", s.Path, s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys,
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", strings.TrimPrefix(s.Path, base), s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys,
 				model.Relative(s.ImportedAt, now), s.Versions, len(s.Removed))
 		}
 		if err := tw.Flush(); err != nil {
