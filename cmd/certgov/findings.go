@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -81,124 +80,13 @@ func loadPolicy(path string) (model.Policy, error) {
 	return p, nil
 }
 
-// review links every certificate to the trust entries that admit it and
-// computes findings, identity by identity.
-type review struct {
-	governed map[string]store.Governance
-	revoked  map[string]store.Revocation
-	entries  []store.StoredEntry
-	index    *model.TrustIndex
-	anchors  map[string][]string
-	exposed  map[string][]string
-	admitted []map[string]bool // per entry: the identities it admits
-}
-
-func newReview(ctx context.Context, s *store.Store) (*review, error) {
-	rv := &review{}
-	var err error
-	if rv.exposed, err = s.ExposedKeys(ctx); err != nil {
-		return nil, err
-	}
-	if rv.entries, err = s.TrustEntries(ctx); err != nil {
-		return nil, err
-	}
-	plain := make([]model.TrustEntry, len(rv.entries))
-	for i, e := range rv.entries {
-		plain[i] = e.TrustEntry
-	}
-	// Entries that cannot be used were reported when they were imported.
-	rv.index, _ = model.NewTrustIndex(plain)
-	rv.admitted = make([]map[string]bool, len(plain))
-	if rv.anchors, err = s.ChainAnchors(ctx, rv.entries); err != nil {
-		return nil, err
-	}
-	if rv.revoked, err = s.Revocations(ctx); err != nil {
-		return nil, err
-	}
-	if rv.governed, err = s.ImportedGovernance(ctx); err != nil {
-		return nil, err
-	}
-	return rv, nil
-}
-
-// each walks every certificate: it links each to its trust entries, marks
-// the current ones and computes their findings.
-func (rv *review) each(ctx context.Context, s *store.Store, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
-	return s.EachIdentity(ctx, now, func(records []model.Record, current int) error {
-		for i := range records {
-			r := &records[i]
-			rv.link(r)
-			var findings []model.Finding
-			if i == current {
-				r.Current = true
-				subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
-					TrustChecked: len(rv.entries) > 0, ChainsTo: rv.anchors[r.FingerprintSHA256]}
-				findings = model.CertificateFindings(subject, policy, now)
-				for _, f := range findings {
-					r.Findings = append(r.Findings, f.Code)
-				}
-			}
-			if err := fn(r, findings); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (rv *review) link(r *model.Record) {
-	if g, ok := rv.governed[r.IdentityKey]; ok {
-		r.Owner, r.ExpiresAt = g.Owner, g.ExpiresAt
-	}
-	var kinds []string
-	var admitting []int
-	if len(rv.entries) > 0 {
-		admitting = rv.index.Admitting(&r.Certificate, rv.anchors[r.FingerprintSHA256])
-	}
-	for _, i := range admitting {
-		e := rv.entries[i]
-		entry := e.Label
-		if entry == "" {
-			entry = e.Value
-		}
-		r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: e.Location})
-		kinds = append(kinds, e.Kind)
-		if rv.admitted[i] == nil {
-			rv.admitted[i] = map[string]bool{}
-		}
-		rv.admitted[i][r.IdentityName] = true
-	}
-	r.TrustModel = model.TrustModelOf(kinds)
-	if len(rv.revoked) > 0 {
-		if issuer, err := model.ParseDNString(r.Issuer); err == nil {
-			if rev, ok := rv.revoked[store.RevocationKey(issuer.Normalized(), r.Serial)]; ok {
-				r.Revoked, r.RevokedBy = true, rev.CRL
-			}
-		}
-	}
-}
-
-// entryFindings are the findings about the entries themselves, once every
-// certificate was linked.
-func (rv *review) entryFindings() []model.Finding {
-	uses := make([]model.EntryUse, len(rv.entries))
-	for i, e := range rv.entries {
-		uses[i] = model.EntryUse{Entry: e.TrustEntry, Source: e.Source}
-		for name := range rv.admitted[i] {
-			uses[i].Identities = append(uses[i].Identities, name)
-		}
-		sort.Strings(uses[i].Identities)
-	}
-	return model.EntryFindings(uses)
-}
-
 func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, format string, w io.Writer, now time.Time) error {
-	rv, err := newReview(ctx, s)
+	rv, err := s.NewReview(ctx)
 	if err != nil {
 		return err
 	}
 	var all []model.Finding
-	err = rv.each(ctx, s, policy, now, func(r *model.Record, findings []model.Finding) error {
+	err = rv.Each(ctx, policy, now, func(r *model.Record, findings []model.Finding) error {
 		if len(findings) > 0 && f.Match(r, now) {
 			all = append(all, findings...)
 		}
@@ -208,7 +96,7 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		return err
 	}
 	if f.Empty() {
-		all = append(all, rv.entryFindings()...)
+		all = append(all, rv.EntryFindings()...)
 	}
 	model.SortFindings(all)
 	switch format {

@@ -102,11 +102,11 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy mo
 	default:
 		return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
 	}
-	rv, err := newReview(ctx, s)
+	rv, err := s.NewReview(ctx)
 	if err != nil {
 		return err
 	}
-	err = rv.each(ctx, s, policy, now, func(r *model.Record, _ []model.Finding) error {
+	err = rv.Each(ctx, policy, now, func(r *model.Record, _ []model.Finding) error {
 		if !f.Match(r, now) {
 			return nil
 		}

@@ -79,11 +79,11 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	for _, o := range occurrences {
 		record.Sources = append(record.Sources, o.Path)
 	}
-	rv, err := newReview(ctx, s)
+	rv, err := s.NewReview(ctx)
 	if err != nil {
 		return err
 	}
-	rv.link(&record)
+	rv.Link(&record)
 	view := showJSON{
 		Identity:    ident.Name,
 		IdentityKey: ident.Key,
