@@ -118,6 +118,15 @@ func (c *Certificate) TrustModel() string {
 	return "CA-signed"
 }
 
+// TrustModelLabel says how the certificate is signed, for people.
+func (c *Certificate) TrustModelLabel() string {
+	label := c.TrustModel()
+	if c.IsCA {
+		label += " (CA certificate)"
+	}
+	return label
+}
+
 // Relative renders the time from now to t as "in 5d", "3d ago", "in 4h".
 func Relative(t, now time.Time) string {
 	d := t.Sub(now)

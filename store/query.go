@@ -430,3 +430,22 @@ func (s *Store) Meta(ctx context.Context, key string) (string, error) {
 	}
 	return value, err
 }
+
+// DataVersion changes whenever another connection commits to the
+// database (PRAGMA data_version), so a dashboard can reload what others
+// changed. It keeps one connection of its own: the value is per
+// connection.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if s.watch == nil {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return 0, err
+		}
+		s.watch = conn
+	}
+	var v int64
+	err := s.watch.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	return v, err
+}

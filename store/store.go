@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
 	_ "modernc.org/sqlite"
 )
@@ -19,6 +20,9 @@ import (
 type Store struct {
 	db   *sql.DB
 	path string
+
+	watchMu sync.Mutex
+	watch   *sql.Conn // DataVersion's own connection
 }
 
 // DefaultPath is $XDG_DATA_HOME/certgov/certgov.db, falling back to
@@ -77,7 +81,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.watchMu.Lock()
+	if s.watch != nil {
+		s.watch.Close()
+	}
+	s.watchMu.Unlock()
+	return s.db.Close()
+}
 
 func (s *Store) init(ctx context.Context) error {
 	// Settings of the file rather than the connection. page_size only

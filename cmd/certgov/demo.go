@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"certgov/demo"
 	"certgov/importers"
@@ -39,7 +40,18 @@ overwrite a database that is not a demo.`,
 					return err
 				}
 			}
-			return buildDemo(cmd.Context(), path, cmd.OutOrStdout(), time.Now())
+			if err := buildDemo(cmd.Context(), path, cmd.OutOrStdout(), time.Now()); err != nil {
+				return err
+			}
+			if noTUI || !isTerminal(cmd.OutOrStdout()) {
+				return nil
+			}
+			s, err := store.Open(cmd.Context(), path)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return runDashboard(cmd.Context(), s, "", cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "only build the database; do not open the dashboard")
@@ -94,6 +106,11 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 	fmt.Fprintf(w, "  certgov show ledger.payments.svc                # one identity, its versions and sources\n")
 	fmt.Fprintf(w, "  certgov import %s               # re-import: nothing new\n", estateDir)
 	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // removeOldDemo deletes a previous demo database, and refuses to delete

@@ -79,6 +79,15 @@ Start with "certgov demo" to try it on built-in demo data, or
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.Args = exactArgs(0)
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		s, err := a.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return runDashboard(cmd.Context(), s, "", cmd.InOrStdin(), cmd.OutOrStdout())
+	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
 	root.AddCommand(
 		newImportCommand(a),
@@ -86,6 +95,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newShowCommand(a),
 		newFindingsCommand(a),
 		newSourcesCommand(a),
+		newTUICommand(a),
 		newDemoCommand(a),
 	)
 	return root

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"certgov/store"
+	"certgov/tui"
+)
+
+func newTUICommand(a *app) *cobra.Command {
+	var policyFile string
+	cmd := &cobra.Command{
+		Use:   "tui [--policy FILE]",
+		Short: "Open the dashboard (also what certgov alone does)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return runDashboard(cmd.Context(), s, policyFile, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings (see certgov findings --help)")
+	return cmd
+}
+
+// runDashboard opens the dashboard on a terminal; elsewhere it says how to
+// get one.
+func runDashboard(ctx context.Context, s *store.Store, policyFile string, in io.Reader, out io.Writer) error {
+	policy, err := loadPolicy(policyFile)
+	if err != nil {
+		return err
+	}
+	if f, ok := out.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return fmt.Errorf("the dashboard needs a terminal; for scripts use certgov ls, findings or sources")
+	}
+	p := tea.NewProgram(tui.New(tui.Options{Store: s, Policy: policy}), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	_, err = p.Run()
+	if err == tea.ErrProgramKilled {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,121 @@
+package tui
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// Row is one identity as the dashboard lists it: its current certificate,
+// linked and reviewed.
+type Row struct {
+	model.Record
+	Findings []model.Finding
+	Versions int
+	worst    int // rank of the most urgent finding; 4 when none
+}
+
+// Dataset is everything the screens show, loaded in one go off the UI
+// goroutine.
+type Dataset struct {
+	Rows         []Row
+	Certificates int
+	Findings     []model.Finding
+	Sources      []store.SourceInfo
+	LoadedAt     time.Time
+}
+
+// Load reads and reviews the whole database.
+func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Time) (*Dataset, error) {
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds := &Dataset{LoadedAt: now}
+	versions := map[string]int{}
+	err = rv.Each(ctx, policy, now, func(r *model.Record, findings []model.Finding) error {
+		ds.Certificates++
+		versions[r.IdentityKey]++
+		if !r.Current {
+			return nil
+		}
+		model.SortFindings(findings)
+		row := Row{Record: *r, Findings: findings, worst: 4}
+		for _, f := range findings {
+			row.worst = min(row.worst, model.SeverityRank(f.Severity))
+		}
+		ds.Rows = append(ds.Rows, row)
+		ds.Findings = append(ds.Findings, findings...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds.Rows {
+		ds.Rows[i].Versions = versions[ds.Rows[i].IdentityKey]
+	}
+	ds.Findings = append(ds.Findings, rv.EntryFindings()...)
+	model.SortFindings(ds.Findings)
+	if ds.Sources, err = s.Sources(ctx); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// severityCounts counts findings by severity, most urgent first.
+func (ds *Dataset) severityCounts() []struct {
+	severity string
+	count    int
+} {
+	counts := map[string]int{}
+	for _, f := range ds.Findings {
+		counts[f.Severity]++
+	}
+	var out []struct {
+		severity string
+		count    int
+	}
+	for _, s := range []string{model.SeverityCritical, model.SeverityHigh, model.SeverityMedium, model.SeverityLow} {
+		out = append(out, struct {
+			severity string
+			count    int
+		}{s, counts[s]})
+	}
+	return out
+}
+
+type ownerCount struct {
+	owner string
+	count int
+}
+
+// topOwners lists the owners with the most identities.
+func (ds *Dataset) topOwners(n int) (top []ownerCount, unowned int) {
+	counts := map[string]int{}
+	for _, r := range ds.Rows {
+		if r.IsCA {
+			continue
+		}
+		if r.Owner == "" {
+			unowned++
+			continue
+		}
+		counts[r.Owner]++
+	}
+	for o, c := range counts {
+		top = append(top, ownerCount{o, c})
+	}
+	sort.Slice(top, func(i, j int) bool {
+		if top[i].count != top[j].count {
+			return top[i].count > top[j].count
+		}
+		return top[i].owner < top[j].owner
+	})
+	if len(top) > n {
+		top = top[:n]
+	}
+	return top, unowned
+}

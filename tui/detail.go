@@ -1,0 +1,141 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// detailScreen shows one identity: its current certificate, where it is
+// trusted and why it is flagged, and its earlier certificates.
+type detailScreen struct {
+	row      Row
+	identity *store.Identity // loaded after opening
+	offset   int
+}
+
+func (s *detailScreen) open(r *Row) {
+	s.row, s.identity, s.offset = *r, nil, 0
+}
+
+func (s *detailScreen) setIdentity(fingerprint string, ident *store.Identity) {
+	if fingerprint == s.row.FingerprintSHA256 {
+		s.identity = ident
+	}
+}
+
+func (s *detailScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) {
+	switch {
+	case key.Matches(msg, k.Down):
+		s.offset++
+	case key.Matches(msg, k.Up):
+		s.offset--
+	case key.Matches(msg, k.PageDown):
+		s.offset += page
+	case key.Matches(msg, k.PageUp):
+		s.offset -= page
+	case key.Matches(msg, k.Top):
+		s.offset = 0
+	}
+	s.offset = max(0, s.offset)
+}
+
+func (s *detailScreen) view(st Styles, width, height int, now time.Time) string {
+	r := &s.row
+	var lines []string
+	field := func(label, value string) {
+		lines = append(lines, st.Label.Render(pad(label, 16))+" "+value)
+	}
+	section := func(title string) {
+		lines = append(lines, "", st.Label.Render(title))
+	}
+	lines = append(lines, st.Title.Render(r.IdentityName)+st.Dim.Render("   esc back · y copies the fingerprint"))
+	field("Owner", orDash(r.Owner))
+	if !r.ExpiresAt.IsZero() {
+		field("Review by", r.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(r.ExpiresAt, now)+")")
+	}
+	field("Trust model", r.TrustModel)
+	expiry := "expires " + model.Relative(r.NotAfter, now)
+	if r.ExpiredAt(now) {
+		expiry = "EXPIRED " + model.Relative(r.NotAfter, now)
+	}
+	field("Validity", fmt.Sprintf("%s to %s (%s)", r.NotBefore.Format("2006-01-02"), r.NotAfter.Format("2006-01-02"), expiryStyle(st, r, now).Render(expiry)))
+	field("Subject", r.Subject)
+	field("Issuer", r.Issuer)
+	field("Signed", r.TrustModelLabel())
+	field("SANs", sansText(r.SANs))
+	field("Key", r.KeyLabel()+"   signature "+r.SignatureAlgorithm)
+	field("Serial", r.Serial)
+	field("SHA-256", r.FingerprintSHA256)
+	field("SPKI SHA-256", r.SPKISHA256)
+	if r.Revoked {
+		field("Revoked", st.Error.Render("yes, by the CRL in "+r.RevokedBy))
+	}
+
+	section(fmt.Sprintf("Trusted by (%d)", len(r.Trust)))
+	if len(r.Trust) == 0 {
+		lines = append(lines, st.Dim.Render("  no imported trust entry admits it"))
+	}
+	for _, t := range r.Trust {
+		where := t.Source
+		if t.Location != "" {
+			where += " (" + t.Location + ")"
+		}
+		lines = append(lines, fmt.Sprintf("  %-12s %s  %s", t.Kind, t.Entry, st.Dim.Render(where)))
+	}
+
+	section(fmt.Sprintf("Findings (%d)", len(r.Findings)))
+	if len(r.Findings) == 0 {
+		lines = append(lines, st.Dim.Render("  none"))
+	}
+	for _, f := range r.Findings {
+		lines = append(lines, "  "+st.Severity(f.Severity).Render(pad(f.Severity, 8))+" "+f.Code+": "+f.Message)
+		lines = append(lines, st.Dim.Render("           "+strings.Join(f.Frameworks, ", ")))
+	}
+
+	section("Found in")
+	for _, src := range r.Sources {
+		lines = append(lines, "  "+src)
+	}
+
+	section(fmt.Sprintf("Certificates of this identity (%d)", r.Versions))
+	if s.identity == nil {
+		lines = append(lines, st.Dim.Render("  loading…"))
+	} else {
+		for i, c := range s.identity.Certificates {
+			mark := "  "
+			if i == s.identity.Current {
+				mark = "* "
+			}
+			lines = append(lines, fmt.Sprintf("%s%s  %s to %s", mark, c.FingerprintSHA256[:16], c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02")))
+		}
+	}
+
+	for i := range lines {
+		lines[i] = truncate(lines[i], width)
+	}
+	s.offset = min(s.offset, max(0, len(lines)-height))
+	return strings.Join(lines[s.offset:], "\n")
+}
+
+func sansText(s model.SANs) string {
+	var parts []string
+	for _, g := range []struct {
+		label  string
+		values []string
+	}{{"DNS", s.DNS}, {"URI", s.URI}, {"IP", s.IP}, {"email", s.Email}} {
+		for _, v := range g.values {
+			parts = append(parts, g.label+":"+v)
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}

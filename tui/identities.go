@@ -1,0 +1,383 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"certgov/model"
+)
+
+// column is one column of the identities table.
+type column struct {
+	title    string
+	width    int
+	priority int // lower survives narrower terminals
+	cell     func(r *Row, now time.Time) string
+	less     func(a, b *Row) bool
+}
+
+var identityColumns = []column{
+	{"IDENTITY", 26, 0, func(r *Row, _ time.Time) string { return r.IdentityName },
+		func(a, b *Row) bool { return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName) }},
+	{"OWNER", 24, 3, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
+		func(a, b *Row) bool { return a.Owner < b.Owner }},
+	{"TRUST", 13, 2, func(r *Row, _ time.Time) string { return trustShort(r) },
+		func(a, b *Row) bool { return trustShort(a) < trustShort(b) }},
+	{"ISSUER", 22, 4, func(r *Row, _ time.Time) string { return issuerShort(r) },
+		func(a, b *Row) bool { return issuerShort(a) < issuerShort(b) }},
+	{"EXPIRES", 10, 1, func(r *Row, now time.Time) string { return model.Relative(r.NotAfter, now) },
+		func(a, b *Row) bool { return a.NotAfter.Before(b.NotAfter) }},
+	{"FINDINGS", 14, 1, func(r *Row, _ time.Time) string { return findingsCell(r) },
+		func(a, b *Row) bool {
+			if a.worst != b.worst {
+				return a.worst < b.worst
+			}
+			return len(a.Findings) > len(b.Findings)
+		}},
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func trustShort(r *Row) string {
+	switch r.TrustModel {
+	case model.TrustModelSelfSigned:
+		return "pinned"
+	case model.TrustModelCA:
+		return "CA"
+	case model.TrustModelMixed:
+		return "mixed"
+	case model.TrustModelUntrusted, "":
+		if r.SelfSigned {
+			return "self-signed"
+		}
+		return "untrusted"
+	}
+	return r.TrustModel
+}
+
+func issuerShort(r *Row) string {
+	if r.SelfSigned {
+		return "(self)"
+	}
+	if dn, err := model.ParseDNString(r.Issuer); err == nil {
+		if cn := dn.First("CN"); cn != "" {
+			return cn
+		}
+	}
+	return r.Issuer
+}
+
+// findingsCell names the count and the worst severity in words, so that
+// it reads without colour.
+func findingsCell(r *Row) string {
+	if len(r.Findings) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d %s", len(r.Findings), []string{"critical", "high", "medium", "low", ""}[r.worst])
+}
+
+// identitiesScreen is a table of our own in the style of pug's: the
+// filtered and sorted order is a slice of indexes, the cursor follows an
+// identity across sorts and reloads, and only visible rows are rendered.
+type identitiesScreen struct {
+	ds      *Dataset
+	order   []int // indexes into ds.Rows, filtered and sorted
+	cursor  int   // position in order
+	offset  int   // first visible position
+	sortCol int
+	reverse bool
+
+	input      textinput.Model
+	filtering  bool
+	filter     *model.Filter
+	filterText string
+	filterErr  string
+}
+
+func newIdentitiesScreen() identitiesScreen {
+	in := textinput.New()
+	in.Prompt = "/ "
+	in.Placeholder = "filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"
+	return identitiesScreen{input: in, sortCol: 4}
+}
+
+func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
+	selected := s.selectedKey()
+	s.ds = ds
+	s.refresh(now)
+	s.selectKey(selected)
+}
+
+func (s *identitiesScreen) selectedKey() string {
+	if s.ds == nil || s.cursor >= len(s.order) {
+		return ""
+	}
+	return s.ds.Rows[s.order[s.cursor]].IdentityKey
+}
+
+func (s *identitiesScreen) selectKey(identityKey string) {
+	s.cursor = 0
+	for i, idx := range s.order {
+		if s.ds.Rows[idx].IdentityKey == identityKey {
+			s.cursor = i
+			break
+		}
+	}
+}
+
+// refresh recomputes the filtered and sorted order.
+func (s *identitiesScreen) refresh(now time.Time) {
+	if s.ds == nil {
+		return
+	}
+	s.order = s.order[:0]
+	for i := range s.ds.Rows {
+		if s.filter.Match(&s.ds.Rows[i].Record, now) {
+			s.order = append(s.order, i)
+		}
+	}
+	col := identityColumns[s.sortCol]
+	rows := s.ds.Rows
+	sort.SliceStable(s.order, func(i, j int) bool {
+		a, b := &rows[s.order[i]], &rows[s.order[j]]
+		if s.reverse {
+			a, b = b, a
+		}
+		return col.less(a, b)
+	})
+	s.cursor = min(s.cursor, max(0, len(s.order)-1))
+}
+
+// applyFilter sets the filter from another screen (overview, findings).
+func (s *identitiesScreen) applyFilter(expr string, now time.Time) {
+	f, err := model.ParseFilter(expr)
+	if err != nil {
+		s.filterErr = err.Error()
+		return
+	}
+	s.filter, s.filterText, s.filterErr = f, expr, ""
+	s.input.SetValue(expr)
+	s.cursor, s.offset = 0, 0
+	s.refresh(now)
+}
+
+// updateFilter handles keys while the filter field has focus: the table
+// follows as you type; enter keeps the filter, esc drops it.
+func (s *identitiesScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
+	switch msg.String() {
+	case "enter":
+		s.filtering = false
+		s.input.Blur()
+		return nil
+	case "esc":
+		s.filtering = false
+		s.input.Blur()
+		s.input.SetValue("")
+		s.applyFilter("", now)
+		return nil
+	}
+	var cmd tea.Cmd
+	s.input, cmd = s.input.Update(msg)
+	if text := s.input.Value(); text != s.filterText {
+		f, err := model.ParseFilter(text)
+		if err != nil {
+			s.filterErr = err.Error()
+			return cmd
+		}
+		selected := s.selectedKey()
+		s.filter, s.filterText, s.filterErr = f, text, ""
+		s.refresh(now)
+		s.selectKey(selected)
+	}
+	return cmd
+}
+
+// update handles the table's keys; it returns the row to open on enter.
+func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now time.Time) (*Row, bool) {
+	switch {
+	case key.Matches(msg, k.Filter):
+		s.filtering = true
+		s.input.Focus()
+	case key.Matches(msg, k.Back):
+		if s.filterText != "" {
+			s.input.SetValue("")
+			s.applyFilter("", now)
+		}
+	case key.Matches(msg, k.Sort):
+		selected := s.selectedKey()
+		s.sortCol = (s.sortCol + 1) % len(identityColumns)
+		s.refresh(now)
+		s.selectKey(selected)
+	case key.Matches(msg, k.Reverse):
+		selected := s.selectedKey()
+		s.reverse = !s.reverse
+		s.refresh(now)
+		s.selectKey(selected)
+	case key.Matches(msg, k.Open):
+		if s.cursor < len(s.order) {
+			return &s.ds.Rows[s.order[s.cursor]], true
+		}
+	default:
+		s.cursor = moveCursor(msg, k, s.cursor, len(s.order), page)
+	}
+	return nil, false
+}
+
+// moveCursor applies the movement keys shared by every list.
+func moveCursor(msg tea.KeyPressMsg, k KeyMap, cursor, n, page int) int {
+	switch {
+	case key.Matches(msg, k.Up):
+		cursor--
+	case key.Matches(msg, k.Down):
+		cursor++
+	case key.Matches(msg, k.Top):
+		cursor = 0
+	case key.Matches(msg, k.Bottom):
+		cursor = n - 1
+	case key.Matches(msg, k.PageUp):
+		cursor -= page
+	case key.Matches(msg, k.PageDown):
+		cursor += page
+	}
+	return max(0, min(cursor, n-1))
+}
+
+// visibleColumns drops the least important columns until the row fits.
+func visibleColumns(width int) []int {
+	for maxPriority := 4; maxPriority >= 0; maxPriority-- {
+		var cols []int
+		total := 2
+		for i, c := range identityColumns {
+			if c.priority <= maxPriority {
+				cols = append(cols, i)
+				total += c.width + 2
+			}
+		}
+		if total <= width || maxPriority == 0 {
+			return cols
+		}
+	}
+	return nil
+}
+
+func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) string {
+	var b strings.Builder
+	switch {
+	case s.filtering:
+		s.input.SetWidth(width - 4)
+		b.WriteString(s.input.View())
+	case s.filterText != "":
+		b.WriteString(st.Label.Render("filter: ") + s.filterText + st.Dim.Render("   (esc clears)"))
+	default:
+		b.WriteString(st.Dim.Render("/ to filter · s sort · r reverse · enter opens"))
+	}
+	if s.filterErr != "" {
+		b.WriteString("  " + st.Error.Render(s.filterErr))
+	}
+	b.WriteByte('\n')
+
+	cols := visibleColumns(width)
+	// The identity column takes what the others leave.
+	widths := map[int]int{}
+	used := 2
+	for _, i := range cols[1:] {
+		widths[i] = identityColumns[i].width
+		used += widths[i] + 2
+	}
+	widths[0] = max(12, width-used-2)
+
+	var header strings.Builder
+	header.WriteString("  ")
+	for _, i := range cols {
+		title := identityColumns[i].title
+		if i == s.sortCol {
+			title += map[bool]string{false: " ▲", true: " ▼"}[s.reverse]
+		}
+		header.WriteString(pad(title, widths[i]) + "  ")
+	}
+	b.WriteString(st.Header.Render(strings.TrimRight(header.String(), " ")))
+	b.WriteByte('\n')
+
+	rowsHeight := max(1, height-3)
+	if s.cursor < s.offset {
+		s.offset = s.cursor
+	}
+	if s.cursor >= s.offset+rowsHeight {
+		s.offset = s.cursor - rowsHeight + 1
+	}
+	if len(s.order) == 0 {
+		b.WriteString(st.Dim.Render("  no identity matches this filter"))
+		b.WriteByte('\n')
+	}
+	for pos := s.offset; pos < len(s.order) && pos < s.offset+rowsHeight; pos++ {
+		r := &s.ds.Rows[s.order[pos]]
+		marker := "  "
+		if pos == s.cursor {
+			marker = "▶ "
+		}
+		var line strings.Builder
+		line.WriteString(marker)
+		for _, i := range cols {
+			cell := pad(identityColumns[i].cell(r, now), widths[i])
+			switch identityColumns[i].title {
+			case "EXPIRES":
+				cell = expiryStyle(st, r, now).Render(cell)
+			case "FINDINGS":
+				if r.worst < 4 {
+					cell = st.Severity([]string{"critical", "high", "medium", "low"}[r.worst]).Render(cell)
+				}
+			}
+			line.WriteString(cell + "  ")
+		}
+		text := strings.TrimRight(line.String(), " ")
+		if pos == s.cursor {
+			text = st.Selected.Render(ansi.Strip(text))
+		}
+		b.WriteString(text)
+		b.WriteByte('\n')
+	}
+	b.WriteString(st.Dim.Render(fmt.Sprintf("  %s (%d identities in all)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))))
+	return b.String()
+}
+
+func position(offset, height, n int) string {
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d-%d of %d", offset+1, min(n, offset+height), n)
+}
+
+func expiryStyle(st Styles, r *Row, now time.Time) interface{ Render(...string) string } {
+	switch {
+	case r.ExpiredAt(now):
+		return st.expired
+	case r.NotAfter.Before(now.Add(7 * 24 * time.Hour)):
+		return st.soon
+	}
+	return st.later
+}
+
+// pad cuts or pads s to exactly width cells.
+func pad(s string, width int) string {
+	w := ansi.StringWidth(s)
+	if w > width {
+		return ansi.Truncate(s, width, "…")
+	}
+	return s + strings.Repeat(" ", width-w)
+}
+
+func ansiTruncate(s string, width int) string { return ansi.Truncate(s, width, "…") }
+
+func ansiStrip(s string) string { return ansi.Strip(s) }

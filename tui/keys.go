@@ -1,0 +1,62 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap holds every key binding; help shows them per screen.
+type KeyMap struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Open, Back, Filter, Sort, Reverse       key.Binding
+	NextScreen, PrevScreen, Screen          key.Binding
+	Reload, Copy, Help, Quit, ForceQuit     key.Binding
+}
+
+func newKeyMap() KeyMap {
+	return KeyMap{
+		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Top:        key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:     key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
+		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
+		Reverse:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse")),
+		NextScreen: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
+		PrevScreen: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
+		Screen:     key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "screens")),
+		Reload:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
+		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy fingerprint")),
+		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c")),
+	}
+}
+
+// helpKeys adapts the key map to bubbles/help for the current screen.
+type helpKeys struct {
+	k      KeyMap
+	screen screen
+}
+
+func (h helpKeys) ShortHelp() []key.Binding {
+	k := h.k
+	switch h.screen {
+	case screenIdentities:
+		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Sort, k.NextScreen, k.Help, k.Quit}
+	case screenDetail:
+		return []key.Binding{k.Up, k.Down, k.Copy, k.Back, k.Help, k.Quit}
+	default:
+		return []key.Binding{k.Up, k.Down, k.Open, k.NextScreen, k.Help, k.Quit}
+	}
+}
+
+func (h helpKeys) FullHelp() [][]key.Binding {
+	k := h.k
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+		{k.Open, k.Back, k.Filter, k.Sort, k.Reverse, k.Copy},
+		{k.NextScreen, k.PrevScreen, k.Screen, k.Reload, k.Help, k.Quit},
+	}
+}

@@ -1,0 +1,134 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"certgov/model"
+)
+
+// listItem is one line of a simple list screen; filter, when set, is what
+// enter shows on the identities screen.
+type listItem struct {
+	text     string
+	severity string
+	filter   string
+	detail   []string
+}
+
+type listScreen struct {
+	items          []listItem
+	cursor, offset int
+}
+
+func (s *listScreen) setItems(items []listItem) {
+	s.items = items
+	s.cursor = min(s.cursor, max(0, len(items)-1))
+}
+
+func (s *listScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (listItem, bool) {
+	if key.Matches(msg, k.Open) && s.cursor < len(s.items) {
+		return s.items[s.cursor], true
+	}
+	s.cursor = moveCursor(msg, k, s.cursor, len(s.items), page)
+	return listItem{}, false
+}
+
+func (s *listScreen) view(st Styles, width, height int, title string) string {
+	var b strings.Builder
+	b.WriteString(st.Label.Render(title) + "\n")
+	rows := max(1, height-4)
+	if s.cursor < s.offset {
+		s.offset = s.cursor
+	}
+	if s.cursor >= s.offset+rows {
+		s.offset = s.cursor - rows + 1
+	}
+	if len(s.items) == 0 {
+		b.WriteString(st.Dim.Render("  nothing here") + "\n")
+	}
+	for i := s.offset; i < len(s.items) && i < s.offset+rows; i++ {
+		it := s.items[i]
+		line := "  " + pad(it.text, width-2)
+		if it.severity != "" {
+			line = "  " + st.Severity(it.severity).Render(pad(it.severity, 8)) + " " + pad(it.text, width-11)
+		}
+		if i == s.cursor {
+			line = st.Selected.Render("▶ " + strings.TrimPrefix(ansiStrip(line), "  "))
+		}
+		b.WriteString(line + "\n")
+	}
+	if s.cursor < len(s.items) {
+		for _, d := range s.items[s.cursor].detail {
+			b.WriteString(st.Dim.Render("    "+pad(d, width-4)) + "\n")
+		}
+	}
+	return b.String()
+}
+
+// findingItems groups findings by code, most urgent first.
+func findingItems(ds *Dataset) []listItem {
+	type group struct {
+		code, severity string
+		count          int
+		identities     map[string]bool
+		examples       []string
+	}
+	groups := map[string]*group{}
+	for _, f := range ds.Findings {
+		g := groups[f.Code]
+		if g == nil {
+			g = &group{code: f.Code, severity: f.Severity, identities: map[string]bool{}}
+			groups[f.Code] = g
+		}
+		g.count++
+		g.identities[f.Identity] = true
+		if len(g.examples) < 2 {
+			g.examples = append(g.examples, f.Identity+": "+f.Message)
+		}
+	}
+	var list []*group
+	for _, g := range groups {
+		list = append(list, g)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if ri, rj := model.SeverityRank(list[i].severity), model.SeverityRank(list[j].severity); ri != rj {
+			return ri < rj
+		}
+		return list[i].code < list[j].code
+	})
+	var items []listItem
+	for _, g := range list {
+		t := model.FindingTypes[g.code]
+		item := listItem{
+			severity: g.severity,
+			text:     fmt.Sprintf("%-24s %6d  %s", g.code, g.count, t.Title),
+			detail:   append([]string{"maps to " + strings.Join(t.Frameworks, ", ")}, g.examples...),
+		}
+		// Findings about trust entries (drift) concern no certificate.
+		if g.code != model.FindingPinWithoutCert && g.code != model.FindingDNMatchAmbiguous {
+			item.filter = "finding:" + g.code
+		}
+		items = append(items, item)
+	}
+	return items
+}
+
+// sourceItems lists the imported files with their counts and drift.
+func sourceItems(ds *Dataset, now time.Time) []listItem {
+	var items []listItem
+	for _, s := range ds.Sources {
+		item := listItem{text: fmt.Sprintf("%-14s %5d certs %5d entries %3d keys  %-9s %s", s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys, model.Relative(s.ImportedAt, now), s.Path)}
+		item.detail = append(item.detail, fmt.Sprintf("%d version(s), sha256 %s", s.Versions, s.ContentSHA256[:16]))
+		for _, r := range s.Removed {
+			item.detail = append(item.detail, fmt.Sprintf("removed %s: %s %s %q", r.RemovedAt.Format("2006-01-02"), r.Kind, r.Label, r.Value))
+		}
+		items = append(items, item)
+	}
+	return items
+}

@@ -1,0 +1,402 @@
+// Package tui is certgov's terminal dashboard, a Bubble Tea v2 program:
+// a root model that routes messages to one model per screen. All database
+// work runs in commands; Update only changes state.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+type screen int
+
+const (
+	screenOverview screen = iota
+	screenIdentities
+	screenFindings
+	screenSources
+	screenDetail
+)
+
+var screenNames = []string{"1 Overview", "2 Identities", "3 Findings", "4 Sources"}
+
+// Options configure the dashboard.
+type Options struct {
+	Store  *store.Store
+	Policy model.Policy
+	Now    func() time.Time
+	// Poll is how often the database is checked for changes by other
+	// processes; zero means every two seconds.
+	Poll time.Duration
+}
+
+// Model is the root model.
+type Model struct {
+	opts   Options
+	keys   KeyMap
+	styles Styles
+	help   help.Model
+	spin   spinner.Model
+
+	width, height int
+	screen        screen
+	previous      screen // where esc from the detail returns to
+	showHelp      bool
+
+	ds       *Dataset
+	loading  bool
+	loadSeq  int
+	version  int64
+	status   string // last error, shown in the status line
+	loadTime time.Duration
+
+	overview   overviewScreen
+	identities identitiesScreen
+	findings   listScreen
+	sources    listScreen
+	detail     detailScreen
+}
+
+// New builds the root model.
+func New(opts Options) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Poll == 0 {
+		opts.Poll = 2 * time.Second
+	}
+	m := Model{
+		opts:   opts,
+		keys:   newKeyMap(),
+		styles: newStyles(true),
+		help:   help.New(),
+		spin:   spinner.New(spinner.WithSpinner(spinner.Dot)),
+		screen: screenOverview,
+		width:  80, height: 24,
+	}
+	m.identities = newIdentitiesScreen()
+	m.loading, m.loadSeq = true, 1 // Init starts the first load
+	return m
+}
+
+// Messages.
+type (
+	loadedMsg struct {
+		seq     int
+		ds      *Dataset
+		err     error
+		elapsed time.Duration
+	}
+	pollMsg    struct{}
+	versionMsg struct {
+		version int64
+		err     error
+	}
+	detailMsg struct {
+		fingerprint string
+		identity    *store.Identity
+		err         error
+	}
+)
+
+// Init loads the data and asks for the terminal's background colour.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.loadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+}
+
+// load starts a new load; replies to earlier ones are dropped.
+func (m *Model) load() tea.Cmd {
+	m.loadSeq++
+	m.loading = true
+	return m.loadCmd()
+}
+
+func (m Model) loadCmd() tea.Cmd {
+	seq, s, policy, now := m.loadSeq, m.opts.Store, m.opts.Policy, m.opts.Now()
+	return func() tea.Msg {
+		start := time.Now()
+		ds, err := Load(context.Background(), s, policy, now)
+		return loadedMsg{seq: seq, ds: ds, err: err, elapsed: time.Since(start)}
+	}
+}
+
+func (m Model) poll() tea.Cmd {
+	s := m.opts.Store
+	return tea.Tick(m.opts.Poll, func(time.Time) tea.Msg {
+		v, err := s.DataVersion(context.Background())
+		return versionMsg{version: v, err: err}
+	})
+}
+
+func (m Model) loadDetail(fingerprint string) tea.Cmd {
+	s, now := m.opts.Store, m.opts.Now()
+	return func() tea.Msg {
+		ident, _, err := s.Resolve(context.Background(), fingerprint, now)
+		return detailMsg{fingerprint: fingerprint, identity: ident, err: err}
+	}
+}
+
+// Update routes messages: results of commands first, then keys by
+// priority: the filter field, then global keys, then the screen's own.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.styles = newStyles(msg.IsDark())
+		return m, nil
+	case spinner.TickMsg:
+		if !m.loading {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case loadedMsg:
+		if msg.seq != m.loadSeq {
+			return m, nil // a newer load is under way
+		}
+		m.loading = false
+		if msg.err != nil {
+			m.status = "load failed: " + msg.err.Error()
+			return m, nil
+		}
+		m.status, m.ds, m.loadTime = "", msg.ds, msg.elapsed
+		m.identities.setData(m.ds, m.opts.Now())
+		m.overview.setData(m.ds)
+		m.findings.setItems(findingItems(m.ds))
+		m.sources.setItems(sourceItems(m.ds, m.opts.Now()))
+		return m, nil
+	case versionMsg:
+		cmds := []tea.Cmd{m.poll()}
+		switch {
+		case msg.err != nil:
+			m.status = "watching the database: " + msg.err.Error()
+		case m.version != 0 && msg.version != m.version && !m.loading:
+			cmds = append(cmds, m.load())
+		}
+		if msg.err == nil {
+			m.version = msg.version
+		}
+		return m, tea.Batch(cmds...)
+	case detailMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+			return m, nil
+		}
+		m.detail.setIdentity(msg.fingerprint, msg.identity)
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	}
+	return m, nil
+}
+
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(msg, m.keys.ForceQuit) {
+		return m, tea.Quit
+	}
+	if m.screen == screenIdentities && m.identities.filtering {
+		cmd := m.identities.updateFilter(msg, m.opts.Now())
+		return m, cmd
+	}
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, m.keys.Help):
+		m.showHelp = !m.showHelp
+		return m, nil
+	case key.Matches(msg, m.keys.Reload):
+		return m, m.load()
+	case key.Matches(msg, m.keys.NextScreen):
+		m.switchTo((m.listScreen() + 1) % 4)
+		return m, nil
+	case key.Matches(msg, m.keys.PrevScreen):
+		m.switchTo((m.listScreen() + 3) % 4)
+		return m, nil
+	case key.Matches(msg, m.keys.Screen):
+		m.switchTo(screen(msg.String()[0] - '1'))
+		return m, nil
+	}
+	if m.ds == nil {
+		return m, nil
+	}
+	page := max(1, m.bodyHeight()-2)
+	switch m.screen {
+	case screenOverview:
+		if filter, ok := m.overview.update(msg, m.keys); ok {
+			m.identities.applyFilter(filter, m.opts.Now())
+			m.switchTo(screenIdentities)
+		}
+	case screenIdentities:
+		if row, ok := m.identities.update(msg, m.keys, page, m.opts.Now()); ok {
+			m.previous = screenIdentities
+			m.screen = screenDetail
+			m.detail.open(row)
+			return m, m.loadDetail(row.FingerprintSHA256)
+		}
+	case screenFindings:
+		if item, ok := m.findings.update(msg, m.keys, page); ok && item.filter != "" {
+			m.identities.applyFilter(item.filter, m.opts.Now())
+			m.switchTo(screenIdentities)
+		}
+	case screenSources:
+		m.sources.update(msg, m.keys, page)
+	case screenDetail:
+		switch {
+		case key.Matches(msg, m.keys.Back):
+			m.screen = m.previous
+		case key.Matches(msg, m.keys.Copy):
+			m.status = "copied " + m.detail.row.FingerprintSHA256
+			return m, tea.SetClipboard(m.detail.row.FingerprintSHA256)
+		default:
+			m.detail.update(msg, m.keys, page)
+		}
+	}
+	return m, nil
+}
+
+// listScreen is the tab position of the current screen (the detail
+// belongs to the identities).
+func (m Model) listScreen() screen {
+	if m.screen == screenDetail {
+		return screenIdentities
+	}
+	return m.screen
+}
+
+func (m *Model) switchTo(s screen) {
+	if s >= 0 && s < screenDetail {
+		m.screen = s
+	}
+}
+
+// bodyHeight is what is left for a screen below the tabs and above the
+// help and status lines.
+func (m Model) bodyHeight() int {
+	h := m.height - 3
+	if m.showHelp {
+		h -= 4
+	}
+	return max(3, h)
+}
+
+// View draws the tabs, the screen, the status line and the help.
+func (m Model) View() tea.View {
+	var b strings.Builder
+	b.WriteString(m.renderTabs())
+	b.WriteByte('\n')
+	body := m.renderBody()
+	b.WriteString(fitHeight(body, m.bodyHeight()))
+	b.WriteByte('\n')
+	b.WriteString(m.renderStatus())
+	b.WriteByte('\n')
+	hk := helpKeys{k: m.keys, screen: m.screen}
+	if m.showHelp {
+		b.WriteString(m.help.FullHelpView(hk.FullHelp()))
+	} else {
+		b.WriteString(m.help.ShortHelpView(hk.ShortHelp()))
+	}
+	v := tea.NewView(b.String())
+	v.AltScreen = true
+	v.WindowTitle = "certgov"
+	return v
+}
+
+func (m Model) renderTabs() string {
+	parts := []string{m.styles.Title.Render("certgov")}
+	for i, name := range screenNames {
+		style := m.styles.Tab
+		if screen(i) == m.listScreen() {
+			style = m.styles.ActiveTab
+		}
+		parts = append(parts, style.Render(name))
+	}
+	return truncate(strings.Join(parts, " "), m.width)
+}
+
+func (m Model) renderBody() string {
+	if m.ds == nil {
+		if m.loading {
+			return m.spin.View() + " loading the governance database…"
+		}
+		return m.styles.Error.Render(m.status)
+	}
+	if len(m.ds.Rows) == 0 {
+		return emptyState(m.styles, m.opts.Store.Path())
+	}
+	h := m.bodyHeight()
+	switch m.screen {
+	case screenOverview:
+		return m.overview.view(m.styles, m.width, h, m.opts.Now())
+	case screenIdentities:
+		return m.identities.view(m.styles, m.width, h, m.opts.Now())
+	case screenFindings:
+		return m.findings.view(m.styles, m.width, h, "Findings by code — enter lists the identities concerned")
+	case screenSources:
+		return m.sources.view(m.styles, m.width, h, "Imported files — removed entries are drift")
+	case screenDetail:
+		return m.detail.view(m.styles, m.width, h, m.opts.Now())
+	}
+	return ""
+}
+
+func (m Model) renderStatus() string {
+	var s string
+	switch {
+	case m.status != "":
+		s = m.styles.Error.Render(m.status)
+	case m.loading && m.ds != nil:
+		s = m.styles.Status.Render(m.spin.View() + " reloading…")
+	case m.ds != nil:
+		s = m.styles.Status.Render(fmt.Sprintf("%d identities, %d certificates · %s · loaded in %s",
+			len(m.ds.Rows), m.ds.Certificates, m.opts.Store.Path(), m.loadTime.Round(time.Millisecond)))
+	}
+	return truncate(s, m.width)
+}
+
+func emptyState(st Styles, dbPath string) string {
+	return strings.Join([]string{
+		st.Title.Render("Nothing imported yet."),
+		"",
+		"This database (" + dbPath + ") holds no certificates. To fill it:",
+		"",
+		"  certgov import PATH...     certificates, keystores and trust configurations",
+		"  certgov demo               or try certgov on a generated demo estate",
+		"",
+		"The dashboard reloads by itself when an import in another terminal finishes.",
+	}, "\n")
+}
+
+// fitHeight pads or cuts s to exactly h lines, so that the status and
+// help lines stay at the bottom.
+func fitHeight(s string, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func truncate(s string, width int) string {
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	return ansiTruncate(s, width)
+}
