@@ -276,7 +276,8 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	var b strings.Builder
 	switch {
 	case s.filtering:
-		s.input.SetWidth(width - 4)
+		// Leave room for an error beside the field.
+		s.input.SetWidth(max(16, width-4-ansi.StringWidth(s.filterErr)-2))
 		b.WriteString(s.input.View())
 	case s.filterText != "":
 		b.WriteString(st.Label.Render("filter: ") + s.filterText + st.Dim.Render("   (esc clears)"))

@@ -285,31 +285,35 @@ func (m *Model) switchTo(s screen) {
 }
 
 // bodyHeight is what is left for a screen below the tabs and above the
-// help and status lines.
+// status line and the help.
 func (m Model) bodyHeight() int {
-	h := m.height - 3
-	if m.showHelp {
-		h -= 4
-	}
-	return max(3, h)
+	return max(3, m.height-2-strings.Count(m.renderHelp(), "\n")-1)
 }
 
-// View draws the tabs, the screen, the status line and the help.
+func (m Model) renderHelp() string {
+	hk := helpKeys{k: m.keys, screen: m.screen}
+	if m.showHelp {
+		return m.help.FullHelpView(hk.FullHelp())
+	}
+	return m.help.ShortHelpView(hk.ShortHelp())
+}
+
+// View draws the tabs, the screen, the status line and the help; every
+// line is cut to the terminal's width and the whole to its height.
 func (m Model) View() tea.View {
 	var b strings.Builder
 	b.WriteString(m.renderTabs())
 	b.WriteByte('\n')
 	body := m.renderBody()
-	b.WriteString(fitHeight(body, m.bodyHeight()))
+	lines := strings.Split(fitHeight(body, m.bodyHeight()), "\n")
+	for i := range lines {
+		lines[i] = truncate(lines[i], m.width)
+	}
+	b.WriteString(strings.Join(lines, "\n"))
 	b.WriteByte('\n')
 	b.WriteString(m.renderStatus())
 	b.WriteByte('\n')
-	hk := helpKeys{k: m.keys, screen: m.screen}
-	if m.showHelp {
-		b.WriteString(m.help.FullHelpView(hk.FullHelp()))
-	} else {
-		b.WriteString(m.help.ShortHelpView(hk.ShortHelp()))
-	}
+	b.WriteString(m.renderHelp())
 	v := tea.NewView(b.String())
 	v.AltScreen = true
 	v.WindowTitle = "certgov"
