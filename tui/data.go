@@ -15,7 +15,27 @@ type Row struct {
 	model.Record
 	Findings []model.Finding
 	Versions int
-	worst    int // rank of the most urgent finding; 4 when none
+	worst    int    // rank of the most urgent finding; 4 when none
+	issuer   string // the issuer's common name, or "(self)"
+}
+
+// newRow prepares a row: what sorting and filtering need is computed
+// once here, not per comparison or keystroke.
+func newRow(r model.Record, findings []model.Finding) Row {
+	model.SortFindings(findings)
+	row := Row{Record: r, Findings: findings, worst: 4}
+	for _, f := range findings {
+		row.worst = min(row.worst, model.SeverityRank(f.Severity))
+	}
+	row.SearchText = model.SearchText(&row.Record)
+	row.issuer = "(self)"
+	if !r.SelfSigned {
+		row.issuer = r.Issuer
+		if dn, err := model.ParseDNString(r.Issuer); err == nil && dn.First("CN") != "" {
+			row.issuer = dn.First("CN")
+		}
+	}
+	return row
 }
 
 // Dataset is everything the screens show, loaded in one go off the UI
@@ -42,12 +62,7 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		if !r.Current {
 			return nil
 		}
-		model.SortFindings(findings)
-		row := Row{Record: *r, Findings: findings, worst: 4}
-		for _, f := range findings {
-			row.worst = min(row.worst, model.SeverityRank(f.Severity))
-		}
-		ds.Rows = append(ds.Rows, row)
+		ds.Rows = append(ds.Rows, newRow(*r, findings))
 		ds.Findings = append(ds.Findings, findings...)
 		return nil
 	})

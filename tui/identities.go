@@ -67,17 +67,7 @@ func trustShort(r *Row) string {
 	return r.TrustModel
 }
 
-func issuerShort(r *Row) string {
-	if r.SelfSigned {
-		return "(self)"
-	}
-	if dn, err := model.ParseDNString(r.Issuer); err == nil {
-		if cn := dn.First("CN"); cn != "" {
-			return cn
-		}
-	}
-	return r.Issuer
-}
+func issuerShort(r *Row) string { return r.issuer }
 
 // findingsCell names the count and the worst severity in words, so that
 // it reads without colour.
@@ -93,7 +83,8 @@ func findingsCell(r *Row) string {
 // identity across sorts and reloads, and only visible rows are rendered.
 type identitiesScreen struct {
 	ds      *Dataset
-	order   []int // indexes into ds.Rows, filtered and sorted
+	sorted  []int // every row index, in sort order; re-sorted only when the sort changes
+	order   []int // sorted, filtered: what the table shows
 	cursor  int   // position in order
 	offset  int   // first visible position
 	sortCol int
@@ -116,6 +107,7 @@ func newIdentitiesScreen() identitiesScreen {
 func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
 	selected := s.selectedKey()
 	s.ds = ds
+	s.resort()
 	s.refresh(now)
 	s.selectKey(selected)
 }
@@ -137,26 +129,39 @@ func (s *identitiesScreen) selectKey(identityKey string) {
 	}
 }
 
-// refresh recomputes the filtered and sorted order.
-func (s *identitiesScreen) refresh(now time.Time) {
+// resort orders every row by the sort column; filtering then keeps that
+// order, so a filter keystroke never sorts.
+func (s *identitiesScreen) resort() {
 	if s.ds == nil {
 		return
 	}
-	s.order = s.order[:0]
+	s.sorted = s.sorted[:0]
 	for i := range s.ds.Rows {
-		if s.filter.Match(&s.ds.Rows[i].Record, now) {
-			s.order = append(s.order, i)
-		}
+		s.sorted = append(s.sorted, i)
 	}
 	col := identityColumns[s.sortCol]
 	rows := s.ds.Rows
-	sort.SliceStable(s.order, func(i, j int) bool {
-		a, b := &rows[s.order[i]], &rows[s.order[j]]
+	sort.SliceStable(s.sorted, func(i, j int) bool {
+		a, b := &rows[s.sorted[i]], &rows[s.sorted[j]]
 		if s.reverse {
 			a, b = b, a
 		}
 		return col.less(a, b)
 	})
+}
+
+// refresh recomputes what the table shows: the sorted rows the filter
+// lets through.
+func (s *identitiesScreen) refresh(now time.Time) {
+	if s.ds == nil {
+		return
+	}
+	s.order = s.order[:0]
+	for _, i := range s.sorted {
+		if s.filter.Match(&s.ds.Rows[i].Record, now) {
+			s.order = append(s.order, i)
+		}
+	}
 	s.cursor = min(s.cursor, max(0, len(s.order)-1))
 }
 
@@ -218,11 +223,13 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 	case key.Matches(msg, k.Sort):
 		selected := s.selectedKey()
 		s.sortCol = (s.sortCol + 1) % len(identityColumns)
+		s.resort()
 		s.refresh(now)
 		s.selectKey(selected)
 	case key.Matches(msg, k.Reverse):
 		selected := s.selectedKey()
 		s.reverse = !s.reverse
+		s.resort()
 		s.refresh(now)
 		s.selectKey(selected)
 	case key.Matches(msg, k.Open):

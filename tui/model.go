@@ -55,6 +55,7 @@ type Model struct {
 	showHelp      bool
 
 	ds       *Dataset
+	counts   *store.Counts // the quick first numbers, before ds arrives
 	loading  bool
 	loadSeq  int
 	version  int64
@@ -103,6 +104,10 @@ type (
 		version int64
 		err     error
 	}
+	countsMsg struct {
+		counts store.Counts
+		err    error
+	}
 	detailMsg struct {
 		fingerprint string
 		identity    *store.Identity
@@ -111,8 +116,18 @@ type (
 )
 
 // Init loads the data and asks for the terminal's background colour.
+// The first frame shows the counts, which take milliseconds; reviewing
+// every identity (linking, findings) takes longer and fills in after.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.loadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+	return tea.Batch(m.countsCmd(), m.loadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+}
+
+func (m Model) countsCmd() tea.Cmd {
+	s := m.opts.Store
+	return func() tea.Msg {
+		c, err := s.Counts(context.Background())
+		return countsMsg{counts: c, err: err}
+	}
 }
 
 // load starts a new load; replies to earlier ones are dropped.
@@ -165,6 +180,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
+	case countsMsg:
+		if msg.err == nil && m.ds == nil {
+			m.counts = &msg.counts
+		}
+		return m, nil
 	case loadedMsg:
 		if msg.seq != m.loadSeq {
 			return m, nil // a newer load is under way
@@ -334,10 +354,18 @@ func (m Model) renderTabs() string {
 
 func (m Model) renderBody() string {
 	if m.ds == nil {
-		if m.loading {
-			return m.spin.View() + " loading the governance database…"
+		if !m.loading {
+			return m.styles.Error.Render(m.status)
 		}
-		return m.styles.Error.Render(m.status)
+		if m.counts == nil {
+			return m.spin.View() + " opening the governance database…"
+		}
+		if m.counts.Certificates == 0 {
+			return emptyState(m.styles, m.opts.Store.Path())
+		}
+		return fmt.Sprintf("%s\n\n%7d  identities\n%7d  certificates\n%7d  sources\n%7d  private keys found on disk\n\n%s",
+			m.styles.Label.Render("Inventory"), m.counts.Identities, m.counts.Certificates, m.counts.Sources, m.counts.PrivateKeys,
+			m.spin.View()+" linking trust entries and computing findings…")
 	}
 	if len(m.ds.Rows) == 0 {
 		return emptyState(m.styles, m.opts.Store.Path())

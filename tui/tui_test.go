@@ -249,3 +249,20 @@ func TestReloadsWhenTheDatabaseChanges(t *testing.T) {
 		t.Fatalf("stale load applied: %q", stale.status)
 	}
 }
+
+func TestFirstFrameShowsCounts(t *testing.T) {
+	m := New(Options{Store: openDemo(t), Policy: model.DefaultPolicy()})
+	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if got := screenText(m); !strings.Contains(got, "opening the governance database") {
+		t.Fatalf("before anything:\n%s", got)
+	}
+	m = update(t, m, m.countsCmd()())
+	got := screenText(m)
+	if !strings.Contains(got, "257  identities") || !strings.Contains(got, "computing findings") {
+		t.Fatalf("first frame:\n%s", got)
+	}
+	m = update(t, m, m.loadCmd()())
+	if got := screenText(m); !strings.Contains(got, "Expiry, next 12 weeks") {
+		t.Fatalf("after the load:\n%s", got)
+	}
+}
