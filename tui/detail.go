@@ -18,6 +18,7 @@ type detailScreen struct {
 	row      Row
 	identity *store.Identity // loaded after opening
 	offset   int
+	preview  bool // shown beside the table on wide terminals
 }
 
 func (s *detailScreen) open(r *Row) {
@@ -55,7 +56,11 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 	section := func(title string) {
 		lines = append(lines, "", st.Label.Render(title))
 	}
-	lines = append(lines, st.Title.Render(r.IdentityName)+st.Dim.Render("   esc back · y copies the fingerprint"))
+	if s.preview {
+		lines = append(lines, st.Title.Render(r.IdentityName))
+	} else {
+		lines = append(lines, st.Title.Render(r.IdentityName)+st.Dim.Render("   esc back · y copies the fingerprint"))
+	}
 	field("Owner", orDash(r.Owner))
 	if !r.ExpiresAt.IsZero() {
 		field("Review by", r.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(r.ExpiresAt, now)+")")
@@ -105,9 +110,12 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 	}
 
 	section(fmt.Sprintf("Certificates of this identity (%d)", r.Versions))
-	if s.identity == nil {
+	switch {
+	case s.preview:
+		lines = append(lines, st.Dim.Render("  enter shows them all"))
+	case s.identity == nil:
 		lines = append(lines, st.Dim.Render("  loading…"))
-	} else {
+	default:
 		for i, c := range s.identity.Certificates {
 			mark := "  "
 			if i == s.identity.Current {

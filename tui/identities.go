@@ -112,6 +112,14 @@ func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
 	s.selectKey(selected)
 }
 
+// selected is the row under the cursor, or nil.
+func (s *identitiesScreen) selected() *Row {
+	if s.ds == nil || s.cursor >= len(s.order) {
+		return nil
+	}
+	return &s.ds.Rows[s.order[s.cursor]]
+}
+
 func (s *identitiesScreen) selectedKey() string {
 	if s.ds == nil || s.cursor >= len(s.order) {
 		return ""

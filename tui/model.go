@@ -375,6 +375,9 @@ func (m Model) renderBody() string {
 	case screenOverview:
 		return m.overview.view(m.styles, m.width, h, m.opts.Now())
 	case screenIdentities:
+		if m.width >= wideLayout {
+			return m.identitiesWithPreview(h)
+		}
 		return m.identities.view(m.styles, m.width, h, m.opts.Now())
 	case screenFindings:
 		return m.findings.view(m.styles, m.width, h, "Findings by code — enter lists the identities concerned")
@@ -384,6 +387,31 @@ func (m Model) renderBody() string {
 		return m.detail.view(m.styles, m.width, h, m.opts.Now())
 	}
 	return ""
+}
+
+// wideLayout is the width from which the selected identity's detail is
+// shown beside the table.
+const wideLayout = 140
+
+func (m Model) identitiesWithPreview(h int) string {
+	tableWidth := m.width * 11 / 20
+	table := strings.Split(fitHeight(m.identities.view(m.styles, tableWidth, h, m.opts.Now()), h), "\n")
+	var side []string
+	if row := m.identities.selected(); row != nil {
+		preview := detailScreen{row: *row, preview: true}
+		side = strings.Split(preview.view(m.styles, m.width-tableWidth-3, h, m.opts.Now()), "\n")
+	}
+	var b strings.Builder
+	for i, line := range table {
+		b.WriteString(pad(line, tableWidth) + " " + m.styles.Dim.Render("│") + " ")
+		if i < len(side) {
+			b.WriteString(side[i])
+		}
+		if i < len(table)-1 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 func (m Model) renderStatus() string {

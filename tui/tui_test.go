@@ -266,3 +266,18 @@ func TestFirstFrameShowsCounts(t *testing.T) {
 		t.Fatalf("after the load:\n%s", got)
 	}
 }
+
+func TestWideTerminalShowsDetailBesideTable(t *testing.T) {
+	m := loaded(t, openDemo(t), 160, 45)
+	m = press(t, m, "2")
+	got := screenText(m)
+	row := m.identities.selected()
+	if row == nil || !strings.Contains(got, "│") || !strings.Contains(got, "Trusted by") || strings.Count(got, row.IdentityName) < 2 {
+		t.Fatalf("wide layout:\n%s", got)
+	}
+	checkFits(t, m, 160, 45)
+	narrow := loaded(t, openDemo(t), 120, 35)
+	if got := screenText(press(t, narrow, "2")); strings.Contains(got, "Trusted by") {
+		t.Fatal("the preview pane shows on a 120-column terminal")
+	}
+}
