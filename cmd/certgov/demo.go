@@ -99,6 +99,7 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 	fmt.Fprintf(w, "Demo estate:   %s (the files it was imported from)\n\n", estateDir)
 	fmt.Fprintf(w, "Try next:\n")
 	fmt.Fprintf(w, "  export CERTGOV_DB=%s\n", dbPath)
+	fmt.Fprintf(w, "  certgov                                         # the dashboard\n")
 	fmt.Fprintf(w, "  certgov findings                                # what needs attention, most urgent first\n")
 	fmt.Fprintf(w, "  certgov ls --filter 'selfsigned expires<30d'     # self-signed, expiring within 30 days\n")
 	fmt.Fprintf(w, "  certgov ls --filter 'expired !ca' -o json       # expired client certificates\n")
