@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +162,28 @@ func buildSyntheticDB(b *testing.B, path string, n int) {
 	}()
 	if _, err := imp.Run(context.Background(), ch, false, nil); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkFirstFrame is start to first frame with numbers: open the
+// database of 100,000 identities, count, render.
+func BenchmarkFirstFrame(b *testing.B) {
+	path := filepath.Join(os.TempDir(), "certgov-tui-bench-100k.db")
+	if _, err := os.Stat(path); err != nil {
+		buildSyntheticDB(b, path, benchIdentities)
+	}
+	b.ResetTimer()
+	for range b.N {
+		s, err := store.Open(context.Background(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := New(Options{Store: s})
+		next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})
+		next, _ = next.Update(next.(Model).countsCmd()())
+		if !strings.Contains(next.(Model).View().Content, "100000  identities") {
+			b.Fatal(next.(Model).View().Content)
+		}
+		s.Close()
 	}
 }
