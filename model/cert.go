@@ -36,6 +36,20 @@ func (s SANs) All() []string {
 	return append(all, s.Email...)
 }
 
+// Labeled lists the SANs as "DNS:name", "URI:…", "IP:…", "email:…".
+func (s SANs) Labeled() []string {
+	var out []string
+	for _, g := range []struct {
+		label  string
+		values []string
+	}{{"DNS", s.DNS}, {"URI", s.URI}, {"IP", s.IP}, {"email", s.Email}} {
+		for _, v := range g.values {
+			out = append(out, g.label+":"+v)
+		}
+	}
+	return out
+}
+
 // Certificate is everything certgov knows about one X.509 certificate.
 // FingerprintSHA256 (lowercase hex of the DER) is its key everywhere.
 type Certificate struct {

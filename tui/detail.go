@@ -132,18 +132,4 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 	return strings.Join(lines[s.offset:], "\n")
 }
 
-func sansText(s model.SANs) string {
-	var parts []string
-	for _, g := range []struct {
-		label  string
-		values []string
-	}{{"DNS", s.DNS}, {"URI", s.URI}, {"IP", s.IP}, {"email", s.Email}} {
-		for _, v := range g.values {
-			parts = append(parts, g.label+":"+v)
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, ", ")
-}
+func sansText(s model.SANs) string { return orDash(strings.Join(s.Labeled(), ", ")) }

@@ -48,15 +48,7 @@ Filter terms are combined with AND; "!" negates a term:
 Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := model.ParseFilter(filter)
-			if err != nil {
-				return usageError{err}
-			}
-			policy, err := loadPolicy(policyFile)
-			if err != nil {
-				return err
-			}
-			s, err := a.open(cmd.Context())
+			s, f, policy, err := a.openReview(cmd.Context(), filter, policyFile)
 			if err != nil {
 				return err
 			}
@@ -233,15 +225,7 @@ var csvHeader = []string{"fingerprint_sha256", "identity", "subject", "issuer", 
 
 func csvRow(r *model.Record) []string {
 	j := r.JSON()
-	var sans []string
-	for _, group := range []struct {
-		prefix string
-		values []string
-	}{{"dns", j.SANs.DNS}, {"uri", j.SANs.URI}, {"ip", j.SANs.IP}, {"email", j.SANs.Email}} {
-		for _, v := range group.values {
-			sans = append(sans, group.prefix+":"+v)
-		}
-	}
+	sans := r.SANs.Labeled()
 	return []string{j.FingerprintSHA256, j.Identity, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
 		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
 		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";")}

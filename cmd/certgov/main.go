@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"certgov/model"
 	"certgov/store"
 )
 
@@ -128,4 +129,19 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// openReview parses a filter and a policy file, then opens the database:
+// what ls and findings share before they walk the review.
+func (a *app) openReview(ctx context.Context, filter, policyFile string) (*store.Store, *model.Filter, model.Policy, error) {
+	f, err := model.ParseFilter(filter)
+	if err != nil {
+		return nil, nil, model.Policy{}, usageError{err}
+	}
+	policy, err := loadPolicy(policyFile)
+	if err != nil {
+		return nil, nil, model.Policy{}, err
+	}
+	s, err := a.open(ctx)
+	return s, f, policy, err
 }

@@ -208,18 +208,7 @@ func trustDescription(c *model.Certificate) string {
 	return desc
 }
 
-func formatSANs(s model.SANs) string {
-	var parts []string
-	for _, g := range []struct {
-		label  string
-		values []string
-	}{{"DNS", s.DNS}, {"URI", s.URI}, {"IP", s.IP}, {"email", s.Email}} {
-		for _, v := range g.values {
-			parts = append(parts, g.label+":"+v)
-		}
-	}
-	return orNone(strings.Join(parts, ", "))
-}
+func formatSANs(s model.SANs) string { return orNone(strings.Join(s.Labeled(), ", ")) }
 
 func withLocation(path, location string) string {
 	if location == "" {
