@@ -31,6 +31,8 @@ type Record struct {
 	RevokedBy string
 	// SearchText, when set, is SearchText(r) computed ahead.
 	SearchText string
+	// Exception is the latest decision on this certificate, if any.
+	Exception *Exception
 }
 
 // TrustRef names one trust entry that admits a certificate.

@@ -46,6 +46,7 @@ const (
 	FindingDNMatchAmbiguous     = "dn-match-ambiguous"
 	FindingRevoked              = "revoked"
 	FindingRevokedButTrusted    = "revoked-but-trusted"
+	FindingExceptionExpired     = "exception-expired"
 )
 
 // FindingType is what a finding code means and which framework
@@ -75,6 +76,7 @@ var FindingTypes = map[string]FindingType{
 	FindingDNMatchAmbiguous:     {FindingDNMatchAmbiguous, SeverityHigh, "DN or SAN entry admits several identities", []string{"NHI9:2025", "PR.AA-02"}},
 	FindingRevoked:              {FindingRevoked, SeverityHigh, "revoked by its CA", []string{"NHI1:2025", "PR.AA-01"}},
 	FindingRevokedButTrusted:    {FindingRevokedButTrusted, SeverityCritical, "revoked, yet a trust entry still admits it", []string{"NHI1:2025", "PR.AA-01", "PR.AA-05"}},
+	FindingExceptionExpired:     {FindingExceptionExpired, SeverityHigh, "the approved exception has ended", []string{"NHI7:2025", "PR.AA-05", "GV.PO-02"}},
 }
 
 // FindingCodes lists the finding codes in order.
@@ -100,15 +102,19 @@ type Policy struct {
 	// (NIST SP 800-131A: 112-bit strength).
 	MinRSABits int `json:"min_rsa_bits"`
 	MinECBits  int `json:"min_ec_bits"`
+	// ExceptionMaxDuration is the longest a self-signed exception may be
+	// approved for.
+	ExceptionMaxDuration Duration `json:"exception_max"`
 }
 
 // DefaultPolicy is the policy when no policy file says otherwise.
 func DefaultPolicy() Policy {
 	return Policy{
-		ExpiringWithin: Duration(30 * 24 * time.Hour),
-		MaxLifetime:    Duration(398 * 24 * time.Hour),
-		MinRSABits:     2048,
-		MinECBits:      256,
+		ExpiringWithin:       Duration(30 * 24 * time.Hour),
+		MaxLifetime:          Duration(398 * 24 * time.Hour),
+		MinRSABits:           2048,
+		MinECBits:            256,
+		ExceptionMaxDuration: Duration(90 * 24 * time.Hour),
 	}
 }
 
@@ -122,7 +128,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return Policy{}, fmt.Errorf("policy: %w", err)
 	}
-	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 {
+	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 || p.ExceptionMaxDuration <= 0 {
 		return Policy{}, fmt.Errorf("policy: durations and sizes must be positive")
 	}
 	return p, nil
@@ -175,10 +181,12 @@ type CertificateSubject struct {
 	// are meaningful.
 	TrustChecked bool
 	ChainsTo     []string
+	now          time.Time
 }
 
 // CertificateFindings computes the findings of one certificate at now.
 func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Finding {
+	s.now = now
 	var out []Finding
 	add := func(code, message string, source string) {
 		t := FindingTypes[code]
@@ -233,8 +241,14 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 	switch {
 	case len(s.Trust) == 0 && !s.IsCA:
 		add(FindingUntrusted, "no trust entry admits it", "")
-	case s.SelfSigned && explicit != "":
-		add(FindingSelfSignedUnapproved, "self-signed and trusted by registration in "+explicit+", with no approved exception", explicit)
+	case s.SelfSigned && explicit != "" && s.Exception.ExpiredAt(s.now):
+		add(FindingExceptionExpired, fmt.Sprintf("the exception approved by %s ended %s; still trusted by registration in %s", s.Exception.DecidedBy, s.Exception.Until.Format("2006-01-02"), explicit), explicit)
+	case s.SelfSigned && explicit != "" && !s.Exception.ActiveAt(s.now):
+		why := "with no approved exception"
+		if s.Exception != nil && s.Exception.State == ExceptionRejected {
+			why = "although its exception was rejected by " + s.Exception.DecidedBy
+		}
+		add(FindingSelfSignedUnapproved, "self-signed and trusted by registration in "+explicit+", "+why, explicit)
 	}
 	if !s.SelfIssued && !s.IsCA && len(s.ChainsTo) == 0 {
 		add(FindingChainUnverified, "issued by "+s.Issuer+", which no imported CA bundle verifies", "")

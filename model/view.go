@@ -8,37 +8,38 @@ import (
 // RecordJSON is the stable JSON shape of a certificate record, as
 // `certgov ls -o json` prints it. Later fields are added, never renamed.
 type RecordJSON struct {
-	FingerprintSHA256  string     `json:"fingerprint_sha256"`
-	FingerprintSHA1    string     `json:"fingerprint_sha1"`
-	SPKISHA256         string     `json:"spki_sha256"`
-	Subject            string     `json:"subject"`
-	Issuer             string     `json:"issuer"`
-	CommonName         string     `json:"common_name"`
-	Serial             string     `json:"serial"`
-	NotBefore          string     `json:"not_before"`
-	NotAfter           string     `json:"not_after"`
-	KeyAlgorithm       string     `json:"key_algorithm"`
-	KeySize            int        `json:"key_size"`
-	KeyCurve           string     `json:"key_curve,omitempty"`
-	SignatureAlgorithm string     `json:"signature_algorithm"`
-	SelfSigned         bool       `json:"self_signed"`
-	SelfIssued         bool       `json:"self_issued"`
-	CA                 bool       `json:"ca"`
-	SANs               SANs       `json:"sans"`
-	KeyUsage           []string   `json:"key_usage"`
-	ExtKeyUsage        []string   `json:"ext_key_usage"`
-	SubjectKeyID       string     `json:"subject_key_id"`
-	AuthorityKeyID     string     `json:"authority_key_id"`
-	Identity           string     `json:"identity"`
-	IdentityKey        string     `json:"identity_key"`
-	Sources            []string   `json:"sources"`
-	Current            bool       `json:"current"`
-	Findings           []string   `json:"findings"`
-	Trust              []TrustRef `json:"trust"`
-	TrustModel         string     `json:"trust_model"`
-	Revoked            bool       `json:"revoked"`
-	Owner              string     `json:"owner"`
-	ExpiresAt          *string    `json:"expires_at"`
+	FingerprintSHA256  string         `json:"fingerprint_sha256"`
+	FingerprintSHA1    string         `json:"fingerprint_sha1"`
+	SPKISHA256         string         `json:"spki_sha256"`
+	Subject            string         `json:"subject"`
+	Issuer             string         `json:"issuer"`
+	CommonName         string         `json:"common_name"`
+	Serial             string         `json:"serial"`
+	NotBefore          string         `json:"not_before"`
+	NotAfter           string         `json:"not_after"`
+	KeyAlgorithm       string         `json:"key_algorithm"`
+	KeySize            int            `json:"key_size"`
+	KeyCurve           string         `json:"key_curve,omitempty"`
+	SignatureAlgorithm string         `json:"signature_algorithm"`
+	SelfSigned         bool           `json:"self_signed"`
+	SelfIssued         bool           `json:"self_issued"`
+	CA                 bool           `json:"ca"`
+	SANs               SANs           `json:"sans"`
+	KeyUsage           []string       `json:"key_usage"`
+	ExtKeyUsage        []string       `json:"ext_key_usage"`
+	SubjectKeyID       string         `json:"subject_key_id"`
+	AuthorityKeyID     string         `json:"authority_key_id"`
+	Identity           string         `json:"identity"`
+	IdentityKey        string         `json:"identity_key"`
+	Sources            []string       `json:"sources"`
+	Current            bool           `json:"current"`
+	Findings           []string       `json:"findings"`
+	Trust              []TrustRef     `json:"trust"`
+	TrustModel         string         `json:"trust_model"`
+	Revoked            bool           `json:"revoked"`
+	Owner              string         `json:"owner"`
+	ExpiresAt          *string        `json:"expires_at"`
+	Exception          *ExceptionJSON `json:"exception"`
 }
 
 // JSON returns the record's stable JSON shape.
@@ -74,6 +75,7 @@ func (r *Record) JSON() RecordJSON {
 		TrustModel:         r.TrustModel,
 		Revoked:            r.Revoked,
 		Owner:              r.Owner,
+		Exception:          r.Exception.JSON(),
 	}
 	if !r.ExpiresAt.IsZero() {
 		at := r.ExpiresAt.UTC().Format(time.RFC3339)

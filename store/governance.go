@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"time"
+
+	"certgov/model"
 )
 
 // Governance is what is recorded of an identity's governance: its owner
@@ -47,6 +51,233 @@ func (s *Store) ImportedGovernance(ctx context.Context) (map[string]Governance, 
 		}
 		if g.ExpiresAt.IsZero() {
 			g.ExpiresAt = prev.ExpiresAt
+		}
+		out[key] = g
+	}
+	return out, rows.Err()
+}
+
+// Change says who makes a governance change, when and why.
+type Change struct {
+	Actor  string
+	Reason string
+	At     time.Time
+}
+
+// target resolves REF to an identity and the certificate a decision is
+// about: the named certificate, or the identity's current one.
+func (s *Store) target(ctx context.Context, ref string, now time.Time) (*Identity, *model.Certificate, error) {
+	ident, index, err := s.Resolve(ctx, ref, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if index < 0 {
+		index = ident.Current
+	}
+	return ident, &ident.Certificates[index], nil
+}
+
+// change runs fn and appends its audit event in one write transaction:
+// no change without its event, and the before-value fn reads is the one
+// it replaces (the transaction holds the write lock from its start).
+func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx) (*Event, error)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	e, err := fn(tx)
+	if err != nil {
+		return err
+	}
+	if err := appendEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SetOwner records the identity's owner ("" clears it). The owner stays
+// with the identity across certificate rotations.
+func (s *Store) SetOwner(ctx context.Context, ref, owner string, ch Change) (*Identity, error) {
+	ident, cert, err := s.target(ctx, ref, ch.At)
+	if err != nil {
+		return nil, err
+	}
+	return ident, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+		var before sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT owner FROM identities WHERE id = ?`, ident.ID).Scan(&before); err != nil {
+			return nil, err
+		}
+		var value any
+		action := "owner.clear"
+		if owner != "" {
+			value, action = owner, "owner.set"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE identities SET owner = ? WHERE id = ?`, value, ident.ID); err != nil {
+			return nil, err
+		}
+		return &Event{At: ch.At, Actor: ch.Actor, Action: action, Identity: ident.Name, Fingerprint: cert.FingerprintSHA256,
+			Before: before.String, After: owner, Reason: ch.Reason}, nil
+	})
+}
+
+// SetExpiry records the identity's governance expiration (zero clears
+// it): the date by which it must be re-attested. A date in the past is
+// refused; one after the certificate's notAfter comes with a warning.
+func (s *Store) SetExpiry(ctx context.Context, ref string, date time.Time, ch Change) (*Identity, string, error) {
+	ident, cert, err := s.target(ctx, ref, ch.At)
+	if err != nil {
+		return nil, "", err
+	}
+	warning := ""
+	if !date.IsZero() {
+		if warning, err = model.CheckExpiry(cert, date, ch.At); err != nil {
+			return nil, "", err
+		}
+	}
+	return ident, warning, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+		var before sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT expires_at FROM identities WHERE id = ?`, ident.ID).Scan(&before); err != nil {
+			return nil, err
+		}
+		var value any
+		action, after := "expiry.clear", ""
+		if !date.IsZero() {
+			value, action, after = date.Unix(), "expiry.set", date.Format("2006-01-02")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE identities SET expires_at = ? WHERE id = ?`, value, ident.ID); err != nil {
+			return nil, err
+		}
+		return &Event{At: ch.At, Actor: ch.Actor, Action: action, Identity: ident.Name, Fingerprint: cert.FingerprintSHA256,
+			Before: dateText(before), After: after, Reason: ch.Reason}, nil
+	})
+}
+
+func dateText(v sql.NullInt64) string {
+	if !v.Valid {
+		return ""
+	}
+	return time.Unix(v.Int64, 0).UTC().Format("2006-01-02")
+}
+
+// DecideException approves, rejects or revokes the exception for a
+// self-signed certificate. Approvals must meet model.CheckApproval; every
+// decision needs a reason; revoking needs an approval to revoke.
+func (s *Store) DecideException(ctx context.Context, ref, state string, until time.Time, ch Change, p model.Policy) (*Identity, *model.Certificate, error) {
+	ident, cert, err := s.target(ctx, ref, ch.At)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case state == model.ExceptionApproved:
+		if err := model.CheckApproval(cert, ch.Reason, until, ch.At, p); err != nil {
+			return nil, nil, err
+		}
+	case ch.Reason == "":
+		return nil, nil, fmt.Errorf("a decision needs a reason (--reason)")
+	case !cert.SelfSigned:
+		return nil, nil, fmt.Errorf("%s is not self-signed: exceptions are for self-signed certificates", ident.Name)
+	}
+	return ident, cert, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+		before, err := latestException(ctx, tx, cert.FingerprintSHA256)
+		if err != nil {
+			return nil, err
+		}
+		if state == model.ExceptionRevoked && (before == nil || before.State != model.ExceptionApproved) {
+			return nil, fmt.Errorf("%s has no approved exception to revoke", ident.Name)
+		}
+		var untilValue any
+		after := state
+		if state == model.ExceptionApproved {
+			untilValue, after = until.Unix(), state+" until "+until.Format("2006-01-02")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO exceptions(identity_id, fingerprint_sha256, state, reason, until, decided_by, decided_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, ident.ID, cert.FingerprintSHA256, state, ch.Reason, untilValue, ch.Actor, ch.At.Unix()); err != nil {
+			return nil, err
+		}
+		return &Event{At: ch.At, Actor: ch.Actor, Action: exceptionActions[state],
+			Identity: ident.Name, Fingerprint: cert.FingerprintSHA256, Before: exceptionText(before), After: after, Reason: ch.Reason}, nil
+	})
+}
+
+var exceptionActions = map[string]string{
+	model.ExceptionApproved: "exception.approve",
+	model.ExceptionRejected: "exception.reject",
+	model.ExceptionRevoked:  "exception.revoke",
+}
+
+func exceptionText(e *model.Exception) string {
+	switch {
+	case e == nil:
+		return ""
+	case e.State == model.ExceptionApproved:
+		return e.State + " until " + e.Until.Format("2006-01-02")
+	}
+	return e.State
+}
+
+func latestException(ctx context.Context, q execQuerier, fingerprint string) (*model.Exception, error) {
+	var e model.Exception
+	var until sql.NullInt64
+	var at int64
+	err := q.QueryRowContext(ctx, `SELECT state, reason, until, decided_by, decided_at FROM exceptions
+		WHERE fingerprint_sha256 = ? ORDER BY id DESC LIMIT 1`, fingerprint).Scan(&e.State, &e.Reason, &until, &e.DecidedBy, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if until.Valid {
+		e.Until = time.Unix(until.Int64, 0).UTC()
+	}
+	e.DecidedAt = time.Unix(at, 0).UTC()
+	return &e, nil
+}
+
+// exceptionsByFingerprint loads the latest decision for every certificate.
+func (s *Store) exceptionsByFingerprint(ctx context.Context) (map[string]*model.Exception, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint_sha256, state, reason, until, decided_by, decided_at FROM exceptions ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*model.Exception{}
+	for rows.Next() {
+		var fp string
+		var e model.Exception
+		var until sql.NullInt64
+		var at int64
+		if err := rows.Scan(&fp, &e.State, &e.Reason, &until, &e.DecidedBy, &at); err != nil {
+			return nil, err
+		}
+		if until.Valid {
+			e.Until = time.Unix(until.Int64, 0).UTC()
+		}
+		e.DecidedAt = time.Unix(at, 0).UTC()
+		out[fp] = &e
+	}
+	return out, rows.Err()
+}
+
+// reviewerGovernance loads the owners and expirations reviewers set.
+func (s *Store) reviewerGovernance(ctx context.Context) (map[string]Governance, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_key, owner, expires_at FROM identities WHERE owner IS NOT NULL OR expires_at IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Governance{}
+	for rows.Next() {
+		var key string
+		var owner sql.NullString
+		var expires sql.NullInt64
+		if err := rows.Scan(&key, &owner, &expires); err != nil {
+			return nil, err
+		}
+		g := Governance{Owner: owner.String, Source: "reviewer"}
+		if expires.Valid {
+			g.ExpiresAt = time.Unix(expires.Int64, 0).UTC()
 		}
 		out[key] = g
 	}

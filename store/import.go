@@ -31,6 +31,9 @@ type ImportSummary struct {
 // Import is one run of writing importer results into the database. The
 // importers parse on worker goroutines; Import is the single writer.
 type Import struct {
+	// Actor is who the import's audit events name.
+	Actor string
+
 	s     *Store
 	known map[string]knownSource
 	paths map[string]bool // every path with a current source, problems or not
@@ -104,6 +107,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 
 	inTx := false
 	certsInTx := 0
+	var batch ImportSummary // what the open transaction adds, for its audit event
 	commit := func() error {
 		if !inTx {
 			return nil
@@ -112,6 +116,12 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		certsInTx = 0
 		if dryRun {
 			_, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return err
+		}
+		// Imports are audited too, in the transaction that stores them.
+		after, _ := json.Marshal(batch)
+		batch = ImportSummary{}
+		if err := appendEvent(ctx, conn, &Event{At: time.Now(), Actor: imp.Actor, Action: "import", After: string(after)}); err != nil {
 			return err
 		}
 		_, err := conn.ExecContext(ctx, "COMMIT")
@@ -152,6 +162,8 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			return sum, fmt.Errorf("%s: %w", res.Source.Path, err)
 		}
 		sum.add(fileSum)
+		batch.add(fileSum)
+		batch.Files++
 		certsInTx += len(res.Certificates) + len(res.TrustEntries) + len(res.CRLs) + len(res.Governance) + 1
 		if certsInTx >= batchCertificates && !dryRun {
 			if err := commit(); err != nil {

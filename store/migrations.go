@@ -150,4 +150,43 @@ CREATE TABLE chain_anchors (
 	anchors            TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 3: governance decisions and the audit trail.
+	`
+ALTER TABLE identities ADD COLUMN owner TEXT;
+ALTER TABLE identities ADD COLUMN expires_at INTEGER;
+
+-- Decisions on self-signed certificates, newest last; the current one for
+-- a certificate is its latest row.
+CREATE TABLE exceptions (
+	id                 INTEGER PRIMARY KEY,
+	identity_id        INTEGER NOT NULL REFERENCES identities(id),
+	fingerprint_sha256 TEXT NOT NULL,
+	state              TEXT NOT NULL CHECK (state IN ('approved', 'rejected', 'revoked')),
+	reason             TEXT NOT NULL,
+	until              INTEGER,
+	decided_by         TEXT NOT NULL,
+	decided_at         INTEGER NOT NULL
+);
+CREATE INDEX exceptions_fingerprint ON exceptions(fingerprint_sha256, id);
+
+-- The audit trail: append-only, each event chained to the one before by
+-- hash = SHA-256(prev_hash || canonical encoding).
+CREATE TABLE audit_events (
+	seq         INTEGER PRIMARY KEY,
+	at          INTEGER NOT NULL,
+	actor       TEXT NOT NULL,
+	action      TEXT NOT NULL,
+	identity    TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	before      TEXT NOT NULL,
+	after       TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	prev_hash   TEXT NOT NULL,
+	hash        TEXT NOT NULL
+);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+`,
 }

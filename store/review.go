@@ -12,14 +12,16 @@ import (
 // CRLs that revoke it and the inventories that name its owner, and
 // computes findings, identity by identity.
 type Review struct {
-	s        *Store
-	governed map[string]Governance
-	revoked  map[string]Revocation
-	entries  []StoredEntry
-	index    *model.TrustIndex
-	anchors  map[string][]string
-	exposed  map[string][]string
-	admitted []map[string]bool // per entry: the identities it admits
+	s          *Store
+	reviewer   map[string]Governance // owners and expirations reviewers set
+	exceptions map[string]*model.Exception
+	governed   map[string]Governance
+	revoked    map[string]Revocation
+	entries    []StoredEntry
+	index      *model.TrustIndex
+	anchors    map[string][]string
+	exposed    map[string][]string
+	admitted   []map[string]bool // per entry: the identities it admits
 }
 
 // NewReview loads what linking needs: trust entries, verified chains,
@@ -47,6 +49,12 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 		return nil, err
 	}
 	if rv.governed, err = s.ImportedGovernance(ctx); err != nil {
+		return nil, err
+	}
+	if rv.reviewer, err = s.reviewerGovernance(ctx); err != nil {
+		return nil, err
+	}
+	if rv.exceptions, err = s.exceptionsByFingerprint(ctx); err != nil {
 		return nil, err
 	}
 	return rv, nil
@@ -79,9 +87,19 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 
 // Link fills in r's owner, trust entries, trust model and revocation.
 func (rv *Review) Link(r *model.Record) {
+	// A reviewer's decision wins over what an inventory file says.
 	if g, ok := rv.governed[r.IdentityKey]; ok {
 		r.Owner, r.ExpiresAt = g.Owner, g.ExpiresAt
 	}
+	if g, ok := rv.reviewer[r.IdentityKey]; ok {
+		if g.Owner != "" {
+			r.Owner = g.Owner
+		}
+		if !g.ExpiresAt.IsZero() {
+			r.ExpiresAt = g.ExpiresAt
+		}
+	}
+	r.Exception = rv.exceptions[r.FingerprintSHA256]
 	var kinds []string
 	var admitting []int
 	if len(rv.entries) > 0 {

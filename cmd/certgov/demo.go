@@ -82,7 +82,7 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 		return err
 	}
 	opts := importers.Options{Password: []byte(demo.KeystorePassword)}
-	summary, failures, _, err := importPaths(ctx, s, []string{estateDir}, opts, false)
+	summary, failures, _, err := importPaths(ctx, s, []string{estateDir}, opts, false, "certgov demo")
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 		return err
 	}
 	defer s.Close()
-	summary, failures, skipped, err := importPaths(ctx, s, paths, opts, f.dryRun)
+	summary, failures, skipped, err := importPaths(ctx, s, paths, opts, f.dryRun, a.actor())
 	if err != nil {
 		return err
 	}
@@ -100,12 +100,13 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 
 // importPaths runs the importers on worker goroutines feeding the store's
 // single writer, and returns the failures, one line each, sorted by path.
-func importPaths(ctx context.Context, s *store.Store, paths []string, opts importers.Options, dryRun bool) (store.ImportSummary, []string, []string, error) {
+func importPaths(ctx context.Context, s *store.Store, paths []string, opts importers.Options, dryRun bool, actor string) (store.ImportSummary, []string, []string, error) {
 	imp, err := s.NewImport(ctx)
 	if err != nil {
 		return store.ImportSummary{}, nil, nil, err
 	}
 	opts.Known = imp.Known
+	imp.Actor = actor
 	// An import is a batch job whose live heap stays small: collecting
 	// garbage less often speeds it up by a tenth, and the soft memory
 	// limit makes the collector work harder before memory use grows.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,7 @@ type usageError struct{ error }
 // app holds what every sub-command shares.
 type app struct {
 	dbPath string
+	as     string // --as: the actor of governance changes
 	stdin  io.Reader
 }
 
@@ -90,6 +92,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		return runDashboard(cmd.Context(), s, "", cmd.InOrStdin(), cmd.OutOrStdout())
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
+	root.PersistentFlags().StringVar(&a.as, "as", "", "who makes a change, for the audit trail (default $CERTGOV_ACTOR, else the OS user)")
 	root.AddCommand(
 		newImportCommand(a),
 		newLsCommand(a),
@@ -97,6 +100,10 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newFindingsCommand(a),
 		newSourcesCommand(a),
 		newTUICommand(a),
+		newOwnerCommand(a),
+		newExpiryCommand(a),
+		newExceptionCommand(a),
+		newAuditCommand(a),
 		newDemoCommand(a),
 	)
 	return root
@@ -144,4 +151,8 @@ func (a *app) openReview(ctx context.Context, filter, policyFile string) (*store
 	}
 	s, err := a.open(ctx)
 	return s, f, policy, err
+}
+
+func containsFold(s, needle string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(needle))
 }

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// actor names who makes a change: --as, else $CERTGOV_ACTOR, else the OS
+// user.
+func (a *app) actor() string {
+	if a.as != "" {
+		return a.as
+	}
+	if env := os.Getenv("CERTGOV_ACTOR"); env != "" {
+		return env
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}
+
+func (a *app) change(reason string) store.Change {
+	return store.Change{Actor: a.actor(), Reason: reason, At: time.Now().UTC()}
+}
+
+// parseDate reads YYYY-MM-DD as the end of that day in UTC, so that a
+// date given as "until" includes the whole day.
+func parseDate(s string) (time.Time, error) {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, usageError{fmt.Errorf("date %q: write it as YYYY-MM-DD", s)}
+	}
+	return d.Add(24*time.Hour - time.Second), nil
+}
+
+// governed runs a governance change on an open store and prints what it
+// did.
+func (a *app) governed(cmd *cobra.Command, do func(ctx context.Context, s *store.Store) (string, error)) error {
+	s, err := a.open(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	msg, err := do(cmd.Context(), s)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), msg)
+	return nil
+}
+
+func newOwnerCommand(a *app) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{Use: "owner", Short: "Set or clear an identity's owner"}
+	set := &cobra.Command{
+		Use: "set REF OWNER", Short: "Set the owner (a person or team, e.g. an email)", Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[1] == "" {
+				return usageError{errors.New("the owner is empty (use owner clear)")}
+			}
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				ident, err := s.SetOwner(ctx, args[0], args[1], a.change(reason))
+				if err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s: owner %s", ident.Name, args[1]), nil
+			})
+		},
+	}
+	clear := &cobra.Command{
+		Use: "clear REF", Short: "Clear the owner", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				ident, err := s.SetOwner(ctx, args[0], "", a.change(reason))
+				if err != nil {
+					return "", err
+				}
+				return ident.Name + ": owner cleared", nil
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{set, clear} {
+		c.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	}
+	cmd.AddCommand(set, clear)
+	return cmd
+}
+
+func newExpiryCommand(a *app) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{Use: "expiry", Short: "Set or clear an identity's governance expiration"}
+	set := &cobra.Command{
+		Use: "set REF YYYY-MM-DD", Short: "The date by which the identity must be re-attested or retired", Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			date, err := parseDate(args[1])
+			if err != nil {
+				return err
+			}
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				ident, warning, err := s.SetExpiry(ctx, args[0], date, a.change(reason))
+				if err != nil {
+					return "", err
+				}
+				if warning != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), warning)
+				}
+				return fmt.Sprintf("%s: re-attest by %s", ident.Name, args[1]), nil
+			})
+		},
+	}
+	clear := &cobra.Command{
+		Use: "clear REF", Short: "Clear the governance expiration", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				ident, _, err := s.SetExpiry(ctx, args[0], time.Time{}, a.change(reason))
+				if err != nil {
+					return "", err
+				}
+				return ident.Name + ": expiration cleared", nil
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{set, clear} {
+		c.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	}
+	cmd.AddCommand(set, clear)
+	return cmd
+}
+
+func newExceptionCommand(a *app) *cobra.Command {
+	var reason, until, policyFile string
+	cmd := &cobra.Command{
+		Use:   "exception",
+		Short: "Approve, reject or revoke the exception for a self-signed certificate",
+		Long: `An exception is the explicit decision to trust one self-signed certificate
+(by fingerprint) for its identity. An approval needs a reason and an end date
+that is in the future, no later than the certificate's notAfter, and no
+further than the policy maximum (90 days; "exception_max" in a policy file).
+A rotated certificate needs its own exception.`,
+	}
+	decide := func(state string) func(cmd *cobra.Command, args []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			var end time.Time
+			if state == model.ExceptionApproved {
+				if until == "" {
+					return usageError{errors.New("an approval needs --until YYYY-MM-DD")}
+				}
+				var err error
+				if end, err = parseDate(until); err != nil {
+					return err
+				}
+			}
+			if reason == "" {
+				return usageError{errors.New("a decision needs --reason")}
+			}
+			policy, err := loadPolicy(policyFile)
+			if err != nil {
+				return err
+			}
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				ident, cert, err := s.DecideException(ctx, args[0], state, end, a.change(reason), policy)
+				if err != nil {
+					return "", err
+				}
+				msg := fmt.Sprintf("%s (%s): exception %s", ident.Name, cert.FingerprintSHA256[:16], state)
+				if state == model.ExceptionApproved {
+					msg += " until " + until
+				}
+				return msg, nil
+			})
+		}
+	}
+	for _, sub := range []struct{ use, short, state string }{
+		{"approve REF --reason TEXT --until YYYY-MM-DD", "Approve trusting the self-signed certificate until a date", model.ExceptionApproved},
+		{"reject REF --reason TEXT", "Reject trusting it", model.ExceptionRejected},
+		{"revoke REF --reason TEXT", "Withdraw an approval", model.ExceptionRevoked},
+	} {
+		c := &cobra.Command{Use: sub.use, Short: sub.short, Args: exactArgs(1), RunE: decide(sub.state)}
+		c.Flags().StringVar(&reason, "reason", "", "why (required)")
+		c.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
+		if sub.state == model.ExceptionApproved {
+			c.Flags().StringVar(&until, "until", "", "end date, YYYY-MM-DD (required)")
+		}
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func newAuditCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "The append-only, hash-chained audit trail"}
+	var filter, output string
+	logCmd := &cobra.Command{
+		Use: "log [--filter TEXT] [-o table|json]", Short: "List the audit events, oldest first", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			events, err := s.AuditEvents(cmd.Context(), "")
+			if err != nil {
+				return err
+			}
+			return printEvents(cmd.OutOrStdout(), events, filter, output)
+		},
+	}
+	logCmd.Flags().StringVar(&filter, "filter", "", "only events whose actor, action, identity or fingerprint contains TEXT")
+	logCmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	verify := &cobra.Command{
+		Use: "verify", Short: "Check the hash chain: exit 0 when intact, 1 naming the first broken event", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			n, head, err := s.VerifyAudit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d events, head %s\n", n, head)
+			return nil
+		},
+	}
+	head := &cobra.Command{
+		Use: "head", Short: "Print the latest event's hash, to quote in evidence", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			seq, hash, err := s.AuditHead(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %d\n", hash, seq)
+			return nil
+		},
+	}
+	cmd.AddCommand(logCmd, verify, head)
+	return cmd
+}
+
+func printEvents(w io.Writer, events []store.Event, filter, format string) error {
+	var shown []store.Event
+	for _, e := range events {
+		if filter == "" || containsAnyFold(filter, e.Actor, e.Action, e.Identity, e.Fingerprint) {
+			shown = append(shown, e)
+		}
+	}
+	switch format {
+	case "json":
+		if shown == nil {
+			shown = []store.Event{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(shown)
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tIDENTITY\tBEFORE\tAFTER\tREASON")
+		for _, e := range shown {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format("2006-01-02 15:04"), e.Actor, e.Action,
+				clip(orDash(e.Identity), 36), clip(orDash(e.Before), 30), clip(orDash(e.After), 40), clip(e.Reason, 40))
+		}
+		return tw.Flush()
+	}
+	return usageError{fmt.Errorf("-o %q: want table or json", format)}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func containsAnyFold(needle string, values ...string) bool {
+	for _, v := range values {
+		if containsFold(v, needle) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// Exception states.
+const (
+	ExceptionApproved = "approved"
+	ExceptionRejected = "rejected"
+	ExceptionRevoked  = "revoked"
+)
+
+// Exception is the explicit decision on trusting one self-signed
+// certificate, by fingerprint, for its identity.
+type Exception struct {
+	State     string    `json:"state"`
+	Reason    string    `json:"reason"`
+	Until     time.Time `json:"-"`
+	DecidedBy string    `json:"decided_by"`
+	DecidedAt time.Time `json:"-"`
+}
+
+// ActiveAt reports whether the exception approves trust at now.
+func (e *Exception) ActiveAt(now time.Time) bool {
+	return e != nil && e.State == ExceptionApproved && now.Before(e.Until)
+}
+
+// ExpiredAt reports whether an approval has run out at now.
+func (e *Exception) ExpiredAt(now time.Time) bool {
+	return e != nil && e.State == ExceptionApproved && !now.Before(e.Until)
+}
+
+// ExceptionJSON is the stable JSON shape of an exception in ls output.
+type ExceptionJSON struct {
+	State     string `json:"state"`
+	Reason    string `json:"reason"`
+	Until     string `json:"until,omitempty"`
+	DecidedBy string `json:"decided_by"`
+	DecidedAt string `json:"decided_at"`
+}
+
+// JSON returns the exception's stable JSON shape.
+func (e *Exception) JSON() *ExceptionJSON {
+	if e == nil {
+		return nil
+	}
+	j := &ExceptionJSON{State: e.State, Reason: e.Reason, DecidedBy: e.DecidedBy, DecidedAt: e.DecidedAt.UTC().Format(time.RFC3339)}
+	if !e.Until.IsZero() {
+		j.Until = e.Until.UTC().Format(time.RFC3339)
+	}
+	return j
+}
+
+// CheckApproval applies the rules an approval must meet: a reason, and an
+// end date in the future, no later than the certificate's notAfter and no
+// further than the policy allows. The error says which rule failed.
+func CheckApproval(c *Certificate, reason string, until, now time.Time, p Policy) error {
+	switch {
+	case !c.SelfSigned:
+		return fmt.Errorf("%s is not self-signed: exceptions are for self-signed certificates (CA-signed ones are trusted through their CA)", c.IdentityName)
+	case reason == "":
+		return fmt.Errorf("an approval needs a reason (--reason)")
+	case until.IsZero():
+		return fmt.Errorf("an approval needs an end date (--until YYYY-MM-DD)")
+	case !until.After(now):
+		return fmt.Errorf("the end date %s is not in the future", until.Format("2006-01-02"))
+	case until.After(c.NotAfter):
+		return fmt.Errorf("the end date %s is after the certificate's notAfter %s", until.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"))
+	case until.Sub(now) > time.Duration(p.ExceptionMaxDuration):
+		return fmt.Errorf("the end date %s is more than the policy's %d days away", until.Format("2006-01-02"), int(time.Duration(p.ExceptionMaxDuration).Hours()/24))
+	}
+	return nil
+}
+
+// CheckExpiry applies the rules of a governance expiration: not in the
+// past; after the certificate's notAfter is allowed, with a warning.
+func CheckExpiry(c *Certificate, date, now time.Time) (warning string, err error) {
+	if !date.After(now) {
+		return "", fmt.Errorf("the date %s is in the past", date.Format("2006-01-02"))
+	}
+	if date.After(c.NotAfter) {
+		return fmt.Sprintf("warning: %s is after the certificate's notAfter %s; the certificate expires first", date.Format("2006-01-02"), c.NotAfter.Format("2006-01-02")), nil
+	}
+	return "", nil
+}
