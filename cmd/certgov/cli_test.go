@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"database/sql"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -438,4 +439,112 @@ func TestCommonDir(t *testing.T) {
 			t.Errorf("commonDir(%v) = %q, want %q", tc.paths, got, tc.want)
 		}
 	}
+}
+
+func TestGovernanceAndAudit(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	db := filepath.Join(home, "data", "certgov", "demo.db")
+	t.Setenv("CERTGOV_DB", db)
+	t.Setenv("CERTGOV_ACTOR", "alice@example.com")
+	soon := time.Now().AddDate(0, 0, 20).Format("2006-01-02")
+
+	// The first self-signed, unapproved partner with time left.
+	r := certgov(t, "ls", "-o", "json", "--filter", "finding:self-signed-unapproved expires>30d current")
+	var recs []map[string]any
+	json.Unmarshal([]byte(r.stdout), &recs)
+	if len(recs) < 2 {
+		t.Fatalf("demo has %d unapproved self-signed certificates", len(recs))
+	}
+	a, b := recs[0]["identity"].(string), recs[1]["identity"].(string)
+
+	mustRun := func(args ...string) {
+		t.Helper()
+		if r := certgov(t, args...); r.code != 0 {
+			t.Fatalf("certgov %v: %s", args, r.stderr)
+		}
+	}
+	mustRun("exception", "approve", a, "--reason", "contract renewal under way", "--until", soon)
+	mustRun("--as", "bob@example.com", "exception", "reject", b, "--reason", "partner left")
+	mustRun("owner", "set", a, "partners@example.com", "--reason", "attested")
+	mustRun("expiry", "set", a, soon)
+
+	r = certgov(t, "ls", "-o", "json", "--filter", a+" current")
+	json.Unmarshal([]byte(r.stdout), &recs)
+	rec := recs[0]
+	exc := rec["exception"].(map[string]any)
+	if exc["state"] != "approved" || exc["decided_by"] != "alice@example.com" || rec["owner"] != "partners@example.com" || rec["expires_at"] == nil {
+		t.Fatalf("after the decisions: %v", rec)
+	}
+	for _, code := range rec["findings"].([]any) {
+		if code == "self-signed-unapproved" || code == "no-owner" {
+			t.Errorf("finding %v survives the decision", code)
+		}
+	}
+
+	// Refused changes: a clear error, exit 1 or 2, nothing written.
+	before := auditCount(t)
+	for _, args := range [][]string{
+		{"exception", "approve", a, "--reason", "x", "--until", "2001-01-01"},
+		{"exception", "approve", a, "--reason", "x", "--until", time.Now().AddDate(1, 0, 0).Format("2006-01-02")},
+		{"exception", "approve", a, "--until", soon},
+		{"exception", "approve", "ledger.payments.svc", "--reason", "x", "--until", soon},
+		{"exception", "revoke", b, "--reason", "nothing approved"},
+		{"owner", "set", "nobody-here", "x"},
+		{"expiry", "set", a, "2001-01-01"},
+		{"expiry", "set", a, "31/12/2030"},
+	} {
+		if r := certgov(t, args...); r.code == 0 || r.stderr == "" {
+			t.Errorf("certgov %v accepted: %+v", args, r)
+		}
+	}
+	if got := auditCount(t); got != before {
+		t.Errorf("refused changes wrote %d audit events", got-before)
+	}
+
+	r = certgov(t, "audit", "log", "-o", "json", "--filter", "exception")
+	var events []map[string]any
+	json.Unmarshal([]byte(r.stdout), &events)
+	if len(events) != 2 || events[0]["actor"] != "alice@example.com" || events[1]["actor"] != "bob@example.com" || events[1]["reason"] != "partner left" {
+		t.Fatalf("audit log: %s", r.stdout)
+	}
+	if r := certgov(t, "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "intact") {
+		t.Fatalf("verify: %+v", r)
+	}
+	head := certgov(t, "audit", "head").stdout
+	if len(strings.Fields(head)) != 2 || len(strings.Fields(head)[0]) != 64 {
+		t.Fatalf("head %q", head)
+	}
+
+	// The trail cannot be edited through SQL; editing the file by hand
+	// (dropping the triggers first) is caught by verify.
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 3`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("UPDATE on the audit trail: %v", err)
+	}
+	if _, err := raw.Exec(`DELETE FROM audit_events WHERE seq = 3`); err == nil {
+		t.Fatal("DELETE on the audit trail succeeded")
+	}
+	if _, err := raw.Exec(`DROP TRIGGER audit_events_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE audit_events SET reason = 'nothing to see' WHERE action = 'exception.reject'`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	r = certgov(t, "audit", "verify")
+	if r.code != 1 || !strings.Contains(r.stderr, "broken at event") {
+		t.Fatalf("verify after tampering: %+v", r)
+	}
+}
+
+func auditCount(t *testing.T) int {
+	t.Helper()
+	var events []map[string]any
+	json.Unmarshal([]byte(certgov(t, "audit", "log", "-o", "json").stdout), &events)
+	return len(events)
 }
