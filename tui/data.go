@@ -45,6 +45,7 @@ type Dataset struct {
 	Certificates int
 	Findings     []model.Finding
 	Sources      []store.SourceInfo
+	Events       []store.Event // the audit trail, oldest first
 	LoadedAt     time.Time
 }
 
@@ -75,6 +76,9 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 	ds.Findings = append(ds.Findings, rv.EntryFindings()...)
 	model.SortFindings(ds.Findings)
 	if ds.Sources, err = s.Sources(ctx); err != nil {
+		return nil, err
+	}
+	if ds.Events, err = s.AuditEvents(ctx, ""); err != nil {
 		return nil, err
 	}
 	return ds, nil

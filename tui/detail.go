@@ -16,13 +16,39 @@ import (
 // trusted and why it is flagged, and its earlier certificates.
 type detailScreen struct {
 	row      Row
+	history  []store.Event   // the identity's audit events
 	identity *store.Identity // loaded after opening
 	offset   int
 	preview  bool // shown beside the table on wide terminals
 }
 
-func (s *detailScreen) open(r *Row) {
+func (s *detailScreen) open(r *Row, ds *Dataset) {
 	s.row, s.identity, s.offset = *r, nil, 0
+	s.history = historyOf(ds, r.IdentityName)
+}
+
+// refresh picks up the identity's new state after a reload.
+func (s *detailScreen) refresh(ds *Dataset) {
+	for i := range ds.Rows {
+		if ds.Rows[i].IdentityKey == s.row.IdentityKey {
+			s.row = ds.Rows[i]
+			break
+		}
+	}
+	s.history = historyOf(ds, s.row.IdentityName)
+}
+
+func historyOf(ds *Dataset, identity string) []store.Event {
+	if ds == nil {
+		return nil
+	}
+	var out []store.Event
+	for _, e := range ds.Events {
+		if e.Identity == identity {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (s *detailScreen) setIdentity(fingerprint string, ident *store.Identity) {
@@ -66,6 +92,16 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 		field("Review by", r.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(r.ExpiresAt, now)+")")
 	}
 	field("Trust model", r.TrustModel)
+	if e := r.Exception; e != nil {
+		text := e.State + " by " + e.DecidedBy + " on " + e.DecidedAt.Format("2006-01-02") + ": " + e.Reason
+		if e.State == model.ExceptionApproved {
+			text = fmt.Sprintf("approved until %s by %s: %s", e.Until.Format("2006-01-02"), e.DecidedBy, e.Reason)
+			if e.ExpiredAt(now) {
+				text = st.Error.Render("ENDED ") + text
+			}
+		}
+		field("Exception", text)
+	}
 	expiry := "expires " + model.Relative(r.NotAfter, now)
 	if r.ExpiredAt(now) {
 		expiry = "EXPIRED " + model.Relative(r.NotAfter, now)
@@ -125,6 +161,20 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 		}
 	}
 
+	if !s.preview {
+		section(fmt.Sprintf("History (%d)", len(s.history)))
+		if len(s.history) == 0 {
+			lines = append(lines, st.Dim.Render("  no decision recorded yet: o owner · e expiration · a approve · x reject"))
+		}
+		for i := len(s.history) - 1; i >= 0; i-- {
+			e := s.history[i]
+			line := fmt.Sprintf("  %s  %-18s %-18s %s", e.At.Format("2006-01-02 15:04"), e.Actor, e.Action, e.After)
+			if e.Reason != "" {
+				line += " — " + e.Reason
+			}
+			lines = append(lines, line)
+		}
+	}
 	for i := range lines {
 		lines[i] = truncate(lines[i], width)
 	}

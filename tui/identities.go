@@ -90,6 +90,8 @@ type identitiesScreen struct {
 	sortCol int
 	reverse bool
 
+	selection map[string]bool // identity keys chosen with space or V
+
 	input      textinput.Model
 	filtering  bool
 	filter     *model.Filter
@@ -110,6 +112,24 @@ func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
 	s.resort()
 	s.refresh(now)
 	s.selectKey(selected)
+}
+
+// targets are what an action applies to: the selection, else the row
+// under the cursor.
+func (s *identitiesScreen) targets() []Row {
+	var out []Row
+	if len(s.selection) > 0 {
+		for i := range s.ds.Rows {
+			if s.selection[s.ds.Rows[i].IdentityKey] {
+				out = append(out, s.ds.Rows[i])
+			}
+		}
+		return out
+	}
+	if r := s.selected(); r != nil {
+		out = append(out, *r)
+	}
+	return out
 }
 
 // selected is the row under the cursor, or nil.
@@ -224,7 +244,10 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 		s.filtering = true
 		s.input.Focus()
 	case key.Matches(msg, k.Back):
-		if s.filterText != "" {
+		switch {
+		case len(s.selection) > 0:
+			s.selection = nil
+		case s.filterText != "":
 			s.input.SetValue("")
 			s.applyFilter("", now)
 		}
@@ -243,6 +266,27 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 	case key.Matches(msg, k.Open):
 		if s.cursor < len(s.order) {
 			return &s.ds.Rows[s.order[s.cursor]], true
+		}
+	case key.Matches(msg, k.Select):
+		if r := s.selected(); r != nil {
+			if s.selection == nil {
+				s.selection = map[string]bool{}
+			}
+			if s.selection[r.IdentityKey] {
+				delete(s.selection, r.IdentityKey)
+			} else {
+				s.selection[r.IdentityKey] = true
+			}
+			s.cursor = min(s.cursor+1, len(s.order)-1)
+		}
+	case key.Matches(msg, k.SelectAll):
+		if len(s.selection) > 0 {
+			s.selection = nil
+		} else {
+			s.selection = map[string]bool{}
+			for _, i := range s.order {
+				s.selection[s.ds.Rows[i].IdentityKey] = true
+			}
 		}
 	default:
 		s.cursor = moveCursor(msg, k, s.cursor, len(s.order), page)
@@ -340,8 +384,13 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	for pos := s.offset; pos < len(s.order) && pos < s.offset+rowsHeight; pos++ {
 		r := &s.ds.Rows[s.order[pos]]
 		marker := "  "
-		if pos == s.cursor {
+		switch {
+		case pos == s.cursor && s.selection[r.IdentityKey]:
+			marker = "▶✓"
+		case pos == s.cursor:
 			marker = "▶ "
+		case s.selection[r.IdentityKey]:
+			marker = " ✓"
 		}
 		var line strings.Builder
 		line.WriteString(marker)
@@ -364,7 +413,11 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 		b.WriteString(text)
 		b.WriteByte('\n')
 	}
-	b.WriteString(st.Dim.Render(fmt.Sprintf("  %s (%d identities in all)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))))
+	footer := fmt.Sprintf("  %s (%d identities in all)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))
+	if len(s.selection) > 0 {
+		footer += fmt.Sprintf(" · %d selected: o e a x apply to all of them, esc clears", len(s.selection))
+	}
+	b.WriteString(st.Dim.Render(footer))
 	return b.String()
 }
 

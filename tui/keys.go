@@ -8,6 +8,8 @@ type KeyMap struct {
 	Open, Back, Filter, Sort, Reverse       key.Binding
 	NextScreen, PrevScreen, Screen          key.Binding
 	Reload, Copy, Help, Quit, ForceQuit     key.Binding
+	Owner, Expiry, Approve, Reject          key.Binding
+	Select, SelectAll                       key.Binding
 }
 
 func newKeyMap() KeyMap {
@@ -25,7 +27,13 @@ func newKeyMap() KeyMap {
 		Reverse:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse")),
 		NextScreen: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
 		PrevScreen: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
-		Screen:     key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "screens")),
+		Screen:     key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6"), key.WithHelp("1-6", "screens")),
+		Owner:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
+		Expiry:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
+		Approve:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Reject:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+		Select:     key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
+		SelectAll:  key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "select all shown")),
 		Reload:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy fingerprint")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -44,9 +52,11 @@ func (h helpKeys) ShortHelp() []key.Binding {
 	k := h.k
 	switch h.screen {
 	case screenIdentities:
-		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Sort, k.NextScreen, k.Help, k.Quit}
+		return []key.Binding{k.Open, k.Filter, k.Sort, k.Select, k.Owner, k.Expiry, k.Approve, k.Reject, k.Help, k.Quit}
+	case screenExceptions:
+		return []key.Binding{k.Up, k.Down, k.Open, k.Approve, k.Reject, k.Help, k.Quit}
 	case screenDetail:
-		return []key.Binding{k.Up, k.Down, k.Copy, k.Back, k.Help, k.Quit}
+		return []key.Binding{k.Owner, k.Expiry, k.Approve, k.Reject, k.Copy, k.Back, k.Help, k.Quit}
 	default:
 		return []key.Binding{k.Up, k.Down, k.Open, k.NextScreen, k.Help, k.Quit}
 	}
@@ -57,6 +67,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Open, k.Back, k.Filter, k.Sort, k.Reverse, k.Copy},
+		{k.Owner, k.Expiry, k.Approve, k.Reject, k.Select, k.SelectAll},
 		{k.NextScreen, k.PrevScreen, k.Screen, k.Reload, k.Help, k.Quit},
 	}
 }

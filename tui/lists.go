@@ -132,3 +132,21 @@ func sourceItems(ds *Dataset, now time.Time) []listItem {
 	}
 	return items
 }
+
+// auditItems lists the audit trail, newest first.
+func auditItems(ds *Dataset) []listItem {
+	items := make([]listItem, 0, len(ds.Events))
+	for i := len(ds.Events) - 1; i >= 0; i-- {
+		e := ds.Events[i]
+		text := fmt.Sprintf("%5d  %s  %-18s %-18s %s", e.Seq, e.At.Format("2006-01-02 15:04"), e.Actor, e.Action, e.Identity)
+		item := listItem{text: text, detail: []string{"hash " + e.Hash}}
+		if e.Before != "" || e.After != "" {
+			item.detail = append(item.detail, fmt.Sprintf("before %q → after %q", e.Before, e.After))
+		}
+		if e.Reason != "" {
+			item.detail = append(item.detail, "reason: "+e.Reason)
+		}
+		items = append(items, item)
+	}
+	return items
+}

@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"certgov/model"
 	"certgov/store"
@@ -24,12 +25,16 @@ type screen int
 const (
 	screenOverview screen = iota
 	screenIdentities
+	screenExceptions
 	screenFindings
 	screenSources
+	screenAudit
 	screenDetail
 )
 
-var screenNames = []string{"1 Overview", "2 Identities", "3 Findings", "4 Sources"}
+var screenNames = []string{"1 Overview", "2 Identities", "3 Exceptions", "4 Findings", "5 Sources", "6 Audit"}
+
+const tabCount = screen(6)
 
 // Options configure the dashboard.
 type Options struct {
@@ -39,6 +44,8 @@ type Options struct {
 	// Poll is how often the database is checked for changes by other
 	// processes; zero means every two seconds.
 	Poll time.Duration
+	// Actor names the reviewer in the audit trail.
+	Actor string
 }
 
 // Model is the root model.
@@ -60,13 +67,17 @@ type Model struct {
 	loadSeq  int
 	version  int64
 	status   string // last error, shown in the status line
+	flash    string // the last action's outcome
 	loadTime time.Duration
 
 	overview   overviewScreen
 	identities identitiesScreen
 	findings   listScreen
 	sources    listScreen
+	audit      listScreen
+	exceptions exceptionsScreen
 	detail     detailScreen
+	prompt     *prompt // an action's questions, when one is under way
 }
 
 // New builds the root model.
@@ -199,7 +210,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.overview.setData(m.ds)
 		m.findings.setItems(findingItems(m.ds))
 		m.sources.setItems(sourceItems(m.ds, m.opts.Now()))
+		m.audit.setItems(auditItems(m.ds))
+		m.exceptions.setData(m.ds, m.opts.Now())
+		if m.screen == screenDetail {
+			m.detail.refresh(m.ds)
+		}
 		return m, nil
+	case actionDoneMsg:
+		m.flash = msg.summary()
+		return m, m.load()
 	case versionMsg:
 		cmds := []tea.Cmd{m.poll()}
 		switch {
@@ -229,6 +248,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.ForceQuit) {
 		return m, tea.Quit
 	}
+	if m.prompt != nil {
+		return m.updatePrompt(msg)
+	}
 	if m.screen == screenIdentities && m.identities.filtering {
 		cmd := m.identities.updateFilter(msg, m.opts.Now())
 		return m, cmd
@@ -242,10 +264,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Reload):
 		return m, m.load()
 	case key.Matches(msg, m.keys.NextScreen):
-		m.switchTo((m.listScreen() + 1) % 4)
+		m.switchTo((m.listScreen() + 1) % tabCount)
 		return m, nil
 	case key.Matches(msg, m.keys.PrevScreen):
-		m.switchTo((m.listScreen() + 3) % 4)
+		m.switchTo((m.listScreen() + tabCount - 1) % tabCount)
 		return m, nil
 	case key.Matches(msg, m.keys.Screen):
 		m.switchTo(screen(msg.String()[0] - '1'))
@@ -262,12 +284,24 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.switchTo(screenIdentities)
 		}
 	case screenIdentities:
-		if row, ok := m.identities.update(msg, m.keys, page, m.opts.Now()); ok {
-			m.previous = screenIdentities
-			m.screen = screenDetail
-			m.detail.open(row)
-			return m, m.loadDetail(row.FingerprintSHA256)
+		if kind, ok := actionFor(msg, m.keys); ok {
+			return m.startAction(kind, m.identities.targets())
 		}
+		if row, ok := m.identities.update(msg, m.keys, page, m.opts.Now()); ok {
+			return m.openDetail(row)
+		}
+	case screenExceptions:
+		if kind, ok := actionFor(msg, m.keys); ok {
+			if row := m.exceptions.selected(); row != nil {
+				return m.startAction(kind, []Row{*row})
+			}
+			return m, nil
+		}
+		if row, ok := m.exceptions.update(msg, m.keys, page); ok {
+			return m.openDetail(row)
+		}
+	case screenAudit:
+		m.audit.update(msg, m.keys, page)
 	case screenFindings:
 		if item, ok := m.findings.update(msg, m.keys, page); ok && item.filter != "" {
 			m.identities.applyFilter(item.filter, m.opts.Now())
@@ -276,6 +310,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case screenSources:
 		m.sources.update(msg, m.keys, page)
 	case screenDetail:
+		if kind, ok := actionFor(msg, m.keys); ok {
+			return m.startAction(kind, []Row{m.detail.row})
+		}
 		switch {
 		case key.Matches(msg, m.keys.Back):
 			m.screen = m.previous
@@ -289,6 +326,13 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+func (m Model) openDetail(row *Row) (tea.Model, tea.Cmd) {
+	m.previous = m.screen
+	m.screen = screenDetail
+	m.detail.open(row, m.ds)
+	return m, m.loadDetail(row.FingerprintSHA256)
+}
+
 // listScreen is the tab position of the current screen (the detail
 // belongs to the identities).
 func (m Model) listScreen() screen {
@@ -299,7 +343,7 @@ func (m Model) listScreen() screen {
 }
 
 func (m *Model) switchTo(s screen) {
-	if s >= 0 && s < screenDetail {
+	if s >= 0 && s < tabCount {
 		m.screen = s
 	}
 }
@@ -313,9 +357,30 @@ func (m Model) bodyHeight() int {
 func (m Model) renderHelp() string {
 	hk := helpKeys{k: m.keys, screen: m.screen}
 	if m.showHelp {
-		return m.help.FullHelpView(hk.FullHelp())
+		return fullHelp(m.styles, hk.FullHelp(), m.width)
 	}
-	return m.help.ShortHelpView(hk.ShortHelp())
+	return truncate(m.help.ShortHelpView(hk.ShortHelp()), m.width)
+}
+
+// fullHelp lays every binding out in as many columns as the width holds.
+func fullHelp(st Styles, groups [][]key.Binding, width int) string {
+	var cells []string
+	cellWidth := 0
+	for _, g := range groups {
+		for _, b := range g {
+			h := b.Help()
+			cell := fmt.Sprintf("%-10s %s", h.Key, h.Desc)
+			cells = append(cells, cell)
+			cellWidth = max(cellWidth, ansi.StringWidth(cell)+3)
+		}
+	}
+	cols := max(1, width/cellWidth)
+	rows := (len(cells) + cols - 1) / cols
+	lines := make([]string, rows)
+	for i, c := range cells {
+		lines[i%rows] += st.Dim.Render(pad(c, cellWidth))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // View draws the tabs, the screen, the status line and the help; every
@@ -331,7 +396,11 @@ func (m Model) View() tea.View {
 	}
 	b.WriteString(strings.Join(lines, "\n"))
 	b.WriteByte('\n')
-	b.WriteString(m.renderStatus())
+	if m.prompt != nil {
+		b.WriteString(truncate(m.prompt.view(m.styles), m.width))
+	} else {
+		b.WriteString(m.renderStatus())
+	}
 	b.WriteByte('\n')
 	b.WriteString(m.renderHelp())
 	v := tea.NewView(b.String())
@@ -379,10 +448,14 @@ func (m Model) renderBody() string {
 			return m.identitiesWithPreview(h)
 		}
 		return m.identities.view(m.styles, m.width, h, m.opts.Now())
+	case screenExceptions:
+		return m.exceptions.view(m.styles, m.width, h, m.opts.Now())
 	case screenFindings:
 		return m.findings.view(m.styles, m.width, h, "Findings by code — enter lists the identities concerned")
 	case screenSources:
 		return m.sources.view(m.styles, m.width, h, "Imported files — removed entries are drift")
+	case screenAudit:
+		return m.audit.view(m.styles, m.width, h, "Audit trail, newest first — hash-chained; certgov audit verify checks it")
 	case screenDetail:
 		return m.detail.view(m.styles, m.width, h, m.opts.Now())
 	}
@@ -421,6 +494,8 @@ func (m Model) renderStatus() string {
 		s = m.styles.Error.Render(m.status)
 	case m.loading && m.ds != nil:
 		s = m.styles.Status.Render(m.spin.View() + " reloading…")
+	case m.flash != "":
+		s = m.styles.Label.Render(m.flash)
 	case m.ds != nil:
 		s = m.styles.Status.Render(fmt.Sprintf("%d identities, %d certificates · %s · loaded in %s",
 			len(m.ds.Rows), m.ds.Certificates, m.opts.Store.Path(), m.loadTime.Round(time.Millisecond)))

@@ -51,7 +51,7 @@ overwrite a database that is not a demo.`,
 				return err
 			}
 			defer s.Close()
-			return runDashboard(cmd.Context(), s, "", cmd.InOrStdin(), cmd.OutOrStdout())
+			return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "only build the database; do not open the dashboard")

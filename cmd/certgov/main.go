@@ -89,7 +89,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 			return err
 		}
 		defer s.Close()
-		return runDashboard(cmd.Context(), s, "", cmd.InOrStdin(), cmd.OutOrStdout())
+		return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who makes a change, for the audit trail (default $CERTGOV_ACTOR, else the OS user)")

@@ -26,7 +26,7 @@ func newTUICommand(a *app) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			return runDashboard(cmd.Context(), s, policyFile, cmd.InOrStdin(), cmd.OutOrStdout())
+			return runDashboard(cmd.Context(), s, policyFile, a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings (see certgov findings --help)")
@@ -35,7 +35,7 @@ func newTUICommand(a *app) *cobra.Command {
 
 // runDashboard opens the dashboard on a terminal; elsewhere it says how to
 // get one.
-func runDashboard(ctx context.Context, s *store.Store, policyFile string, in io.Reader, out io.Writer) error {
+func runDashboard(ctx context.Context, s *store.Store, policyFile, actor string, in io.Reader, out io.Writer) error {
 	policy, err := loadPolicy(policyFile)
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func runDashboard(ctx context.Context, s *store.Store, policyFile string, in io.
 	if f, ok := out.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		return fmt.Errorf("the dashboard needs a terminal; for scripts use certgov ls, findings or sources")
 	}
-	p := tea.NewProgram(tui.New(tui.Options{Store: s, Policy: policy}), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	p := tea.NewProgram(tui.New(tui.Options{Store: s, Policy: policy, Actor: actor}), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, err = p.Run()
 	if err == tea.ErrProgramKilled {
 		return nil

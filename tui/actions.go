@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// Governance actions: the same store methods the CLI calls, run in a
+// command, each writing its audit event.
+
+type actionKind int
+
+const (
+	actionOwner actionKind = iota
+	actionExpiry
+	actionApprove
+	actionReject
+)
+
+var actionNames = map[actionKind]string{actionOwner: "owner", actionExpiry: "expiration", actionApprove: "approve exception", actionReject: "reject exception"}
+
+func actionFor(msg tea.KeyPressMsg, k KeyMap) (actionKind, bool) {
+	switch {
+	case key.Matches(msg, k.Owner):
+		return actionOwner, true
+	case key.Matches(msg, k.Expiry):
+		return actionExpiry, true
+	case key.Matches(msg, k.Approve):
+		return actionApprove, true
+	case key.Matches(msg, k.Reject):
+		return actionReject, true
+	}
+	return 0, false
+}
+
+// prompt asks an action's questions one after the other on the status
+// line, then, for more than one identity, asks to confirm (default no).
+type prompt struct {
+	kind    actionKind
+	targets []Row
+	fields  []promptField
+	index   int
+	confirm bool // the last step: y/N
+}
+
+type promptField struct {
+	label   string
+	input   textinput.Model
+	presets []string // shown as hints; completion cycles them with tab
+}
+
+func newField(label, placeholder string, presets []string) promptField {
+	in := textinput.New()
+	in.Prompt = ""
+	in.Placeholder = placeholder
+	in.ShowSuggestions = len(presets) > 0
+	in.SetSuggestions(presets)
+	in.SetWidth(40)
+	return promptField{label: label, input: in, presets: presets}
+}
+
+func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) {
+	if len(targets) == 0 {
+		return m, nil
+	}
+	now := m.opts.Now()
+	p := &prompt{kind: kind, targets: targets}
+	switch kind {
+	case actionOwner:
+		p.fields = []promptField{newField("owner", "a person or team, e.g. payments@example.com", m.ds.knownOwners())}
+	case actionExpiry:
+		p.fields = []promptField{newField("re-attest by", "YYYY-MM-DD", datePresets(now))}
+	case actionApprove:
+		p.fields = []promptField{
+			newField("reason", "why this self-signed certificate may be trusted", nil),
+			newField("until", "YYYY-MM-DD, at most the policy's maximum", datePresets(now)[:1]),
+		}
+	case actionReject:
+		p.fields = []promptField{newField("reason", "why it must not be trusted", nil)}
+	}
+	m.prompt = p
+	return m, m.prompt.fields[0].input.Focus()
+}
+
+// datePresets are +30 days, +90 days and the end of next quarter.
+func datePresets(now time.Time) []string {
+	q := (int(now.Month())-1)/3 + 1
+	endOfNext := time.Date(now.Year(), time.Month(3*(q+1)), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, -1)
+	return []string{now.AddDate(0, 0, 30).Format("2006-01-02"), now.AddDate(0, 0, 90).Format("2006-01-02"), endOfNext.Format("2006-01-02")}
+}
+
+func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	p := m.prompt
+	if msg.String() == "esc" || msg.String() == "ctrl+c" {
+		m.prompt, m.flash = nil, "cancelled"
+		return m, nil
+	}
+	if p.confirm {
+		switch msg.String() {
+		case "y", "Y":
+			m.prompt = nil
+			return m, m.runAction(p)
+		case "n", "N", "enter":
+			m.prompt, m.flash = nil, "cancelled"
+		}
+		return m, nil
+	}
+	if msg.String() == "enter" {
+		if strings.TrimSpace(p.fields[p.index].input.Value()) == "" && p.kind != actionOwner {
+			return m, nil // every field is needed
+		}
+		p.fields[p.index].input.Blur()
+		if p.index+1 < len(p.fields) {
+			p.index++
+			return m, p.fields[p.index].input.Focus()
+		}
+		if len(p.targets) > 1 {
+			p.confirm = true
+			return m, nil
+		}
+		m.prompt = nil
+		return m, m.runAction(p)
+	}
+	var cmd tea.Cmd
+	p.fields[p.index].input, cmd = p.fields[p.index].input.Update(msg)
+	return m, cmd
+}
+
+func (p *prompt) view(st Styles) string {
+	who := p.targets[0].IdentityName
+	if len(p.targets) > 1 {
+		who = fmt.Sprintf("%d identities", len(p.targets))
+	}
+	if p.confirm {
+		return st.Label.Render(fmt.Sprintf("%s for %s: %s — apply? y/N", actionNames[p.kind], who, p.values()))
+	}
+	f := p.fields[p.index]
+	hint := ""
+	if len(f.presets) > 0 {
+		hint = st.Dim.Render("  tab completes: " + strings.Join(f.presets, ", "))
+	}
+	return st.Label.Render(fmt.Sprintf("%s for %s · %s: ", actionNames[p.kind], who, f.label)) + f.input.View() + hint
+}
+
+func (p *prompt) values() string {
+	var parts []string
+	for _, f := range p.fields {
+		parts = append(parts, f.label+" "+f.input.Value())
+	}
+	return strings.Join(parts, ", ")
+}
+
+type actionDoneMsg struct {
+	what   string
+	done   int
+	errors []string
+}
+
+func (a actionDoneMsg) summary() string {
+	s := fmt.Sprintf("%s: %d done", a.what, a.done)
+	if len(a.errors) > 0 {
+		s += fmt.Sprintf(", %d refused: %s", len(a.errors), a.errors[0])
+	}
+	return s
+}
+
+// runAction applies the action to every target in a command; each change
+// is its own transaction with its audit event.
+func (m Model) runAction(p *prompt) tea.Cmd {
+	s, actor, policy, now := m.opts.Store, m.opts.Actor, m.opts.Policy, m.opts.Now().UTC()
+	values := make([]string, len(p.fields))
+	for i, f := range p.fields {
+		values[i] = strings.TrimSpace(f.input.Value())
+	}
+	targets, kind := p.targets, p.kind
+	return func() tea.Msg {
+		ctx := context.Background()
+		done := actionDoneMsg{what: actionNames[kind]}
+		for _, t := range targets {
+			ch := store.Change{Actor: actor, At: now}
+			var err error
+			switch kind {
+			case actionOwner:
+				_, err = s.SetOwner(ctx, t.FingerprintSHA256, values[0], ch)
+			case actionExpiry:
+				var date time.Time
+				if date, err = time.Parse("2006-01-02", values[0]); err == nil {
+					_, _, err = s.SetExpiry(ctx, t.FingerprintSHA256, date.Add(24*time.Hour-time.Second), ch)
+				}
+			case actionApprove:
+				ch.Reason = values[0]
+				var until time.Time
+				if until, err = time.Parse("2006-01-02", values[1]); err == nil {
+					_, _, err = s.DecideException(ctx, t.FingerprintSHA256, model.ExceptionApproved, until.Add(24*time.Hour-time.Second), ch, policy)
+				}
+			case actionReject:
+				ch.Reason = values[0]
+				_, _, err = s.DecideException(ctx, t.FingerprintSHA256, model.ExceptionRejected, time.Time{}, ch, policy)
+			}
+			if err != nil {
+				done.errors = append(done.errors, t.IdentityName+": "+err.Error())
+				continue
+			}
+			done.done++
+		}
+		return done
+	}
+}
+
+// knownOwners are the owners recorded so far, for completion.
+func (ds *Dataset) knownOwners() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range ds.Rows {
+		if r.Owner != "" && !seen[r.Owner] {
+			seen[r.Owner] = true
+			out = append(out, r.Owner)
+		}
+	}
+	return out
+}
