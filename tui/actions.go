@@ -160,15 +160,19 @@ func (p *prompt) values() string {
 }
 
 type actionDoneMsg struct {
-	what   string
-	done   int
-	errors []string
+	what     string
+	done     int
+	errors   []string
+	warnings []string
 }
 
 func (a actionDoneMsg) summary() string {
 	s := fmt.Sprintf("%s: %d done", a.what, a.done)
 	if len(a.errors) > 0 {
 		s += fmt.Sprintf(", %d refused: %s", len(a.errors), a.errors[0])
+	}
+	if len(a.warnings) > 0 {
+		s += " (" + a.warnings[0] + ")"
 	}
 	return s
 }
@@ -194,7 +198,10 @@ func (m Model) runAction(p *prompt) tea.Cmd {
 			case actionExpiry:
 				var date time.Time
 				if date, err = time.Parse("2006-01-02", values[0]); err == nil {
-					_, _, err = s.SetExpiry(ctx, t.FingerprintSHA256, date.Add(24*time.Hour-time.Second), ch)
+					var warning string
+					if _, warning, err = s.SetExpiry(ctx, t.FingerprintSHA256, date.Add(24*time.Hour-time.Second), ch); warning != "" {
+						done.warnings = append(done.warnings, t.IdentityName+": "+warning)
+					}
 				}
 			case actionApprove:
 				ch.Reason = values[0]
