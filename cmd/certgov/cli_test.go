@@ -548,3 +548,33 @@ func auditCount(t *testing.T) int {
 	json.Unmarshal([]byte(certgov(t, "audit", "log", "-o", "json").stdout), &events)
 	return len(events)
 }
+
+func TestCheck(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	r := certgov(t, "check")
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL:") || !strings.Contains(r.stdout, "expired") {
+		t.Fatalf("check on the demo: %d\n%s", r.code, r.stdout)
+	}
+	if r := certgov(t, "check", "--fail-on", "revoked-but-trusted", "-o", "json"); r.code != 1 || !strings.Contains(r.stdout, `"ok": false`) {
+		t.Fatalf("json: %+v", r)
+	}
+	if r := certgov(t, "check", "--fail-on", "dn-match-ambiguous"); r.code != 1 || !strings.Contains(r.stdout, "payments-batch") {
+		t.Fatalf("findings about trust entries count too: %+v", r)
+	}
+	if r := certgov(t, "check", "--fail-on", "weak-signature", "--filter-is-not-a-flag"); r.code != 2 {
+		t.Errorf("unknown flag: %+v", r)
+	}
+	if r := certgov(t, "check", "--fail-on", "chain-unverified,untrusted", "-o", "json"); r.code != 1 {
+		t.Errorf("several codes: %+v", r)
+	}
+	narrow := certgov(t, "check", "--fail-on", "expiring", "--within", "1d", "-o", "json")
+	wide := certgov(t, "check", "--fail-on", "expiring", "--within", "60d", "-o", "json")
+	if len(narrow.stdout) >= len(wide.stdout) {
+		t.Error("--within does not widen the window")
+	}
+	if r := certgov(t, "check", "--fail-on", "nonsense"); r.code != 2 {
+		t.Errorf("unknown code: %+v", r)
+	}
+}

@@ -104,6 +104,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newExpiryCommand(a),
 		newExceptionCommand(a),
 		newAuditCommand(a),
+		newCheckCommand(a),
 		newDemoCommand(a),
 	)
 	return root

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+)
+
+var defaultFailOn = []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired}
+
+func newCheckCommand(a *app) *cobra.Command {
+	var within, failOn, output, policyFile string
+	cmd := &cobra.Command{
+		Use:   "check [--within 30d] [--fail-on CODES] [-o text|json]",
+		Short: "For cron and CI: print what needs attention, exit 1 when it matters",
+		Long: `Print the findings that need attention and exit 1 when any finding with a
+code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `), 0 otherwise.
+--within sets the expiring window (default: the policy's, 30 days).`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			codes := strings.Split(failOn, ",")
+			for _, c := range codes {
+				if _, ok := model.FindingTypes[c]; !ok {
+					return usageError{fmt.Errorf("--fail-on: unknown finding %q (%s)", c, strings.Join(model.FindingCodes(), ", "))}
+				}
+			}
+			s, _, policy, err := a.openReview(cmd.Context(), "", policyFile)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if within != "" {
+				var d model.Duration
+				if err := d.UnmarshalJSON([]byte(`"` + within + `"`)); err != nil {
+					return usageError{fmt.Errorf("--within: %w", err)}
+				}
+				policy.ExpiringWithin = d
+			}
+			rv, err := s.NewReview(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var failing []model.Finding
+			err = rv.Each(cmd.Context(), policy, time.Now(), func(_ *model.Record, findings []model.Finding) error {
+				for _, f := range findings {
+					if slices.Contains(codes, f.Code) {
+						failing = append(failing, f)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, f := range rv.EntryFindings() {
+				if slices.Contains(codes, f.Code) {
+					failing = append(failing, f)
+				}
+			}
+			model.SortFindings(failing)
+			if err := printCheck(cmd.OutOrStdout(), failing, codes, output); err != nil {
+				return err
+			}
+			if len(failing) > 0 {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&within, "within", "", "expiring window, e.g. 14d (default: the policy's 30d)")
+	cmd.Flags().StringVar(&failOn, "fail-on", strings.Join(defaultFailOn, ","), "finding codes that make the check fail")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
+	return cmd
+}
+
+func printCheck(w io.Writer, failing []model.Finding, codes []string, format string) error {
+	switch format {
+	case "json":
+		out := struct {
+			OK       bool            `json:"ok"`
+			FailOn   []string        `json:"fail_on"`
+			Findings []model.Finding `json:"findings"`
+		}{len(failing) == 0, codes, failing}
+		if out.Findings == nil {
+			out.Findings = []model.Finding{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "text":
+		if len(failing) == 0 {
+			fmt.Fprintf(w, "OK: no %s\n", strings.Join(codes, ", "))
+			return nil
+		}
+		for _, f := range failing {
+			fmt.Fprintf(w, "%-8s %-24s %s: %s\n", f.Severity, f.Code, f.Identity, f.Message)
+		}
+		fmt.Fprintf(w, "FAIL: %d finding(s)\n", len(failing))
+		return nil
+	}
+	return usageError{fmt.Errorf("-o %q: want text or json", format)}
+}
