@@ -189,4 +189,32 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 `,
+	// 4: attestation campaigns.
+	`
+CREATE TABLE campaigns (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	scope      TEXT NOT NULL,
+	due        INTEGER,
+	started_at INTEGER NOT NULL,
+	started_by TEXT NOT NULL,
+	closed_at  INTEGER,
+	closed_by  TEXT
+);
+-- One open campaign per name; closed ones keep their name.
+CREATE UNIQUE INDEX campaigns_open_name ON campaigns(name) WHERE closed_at IS NULL;
+
+CREATE TABLE campaign_items (
+	campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+	identity_id INTEGER NOT NULL REFERENCES identities(id),
+	identity    TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	snapshot    TEXT NOT NULL,
+	decision    TEXT NOT NULL DEFAULT '',
+	comment     TEXT NOT NULL DEFAULT '',
+	reviewer    TEXT NOT NULL DEFAULT '',
+	decided_at  INTEGER,
+	PRIMARY KEY (campaign_id, identity_id)
+) WITHOUT ROWID;
+`,
 }

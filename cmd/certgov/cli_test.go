@@ -578,3 +578,63 @@ func TestCheck(t *testing.T) {
 		t.Errorf("unknown code: %+v", r)
 	}
 }
+
+func TestCampaign(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	r := certgov(t, "campaign", "start", "2026-Q4", "--due", "2026-12-31", "--filter", "selfsigned !ca")
+	if r.code != 0 || !strings.Contains(r.stdout, "identities to review") {
+		t.Fatalf("start: %+v", r)
+	}
+	if r := certgov(t, "campaign", "start", "2026-Q4"); r.code != 1 || !strings.Contains(r.stderr, "open campaign has this name") {
+		t.Errorf("second start: %+v", r)
+	}
+	var status struct {
+		Items []struct {
+			Identity string         `json:"identity"`
+			Decision string         `json:"decision"`
+			Snapshot map[string]any `json:"snapshot"`
+		} `json:"items"`
+	}
+	json.Unmarshal([]byte(certgov(t, "campaign", "status", "2026-Q4", "-o", "json").stdout), &status)
+	if len(status.Items) < 40 || status.Items[0].Snapshot["fingerprint_sha256"] == nil {
+		t.Fatalf("status: %d items", len(status.Items))
+	}
+	first, second := status.Items[0].Identity, status.Items[1].Identity
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"review", first, "--campaign", "2026-Q4", "--decision", "certify"}, 0},
+		{[]string{"review", second, "--campaign", "2026-Q4", "--decision", "revoke"}, 1},
+		{[]string{"review", second, "--campaign", "2026-Q4", "--decision", "revoke", "--comment", "partner left"}, 0},
+		{[]string{"review", second, "--campaign", "2026-Q4", "--decision", "maybe"}, 1},
+		{[]string{"review", "ledger.payments.svc", "--campaign", "2026-Q4", "--decision", "certify"}, 1},
+		{[]string{"review", first, "--campaign", "2027-Q1", "--decision", "certify"}, 1},
+		{[]string{"campaign", "close", "2026-Q4"}, 1},
+		{[]string{"campaign", "close", "2026-Q4", "--force"}, 0},
+		{[]string{"review", first, "--campaign", "2026-Q4", "--decision", "revoke", "--comment", "too late"}, 1},
+	} {
+		if r := certgov(t, tc.args...); r.code != tc.code {
+			t.Errorf("certgov %v: exit %d, want %d (%s)", tc.args, r.code, tc.code, r.stderr)
+		}
+	}
+	json.Unmarshal([]byte(certgov(t, "campaign", "status", "2026-Q4", "-o", "json").stdout), &status)
+	decisions := map[string]int{}
+	for _, it := range status.Items {
+		decisions[it.Decision]++
+	}
+	if decisions["certify"] != 1 || decisions["revoke"] != 1 || decisions["undecided"] != len(status.Items)-2 {
+		t.Errorf("decisions after close: %v", decisions)
+	}
+	if r := certgov(t, "campaign", "list"); !strings.Contains(r.stdout, "closed") || !strings.Contains(r.stdout, "2/") {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	if r := certgov(t, "audit", "verify"); r.code != 0 {
+		t.Errorf("verify: %s", r.stderr)
+	}
+	if n := len(auditEventsOf(t, os.Getenv("CERTGOV_DB"))); n < 5 {
+		t.Errorf("%d audit events", n)
+	}
+}

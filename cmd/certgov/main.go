@@ -105,6 +105,8 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newExceptionCommand(a),
 		newAuditCommand(a),
 		newCheckCommand(a),
+		newCampaignCommand(a),
+		newReviewCommand(a),
 		newDemoCommand(a),
 	)
 	return root

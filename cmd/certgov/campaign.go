@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/store"
+)
+
+func newCampaignCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "campaign", Short: "Quarterly attestation campaigns: start, status, list, close"}
+	var due, filter, policyFile, output string
+	var force bool
+	start := &cobra.Command{
+		Use: "start NAME [--due YYYY-MM-DD] [--filter EXPR]", Short: "Snapshot the identities in scope as review items", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var dueDate time.Time
+			if due != "" {
+				var err error
+				if dueDate, err = parseDate(due); err != nil {
+					return err
+				}
+			}
+			s, f, policy, err := a.openReview(cmd.Context(), filter, policyFile)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			n, err := s.StartCampaign(cmd.Context(), args[0], dueDate, f, policy, a.change(""))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "campaign %s started: %d identities to review\n", args[0], n)
+			return nil
+		},
+	}
+	start.Flags().StringVar(&due, "due", "", "due date, YYYY-MM-DD")
+	start.Flags().StringVar(&filter, "filter", "", "scope, in the filter language of certgov ls (default: every identity)")
+	start.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings in the snapshot")
+	status := &cobra.Command{
+		Use: "status NAME [-o table|json]", Short: "Progress and every item with its decision", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, err := s.CampaignByName(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printCampaign(cmd.Context(), cmd.OutOrStdout(), s, c, output)
+		},
+	}
+	status.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	list := &cobra.Command{
+		Use: "list", Short: "Every campaign, newest first", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			cs, err := s.Campaigns(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTATE\tDECIDED\tDUE\tSTARTED\tSCOPE")
+			for _, c := range cs {
+				state := "open"
+				if c.ClosedAt != nil {
+					state = "closed " + c.ClosedAt.Format("2006-01-02")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", c.Name, state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), c.StartedBy, orDash(c.Scope))
+			}
+			return tw.Flush()
+		},
+	}
+	closeCmd := &cobra.Command{
+		Use: "close NAME [--force]", Short: "Close a campaign; refused while items are undecided unless --force", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				c, err := s.CloseCampaign(ctx, args[0], force, a.change(""))
+				if err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("campaign %s closed: %d of %d items decided", c.Name, c.Decided, c.Items), nil
+			})
+		},
+	}
+	closeCmd.Flags().BoolVar(&force, "force", false, "close anyway, recording open items as undecided")
+	cmd.AddCommand(start, status, list, closeCmd)
+	return cmd
+}
+
+func newReviewCommand(a *app) *cobra.Command {
+	var campaign, decision, comment string
+	cmd := &cobra.Command{
+		Use:   "review REF --campaign NAME --decision certify|revoke|needs-change [--comment TEXT]",
+		Short: "Decide one item of an open campaign",
+		Long:  "Decide one identity of an open campaign. revoke and needs-change need a comment. A later decision replaces the earlier one; both stay in the audit trail.",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if campaign == "" || decision == "" {
+				return usageError{fmt.Errorf("review needs --campaign and --decision")}
+			}
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				it, err := s.Decide(ctx, campaign, args[0], decision, comment, a.change(comment))
+				if err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s: %s in %s", it.Identity, it.Decision, campaign), nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&campaign, "campaign", "", "campaign name")
+	cmd.Flags().StringVar(&decision, "decision", "", "certify, revoke or needs-change")
+	cmd.Flags().StringVar(&comment, "comment", "", "why (required for revoke and needs-change)")
+	return cmd
+}
+
+func dueOf(c *store.Campaign) string {
+	if c.Due == nil {
+		return "-"
+	}
+	d := c.Due.Format("2006-01-02")
+	if c.ClosedAt == nil && time.Now().After(*c.Due) {
+		d += " OVERDUE"
+	}
+	return d
+}
+
+func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Campaign, format string) error {
+	switch format {
+	case "json":
+		var items []store.CampaignItem
+		if err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
+			items = append(items, *it)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if items == nil {
+			items = []store.CampaignItem{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			*store.Campaign
+			Items []store.CampaignItem `json:"items"`
+		}{c, items})
+	case "table":
+		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", c.Name, c.Decided, c.Items, dueOf(c), orDash(c.Scope))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "IDENTITY\tDECISION\tREVIEWER\tCOMMENT")
+		err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
+			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), orDash(it.Decision), orDash(it.Reviewer), clip(it.Comment, 50))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return tw.Flush()
+	}
+	return usageError{fmt.Errorf("-o %q: want table or json", format)}
+}

@@ -1,0 +1,290 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"certgov/model"
+)
+
+// Campaign decisions.
+const (
+	DecisionCertify     = "certify"
+	DecisionRevoke      = "revoke"
+	DecisionNeedsChange = "needs-change"
+	DecisionUndecided   = "undecided" // recorded for open items when a campaign is closed with --force
+)
+
+// Campaign is one attestation campaign.
+type Campaign struct {
+	ID        int64      `json:"-"`
+	Name      string     `json:"name"`
+	Scope     string     `json:"scope"`
+	Due       *time.Time `json:"due,omitempty"`
+	StartedAt time.Time  `json:"started_at"`
+	StartedBy string     `json:"started_by"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	ClosedBy  string     `json:"closed_by,omitempty"`
+	Items     int        `json:"items"`
+	Decided   int        `json:"decided"`
+}
+
+// CampaignItem is one identity under review, with what it looked like at
+// launch and the decision on it.
+type CampaignItem struct {
+	IdentityID  int64           `json:"-"`
+	Identity    string          `json:"identity"`
+	Fingerprint string          `json:"fingerprint_sha256"`
+	Snapshot    json.RawMessage `json:"snapshot"`
+	Decision    string          `json:"decision"`
+	Comment     string          `json:"comment"`
+	Reviewer    string          `json:"reviewer"`
+	DecidedAt   *time.Time      `json:"decided_at"`
+}
+
+// ErrCampaignExists is returned when an open campaign has the name already.
+var ErrCampaignExists = errors.New("an open campaign has this name already")
+
+// StartCampaign snapshots the identities in scope (the filter; all when
+// empty) as review items: their current certificate, owner, trust
+// entries, exception and findings at launch.
+func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, filter *model.Filter, policy model.Policy, ch Change) (int, error) {
+	if name == "" {
+		return 0, errors.New("a campaign needs a name")
+	}
+	type item struct {
+		key, identity, fingerprint string
+		snapshot                   []byte
+	}
+	var items []item
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return 0, err
+	}
+	err = rv.Each(ctx, policy, ch.At, func(r *model.Record, _ []model.Finding) error {
+		if !r.Current || !filter.Match(r, ch.At) {
+			return nil
+		}
+		snap, err := json.Marshal(r.JSON())
+		if err != nil {
+			return err
+		}
+		items = append(items, item{r.IdentityKey, r.IdentityName, r.FingerprintSHA256, snap})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	var dueValue any
+	if !due.IsZero() {
+		dueValue = due.Unix()
+	}
+	return len(items), s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO campaigns(name, scope, due, started_at, started_by) VALUES (?, ?, ?, ?, ?)`,
+			name, filter.String(), dueValue, ch.At.Unix(), ch.Actor)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return nil, fmt.Errorf("campaign %q: %w", name, ErrCampaignExists)
+			}
+			return nil, err
+		}
+		id, _ := res.LastInsertId()
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO campaign_items(campaign_id, identity_id, identity, fingerprint, snapshot)
+			SELECT ?, id, ?, ?, ? FROM identities WHERE identity_key = ?`)
+		if err != nil {
+			return nil, err
+		}
+		defer stmt.Close()
+		for _, it := range items {
+			if _, err := stmt.ExecContext(ctx, id, it.identity, it.fingerprint, string(it.snapshot), it.key); err != nil {
+				return nil, err
+			}
+		}
+		after, _ := json.Marshal(map[string]any{"scope": filter.String(), "items": len(items), "due": dueText(due)})
+		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.start", Identity: "", After: string(after), Reason: "campaign " + name}, nil
+	})
+}
+
+func dueText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// OpenCampaign finds the open campaign with the name.
+func (s *Store) OpenCampaign(ctx context.Context, name string) (*Campaign, error) {
+	c, err := s.campaign(ctx, `name = ? AND closed_at IS NULL`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("campaign %q: %w: no open campaign has that name", name, ErrNotFound)
+	}
+	return c, err
+}
+
+// CampaignByName finds the open campaign with the name, else the most
+// recently closed one.
+func (s *Store) CampaignByName(ctx context.Context, name string) (*Campaign, error) {
+	c, err := s.campaign(ctx, `name = ? ORDER BY closed_at IS NULL DESC, id DESC`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("campaign %q: %w", name, ErrNotFound)
+	}
+	return c, err
+}
+
+func (s *Store) campaign(ctx context.Context, where string, args ...any) (*Campaign, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT id, name, scope, due, started_at, started_by, closed_at, coalesce(closed_by, ''),
+		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id),
+		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id AND decision NOT IN ('', 'undecided'))
+		FROM campaigns WHERE `+where+` LIMIT 1`, args...)
+	return scanCampaign(row)
+}
+
+func scanCampaign(row scanner) (*Campaign, error) {
+	var c Campaign
+	var due, closed sql.NullInt64
+	var started int64
+	if err := row.Scan(&c.ID, &c.Name, &c.Scope, &due, &started, &c.StartedBy, &closed, &c.ClosedBy, &c.Items, &c.Decided); err != nil {
+		return nil, err
+	}
+	c.StartedAt = time.Unix(started, 0).UTC()
+	if due.Valid {
+		t := time.Unix(due.Int64, 0).UTC()
+		c.Due = &t
+	}
+	if closed.Valid {
+		t := time.Unix(closed.Int64, 0).UTC()
+		c.ClosedAt = &t
+	}
+	return &c, nil
+}
+
+// Campaigns lists every campaign, newest first.
+func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, scope, due, started_at, started_by, closed_at, coalesce(closed_by, ''),
+		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id),
+		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id AND decision NOT IN ('', 'undecided'))
+		FROM campaigns ORDER BY id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// EachCampaignItem streams a campaign's items in identity order.
+func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*CampaignItem) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, identity, fingerprint, snapshot, decision, comment, reviewer, decided_at
+		FROM campaign_items WHERE campaign_id = ? ORDER BY identity COLLATE NOCASE, identity_id`, c.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it CampaignItem
+		var snapshot string
+		var at sql.NullInt64
+		if err := rows.Scan(&it.IdentityID, &it.Identity, &it.Fingerprint, &snapshot, &it.Decision, &it.Comment, &it.Reviewer, &at); err != nil {
+			return err
+		}
+		it.Snapshot = json.RawMessage(snapshot)
+		if at.Valid {
+			t := time.Unix(at.Int64, 0).UTC()
+			it.DecidedAt = &t
+		}
+		if err := fn(&it); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Decide records a reviewer's decision on one item of an open campaign; a
+// later decision replaces the earlier one, and both stay in the audit
+// trail. revoke and needs-change need a comment.
+func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment string, ch Change) (*CampaignItem, error) {
+	switch decision {
+	case DecisionCertify:
+	case DecisionRevoke, DecisionNeedsChange:
+		if comment == "" {
+			return nil, fmt.Errorf("%s needs a comment (--comment)", decision)
+		}
+	default:
+		return nil, fmt.Errorf("unknown decision %q (certify, revoke, needs-change)", decision)
+	}
+	c, err := s.OpenCampaign(ctx, campaign)
+	if err != nil {
+		return nil, err
+	}
+	ident, _, err := s.Resolve(ctx, ref, ch.At)
+	if err != nil {
+		return nil, err
+	}
+	item := &CampaignItem{Identity: ident.Name, Decision: decision, Comment: comment, Reviewer: ch.Actor}
+	return item, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+		var before, fingerprint string
+		var closed sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT closed_at FROM campaigns WHERE id = ?`, c.ID).Scan(&closed); err != nil {
+			return nil, err
+		}
+		if closed.Valid {
+			return nil, fmt.Errorf("campaign %q is closed", campaign)
+		}
+		err := tx.QueryRowContext(ctx, `SELECT decision, fingerprint FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, ident.ID).Scan(&before, &fingerprint)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%s is not in campaign %q", ident.Name, campaign)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = ?, comment = ?, reviewer = ?, decided_at = ?
+			WHERE campaign_id = ? AND identity_id = ?`, decision, comment, ch.Actor, ch.At.Unix(), c.ID, ident.ID); err != nil {
+			return nil, err
+		}
+		item.Fingerprint = fingerprint
+		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.decide", Identity: ident.Name, Fingerprint: fingerprint,
+			Before: before, After: decision, Reason: "campaign " + campaign + ": " + comment}, nil
+	})
+}
+
+// CloseCampaign closes an open campaign. Undecided items refuse the close
+// unless force, which records them as undecided.
+func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch Change) (*Campaign, error) {
+	c, err := s.OpenCampaign(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+		var open int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND decision = ''`, c.ID).Scan(&open); err != nil {
+			return nil, err
+		}
+		if open > 0 && !force {
+			return nil, fmt.Errorf("campaign %q has %d undecided items: decide them, or close with --force to record them as undecided", name, open)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = 'undecided' WHERE campaign_id = ? AND decision = ''`, c.ID); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET closed_at = ?, closed_by = ? WHERE id = ?`, ch.At.Unix(), ch.Actor, c.ID); err != nil {
+			return nil, err
+		}
+		after, _ := json.Marshal(map[string]any{"items": c.Items, "undecided": open})
+		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.close", After: string(after), Reason: "campaign " + name}, nil
+	})
+}
