@@ -83,3 +83,23 @@ func TestSortFindingsByUrgency(t *testing.T) {
 		t.Errorf("order %v", got)
 	}
 }
+
+func TestAttestationSchemaCatchesMissingFields(t *testing.T) {
+	good := `{"schema_version": 1, "kind": "inventory", "generated_at": "x", "generated_by": "y", "campaign": null,
+		"items": [{"identity": "a", "fingerprint_sha256": "b", "decision": "", "comment": "", "reviewer": "", "state_at_export": {}, "findings_at_export": []}],
+		"frameworks": {}, "audit_head": {"seq": 3, "hash": "h"}}`
+	if err := model.ValidateJSON(model.AttestationSchema, []byte(good)); err != nil {
+		t.Fatalf("valid document refused: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"missing items":      strings.Replace(good, `"items"`, `"itemz"`, 1),
+		"wrong version":      strings.Replace(good, `"schema_version": 1`, `"schema_version": 2`, 1),
+		"bad kind":           strings.Replace(good, `"inventory"`, `"other"`, 1),
+		"item lacks a field": strings.Replace(good, `"reviewer": "", `, ``, 1),
+		"seq not integer":    strings.Replace(good, `"seq": 3`, `"seq": "3"`, 1),
+	} {
+		if err := model.ValidateJSON(model.AttestationSchema, []byte(bad)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

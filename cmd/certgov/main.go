@@ -107,6 +107,8 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newCheckCommand(a),
 		newCampaignCommand(a),
 		newReviewCommand(a),
+		newExportCommand(a),
+		newVerifyCommand(a),
 		newDemoCommand(a),
 	)
 	return root

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/store"
+)
+
+func newExportCommand(a *app) *cobra.Command {
+	var campaign, out, signKey, policyFile string
+	var inventory bool
+	cmd := &cobra.Command{
+		Use:   "export (--campaign NAME | --inventory) --out DIR [--sign-key KEY.pem]",
+		Short: "Write an evidence bundle an auditor can check with sha256sum and openssl",
+		Long: `Write an evidence bundle: attestation.json (with its JSON Schema), attestation.csv,
+report.md, report.html, and SHA256SUMS over them; with --sign-key (a PEM private
+key: ECDSA, RSA or Ed25519) also SHA256SUMS.sig and signer.pub.pem.
+
+Check it without certgov:
+  sha256sum -c SHA256SUMS
+  openssl dgst -sha256 -verify signer.pub.pem -signature SHA256SUMS.sig SHA256SUMS      # ECDSA, RSA
+  openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig   # Ed25519`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (campaign == "") == !inventory || out == "" {
+				return usageError{errors.New("export needs --out and one of --campaign NAME or --inventory")}
+			}
+			var key crypto.Signer
+			if signKey != "" {
+				var err error
+				if key, err = readSigningKey(signKey); err != nil {
+					return err
+				}
+			}
+			policy, err := loadPolicy(policyFile)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			files, err := s.Export(cmd.Context(), store.ExportOptions{Dir: out, Campaign: campaign, SignKey: key, Policy: policy, Actor: a.actor(), Now: time.Now()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d files to %s: %v\n", len(files), out, files)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&campaign, "campaign", "", "the campaign to export")
+	cmd.Flags().BoolVar(&inventory, "inventory", false, "export the current inventory and findings instead")
+	cmd.Flags().StringVar(&out, "out", "", "folder to write the bundle to")
+	cmd.Flags().StringVar(&signKey, "sign-key", "", "PEM private key to sign SHA256SUMS with")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings")
+	return cmd
+}
+
+// readSigningKey reads a PEM private key (PKCS#8, PKCS#1 or SEC 1). The key
+// is used to sign and never written anywhere.
+func readSigningKey(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	var key any
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("%s: %s is not an unencrypted private key", path, block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: %T cannot sign", path, key)
+	}
+	return signer, nil
+}
+
+func newVerifyCommand(a *app) *cobra.Command {
+	var pubkey string
+	cmd := &cobra.Command{
+		Use:   "verify DIR [--pubkey PEM]",
+		Short: "Check an evidence bundle: sums, signature, schema",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var pub []byte
+			if pubkey != "" {
+				var err error
+				if pub, err = os.ReadFile(pubkey); err != nil {
+					return err
+				}
+			}
+			checked, err := store.VerifyBundle(args[0], pub)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			for _, c := range checked {
+				fmt.Fprintln(cmd.OutOrStdout(), c)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "bundle verified")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&pubkey, "pubkey", "", "the signer's public key (PEM), as published; default: the bundle's own")
+	return cmd
+}

@@ -1,0 +1,464 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"certgov/model"
+)
+
+// Evidence bundles: files an auditor checks with stock tools (sha256sum,
+// openssl) and no copy of certgov. attestation.json is written item by
+// item, so memory stays flat however large the campaign.
+
+// BundleFiles are the files of a bundle that SHA256SUMS covers, in order.
+var BundleFiles = []string{"attestation.json", "attestation.csv", "attestation.schema.json", "report.md", "report.html"}
+
+// frameworkMapping names, per finding code, the framework identifiers.
+func frameworkMapping() map[string]any {
+	codes := map[string][]string{}
+	for code, t := range model.FindingTypes {
+		codes[code] = t.Frameworks
+	}
+	return map[string]any{
+		"owasp_nhi_top10_2025": "https://owasp.org/www-project-non-human-identities-top-10/2025/",
+		"nist_csf_2_0":         "PR.AA-01..05, ID.AM-08, GV.RR-02, GV.PO-02",
+		"nist_sp_800_207":      "§2.1 tenets 3, 4 and 6: per-session access, dynamic policy including service identity, authentication enforced and re-evaluated",
+		"findings":             codes,
+	}
+}
+
+// ExportOptions describe a bundle.
+type ExportOptions struct {
+	Dir      string
+	Campaign string // empty: the current inventory and findings
+	SignKey  crypto.Signer
+	Policy   model.Policy
+	Actor    string
+	Now      time.Time
+}
+
+type exportItem struct {
+	Identity    string            `json:"identity"`
+	Fingerprint string            `json:"fingerprint_sha256"`
+	Snapshot    json.RawMessage   `json:"snapshot_at_launch"`
+	State       *model.RecordJSON `json:"state_at_export"`
+	Findings    []model.Finding   `json:"findings_at_export"`
+	Decision    string            `json:"decision"`
+	Comment     string            `json:"comment"`
+	Reviewer    string            `json:"reviewer"`
+	DecidedAt   *time.Time        `json:"decided_at"`
+}
+
+// Export writes an evidence bundle and returns the files it wrote.
+func (s *Store) Export(ctx context.Context, o ExportOptions) ([]string, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	var campaign *Campaign
+	if o.Campaign != "" {
+		var err error
+		if campaign, err = s.CampaignByName(ctx, o.Campaign); err != nil {
+			return nil, err
+		}
+	}
+	// The state of every identity now, for the items' state at export.
+	current := map[string]*exportItem{}
+	var order []string
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = rv.Each(ctx, o.Policy, o.Now, func(r *model.Record, findings []model.Finding) error {
+		if !r.Current {
+			return nil
+		}
+		j := r.JSON()
+		it := &exportItem{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, State: &j, Findings: nonNilFindings(findings)}
+		current[r.IdentityKey] = it
+		order = append(order, r.IdentityKey)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	seq, head, err := s.AuditHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	jsonFile, err := os.Create(filepath.Join(o.Dir, "attestation.json"))
+	if err != nil {
+		return nil, err
+	}
+	defer jsonFile.Close()
+	csvFile, err := os.Create(filepath.Join(o.Dir, "attestation.csv"))
+	if err != nil {
+		return nil, err
+	}
+	defer csvFile.Close()
+	jw := bufio.NewWriter(jsonFile)
+	cw := csv.NewWriter(csvFile)
+	cw.Write([]string{"identity", "fingerprint_sha256", "decision", "comment", "reviewer", "decided_at", "owner", "trust_model", "findings"})
+
+	header := map[string]any{
+		"schema_version": 1, "kind": "inventory", "generated_at": o.Now.UTC().Format(time.RFC3339), "generated_by": o.Actor,
+		"campaign": nil, "frameworks": frameworkMapping(), "audit_head": map[string]any{"seq": seq, "hash": head},
+	}
+	if campaign != nil {
+		header["kind"] = "campaign"
+		header["campaign"] = campaign
+	}
+	head1, _ := json.MarshalIndent(header, "", "  ")
+	// Write the header object without its closing brace, then the items.
+	jw.Write(bytes.TrimSuffix(bytes.TrimSpace(head1), []byte("}")))
+	jw.WriteString(",\n  \"items\": [")
+	stats := reportStats{Decisions: map[string]int{}, Findings: map[string]int{}}
+	first := true
+	emit := func(it *exportItem) error {
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if !first {
+			jw.WriteString(",")
+		}
+		first = false
+		jw.WriteString("\n    ")
+		jw.Write(b)
+		owner, trust := "", ""
+		if it.State != nil {
+			owner, trust = it.State.Owner, it.State.TrustModel
+		}
+		decided := ""
+		if it.DecidedAt != nil {
+			decided = it.DecidedAt.UTC().Format(time.RFC3339)
+		}
+		var codes []string
+		for _, f := range it.Findings {
+			codes = append(codes, f.Code)
+			stats.Findings[f.Code]++
+		}
+		cw.Write([]string{it.Identity, it.Fingerprint, it.Decision, it.Comment, it.Reviewer, decided, owner, trust, strings.Join(codes, ";")})
+		stats.add(it)
+		return nil
+	}
+	if campaign != nil {
+		byID := map[string]*exportItem{}
+		for key, it := range current {
+			byID[key] = it
+		}
+		keys, err := s.identityKeysByID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		err = s.EachCampaignItem(ctx, campaign, func(ci *CampaignItem) error {
+			it := &exportItem{Identity: ci.Identity, Fingerprint: ci.Fingerprint, Snapshot: ci.Snapshot, Findings: []model.Finding{},
+				Decision: ci.Decision, Comment: ci.Comment, Reviewer: ci.Reviewer, DecidedAt: ci.DecidedAt}
+			if now := byID[keys[ci.IdentityID]]; now != nil {
+				it.State, it.Findings = now.State, now.Findings
+			}
+			return emit(it)
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		for _, key := range order {
+			if err := emit(current[key]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	jw.WriteString("\n  ]\n}\n")
+	if err := jw.Flush(); err != nil {
+		return nil, err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "attestation.schema.json"), model.AttestationSchema, 0o644); err != nil {
+		return nil, err
+	}
+	title := "Inventory attestation"
+	if campaign != nil {
+		title = "Attestation campaign " + campaign.Name
+	}
+	if err := writeReports(o.Dir, title, head, stats); err != nil {
+		return nil, err
+	}
+	files := append([]string(nil), BundleFiles...)
+	sums, err := sha256Sums(o.Dir, files)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "SHA256SUMS"), sums, 0o644); err != nil {
+		return nil, err
+	}
+	files = append(files, "SHA256SUMS")
+	if o.SignKey != nil {
+		sig, pub, err := signSums(o.SignKey, sums)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(o.Dir, "SHA256SUMS.sig"), sig, 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(o.Dir, "signer.pub.pem"), pub, 0o644); err != nil {
+			return nil, err
+		}
+		files = append(files, "SHA256SUMS.sig", "signer.pub.pem")
+	}
+	return files, nil
+}
+
+func nonNilFindings(f []model.Finding) []model.Finding {
+	if f == nil {
+		return []model.Finding{}
+	}
+	return f
+}
+
+func (s *Store) identityKeysByID(ctx context.Context) (map[int64]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, identity_key FROM identities`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, err
+		}
+		out[id] = key
+	}
+	return out, rows.Err()
+}
+
+type reportStats struct {
+	Items     int
+	Decisions map[string]int
+	Findings  map[string]int
+	Revoked   []string // revoke and needs-change items, for the tables
+}
+
+func (st *reportStats) add(it *exportItem) {
+	st.Items++
+	d := it.Decision
+	if d == "" {
+		d = "(not a campaign)"
+	}
+	st.Decisions[d]++
+	if (it.Decision == DecisionRevoke || it.Decision == DecisionNeedsChange) && len(st.Revoked) < 1000 {
+		st.Revoked = append(st.Revoked, fmt.Sprintf("%s | %s | %s | %s", it.Identity, it.Decision, it.Reviewer, it.Comment))
+	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// writeReports writes report.md and a self-contained report.html with
+// inline SVG bar charts of decisions and findings.
+func writeReports(dir, title, head string, st reportStats) error {
+	var md strings.Builder
+	fmt.Fprintf(&md, "# %s\n\n%d items. Audit trail head: `%s`\n\n## Decisions\n\n| decision | items |\n| --- | --- |\n", title, st.Items, head)
+	for _, k := range sortedKeys(st.Decisions) {
+		fmt.Fprintf(&md, "| %s | %d |\n", k, st.Decisions[k])
+	}
+	md.WriteString("\n## Findings at export\n\n| finding | count |\n| --- | --- |\n")
+	for _, k := range sortedKeys(st.Findings) {
+		fmt.Fprintf(&md, "| %s | %d |\n", k, st.Findings[k])
+	}
+	md.WriteString("\n## Revoked and needs-change\n\n| identity | decision | reviewer | comment |\n| --- | --- | --- | --- |\n")
+	for _, r := range st.Revoked {
+		fmt.Fprintf(&md, "| %s |\n", r)
+	}
+	md.WriteString("\nCheck this bundle: `sha256sum -c SHA256SUMS`, then the signature (see the README).\n")
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	var h strings.Builder
+	fmt.Fprintf(&h, "<!doctype html><html><head><meta charset=\"utf-8\"><title>%s</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}@media print{body{margin:0}}</style></head><body>", html.EscapeString(title))
+	fmt.Fprintf(&h, "<h1>%s</h1><p>%d items. Audit trail head: <code>%s</code></p>", html.EscapeString(title), st.Items, head)
+	h.WriteString("<h2>Decisions</h2>" + svgBars(st.Decisions) + "<h2>Findings at export</h2>" + svgBars(st.Findings))
+	h.WriteString("<h2>Revoked and needs-change</h2><table><tr><th>identity | decision | reviewer | comment</th></tr>")
+	for _, r := range st.Revoked {
+		fmt.Fprintf(&h, "<tr><td>%s</td></tr>", html.EscapeString(r))
+	}
+	h.WriteString("</table></body></html>\n")
+	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(h.String()), 0o644)
+}
+
+func svgBars(counts map[string]int) string {
+	keys := sortedKeys(counts)
+	most := 1
+	for _, k := range keys {
+		most = max(most, counts[k])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="%d" role="img">`, 22*len(keys)+4)
+	for i, k := range keys {
+		w := 380 * counts[k] / most
+		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13">%s</text><rect x="220" y="%d" width="%d" height="16" fill="#5a3fc0"/><text x="%d" y="%d" font-size="13">%d</text>`,
+			22*i+15, html.EscapeString(k), 22*i+3, max(1, w), 226+w, 22*i+15, counts[k])
+	}
+	b.WriteString("</svg>")
+	return b.String()
+}
+
+// sha256Sums writes the files' sums in sha256sum's format.
+func sha256Sums(dir string, files []string) ([]byte, error) {
+	var b bytes.Buffer
+	for _, f := range files {
+		fh, err := os.Open(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, fh)
+		fh.Close()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s  %s\n", hex.EncodeToString(h.Sum(nil)), f)
+	}
+	return b.Bytes(), nil
+}
+
+// signSums signs SHA256SUMS the way openssl verifies it: ECDSA and RSA
+// over its SHA-256 (openssl dgst -sha256 -verify), Ed25519 over the bytes
+// (openssl pkeyutl -verify -rawin).
+func signSums(key crypto.Signer, sums []byte) (sig, pubPEM []byte, err error) {
+	digest := sha256.Sum256(sums)
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		sig, err = ecdsa.SignASN1(rand.Reader, k, digest[:])
+	case *rsa.PrivateKey:
+		sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:])
+	case ed25519.PrivateKey:
+		sig = ed25519.Sign(k, sums)
+	default:
+		return nil, nil, fmt.Errorf("signing key: %T is not ECDSA, RSA or Ed25519", key)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// VerifyBundle checks a bundle: every sum in SHA256SUMS, the signature
+// when there is one (against pubPEM, else the bundle's own signer.pub.pem,
+// which proves integrity but not origin), and attestation.json against the
+// schema. It returns what it checked, or an error naming what fails.
+func VerifyBundle(dir string, pubPEM []byte) ([]string, error) {
+	var checked []string
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		return nil, err
+	}
+	for n, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		want, name, ok := strings.Cut(line, "  ")
+		if !ok || strings.ContainsAny(name, `/\`) {
+			return nil, fmt.Errorf("SHA256SUMS line %d: not \"HASH  FILE\"", n+1)
+		}
+		got, err := sha256Sums(dir, []string{name})
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(string(got), want+"  ") {
+			return nil, fmt.Errorf("%s: SHA-256 does not match SHA256SUMS", name)
+		}
+		checked = append(checked, name+": sum ok")
+	}
+	sig, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS.sig"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if pubPEM != nil {
+			return nil, errors.New("SHA256SUMS.sig: missing, but a public key was given")
+		}
+		checked = append(checked, "no signature in this bundle")
+	case err != nil:
+		return nil, err
+	default:
+		source := "the key given"
+		if pubPEM == nil {
+			if pubPEM, err = os.ReadFile(filepath.Join(dir, "signer.pub.pem")); err != nil {
+				return nil, err
+			}
+			source = "the bundle's own signer.pub.pem (integrity only: compare it with the signer's published key)"
+		}
+		if err := verifySignature(pubPEM, sums, sig); err != nil {
+			return nil, fmt.Errorf("SHA256SUMS.sig: %w", err)
+		}
+		checked = append(checked, "signature ok with "+source)
+	}
+	doc, err := os.ReadFile(filepath.Join(dir, "attestation.json"))
+	if err != nil {
+		return nil, err
+	}
+	if err := model.ValidateJSON(model.AttestationSchema, doc); err != nil {
+		return nil, fmt.Errorf("attestation.json: %w", err)
+	}
+	return append(checked, "attestation.json: valid against the schema"), nil
+}
+
+func verifySignature(pubPEM, sums, sig []byte) error {
+	block, _ := pem.Decode(pubPEM)
+	if block == nil {
+		return errors.New("public key: not PEM")
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("public key: %w", err)
+	}
+	digest := sha256.Sum256(sums)
+	ok := false
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		ok = ecdsa.VerifyASN1(k, digest[:], sig)
+	case *rsa.PublicKey:
+		ok = rsa.VerifyPKCS1v15(k, crypto.SHA256, digest[:], sig) == nil
+	case ed25519.PublicKey:
+		ok = ed25519.Verify(k, sums, sig)
+	default:
+		return fmt.Errorf("public key: %T is not ECDSA, RSA or Ed25519", pub)
+	}
+	if !ok {
+		return errors.New("does not verify")
+	}
+	return nil
+}
