@@ -24,9 +24,13 @@ const (
 	actionExpiry
 	actionApprove
 	actionReject
+	actionRevokeItem
+	actionNeedsChange
+	actionExport
 )
 
-var actionNames = map[actionKind]string{actionOwner: "owner", actionExpiry: "expiration", actionApprove: "approve exception", actionReject: "reject exception"}
+var actionNames = map[actionKind]string{actionOwner: "owner", actionExpiry: "expiration", actionApprove: "approve exception", actionReject: "reject exception",
+	actionRevokeItem: "revoke", actionNeedsChange: "needs-change", actionExport: "export evidence"}
 
 func actionFor(msg tea.KeyPressMsg, k KeyMap) (actionKind, bool) {
 	switch {
@@ -69,7 +73,7 @@ func newField(label, placeholder string, presets []string) promptField {
 }
 
 func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) {
-	if len(targets) == 0 {
+	if len(targets) == 0 && kind != actionExport {
 		return m, nil
 	}
 	now := m.opts.Now()
@@ -86,6 +90,10 @@ func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) 
 		}
 	case actionReject:
 		p.fields = []promptField{newField("reason", "why it must not be trusted", nil)}
+	case actionRevokeItem, actionNeedsChange:
+		p.fields = []promptField{newField("comment", "required: what must happen", nil)}
+	case actionExport:
+		p.fields = []promptField{newField("folder", "where to write the evidence bundle", []string{"evidence-" + m.campaign.campaign.Name})}
 	}
 	m.prompt = p
 	return m, m.prompt.fields[0].input.Focus()
@@ -108,7 +116,7 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		switch msg.String() {
 		case "y", "Y":
 			m.prompt = nil
-			return m, m.runAction(p)
+			return m, m.finishAction(p)
 		case "n", "N", "enter":
 			m.prompt, m.flash = nil, "cancelled"
 		}
@@ -128,15 +136,32 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.prompt = nil
-		return m, m.runAction(p)
+		return m, m.finishAction(p)
 	}
 	var cmd tea.Cmd
 	p.fields[p.index].input, cmd = p.fields[p.index].input.Update(msg)
 	return m, cmd
 }
 
+// finishAction runs what the prompt collected.
+func (m Model) finishAction(p *prompt) tea.Cmd {
+	value := strings.TrimSpace(p.fields[0].input.Value())
+	switch p.kind {
+	case actionRevokeItem:
+		return m.decideCmd(p.targets[0], store.DecisionRevoke, value)
+	case actionNeedsChange:
+		return m.decideCmd(p.targets[0], store.DecisionNeedsChange, value)
+	case actionExport:
+		return m.exportCmd(value)
+	}
+	return m.runAction(p)
+}
+
 func (p *prompt) view(st Styles) string {
-	who := p.targets[0].IdentityName
+	who := "the open campaign"
+	if len(p.targets) > 0 {
+		who = p.targets[0].IdentityName
+	}
 	if len(p.targets) > 1 {
 		who = fmt.Sprintf("%d identities", len(p.targets))
 	}

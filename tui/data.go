@@ -45,7 +45,9 @@ type Dataset struct {
 	Certificates int
 	Findings     []model.Finding
 	Sources      []store.SourceInfo
-	Events       []store.Event // the audit trail, oldest first
+	Events       []store.Event   // the audit trail, oldest first
+	Campaign     *store.Campaign // the newest open campaign, if any
+	Undecided    []string        // its undecided items' identity names
 	LoadedAt     time.Time
 }
 
@@ -80,6 +82,27 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 	}
 	if ds.Events, err = s.AuditEvents(ctx, ""); err != nil {
 		return nil, err
+	}
+	campaigns, err := s.Campaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range campaigns {
+		if campaigns[i].ClosedAt == nil {
+			ds.Campaign = &campaigns[i]
+			break
+		}
+	}
+	if ds.Campaign != nil {
+		err = s.EachCampaignItem(ctx, ds.Campaign, func(it *store.CampaignItem) error {
+			if it.Decision == "" {
+				ds.Undecided = append(ds.Undecided, it.Identity)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return ds, nil
 }

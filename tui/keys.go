@@ -4,41 +4,46 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap holds every key binding; help shows them per screen.
 type KeyMap struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Open, Back, Filter, Sort, Reverse       key.Binding
-	NextScreen, PrevScreen, Screen          key.Binding
-	Reload, Copy, Help, Quit, ForceQuit     key.Binding
-	Owner, Expiry, Approve, Reject          key.Binding
-	Select, SelectAll                       key.Binding
+	Up, Down, Top, Bottom, PageUp, PageDown  key.Binding
+	Open, Back, Filter, Sort, Reverse        key.Binding
+	NextScreen, PrevScreen, Screen           key.Binding
+	Reload, Copy, Help, Quit, ForceQuit      key.Binding
+	Owner, Expiry, Approve, Reject           key.Binding
+	Select, SelectAll                        key.Binding
+	Certify, RevokeItem, NeedsChange, Export key.Binding
 }
 
 func newKeyMap() KeyMap {
 	return KeyMap{
-		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Top:        key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:     key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
-		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
-		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
-		Reverse:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse")),
-		NextScreen: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
-		PrevScreen: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
-		Screen:     key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6"), key.WithHelp("1-6", "screens")),
-		Owner:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
-		Expiry:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
-		Approve:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Reject:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
-		Select:     key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
-		SelectAll:  key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "select all shown")),
-		Reload:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
-		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy fingerprint")),
-		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c")),
+		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
+		Reverse:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse")),
+		NextScreen:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
+		PrevScreen:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
+		Screen:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7"), key.WithHelp("1-7", "screens")),
+		Certify:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certify")),
+		RevokeItem:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoke")),
+		NeedsChange: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "needs change")),
+		Export:      key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "export evidence")),
+		Owner:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
+		Expiry:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
+		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Reject:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+		Select:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
+		SelectAll:   key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "select all shown")),
+		Reload:      key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
+		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy fingerprint")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
 	}
 }
 
@@ -55,6 +60,8 @@ func (h helpKeys) ShortHelp() []key.Binding {
 		return []key.Binding{k.Open, k.Filter, k.Sort, k.Select, k.Owner, k.Expiry, k.Approve, k.Reject, k.Help, k.Quit}
 	case screenExceptions:
 		return []key.Binding{k.Up, k.Down, k.Open, k.Approve, k.Reject, k.Help, k.Quit}
+	case screenCampaign:
+		return []key.Binding{k.Up, k.Down, k.Certify, k.RevokeItem, k.NeedsChange, k.Export, k.Open, k.Help, k.Quit}
 	case screenDetail:
 		return []key.Binding{k.Owner, k.Expiry, k.Approve, k.Reject, k.Copy, k.Back, k.Help, k.Quit}
 	default:
@@ -68,6 +75,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Open, k.Back, k.Filter, k.Sort, k.Reverse, k.Copy},
 		{k.Owner, k.Expiry, k.Approve, k.Reject, k.Select, k.SelectAll},
+		{k.Certify, k.RevokeItem, k.NeedsChange, k.Export},
 		{k.NextScreen, k.PrevScreen, k.Screen, k.Reload, k.Help, k.Quit},
 	}
 }

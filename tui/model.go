@@ -29,12 +29,13 @@ const (
 	screenFindings
 	screenSources
 	screenAudit
+	screenCampaign
 	screenDetail
 )
 
-var screenNames = []string{"1 Overview", "2 Identities", "3 Exceptions", "4 Findings", "5 Sources", "6 Audit"}
+var screenNames = []string{"1 Overview", "2 Identities", "3 Exceptions", "4 Findings", "5 Sources", "6 Audit", "7 Campaign"}
 
-const tabCount = screen(6)
+const tabCount = screen(7)
 
 // Options configure the dashboard.
 type Options struct {
@@ -76,6 +77,7 @@ type Model struct {
 	sources    listScreen
 	audit      listScreen
 	exceptions exceptionsScreen
+	campaign   campaignScreen
 	detail     detailScreen
 	prompt     *prompt // an action's questions, when one is under way
 }
@@ -212,6 +214,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.sources.setItems(sourceItems(m.ds, m.opts.Now()))
 		m.audit.setItems(auditItems(m.ds))
 		m.exceptions.setData(m.ds, m.opts.Now())
+		m.campaign.setData(m.ds)
 		if m.screen == screenDetail {
 			m.detail.refresh(m.ds)
 		}
@@ -302,6 +305,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 	case screenAudit:
 		m.audit.update(msg, m.keys, page)
+	case screenCampaign:
+		return m.updateCampaign(msg, page)
 	case screenFindings:
 		if item, ok := m.findings.update(msg, m.keys, page); ok && item.filter != "" {
 			m.identities.applyFilter(item.filter, m.opts.Now())
@@ -331,6 +336,27 @@ func (m Model) openDetail(row *Row) (tea.Model, tea.Cmd) {
 	m.screen = screenDetail
 	m.detail.open(row, m.ds)
 	return m, m.loadDetail(row.FingerprintSHA256)
+}
+
+func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd) {
+	if m.campaign.campaign == nil {
+		return m, nil
+	}
+	row := m.campaign.selected()
+	switch {
+	case key.Matches(msg, m.keys.Certify) && row != nil:
+		return m, m.decideCmd(*row, store.DecisionCertify, "")
+	case key.Matches(msg, m.keys.RevokeItem) && row != nil:
+		return m.startAction(actionRevokeItem, []Row{*row})
+	case key.Matches(msg, m.keys.NeedsChange) && row != nil:
+		return m.startAction(actionNeedsChange, []Row{*row})
+	case key.Matches(msg, m.keys.Export):
+		return m.startAction(actionExport, nil)
+	}
+	if r, ok := m.campaign.update(msg, m.keys, page); ok {
+		return m.openDetail(r)
+	}
+	return m, nil
 }
 
 // listScreen is the tab position of the current screen (the detail
@@ -456,6 +482,8 @@ func (m Model) renderBody() string {
 		return m.sources.view(m.styles, m.width, h, "Imported files — removed entries are drift")
 	case screenAudit:
 		return m.audit.view(m.styles, m.width, h, "Audit trail, newest first — hash-chained; certgov audit verify checks it")
+	case screenCampaign:
+		return m.campaign.view(m.styles, m.width, h, m.opts.Now())
 	case screenDetail:
 		return m.detail.view(m.styles, m.width, h, m.opts.Now())
 	}

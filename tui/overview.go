@@ -72,6 +72,9 @@ func (s *overviewScreen) update(msg tea.KeyPressMsg, k KeyMap) (string, bool) {
 
 func (s *overviewScreen) view(st Styles, width, height int, now time.Time) string {
 	left := []string{st.Label.Render("Inventory") + st.Dim.Render("  (enter lists the identities)"), ""}
+	if s.ds.Campaign != nil {
+		left = append([]string{campaignProgress(st, s.ds.Campaign, width/2, now), ""}, left...)
+	}
 	for i, it := range s.items {
 		line := fmt.Sprintf("%7d  %s", it.count, it.label)
 		if i == s.cursor {

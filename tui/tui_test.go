@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -408,4 +409,71 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 		t.Fatalf("detail of %s:\n%s", first, got)
 	}
 	_ = second
+}
+
+func TestCampaignQueue(t *testing.T) {
+	dir := t.TempDir()
+	estate, _ := demo.Generate(time.Now())
+	estate.Write(filepath.Join(dir, "estate"))
+	s := openStore(t, filepath.Join(dir, "c.db"))
+	defer s.Close()
+	imp, _ := s.NewImport(context.Background())
+	opts := importers.Options{Password: []byte(demo.KeystorePassword), Known: imp.Known}
+	imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil)
+
+	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Actor: "erin"})
+	m = update(t, m, tea.WindowSizeMsg{Width: 140, Height: 40})
+	m = update(t, m, m.loadCmd()())
+	if got := screenText(press(t, m, "7")); !strings.Contains(got, "No open campaign") {
+		t.Fatalf("without a campaign:\n%s", got)
+	}
+	f, _ := model.ParseFilter("selfsigned !ca")
+	n, err := s.StartCampaign(context.Background(), "2026-Q4", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	if err != nil || n == 0 {
+		t.Fatal(n, err)
+	}
+	m = update(t, m, m.loadCmd()())
+	if got := screenText(m); !strings.Contains(got, "campaign 2026-Q4") {
+		t.Fatalf("overview lacks the campaign's progress:\n%s", got)
+	}
+	m = press(t, m, "7")
+	if got := screenText(m); !strings.Contains(got, fmt.Sprintf("0/%d decided", n)) {
+		t.Fatalf("campaign screen:\n%s", got)
+	}
+	first := m.campaign.selected().IdentityName
+	m = pressRun(t, m, "c")
+	if !strings.Contains(m.flash, "1 done") || len(m.campaign.rows) != n-1 {
+		t.Fatalf("certify: %q, %d left", m.flash, len(m.campaign.rows))
+	}
+	m = press(t, m, "v")
+	m = pressRun(t, m, "enter") // a revoke needs a comment: nothing happens
+	if m.prompt == nil {
+		t.Fatal("revoke went through without a comment")
+	}
+	m = typeText(t, m, "partner left")
+	m = pressRun(t, m, "enter")
+	if got := screenText(m); !strings.Contains(got, fmt.Sprintf("2/%d decided", n)) {
+		t.Fatalf("after two decisions:\n%s", got)
+	}
+	out := filepath.Join(dir, "evidence")
+	m = press(t, m, "E")
+	m = typeText(t, m, out)
+	m = pressRun(t, m, "enter")
+	if !strings.Contains(m.flash, "SHA256SUMS") {
+		t.Fatalf("export: %q", m.flash)
+	}
+	if _, err := store.VerifyBundle(out, nil); err != nil {
+		t.Fatal(err)
+	}
+	var decided []string
+	c, _ := s.OpenCampaign(context.Background(), "2026-Q4")
+	s.EachCampaignItem(context.Background(), c, func(it *store.CampaignItem) error {
+		if it.Decision != "" {
+			decided = append(decided, it.Identity+"="+it.Decision+"/"+it.Reviewer)
+		}
+		return nil
+	})
+	if len(decided) != 2 || !strings.Contains(strings.Join(decided, " "), first+"=certify/erin") {
+		t.Fatalf("decisions %v", decided)
+	}
 }

@@ -1,0 +1,165 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// campaignScreen is the reviewer's queue for the open campaign: undecided
+// items, riskiest first, the item's facts beside them, a progress bar.
+type campaignScreen struct {
+	campaign *store.Campaign
+	rows     []*Row // undecided items, riskiest first
+	cursor   int
+	offset   int
+}
+
+func (s *campaignScreen) setData(ds *Dataset) {
+	s.campaign, s.rows = ds.Campaign, nil
+	if ds.Campaign == nil {
+		return
+	}
+	byKey := map[string]*Row{}
+	for i := range ds.Rows {
+		byKey[ds.Rows[i].IdentityName] = &ds.Rows[i]
+	}
+	for _, name := range ds.Undecided {
+		if r := byKey[name]; r != nil {
+			s.rows = append(s.rows, r)
+		}
+	}
+	sort.SliceStable(s.rows, func(i, j int) bool {
+		if s.rows[i].worst != s.rows[j].worst {
+			return s.rows[i].worst < s.rows[j].worst
+		}
+		return s.rows[i].NotAfter.Before(s.rows[j].NotAfter)
+	})
+	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+}
+
+func (s *campaignScreen) selected() *Row {
+	if s.cursor < len(s.rows) {
+		return s.rows[s.cursor]
+	}
+	return nil
+}
+
+func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (*Row, bool) {
+	if key.Matches(msg, k.Open) {
+		return s.selected(), s.selected() != nil
+	}
+	s.cursor = moveCursor(msg, k, s.cursor, len(s.rows), page)
+	return nil, false
+}
+
+// progress draws the campaign's progress as a bar with its counts.
+func campaignProgress(st Styles, c *store.Campaign, width int, now time.Time) string {
+	barWidth := max(10, min(40, width-60))
+	done := 0
+	if c.Items > 0 {
+		done = barWidth * c.Decided / c.Items
+	}
+	due := "no due date"
+	if c.Due != nil {
+		due = "due " + c.Due.Format("2006-01-02") + " (" + model.Relative(*c.Due, now) + ")"
+		if now.After(*c.Due) {
+			due = st.Error.Render("OVERDUE: due " + c.Due.Format("2006-01-02"))
+		}
+	}
+	return fmt.Sprintf("%s [%s%s] %d/%d decided · %s", st.Label.Render("campaign "+c.Name),
+		st.Bar.Render(strings.Repeat("█", done)), strings.Repeat("░", barWidth-done), c.Decided, c.Items, due)
+}
+
+func (s *campaignScreen) view(st Styles, width, height int, now time.Time) string {
+	if s.campaign == nil {
+		return strings.Join([]string{st.Label.Render("No open campaign."), "",
+			"Start one from the command line, for example:", "",
+			"  certgov campaign start 2026-Q4 --due 2026-12-31", "",
+			"then decide its items here: c certify · v revoke · n needs-change · E export."}, "\n")
+	}
+	var b strings.Builder
+	b.WriteString(campaignProgress(st, s.campaign, width, now) + "\n")
+	b.WriteString(st.Dim.Render("c certify · v revoke · n needs-change (with a comment) · enter opens · E exports the evidence") + "\n")
+	listWidth := width
+	if width >= 120 {
+		listWidth = width * 11 / 20
+	}
+	rows := max(1, height-3)
+	if s.cursor < s.offset {
+		s.offset = s.cursor
+	}
+	if s.cursor >= s.offset+rows {
+		s.offset = s.cursor - rows + 1
+	}
+	var list []string
+	if len(s.rows) == 0 {
+		list = append(list, st.Dim.Render("  every item is decided: close the campaign with certgov campaign close "+s.campaign.Name))
+	}
+	for i := s.offset; i < len(s.rows) && i < s.offset+rows; i++ {
+		r := s.rows[i]
+		line := fmt.Sprintf("%s  %-10s  %s", pad(r.IdentityName, max(12, listWidth-30)), model.Relative(r.NotAfter, now), findingsCell(r))
+		if i == s.cursor {
+			line = st.Selected.Render("▶ " + line)
+		} else {
+			line = "  " + line
+		}
+		list = append(list, line)
+	}
+	if width < 120 || s.selected() == nil {
+		b.WriteString(strings.Join(list, "\n"))
+		return b.String()
+	}
+	preview := detailScreen{row: *s.selected(), preview: true}
+	side := strings.Split(preview.view(st, width-listWidth-3, rows, now), "\n")
+	for i := 0; i < max(len(list), min(len(side), rows)); i++ {
+		l, r := "", ""
+		if i < len(list) {
+			l = list[i]
+		}
+		if i < len(side) {
+			r = side[i]
+		}
+		b.WriteString(pad(l, listWidth) + " " + st.Dim.Render("│") + " " + r + "\n")
+	}
+	return b.String()
+}
+
+// decideCmd records a campaign decision in a command.
+func (m Model) decideCmd(row Row, decision, comment string) tea.Cmd {
+	s, name, actor, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Now().UTC()
+	return func() tea.Msg {
+		done := actionDoneMsg{what: decision + " " + row.IdentityName}
+		_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, comment, store.Change{Actor: actor, Reason: comment, At: now})
+		if err != nil {
+			done.errors = append(done.errors, err.Error())
+		} else {
+			done.done = 1
+		}
+		return done
+	}
+}
+
+// exportCmd writes the open campaign's evidence bundle.
+func (m Model) exportCmd(dir string) tea.Cmd {
+	s, name, actor, policy, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Policy, m.opts.Now()
+	return func() tea.Msg {
+		files, err := s.Export(context.Background(), store.ExportOptions{Dir: dir, Campaign: name, Policy: policy, Actor: actor, Now: now})
+		done := actionDoneMsg{what: "export"}
+		if err != nil {
+			done.errors = append(done.errors, err.Error())
+		} else {
+			done.done = len(files)
+			done.warnings = append(done.warnings, "wrote "+strings.Join(files, ", ")+" to "+dir)
+		}
+		return done
+	}
+}
