@@ -136,6 +136,9 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.prompt = nil
+		if p.kind == actionRevokeItem || p.kind == actionNeedsChange {
+			m.campaign.decided(p.targets[0].IdentityName)
+		}
 		return m, m.finishAction(p)
 	}
 	var cmd tea.Cmd
@@ -185,6 +188,7 @@ func (p *prompt) values() string {
 }
 
 type actionDoneMsg struct {
+	decision bool // a campaign decision: the queue was updated at once
 	what     string
 	done     int
 	errors   []string

@@ -187,3 +187,26 @@ func BenchmarkFirstFrame(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkCampaignDecide: deciding an item from a 100,000-item queue and
+// drawing the next (the write itself runs in a command, off this path).
+func BenchmarkCampaignDecide(b *testing.B) {
+	now := time.Now()
+	ds := syntheticDataset(benchIdentities, now)
+	due := now.AddDate(0, 1, 0)
+	ds.Campaign = &store.Campaign{Name: "bench", Items: benchIdentities, Due: &due}
+	for i := range ds.Rows {
+		ds.Undecided = append(ds.Undecided, ds.Rows[i].IdentityName)
+	}
+	m := New(Options{Store: &store.Store{}, Now: func() time.Time { return now }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})
+	next, _ = next.Update(loadedMsg{seq: next.(Model).loadSeq, ds: ds})
+	next, _ = next.Update(keyMsg("7"))
+	m = next.(Model)
+	b.ResetTimer()
+	for range b.N {
+		next, _ := m.Update(keyMsg("c"))
+		m = next.(Model)
+		_ = m.View()
+	}
+}

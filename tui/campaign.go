@@ -46,6 +46,19 @@ func (s *campaignScreen) setData(ds *Dataset) {
 	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
 }
 
+// decided takes an item out of the queue at once, so the reviewer moves
+// straight to the next; the reload that follows the write confirms it.
+func (s *campaignScreen) decided(identity string) {
+	for i, r := range s.rows {
+		if r.IdentityName == identity {
+			s.rows = append(s.rows[:i], s.rows[i+1:]...)
+			s.campaign.Decided++
+			break
+		}
+	}
+	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+}
+
 func (s *campaignScreen) selected() *Row {
 	if s.cursor < len(s.rows) {
 		return s.rows[s.cursor]
@@ -137,7 +150,7 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 func (m Model) decideCmd(row Row, decision, comment string) tea.Cmd {
 	s, name, actor, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Now().UTC()
 	return func() tea.Msg {
-		done := actionDoneMsg{what: decision + " " + row.IdentityName}
+		done := actionDoneMsg{decision: true, what: decision + " " + row.IdentityName}
 		_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, comment, store.Change{Actor: actor, Reason: comment, At: now})
 		if err != nil {
 			done.errors = append(done.errors, err.Error())

@@ -221,6 +221,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case actionDoneMsg:
 		m.flash = msg.summary()
+		if msg.decision && len(msg.errors) == 0 {
+			// The queue moved on already; the database watch reloads the
+			// rest, sparing a full review per decision.
+			return m, nil
+		}
 		return m, m.load()
 	case versionMsg:
 		cmds := []tea.Cmd{m.poll()}
@@ -345,7 +350,9 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	row := m.campaign.selected()
 	switch {
 	case key.Matches(msg, m.keys.Certify) && row != nil:
-		return m, m.decideCmd(*row, store.DecisionCertify, "")
+		decided := *row
+		m.campaign.decided(decided.IdentityName)
+		return m, m.decideCmd(decided, store.DecisionCertify, "")
 	case key.Matches(msg, m.keys.RevokeItem) && row != nil:
 		return m.startAction(actionRevokeItem, []Row{*row})
 	case key.Matches(msg, m.keys.NeedsChange) && row != nil:

@@ -452,8 +452,8 @@ func TestCampaignQueue(t *testing.T) {
 	}
 	m = typeText(t, m, "partner left")
 	m = pressRun(t, m, "enter")
-	if got := screenText(m); !strings.Contains(got, fmt.Sprintf("2/%d decided", n)) {
-		t.Fatalf("after two decisions:\n%s", got)
+	if got := screenText(m); !strings.Contains(got, fmt.Sprintf("2/%d decided", n)) || len(m.campaign.rows) != n-2 {
+		t.Fatalf("after two decisions (%d left):\n%s", len(m.campaign.rows), got)
 	}
 	out := filepath.Join(dir, "evidence")
 	m = press(t, m, "E")
