@@ -102,7 +102,12 @@ func ParseFilter(expr string) (*Filter, error) {
 }
 
 // String returns the expression the filter was parsed from.
-func (f *Filter) String() string { return f.source }
+func (f *Filter) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.source
+}
 
 // Empty reports whether the filter matches everything.
 func (f *Filter) Empty() bool { return f == nil || len(f.terms) == 0 }

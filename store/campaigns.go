@@ -38,6 +38,7 @@ type Campaign struct {
 // launch and the decision on it.
 type CampaignItem struct {
 	IdentityID  int64           `json:"-"`
+	IdentityKey string          `json:"-"`
 	Identity    string          `json:"identity"`
 	Fingerprint string          `json:"fingerprint_sha256"`
 	Snapshot    json.RawMessage `json:"snapshot"`
@@ -190,8 +191,11 @@ func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
 
 // EachCampaignItem streams a campaign's items in identity order.
 func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*CampaignItem) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, identity, fingerprint, snapshot, decision, comment, reviewer, decided_at
-		FROM campaign_items WHERE campaign_id = ? ORDER BY identity COLLATE NOCASE, identity_id`, c.ID)
+	// The same order as EachIdentity (name, then id), so that exports can
+	// merge the two streams.
+	rows, err := s.db.QueryContext(ctx, `SELECT ci.identity_id, i.identity_key, ci.identity, ci.fingerprint, ci.snapshot, ci.decision, ci.comment, ci.reviewer, ci.decided_at
+		FROM campaign_items ci JOIN identities i ON i.id = ci.identity_id
+		WHERE ci.campaign_id = ? ORDER BY i.name COLLATE NOCASE, i.id`, c.ID)
 	if err != nil {
 		return err
 	}
@@ -200,7 +204,7 @@ func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*Camp
 		var it CampaignItem
 		var snapshot string
 		var at sql.NullInt64
-		if err := rows.Scan(&it.IdentityID, &it.Identity, &it.Fingerprint, &snapshot, &it.Decision, &it.Comment, &it.Reviewer, &at); err != nil {
+		if err := rows.Scan(&it.IdentityID, &it.IdentityKey, &it.Identity, &it.Fingerprint, &snapshot, &it.Decision, &it.Comment, &it.Reviewer, &at); err != nil {
 			return err
 		}
 		it.Snapshot = json.RawMessage(snapshot)

@@ -83,26 +83,6 @@ func (s *Store) Export(ctx context.Context, o ExportOptions) ([]string, error) {
 			return nil, err
 		}
 	}
-	// The state of every identity now, for the items' state at export.
-	current := map[string]*exportItem{}
-	var order []string
-	rv, err := s.NewReview(ctx)
-	if err != nil {
-		return nil, err
-	}
-	err = rv.Each(ctx, o.Policy, o.Now, func(r *model.Record, findings []model.Finding) error {
-		if !r.Current {
-			return nil
-		}
-		j := r.JSON()
-		it := &exportItem{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, State: &j, Findings: nonNilFindings(findings)}
-		current[r.IdentityKey] = it
-		order = append(order, r.IdentityKey)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	seq, head, err := s.AuditHead(ctx)
 	if err != nil {
 		return nil, err
@@ -164,32 +144,8 @@ func (s *Store) Export(ctx context.Context, o ExportOptions) ([]string, error) {
 		stats.add(it)
 		return nil
 	}
-	if campaign != nil {
-		byID := map[string]*exportItem{}
-		for key, it := range current {
-			byID[key] = it
-		}
-		keys, err := s.identityKeysByID(ctx)
-		if err != nil {
-			return nil, err
-		}
-		err = s.EachCampaignItem(ctx, campaign, func(ci *CampaignItem) error {
-			it := &exportItem{Identity: ci.Identity, Fingerprint: ci.Fingerprint, Snapshot: ci.Snapshot, Findings: []model.Finding{},
-				Decision: ci.Decision, Comment: ci.Comment, Reviewer: ci.Reviewer, DecidedAt: ci.DecidedAt}
-			if now := byID[keys[ci.IdentityID]]; now != nil {
-				it.State, it.Findings = now.State, now.Findings
-			}
-			return emit(it)
-		})
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		for _, key := range order {
-			if err := emit(current[key]); err != nil {
-				return nil, err
-			}
-		}
+	if err := s.exportItems(ctx, o, campaign, emit); err != nil {
+		return nil, err
 	}
 	jw.WriteString("\n  ]\n}\n")
 	if err := jw.Flush(); err != nil {
@@ -234,6 +190,64 @@ func (s *Store) Export(ctx context.Context, o ExportOptions) ([]string, error) {
 	return files, nil
 }
 
+// exportItems streams the items: every identity's current state from the
+// review, merged with the campaign's items when there is a campaign. Both
+// come in the same order (name, then id), so nothing is held in memory.
+func (s *Store) exportItems(ctx context.Context, o ExportOptions, campaign *Campaign, emit func(*exportItem) error) error {
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return err
+	}
+	if campaign == nil {
+		return rv.Each(ctx, o.Policy, o.Now, func(r *model.Record, findings []model.Finding) error {
+			if !r.Current {
+				return nil
+			}
+			j := r.JSON()
+			return emit(&exportItem{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, State: &j, Findings: nonNilFindings(findings)})
+		})
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items := make(chan *CampaignItem, 256)
+	itemsErr := make(chan error, 1)
+	go func() {
+		defer close(items)
+		itemsErr <- s.EachCampaignItem(ctx, campaign, func(it *CampaignItem) error {
+			select {
+			case items <- it:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	toItem := func(ci *CampaignItem) *exportItem {
+		return &exportItem{Identity: ci.Identity, Fingerprint: ci.Fingerprint, Snapshot: ci.Snapshot, Findings: []model.Finding{},
+			Decision: ci.Decision, Comment: ci.Comment, Reviewer: ci.Reviewer, DecidedAt: ci.DecidedAt}
+	}
+	next, more := <-items
+	err = rv.Each(ctx, o.Policy, o.Now, func(r *model.Record, findings []model.Finding) error {
+		if !more || !r.Current || r.IdentityKey != next.IdentityKey {
+			return nil
+		}
+		it := toItem(next)
+		j := r.JSON()
+		it.State, it.Findings = &j, nonNilFindings(findings)
+		next, more = <-items
+		return emit(it)
+	})
+	if err != nil {
+		return err
+	}
+	for ; more; next, more = <-items {
+		if err := emit(toItem(next)); err != nil {
+			return err
+		}
+	}
+	return <-itemsErr
+}
+
 func nonNilFindings(f []model.Finding) []model.Finding {
 	if f == nil {
 		return []model.Finding{}
@@ -241,29 +255,12 @@ func nonNilFindings(f []model.Finding) []model.Finding {
 	return f
 }
 
-func (s *Store) identityKeysByID(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, identity_key FROM identities`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var key string
-		if err := rows.Scan(&id, &key); err != nil {
-			return nil, err
-		}
-		out[id] = key
-	}
-	return out, rows.Err()
-}
-
 type reportStats struct {
-	Items     int
-	Decisions map[string]int
-	Findings  map[string]int
-	Revoked   []string // revoke and needs-change items, for the tables
+	Items      int
+	Decisions  map[string]int
+	Findings   map[string]int
+	Revoked    []string // revoke and needs-change items, for the tables
+	Exceptions []string // approved exceptions with reasons and end dates
 }
 
 func (st *reportStats) add(it *exportItem) {
@@ -275,6 +272,10 @@ func (st *reportStats) add(it *exportItem) {
 	st.Decisions[d]++
 	if (it.Decision == DecisionRevoke || it.Decision == DecisionNeedsChange) && len(st.Revoked) < 1000 {
 		st.Revoked = append(st.Revoked, fmt.Sprintf("%s | %s | %s | %s", it.Identity, it.Decision, it.Reviewer, it.Comment))
+	}
+	if it.State != nil && it.State.Exception != nil && it.State.Exception.State == model.ExceptionApproved && len(st.Exceptions) < 1000 {
+		e := it.State.Exception
+		st.Exceptions = append(st.Exceptions, fmt.Sprintf("%s | until %s | %s | %s", it.Identity, e.Until, e.DecidedBy, e.Reason))
 	}
 }
 
@@ -303,6 +304,10 @@ func writeReports(dir, title, head string, st reportStats) error {
 	for _, r := range st.Revoked {
 		fmt.Fprintf(&md, "| %s |\n", r)
 	}
+	md.WriteString("\n## Approved exceptions\n\n| identity | until | decided by | reason |\n| --- | --- | --- | --- |\n")
+	for _, r := range st.Exceptions {
+		fmt.Fprintf(&md, "| %s |\n", r)
+	}
 	md.WriteString("\nCheck this bundle: `sha256sum -c SHA256SUMS`, then the signature (see the README).\n")
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
 		return err
@@ -313,6 +318,10 @@ func writeReports(dir, title, head string, st reportStats) error {
 	h.WriteString("<h2>Decisions</h2>" + svgBars(st.Decisions) + "<h2>Findings at export</h2>" + svgBars(st.Findings))
 	h.WriteString("<h2>Revoked and needs-change</h2><table><tr><th>identity | decision | reviewer | comment</th></tr>")
 	for _, r := range st.Revoked {
+		fmt.Fprintf(&h, "<tr><td>%s</td></tr>", html.EscapeString(r))
+	}
+	h.WriteString("</table><h2>Approved exceptions</h2><table><tr><th>identity | until | decided by | reason</th></tr>")
+	for _, r := range st.Exceptions {
 		fmt.Fprintf(&h, "<tr><td>%s</td></tr>", html.EscapeString(r))
 	}
 	h.WriteString("</table></body></html>\n")

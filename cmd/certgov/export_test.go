@@ -60,6 +60,12 @@ func TestEvidenceBundle(t *testing.T) {
 		if err := json.Unmarshal(doc, &att); err != nil || att["kind"] != "campaign" || len(att["items"].([]any)) != len(status.Items) {
 			t.Fatalf("%s attestation.json: %v", name, err)
 		}
+		for _, it := range att["items"].([]any) {
+			item := it.(map[string]any)
+			if item["state_at_export"] == nil || item["snapshot_at_launch"] == nil {
+				t.Fatalf("%s: item without its state at export or snapshot at launch: %v", name, item["identity"])
+			}
+		}
 		csvData, _ := os.ReadFile(filepath.Join(dir, "attestation.csv"))
 		if !strings.Contains(string(csvData), "partner left") || strings.Count(string(csvData), "\n") != len(status.Items)+1 {
 			t.Errorf("%s CSV:\n%.300s", name, csvData)
