@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"certgov/model"
@@ -18,13 +19,66 @@ import (
 // items, riskiest first, the item's facts beside them, a progress bar.
 type campaignScreen struct {
 	campaign *store.Campaign
-	rows     []*Row // undecided items, riskiest first
+	all      []*Row // undecided items, riskiest first
+	rows     []*Row // all, filtered
 	cursor   int
 	offset   int
+
+	input      textinput.Model
+	filtering  bool
+	filter     *model.Filter
+	filterText string
+	filterErr  string
 }
 
-func (s *campaignScreen) setData(ds *Dataset) {
-	s.campaign, s.rows = ds.Campaign, nil
+// refilter applies the queue's filter.
+func (s *campaignScreen) refilter(now time.Time) {
+	s.rows = s.rows[:0]
+	for _, r := range s.all {
+		if s.filter.Match(&r.Record, now) {
+			s.rows = append(s.rows, r)
+		}
+	}
+	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+}
+
+// updateFilter handles keys while the queue's filter field has focus.
+func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
+	switch msg.String() {
+	case "enter":
+		s.filtering = false
+		s.input.Blur()
+		return nil
+	case "esc":
+		s.filtering = false
+		s.input.Blur()
+		s.input.SetValue("")
+		s.filter, s.filterText, s.filterErr = nil, "", ""
+		s.refilter(now)
+		return nil
+	}
+	var cmd tea.Cmd
+	s.input, cmd = s.input.Update(msg)
+	if text := s.input.Value(); text != s.filterText {
+		f, err := model.ParseFilter(text)
+		if err != nil {
+			s.filterErr = err.Error()
+			return cmd
+		}
+		s.filter, s.filterText, s.filterErr = f, text, ""
+		s.refilter(now)
+	}
+	return cmd
+}
+
+func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
+	s.campaign, s.all = ds.Campaign, nil
+	if s.input.Prompt == "" {
+		s.input = textinput.New()
+		s.input.Prompt = "/ "
+		s.input.Placeholder = "filter the queue: text, selfsigned, finding:CODE, owner:none, …"
+	}
+	defer s.refilter(now)
 	if ds.Campaign == nil {
 		return
 	}
@@ -34,28 +88,33 @@ func (s *campaignScreen) setData(ds *Dataset) {
 	}
 	for _, name := range ds.Undecided {
 		if r := byKey[name]; r != nil {
-			s.rows = append(s.rows, r)
+			s.all = append(s.all, r)
 		}
 	}
-	sort.SliceStable(s.rows, func(i, j int) bool {
-		if s.rows[i].worst != s.rows[j].worst {
-			return s.rows[i].worst < s.rows[j].worst
+	sort.SliceStable(s.all, func(i, j int) bool {
+		if s.all[i].worst != s.all[j].worst {
+			return s.all[i].worst < s.all[j].worst
 		}
-		return s.rows[i].NotAfter.Before(s.rows[j].NotAfter)
+		return s.all[i].NotAfter.Before(s.all[j].NotAfter)
 	})
-	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
 }
 
 // decided takes an item out of the queue at once, so the reviewer moves
 // straight to the next; the reload that follows the write confirms it.
 func (s *campaignScreen) decided(identity string) {
-	for i, r := range s.rows {
-		if r.IdentityName == identity {
-			s.rows = append(s.rows[:i], s.rows[i+1:]...)
-			s.campaign.Decided++
-			break
+	remove := func(list []*Row) []*Row {
+		for i, r := range list {
+			if r.IdentityName == identity {
+				return append(list[:i:i], list[i+1:]...)
+			}
 		}
+		return list
 	}
+	before := len(s.all)
+	if s.all = remove(s.all); len(s.all) < before {
+		s.campaign.Decided++
+	}
+	s.rows = remove(s.rows)
 	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
 }
 
@@ -66,7 +125,18 @@ func (s *campaignScreen) selected() *Row {
 	return nil
 }
 
-func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (*Row, bool) {
+func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now time.Time) (*Row, bool) {
+	switch {
+	case key.Matches(msg, k.Filter):
+		s.filtering = true
+		s.input.Focus()
+		return nil, false
+	case key.Matches(msg, k.Back) && s.filterText != "":
+		s.input.SetValue("")
+		s.filter, s.filterText = nil, ""
+		s.refilter(now)
+		return nil, false
+	}
 	if key.Matches(msg, k.Open) {
 		return s.selected(), s.selected() != nil
 	}
@@ -101,7 +171,19 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	var b strings.Builder
 	b.WriteString(campaignProgress(st, s.campaign, width, now) + "\n")
-	b.WriteString(st.Dim.Render("c certify · v revoke · n needs-change (with a comment) · enter opens · E exports the evidence") + "\n")
+	switch {
+	case s.filtering:
+		s.input.SetWidth(max(16, width-4-ansiStringWidth(s.filterErr)-2))
+		b.WriteString(s.input.View())
+	case s.filterText != "":
+		b.WriteString(st.Label.Render("filter: ") + s.filterText + st.Dim.Render(fmt.Sprintf("  (%d of %d) · esc clears", len(s.rows), len(s.all))))
+	default:
+		b.WriteString(st.Dim.Render("c certify · v revoke · n needs-change (with a comment) · / filter · enter opens · E exports the evidence"))
+	}
+	if s.filterErr != "" {
+		b.WriteString("  " + st.Error.Render(s.filterErr))
+	}
+	b.WriteString("\n")
 	listWidth := width
 	if width >= 120 {
 		listWidth = width * 11 / 20
@@ -176,3 +258,5 @@ func (m Model) exportCmd(dir string) tea.Cmd {
 		return done
 	}
 }
+
+func ansiStringWidth(s string) int { return len([]rune(ansiStrip(s))) }

@@ -214,7 +214,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.sources.setItems(sourceItems(m.ds, m.opts.Now()))
 		m.audit.setItems(auditItems(m.ds))
 		m.exceptions.setData(m.ds, m.opts.Now())
-		m.campaign.setData(m.ds)
+		m.campaign.setData(m.ds, m.opts.Now())
 		if m.screen == screenDetail {
 			m.detail.refresh(m.ds)
 		}
@@ -258,6 +258,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.prompt != nil {
 		return m.updatePrompt(msg)
+	}
+	if m.screen == screenCampaign && m.campaign.filtering {
+		return m, m.campaign.updateFilter(msg, m.opts.Now())
 	}
 	if m.screen == screenIdentities && m.identities.filtering {
 		cmd := m.identities.updateFilter(msg, m.opts.Now())
@@ -360,7 +363,7 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	case key.Matches(msg, m.keys.Export):
 		return m.startAction(actionExport, nil)
 	}
-	if r, ok := m.campaign.update(msg, m.keys, page); ok {
+	if r, ok := m.campaign.update(msg, m.keys, page, m.opts.Now()); ok {
 		return m.openDetail(r)
 	}
 	return m, nil

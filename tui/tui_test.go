@@ -455,6 +455,22 @@ func TestCampaignQueue(t *testing.T) {
 	if got := screenText(m); !strings.Contains(got, fmt.Sprintf("2/%d decided", n)) || len(m.campaign.rows) != n-2 {
 		t.Fatalf("after two decisions (%d left):\n%s", len(m.campaign.rows), got)
 	}
+	// The queue filters like the identities table.
+	m = press(t, m, "/")
+	m = typeText(t, m, "key:rsa")
+	m = press(t, m, "enter")
+	if len(m.campaign.rows) == 0 || len(m.campaign.rows) >= len(m.campaign.all) {
+		t.Fatalf("filtered queue: %d of %d", len(m.campaign.rows), len(m.campaign.all))
+	}
+	for _, r := range m.campaign.rows {
+		if r.KeyAlgorithm != "RSA" {
+			t.Fatalf("filter let %s (%s) through", r.IdentityName, r.KeyAlgorithm)
+		}
+	}
+	m = press(t, m, "esc")
+	if m.campaign.filterText != "" || len(m.campaign.rows) != len(m.campaign.all) {
+		t.Fatal("esc did not clear the queue's filter")
+	}
 	out := filepath.Join(dir, "evidence")
 	m = press(t, m, "E")
 	m = typeText(t, m, out)
