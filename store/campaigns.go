@@ -96,13 +96,13 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 		}
 		id, _ := res.LastInsertId()
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO campaign_items(campaign_id, identity_id, identity, fingerprint, snapshot)
-			SELECT ?, id, ?, ?, ? FROM identities WHERE identity_key = ?`)
+			SELECT ?, id, ?, ?, ? FROM identities WHERE key_hash = ?`)
 		if err != nil {
 			return nil, err
 		}
 		defer stmt.Close()
 		for _, it := range items {
-			if _, err := stmt.ExecContext(ctx, id, it.identity, it.fingerprint, string(it.snapshot), it.key); err != nil {
+			if _, err := stmt.ExecContext(ctx, id, it.identity, it.fingerprint, string(it.snapshot), identityKeyHash(it.key)); err != nil {
 				return nil, err
 			}
 		}
