@@ -227,6 +227,7 @@ func BenchmarkExportCampaign(b *testing.B) {
 	if _, err := s.StartCampaign(context.Background(), name, time.Time{}, nil, model.DefaultPolicy(), store.Change{Actor: "bench", At: time.Now()}); err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC()
 	b.ResetTimer()
 	var peak uint64
 	stop := make(chan struct{})

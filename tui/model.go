@@ -451,6 +451,8 @@ func (m Model) renderTabs() string {
 		style := m.styles.Tab
 		if screen(i) == m.listScreen() {
 			style = m.styles.ActiveTab
+		} else if m.width < 110 {
+			name = name[:1] // narrow: only the active tab is named
 		}
 		parts = append(parts, style.Render(name))
 	}
