@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"certgov/model"
@@ -24,18 +23,14 @@ type campaignScreen struct {
 	cursor   int
 	offset   int
 
-	input      textinput.Model
-	filtering  bool
-	filter     *model.Filter
-	filterText string
-	filterErr  string
+	filter filterField
 }
 
 // refilter applies the queue's filter.
 func (s *campaignScreen) refilter(now time.Time) {
 	s.rows = s.rows[:0]
 	for _, r := range s.all {
-		if s.filter.Match(&r.Record, now) {
+		if s.filter.filter.Match(&r.Record, now) {
 			s.rows = append(s.rows, r)
 		}
 	}
@@ -44,28 +39,8 @@ func (s *campaignScreen) refilter(now time.Time) {
 
 // updateFilter handles keys while the queue's filter field has focus.
 func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
-	switch msg.String() {
-	case "enter":
-		s.filtering = false
-		s.input.Blur()
-		return nil
-	case "esc":
-		s.filtering = false
-		s.input.Blur()
-		s.input.SetValue("")
-		s.filter, s.filterText, s.filterErr = nil, "", ""
-		s.refilter(now)
-		return nil
-	}
-	var cmd tea.Cmd
-	s.input, cmd = s.input.Update(msg)
-	if text := s.input.Value(); text != s.filterText {
-		f, err := model.ParseFilter(text)
-		if err != nil {
-			s.filterErr = err.Error()
-			return cmd
-		}
-		s.filter, s.filterText, s.filterErr = f, text, ""
+	changed, cmd := s.filter.update(msg)
+	if changed {
 		s.refilter(now)
 	}
 	return cmd
@@ -73,10 +48,8 @@ func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cm
 
 func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 	s.campaign, s.all = ds.Campaign, nil
-	if s.input.Prompt == "" {
-		s.input = textinput.New()
-		s.input.Prompt = "/ "
-		s.input.Placeholder = "filter the queue: text, selfsigned, finding:CODE, owner:none, …"
+	if s.filter.input.Prompt == "" {
+		s.filter = newFilterField("filter the queue: text, selfsigned, finding:CODE, owner:none, …")
 	}
 	defer s.refilter(now)
 	if ds.Campaign == nil {
@@ -128,12 +101,10 @@ func (s *campaignScreen) selected() *Row {
 func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now time.Time) (*Row, bool) {
 	switch {
 	case key.Matches(msg, k.Filter):
-		s.filtering = true
-		s.input.Focus()
+		s.filter.focus()
 		return nil, false
-	case key.Matches(msg, k.Back) && s.filterText != "":
-		s.input.SetValue("")
-		s.filter, s.filterText = nil, ""
+	case key.Matches(msg, k.Back) && s.filter.text != "":
+		s.filter.clear()
 		s.refilter(now)
 		return nil, false
 	}
@@ -171,30 +142,15 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	var b strings.Builder
 	b.WriteString(campaignProgress(st, s.campaign, width, now) + "\n")
-	switch {
-	case s.filtering:
-		s.input.SetWidth(max(16, width-4-ansiStringWidth(s.filterErr)-2))
-		b.WriteString(s.input.View())
-	case s.filterText != "":
-		b.WriteString(st.Label.Render("filter: ") + s.filterText + st.Dim.Render(fmt.Sprintf("  (%d of %d) · esc clears", len(s.rows), len(s.all))))
-	default:
-		b.WriteString(st.Dim.Render("c certify · v revoke · n needs-change (with a comment) · / filter · enter opens · E exports the evidence"))
-	}
-	if s.filterErr != "" {
-		b.WriteString("  " + st.Error.Render(s.filterErr))
-	}
+	b.WriteString(s.filter.view(st, width, "c certify · v revoke · n needs-change (with a comment) · / filter · enter opens · E exports the evidence",
+		fmt.Sprintf("  (%d of %d) · esc clears", len(s.rows), len(s.all))))
 	b.WriteString("\n")
 	listWidth := width
 	if width >= 120 {
 		listWidth = width * 11 / 20
 	}
 	rows := max(1, height-3)
-	if s.cursor < s.offset {
-		s.offset = s.cursor
-	}
-	if s.cursor >= s.offset+rows {
-		s.offset = s.cursor - rows + 1
-	}
+	s.offset = scrolled(s.cursor, s.offset, rows)
 	var list []string
 	if len(s.rows) == 0 {
 		list = append(list, st.Dim.Render("  every item is decided: close the campaign with certgov campaign close "+s.campaign.Name))
@@ -258,5 +214,3 @@ func (m Model) exportCmd(dir string) tea.Cmd {
 		return done
 	}
 }
-
-func ansiStringWidth(s string) int { return len([]rune(ansiStrip(s))) }

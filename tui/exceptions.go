@@ -92,12 +92,7 @@ func (s *exceptionsScreen) view(st Styles, width, height int, now time.Time) str
 		st.Dim.Render("  · a approve · x reject · enter opens") + "\n")
 	b.WriteString(st.Header.Render(fmt.Sprintf("  %s  %-10s  %-12s  %-7s  %s", pad("IDENTITY", 34), "EXPIRES", "KEY", "TRUSTED", "DECISION")) + "\n")
 	rows := max(1, height-3)
-	if s.cursor < s.offset {
-		s.offset = s.cursor
-	}
-	if s.cursor >= s.offset+rows {
-		s.offset = s.cursor - rows + 1
-	}
+	s.offset = scrolled(s.cursor, s.offset, rows)
 	if len(s.queue) == 0 {
 		b.WriteString(st.Dim.Render("  nothing waits: every self-signed certificate trusted by registration has an approved exception") + "\n")
 	}

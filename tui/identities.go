@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -92,18 +91,11 @@ type identitiesScreen struct {
 
 	selection map[string]bool // identity keys chosen with space or V
 
-	input      textinput.Model
-	filtering  bool
-	filter     *model.Filter
-	filterText string
-	filterErr  string
+	filter filterField
 }
 
 func newIdentitiesScreen() identitiesScreen {
-	in := textinput.New()
-	in.Prompt = "/ "
-	in.Placeholder = "filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"
-	return identitiesScreen{input: in, sortCol: 4}
+	return identitiesScreen{filter: newFilterField("filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"), sortCol: 4}
 }
 
 func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
@@ -186,7 +178,7 @@ func (s *identitiesScreen) refresh(now time.Time) {
 	}
 	s.order = s.order[:0]
 	for _, i := range s.sorted {
-		if s.filter.Match(&s.ds.Rows[i].Record, now) {
+		if s.filter.filter.Match(&s.ds.Rows[i].Record, now) {
 			s.order = append(s.order, i)
 		}
 	}
@@ -195,42 +187,16 @@ func (s *identitiesScreen) refresh(now time.Time) {
 
 // applyFilter sets the filter from another screen (overview, findings).
 func (s *identitiesScreen) applyFilter(expr string, now time.Time) {
-	f, err := model.ParseFilter(expr)
-	if err != nil {
-		s.filterErr = err.Error()
-		return
-	}
-	s.filter, s.filterText, s.filterErr = f, expr, ""
-	s.input.SetValue(expr)
+	s.filter.set(expr)
 	s.cursor, s.offset = 0, 0
 	s.refresh(now)
 }
 
-// updateFilter handles keys while the filter field has focus: the table
-// follows as you type; enter keeps the filter, esc drops it.
+// updateFilter handles keys while the filter field has focus.
 func (s *identitiesScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
-	switch msg.String() {
-	case "enter":
-		s.filtering = false
-		s.input.Blur()
-		return nil
-	case "esc":
-		s.filtering = false
-		s.input.Blur()
-		s.input.SetValue("")
-		s.applyFilter("", now)
-		return nil
-	}
-	var cmd tea.Cmd
-	s.input, cmd = s.input.Update(msg)
-	if text := s.input.Value(); text != s.filterText {
-		f, err := model.ParseFilter(text)
-		if err != nil {
-			s.filterErr = err.Error()
-			return cmd
-		}
+	changed, cmd := s.filter.update(msg)
+	if changed {
 		selected := s.selectedKey()
-		s.filter, s.filterText, s.filterErr = f, text, ""
 		s.refresh(now)
 		s.selectKey(selected)
 	}
@@ -241,15 +207,14 @@ func (s *identitiesScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.
 func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now time.Time) (*Row, bool) {
 	switch {
 	case key.Matches(msg, k.Filter):
-		s.filtering = true
-		s.input.Focus()
+		s.filter.focus()
 	case key.Matches(msg, k.Back):
 		switch {
 		case len(s.selection) > 0:
 			s.selection = nil
-		case s.filterText != "":
-			s.input.SetValue("")
-			s.applyFilter("", now)
+		case s.filter.text != "":
+			s.filter.clear()
+			s.refresh(now)
 		}
 	case key.Matches(msg, k.Sort):
 		selected := s.selectedKey()
@@ -294,6 +259,18 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 	return nil, false
 }
 
+// scrolled is the first visible position that keeps the cursor in a
+// window of rows lines.
+func scrolled(cursor, offset, rows int) int {
+	if cursor < offset {
+		return cursor
+	}
+	if cursor >= offset+rows {
+		return cursor - rows + 1
+	}
+	return offset
+}
+
 // moveCursor applies the movement keys shared by every list.
 func moveCursor(msg tea.KeyPressMsg, k KeyMap, cursor, n, page int) int {
 	switch {
@@ -333,19 +310,7 @@ func visibleColumns(width int) []int {
 
 func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) string {
 	var b strings.Builder
-	switch {
-	case s.filtering:
-		// Leave room for an error beside the field.
-		s.input.SetWidth(max(16, width-4-ansi.StringWidth(s.filterErr)-2))
-		b.WriteString(s.input.View())
-	case s.filterText != "":
-		b.WriteString(st.Label.Render("filter: ") + s.filterText + st.Dim.Render("   (esc clears)"))
-	default:
-		b.WriteString(st.Dim.Render("/ to filter · s sort · r reverse · enter opens"))
-	}
-	if s.filterErr != "" {
-		b.WriteString("  " + st.Error.Render(s.filterErr))
-	}
+	b.WriteString(s.filter.view(st, width, "/ to filter · s sort · r reverse · space select · enter opens", "   (esc clears)"))
 	b.WriteByte('\n')
 
 	cols := visibleColumns(width)
@@ -371,12 +336,7 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	b.WriteByte('\n')
 
 	rowsHeight := max(1, height-3)
-	if s.cursor < s.offset {
-		s.offset = s.cursor
-	}
-	if s.cursor >= s.offset+rowsHeight {
-		s.offset = s.cursor - rowsHeight + 1
-	}
+	s.offset = scrolled(s.cursor, s.offset, rowsHeight)
 	if len(s.order) == 0 {
 		b.WriteString(st.Dim.Render("  no identity matches this filter"))
 		b.WriteByte('\n')

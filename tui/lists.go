@@ -43,12 +43,7 @@ func (s *listScreen) view(st Styles, width, height int, title string) string {
 	var b strings.Builder
 	b.WriteString(st.Label.Render(title) + "\n")
 	rows := max(1, height-4)
-	if s.cursor < s.offset {
-		s.offset = s.cursor
-	}
-	if s.cursor >= s.offset+rows {
-		s.offset = s.cursor - rows + 1
-	}
+	s.offset = scrolled(s.cursor, s.offset, rows)
 	if len(s.items) == 0 {
 		b.WriteString(st.Dim.Render("  nothing here") + "\n")
 	}

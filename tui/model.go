@@ -259,10 +259,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.prompt != nil {
 		return m.updatePrompt(msg)
 	}
-	if m.screen == screenCampaign && m.campaign.filtering {
+	if m.screen == screenCampaign && m.campaign.filter.active {
 		return m, m.campaign.updateFilter(msg, m.opts.Now())
 	}
-	if m.screen == screenIdentities && m.identities.filtering {
+	if m.screen == screenIdentities && m.identities.filter.active {
 		cmd := m.identities.updateFilter(msg, m.opts.Now())
 		return m, cmd
 	}

@@ -32,8 +32,8 @@ func TestProgram(t *testing.T) {
 			teatest.WithDuration(10*time.Second))
 		tm.Send(keyMsg("q"))
 		final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
-		if final.screen != screenDetail || final.identities.filterText != "selfsigned" {
-			t.Fatalf("%v: screen %v, filter %q", size, final.screen, final.identities.filterText)
+		if final.screen != screenDetail || final.identities.filter.text != "selfsigned" {
+			t.Fatalf("%v: screen %v, filter %q", size, final.screen, final.identities.filter.text)
 		}
 		if got := screenText(final); !strings.Contains(got, "Trusted by") || !strings.Contains(got, final.detail.row.IdentityName) {
 			t.Fatalf("%v final screen:\n%s", size, got)

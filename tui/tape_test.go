@@ -46,7 +46,7 @@ func TestDemoTape(t *testing.T) {
 			if err != nil {
 				t.Fatalf("demo.tape:%d: %v", n, err)
 			}
-			if m.screen == screenIdentities && m.identities.filtering {
+			if m.screen == screenIdentities && m.identities.filter.active {
 				m = typeText(t, m, text)
 			} else {
 				for _, r := range text {

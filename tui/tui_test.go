@@ -204,8 +204,8 @@ func TestFindingLeadsToIdentities(t *testing.T) {
 	}
 	// The overview's numbers lead to their lists too.
 	m = press(t, m, "esc", "1", "down", "enter")
-	if m.identities.filterText != "selfsigned" || len(m.identities.order) != m.overview.items[1].count {
-		t.Fatalf("overview → %q, %d rows", m.identities.filterText, len(m.identities.order))
+	if m.identities.filter.text != "selfsigned" || len(m.identities.order) != m.overview.items[1].count {
+		t.Fatalf("overview → %q, %d rows", m.identities.filter.text, len(m.identities.order))
 	}
 }
 
@@ -217,11 +217,11 @@ func TestBadFilterIsShownInline(t *testing.T) {
 	if !strings.Contains(got, `"expires<3x" at column 1`) {
 		t.Fatalf("no inline error:\n%s", got)
 	}
-	if m.identities.filterText != "expire" {
-		t.Fatalf("the last valid filter must stay applied, got %q", m.identities.filterText)
+	if m.identities.filter.text != "expire" {
+		t.Fatalf("the last valid filter must stay applied, got %q", m.identities.filter.text)
 	}
 	m = press(t, m, "esc")
-	if m.identities.filtering || m.identities.filterText != "" {
+	if m.identities.filter.active || m.identities.filter.text != "" {
 		t.Fatal("esc did not drop the filter")
 	}
 	m = press(t, m, "q")
@@ -468,7 +468,7 @@ func TestCampaignQueue(t *testing.T) {
 		}
 	}
 	m = press(t, m, "esc")
-	if m.campaign.filterText != "" || len(m.campaign.rows) != len(m.campaign.all) {
+	if m.campaign.filter.text != "" || len(m.campaign.rows) != len(m.campaign.all) {
 		t.Fatal("esc did not clear the queue's filter")
 	}
 	out := filepath.Join(dir, "evidence")
