@@ -70,12 +70,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
-				subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
-					TrustChecked: len(rv.entries) > 0, ChainsTo: rv.anchors[r.FingerprintSHA256]}
-				findings = model.CertificateFindings(subject, policy, now)
-				for _, f := range findings {
-					r.Findings = append(r.Findings, f.Code)
-				}
+				findings = rv.Findings(r, policy, now)
 			}
 			if err := fn(r, findings); err != nil {
 				return err
@@ -140,4 +135,17 @@ func (rv *Review) EntryFindings() []model.Finding {
 		sort.Strings(uses[i].Identities)
 	}
 	return model.EntryFindings(uses)
+}
+
+// Findings computes the findings of a linked record and notes their codes
+// on it.
+func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) []model.Finding {
+	subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
+		TrustChecked: len(rv.entries) > 0, ChainsTo: rv.anchors[r.FingerprintSHA256]}
+	findings := model.CertificateFindings(subject, policy, now)
+	r.Findings = r.Findings[:0]
+	for _, f := range findings {
+		r.Findings = append(r.Findings, f.Code)
+	}
+	return findings
 }

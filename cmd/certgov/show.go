@@ -84,6 +84,8 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 		return err
 	}
 	rv.Link(&record)
+	findings := rv.Findings(&record, model.DefaultPolicy(), now)
+	model.SortFindings(findings)
 	view := showJSON{
 		Identity:    ident.Name,
 		IdentityKey: ident.Key,
@@ -102,13 +104,13 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 		enc.SetIndent("", "  ")
 		return enc.Encode(view)
 	case "text":
-		printShow(w, ident, index, &record, occurrences, keys, now)
+		printShow(w, ident, index, &record, findings, occurrences, keys, now)
 		return nil
 	}
 	return usageError{fmt.Errorf("-o %q: want text or json", format)}
 }
 
-func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
+func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, findings []model.Finding, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
 	c := ident.Certificates[index]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, value) }
@@ -182,6 +184,15 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	}
 	row("Trust model", record.TrustModel)
 	rows("Trusted by", trustedBy)
+	var flagged []string
+	for _, f := range findings {
+		flagged = append(flagged, fmt.Sprintf("%s %s: %s [%s]", f.Severity, f.Code, f.Message, strings.Join(f.Frameworks, ", ")))
+	}
+	if len(flagged) == 0 {
+		flagged = []string{"(none)"}
+	}
+	row("", "")
+	rows("Findings", flagged)
 	row("", "")
 	rows("Found in", found)
 	rows("PRIVATE KEY ON DISK", exposed)
