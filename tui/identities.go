@@ -31,6 +31,8 @@ var identityColumns = []column{
 		func(a, b *Row) bool { return trustShort(a) < trustShort(b) }},
 	{"ISSUER", 22, 4, func(r *Row, _ time.Time) string { return issuerShort(r) },
 		func(a, b *Row) bool { return issuerShort(a) < issuerShort(b) }},
+	{"EXCEPTION", 10, 3, func(r *Row, now time.Time) string { return exceptionState(r, now) },
+		func(a, b *Row) bool { return exceptionState(a, time.Now()) < exceptionState(b, time.Now()) }},
 	{"EXPIRES", 10, 1, func(r *Row, now time.Time) string { return model.Relative(r.NotAfter, now) },
 		func(a, b *Row) bool { return a.NotAfter.Before(b.NotAfter) }},
 	{"FINDINGS", 14, 1, func(r *Row, _ time.Time) string { return findingsCell(r) },
@@ -40,6 +42,22 @@ var identityColumns = []column{
 			}
 			return len(a.Findings) > len(b.Findings)
 		}},
+}
+
+// exceptionState names where a self-signed certificate stands: approved,
+// ended, rejected, or pending (trusted by registration, undecided).
+func exceptionState(r *Row, now time.Time) string {
+	switch {
+	case r.Exception.ActiveAt(now):
+		return "approved"
+	case r.Exception.ExpiredAt(now):
+		return "ended"
+	case r.Exception != nil && r.Exception.State == model.ExceptionRejected:
+		return "rejected"
+	case pending(r, now):
+		return "pending"
+	}
+	return "-"
 }
 
 func orDash(s string) string {
@@ -94,8 +112,18 @@ type identitiesScreen struct {
 	filter filterField
 }
 
+// sortByExpiry is the default sort: soonest expiry first, for triage.
+var sortByExpiry = func() int {
+	for i, c := range identityColumns {
+		if c.title == "EXPIRES" {
+			return i
+		}
+	}
+	return 0
+}()
+
 func newIdentitiesScreen() identitiesScreen {
-	return identitiesScreen{filter: newFilterField("filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"), sortCol: 4}
+	return identitiesScreen{filter: newFilterField("filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"), sortCol: sortByExpiry}
 }
 
 func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {

@@ -147,7 +147,7 @@ func TestReviewerPath(t *testing.T) {
 		if !strings.Contains(got, "filter: selfsigned expires<30d !ca") || !strings.Contains(got, "partner-") || strings.Contains(got, ".svc ") {
 			t.Fatalf("%dx%d filtered list:\n%s", w, h, got)
 		}
-		for m.identities.sortCol != 4 {
+		for m.identities.sortCol != sortByExpiry {
 			m = press(t, m, "s")
 		}
 		first := m.ds.Rows[m.identities.order[0]]
