@@ -253,4 +253,7 @@ func nginxMapEntry(variable, key string) (model.TrustEntry, error) {
 // line (a comment or a pin list's label that names them does not count).
 var nginxDirective = regexp.MustCompile(`(?m)^\s*(ssl_client_certificate|ssl_trusted_certificate|ssl_verify_client)\s|^\s*map\s+\$ssl_client_(fingerprint|s_dn|serial)\s`)
 
-func looksLikeNginx(data []byte) bool { return nginxDirective.Match(data) }
+func looksLikeNginx(data []byte) bool {
+	// The regular expression is slow on large files: most are not nginx.
+	return bytes.Contains(data, []byte("ssl_")) && nginxDirective.Match(data)
+}

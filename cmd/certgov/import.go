@@ -111,7 +111,7 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 	// garbage less often speeds it up by a tenth, and the soft memory
 	// limit makes the collector work harder before memory use grows.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(40 << 20))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(32 << 20))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var failures, skipped []string
