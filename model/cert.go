@@ -59,6 +59,7 @@ type Certificate struct {
 	Subject            string // RFC 4514
 	Issuer             string // RFC 4514
 	SubjectNormalized  string
+	IssuerNormalized   string
 	CommonName         string
 	Serial             string // lowercase hex, "-" prefixed when negative
 	NotBefore          time.Time
@@ -114,6 +115,7 @@ func FromX509(c *x509.Certificate) (Certificate, error) {
 		Subject:            subject.String(),
 		Issuer:             issuer.String(),
 		SubjectNormalized:  subject.Normalized(),
+		IssuerNormalized:   issuer.Normalized(),
 		CommonName:         subject.First("CN"),
 		Serial:             serialHex(c.SerialNumber),
 		NotBefore:          c.NotBefore.UTC(),

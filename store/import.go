@@ -210,7 +210,7 @@ var writerStatements = map[string]string{
 	"identity":   `INSERT OR IGNORE INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?)`,
 	"identityID": `SELECT id FROM identities WHERE key_hash = ?`,
 	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
 	"source": `INSERT OR IGNORE INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count)
@@ -380,14 +380,14 @@ func identityKeyHash(key string) []byte {
 // certificateColumns are the fact columns shared by inserts and queries,
 // in the order of certificateArgs and scanCertificate.
 const certificateColumns = `fingerprint_sha256, fingerprint_sha1, spki_sha256, subject, subject_normalized,
-	issuer, common_name, serial, not_before, not_after, key_algorithm, key_size, key_curve,
+	issuer, issuer_normalized, common_name, serial, not_before, not_after, key_algorithm, key_size, key_curve,
 	signature_algorithm, sans, key_usage, ext_key_usage, is_ca, self_issued, self_signed,
 	subject_key_id, authority_key_id`
 
 func certificateArgs(c *model.Certificate) []any {
 	return []any{
 		c.FingerprintSHA256, c.FingerprintSHA1, c.SPKISHA256, c.Subject, c.SubjectNormalized,
-		c.Issuer, c.CommonName, c.Serial, c.NotBefore.Unix(), c.NotAfter.Unix(), c.KeyAlgorithm, c.KeySize, c.KeyCurve,
+		c.Issuer, c.IssuerNormalized, c.CommonName, c.Serial, c.NotBefore.Unix(), c.NotAfter.Unix(), c.KeyAlgorithm, c.KeySize, c.KeyCurve,
 		c.SignatureAlgorithm, mustJSON(c.SANs), mustJSON(nonNil(c.KeyUsage)), mustJSON(nonNil(c.ExtKeyUsage)), c.IsCA, c.SelfIssued, c.SelfSigned,
 		c.SubjectKeyID, c.AuthorityKeyID,
 	}

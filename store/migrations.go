@@ -28,6 +28,8 @@ CREATE TABLE certificates (
 	subject             TEXT NOT NULL,
 	subject_normalized  TEXT NOT NULL,
 	issuer              TEXT NOT NULL,
+	-- Compared with CA subjects and CRL issuers: normalised once here.
+	issuer_normalized   TEXT NOT NULL,
 	common_name         TEXT NOT NULL,
 	serial              TEXT NOT NULL,
 	not_before          INTEGER NOT NULL,

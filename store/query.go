@@ -27,7 +27,7 @@ func scanCertificate(row scanner, c *model.Certificate, enc *encodedColumns, ext
 	var notBefore, notAfter int64
 	dest := []any{
 		&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.SubjectNormalized,
-		&c.Issuer, &c.CommonName, &c.Serial, &notBefore, &notAfter, &c.KeyAlgorithm, &c.KeySize, &c.KeyCurve,
+		&c.Issuer, &c.IssuerNormalized, &c.CommonName, &c.Serial, &notBefore, &notAfter, &c.KeyAlgorithm, &c.KeySize, &c.KeyCurve,
 		&c.SignatureAlgorithm, &enc.sans, &enc.keyUsage, &enc.extKeyUsage, &c.IsCA, &c.SelfIssued, &c.SelfSigned,
 		&c.SubjectKeyID, &c.AuthorityKeyID,
 	}

@@ -114,12 +114,8 @@ func (rv *Review) Link(r *model.Record) {
 		rv.admitted[i][r.IdentityName] = true
 	}
 	r.TrustModel = model.TrustModelOf(kinds)
-	if len(rv.revoked) > 0 {
-		if issuer, err := model.ParseDNString(r.Issuer); err == nil {
-			if rev, ok := rv.revoked[RevocationKey(issuer.Normalized(), r.Serial)]; ok {
-				r.Revoked, r.RevokedBy = true, rev.CRL
-			}
-		}
+	if rev, ok := rv.revoked[RevocationKey(r.IssuerNormalized, r.Serial)]; ok {
+		r.Revoked, r.RevokedBy = true, rev.CRL
 	}
 }
 

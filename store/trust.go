@@ -111,7 +111,7 @@ func (s *Store) ChainAnchors(ctx context.Context, entries []StoredEntry) (map[st
 		der []byte
 	}
 	var todo []candidate
-	rows, err = s.db.QueryContext(ctx, `SELECT fingerprint_sha256, issuer, der FROM certificates WHERE self_issued = 0`)
+	rows, err = s.db.QueryContext(ctx, `SELECT fingerprint_sha256, issuer_normalized, der FROM certificates WHERE self_issued = 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (s *Store) ChainAnchors(ctx context.Context, entries []StoredEntry) (map[st
 			}
 			continue
 		}
-		if dn, err := model.ParseDNString(issuer); err != nil || !caSubjects[dn.Normalized()] {
+		if !caSubjects[issuer] {
 			continue
 		}
 		todo = append(todo, candidate{fp, der})
