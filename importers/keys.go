@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,16 +23,8 @@ func privateKeyFromPEM(block *pem.Block) (model.PrivateKeyFact, bool) {
 	if block.Type == "ENCRYPTED PRIVATE KEY" || block.Headers["Proc-Type"] == "4,ENCRYPTED" {
 		return model.PrivateKeyFact{KeyType: "encrypted"}, true
 	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
+	key, err := ParsePrivateKey(block)
+	if errors.Is(err, errKeyFormat) {
 		// OPENSSH, DSA and other key formats: the fact is recorded, the
 		// public key is not derived.
 		return model.PrivateKeyFact{KeyType: strings.TrimSuffix(block.Type, " PRIVATE KEY")}, true
@@ -40,6 +33,22 @@ func privateKeyFromPEM(block *pem.Block) (model.PrivateKeyFact, bool) {
 		return model.PrivateKeyFact{KeyType: "unreadable " + strings.ToLower(block.Type)}, true
 	}
 	return privateKeyFact(key), true
+}
+
+var errKeyFormat = errors.New("not a PKCS#8, PKCS#1 or SEC 1 private key")
+
+// ParsePrivateKey decodes an unencrypted PKCS#8, PKCS#1 (RSA) or SEC 1
+// (EC) private key block.
+func ParsePrivateKey(block *pem.Block) (any, error) {
+	switch block.Type {
+	case "PRIVATE KEY":
+		return x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		return x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		return x509.ParseECPrivateKey(block.Bytes)
+	}
+	return nil, fmt.Errorf("%s: %w", block.Type, errKeyFormat)
 }
 
 // privateKeyFact describes a decoded private key by its public half.

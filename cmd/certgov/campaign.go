@@ -46,41 +46,35 @@ func newCampaignCommand(a *app) *cobra.Command {
 	status := &cobra.Command{
 		Use: "status NAME [-o table|json]", Short: "Progress and every item with its decision", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			c, err := s.CampaignByName(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return printCampaign(cmd.Context(), cmd.OutOrStdout(), s, c, output)
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				c, err := s.CampaignByName(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return printCampaign(cmd.Context(), cmd.OutOrStdout(), s, c, output)
+			})
 		},
 	}
 	status.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	list := &cobra.Command{
 		Use: "list", Short: "Every campaign, newest first", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			cs, err := s.Campaigns(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tSTATE\tDECIDED\tDUE\tSTARTED\tSCOPE")
-			for _, c := range cs {
-				state := "open"
-				if c.ClosedAt != nil {
-					state = "closed " + c.ClosedAt.Format("2006-01-02")
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				cs, err := s.Campaigns(cmd.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", c.Name, state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), c.StartedBy, orDash(c.Scope))
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tSTATE\tDECIDED\tDUE\tSTARTED\tSCOPE")
+				for _, c := range cs {
+					state := "open"
+					if c.ClosedAt != nil {
+						state = "closed " + c.ClosedAt.Format("2006-01-02")
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", c.Name, state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), c.StartedBy, orDash(c.Scope))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	closeCmd := &cobra.Command{

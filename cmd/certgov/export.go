@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"certgov/importers"
 	"certgov/store"
 )
 
@@ -44,17 +44,14 @@ Check it without certgov:
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			files, err := s.Export(cmd.Context(), store.ExportOptions{Dir: out, Campaign: campaign, SignKey: key, Policy: policy, Actor: a.actor(), Now: time.Now()})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d files to %s: %v\n", len(files), out, files)
-			return nil
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				files, err := s.Export(cmd.Context(), store.ExportOptions{Dir: out, Campaign: campaign, SignKey: key, Policy: policy, Actor: a.actor(), Now: time.Now()})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %d files to %s: %v\n", len(files), out, files)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&campaign, "campaign", "", "the campaign to export")
@@ -76,17 +73,7 @@ func readSigningKey(path string) (crypto.Signer, error) {
 	if block == nil {
 		return nil, fmt.Errorf("%s: no PEM block", path)
 	}
-	var key any
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("%s: %s is not an unencrypted private key", path, block.Type)
-	}
+	key, err := importers.ParsePrivateKey(block)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

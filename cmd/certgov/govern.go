@@ -49,17 +49,14 @@ func parseDate(s string) (time.Time, error) {
 // governed runs a governance change on an open store and prints what it
 // did.
 func (a *app) governed(cmd *cobra.Command, do func(ctx context.Context, s *store.Store) (string, error)) error {
-	s, err := a.open(cmd.Context())
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	msg, err := do(cmd.Context(), s)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(cmd.OutOrStdout(), msg)
-	return nil
+	return a.withStore(cmd.Context(), func(s *store.Store) error {
+		msg, err := do(cmd.Context(), s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), msg)
+		return nil
+	})
 }
 
 func newOwnerCommand(a *app) *cobra.Command {
@@ -205,16 +202,13 @@ func newAuditCommand(a *app) *cobra.Command {
 	logCmd := &cobra.Command{
 		Use: "log [--filter TEXT] [-o table|json]", Short: "List the audit events, oldest first", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			events, err := s.AuditEvents(cmd.Context(), "")
-			if err != nil {
-				return err
-			}
-			return printEvents(cmd.OutOrStdout(), events, filter, output)
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				events, err := s.AuditEvents(cmd.Context(), "")
+				if err != nil {
+					return err
+				}
+				return printEvents(cmd.OutOrStdout(), events, filter, output)
+			})
 		},
 	}
 	logCmd.Flags().StringVar(&filter, "filter", "", "only events whose actor, action, identity or fingerprint contains TEXT")
@@ -222,33 +216,27 @@ func newAuditCommand(a *app) *cobra.Command {
 	verify := &cobra.Command{
 		Use: "verify", Short: "Check the hash chain: exit 0 when intact, 1 naming the first broken event", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			n, head, err := s.VerifyAudit(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d events, head %s\n", n, head)
-			return nil
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				n, head, err := s.VerifyAudit(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d events, head %s\n", n, head)
+				return nil
+			})
 		},
 	}
 	head := &cobra.Command{
 		Use: "head", Short: "Print the latest event's hash, to quote in evidence", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			seq, hash, err := s.AuditHead(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %d\n", hash, seq)
-			return nil
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				seq, hash, err := s.AuditHead(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %d\n", hash, seq)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(logCmd, verify, head)

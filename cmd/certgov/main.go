@@ -84,12 +84,9 @@ Start with "certgov demo" to try it on built-in demo data, or
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.Args = exactArgs(0)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
-		s, err := a.open(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+		return a.withStore(cmd.Context(), func(s *store.Store) error {
+			return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+		})
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who makes a change, for the audit trail (default $CERTGOV_ACTOR, else the OS user)")
@@ -123,6 +120,16 @@ func (a *app) databasePath(defaultName string) (string, error) {
 		return env, nil
 	}
 	return store.DefaultPath(defaultName)
+}
+
+// withStore opens the database for fn and closes it after.
+func (a *app) withStore(ctx context.Context, fn func(*store.Store) error) error {
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
 }
 
 func (a *app) open(ctx context.Context) (*store.Store, error) {

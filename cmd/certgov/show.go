@@ -28,12 +28,9 @@ digits; colons and a "sha256:" prefix are fine) or an identity name. For an
 identity, its current certificate is shown with all its versions.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return show(cmd.Context(), s, args[0], output, cmd.OutOrStdout(), time.Now())
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				return show(cmd.Context(), s, args[0], output, cmd.OutOrStdout(), time.Now())
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")

@@ -26,16 +26,13 @@ content versions certgov has seen, and the trust entries that earlier
 versions had and the current one lacks (drift), with the date they vanished.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			sources, err := s.Sources(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printSources(cmd.OutOrStdout(), sources, output, time.Now())
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				sources, err := s.Sources(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return printSources(cmd.OutOrStdout(), sources, output, time.Now())
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")

@@ -21,12 +21,9 @@ func newTUICommand(a *app) *cobra.Command {
 		Short: "Open the dashboard (also what certgov alone does)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return runDashboard(cmd.Context(), s, policyFile, a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				return runDashboard(cmd.Context(), s, policyFile, a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+			})
 		},
 	}
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings (see certgov findings --help)")
