@@ -231,15 +231,22 @@ func looksLikeTrustStore(path string, certs []model.FoundCertificate) bool {
 	return signers
 }
 
-// trustCAs records every CA certificate read so far as a trust anchor.
+// trustCAs makes the file an anchor list: every certificate read so far
+// is an anchor, a self-signed client certificate as much as a CA (a
+// server given this file as its CA file admits both).
 func (r *reader) trustCAs() {
-	for _, c := range r.res.Certificates {
-		if c.IsCA {
-			r.res.TrustEntries = append(r.res.TrustEntries, model.TrustEntry{
-				Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256",
-				Label: c.IdentityName, Location: c.Location,
-			})
-		}
+	r.anchors(r.res.Certificates, filepath.Base(r.path), "", "", "")
+}
+
+// anchors records certs as one anchor list: label names the list, location
+// and scope the place that trusts it; match is "" (OpenSSL's CAfile rules)
+// or model.MatchPartialChain (Java's truststore rules).
+func (r *reader) anchors(certs []model.FoundCertificate, label, location, scope, match string) {
+	for _, c := range certs {
+		r.res.TrustEntries = append(r.res.TrustEntries, model.TrustEntry{
+			Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256", Match: match,
+			Label: label, Location: location, Scope: scope,
+		})
 	}
 }
 
@@ -306,14 +313,27 @@ func (r *reader) addCertificate(der []byte, line int, location string) {
 		}
 	}
 	if err != nil {
-		r.problem(line, location, fmt.Errorf("certificate cannot be parsed: %w", err))
-		return
+		// Go refuses some certificates that OpenSSL and gateways use: keep
+		// what can be read, with a malformed finding. Only bytes that are
+		// no certificate at all are a problem of the file.
+		malformed, perr := model.ParseMalformed(der, err)
+		if perr != nil {
+			r.problem(line, location, fmt.Errorf("certificate cannot be parsed: %w", err))
+			return
+		}
+		cert = malformed
 	}
 	r.res.Certificates = append(r.res.Certificates, model.FoundCertificate{Certificate: cert, Location: location})
 }
 
 func (r *reader) problem(line int, item string, err error) {
-	r.res.Problems = append(r.res.Problems, model.Problem{Path: r.path, Line: line, Item: item, Err: err})
+	r.problemIn(r.path, line, item, err)
+}
+
+// problemIn reports a problem in another file than the one being read: a
+// file the configuration includes or names.
+func (r *reader) problemIn(path string, line int, item string, err error) {
+	r.res.Problems = append(r.res.Problems, model.Problem{Path: path, Line: line, Item: item, Err: err})
 }
 
 // passwords yields the keystore passwords to try, in order: the one the

@@ -97,7 +97,16 @@ func (r *reader) readEnvoy(data []byte) error {
 	return nil
 }
 
+// envoyValidationContext reads one CertificateValidationContext: its
+// entries share a scope, so that its SAN matchers apply only to
+// certificates that chain to its own trusted_ca.
 func (r *reader) envoyValidationContext(n *yaml.Node) {
+	before := len(r.res.TrustEntries)
+	defer func() {
+		for i := before; i < len(r.res.TrustEntries); i++ {
+			r.res.TrustEntries[i].Scope = fmt.Sprintf("validation context line %d", n.Line)
+		}
+	}()
 	if ca := yamlGet(n, "trusted_ca"); ca != nil {
 		r.envoyTrustedCA(ca)
 	}
@@ -185,13 +194,14 @@ func (r *reader) envoyTrustedCA(ds *yaml.Node) {
 		r.problem(ds.Line, "trusted_ca", errors.New("no filename, inline_string or inline_bytes"))
 		return
 	}
-	r.trustCAData(caPath, data, ds.Line, location, "trusted_ca")
+	r.trustCAData(caPath, data, ds.Line, location, "trusted_ca", "")
 }
 
-// trustCAData reads PEM CA certificates that a configuration names or
-// embeds: they are inventoried, and each CA becomes a trust entry of the
-// configuration. Problems inside name the file they are in.
-func (r *reader) trustCAData(path string, data []byte, line int, location, label string) {
+// trustCAData reads the PEM anchor list that a configuration names or
+// embeds: its certificates are inventoried, and each becomes an anchor
+// entry of the configuration, in scope (the server or validation context
+// that uses it). Problems inside name the file they are in.
+func (r *reader) trustCAData(path string, data []byte, line int, location, label, scope string) {
 	ca := &reader{path: path, opts: r.opts, res: &model.FileResult{}}
 	if err := ca.readPEM(data); err != nil {
 		r.problem(line, label, err)
@@ -204,12 +214,8 @@ func (r *reader) trustCAData(path string, data []byte, line int, location, label
 	for _, c := range ca.res.Certificates {
 		c.Location = strings.TrimSuffix(location+", "+c.Location, ", ")
 		r.res.Certificates = append(r.res.Certificates, c)
-		if c.IsCA {
-			r.res.TrustEntries = append(r.res.TrustEntries, model.TrustEntry{
-				Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256", Label: label, Location: location,
-			})
-		}
 	}
+	r.anchors(ca.res.Certificates, label, location, scope, "")
 }
 
 // readLimited reads a referenced file within MaxFileSize.

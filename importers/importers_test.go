@@ -59,9 +59,10 @@ func TestInteropFixtures(t *testing.T) {
 		{"bundle-pem.p7c", model.KindCABundle, []string{"Interop Root CA", "interop-client"}, 0},
 		{"keystore-aes.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 1},
 		{"keystore-legacy.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 1},
-		{"nokeys.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 0},
-		{"truststore.p12", model.KindPKCS12, []string{"Interop Root CA", "interop-client"}, 0},
-		{"truststore.jks", model.KindJKS, []string{"Interop Root CA", "interop-client"}, 0},
+		// Keystores with only certificates are the truststores servers read.
+		{"nokeys.p12", model.KindTrustStore, []string{"Interop Root CA", "interop-client"}, 0},
+		{"truststore.p12", model.KindTrustStore, []string{"Interop Root CA", "interop-client"}, 0},
+		{"truststore.jks", model.KindTrustStore, []string{"Interop Root CA", "interop-client"}, 0},
 		{"keystore.jks", model.KindJKS, []string{"jks-client"}, 1},
 	}
 	for _, tc := range cases {

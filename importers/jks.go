@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"unicode/utf16"
 
 	"certgov/model"
@@ -90,7 +91,9 @@ func (r *reader) readJKS(data []byte) error {
 	if err := r.tryPasswords(func(password []byte) error { return verifyJKS(data, password) }); err != nil {
 		return err
 	}
+	trustStore := len(entries) > 0
 	for _, e := range entries {
+		trustStore = trustStore && !e.privateKey
 		for i, c := range e.chain {
 			location := "alias " + e.alias
 			if i > 0 {
@@ -102,7 +105,21 @@ func (r *reader) readJKS(data []byte) error {
 			r.res.Keys = append(r.res.Keys, r.keyOfChain(e))
 		}
 	}
+	if trustStore {
+		r.trustStore()
+	}
 	return nil
+}
+
+// trustStore makes a keystore with only trusted certificates the anchor
+// list it is to a Java server (Tomcat, Kafka, Spring): every entry is a
+// trust anchor, as PKIX treats them.
+func (r *reader) trustStore() {
+	if len(r.res.Certificates) == 0 {
+		return
+	}
+	r.res.Source.Kind = model.KindTrustStore
+	r.anchors(r.res.Certificates, filepath.Base(r.path), "", "", model.MatchPartialChain)
 }
 
 // keyOfChain describes a private key entry by the public key of its leaf

@@ -2,10 +2,10 @@ package importers
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"certgov/model"
@@ -73,113 +73,295 @@ func nginxTokens(data []byte) ([]nginxToken, error) {
 	return tokens, nil
 }
 
-func (r *reader) readNginx(data []byte) error {
+// nginxDirective is one directive of a parsed configuration, with the
+// block it opens (server { … }) and the file it was written in (include
+// splices other files in).
+type nginxDirective struct {
+	name  string
+	args  []string
+	line  int
+	file  string
+	block []*nginxDirective
+	// tokens of a map block, read by nginxMap.
+	mapTokens []nginxToken
+	isBlock   bool
+}
+
+// Bounds on include: how deep includes may nest and how many files one
+// configuration may pull in (a glob over a large folder, an include loop).
+const (
+	nginxMaxIncludeDepth = 8
+	nginxMaxIncludeFiles = 256
+)
+
+type nginxParser struct {
+	r        *reader
+	included int
+	active   []string // the include chain, to refuse loops
+}
+
+// parse turns a file's tokens into directives, following include.
+func (p *nginxParser) parse(file string, data []byte, depth int) ([]*nginxDirective, error) {
 	tokens, err := nginxTokens(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	p.active = append(p.active, file)
+	defer func() { p.active = p.active[:len(p.active)-1] }()
+	list, rest, err := p.block(file, tokens, depth)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("line %d: unbalanced }", rest[0].line)
+	}
+	return list, nil
+}
+
+// block reads directives up to an unmatched "}" and returns what follows
+// it (nothing at the end of the file).
+func (p *nginxParser) block(file string, tokens []nginxToken, depth int) ([]*nginxDirective, []nginxToken, error) {
+	var out []*nginxDirective
+	for len(tokens) > 0 {
+		t := tokens[0]
+		if !t.quoted && t.text == "}" {
+			return out, tokens, nil
+		}
+		if !t.quoted && (t.text == "{" || t.text == ";") {
+			tokens = tokens[1:]
+			continue
+		}
+		j := 1
+		for j < len(tokens) && !(!tokens[j].quoted && (tokens[j].text == ";" || tokens[j].text == "{" || tokens[j].text == "}")) {
+			j++
+		}
+		if j >= len(tokens) || tokens[j].text == "}" {
+			return nil, nil, fmt.Errorf("line %d: %q is not ended by ; or {", t.line, t.text)
+		}
+		d := &nginxDirective{name: t.text, line: t.line, file: file}
+		for _, a := range tokens[1:j] {
+			d.args = append(d.args, a.text)
+		}
+		if tokens[j].text == ";" {
+			tokens = tokens[j+1:]
+			if d.name == "include" && len(d.args) == 1 {
+				included, err := p.include(file, d, depth)
+				if err != nil {
+					return nil, nil, err
+				}
+				out = append(out, included...)
+				continue
+			}
+			out = append(out, d)
+			continue
+		}
+		// A block: map blocks hold key/value pairs, not directives.
+		d.isBlock = true
+		body := tokens[j+1:]
+		if d.name == "map" {
+			end := skipBlock(body, 0)
+			d.mapTokens = body[:end]
+			tokens = body[min(end+1, len(body)):]
+			if end >= len(body) || body[end].text != "}" {
+				return nil, nil, fmt.Errorf("line %d: map is not closed", d.line)
+			}
+			out = append(out, d)
+			continue
+		}
+		inner, rest, err := p.block(file, body, depth)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(rest) == 0 {
+			return nil, nil, fmt.Errorf("line %d: %s { is not closed", d.line, d.name)
+		}
+		d.block = inner
+		tokens = rest[1:]
+		out = append(out, d)
+	}
+	return out, nil, nil
+}
+
+// include reads the files an include directive names: relative to the
+// including configuration, with glob patterns, within bounds on depth and
+// count, refusing loops. A missing file is a problem of the directive, as
+// nginx -t would report it.
+func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*nginxDirective, error) {
+	pattern := d.args[0]
+	if !filepath.IsAbs(pattern) {
+		pattern = filepath.Join(filepath.Dir(file), pattern)
+	}
+	if depth >= nginxMaxIncludeDepth {
+		p.r.problemIn(file, d.line, "include", fmt.Errorf("includes nest deeper than %d", nginxMaxIncludeDepth))
+		return nil, nil
+	}
+	matches, err := filepath.Glob(pattern)
+	if err != nil || len(matches) == 0 {
+		if !strings.ContainsAny(d.args[0], "*?[") {
+			p.r.problemIn(file, d.line, "include", fmt.Errorf("%s: no such file", d.args[0]))
+		}
+		return nil, nil
+	}
+	var out []*nginxDirective
+	for _, m := range matches {
+		if slices.Contains(p.active, m) {
+			p.r.problemIn(file, d.line, "include", fmt.Errorf("%s includes itself", m))
+			continue
+		}
+		if p.included++; p.included > nginxMaxIncludeFiles {
+			p.r.problemIn(file, d.line, "include", fmt.Errorf("more than %d included files", nginxMaxIncludeFiles))
+			return out, nil
+		}
+		data, err := readLimited(m)
+		if err != nil {
+			p.r.problemIn(file, d.line, "include", err)
+			continue
+		}
+		list, err := p.parse(m, data, depth+1)
+		if err != nil {
+			p.r.problemIn(m, 0, "include", err)
+			continue
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
+
+// nginxTLS is the client-certificate settings in force in one context.
+// nginx inherits each directive from the enclosing context separately,
+// unless the context sets its own; order inside a block does not matter.
+type nginxTLS struct {
+	verify  *nginxDirective
+	caFiles map[string]*nginxDirective // ssl_client_certificate, ssl_trusted_certificate
+}
+
+func (t nginxTLS) inherit(block []*nginxDirective) nginxTLS {
+	out := nginxTLS{verify: t.verify, caFiles: map[string]*nginxDirective{}}
+	for k, v := range t.caFiles {
+		out.caFiles[k] = v
+	}
+	for _, d := range block {
+		switch d.name {
+		case "ssl_verify_client":
+			if len(d.args) == 1 {
+				out.verify = d
+			}
+		case "ssl_client_certificate", "ssl_trusted_certificate":
+			if len(d.args) == 1 {
+				out.caFiles[d.name] = d
+			}
+		}
+	}
+	return out
+}
+
+func (r *reader) readNginx(data []byte) error {
+	p := &nginxParser{r: r}
+	top, err := p.parse(r.path, data, 0)
 	if err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
-	verify := "" // the ssl_verify_client mode in force where a CA file is named
-	depth := 0
-	for i := 0; i < len(tokens); i++ {
-		t := tokens[i]
-		switch {
-		case t.text == "{" && !t.quoted:
-			depth++
-			continue
-		case t.text == "}" && !t.quoted:
-			depth--
-			if depth < 0 {
-				return fmt.Errorf("nginx: line %d: unbalanced }", t.line)
-			}
-			continue
-		}
-		// A directive: its words up to ";" or "{".
-		j := i + 1
-		for j < len(tokens) && !(!tokens[j].quoted && (tokens[j].text == ";" || tokens[j].text == "{")) {
-			j++
-		}
-		if j >= len(tokens) {
-			return fmt.Errorf("nginx: line %d: %q is not ended by ; or {", t.line, t.text)
-		}
-		args := tokens[i+1 : j]
-		switch t.text {
-		case "ssl_verify_client":
-			if len(args) == 1 {
-				verify = args[0].text
-			}
-		case "ssl_client_certificate", "ssl_trusted_certificate":
-			if len(args) == 1 {
-				r.nginxCAFile(t.text, args[0].text, t.line, verify)
-			}
-		case "map":
-			if tokens[j].text == "{" && len(args) == 2 {
-				end := skipBlock(tokens, j+1)
-				if trustMapVariables[args[0].text] {
-					var err error
-					if end, err = r.nginxMap(args[0].text, tokens, j+1); err != nil {
-						return err
-					}
-				}
-				i = end
-				continue
-			}
-		}
-		if tokens[j].text == "{" {
-			depth++
-		}
-		i = j
-	}
-	if depth != 0 {
-		return errors.New("nginx: unbalanced { }")
-	}
+	n := &nginxConfig{r: r, read: map[string][]model.FoundCertificate{}}
+	n.walk(top, nginxTLS{}, true)
 	return nil
 }
 
-// nginxCAFile reads the CA file a directive names: its CAs become trust
-// anchors of this configuration, and its certificates are inventoried.
-// With ssl_verify_client optional_no_ca no chain is verified, so the file
-// admits nobody and only its certificates are inventoried.
-func (r *reader) nginxCAFile(directive, file string, line int, verify string) {
-	location := fmt.Sprintf("line %d: %s", line, directive)
-	path := file
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(r.path), path)
+type nginxConfig struct {
+	r    *reader
+	read map[string][]model.FoundCertificate // CA files read so far, by path
+}
+
+// walk evaluates a list of directives with the settings inherited from
+// outside: each server block is a scope of its own; a file without http or
+// server blocks (a snippet included into a server) is one scope.
+func (n *nginxConfig) walk(list []*nginxDirective, outer nginxTLS, top bool) {
+	here := outer.inherit(list)
+	servers := 0
+	for _, d := range list {
+		switch {
+		case d.name == "map" && len(d.args) == 2 && trustMapVariables[d.args[0]]:
+			n.r.nginxMap(d)
+		case d.name == "http" && d.isBlock:
+			n.walk(d.block, here, false)
+			servers++
+		case d.name == "server" && d.isBlock:
+			n.server(d, here.inherit(d.block))
+			servers++
+		}
 	}
-	data, err := readLimited(path)
-	if err != nil {
-		r.problem(line, directive, fmt.Errorf("CA file %s: %w", file, err))
-		return
-	}
-	label := filepath.Base(file)
-	if verify != "" {
-		label += " (ssl_verify_client " + verify + ")"
-	}
-	before := len(r.res.TrustEntries)
-	r.trustCAData(path, data, line, location+" "+file, label)
-	for i := before; i < len(r.res.TrustEntries); i++ {
-		r.res.TrustEntries[i].Location = location
-	}
-	if verify == "optional_no_ca" {
-		r.res.TrustEntries = r.res.TrustEntries[:before]
+	if servers == 0 && top {
+		n.apply(here, "")
 	}
 }
 
-// nginxMap reads a map block from start (after "{") and returns the index
-// of its closing "}".
-func (r *reader) nginxMap(variable string, tokens []nginxToken, start int) (int, error) {
-	i := start
-	for i < len(tokens) {
-		if t := tokens[i]; t.text == "}" && !t.quoted {
-			return i, nil
+func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
+	scope := fmt.Sprintf("server line %d", d.line)
+	if d.file != n.r.path {
+		scope = fmt.Sprintf("server %s:%d", d.file, d.line)
+	}
+	n.apply(tls, scope)
+}
+
+// apply reads the CA files in force in one scope. With ssl_verify_client
+// on or optional they are the scope's anchors; with off (nginx's default)
+// no certificate is requested, and with optional_no_ca none is verified,
+// so the files admit nobody there and are only inventoried.
+func (n *nginxConfig) apply(tls nginxTLS, scope string) {
+	mode := "off"
+	if tls.verify != nil {
+		mode = tls.verify.args[0]
+	}
+	for _, name := range []string{"ssl_client_certificate", "ssl_trusted_certificate"} {
+		d := tls.caFiles[name]
+		if d == nil {
+			continue
 		}
+		path := d.args[0]
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(d.file), path)
+		}
+		location := fmt.Sprintf("line %d: %s", d.line, name)
+		if d.file != n.r.path {
+			location = fmt.Sprintf("%s:%d: %s", d.file, d.line, name)
+		}
+		certs, seen := n.read[path]
+		if !seen {
+			data, err := readLimited(path)
+			if err != nil {
+				n.r.problemIn(d.file, d.line, name, fmt.Errorf("CA file %s: %w", d.args[0], err))
+				n.read[path] = nil
+				continue
+			}
+			ca := &reader{path: path, opts: n.r.opts, res: &model.FileResult{}}
+			if err := ca.readPEM(data); err != nil {
+				n.r.problemIn(d.file, d.line, name, err)
+			}
+			n.r.res.Problems = append(n.r.res.Problems, ca.res.Problems...)
+			for _, c := range ca.res.Certificates {
+				c.Location = strings.TrimSuffix(location+" "+d.args[0]+", "+c.Location, ", ")
+				n.r.res.Certificates = append(n.r.res.Certificates, c)
+				certs = append(certs, c)
+			}
+			n.read[path] = certs
+		}
+		if mode == "on" || mode == "optional" {
+			n.r.anchors(certs, name+" "+filepath.Base(d.args[0])+" (ssl_verify_client "+mode+")", location, scope, "")
+		}
+	}
+}
+
+// nginxMap reads the pairs of a map block on a client-certificate
+// variable. Each allowing pair is a trust entry labelled with what it is:
+// the map, its variable and the value it sets.
+func (r *reader) nginxMap(d *nginxDirective) {
+	variable, result := d.args[0], d.args[1]
+	tokens := d.mapTokens
+	for i := 0; i < len(tokens); {
 		j := i
 		for j < len(tokens) && !(tokens[j].text == ";" && !tokens[j].quoted) {
 			j++
 		}
-		if j >= len(tokens) {
-			break
-		}
-		words := tokens[i:j]
+		words := tokens[i:min(j, len(tokens))]
 		i = j + 1
 		if len(words) != 2 || (!words[0].quoted && (words[0].text == "default" || words[0].text == "hostnames" || words[0].text == "volatile" || words[0].text == "include")) {
 			continue
@@ -190,13 +372,16 @@ func (r *reader) nginxMap(variable string, tokens []nginxToken, start int) (int,
 		}
 		entry, err := nginxMapEntry(variable, key)
 		if err != nil {
-			r.problem(line, "map "+variable, err)
+			r.problemIn(d.file, line, "map "+variable, err)
 			continue
 		}
-		entry.Label, entry.Location = value, fmt.Sprintf("line %d: map %s", line, variable)
+		entry.Label = fmt.Sprintf("map %s %s = %s", variable, result, value)
+		entry.Location = fmt.Sprintf("line %d: map %s", line, variable)
+		if d.file != r.path {
+			entry.Location = fmt.Sprintf("%s:%d: map %s", d.file, line, variable)
+		}
 		r.res.TrustEntries = append(r.res.TrustEntries, entry)
 	}
-	return 0, fmt.Errorf("nginx: map %s is not closed", variable)
 }
 
 func skipBlock(tokens []nginxToken, start int) int {
@@ -251,9 +436,9 @@ func nginxMapEntry(variable, key string) (model.TrustEntry, error) {
 
 // nginxDirective finds the directives certgov reads, at the start of a
 // line (a comment or a pin list's label that names them does not count).
-var nginxDirective = regexp.MustCompile(`(?m)^\s*(ssl_client_certificate|ssl_trusted_certificate|ssl_verify_client)\s|^\s*map\s+\$ssl_client_(fingerprint|s_dn|serial)\s`)
+var nginxDirectivePattern = regexp.MustCompile(`(?m)^\s*(ssl_client_certificate|ssl_trusted_certificate|ssl_verify_client)\s|^\s*map\s+\$ssl_client_(fingerprint|s_dn|serial)\s`)
 
 func looksLikeNginx(data []byte) bool {
 	// The regular expression is slow on large files: most are not nginx.
-	return bytes.Contains(data, []byte("ssl_")) && nginxDirective.Match(data)
+	return bytes.Contains(data, []byte("ssl_")) && nginxDirectivePattern.Match(data)
 }

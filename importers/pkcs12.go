@@ -144,6 +144,9 @@ func (r *reader) readPKCS12(data []byte) error {
 		r.addCertificate(der, 0, opened.certNames[i])
 	}
 	r.res.Keys = append(r.res.Keys, opened.keys...)
+	if len(opened.keys) == 0 {
+		r.trustStore()
+	}
 	return nil
 }
 

@@ -58,7 +58,7 @@ func TestPinList(t *testing.T) {
 		t.Errorf("problems %v, want line 5 named", res.Problems)
 	}
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
-	if got := ix.Admitting(&client.Certificate, nil); len(got) != 3 {
+	if got := ix.Evaluate(&client.Certificate, model.Chain{}).Admitted; len(got) != 3 {
 		t.Errorf("the pins admit the fixture through %d entries, want 3", len(got))
 	}
 }
@@ -178,11 +178,11 @@ func TestNginx(t *testing.T) {
 	}
 	got := entrySummary(res)
 	want := []string{
-		"fingerprint 1 @line 4: map $ssl_client_fingerprint",
-		"subject-dn ledger @line 11: map $ssl_client_s_dn",
-		"subject-dn logistics @line 12: map $ssl_client_s_dn",
-		"serial legacy @line 17: map $ssl_client_serial",
-		"ca client-ca.pem (ssl_verify_client on) @line 27: ssl_client_certificate",
+		"fingerprint map $ssl_client_fingerprint $partner_allowed = 1 @line 4: map $ssl_client_fingerprint",
+		"subject-dn map $ssl_client_s_dn $client_name = ledger @line 11: map $ssl_client_s_dn",
+		"subject-dn map $ssl_client_s_dn $client_name = logistics @line 12: map $ssl_client_s_dn",
+		"serial map $ssl_client_serial $legacy_client = legacy @line 17: map $ssl_client_serial",
+		"ca ssl_client_certificate client-ca.pem (ssl_verify_client on) @line 27: ssl_client_certificate",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("entries\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -202,7 +202,7 @@ func TestNginx(t *testing.T) {
 	}
 	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
-	if n := len(ix.Admitting(&client.Certificate, nil)); n != 2 {
+	if n := len(ix.Evaluate(&client.Certificate, model.Chain{}).Admitted); n != 2 {
 		t.Errorf("the fixture is admitted by %d entries, want its SHA-1 pin and its serial", n)
 	}
 }
@@ -225,8 +225,12 @@ func TestEnvoy(t *testing.T) {
 	}
 	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
-	if n := len(ix.Admitting(&client.Certificate, nil)); n != 4 {
-		t.Errorf("the fixture is admitted by %d entries, want hash, SPKI, URI prefix and DNS regex", n)
+	// The self-signed fixture does not chain to the context's trusted_ca:
+	// Envoy admits it by its hash and SPKI pins, never by the SAN
+	// matchers, which apply after the chain verified.
+	ev := ix.Evaluate(&client.Certificate, model.Chain{})
+	if len(ev.Admitted) != 2 || len(ev.Unverified) != 2 {
+		t.Errorf("the fixture is admitted by %d entries (want hash and SPKI) and matches %d name rules without a chain (want URI prefix and DNS regex)", len(ev.Admitted), len(ev.Unverified))
 	}
 	inline := importers.ReadFile(filepath.Join("testdata", "trust", "envoy", "cluster.json"), importers.Options{}, true)
 	if inline.Err != nil || inline.Source.Kind != model.KindEnvoy || len(inline.TrustEntries) != 2 || len(inline.Certificates) != 1 {

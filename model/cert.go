@@ -83,6 +83,9 @@ type Certificate struct {
 	IdentityKey    string
 	IdentityName   string
 	DER            []byte
+	// Malformed is why crypto/x509 refused the certificate, when it did
+	// and only the facts cryptobyte could read are known (ParseMalformed).
+	Malformed string
 }
 
 // ParseCertificate turns DER bytes into certificate facts.

@@ -47,12 +47,12 @@ func TestSelfSignedNeedsOwnSignature(t *testing.T) {
 	if !selfIssued.SelfIssued || selfIssued.SelfSigned {
 		t.Fatalf("self-issued, not self-verifying: self_issued=%v self_signed=%v", selfIssued.SelfIssued, selfIssued.SelfSigned)
 	}
-	if got := selfIssued.TrustModel(); got != "self-issued, not self-verifying" {
+	if got := selfIssued.Signing(); got != "self-issued, not self-verifying" {
 		t.Errorf("TrustModel = %q", got)
 	}
 	caSigned := facts(t, issue(t, g, demo.Template{CommonName: "svc"}, ca))
-	if caSigned.SelfIssued || caSigned.SelfSigned || caSigned.TrustModel() != "CA-signed" {
-		t.Errorf("CA-signed certificate classified as %q", caSigned.TrustModel())
+	if caSigned.SelfIssued || caSigned.SelfSigned || caSigned.Signing() != "CA-signed" {
+		t.Errorf("CA-signed certificate classified as %q", caSigned.Signing())
 	}
 }
 
@@ -93,7 +93,7 @@ func TestCertificateFacts(t *testing.T) {
 		"key":           {c.KeyLabel(), "Ed25519"},
 		"signature":     {c.SignatureAlgorithm, "Ed25519"},
 		"identity name": {c.IdentityName, "ledger"},
-		"identity key":  {c.IdentityKey, "cn=ledger,ou=payments,o=example corp|spiffe://corp.example/ns/payments/sa/ledger"},
+		"identity key":  {c.IdentityKey, "cn=ledger,ou=payments,o=example corp|spiffe://corp.example/ns/payments/sa/ledger|key:" + c.SPKISHA256},
 		"eku":           {strings.Join(c.ExtKeyUsage, ","), "clientAuth"},
 		"uri":           {strings.Join(c.SANs.URI, ","), "spiffe://corp.example/ns/payments/sa/ledger"},
 	}

@@ -33,6 +33,18 @@ type Record struct {
 	SearchText string
 	// Exception is the latest decision on this certificate, if any.
 	Exception *Exception
+	// ActsAsCA: it issued another imported certificate, or declares
+	// itself a CA the way CAs do (CA:TRUE with keyCertSign). CA:TRUE alone,
+	// the `openssl req -x509` default, does not make a client certificate
+	// a CA.
+	ActsAsCA bool
+	// NameRulesWithoutChain describes the name rules (subject DN, SAN) it
+	// matches without the chain their server requires: reported, not
+	// admitted.
+	NameRulesWithoutChain []string
+	// Mimics names the CA-signed identities whose subject DN or URI SAN it
+	// carries without chaining to their CA.
+	Mimics []string
 }
 
 // TrustRef names one trust entry that admits a certificate.
@@ -41,6 +53,12 @@ type TrustRef struct {
 	Kind     string `json:"kind"`
 	Entry    string `json:"entry"`
 	Location string `json:"location,omitempty"`
+	// Anchor names the anchor a chain rule's chain ends at ("Example Root
+	// CA (sha256:0a1b2c3d…)"); empty for pins.
+	Anchor string `json:"anchor,omitempty"`
+	// Explicit: the entry names the certificate itself (ExplicitTrust),
+	// so trusting it is a self-signed exception to govern.
+	Explicit bool `json:"explicit"`
 }
 
 // Filter is a parsed filter expression: terms combined with AND, each
@@ -51,7 +69,7 @@ type TrustRef struct {
 //	expires<30d           expires within 30 days (h, d, w, y; includes expired)
 //	expires>1y            expires later than a year from now
 //	selfsigned            self-signed (signature verified with its own key)
-//	ca                    CA certificate
+//	ca                    acts as a CA (issued an imported certificate, or CA:TRUE with keyCertSign)
 //	issuer:TEXT           issuer DN contains TEXT
 //	subject:TEXT          subject DN contains TEXT
 //	san:TEXT              a SAN contains TEXT
@@ -185,7 +203,7 @@ func parseTerm(tok token) (term, error) {
 		t.match = func(r *Record, _ time.Time) bool { return r.SelfSigned }
 		return t, nil
 	case "ca":
-		t.match = func(r *Record, _ time.Time) bool { return r.IsCA }
+		t.match = func(r *Record, _ time.Time) bool { return r.ActsAsCA }
 		return t, nil
 	case "current":
 		t.match = func(r *Record, _ time.Time) bool { return r.Current }
@@ -235,7 +253,11 @@ func parseTerm(tok token) (term, error) {
 			t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Owner, needle) }
 		}
 	case "trust":
-		t.match = func(r *Record, _ time.Time) bool { return strings.Contains(strings.ToLower(r.TrustModel), needle) }
+		// Exact: tls_client_auth is a suffix of self_signed_tls_client_auth.
+		if !slices.Contains(TrustModels, needle) {
+			return bad("unknown trust model " + strconv.Quote(value) + " (" + strings.Join(TrustModels, ", ") + ")")
+		}
+		t.match = func(r *Record, _ time.Time) bool { return r.TrustModel == needle }
 	case "finding":
 		if needle == "any" {
 			t.match = func(r *Record, _ time.Time) bool { return len(r.Findings) > 0 }

@@ -27,7 +27,7 @@ func TestFilterMatches(t *testing.T) {
 	partner := record("partner-acme", func(r *model.Record) {
 		r.SelfSigned, r.KeyAlgorithm, r.Issuer, r.Owner = true, "RSA", r.Subject, "alice@example.com"
 	})
-	ca := record("Root CA", func(r *model.Record) { r.IsCA = true })
+	ca := record("Root CA", func(r *model.Record) { r.IsCA, r.ActsAsCA = true, true })
 	all := []*model.Record{ledger, expiring, expired, partner, ca}
 
 	cases := map[string][]*model.Record{

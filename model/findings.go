@@ -47,6 +47,9 @@ const (
 	FindingRevoked              = "revoked"
 	FindingRevokedButTrusted    = "revoked-but-trusted"
 	FindingExceptionExpired     = "exception-expired"
+	FindingSubjectCollision     = "subject-collision"
+	FindingNameMatchNoChain     = "name-match-without-chain"
+	FindingMalformed            = "malformed"
 )
 
 // FindingType is what a finding code means and which framework
@@ -71,12 +74,15 @@ var FindingTypes = map[string]FindingType{
 
 	FindingSelfSignedUnapproved: {FindingSelfSignedUnapproved, SeverityHigh, "self-signed certificate trusted without an approved exception", []string{"NHI4:2025", "PR.AA-02", "PR.AA-05"}},
 	FindingUntrusted:            {FindingUntrusted, SeverityLow, "trusted nowhere: a removal candidate", []string{"NHI1:2025", "ID.AM-08"}},
-	FindingChainUnverified:      {FindingChainUnverified, SeverityMedium, "CA-signed, but no imported CA verifies its chain", []string{"NHI4:2025", "PR.AA-03"}},
+	FindingChainUnverified:      {FindingChainUnverified, SeverityMedium, "CA-signed, but its chain does not verify to an imported anchor", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingPinWithoutCert:       {FindingPinWithoutCert, SeverityMedium, "trust entry matches no known certificate", []string{"NHI1:2025", "PR.AA-05"}},
 	FindingDNMatchAmbiguous:     {FindingDNMatchAmbiguous, SeverityHigh, "DN or SAN entry admits several identities", []string{"NHI9:2025", "PR.AA-02"}},
 	FindingRevoked:              {FindingRevoked, SeverityHigh, "revoked by its CA", []string{"NHI1:2025", "PR.AA-01"}},
 	FindingRevokedButTrusted:    {FindingRevokedButTrusted, SeverityCritical, "revoked, yet a trust entry still admits it", []string{"NHI1:2025", "PR.AA-01", "PR.AA-05"}},
 	FindingExceptionExpired:     {FindingExceptionExpired, SeverityHigh, "the approved exception has ended", []string{"NHI7:2025", "PR.AA-05", "GV.PO-02"}},
+	FindingSubjectCollision:     {FindingSubjectCollision, SeverityHigh, "carries the name of a CA-signed identity without its CA: a lookalike", []string{"NHI4:2025", "PR.AA-02", "PR.AA-03"}},
+	FindingNameMatchNoChain:     {FindingNameMatchNoChain, SeverityMedium, "matches a DN or SAN rule, but its chain does not verify to that server's CA: not admitted", []string{"NHI4:2025", "PR.AA-03"}},
+	FindingMalformed:            {FindingMalformed, SeverityMedium, "certificate that Go's crypto/x509 refuses to parse", []string{"ID.AM-08", "PR.AA-01"}},
 }
 
 // FindingCodes lists the finding codes in order.
@@ -177,10 +183,10 @@ type Finding struct {
 type CertificateSubject struct {
 	Record
 	ExposedKeyPaths []string
-	// TrustChecked says trust entries were linked, so Trust and ChainsTo
+	// TrustChecked says trust entries were linked, so Trust and Chain
 	// are meaningful.
 	TrustChecked bool
-	ChainsTo     []string
+	Chain        Chain
 	now          time.Time
 }
 
@@ -207,13 +213,16 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	if alg := s.SignatureAlgorithm; strings.Contains(alg, "SHA1") || strings.Contains(alg, "MD5") || strings.Contains(alg, "MD2") {
 		add(FindingWeakSignature, "signature algorithm "+alg, "")
 	}
-	if lifetime := s.NotAfter.Sub(s.NotBefore); !s.IsCA && lifetime > time.Duration(p.MaxLifetime) {
+	if lifetime := s.NotAfter.Sub(s.NotBefore); !s.ActsAsCA && lifetime > time.Duration(p.MaxLifetime) {
 		add(FindingLongLifetime, fmt.Sprintf("valid for %d days, policy allows %d", int(lifetime.Hours()/24), int(time.Duration(p.MaxLifetime).Hours()/24)), "")
 	}
 	for _, path := range s.ExposedKeyPaths {
 		add(FindingPrivateKeyExposed, "its private key lies in "+path, path)
 	}
-	if s.Owner == "" && !s.IsCA {
+	if s.Malformed != "" {
+		add(FindingMalformed, "Go's crypto/x509 refuses it ("+s.Malformed+"); OpenSSL and most gateways may still accept it", "")
+	}
+	if s.Owner == "" && !s.ActsAsCA {
 		add(FindingNoOwner, "no owner is recorded for "+s.IdentityName, "")
 	}
 	if s.Revoked {
@@ -233,13 +242,13 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 func trustFindings(s *CertificateSubject, add func(code, message, source string)) {
 	explicit := ""
 	for _, t := range s.Trust {
-		if t.Kind == EntryFingerprint || t.Kind == EntrySPKI || t.Kind == EntryRegistered || t.Kind == EntrySerial {
+		if t.Explicit {
 			explicit = t.Source
 			break
 		}
 	}
 	switch {
-	case len(s.Trust) == 0 && !s.IsCA:
+	case len(s.Trust) == 0 && !s.ActsAsCA:
 		add(FindingUntrusted, "no trust entry admits it", "")
 	case s.SelfSigned && explicit != "" && s.Exception.ExpiredAt(s.now):
 		add(FindingExceptionExpired, fmt.Sprintf("the exception approved by %s ended %s; still trusted by registration in %s", s.Exception.DecidedBy, s.Exception.Until.Format("2006-01-02"), explicit), explicit)
@@ -250,8 +259,18 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 		}
 		add(FindingSelfSignedUnapproved, "self-signed and trusted by registration in "+explicit+", "+why, explicit)
 	}
-	if !s.SelfIssued && !s.IsCA && len(s.ChainsTo) == 0 {
-		add(FindingChainUnverified, "issued by "+s.Issuer+", which no imported CA bundle verifies", "")
+	if !s.SelfIssued && !s.ActsAsCA && !s.Chain.Verified() {
+		why := s.Chain.Problem
+		if why == "" {
+			why = "no imported anchor list verifies its issuer"
+		}
+		add(FindingChainUnverified, "issued by "+s.Issuer+": "+why, "")
+	}
+	for _, rule := range s.NameRulesWithoutChain {
+		add(FindingNameMatchNoChain, rule, "")
+	}
+	for _, name := range s.Mimics {
+		add(FindingSubjectCollision, "carries the subject DN or URI SAN of the CA-signed identity "+name+" but does not chain to its CA", "")
 	}
 }
 
@@ -300,6 +319,9 @@ func describeEntry(e TrustEntry) string {
 }
 
 func weakKey(c *Certificate, p Policy) (bool, string) {
+	if c.KeySize == 0 {
+		return false, "" // not known: the key could not be parsed (malformed)
+	}
 	switch c.KeyAlgorithm {
 	case "RSA", "DSA":
 		if c.KeySize < p.MinRSABits {

@@ -4,17 +4,29 @@ import "time"
 
 // IdentityKey groups certificates that are versions of one non-human
 // identity: the normalised subject DN plus the first URI SAN (a SPIFFE ID,
-// say). A rotation that keeps both keeps the identity, its owner and its
-// history. A certificate with neither is an identity of its own.
+// say), from the same issuer, or, for self-signed certificates, with the
+// same key. A rotation that keeps these keeps the identity, its owner and
+// its history. A lookalike (the same names from another issuer, or
+// self-signed with another key) is an identity of its own, so it never
+// takes over the owner or the current certificate of the one it mimics.
+// A certificate with neither name is an identity of its own.
 func IdentityKey(c Certificate) string {
-	uri := ""
-	if len(c.SANs.URI) > 0 {
-		uri = c.SANs.URI[0]
-	}
+	uri := first(c.SANs.URI)
 	if c.SubjectNormalized == "" && uri == "" {
 		return "sha256:" + c.FingerprintSHA256
 	}
-	return c.SubjectNormalized + "|" + uri
+	if c.SelfIssued {
+		return c.SubjectNormalized + "|" + uri + "|key:" + c.SPKISHA256
+	}
+	return c.SubjectNormalized + "|" + uri + "|issuer:" + c.IssuerNormalized
+}
+
+// NameKey is what lookalikes share: the subject DN and the first URI SAN.
+func NameKey(subjectNormalized, firstURI string) string {
+	if subjectNormalized == "" && firstURI == "" {
+		return ""
+	}
+	return subjectNormalized + "|" + firstURI
 }
 
 // IdentityName is how people refer to the identity: its common name, else

@@ -12,6 +12,10 @@ const (
 	KindPKCS7  = "pkcs7"
 	KindPKCS12 = "pkcs12"
 	KindJKS    = "jks"
+	// KindTrustStore is a JKS or PKCS#12 file holding only trusted
+	// certificates, as keytool -importcert writes them: an anchor list
+	// with Java's rules (every entry is an anchor).
+	KindTrustStore = "truststore"
 	// Trust configurations.
 	KindCABundle   = "ca-bundle"
 	KindPinList    = "pinlist"

@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -19,8 +20,12 @@ const (
 	EntryFingerprint = "fingerprint"
 	// EntrySPKI pins a public key: every certificate that carries it.
 	EntrySPKI = "spki"
-	// EntryCA trusts a CA: every certificate that chains to it
-	// (RFC 8705 tls_client_auth).
+	// EntryCA is one certificate of an anchor list (a CA file or bundle,
+	// nginx ssl_client_certificate, Envoy trusted_ca, a Kubernetes ca.crt,
+	// a Java truststore): it admits every certificate whose chain verifies
+	// to it for client authentication, itself included when it is
+	// self-signed (RFC 8705 tls_client_auth, or explicit trust of a
+	// self-signed certificate listed as its own anchor).
 	EntryCA = "ca"
 	// EntrySubjectDN admits certificates by subject DN.
 	EntrySubjectDN = "subject-dn"
@@ -44,6 +49,12 @@ const (
 	MatchSuffix   = "suffix"
 	MatchContains = "contains"
 	MatchRegex    = "regex"
+	// MatchPartialChain marks an anchor entry of a list whose every
+	// certificate is a trust anchor, as Java's PKIX treats a truststore.
+	// Without it an anchor list behaves as OpenSSL's CAfile: a chain must
+	// end at a self-signed certificate of the list, and the list's other
+	// certificates only help to build it.
+	MatchPartialChain = "partial-chain"
 )
 
 // TrustEntry is one server-side trust decision, as a trust configuration
@@ -62,6 +73,13 @@ type TrustEntry struct {
 	Match         string `json:"match,omitempty"`    // exact (default), prefix, suffix, contains, regex
 	Label         string `json:"label,omitempty"`    // what the source calls it: pin label, client_id, alias
 	Location      string `json:"location,omitempty"` // where in the source: "line 12", "client partner-a"
+	// Scope names the server inside the source that the entry belongs to
+	// ("server line 12", "validation context line 30"); empty when the
+	// entry applies to the whole file. Name rules (subject DN, SAN) admit
+	// only certificates that chain to an anchor of their own scope.
+	Scope string `json:"scope,omitempty"`
+	// Source is the file the entry was imported from (set by the store).
+	Source string `json:"-"`
 }
 
 // ParseFingerprintPin reads a certificate fingerprint as configurations
@@ -106,13 +124,21 @@ func ParseSPKIPin(s string) (string, error) {
 }
 
 // TrustIndex answers which entries admit a certificate with hash lookups
-// (fingerprint, SPKI, normalised DN, exact SAN, CA fingerprint); only
+// (fingerprint, SPKI, normalised DN, exact SAN, anchor fingerprint); only
 // pattern entries (SAN prefix/suffix/contains/regex, DN regex) are tried
 // one by one, and configurations hold few of those.
 type TrustIndex struct {
 	entries  []TrustEntry
 	byKey    map[string][]int
 	patterns []compiledPattern
+	// nameAnchors maps a name rule (subject DN, SAN) to the anchor entries
+	// a certificate must chain to before the rule is even looked at, as a
+	// server validates the chain first (RFC 8705 §2.1).
+	nameAnchors map[int][]int
+	// anyAnchor: the name rule's source has no anchors of its own (an
+	// OAuth or Keycloak registration file), so every imported anchor
+	// counts.
+	anyAnchor map[int]bool
 }
 
 type compiledPattern struct {
@@ -123,8 +149,9 @@ type compiledPattern struct {
 // NewTrustIndex indexes entries. An entry that cannot be used (a bad
 // regular expression, an unknown kind) is reported and left out.
 func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
-	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}}
+	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{}}
 	var errs []error
+	var names []int
 	for i, e := range entries {
 		switch e.Kind {
 		case EntryFingerprint, EntryRegistered:
@@ -135,8 +162,9 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			ix.add("serial:"+strings.TrimLeft(e.Value, "0"), i)
 		case EntryJWKSURI:
 		case EntryCA:
-			ix.add("ca:"+e.Value, i)
+			ix.add("anchor:"+e.Value, i)
 		case EntrySubjectDN:
+			names = append(names, i)
 			if e.Match == MatchRegex {
 				re, err := regexp.Compile("^(?:" + e.Value + ")$")
 				if err != nil {
@@ -153,6 +181,7 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			}
 			ix.add("dn:"+dn.Normalized(), i)
 		case EntrySAN:
+			names = append(names, i)
 			switch e.Match {
 			case "", MatchExact:
 				ix.add(sanKey(e.SANType, e.Value), i)
@@ -172,13 +201,58 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			errs = append(errs, fmt.Errorf("%s: unknown trust entry kind %q", e.Location, e.Kind))
 		}
 	}
+	ix.scopeNameRules(names)
 	return ix, errs
+}
+
+// scopeNameRules finds, for each name rule, the anchors of the server it
+// belongs to: those of its own scope and of the file's top level (nginx
+// servers inherit http-level CA files); for a rule at the top level, every
+// anchor of its file; for a file without anchors, every imported anchor.
+func (ix *TrustIndex) scopeNameRules(names []int) {
+	type place struct{ source, scope string }
+	byScope := map[place][]int{}
+	bySource := map[string][]int{}
+	for i, e := range ix.entries {
+		if e.Kind == EntryCA {
+			byScope[place{e.Source, e.Scope}] = append(byScope[place{e.Source, e.Scope}], i)
+			bySource[e.Source] = append(bySource[e.Source], i)
+		}
+	}
+	for _, i := range names {
+		e := ix.entries[i]
+		var anchors []int
+		if e.Scope != "" {
+			anchors = append(slices.Clone(byScope[place{e.Source, e.Scope}]), byScope[place{e.Source, ""}]...)
+		} else {
+			anchors = bySource[e.Source]
+		}
+		if len(anchors) == 0 && len(bySource[e.Source]) == 0 {
+			ix.anyAnchor[i] = true
+			continue
+		}
+		ix.nameAnchors[i] = anchors
+	}
 }
 
 func (ix *TrustIndex) add(key string, entry int) { ix.byKey[key] = append(ix.byKey[key], entry) }
 
 // Entries returns the indexed entries.
 func (ix *TrustIndex) Entries() []TrustEntry { return ix.entries }
+
+// NameRuleAnchors says which anchors a name rule requires, for people:
+// "any imported CA" for a registration file without anchors of its own,
+// else the scope it was read in.
+func (ix *TrustIndex) NameRuleAnchors(entry int) string {
+	e := ix.entries[entry]
+	switch {
+	case ix.anyAnchor[entry]:
+		return "a chain to any imported CA anchor"
+	case e.Scope != "":
+		return "a chain to an anchor of " + e.Scope
+	}
+	return "a chain to an anchor of " + e.Source
+}
 
 func fingerprintKey(algorithm, value string) string {
 	if algorithm == "sha1" {
@@ -205,37 +279,124 @@ func sanKey(sanType, value string) string {
 	return "san:" + sanType + ":" + value
 }
 
-// Admitting lists the entries that admit c. chainsTo holds the SHA-256
-// fingerprints of the CA certificates that c's chain verifies to (see
-// VerifiedAnchors); a CA entry admits c when its CA is among them.
-func (ix *TrustIndex) Admitting(c *Certificate, chainsTo []string) []int {
-	var out []int
-	take := func(key string) {
+// ChainEnd is a trusted certificate that a verified chain ends at.
+type ChainEnd struct {
+	Anchor string `json:"a"` // its SHA-256 fingerprint
+	// Root: it is self-signed, so the chain is complete as OpenSSL (and so
+	// nginx, HAProxy, Envoy) requires; other ends count only for anchor
+	// lists that accept partial chains (MatchPartialChain).
+	Root bool `json:"r,omitempty"`
+}
+
+// Chain is what chain verification found for one certificate.
+type Chain struct {
+	Ends []ChainEnd `json:"ends,omitempty"`
+	// Problem says why no chain verified, when none did and the reason is
+	// worth telling (an expired CA, a key usage that forbids client
+	// authentication); empty otherwise.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Verified reports whether some chain verified.
+func (ch Chain) Verified() bool { return len(ch.Ends) > 0 }
+
+// Admission is one entry that admits a certificate; Anchor is the anchor
+// a chain rule's chain ends at (empty for pins).
+type Admission struct {
+	Entry  int
+	Anchor string
+}
+
+// Evaluation is how a certificate fares against every trust entry: the
+// entries that admit it, and the name rules it matches without the chain
+// that the server would first require (reported, never admitted).
+type Evaluation struct {
+	Admitted   []Admission
+	Unverified []int
+}
+
+// Evaluate decides which entries admit c, as the servers that state them
+// would: pins by hash; anchor lists by a chain that verified for client
+// authentication to one of their certificates; name rules (subject DN,
+// SAN) only after such a chain to an anchor of the same server.
+func (ix *TrustIndex) Evaluate(c *Certificate, chain Chain) Evaluation {
+	var ev Evaluation
+	seen := map[int]bool{}
+	admit := func(i int, anchor string) {
+		if !seen[i] {
+			seen[i] = true
+			ev.Admitted = append(ev.Admitted, Admission{Entry: i, Anchor: anchor})
+		}
+	}
+	for _, key := range []string{"sha256:" + c.FingerprintSHA256, "sha1:" + c.FingerprintSHA1, "spki:" + c.SPKISHA256, "serial:" + strings.TrimLeft(c.Serial, "0")} {
 		for _, i := range ix.byKey[key] {
-			if !slices.Contains(out, i) {
-				out = append(out, i)
+			admit(i, "")
+		}
+	}
+	for _, end := range chain.Ends {
+		for _, i := range ix.byKey["anchor:"+end.Anchor] {
+			if ix.anchorAccepts(i, end) {
+				admit(i, end.Anchor)
 			}
 		}
 	}
-	take("sha256:" + c.FingerprintSHA256)
-	take("sha1:" + c.FingerprintSHA1)
-	take("spki:" + c.SPKISHA256)
-	take("serial:" + strings.TrimLeft(c.Serial, "0"))
-	for _, ca := range chainsTo {
-		take("ca:" + ca)
-	}
-	take("dn:" + c.SubjectNormalized)
-	sans := typedSANs(c)
-	for _, san := range sans {
-		take(sanKey(san.kind, san.value))
-		take(sanKey("", san.value))
-	}
-	for _, p := range ix.patterns {
-		if !slices.Contains(out, p.entry) && ix.patternMatches(p, c, sans) {
-			out = append(out, p.entry)
+	nameRule := func(i int) {
+		if seen[i] || slices.Contains(ev.Unverified, i) {
+			return
+		}
+		if anchor, ok := ix.chainForNameRule(i, chain); ok {
+			admit(i, anchor)
+		} else {
+			ev.Unverified = append(ev.Unverified, i)
 		}
 	}
-	return out
+	for _, i := range ix.byKey["dn:"+c.SubjectNormalized] {
+		nameRule(i)
+	}
+	sans := typedSANs(c)
+	for _, san := range sans {
+		for _, i := range ix.byKey[sanKey(san.kind, san.value)] {
+			nameRule(i)
+		}
+		for _, i := range ix.byKey[sanKey("", san.value)] {
+			nameRule(i)
+		}
+	}
+	for _, p := range ix.patterns {
+		if !seen[p.entry] && ix.patternMatches(p, c, sans) {
+			nameRule(p.entry)
+		}
+	}
+	return ev
+}
+
+// anchorAccepts: an anchor entry accepts a chain that ends at its
+// certificate when that certificate is self-signed, or when its list
+// accepts partial chains.
+func (ix *TrustIndex) anchorAccepts(entry int, end ChainEnd) bool {
+	e := &ix.entries[entry]
+	return e.Value == end.Anchor && (end.Root || e.Match == MatchPartialChain)
+}
+
+// chainForNameRule returns the anchor through which c's chain satisfies
+// the name rule's server, if it does.
+func (ix *TrustIndex) chainForNameRule(entry int, chain Chain) (string, bool) {
+	for _, end := range chain.Ends {
+		if ix.anyAnchor[entry] {
+			for _, a := range ix.byKey["anchor:"+end.Anchor] {
+				if ix.anchorAccepts(a, end) {
+					return end.Anchor, true
+				}
+			}
+			continue
+		}
+		for _, a := range ix.nameAnchors[entry] {
+			if ix.anchorAccepts(a, end) {
+				return end.Anchor, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (ix *TrustIndex) patternMatches(p compiledPattern, c *Certificate, sans []typedSAN) bool {
@@ -280,24 +441,42 @@ func typedSANs(c *Certificate) []typedSAN {
 	return out
 }
 
-// VerifiedAnchors returns the SHA-256 fingerprints of the anchors that
-// leaf's chain verifies to for client authentication, through the given
-// intermediates. It checks at moments within the leaf's validity (its
-// start, then its end), so an expired certificate still shows which CA it
-// belongs to; whether it is expired is a finding of its own.
-func VerifiedAnchors(leaf *x509.Certificate, anchors, intermediates []*x509.Certificate) []string {
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	for _, a := range anchors {
-		roots.AddCert(a)
+// ClientAuthPurpose checks a leaf certificate for TLS client use as
+// `openssl verify -purpose sslclient` does: an extended key usage, when
+// present, must name clientAuth (OpenSSL does not take
+// anyExtendedKeyUsage for it); a key usage, when present, must allow
+// digitalSignature or keyAgreement. It returns why not, or "".
+func ClientAuthPurpose(c *x509.Certificate) string {
+	if len(c.ExtKeyUsage) > 0 || len(c.UnknownExtKeyUsage) > 0 {
+		if !slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
+			return "its extended key usage (" + strings.Join(extKeyUsageNames(c), ", ") + ") does not allow TLS client authentication"
+		}
 	}
-	for _, c := range intermediates {
-		inter.AddCert(c)
+	if c.KeyUsage != 0 && c.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyAgreement) == 0 {
+		return "its key usage (" + strings.Join(keyUsageNames(c.KeyUsage), ", ") + ") allows neither digitalSignature nor keyAgreement"
+	}
+	return ""
+}
+
+// VerifyChain finds the trusted certificates that leaf's chain verifies
+// to for client authentication. anchors holds the certificates a chain may
+// end at: the self-signed certificates of anchor lists, and every
+// certificate of lists that accept partial chains; roots names (by
+// SHA-256 fingerprint) those of them that are self-signed. intermediates
+// are the other CA certificates known (a client sends its chain). A
+// self-signed leaf listed as an anchor is its own chain. Chains are
+// checked at moments within the leaf's validity (its start, then its end),
+// so an expired certificate still shows which CA it belongs to; whether it
+// is expired is a finding of its own.
+func VerifyChain(leaf *x509.Certificate, anchors, intermediates *x509.CertPool, roots map[string]bool) Chain {
+	if why := ClientAuthPurpose(leaf); why != "" {
+		return Chain{Problem: why}
 	}
 	var chains [][]*x509.Certificate
 	var err error
 	for _, at := range []time.Time{leaf.NotBefore.Add(time.Second), leaf.NotAfter.Add(-time.Second)} {
 		chains, err = leaf.Verify(x509.VerifyOptions{
-			Roots: roots, Intermediates: inter, CurrentTime: at,
+			Roots: anchors, Intermediates: intermediates, CurrentTime: at,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		})
 		if err == nil {
@@ -305,19 +484,43 @@ func VerifiedAnchors(leaf *x509.Certificate, anchors, intermediates []*x509.Cert
 		}
 	}
 	if err != nil {
-		return nil
+		return Chain{Problem: chainProblem(err)}
 	}
 	seen := map[string]bool{}
-	var out []string
+	var out Chain
 	for _, chain := range chains {
-		anchor := chain[len(chain)-1]
-		fp := fingerprintHex(anchor.Raw)
+		fp := fingerprintHex(chain[len(chain)-1].Raw)
 		if !seen[fp] {
 			seen[fp] = true
-			out = append(out, fp)
+			out.Ends = append(out.Ends, ChainEnd{Anchor: fp, Root: roots[fp]})
 		}
 	}
 	return out
+}
+
+// chainProblem says in a reviewer's words why no chain verified.
+func chainProblem(err error) string {
+	var invalid x509.CertificateInvalidError
+	var unknown x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &invalid):
+		switch invalid.Reason {
+		case x509.Expired:
+			return "a CA certificate of its chain is not valid while it is"
+		case x509.IncompatibleUsage:
+			return "the extended key usage of its chain does not allow TLS client authentication"
+		case x509.NotAuthorizedToSign:
+			return "its issuer is not allowed to sign certificates (no CA basic constraint)"
+		case x509.CANotAuthorizedForThisName:
+			return "a name constraint of its chain excludes it"
+		case x509.TooManyIntermediates:
+			return "its chain is longer than a path length constraint allows"
+		}
+		return invalid.Error()
+	case errors.As(err, &unknown):
+		return "no imported trust anchor verifies its issuer"
+	}
+	return err.Error()
 }
 
 // Trust models of an identity (RFC 8705 names where they apply).
@@ -328,17 +531,33 @@ const (
 	TrustModelMixed      = "mixed"
 )
 
-// TrustModelOf says how a certificate is trusted, given the kinds of the
-// entries that admit it: by explicit registration (a pin, an SPKI hash, a
-// registered certificate), through a CA (CA trust, DN or SAN matching), by
-// both, or not at all.
-func TrustModelOf(kinds []string) string {
+// TrustModels lists the trust models, for the filter language.
+var TrustModels = []string{TrustModelSelfSigned, TrustModelCA, TrustModelMixed, TrustModelUntrusted}
+
+// ExplicitTrust reports whether an admission names the certificate itself
+// (a pin, an SPKI hash, a registration, a serial, or a self-signed
+// certificate listed in an anchor list as its own anchor) rather than
+// trusting it through a CA. This is the one rule behind the trust model,
+// the self-signed exception findings and the exceptions queue.
+func ExplicitTrust(kind, anchor, fingerprint string, actsAsCA bool) bool {
+	switch kind {
+	case EntryFingerprint, EntrySPKI, EntryRegistered, EntrySerial:
+		return true
+	case EntryCA:
+		return anchor == fingerprint && !actsAsCA
+	}
+	return false
+}
+
+// TrustModelOf says how a certificate is trusted, given the entries that
+// admit it: by explicit registration only, through a CA only, by both, or
+// not at all.
+func TrustModelOf(refs []TrustRef) string {
 	explicit, viaCA := false, false
-	for _, k := range kinds {
-		switch k {
-		case EntryFingerprint, EntrySPKI, EntryRegistered, EntrySerial:
+	for _, t := range refs {
+		if t.Explicit {
 			explicit = true
-		case EntryCA, EntrySubjectDN, EntrySAN:
+		} else {
 			viaCA = true
 		}
 	}

@@ -116,27 +116,46 @@ func TestTrustIndex(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "line 12") {
 		t.Fatalf("errors %v, want the bad pattern on line 12", errs)
 	}
-	locations := func(c *model.Certificate, chainsTo []string) []string {
+	locations := func(indexes []int) []string {
 		var out []string
-		for _, i := range ix.Admitting(c, chainsTo) {
+		for _, i := range indexes {
 			out = append(out, ix.Entries()[i].Location)
 		}
 		slices.Sort(out)
 		return out
 	}
-	anchors := model.VerifiedAnchors(mustParse(t, ledger.DER), []*x509.Certificate{ca.Cert}, nil)
-	if len(anchors) != 1 || anchors[0] != caFacts.FingerprintSHA256 {
-		t.Fatalf("VerifiedAnchors = %v", anchors)
+	anchors, roots := x509.NewCertPool(), map[string]bool{caFacts.FingerprintSHA256: true}
+	anchors.AddCert(ca.Cert)
+	chain := model.VerifyChain(mustParse(t, ledger.DER), anchors, x509.NewCertPool(), roots)
+	if len(chain.Ends) != 1 || chain.Ends[0] != (model.ChainEnd{Anchor: caFacts.FingerprintSHA256, Root: true}) {
+		t.Fatalf("VerifyChain = %+v", chain)
 	}
-	if got, want := locations(&ledger, anchors), []string{"line 10", "line 3", "line 4", "line 5", "line 7", "line 8"}; !slices.Equal(got, want) {
+	ledgerEval := ix.Evaluate(&ledger, chain)
+	if got, want := locations(admittedEntries(ledgerEval)), []string{"line 10", "line 3", "line 4", "line 5", "line 7", "line 8"}; !slices.Equal(got, want) {
 		t.Errorf("ledger admitted by %v, want %v", got, want)
 	}
-	if got, want := locations(&partner, nil), []string{"line 1", "line 2", "line 6", "line 9"}; !slices.Equal(got, want) {
+	// RFC 8705 §2.1: a name rule is looked at only after the chain
+	// verified. The self-signed partner matches the DN pattern and the
+	// email SAN, and is admitted by its pins alone.
+	partnerChain := model.VerifyChain(mustParse(t, partner.DER), anchors, x509.NewCertPool(), roots)
+	if partnerChain.Verified() {
+		t.Errorf("a self-signed certificate chains to %+v", partnerChain)
+	}
+	partnerEval := ix.Evaluate(&partner, partnerChain)
+	if got, want := locations(admittedEntries(partnerEval)), []string{"line 1", "line 2"}; !slices.Equal(got, want) {
 		t.Errorf("partner admitted by %v, want %v", got, want)
 	}
-	if got := model.VerifiedAnchors(mustParse(t, partner.DER), []*x509.Certificate{ca.Cert}, nil); got != nil {
-		t.Errorf("a self-signed certificate chains to %v", got)
+	if got, want := locations(partnerEval.Unverified), []string{"line 6", "line 9"}; !slices.Equal(got, want) {
+		t.Errorf("partner's name matches without a chain %v, want %v", got, want)
 	}
+}
+
+func admittedEntries(ev model.Evaluation) []int {
+	var out []int
+	for _, a := range ev.Admitted {
+		out = append(out, a.Entry)
+	}
+	return out
 }
 
 func mustParse(t *testing.T, der []byte) *x509.Certificate {
@@ -149,15 +168,30 @@ func mustParse(t *testing.T, der []byte) *x509.Certificate {
 }
 
 func TestTrustModelOf(t *testing.T) {
-	cases := map[string][]string{
-		model.TrustModelUntrusted:  nil,
-		model.TrustModelSelfSigned: {model.EntryFingerprint, model.EntryRegistered},
-		model.TrustModelCA:         {model.EntryCA, model.EntrySubjectDN},
-		model.TrustModelMixed:      {model.EntrySPKI, model.EntrySAN},
-	}
-	for want, kinds := range cases {
-		if got := model.TrustModelOf(kinds); got != want {
-			t.Errorf("TrustModelOf(%v) = %q, want %q", kinds, got, want)
+	const self, other = "aa", "bb"
+	refs := func(kindAndAnchor ...string) []model.TrustRef {
+		var out []model.TrustRef
+		for i := 0; i < len(kindAndAnchor); i += 2 {
+			out = append(out, model.TrustRef{Kind: kindAndAnchor[i], Explicit: model.ExplicitTrust(kindAndAnchor[i], kindAndAnchor[i+1], self, false)})
 		}
+		return out
+	}
+	cases := map[string][]model.TrustRef{
+		model.TrustModelUntrusted:  nil,
+		model.TrustModelSelfSigned: refs(model.EntryFingerprint, "", model.EntryRegistered, ""),
+		model.TrustModelCA:         refs(model.EntryCA, other, model.EntrySubjectDN, other),
+		model.TrustModelMixed:      refs(model.EntrySPKI, "", model.EntrySAN, other),
+	}
+	// A self-signed certificate listed in a CA file is its own anchor:
+	// explicit trust, like a pin.
+	cases[model.TrustModelSelfSigned+" (own anchor)"] = refs(model.EntryCA, self)
+	for want, r := range cases {
+		want, _, _ = strings.Cut(want, " ")
+		if got := model.TrustModelOf(r); got != want {
+			t.Errorf("TrustModelOf(%+v) = %q, want %q", r, got, want)
+		}
+	}
+	if model.ExplicitTrust(model.EntryCA, self, self, true) {
+		t.Error("a root CA that issued imported certificates is explicit trust of a client")
 	}
 }

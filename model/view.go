@@ -24,6 +24,8 @@ type RecordJSON struct {
 	SelfSigned         bool           `json:"self_signed"`
 	SelfIssued         bool           `json:"self_issued"`
 	CA                 bool           `json:"ca"`
+	BasicConstraintsCA bool           `json:"basic_constraints_ca"`
+	Malformed          string         `json:"malformed,omitempty"`
 	SANs               SANs           `json:"sans"`
 	KeyUsage           []string       `json:"key_usage"`
 	ExtKeyUsage        []string       `json:"ext_key_usage"`
@@ -60,7 +62,9 @@ func (r *Record) JSON() RecordJSON {
 		SignatureAlgorithm: r.SignatureAlgorithm,
 		SelfSigned:         r.SelfSigned,
 		SelfIssued:         r.SelfIssued,
-		CA:                 r.IsCA,
+		CA:                 r.ActsAsCA,
+		BasicConstraintsCA: r.IsCA,
+		Malformed:          r.Malformed,
 		SANs:               SANs{DNS: nonNil(r.SANs.DNS), URI: nonNil(r.SANs.URI), IP: nonNil(r.SANs.IP), Email: nonNil(r.SANs.Email)},
 		KeyUsage:           nonNil(r.KeyUsage),
 		ExtKeyUsage:        nonNil(r.ExtKeyUsage),
@@ -108,9 +112,9 @@ func KeyLabel(algorithm string, bits int, curve string) string {
 	return algorithm
 }
 
-// TrustModel says how a server can come to trust the certificate: by its
-// chain (CA-signed) or only by explicit registration (self-signed).
-func (c *Certificate) TrustModel() string {
+// Signing says how the certificate is signed: by a CA (a server trusts it
+// through its chain) or by itself (only explicit trust admits it).
+func (c *Certificate) Signing() string {
 	switch {
 	case c.SelfSigned:
 		return "self-signed"
@@ -120,10 +124,11 @@ func (c *Certificate) TrustModel() string {
 	return "CA-signed"
 }
 
-// TrustModelLabel says how the certificate is signed, for people.
-func (c *Certificate) TrustModelLabel() string {
-	label := c.TrustModel()
-	if c.IsCA {
+// SigningLabel says how the certificate is signed and whether it acts as
+// a CA, for people.
+func (r *Record) SigningLabel() string {
+	label := r.Signing()
+	if r.ActsAsCA {
 		label += " (CA certificate)"
 	}
 	return label

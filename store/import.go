@@ -47,7 +47,7 @@ type knownSource struct {
 // NewImport prepares an import: it loads which file contents are already
 // stored so that unchanged files are not parsed again.
 func (s *Store) NewImport(ctx context.Context) (*Import, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count, problem_count FROM sources WHERE superseded_at IS NULL`)
+	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count, problem_count, reader_version FROM sources WHERE superseded_at IS NULL`)
 	if err != nil {
 		return nil, err
 	}
@@ -56,12 +56,14 @@ func (s *Store) NewImport(ctx context.Context) (*Import, error) {
 	for rows.Next() {
 		var path string
 		var k knownSource
-		var problems int
-		if err := rows.Scan(&path, &k.contentSHA256, &k.certificates, &problems); err != nil {
+		var problems, readerVersion int
+		if err := rows.Scan(&path, &k.contentSHA256, &k.certificates, &problems, &readerVersion); err != nil {
 			return nil, err
 		}
 		imp.paths[path] = true
-		if problems == 0 {
+		// A file an older reader read is read again: what it yields may
+		// have changed (ReaderVersion).
+		if problems == 0 && readerVersion == ReaderVersion {
 			imp.known[path] = k
 		}
 	}
@@ -74,6 +76,12 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 	k, ok := imp.known[path]
 	return ok && k.contentSHA256 == contentSHA256
 }
+
+// ReaderVersion changes whenever the importers read the same bytes into
+// different trust entries, so that `certgov import` reads such files again.
+// 2: every certificate of an anchor list is an anchor, name rules carry
+// their server's scope, truststores are anchor lists.
+const ReaderVersion = 2
 
 // batchCertificates bounds a transaction: large enough to amortise the
 // commit, small enough that a killed import loses little.
@@ -210,11 +218,11 @@ var writerStatements = map[string]string{
 	"identity":   `INSERT OR IGNORE INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?)`,
 	"identityID": `SELECT id FROM identities WHERE key_hash = ?`,
 	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
-	"source": `INSERT OR IGNORE INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"source": `INSERT OR IGNORE INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count, reader_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
@@ -224,8 +232,10 @@ var writerStatements = map[string]string{
 	"revoked": `INSERT OR IGNORE INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?)`,
 	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"entriesOf":    `DELETE FROM trust_entries WHERE source_id = ?`,
+	"readerVersion": `UPDATE sources SET reader_version = ? WHERE id = ? AND reader_version < ?`,
 }
 
 func (w *writer) prepare(ctx context.Context) error {
@@ -291,14 +301,29 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		sum.PrivateKeys++
 	}
 	// A content version seen before (a file changed back) has its entries
-	// already.
-	if isNew {
+	// already, unless an older reader read them: then they are replaced.
+	reread := false
+	if !isNew {
+		updated, err := w.stmts["readerVersion"].ExecContext(ctx, ReaderVersion, sourceID, ReaderVersion)
+		if err != nil {
+			return sum, err
+		}
+		if n, _ := updated.RowsAffected(); n > 0 {
+			reread = true
+			if _, err := w.stmts["entriesOf"].ExecContext(ctx, sourceID); err != nil {
+				return sum, err
+			}
+		}
+	}
+	if isNew || reread {
 		for _, e := range res.TrustEntries {
-			if _, err := w.stmts["entry"].ExecContext(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location); err != nil {
+			if _, err := w.stmts["entry"].ExecContext(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope); err != nil {
 				return sum, err
 			}
 			sum.TrustEntries++
 		}
+	}
+	if isNew {
 		for _, crl := range res.CRLs {
 			inserted, err := w.stmts["crl"].ExecContext(ctx, sourceID, crl.Issuer, crl.IssuerNormalized, crl.ThisUpdate.Unix(), crl.NextUpdate.Unix(), crl.Location, crl.DER)
 			if err != nil {
@@ -337,7 +362,7 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 	if w.importID != 0 {
 		importID = w.importID
 	}
-	inserted, err := w.stmts["source"].ExecContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems))
+	inserted, err := w.stmts["source"].ExecContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems), ReaderVersion)
 	if err != nil {
 		return 0, false, err
 	}
@@ -382,14 +407,14 @@ func identityKeyHash(key string) []byte {
 const certificateColumns = `fingerprint_sha256, fingerprint_sha1, spki_sha256, subject, subject_normalized,
 	issuer, issuer_normalized, common_name, serial, not_before, not_after, key_algorithm, key_size, key_curve,
 	signature_algorithm, sans, key_usage, ext_key_usage, is_ca, self_issued, self_signed,
-	subject_key_id, authority_key_id`
+	subject_key_id, authority_key_id, malformed`
 
 func certificateArgs(c *model.Certificate) []any {
 	return []any{
 		c.FingerprintSHA256, c.FingerprintSHA1, c.SPKISHA256, c.Subject, c.SubjectNormalized,
 		c.Issuer, c.IssuerNormalized, c.CommonName, c.Serial, c.NotBefore.Unix(), c.NotAfter.Unix(), c.KeyAlgorithm, c.KeySize, c.KeyCurve,
 		c.SignatureAlgorithm, mustJSON(c.SANs), mustJSON(nonNil(c.KeyUsage)), mustJSON(nonNil(c.ExtKeyUsage)), c.IsCA, c.SelfIssued, c.SelfSigned,
-		c.SubjectKeyID, c.AuthorityKeyID,
+		c.SubjectKeyID, c.AuthorityKeyID, c.Malformed,
 	}
 }
 

@@ -1,5 +1,10 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+)
+
 // migrations bring the schema from PRAGMA user_version N to N+1; each runs
 // in its own transaction. Append only: never edit a migration that landed.
 var migrations = []string{
@@ -219,4 +224,22 @@ CREATE TABLE campaign_items (
 	PRIMARY KEY (campaign_id, identity_id)
 ) WITHOUT ROWID;
 `,
+	// 5: trust as the gateways decide it. Name rules are scoped to their
+	// server; certificates Go refuses are kept with the reason; sources
+	// remember which reader version read them, so that files read by an
+	// older one are read again; identities split by issuer (or key, for
+	// self-signed ones), which rekeyIdentities does after this SQL.
+	`
+ALTER TABLE trust_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN malformed TEXT NOT NULL DEFAULT '';
+ALTER TABLE sources ADD COLUMN reader_version INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX certificates_issuer ON certificates(issuer_normalized);
+DELETE FROM chain_anchors;
+`,
+}
+
+// migrationSteps are Go steps that run after the SQL of the migration with
+// the same number, in its transaction.
+var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	5: rekeyIdentities,
 }

@@ -29,7 +29,7 @@ func scanCertificate(row scanner, c *model.Certificate, enc *encodedColumns, ext
 		&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.SubjectNormalized,
 		&c.Issuer, &c.IssuerNormalized, &c.CommonName, &c.Serial, &notBefore, &notAfter, &c.KeyAlgorithm, &c.KeySize, &c.KeyCurve,
 		&c.SignatureAlgorithm, &enc.sans, &enc.keyUsage, &enc.extKeyUsage, &c.IsCA, &c.SelfIssued, &c.SelfSigned,
-		&c.SubjectKeyID, &c.AuthorityKeyID,
+		&c.SubjectKeyID, &c.AuthorityKeyID, &c.Malformed,
 	}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return err

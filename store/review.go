@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -19,7 +20,8 @@ type Review struct {
 	revoked    map[string]Revocation
 	entries    []StoredEntry
 	index      *model.TrustIndex
-	anchors    map[string][]string
+	chains     *Chains
+	actingCAs  map[string]bool
 	exposed    map[string][]string
 	admitted   []map[string]bool // per entry: the identities it admits
 }
@@ -42,7 +44,10 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	// Entries that cannot be used were reported when they were imported.
 	rv.index, _ = model.NewTrustIndex(plain)
 	rv.admitted = make([]map[string]bool, len(plain))
-	if rv.anchors, err = s.ChainAnchors(ctx, rv.entries); err != nil {
+	if rv.chains, err = s.Chains(ctx, rv.entries); err != nil {
+		return nil, err
+	}
+	if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
 		return nil, err
 	}
 	if rv.revoked, err = s.Revocations(ctx); err != nil {
@@ -95,25 +100,41 @@ func (rv *Review) Link(r *model.Record) {
 		}
 	}
 	r.Exception = rv.exceptions[r.FingerprintSHA256]
-	var kinds []string
-	var admitting []int
+	r.ActsAsCA = rv.actingCAs[r.FingerprintSHA256]
+	r.Trust, r.NameRulesWithoutChain, r.Mimics = r.Trust[:0], nil, nil
 	if len(rv.entries) > 0 {
-		admitting = rv.index.Admitting(&r.Certificate, rv.anchors[r.FingerprintSHA256])
-	}
-	for _, i := range admitting {
-		e := rv.entries[i]
-		entry := e.Label
-		if entry == "" {
-			entry = e.Value
+		ev := rv.index.Evaluate(&r.Certificate, rv.chains.ByCertificate[r.FingerprintSHA256])
+		places := map[string]bool{}
+		for _, a := range ev.Admitted {
+			e := rv.entries[a.Entry]
+			// One reference per place: a CA file lists several
+			// certificates, and a chain may end at more than one of them.
+			if e.Kind == model.EntryCA {
+				place := e.Source + "\x00" + e.Scope + "\x00" + e.Location + "\x00" + e.Label
+				if places[place] {
+					continue
+				}
+				places[place] = true
+			}
+			entry := e.Label
+			if entry == "" {
+				entry = e.Value
+			}
+			r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: e.Location,
+				Anchor: rv.chains.AnchorNames[a.Anchor], Explicit: model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)})
+			if rv.admitted[a.Entry] == nil {
+				rv.admitted[a.Entry] = map[string]bool{}
+			}
+			rv.admitted[a.Entry][r.IdentityName] = true
 		}
-		r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: e.Location})
-		kinds = append(kinds, e.Kind)
-		if rv.admitted[i] == nil {
-			rv.admitted[i] = map[string]bool{}
+		for _, i := range ev.Unverified {
+			e := rv.entries[i]
+			r.NameRulesWithoutChain = append(r.NameRulesWithoutChain, fmt.Sprintf("matches %s %q in %s, which admits only after %s",
+				e.Kind, e.Value, withLocation(e.Source, e.Location), rv.index.NameRuleAnchors(i)))
 		}
-		rv.admitted[i][r.IdentityName] = true
+		r.Mimics = rv.chains.Mimics(r)
 	}
-	r.TrustModel = model.TrustModelOf(kinds)
+	r.TrustModel = model.TrustModelOf(r.Trust)
 	if rev, ok := rv.revoked[RevocationKey(r.IssuerNormalized, r.Serial)]; ok {
 		r.Revoked, r.RevokedBy = true, rev.CRL
 	}
@@ -137,11 +158,18 @@ func (rv *Review) EntryFindings() []model.Finding {
 // on it.
 func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) []model.Finding {
 	subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
-		TrustChecked: len(rv.entries) > 0, ChainsTo: rv.anchors[r.FingerprintSHA256]}
+		TrustChecked: len(rv.entries) > 0, Chain: rv.chains.ByCertificate[r.FingerprintSHA256]}
 	findings := model.CertificateFindings(subject, policy, now)
 	r.Findings = r.Findings[:0]
 	for _, f := range findings {
 		r.Findings = append(r.Findings, f.Code)
 	}
 	return findings
+}
+
+func withLocation(path, location string) string {
+	if location == "" {
+		return path
+	}
+	return path + " (" + location + ")"
 }

@@ -6,22 +6,22 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 
 	"certgov/model"
 )
 
-// StoredEntry is a trust entry with the file it comes from.
+// StoredEntry is a trust entry with the kind of file it comes from (the
+// file itself is TrustEntry.Source).
 type StoredEntry struct {
 	model.TrustEntry
-	Source     string
 	SourceKind string
 }
 
 // TrustEntries lists the entries of every current source.
 func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, s.path, s.kind
+	rows, err := s.db.QueryContext(ctx, `SELECT e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, s.path, s.kind
 		FROM trust_entries e JOIN sources s ON s.id = e.source_id
 		WHERE s.superseded_at IS NULL ORDER BY s.path, e.id`)
 	if err != nil {
@@ -31,7 +31,7 @@ func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
 	var out []StoredEntry
 	for rows.Next() {
 		var e StoredEntry
-		if err := rows.Scan(&e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Source, &e.SourceKind); err != nil {
+		if err := rows.Scan(&e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.Source, &e.SourceKind); err != nil {
 			return nil, err
 		}
 		out = append(out, e)
@@ -39,56 +39,120 @@ func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
 	return out, rows.Err()
 }
 
-// ChainAnchors maps certificates to the trusted CAs (fingerprints of CA
-// entries) their chains verify to, through any imported CA certificate as
-// an intermediate. Results are kept per set of CA certificates, so only
+// chainVersion changes whenever what a cached chain result means changes,
+// so that results of an older certgov are never reused.
+const chainVersion = "chains-v2"
+
+// Chains is what chain verification found for the whole inventory.
+type Chains struct {
+	// ByCertificate holds each certificate's verified chain ends, or why
+	// none verified.
+	ByCertificate map[string]model.Chain
+	// AnchorNames names each anchor for people: "Example Root CA
+	// (sha256:0a1b2c3d…)".
+	AnchorNames map[string]string
+	// chainedNames maps the subject DN ("dn:…") and first URI SAN
+	// ("uri:…") of every CA-signed certificate with a verified chain to
+	// the identity it belongs to and the anchors its chain ends at, to
+	// recognise lookalikes.
+	chainedNames map[string]chainedName
+}
+
+type chainedName struct {
+	identity string
+	anchors  []string
+}
+
+// Chains verifies, for client authentication, the chain of every
+// certificate that could have one: certificates issued by an imported
+// certificate, and self-signed ones listed as anchors. Every imported CA
+// certificate may serve as an intermediate, as a client sends its chain.
+// Results are kept per set of anchors and CA certificates, so only
 // certificates not yet checked against the current set cost a signature
-// verification; and only certificates whose issuer is the subject of an
-// imported CA certificate are checked at all.
-func (s *Store) ChainAnchors(ctx context.Context, entries []StoredEntry) (map[string][]string, error) {
-	anchorFPs := map[string]bool{}
+// verification.
+func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, error) {
+	out := &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}}
+	partial := map[string]bool{}
 	for _, e := range entries {
 		if e.Kind == model.EntryCA {
-			anchorFPs[e.Value] = true
+			partial[e.Value] = partial[e.Value] || e.Match == model.MatchPartialChain
 		}
 	}
-	out := map[string][]string{}
-	if len(anchorFPs) == 0 {
+	if len(partial) == 0 {
 		return out, nil
 	}
-	var anchors, intermediates []*x509.Certificate
-	caSubjects := map[string]bool{}
-	var fps []string
-	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint_sha256, subject_normalized, der FROM certificates WHERE is_ca = 1 ORDER BY 1`)
+	anchors, intermediates := x509.NewCertPool(), x509.NewCertPool()
+	roots := map[string]bool{}
+	issuers := map[string]bool{} // normalised subjects of the certificates a chain can go through
+	var setKey []string
+	add := func(fp, subject, name string, der []byte, selfSigned bool) {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return
+		}
+		issuers[subject] = true
+		setKey = append(setKey, fp)
+		// An anchor is an intermediate too, so that chains through a
+		// trusted issuing CA reach the trusted root above it as well.
+		intermediates.AddCert(c)
+		isPartial, isAnchor := partial[fp]
+		if !isAnchor {
+			return
+		}
+		out.AnchorNames[fp] = name + " (sha256:" + fp[:16] + "…)"
+		if selfSigned {
+			roots[fp] = true
+		}
+		if selfSigned || isPartial {
+			anchors.AddCert(c)
+			setKey = append(setKey, "anchor")
+			if isPartial {
+				setKey = append(setKey, "partial")
+			}
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, i.name, c.der, c.self_signed
+		FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.is_ca = 1 ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}
+	loaded := map[string]bool{}
 	for rows.Next() {
-		var fp, subject string
+		var fp, subject, name string
 		var der []byte
-		if err := rows.Scan(&fp, &subject, &der); err != nil {
+		var selfSigned bool
+		if err := rows.Scan(&fp, &subject, &name, &der, &selfSigned); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			continue
-		}
-		fps = append(fps, fp)
-		caSubjects[subject] = true
-		// An anchor is an intermediate too, so that chains through a
-		// trusted issuing CA reach the trusted root above it as well.
-		intermediates = append(intermediates, c)
-		if anchorFPs[fp] {
-			anchors = append(anchors, c)
-			fps = append(fps, "anchor")
-		}
+		loaded[fp] = true
+		add(fp, subject, name, der, selfSigned)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	setSum := sha256.Sum256([]byte(strings.Join(fps, ",")))
+	// Anchors without CA:TRUE: self-signed client certificates listed in
+	// a CA file, truststore entries.
+	var others []string
+	for fp := range partial {
+		if !loaded[fp] {
+			others = append(others, fp)
+		}
+	}
+	slices.Sort(others)
+	for _, fp := range others {
+		var subject, name string
+		var der []byte
+		var selfSigned bool
+		err := s.db.QueryRowContext(ctx, `SELECT c.subject_normalized, i.name, c.der, c.self_signed
+			FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.fingerprint_sha256 = ?`, fp).Scan(&subject, &name, &der, &selfSigned)
+		if err != nil {
+			continue // an entry whose certificate was not stored (unparsable)
+		}
+		add(fp, subject, name, der, selfSigned)
+	}
+	setSum := sha256.Sum256([]byte(chainVersion + "," + strings.Join(setKey, ",")))
 	caSet := hex.EncodeToString(setSum[:16])
 
 	cached := map[string]string{}
@@ -107,33 +171,65 @@ func (s *Store) ChainAnchors(ctx context.Context, entries []StoredEntry) (map[st
 	rows.Close()
 
 	type candidate struct {
-		fp  string
-		der []byte
+		fp, nameDN, nameURI, identity string
+		der                           []byte
 	}
 	var todo []candidate
-	rows, err = s.db.QueryContext(ctx, `SELECT fingerprint_sha256, issuer_normalized, der FROM certificates WHERE self_issued = 0`)
+	remember := func(c candidate, chain model.Chain) {
+		out.ByCertificate[c.fp] = chain
+		if !chain.Verified() || roots[c.fp] {
+			return
+		}
+		var ends []string
+		for _, e := range chain.Ends {
+			ends = append(ends, e.Anchor)
+		}
+		for _, key := range []string{c.nameDN, c.nameURI} {
+			if key != "" {
+				n := out.chainedNames[key]
+				n.identity = c.identity
+				n.anchors = append(n.anchors, ends...)
+				out.chainedNames[key] = n
+			}
+		}
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name,
+		CASE WHEN c.self_issued = 0 THEN c.der END
+		FROM certificates c JOIN identities i ON i.id = c.identity_id`)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var fp, issuer string
-		var der []byte
-		if err := rows.Scan(&fp, &issuer, &der); err != nil {
+		var c candidate
+		var issuer, subject, sans string
+		var selfIssued bool
+		if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &c.der); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if list, ok := cached[fp]; ok {
-			var a []string
-			json.Unmarshal([]byte(list), &a)
-			if len(a) > 0 {
-				out[fp] = a
+		_, isAnchor := partial[c.fp]
+		if selfIssued && !isAnchor {
+			continue // no issuer to chain to, and not listed as its own anchor
+		}
+		if !selfIssued {
+			if subject != "" {
+				c.nameDN = "dn:" + subject
 			}
-			continue
+			if uri := firstURI(sans); uri != "" {
+				c.nameURI = "uri:" + uri
+			}
 		}
-		if !caSubjects[issuer] {
-			continue
+		if list, ok := cached[c.fp]; ok {
+			var chain model.Chain
+			if json.Unmarshal([]byte(list), &chain) == nil {
+				remember(c, chain)
+				continue
+			}
 		}
-		todo = append(todo, candidate{fp, der})
+		if !selfIssued && !issuers[issuer] {
+			continue // its issuer is not among the imported certificates
+		}
+		todo = append(todo, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -152,20 +248,139 @@ func (s *Store) ChainAnchors(ctx context.Context, entries []StoredEntry) (map[st
 		return nil, err
 	}
 	defer stmt.Close()
+	der := s.db.QueryRowContext
 	for _, c := range todo {
+		if c.der == nil {
+			if err := der(ctx, `SELECT der FROM certificates WHERE fingerprint_sha256 = ?`, c.fp).Scan(&c.der); err != nil {
+				return nil, err
+			}
+		}
 		leaf, err := x509.ParseCertificate(c.der)
 		if err != nil {
 			continue
 		}
-		found := model.VerifiedAnchors(leaf, anchors, intermediates)
-		sort.Strings(found)
-		list, _ := json.Marshal(nonNil(found))
+		chain := model.VerifyChain(leaf, anchors, intermediates, roots)
+		list, _ := json.Marshal(chain)
 		if _, err := stmt.ExecContext(ctx, c.fp, caSet, string(list)); err != nil {
 			return nil, err
 		}
-		if len(found) > 0 {
-			out[c.fp] = found
-		}
+		remember(c, chain)
 	}
 	return out, tx.Commit()
+}
+
+// Mimics names the CA-signed identities whose subject DN or first URI SAN
+// r carries while r's chain does not end at any of their anchors: a
+// lookalike, which a name rule without a chain check would admit in their
+// place.
+func (ch *Chains) Mimics(r *model.Record) []string {
+	if r.ActsAsCA {
+		return nil
+	}
+	mine := ch.ByCertificate[r.FingerprintSHA256]
+	var out []string
+	for _, key := range []string{"dn:" + r.SubjectNormalized, "uri:" + first(r.SANs.URI)} {
+		if key == "dn:" || key == "uri:" {
+			continue
+		}
+		n, ok := ch.chainedNames[key]
+		if !ok || slices.Contains(out, n.identity) {
+			continue
+		}
+		shares := false
+		for _, e := range mine.Ends {
+			shares = shares || slices.Contains(n.anchors, e.Anchor)
+		}
+		if !shares {
+			out = append(out, n.identity)
+		}
+	}
+	return out
+}
+
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
+}
+
+// firstURI reads the first URI SAN from the stored SAN JSON.
+func firstURI(sansJSON string) string {
+	if !strings.Contains(sansJSON, `"uri":["`) {
+		return ""
+	}
+	var sans model.SANs
+	if json.Unmarshal([]byte(sansJSON), &sans) != nil {
+		return ""
+	}
+	return first(sans.URI)
+}
+
+// ActingCAs lists the certificates that act as CAs: those that signed
+// another imported certificate, and those that declare themselves CAs the
+// way CAs do (CA:TRUE with keyCertSign). CA:TRUE alone is what `openssl
+// req -x509` writes into every self-signed client certificate, so it does
+// not count.
+func (s *Store) ActingCAs(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	type candidate struct {
+		fp, subject, ski string
+		der              []byte
+	}
+	var todo []candidate
+	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, c.subject_key_id, c.is_ca, c.key_usage, c.der
+		FROM certificates c
+		WHERE (c.is_ca = 1 AND c.key_usage LIKE '%keyCertSign%')
+		   OR EXISTS (SELECT 1 FROM certificates o WHERE o.issuer_normalized = c.subject_normalized AND o.fingerprint_sha256 <> c.fingerprint_sha256)`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var c candidate
+		var isCA bool
+		var keyUsage string
+		if err := rows.Scan(&c.fp, &c.subject, &c.ski, &isCA, &keyUsage, &c.der); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if isCA && strings.Contains(keyUsage, `"keyCertSign"`) {
+			out[c.fp] = true
+			continue
+		}
+		todo = append(todo, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, c := range todo {
+		issuer, err := x509.ParseCertificate(c.der)
+		if err != nil {
+			continue
+		}
+		// A few children suffice: one that its key verifies proves it
+		// issued; the key identifiers pick the likely ones first.
+		children, err := s.db.QueryContext(ctx, `SELECT der FROM certificates WHERE issuer_normalized = ? AND fingerprint_sha256 <> ?
+			ORDER BY (authority_key_id = ?) DESC LIMIT 4`, c.subject, c.fp, c.ski)
+		if err != nil {
+			return nil, err
+		}
+		for children.Next() {
+			var der []byte
+			if err := children.Scan(&der); err != nil {
+				children.Close()
+				return nil, err
+			}
+			if child, err := x509.ParseCertificate(der); err == nil && model.SignedBy(child, issuer.PublicKey) {
+				out[c.fp] = true
+				break
+			}
+		}
+		children.Close()
+		if err := children.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

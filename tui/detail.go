@@ -109,7 +109,7 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 	field("Validity", fmt.Sprintf("%s to %s (%s)", r.NotBefore.Format("2006-01-02"), r.NotAfter.Format("2006-01-02"), expiryStyle(st, r, now).Render(expiry)))
 	field("Subject", r.Subject)
 	field("Issuer", r.Issuer)
-	field("Signed", r.TrustModelLabel())
+	field("Signed", r.SigningLabel())
 	field("SANs", sansText(r.SANs))
 	field("Key", r.KeyLabel()+"   signature "+r.SignatureAlgorithm)
 	field("Serial", r.Serial)

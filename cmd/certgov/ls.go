@@ -144,7 +144,7 @@ func (c lsColumns) row(r *model.Record, now time.Time) []string {
 	if !c.notAfter {
 		fp = r.FingerprintSHA256[:12]
 	}
-	row := []string{fp, clip(r.IdentityName, c.identityLen), trustLabel(&r.Certificate), r.KeyLabel()}
+	row := []string{fp, clip(r.IdentityName, c.identityLen), trustLabel(r), r.KeyLabel()}
 	if c.notAfter {
 		row = append(row, r.NotAfter.Format("2006-01-02"))
 	}
@@ -168,12 +168,12 @@ func terminalWidth(w io.Writer) int {
 	return width
 }
 
-func trustLabel(c *model.Certificate) string {
-	label := c.TrustModel()
+func trustLabel(c *model.Record) string {
+	label := c.Signing()
 	if c.SelfIssued && !c.SelfSigned {
 		label = "self-issued"
 	}
-	if c.IsCA {
+	if c.ActsAsCA {
 		label += " CA"
 	}
 	return label

@@ -121,7 +121,7 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	row("Certificate", fmt.Sprintf("%s (%s)", c.FingerprintSHA256, state))
 	row("Subject", c.Subject)
 	row("Issuer", c.Issuer)
-	row("Trust", trustDescription(&c))
+	row("Trust", trustDescription(record))
 	row("Serial", c.Serial)
 	expiry := "expires " + model.Relative(c.NotAfter, now)
 	if c.ExpiredAt(now) {
@@ -166,7 +166,11 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	}
 	var trustedBy []string
 	for _, t := range record.Trust {
-		trustedBy = append(trustedBy, fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, withLocation(t.Source, t.Location)))
+		by := fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, withLocation(t.Source, t.Location))
+		if t.Anchor != "" {
+			by += " via " + t.Anchor
+		}
+		trustedBy = append(trustedBy, by)
 	}
 	if len(trustedBy) == 0 {
 		trustedBy = []string{"(no imported trust entry admits it)"}
@@ -200,8 +204,8 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	tw.Flush()
 }
 
-func trustDescription(c *model.Certificate) string {
-	desc := c.TrustModel()
+func trustDescription(c *model.Record) string {
+	desc := c.Signing()
 	switch {
 	case c.SelfSigned:
 		desc += ": trusted only where explicitly registered or pinned"
@@ -210,7 +214,7 @@ func trustDescription(c *model.Certificate) string {
 	default:
 		desc += ": trusted where its issuing CA is trusted"
 	}
-	if c.IsCA {
+	if c.ActsAsCA {
 		desc += " (CA certificate)"
 	}
 	return desc

@@ -1,0 +1,138 @@
+package model
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// ParseMalformed reads what it can of a certificate that crypto/x509
+// refuses (inherited DSA parameters, a negative serial, an extension Go
+// considers invalid): OpenSSL and most gateways still use such
+// certificates, so the inventory must show them. The outer structure and
+// the TBSCertificate fields up to the public key must parse; extensions are
+// not read, so SANs and key usages stay unknown. reason is Go's complaint,
+// kept in Malformed. Bytes that are no certificate at all are an error.
+func ParseMalformed(der []byte, reason error) (Certificate, error) {
+	input := cryptobyte.String(der)
+	var cert, tbs, tbsRaw cryptobyte.String
+	if !input.ReadASN1(&cert, cbasn1.SEQUENCE) || !input.Empty() {
+		return Certificate{}, errors.New("not a DER certificate")
+	}
+	if !cert.ReadASN1Element(&tbsRaw, cbasn1.SEQUENCE) {
+		return Certificate{}, errors.New("no TBSCertificate")
+	}
+	if !tbsRaw.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return Certificate{}, errors.New("no TBSCertificate")
+	}
+	var version int64
+	var hasVersion bool
+	var versionBytes cryptobyte.String
+	if !tbs.ReadOptionalASN1(&versionBytes, &hasVersion, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return Certificate{}, errors.New("bad version")
+	}
+	if hasVersion && !versionBytes.ReadASN1Integer(&version) {
+		return Certificate{}, errors.New("bad version")
+	}
+	serial := new(big.Int)
+	var serialBytes cryptobyte.String
+	if !tbs.ReadASN1Element(&serialBytes, cbasn1.INTEGER) {
+		return Certificate{}, errors.New("bad serial number")
+	}
+	// Negative and zero serials are what Go refuses; read them as two's
+	// complement by hand.
+	if _, err := asn1.Unmarshal(serialBytes, &serial); err != nil {
+		return Certificate{}, fmt.Errorf("serial number: %w", err)
+	}
+	var sigAlg, issuerRaw, validity, subjectRaw, spkiRaw cryptobyte.String
+	if !tbs.ReadASN1(&sigAlg, cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1Element(&issuerRaw, cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1Element(&subjectRaw, cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1Element(&spkiRaw, cbasn1.SEQUENCE) {
+		return Certificate{}, errors.New("TBSCertificate fields do not parse")
+	}
+	notBefore, err1 := readTime(&validity)
+	notAfter, err2 := readTime(&validity)
+	if err := errors.Join(err1, err2); err != nil {
+		return Certificate{}, err
+	}
+	subject, err := ParseRawDN(subjectRaw)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("subject: %w", err)
+	}
+	issuer, err := ParseRawDN(issuerRaw)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("issuer: %w", err)
+	}
+	var sigOID asn1.ObjectIdentifier
+	sigAlg.ReadASN1ObjectIdentifier(&sigOID)
+	fp1 := sha1.Sum(der)
+	spki := sha256.Sum256(spkiRaw)
+	c := Certificate{
+		FingerprintSHA256:  fingerprintHex(der),
+		FingerprintSHA1:    hex.EncodeToString(fp1[:]),
+		SPKISHA256:         base64.StdEncoding.EncodeToString(spki[:]),
+		Subject:            subject.String(),
+		Issuer:             issuer.String(),
+		SubjectNormalized:  subject.Normalized(),
+		IssuerNormalized:   issuer.Normalized(),
+		CommonName:         subject.First("CN"),
+		Serial:             serialHex(serial),
+		NotBefore:          notBefore.UTC(),
+		NotAfter:           notAfter.UTC(),
+		KeyAlgorithm:       spkiAlgorithm(spkiRaw),
+		SignatureAlgorithm: sigOID.String(),
+		SelfIssued:         string(issuerRaw) == string(subjectRaw),
+		DER:                der,
+		Malformed:          reason.Error(),
+	}
+	c.IdentityKey = IdentityKey(c)
+	c.IdentityName = IdentityName(c)
+	return c, nil
+}
+
+func readTime(s *cryptobyte.String) (time.Time, error) {
+	var t time.Time
+	switch {
+	case s.PeekASN1Tag(cbasn1.UTCTime):
+		if s.ReadASN1UTCTime(&t) {
+			return t, nil
+		}
+	case s.PeekASN1Tag(cbasn1.GeneralizedTime):
+		if s.ReadASN1GeneralizedTime(&t) {
+			return t, nil
+		}
+	}
+	return t, errors.New("bad validity time")
+}
+
+var spkiAlgorithms = map[string]string{
+	"1.2.840.113549.1.1.1": "RSA",
+	"1.2.840.10045.2.1":    "ECDSA",
+	"1.3.101.112":          "Ed25519",
+	"1.2.840.10040.4.1":    "DSA",
+}
+
+// spkiAlgorithm names the key algorithm of a SubjectPublicKeyInfo by its
+// OID; the key itself is not parsed (that may be what Go refused).
+func spkiAlgorithm(spki []byte) string {
+	s := cryptobyte.String(spki)
+	var inner, alg cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	if s.ReadASN1(&inner, cbasn1.SEQUENCE) && inner.ReadASN1(&alg, cbasn1.SEQUENCE) && alg.ReadASN1ObjectIdentifier(&oid) {
+		if name, ok := spkiAlgorithms[oid.String()]; ok {
+			return name
+		}
+	}
+	return "unknown"
+}
