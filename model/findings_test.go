@@ -40,7 +40,9 @@ func TestCertificateFindings(t *testing.T) {
 		{"weak EC", func(s *model.CertificateSubject) { s.KeySize, s.KeyCurve = 224, "P-224" }, []string{"weak-key"}},
 		{"SHA-1", func(s *model.CertificateSubject) { s.SignatureAlgorithm = "SHA1-RSA" }, []string{"weak-signature"}},
 		{"long", func(s *model.CertificateSubject) { s.NotBefore = day.AddDate(-2, 0, 0) }, []string{"long-lifetime"}},
-		{"long CA is fine", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.ActsAsCA, s.Owner = day.AddDate(-9, 0, 0), true, true, "" }, nil},
+		{"long CA is fine", func(s *model.CertificateSubject) {
+			s.NotBefore, s.IsCA, s.ActsAsCA, s.Owner = day.AddDate(-9, 0, 0), true, true, ""
+		}, nil},
 		// `openssl req -x509` writes CA:TRUE into client certificates:
 		// that alone does not make one a CA.
 		{"CA:TRUE client", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.Owner = day.AddDate(-9, 0, 0), true, "" }, []string{"long-lifetime", "no-owner"}},

@@ -3,8 +3,8 @@ package model
 import (
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"

@@ -234,7 +234,7 @@ var writerStatements = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"entriesOf":    `DELETE FROM trust_entries WHERE source_id = ?`,
+	"entriesOf":     `DELETE FROM trust_entries WHERE source_id = ?`,
 	"readerVersion": `UPDATE sources SET reader_version = ? WHERE id = ? AND reader_version < ?`,
 }
 
