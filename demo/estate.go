@@ -268,6 +268,17 @@ func Generate(now time.Time) (*Estate, error) {
 		e.add("services/sandbox/"+name+".crt", issued.PEM())
 	}
 
+	// A lookalike: someone made a self-signed certificate with the
+	// settlement workload's names for a test and left it where clients
+	// find it. Name rules must not admit it, and it must not take over the
+	// identity.
+	lookalike, err := g.SelfSigned(Template{CommonName: "settlement.payments.svc", OrgUnit: "payments", Org: "Example Corp",
+		URIs: []string{"spiffe://corp.example/ns/payments/sa/settlement"}, NotBefore: days(-5), NotAfter: days(360)})
+	if err != nil {
+		return nil, err
+	}
+	e.add("downloads/settlement-test-client.pem", lookalike.PEM())
+
 	if err := e.addTrustConfigs(partnerCerts); err != nil {
 		return nil, err
 	}
@@ -372,6 +383,16 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 		}
 	}
 	nginx.WriteString("}\n\nserver {\n    listen 8443 ssl;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/workload-ca-chain.pem;\n}\n")
+	// The carriers' own self-signed certificates, pasted into the file
+	// nginx calls its CA file: each is its own trust anchor there.
+	nginx.WriteString("\nserver {\n    listen 9443 ssl;\n    ssl_client_certificate carrier-clients.pem;\n    ssl_verify_client on;\n}\n")
+	var carriers [][]byte
+	for i, p := range partners {
+		if i%6 == 1 {
+			carriers = append(carriers, p.PEM())
+		}
+	}
+	e.add("gateways/partner-edge/carrier-clients.pem", concat(carriers...))
 	e.add("gateways/partner-edge/nginx.conf", []byte(nginx.String()))
 
 	var envoy strings.Builder

@@ -227,7 +227,8 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 			}
 		}
 		if !selfIssued && !issuers[issuer] {
-			continue // its issuer is not among the imported certificates
+			out.ByCertificate[c.fp] = model.Chain{Problem: "its issuer is not among the imported certificates"}
+			continue
 		}
 		todo = append(todo, c)
 	}

@@ -26,7 +26,7 @@ func pending(r *Row, now time.Time) bool {
 		return false
 	}
 	for _, t := range r.Trust {
-		if t.Kind == model.EntryFingerprint || t.Kind == model.EntrySPKI || t.Kind == model.EntryRegistered || t.Kind == model.EntrySerial {
+		if t.Explicit {
 			return true
 		}
 	}

@@ -262,7 +262,7 @@ func TestFirstFrameShowsCounts(t *testing.T) {
 	}
 	m = update(t, m, m.countsCmd()())
 	got := screenText(m)
-	if !strings.Contains(got, "257  identities") || !strings.Contains(got, "computing findings") {
+	if !strings.Contains(got, "258  identities") || !strings.Contains(got, "computing findings") {
 		t.Fatalf("first frame:\n%s", got)
 	}
 	m = update(t, m, m.loadCmd()())
@@ -405,8 +405,15 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 			break
 		}
 	}
-	if got := screenText(m); !strings.Contains(got, "approved until "+until) || !strings.Contains(got, "History (1)") {
+	if got := screenText(m); !strings.Contains(got, "approved until "+until) {
 		t.Fatalf("detail of %s:\n%s", first, got)
+	}
+	// The history is further down the pane.
+	for range 20 {
+		m = press(t, m, "j")
+	}
+	if got := screenText(m); !strings.Contains(got, "History (1)") {
+		t.Fatalf("detail of %s, scrolled:\n%s", first, got)
 	}
 	_ = second
 }
