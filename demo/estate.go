@@ -269,15 +269,15 @@ func Generate(now time.Time) (*Estate, error) {
 	}
 
 	// A lookalike: someone made a self-signed certificate with the
-	// settlement workload's names for a test and left it where clients
+	// fx-rates workload's names for a test and left it where clients
 	// find it. Name rules must not admit it, and it must not take over the
 	// identity.
-	lookalike, err := g.SelfSigned(Template{CommonName: "settlement.payments.svc", OrgUnit: "payments", Org: "Example Corp",
-		URIs: []string{"spiffe://corp.example/ns/payments/sa/settlement"}, NotBefore: days(-5), NotAfter: days(360)})
+	lookalike, err := g.SelfSigned(Template{CommonName: "fx-rates.payments.svc", OrgUnit: "payments", Org: "Example Corp",
+		URIs: []string{"spiffe://corp.example/ns/payments/sa/fx-rates"}, NotBefore: days(-5), NotAfter: days(360)})
 	if err != nil {
 		return nil, err
 	}
-	e.add("downloads/settlement-test-client.pem", lookalike.PEM())
+	e.add("downloads/fx-rates-test-client.pem", lookalike.PEM())
 
 	if err := e.addTrustConfigs(partnerCerts); err != nil {
 		return nil, err
