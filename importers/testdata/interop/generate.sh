@@ -29,3 +29,63 @@ keytool -importcert -noprompt -alias interop-client -file client.pem -keystore t
 keytool -genkeypair -alias jks-key -keyalg EC -groupname secp256r1 -dname "CN=jks-client,O=Interop GmbH" -validity 365 \
   -keystore keystore.jks -storetype jks -storepass $PW -keypass $PW >/dev/null 2>&1
 rm -f ca.key.pem
+
+# Trust decisions, as servers make them (certgov's admit/deny must agree).
+# Every certificate is made with the tools' defaults (`openssl req -x509`:
+# CA:TRUE, 30 days; `openssl x509 -req`: a v1 certificate). The expected
+# answer of each anchor-list pair is what `openssl verify -purpose sslclient`
+# says, recorded in trust/openssl-verify.txt; -no_check_time because the
+# fixtures expire and validity is a finding of its own.
+rm -rf trust && mkdir -p trust/certs trust/anchors && cd trust
+selfsigned() { # name subject [extra req args]
+  local name=$1 subj=$2; shift 2
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -subj "$subj" "$@" -out "certs/$name.pem" 2>/dev/null
+  rm -f "$name.key"
+}
+selfsigned partner-a "/C=NL/O=Partner A/CN=partner-a-client"
+selfsigned partner-b "/C=FR/O=Partner B/CN=partner-b-client"
+selfsigned stranger "/O=Stranger/CN=stranger-client"
+selfsigned ku-signer "/CN=ku-signer" -addext "keyUsage=critical,keyCertSign"
+cat certs/partner-a.pem certs/partner-b.pem > anchors/partner-clients.pem
+cp certs/ku-signer.pem anchors/ku-signer-only.pem
+openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -subj "/CN=Example Root CA/O=Example Corp" -out anchors/root.pem 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > ca.ext
+openssl req -new -newkey rsa:2048 -nodes -keyout issuing.key -subj "/CN=Example Issuing CA/O=Example Corp" -out issuing.csr 2>/dev/null
+openssl x509 -req -in issuing.csr -CA anchors/root.pem -CAkey root.key -extfile ca.ext -out certs/issuing-ca.pem 2>/dev/null
+cp certs/issuing-ca.pem anchors/issuing-only.pem
+leaf() { # name subject [extfile]
+  local name=$1 subj=$2 ext=${3:-}
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -subj "$subj" -out "$name.csr" 2>/dev/null
+  openssl x509 -req -in "$name.csr" -CA certs/issuing-ca.pem -CAkey issuing.key ${ext:+-extfile "$ext"} -out "certs/$name.pem" 2>/dev/null
+  rm -f "$name.key" "$name.csr"
+}
+leaf ledger "/C=DE/O=Example Corp/OU=payments/CN=ledger"
+printf 'extendedKeyUsage=serverAuth\n' > server.ext
+leaf web-server "/C=DE/O=Example Corp/OU=web/CN=www.example.com" server.ext
+# A lookalike: the ledger's subject DN, self-signed.
+selfsigned ledger-lookalike "/C=DE/O=Example Corp/OU=payments/CN=ledger"
+rm -f root.key issuing.key issuing.csr ca.ext server.ext
+keytool -importcert -noprompt -alias issuing -file certs/issuing-ca.pem -keystore anchors/issuing-truststore.jks -storetype jks -storepass changeit >/dev/null 2>&1
+{
+  for pair in "partner-a partner-clients" "partner-b partner-clients" "stranger partner-clients" \
+      "ku-signer ku-signer-only" "ledger root" "ledger issuing-only" "ledger-lookalike root" \
+      "web-server root" "issuing-ca root"; do
+    set -- $pair
+    if openssl verify -purpose sslclient -no_check_time -CAfile "anchors/$2.pem" -untrusted certs/issuing-ca.pem "certs/$1.pem" >/dev/null 2>&1; then r=OK; else r=FAIL; fi
+    echo "$1 $2 $r"
+  done
+} > openssl-verify.txt
+# OAuth registrations (RFC 8705 §2.1): a DN written with other case and
+# spacing matches (RFC 4517 distinguishedNameMatch); the same RDNs in the
+# other order do not (RFC 4514 order is significant, as Keycloak and Java
+# compare); neither admits the self-signed lookalike, which never gets
+# past chain validation.
+cat > anchors/oauth-clients.json <<'JSON'
+{"clients": [
+  {"client_id": "ledger-spaced", "token_endpoint_auth_method": "tls_client_auth",
+   "tls_client_auth_subject_dn": "cn=LEDGER,  ou=payments, o=example corp, c=de"},
+  {"client_id": "ledger-reversed", "token_endpoint_auth_method": "tls_client_auth",
+   "tls_client_auth_subject_dn": "C=DE,O=Example Corp,OU=payments,CN=ledger"}
+]}
+JSON
+cd ..
