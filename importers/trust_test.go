@@ -287,3 +287,73 @@ func TestCSVInventory(t *testing.T) {
 		t.Errorf("semicolon-separated sheet: %+v %v", semicolons.Governance, semicolons.Err)
 	}
 }
+
+// nginx decides per server block: a server inherits http-level
+// ssl_verify_client and CA files unless it sets its own, directive order
+// inside a block does not matter, nothing leaks from one server into the
+// next, and include is followed (relative, globs, loops refused).
+func TestNginxScopesAndIncludes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ca.pem", string(interop(t, "ca.pem")))
+	write("clients.pem", string(interop(t, "client.pem")))
+	write("nginx.conf", `http {
+    ssl_verify_client on;
+    ssl_client_certificate ca.pem;
+    include conf.d/*.conf;
+    server { listen 1; }
+}
+`)
+	write("conf.d/a.conf", `server {
+    listen 2;
+    ssl_client_certificate ../clients.pem;
+}
+server {
+    listen 3;
+    ssl_verify_client off;
+}
+server {
+    ssl_client_certificate ../clients.pem;
+    listen 4;
+    ssl_verify_client optional_no_ca;
+}
+`)
+	write("conf.d/loop.conf", "include ../nginx.conf;\n")
+	res := importers.ReadFile(filepath.Join(dir, "nginx.conf"), importers.Options{}, true)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	var got []string
+	for _, e := range res.TrustEntries {
+		got = append(got, filepath.Base(e.Scope)+" "+e.Label)
+	}
+	// Server 1 inherits everything; server 2 its own CA file with the
+	// inherited mode; server 3 turns verification off; server 4 verifies
+	// nothing (optional_no_ca), wherever the directive stands.
+	want := []string{
+		"a.conf:1 ssl_client_certificate clients.pem (ssl_verify_client on)",
+		"server line 5 ssl_client_certificate ca.pem (ssl_verify_client on)",
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("anchors by scope\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var problems []string
+	for _, p := range res.Problems {
+		problems = append(problems, p.Error())
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0], "includes itself") {
+		t.Errorf("problems %q, want the include loop", problems)
+	}
+	if len(res.Certificates) != 2 {
+		t.Errorf("the CA files' certificates are inventoried once each: %v", commonNames(res))
+	}
+}

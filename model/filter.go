@@ -89,6 +89,9 @@ type Filter struct {
 type term struct {
 	negate bool
 	match  func(r *Record, now time.Time) bool
+	// onFinding: a finding:CODE term, which also selects findings about
+	// trust entries (they have no certificate to match the rest against).
+	onFinding bool
 }
 
 // FilterError points at the term of an expression that could not be read.
@@ -129,6 +132,23 @@ func (f *Filter) String() string {
 
 // Empty reports whether the filter matches everything.
 func (f *Filter) Empty() bool { return f == nil || len(f.terms) == 0 }
+
+// MatchEntryFinding reports whether a finding about a trust entry itself
+// (no certificate: pin-without-certificate, dn-match-ambiguous) passes the
+// filter: the empty filter passes all, a filter of finding:CODE terms
+// those codes, any other term none.
+func (f *Filter) MatchEntryFinding(code string, now time.Time) bool {
+	if f.Empty() {
+		return true
+	}
+	r := &Record{Findings: []string{code}}
+	for _, t := range f.terms {
+		if !t.onFinding || t.match(r, now) == t.negate {
+			return false
+		}
+	}
+	return true
+}
 
 // Match reports whether r satisfies every term at time now.
 func (f *Filter) Match(r *Record, now time.Time) bool {
@@ -259,6 +279,7 @@ func parseTerm(tok token) (term, error) {
 		}
 		t.match = func(r *Record, _ time.Time) bool { return r.TrustModel == needle }
 	case "finding":
+		t.onFinding = true
 		if needle == "any" {
 			t.match = func(r *Record, _ time.Time) bool { return len(r.Findings) > 0 }
 		} else if _, ok := FindingTypes[needle]; ok {

@@ -3,6 +3,7 @@ package model_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"certgov/model"
 )
@@ -110,5 +111,33 @@ func TestFilterErrorsPointAtTheTerm(t *testing.T) {
 		if fe.Term != want.term || fe.Column != want.column {
 			t.Errorf("ParseFilter(%q): term %q column %d, want %q column %d (%v)", expr, fe.Term, fe.Column, want.term, want.column, err)
 		}
+	}
+}
+
+// Findings about trust entries have no certificate: finding:CODE selects
+// them, any other term leaves them out.
+func TestFilterEntryFindings(t *testing.T) {
+	now := time.Now()
+	for expr, want := range map[string]bool{
+		"":                                 true,
+		"finding:pin-without-certificate":  true,
+		"finding:any":                      true,
+		"!finding:expired":                 true,
+		"finding:expired":                  false,
+		"!finding:pin-without-certificate": false,
+		"finding:pin-without-certificate owner:none": false,
+	} {
+		f, err := model.ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.MatchEntryFinding(model.FindingPinWithoutCert, now); got != want {
+			t.Errorf("%q: %v, want %v", expr, got, want)
+		}
+	}
+	// trust:MODEL is exact: tls_client_auth is a suffix of the self-signed model.
+	f, _ := model.ParseFilter("trust:tls_client_auth")
+	if f.Match(&model.Record{TrustModel: model.TrustModelSelfSigned}, now) {
+		t.Error("trust:tls_client_auth matched a self-signed certificate")
 	}
 }

@@ -87,8 +87,10 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 	if err != nil {
 		return err
 	}
-	if f.Empty() {
-		all = append(all, rv.EntryFindings()...)
+	for _, fd := range rv.EntryFindings() {
+		if f.MatchEntryFinding(fd.Code, now) {
+			all = append(all, fd)
+		}
 	}
 	model.SortFindings(all)
 	switch format {
