@@ -194,14 +194,17 @@ func (r *reader) envoyTrustedCA(ds *yaml.Node) {
 		r.problem(ds.Line, "trusted_ca", errors.New("no filename, inline_string or inline_bytes"))
 		return
 	}
-	r.trustCAData(caPath, data, ds.Line, location, "trusted_ca", "")
+	// Envoy sets X509_V_FLAG_PARTIAL_CHAIN: an intermediate in trusted_ca
+	// is an anchor by itself.
+	r.trustCAData(caPath, data, ds.Line, location, "trusted_ca", "", model.MatchPartialChain)
 }
 
 // trustCAData reads the PEM anchor list that a configuration names or
 // embeds: its certificates are inventoried, and each becomes an anchor
 // entry of the configuration, in scope (the server or validation context
-// that uses it). Problems inside name the file they are in.
-func (r *reader) trustCAData(path string, data []byte, line int, location, label, scope string) {
+// that uses it), with match "" (OpenSSL's rules) or
+// model.MatchPartialChain. Problems inside name the file they are in.
+func (r *reader) trustCAData(path string, data []byte, line int, location, label, scope, match string) {
 	ca := &reader{path: path, opts: r.opts, res: &model.FileResult{}}
 	if err := ca.readPEM(data); err != nil {
 		r.problem(line, label, err)
@@ -215,7 +218,7 @@ func (r *reader) trustCAData(path string, data []byte, line int, location, label
 		c.Location = strings.TrimSuffix(location+", "+c.Location, ", ")
 		r.res.Certificates = append(r.res.Certificates, c)
 	}
-	r.anchors(ca.res.Certificates, label, location, scope, "")
+	r.anchors(ca.res.Certificates, label, location, scope, match)
 }
 
 // readLimited reads a referenced file within MaxFileSize.

@@ -343,3 +343,22 @@ func TestUnchangedFilesAreNotParsed(t *testing.T) {
 		t.Fatalf("unchanged file parsed again: %+v", again)
 	}
 }
+
+// crypto/x509 refuses a certificate whose CRL distribution points it
+// cannot parse (OpenSSL wrote it): the certificate is inventoried with what
+// can be read and the reason, not dropped.
+func TestCertificateGoRefuses(t *testing.T) {
+	res := importers.ReadFile(filepath.Join("testdata", "interop", "trust", "certs", "odd-crldp.pem"), importers.Options{}, true)
+	if res.Err != nil || len(res.Problems) > 0 || len(res.Certificates) != 1 {
+		t.Fatalf("err %v, problems %v, %d certificates", res.Err, res.Problems, len(res.Certificates))
+	}
+	c := res.Certificates[0]
+	if c.CommonName != "odd-crldp-client" || c.Subject != "CN=odd-crldp-client,O=Legacy Corp" || len(c.Serial) < 16 || !strings.Contains(c.Malformed, "CRL distribution points") || c.KeyAlgorithm != "ECDSA" || !c.SelfIssued || c.NotAfter.Sub(c.NotBefore) != 30*24*time.Hour {
+		t.Errorf("facts of the refused certificate: %+v", c)
+	}
+	// Bytes that are no certificate at all stay an error.
+	bad := importers.Parse("junk.der", []byte{0x30, 0x03, 0x02, 0x01, 0x01}, importers.Options{}, true)
+	if bad.Err == nil && len(bad.Problems) == 0 {
+		t.Errorf("junk DER accepted: %+v", bad.Certificates)
+	}
+}

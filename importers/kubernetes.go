@@ -87,7 +87,7 @@ func (r *reader) readKubernetes(data []byte) error {
 
 func (r *reader) k8sCertificates(data []byte, line int, where string, clientCA bool) {
 	if clientCA {
-		r.trustCAData(r.path, data, line, fmt.Sprintf("line %d: %s", line, where), "auth-tls-secret", "")
+		r.trustCAData(r.path, data, line, fmt.Sprintf("line %d: %s", line, where), "auth-tls-secret", "", "")
 		return
 	}
 	ca := &reader{path: r.path, opts: r.opts, res: &model.FileResult{}}

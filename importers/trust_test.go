@@ -216,7 +216,7 @@ func TestEnvoy(t *testing.T) {
 	for _, e := range res.TrustEntries {
 		kinds = append(kinds, e.Kind+"/"+e.SANType+"/"+e.Match)
 	}
-	want := []string{"ca//", "fingerprint//", "spki//", "san/uri/prefix", "san/dns/regex"}
+	want := []string{"ca//partial-chain", "fingerprint//", "spki//", "san/uri/prefix", "san/dns/regex"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("entries %v, want %v", kinds, want)
 	}

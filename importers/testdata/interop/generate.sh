@@ -46,6 +46,9 @@ selfsigned partner-a "/C=NL/O=Partner A/CN=partner-a-client"
 selfsigned partner-b "/C=FR/O=Partner B/CN=partner-b-client"
 selfsigned stranger "/O=Stranger/CN=stranger-client"
 selfsigned ku-signer "/CN=ku-signer" -addext "keyUsage=critical,keyCertSign"
+# A CRL distribution points extension that Go's crypto/x509 refuses to
+# parse (NULL where a SEQUENCE belongs): the inventory must still show it.
+selfsigned odd-crldp "/O=Legacy Corp/CN=odd-crldp-client" -addext "2.5.29.31=DER:0500"
 cat certs/partner-a.pem certs/partner-b.pem > anchors/partner-clients.pem
 cp certs/ku-signer.pem anchors/ku-signer-only.pem
 openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -subj "/CN=Example Root CA/O=Example Corp" -out anchors/root.pem 2>/dev/null
