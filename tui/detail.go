@@ -129,6 +129,9 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 			where += " (" + t.Location + ")"
 		}
 		lines = append(lines, fmt.Sprintf("  %-12s %s  %s", t.Kind, t.Entry, st.Dim.Render(where)))
+		if t.Anchor != "" {
+			lines = append(lines, st.Dim.Render("               via "+t.Anchor))
+		}
 	}
 
 	section(fmt.Sprintf("Findings (%d)", len(r.Findings)))
