@@ -402,6 +402,10 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 	envoy.WriteString("              trusted_ca: {filename: ../pki/workload-ca-chain.pem}\n")
 	envoy.WriteString("              match_typed_subject_alt_names:\n")
 	envoy.WriteString("              - {san_type: URI, matcher: {prefix: \"spiffe://corp.example/ns/payments/\"}}\n")
+	// Envoy requires every condition of a context: partners pinned by key
+	// get a listener of their own, without trusted_ca.
+	envoy.WriteString("  - name: partner_ingress\n    filter_chains:\n    - transport_socket:\n        name: envoy.transport_sockets.tls\n")
+	envoy.WriteString("        typed_config:\n          require_client_certificate: true\n          common_tls_context:\n            validation_context:\n")
 	envoy.WriteString("              verify_certificate_spki:\n")
 	for i, p := range partners {
 		if i%9 == 5 {

@@ -97,14 +97,17 @@ func (r *reader) readEnvoy(data []byte) error {
 	return nil
 }
 
-// envoyValidationContext reads one CertificateValidationContext: its
-// entries share a scope, so that its SAN matchers apply only to
-// certificates that chain to its own trusted_ca.
+// envoyValidationContext reads one CertificateValidationContext. Envoy
+// admits a certificate there only when every condition the context states
+// holds: its chain verifies to trusted_ca (when set), one SAN matcher
+// matches (when any), one hash or SPKI pin matches (when any). So its
+// entries share a scope and are all-of conditions.
 func (r *reader) envoyValidationContext(n *yaml.Node) {
 	before := len(r.res.TrustEntries)
 	defer func() {
 		for i := before; i < len(r.res.TrustEntries); i++ {
 			r.res.TrustEntries[i].Scope = fmt.Sprintf("validation context line %d", n.Line)
+			r.res.TrustEntries[i].AllOf = true
 		}
 	}()
 	if ca := yamlGet(n, "trusted_ca"); ca != nil {

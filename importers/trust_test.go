@@ -225,12 +225,12 @@ func TestEnvoy(t *testing.T) {
 	}
 	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
-	// The self-signed fixture does not chain to the context's trusted_ca:
-	// Envoy admits it by its hash and SPKI pins, never by the SAN
-	// matchers, which apply after the chain verified.
+	// The self-signed fixture does not chain to the context's trusted_ca,
+	// so Envoy rejects it before its SAN matchers and pins count: nothing
+	// admits it, and the four conditions it meets are reported.
 	ev := ix.Evaluate(&client.Certificate, model.Chain{})
-	if len(ev.Admitted) != 2 || len(ev.Unverified) != 2 {
-		t.Errorf("the fixture is admitted by %d entries (want hash and SPKI) and matches %d name rules without a chain (want URI prefix and DNS regex)", len(ev.Admitted), len(ev.Unverified))
+	if len(ev.Admitted) != 0 || len(ev.Unverified) != 4 {
+		t.Errorf("the fixture is admitted by %d entries (want none) and meets %d conditions without the chain (want hash, SPKI, URI prefix and DNS regex)", len(ev.Admitted), len(ev.Unverified))
 	}
 	inline := importers.ReadFile(filepath.Join("testdata", "trust", "envoy", "cluster.json"), importers.Options{}, true)
 	if inline.Err != nil || inline.Source.Kind != model.KindEnvoy || len(inline.TrustEntries) != 2 || len(inline.Certificates) != 1 {

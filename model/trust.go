@@ -78,6 +78,12 @@ type TrustEntry struct {
 	// entry applies to the whole file. Name rules (subject DN, SAN) admit
 	// only certificates that chain to an anchor of their own scope.
 	Scope string `json:"scope,omitempty"`
+	// AllOf: the entry is one condition of its scope, and a certificate is
+	// admitted there only when every kind of condition the scope states
+	// holds: a chain to one of its anchors, one of its name rules, one of
+	// its pins. Envoy's CertificateValidationContext works so: trusted_ca,
+	// then the SAN matchers, then the hash and SPKI lists.
+	AllOf bool `json:"all_of,omitempty"`
 	// Source is the file the entry was imported from (set by the store).
 	Source string `json:"-"`
 }
@@ -139,7 +145,11 @@ type TrustIndex struct {
 	// OAuth or Keycloak registration file), so every imported anchor
 	// counts.
 	anyAnchor map[int]bool
+	// allOf groups the entries of all-of scopes (TrustEntry.AllOf).
+	allOf map[string][]int
 }
+
+func placeKey(e *TrustEntry) string { return e.Source + "\x00" + e.Scope }
 
 type compiledPattern struct {
 	entry int
@@ -149,10 +159,13 @@ type compiledPattern struct {
 // NewTrustIndex indexes entries. An entry that cannot be used (a bad
 // regular expression, an unknown kind) is reported and left out.
 func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
-	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{}}
+	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{}, allOf: map[string][]int{}}
 	var errs []error
 	var names []int
 	for i, e := range entries {
+		if e.AllOf {
+			ix.allOf[placeKey(&e)] = append(ix.allOf[placeKey(&e)], i)
+		}
 		switch e.Kind {
 		case EntryFingerprint, EntryRegistered:
 			ix.add(fingerprintKey(e.HashAlgorithm, e.Value), i)
@@ -164,7 +177,9 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 		case EntryCA:
 			ix.add("anchor:"+e.Value, i)
 		case EntrySubjectDN:
-			names = append(names, i)
+			if !e.AllOf {
+				names = append(names, i)
+			}
 			if e.Match == MatchRegex {
 				re, err := regexp.Compile("^(?:" + e.Value + ")$")
 				if err != nil {
@@ -181,7 +196,9 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			}
 			ix.add("dn:"+dn.Normalized(), i)
 		case EntrySAN:
-			names = append(names, i)
+			if !e.AllOf {
+				names = append(names, i)
+			}
 			switch e.Match {
 			case "", MatchExact:
 				ix.add(sanKey(e.SANType, e.Value), i)
@@ -328,20 +345,34 @@ func (ix *TrustIndex) Evaluate(c *Certificate, chain Chain) Evaluation {
 			ev.Admitted = append(ev.Admitted, Admission{Entry: i, Anchor: anchor})
 		}
 	}
+	// Conditions met in all-of scopes, decided per scope at the end.
+	var conditions map[int]string
+	met := func(i int, anchor string) bool {
+		if !ix.entries[i].AllOf {
+			return false
+		}
+		if conditions == nil {
+			conditions = map[int]string{}
+		}
+		conditions[i] = anchor
+		return true
+	}
 	for _, key := range []string{"sha256:" + c.FingerprintSHA256, "sha1:" + c.FingerprintSHA1, "spki:" + c.SPKISHA256, "serial:" + strings.TrimLeft(c.Serial, "0")} {
 		for _, i := range ix.byKey[key] {
-			admit(i, "")
+			if !met(i, "") {
+				admit(i, "")
+			}
 		}
 	}
 	for _, end := range chain.Ends {
 		for _, i := range ix.byKey["anchor:"+end.Anchor] {
-			if ix.anchorAccepts(i, end) {
+			if ix.anchorAccepts(i, end) && !met(i, end.Anchor) {
 				admit(i, end.Anchor)
 			}
 		}
 	}
 	nameRule := func(i int) {
-		if seen[i] || slices.Contains(ev.Unverified, i) {
+		if seen[i] || slices.Contains(ev.Unverified, i) || met(i, "") {
 			return
 		}
 		if anchor, ok := ix.chainForNameRule(i, chain); ok {
@@ -367,7 +398,59 @@ func (ix *TrustIndex) Evaluate(c *Certificate, chain Chain) Evaluation {
 			nameRule(p.entry)
 		}
 	}
+	ix.decideAllOf(conditions, admit, &ev)
 	return ev
+}
+
+// decideAllOf admits a certificate in an all-of scope when every kind of
+// condition the scope states is met: then each met condition is an
+// admitting entry. When what is missing is the chain, the name rules and
+// pins it met are reported (the server would not look at them).
+func (ix *TrustIndex) decideAllOf(conditions map[int]string, admit func(int, string), ev *Evaluation) {
+	if len(conditions) == 0 {
+		return
+	}
+	decided := map[string]bool{}
+	for i := range conditions {
+		place := placeKey(&ix.entries[i])
+		if decided[place] {
+			continue
+		}
+		decided[place] = true
+		const anchors, names, pins = 0, 1, 2
+		var stated, held [3]bool
+		anchor := ""
+		for _, j := range ix.allOf[place] {
+			kind := pins
+			switch ix.entries[j].Kind {
+			case EntryCA:
+				kind = anchors
+			case EntrySubjectDN, EntrySAN:
+				kind = names
+			}
+			stated[kind] = true
+			if a, ok := conditions[j]; ok {
+				held[kind] = true
+				if kind == anchors {
+					anchor = a
+				}
+			}
+		}
+		admitted := (!stated[anchors] || held[anchors]) && (!stated[names] || held[names]) && (!stated[pins] || held[pins])
+		for _, j := range ix.allOf[place] {
+			a, ok := conditions[j]
+			switch {
+			case !ok:
+			case admitted && ix.entries[j].Kind == EntrySubjectDN, admitted && ix.entries[j].Kind == EntrySAN:
+				admit(j, anchor)
+			case admitted:
+				admit(j, a)
+			case stated[anchors] && !held[anchors]:
+				ev.Unverified = append(ev.Unverified, j)
+			}
+		}
+	}
+	slices.Sort(ev.Unverified)
 }
 
 // anchorAccepts: an anchor entry accepts a chain that ends at its

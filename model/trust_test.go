@@ -195,3 +195,48 @@ func TestTrustModelOf(t *testing.T) {
 		t.Error("a root CA that issued imported certificates is explicit trust of a client")
 	}
 }
+
+// Envoy admits a certificate in a validation context only when its chain
+// verifies to trusted_ca, one SAN matcher matches and one hash or SPKI pin
+// matches (each when the context states it).
+func TestAllOfContext(t *testing.T) {
+	g := demo.NewGenerator(11)
+	ca := issue(t, g, demo.Template{CommonName: "Mesh CA", CA: true}, nil)
+	caFacts := facts(t, ca)
+	leaf := facts(t, issue(t, g, demo.Template{CommonName: "pay", URIs: []string{"spiffe://mesh/pay"}}, ca))
+	other := facts(t, issue(t, g, demo.Template{CommonName: "ops", URIs: []string{"spiffe://mesh/ops"}}, ca))
+	partner := facts(t, issue(t, g, demo.Template{CommonName: "partner"}, nil))
+	context := func(scope string, entries ...model.TrustEntry) []model.TrustEntry {
+		for i := range entries {
+			entries[i].Source, entries[i].Scope, entries[i].AllOf = "envoy.yaml", scope, true
+		}
+		return entries
+	}
+	entries := append(context("validation context line 1",
+		model.TrustEntry{Kind: model.EntryCA, Value: caFacts.FingerprintSHA256, Match: model.MatchPartialChain},
+		model.TrustEntry{Kind: model.EntrySAN, SANType: "uri", Value: "spiffe://mesh/", Match: model.MatchPrefix},
+		model.TrustEntry{Kind: model.EntrySPKI, Value: leaf.SPKISHA256},
+		model.TrustEntry{Kind: model.EntrySPKI, Value: partner.SPKISHA256},
+	), context("validation context line 9",
+		model.TrustEntry{Kind: model.EntryFingerprint, Value: partner.FingerprintSHA256, HashAlgorithm: "sha256"},
+	)...)
+	ix, errs := model.NewTrustIndex(entries)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	chained := model.Chain{Ends: []model.ChainEnd{{Anchor: caFacts.FingerprintSHA256, Root: true}}}
+	for name, tc := range map[string]struct {
+		c                    *model.Certificate
+		chain                model.Chain
+		admitted, unverified int
+	}{
+		"chain, SAN and pin":        {&leaf, chained, 3, 0},
+		"chain and SAN, not pinned": {&other, chained, 0, 0},
+		"pinned in a context with a CA it does not chain to; pinned alone in the other": {&partner, model.Chain{}, 1, 1},
+	} {
+		ev := ix.Evaluate(tc.c, tc.chain)
+		if len(ev.Admitted) != tc.admitted || len(ev.Unverified) != tc.unverified {
+			t.Errorf("%s: admitted %v, unverified %v", name, ev.Admitted, ev.Unverified)
+		}
+	}
+}

@@ -80,7 +80,8 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 // ReaderVersion changes whenever the importers read the same bytes into
 // different trust entries, so that `certgov import` reads such files again.
 // 2: every certificate of an anchor list is an anchor, name rules carry
-// their server's scope, truststores are anchor lists.
+// their server's scope, Envoy contexts are all-of, truststores are anchor
+// lists.
 const ReaderVersion = 2
 
 // batchCertificates bounds a transaction: large enough to amortise the
@@ -232,8 +233,8 @@ var writerStatements = map[string]string{
 	"revoked": `INSERT OR IGNORE INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?)`,
 	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"entriesOf":     `DELETE FROM trust_entries WHERE source_id = ?`,
 	"readerVersion": `UPDATE sources SET reader_version = ? WHERE id = ? AND reader_version < ?`,
 }
@@ -317,7 +318,7 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 	}
 	if isNew || reread {
 		for _, e := range res.TrustEntries {
-			if _, err := w.stmts["entry"].ExecContext(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope); err != nil {
+			if _, err := w.stmts["entry"].ExecContext(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope, e.AllOf); err != nil {
 				return sum, err
 			}
 			sum.TrustEntries++

@@ -231,6 +231,7 @@ CREATE TABLE campaign_items (
 	// self-signed ones), which rekeyIdentities does after this SQL.
 	`
 ALTER TABLE trust_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE trust_entries ADD COLUMN all_of INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certificates ADD COLUMN malformed TEXT NOT NULL DEFAULT '';
 ALTER TABLE sources ADD COLUMN reader_version INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX certificates_issuer ON certificates(issuer_normalized);

@@ -21,7 +21,7 @@ type StoredEntry struct {
 
 // TrustEntries lists the entries of every current source.
 func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, s.path, s.kind
+	rows, err := s.db.QueryContext(ctx, `SELECT e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, e.all_of, s.path, s.kind
 		FROM trust_entries e JOIN sources s ON s.id = e.source_id
 		WHERE s.superseded_at IS NULL ORDER BY s.path, e.id`)
 	if err != nil {
@@ -31,7 +31,7 @@ func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
 	var out []StoredEntry
 	for rows.Next() {
 		var e StoredEntry
-		if err := rows.Scan(&e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.Source, &e.SourceKind); err != nil {
+		if err := rows.Scan(&e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.AllOf, &e.Source, &e.SourceKind); err != nil {
 			return nil, err
 		}
 		out = append(out, e)
@@ -193,17 +193,17 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 			}
 		}
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name,
-		CASE WHEN c.self_issued = 0 THEN c.der END
+	rows, err = s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized,
+		coalesce(json_extract(c.sans, '$.uri[0]'), ''), c.self_issued, i.name, CASE WHEN c.self_issued = 0 THEN c.der END
 		FROM certificates c JOIN identities i ON i.id = c.identity_id`)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var c candidate
-		var issuer, subject, sans string
+		var issuer, subject, uri string
 		var selfIssued bool
-		if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &c.der); err != nil {
+		if err := rows.Scan(&c.fp, &issuer, &subject, &uri, &selfIssued, &c.identity, &c.der); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -215,7 +215,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 			if subject != "" {
 				c.nameDN = "dn:" + subject
 			}
-			if uri := firstURI(sans); uri != "" {
+			if uri != "" {
 				c.nameURI = "uri:" + uri
 			}
 		}
@@ -306,18 +306,6 @@ func first(values []string) string {
 	return values[0]
 }
 
-// firstURI reads the first URI SAN from the stored SAN JSON.
-func firstURI(sansJSON string) string {
-	if !strings.Contains(sansJSON, `"uri":["`) {
-		return ""
-	}
-	var sans model.SANs
-	if json.Unmarshal([]byte(sansJSON), &sans) != nil {
-		return ""
-	}
-	return first(sans.URI)
-}
-
 // ActingCAs lists the certificates that act as CAs: those that signed
 // another imported certificate, and those that declare themselves CAs the
 // way CAs do (CA:TRUE with keyCertSign). CA:TRUE alone is what `openssl
@@ -333,7 +321,7 @@ func (s *Store) ActingCAs(ctx context.Context) (map[string]bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, c.subject_key_id, c.is_ca, c.key_usage, c.der
 		FROM certificates c
 		WHERE (c.is_ca = 1 AND c.key_usage LIKE '%keyCertSign%')
-		   OR EXISTS (SELECT 1 FROM certificates o WHERE o.issuer_normalized = c.subject_normalized AND o.fingerprint_sha256 <> c.fingerprint_sha256)`)
+		   OR c.subject_normalized IN (SELECT issuer_normalized FROM certificates WHERE self_issued = 0)`)
 	if err != nil {
 		return nil, err
 	}

@@ -153,7 +153,7 @@ func TestTrustAgreesWithOpenSSL(t *testing.T) {
 	if len(look.Trust) != 0 || look.TrustModel != model.TrustModelUntrusted {
 		t.Errorf("lookalike admitted: %+v", look.Trust)
 	}
-	for _, code := range []string{model.FindingSubjectCollision, model.FindingNameMatchNoChain} {
+	for _, code := range []string{model.FindingSubjectCollision, model.FindingMatchWithoutChain} {
 		if !slices.Contains(look.Findings, code) {
 			t.Errorf("lookalike findings %v lack %s", look.Findings, code)
 		}
