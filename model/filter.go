@@ -38,10 +38,10 @@ type Record struct {
 	// the `openssl req -x509` default, does not make a client certificate
 	// a CA.
 	ActsAsCA bool
-	// NameRulesWithoutChain describes the name rules (subject DN, SAN) it
-	// matches without the chain their server requires: reported, not
-	// admitted.
-	NameRulesWithoutChain []string
+	// MatchesWithoutChain describes the rules it matches without the chain
+	// their server requires first (name rules; the pins of an Envoy
+	// context with trusted_ca): reported, not admitted.
+	MatchesWithoutChain []string
 	// Mimics names the CA-signed identities whose subject DN or URI SAN it
 	// carries without chaining to their CA.
 	Mimics []string

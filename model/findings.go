@@ -48,7 +48,7 @@ const (
 	FindingRevokedButTrusted    = "revoked-but-trusted"
 	FindingExceptionExpired     = "exception-expired"
 	FindingSubjectCollision     = "subject-collision"
-	FindingMatchWithoutChain     = "match-without-chain"
+	FindingMatchWithoutChain    = "match-without-chain"
 	FindingMalformed            = "malformed"
 )
 
@@ -81,7 +81,7 @@ var FindingTypes = map[string]FindingType{
 	FindingRevokedButTrusted:    {FindingRevokedButTrusted, SeverityCritical, "revoked, yet a trust entry still admits it", []string{"NHI1:2025", "PR.AA-01", "PR.AA-05"}},
 	FindingExceptionExpired:     {FindingExceptionExpired, SeverityHigh, "the approved exception has ended", []string{"NHI7:2025", "PR.AA-05", "GV.PO-02"}},
 	FindingSubjectCollision:     {FindingSubjectCollision, SeverityHigh, "carries the name of a CA-signed identity without its CA: a lookalike", []string{"NHI4:2025", "PR.AA-02", "PR.AA-03"}},
-	FindingMatchWithoutChain:     {FindingMatchWithoutChain, SeverityMedium, "matches a DN or SAN rule (or a pin of a context that also requires a chain), but its chain does not verify to that server's anchors: not admitted", []string{"NHI4:2025", "PR.AA-03"}},
+	FindingMatchWithoutChain:    {FindingMatchWithoutChain, SeverityMedium, "matches a DN or SAN rule (or a pin of a context that also requires a chain), but its chain does not verify to that server's anchors: not admitted", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingMalformed:            {FindingMalformed, SeverityMedium, "certificate that Go's crypto/x509 refuses to parse", []string{"ID.AM-08", "PR.AA-01"}},
 }
 
@@ -266,7 +266,7 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 		}
 		add(FindingChainUnverified, "issued by "+s.Issuer+": "+why, "")
 	}
-	for _, rule := range s.NameRulesWithoutChain {
+	for _, rule := range s.MatchesWithoutChain {
 		add(FindingMatchWithoutChain, rule, "")
 	}
 	for _, name := range s.Mimics {

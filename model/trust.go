@@ -257,10 +257,10 @@ func (ix *TrustIndex) add(key string, entry int) { ix.byKey[key] = append(ix.byK
 // Entries returns the indexed entries.
 func (ix *TrustIndex) Entries() []TrustEntry { return ix.entries }
 
-// NameRuleAnchors says which anchors a name rule requires, for people:
-// "any imported CA" for a registration file without anchors of its own,
-// else the scope it was read in.
-func (ix *TrustIndex) NameRuleAnchors(entry int) string {
+// RequiredChain says which chain a rule requires before it counts, for
+// people: one to any imported anchor for a registration file without
+// anchors of its own, else one to an anchor of its scope or file.
+func (ix *TrustIndex) RequiredChain(entry int) string {
 	e := ix.entries[entry]
 	switch {
 	case ix.anyAnchor[entry]:

@@ -101,7 +101,7 @@ func (rv *Review) Link(r *model.Record) {
 	}
 	r.Exception = rv.exceptions[r.FingerprintSHA256]
 	r.ActsAsCA = rv.actingCAs[r.FingerprintSHA256]
-	r.Trust, r.NameRulesWithoutChain, r.Mimics = r.Trust[:0], nil, nil
+	r.Trust, r.MatchesWithoutChain, r.Mimics = r.Trust[:0], nil, nil
 	if len(rv.entries) > 0 {
 		ev := rv.index.Evaluate(&r.Certificate, rv.chains.ByCertificate[r.FingerprintSHA256])
 		places := map[string]bool{}
@@ -129,8 +129,8 @@ func (rv *Review) Link(r *model.Record) {
 		}
 		for _, i := range ev.Unverified {
 			e := rv.entries[i]
-			r.NameRulesWithoutChain = append(r.NameRulesWithoutChain, fmt.Sprintf("matches %s %q in %s, which admits only after %s",
-				e.Kind, e.Value, withLocation(e.Source, e.Location), rv.index.NameRuleAnchors(i)))
+			r.MatchesWithoutChain = append(r.MatchesWithoutChain, fmt.Sprintf("matches %s %q in %s, which admits only after %s",
+				e.Kind, e.Value, withLocation(e.Source, e.Location), rv.index.RequiredChain(i)))
 		}
 		r.Mimics = rv.chains.Mimics(r)
 	}
