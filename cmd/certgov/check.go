@@ -13,7 +13,7 @@ import (
 	"certgov/model"
 )
 
-var defaultFailOn = []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired}
+var defaultFailOn = []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired, model.FindingSubjectCollision}
 
 func newCheckCommand(a *app) *cobra.Command {
 	var within, failOn, output, policyFile string
