@@ -80,7 +80,7 @@ func isValidationContext(n *yaml.Node) bool {
 func (r *reader) readEnvoy(data []byte) error {
 	docs, err := yamlDocuments(data)
 	if err != nil {
-		return fmt.Errorf("Envoy: %w", err)
+		return fmt.Errorf("envoy: %w", err)
 	}
 	found := 0
 	for _, doc := range docs {
@@ -92,7 +92,7 @@ func (r *reader) readEnvoy(data []byte) error {
 		})
 	}
 	if found == 0 {
-		return errors.New("Envoy: no CertificateValidationContext (trusted_ca, verify_certificate_hash, …) found")
+		return errors.New("envoy: no CertificateValidationContext (trusted_ca, verify_certificate_hash, …) found")
 	}
 	return nil
 }

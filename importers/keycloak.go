@@ -25,7 +25,7 @@ type keycloakRealm struct {
 func (r *reader) readKeycloak(data []byte) error {
 	var realm keycloakRealm
 	if err := json.Unmarshal(data, &realm); err != nil {
-		return fmt.Errorf("Keycloak realm: %w", jsonErrorLine(data, err))
+		return fmt.Errorf("keycloak realm: %w", jsonErrorLine(data, err))
 	}
 	for _, c := range realm.Clients {
 		if c.ClientAuthenticatorType != "client-x509" {

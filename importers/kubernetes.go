@@ -30,7 +30,7 @@ type k8sSecret struct {
 func (r *reader) readKubernetes(data []byte) error {
 	docs, err := yamlDocuments(data)
 	if err != nil {
-		return fmt.Errorf("Kubernetes: %w", err)
+		return fmt.Errorf("kubernetes: %w", err)
 	}
 	var secrets []k8sSecret
 	clientCAs := map[string]bool{} // namespace/name of Secrets used as client CAs

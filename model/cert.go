@@ -99,47 +99,52 @@ func ParseCertificate(der []byte) (Certificate, error) {
 
 // FromX509 derives the facts of an already parsed certificate.
 func FromX509(c *x509.Certificate) (Certificate, error) {
-	subject, err := ParseRawDN(c.RawSubject)
+	cert, err := namedFacts(c.Raw, c.RawSubjectPublicKeyInfo, c.RawSubject, c.RawIssuer)
 	if err != nil {
-		return Certificate{}, fmt.Errorf("subject: %w", err)
+		return Certificate{}, err
 	}
-	issuer, err := ParseRawDN(c.RawIssuer)
-	if err != nil {
-		return Certificate{}, fmt.Errorf("issuer: %w", err)
-	}
-	fp1 := sha1.Sum(c.Raw)
-	spki := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 	algorithm, size, curve := PublicKeyInfo(c.PublicKey)
-
-	cert := Certificate{
-		FingerprintSHA256:  fingerprintHex(c.Raw),
-		FingerprintSHA1:    hex.EncodeToString(fp1[:]),
-		SPKISHA256:         base64.StdEncoding.EncodeToString(spki[:]),
-		Subject:            subject.String(),
-		Issuer:             issuer.String(),
-		SubjectNormalized:  subject.Normalized(),
-		IssuerNormalized:   issuer.Normalized(),
-		CommonName:         subject.First("CN"),
-		Serial:             serialHex(c.SerialNumber),
-		NotBefore:          c.NotBefore.UTC(),
-		NotAfter:           c.NotAfter.UTC(),
-		KeyAlgorithm:       algorithm,
-		KeySize:            size,
-		KeyCurve:           curve,
-		SignatureAlgorithm: c.SignatureAlgorithm.String(),
-		SANs:               sansOf(c),
-		KeyUsage:           keyUsageNames(c.KeyUsage),
-		ExtKeyUsage:        extKeyUsageNames(c),
-		IsCA:               c.BasicConstraintsValid && c.IsCA,
-		SelfIssued:         string(c.RawIssuer) == string(c.RawSubject),
-		SubjectKeyID:       hex.EncodeToString(c.SubjectKeyId),
-		AuthorityKeyID:     hex.EncodeToString(c.AuthorityKeyId),
-		DER:                c.Raw,
-	}
+	cert.Serial = serialHex(c.SerialNumber)
+	cert.NotBefore, cert.NotAfter = c.NotBefore.UTC(), c.NotAfter.UTC()
+	cert.KeyAlgorithm, cert.KeySize, cert.KeyCurve = algorithm, size, curve
+	cert.SignatureAlgorithm = c.SignatureAlgorithm.String()
+	cert.SANs = sansOf(c)
+	cert.KeyUsage = keyUsageNames(c.KeyUsage)
+	cert.ExtKeyUsage = extKeyUsageNames(c)
+	cert.IsCA = c.BasicConstraintsValid && c.IsCA
+	cert.SelfIssued = string(c.RawIssuer) == string(c.RawSubject)
+	cert.SubjectKeyID = hex.EncodeToString(c.SubjectKeyId)
+	cert.AuthorityKeyID = hex.EncodeToString(c.AuthorityKeyId)
 	cert.SelfSigned = cert.SelfIssued && SignedBy(c, c.PublicKey)
 	cert.IdentityKey = IdentityKey(cert)
 	cert.IdentityName = IdentityName(cert)
 	return cert, nil
+}
+
+// namedFacts are what every parser derives alike: the fingerprints of the
+// DER and of the public key, and the names.
+func namedFacts(der, spki, rawSubject, rawIssuer []byte) (Certificate, error) {
+	subject, err := ParseRawDN(rawSubject)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("subject: %w", err)
+	}
+	issuer, err := ParseRawDN(rawIssuer)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("issuer: %w", err)
+	}
+	fp1 := sha1.Sum(der)
+	spkiSum := sha256.Sum256(spki)
+	return Certificate{
+		FingerprintSHA256: fingerprintHex(der),
+		FingerprintSHA1:   hex.EncodeToString(fp1[:]),
+		SPKISHA256:        base64.StdEncoding.EncodeToString(spkiSum[:]),
+		Subject:           subject.String(),
+		Issuer:            issuer.String(),
+		SubjectNormalized: subject.Normalized(),
+		IssuerNormalized:  issuer.Normalized(),
+		CommonName:        subject.First("CN"),
+		DER:               der,
+	}, nil
 }
 
 // fingerprintHex is the SHA-256 of der in lowercase hex: how certgov

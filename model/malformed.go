@@ -1,11 +1,7 @@
 package model
 
 import (
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/asn1"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -66,36 +62,18 @@ func ParseMalformed(der []byte, reason error) (Certificate, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return Certificate{}, err
 	}
-	subject, err := ParseRawDN(subjectRaw)
+	c, err := namedFacts(der, spkiRaw, subjectRaw, issuerRaw)
 	if err != nil {
-		return Certificate{}, fmt.Errorf("subject: %w", err)
-	}
-	issuer, err := ParseRawDN(issuerRaw)
-	if err != nil {
-		return Certificate{}, fmt.Errorf("issuer: %w", err)
+		return Certificate{}, err
 	}
 	var sigOID asn1.ObjectIdentifier
 	sigAlg.ReadASN1ObjectIdentifier(&sigOID)
-	fp1 := sha1.Sum(der)
-	spki := sha256.Sum256(spkiRaw)
-	c := Certificate{
-		FingerprintSHA256:  fingerprintHex(der),
-		FingerprintSHA1:    hex.EncodeToString(fp1[:]),
-		SPKISHA256:         base64.StdEncoding.EncodeToString(spki[:]),
-		Subject:            subject.String(),
-		Issuer:             issuer.String(),
-		SubjectNormalized:  subject.Normalized(),
-		IssuerNormalized:   issuer.Normalized(),
-		CommonName:         subject.First("CN"),
-		Serial:             serialHex(serial),
-		NotBefore:          notBefore.UTC(),
-		NotAfter:           notAfter.UTC(),
-		KeyAlgorithm:       spkiAlgorithm(spkiRaw),
-		SignatureAlgorithm: sigOID.String(),
-		SelfIssued:         string(issuerRaw) == string(subjectRaw),
-		DER:                der,
-		Malformed:          reason.Error(),
-	}
+	c.Serial = serialHex(serial)
+	c.NotBefore, c.NotAfter = notBefore.UTC(), notAfter.UTC()
+	c.KeyAlgorithm = spkiAlgorithm(spkiRaw)
+	c.SignatureAlgorithm = sigOID.String()
+	c.SelfIssued = string(issuerRaw) == string(subjectRaw)
+	c.Malformed = reason.Error()
 	c.IdentityKey = IdentityKey(c)
 	c.IdentityName = IdentityName(c)
 	return c, nil

@@ -112,7 +112,6 @@ type (
 		err     error
 		elapsed time.Duration
 	}
-	pollMsg    struct{}
 	versionMsg struct {
 		version int64
 		err     error
