@@ -70,7 +70,7 @@ func orDash(s string) string {
 func trustShort(r *Row) string {
 	switch r.TrustModel {
 	case model.TrustModelSelfSigned:
-		return "pinned"
+		return "explicit" // a pin, a registration, or its own CA-file listing
 	case model.TrustModelCA:
 		return "CA"
 	case model.TrustModelMixed:
