@@ -356,6 +356,9 @@ func TestCertificateGoRefuses(t *testing.T) {
 	if c.CommonName != "odd-crldp-client" || c.Subject != "CN=odd-crldp-client,O=Legacy Corp" || len(c.Serial) < 16 || !strings.Contains(c.Malformed, "CRL distribution points") || c.KeyAlgorithm != "ECDSA" || !c.SelfIssued || c.NotAfter.Sub(c.NotBefore) != 30*24*time.Hour {
 		t.Errorf("facts of the refused certificate: %+v", c)
 	}
+	if got := strings.Join(c.SANs.Labeled(), " "); got != "DNS:odd.legacy.example URI:spiffe://legacy.example/odd IP:192.0.2.7" {
+		t.Errorf("SANs of the refused certificate: %q", got)
+	}
 	// Bytes that are no certificate at all stay an error.
 	bad := importers.Parse("junk.der", []byte{0x30, 0x03, 0x02, 0x01, 0x01}, importers.Options{}, true)
 	if bad.Err == nil && len(bad.Problems) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -15,9 +16,11 @@ import (
 // refuses (inherited DSA parameters, a negative serial, an extension Go
 // considers invalid): OpenSSL and most gateways still use such
 // certificates, so the inventory must show them. The outer structure and
-// the TBSCertificate fields up to the public key must parse; extensions are
-// not read, so SANs and key usages stay unknown. reason is Go's complaint,
-// kept in Malformed. Bytes that are no certificate at all are an error.
+// the TBSCertificate fields up to the public key must parse; of the
+// extensions, the subject alternative names are read where they parse
+// (they name the identity), the rest stay unknown. reason is Go's
+// complaint, kept in Malformed. Bytes that are no certificate at all are an
+// error.
 func ParseMalformed(der []byte, reason error) (Certificate, error) {
 	input := cryptobyte.String(der)
 	var cert, tbs, tbsRaw cryptobyte.String
@@ -74,6 +77,7 @@ func ParseMalformed(der []byte, reason error) (Certificate, error) {
 	c.SignatureAlgorithm = sigOID.String()
 	c.SelfIssued = string(issuerRaw) == string(subjectRaw)
 	c.Malformed = reason.Error()
+	c.SANs = readSANs(tbs)
 	c.IdentityKey = IdentityKey(c)
 	c.IdentityName = IdentityName(c)
 	return c, nil
@@ -113,4 +117,55 @@ func spkiAlgorithm(spki []byte) string {
 		}
 	}
 	return "unknown"
+}
+
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// readSANs reads the subject alternative names from what follows the
+// public key in a TBSCertificate (optional unique IDs, then the
+// extensions); whatever does not parse is left out.
+func readSANs(rest cryptobyte.String) SANs {
+	var sans SANs
+	var exts cryptobyte.String
+	var present bool
+	rest.SkipOptionalASN1(cbasn1.Tag(1).ContextSpecific())
+	rest.SkipOptionalASN1(cbasn1.Tag(2).ContextSpecific())
+	if !rest.ReadOptionalASN1(&exts, &present, cbasn1.Tag(3).Constructed().ContextSpecific()) || !present || !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
+		return sans
+	}
+	for !exts.Empty() {
+		var ext, value cryptobyte.String
+		var oid asn1.ObjectIdentifier
+		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1ObjectIdentifier(&oid) {
+			return sans
+		}
+		if !oid.Equal(oidSubjectAltName) {
+			continue
+		}
+		ext.SkipOptionalASN1(cbasn1.BOOLEAN)
+		var names cryptobyte.String
+		if !ext.ReadASN1(&value, cbasn1.OCTET_STRING) || !value.ReadASN1(&names, cbasn1.SEQUENCE) {
+			return sans
+		}
+		for !names.Empty() {
+			var name cryptobyte.String
+			var tag cbasn1.Tag
+			if !names.ReadAnyASN1(&name, &tag) {
+				break
+			}
+			switch tag {
+			case cbasn1.Tag(1).ContextSpecific():
+				sans.Email = append(sans.Email, string(name))
+			case cbasn1.Tag(2).ContextSpecific():
+				sans.DNS = append(sans.DNS, string(name))
+			case cbasn1.Tag(6).ContextSpecific():
+				sans.URI = append(sans.URI, string(name))
+			case cbasn1.Tag(7).ContextSpecific():
+				if len(name) == 4 || len(name) == 16 {
+					sans.IP = append(sans.IP, net.IP(name).String())
+				}
+			}
+		}
+	}
+	return sans
 }

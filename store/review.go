@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"certgov/model"
@@ -120,7 +121,12 @@ func (rv *Review) Link(r *model.Record) {
 			if entry == "" {
 				entry = e.Value
 			}
-			r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: e.Location,
+			// The place: where in the file, and which server there.
+			location := e.Location
+			if e.Scope != "" {
+				location = strings.TrimPrefix(location+", "+e.Scope, ", ")
+			}
+			r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location,
 				Anchor: rv.chains.AnchorNames[a.Anchor], Explicit: model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)})
 			if rv.admitted[a.Entry] == nil {
 				rv.admitted[a.Entry] = map[string]bool{}

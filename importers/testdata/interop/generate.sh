@@ -3,8 +3,12 @@
 # and Java keytool), so the importers are tested against files that other
 # software wrote, not only against our own writers. Not run by the tests:
 # run it by hand and review the diff. The keys are throwaway.
+#
+# Usage: generate.sh [all|trust]: "trust" remakes only trust/ (the other
+# fixtures' fingerprints are written into tests and configs).
 set -euo pipefail
 cd "$(dirname "$0")"
+if [ "${1:-all}" = all ]; then
 rm -f -- *.pem *.der *.p7b *.p7c *.p12 *.pfx *.jks *.txt
 PW=s3cret
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key.pem \
@@ -29,6 +33,7 @@ keytool -importcert -noprompt -alias interop-client -file client.pem -keystore t
 keytool -genkeypair -alias jks-key -keyalg EC -groupname secp256r1 -dname "CN=jks-client,O=Interop GmbH" -validity 365 \
   -keystore keystore.jks -storetype jks -storepass $PW -keypass $PW >/dev/null 2>&1
 rm -f ca.key.pem
+fi
 
 # Trust decisions, as servers make them (certgov's admit/deny must agree).
 # Every certificate is made with the tools' defaults (`openssl req -x509`:
@@ -48,7 +53,8 @@ selfsigned stranger "/O=Stranger/CN=stranger-client"
 selfsigned ku-signer "/CN=ku-signer" -addext "keyUsage=critical,keyCertSign"
 # A CRL distribution points extension that Go's crypto/x509 refuses to
 # parse (NULL where a SEQUENCE belongs): the inventory must still show it.
-selfsigned odd-crldp "/O=Legacy Corp/CN=odd-crldp-client" -addext "2.5.29.31=DER:0500"
+selfsigned odd-crldp "/O=Legacy Corp/CN=odd-crldp-client" -addext "2.5.29.31=DER:0500" \
+  -addext "subjectAltName=URI:spiffe://legacy.example/odd,DNS:odd.legacy.example,IP:192.0.2.7"
 cat certs/partner-a.pem certs/partner-b.pem > anchors/partner-clients.pem
 cp certs/ku-signer.pem anchors/ku-signer-only.pem
 openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -subj "/CN=Example Root CA/O=Example Corp" -out anchors/root.pem 2>/dev/null
