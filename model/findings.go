@@ -240,10 +240,13 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 // trustFindings are the findings about how the certificate is trusted;
 // they are computed once trust entries were linked (TrustChecked).
 func trustFindings(s *CertificateSubject, add func(code, message, source string)) {
-	explicit := ""
+	explicit, how := "", ""
 	for _, t := range s.Trust {
 		if t.Explicit {
-			explicit = t.Source
+			explicit, how = t.Source, "pinned or registered in "+t.Source
+			if t.Kind == EntryCA {
+				how = "listed as its own trust anchor in " + t.Source
+			}
 			break
 		}
 	}
@@ -251,13 +254,13 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 	case len(s.Trust) == 0 && !s.ActsAsCA:
 		add(FindingUntrusted, "no trust entry admits it", "")
 	case s.SelfSigned && explicit != "" && s.Exception.ExpiredAt(s.now):
-		add(FindingExceptionExpired, fmt.Sprintf("the exception approved by %s ended %s; still trusted by registration in %s", s.Exception.DecidedBy, s.Exception.Until.Format("2006-01-02"), explicit), explicit)
+		add(FindingExceptionExpired, fmt.Sprintf("the exception approved by %s ended %s; still %s", s.Exception.DecidedBy, s.Exception.Until.Format("2006-01-02"), how), explicit)
 	case s.SelfSigned && explicit != "" && !s.Exception.ActiveAt(s.now):
 		why := "with no approved exception"
 		if s.Exception != nil && s.Exception.State == ExceptionRejected {
 			why = "although its exception was rejected by " + s.Exception.DecidedBy
 		}
-		add(FindingSelfSignedUnapproved, "self-signed and trusted by registration in "+explicit+", "+why, explicit)
+		add(FindingSelfSignedUnapproved, "self-signed and "+how+", "+why, explicit)
 	}
 	if !s.SelfIssued && !s.ActsAsCA && !s.Chain.Verified() {
 		why := s.Chain.Problem
