@@ -94,7 +94,7 @@ func (s *exceptionsScreen) view(st Styles, width, height int, now time.Time) str
 	rows := max(1, height-3)
 	s.offset = scrolled(s.cursor, s.offset, rows)
 	if len(s.queue) == 0 {
-		b.WriteString(st.Dim.Render("  nothing waits: every self-signed certificate trusted by registration has an approved exception") + "\n")
+		b.WriteString(st.Dim.Render("  nothing waits: every explicitly trusted self-signed certificate has an approved exception") + "\n")
 	}
 	for i := s.offset; i < len(s.queue) && i < s.offset+rows; i++ {
 		r := &s.ds.Rows[s.queue[i]]

@@ -45,7 +45,7 @@ var identityColumns = []column{
 }
 
 // exceptionState names where a self-signed certificate stands: approved,
-// ended, rejected, or pending (trusted by registration, undecided).
+// ended, rejected, or pending (trusted explicitly, undecided).
 func exceptionState(r *Row, now time.Time) string {
 	switch {
 	case r.Exception.ActiveAt(now):
