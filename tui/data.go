@@ -138,7 +138,7 @@ type ownerCount struct {
 func (ds *Dataset) topOwners(n int) (top []ownerCount, unowned int) {
 	counts := map[string]int{}
 	for _, r := range ds.Rows {
-		if r.IsCA {
+		if r.ActsAsCA {
 			continue
 		}
 		if r.Owner == "" {

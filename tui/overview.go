@@ -56,7 +56,7 @@ func (s *overviewScreen) setData(ds *Dataset) {
 		{"self-signed without approval", count(has(model.FindingSelfSignedUnapproved)), "finding:self-signed-unapproved"},
 		{"private key on disk", count(has(model.FindingPrivateKeyExposed)), "finding:private-key-exposed"},
 		{"revoked", count(func(r *Row) bool { return r.Revoked }), "revoked"},
-		{"without owner", count(func(r *Row) bool { return r.Owner == "" && !r.IsCA }), "owner:none !ca"},
+		{"without owner", count(func(r *Row) bool { return r.Owner == "" && !r.ActsAsCA }), "owner:none !ca"},
 	}
 	s.cursor = min(s.cursor, len(s.items)-1)
 }
