@@ -69,7 +69,7 @@ type chainedName struct {
 // certificate may serve as an intermediate, as a client sends its chain.
 // Results are kept per set of anchors and CA certificates, so only
 // certificates not yet checked against the current set cost a signature
-// verification.
+// verification, about one each (model.ChainVerifier).
 func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, error) {
 	out := &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}}
 	partial := map[string]bool{}
@@ -81,7 +81,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 	if len(partial) == 0 {
 		return out, nil
 	}
-	anchors, intermediates := x509.NewCertPool(), x509.NewCertPool()
+	var anchors, intermediates []*x509.Certificate
 	roots := map[string]bool{}
 	issuers := map[string]bool{} // normalised subjects of the certificates a chain can go through
 	var setKey []string
@@ -94,7 +94,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 		setKey = append(setKey, fp)
 		// An anchor is an intermediate too, so that chains through a
 		// trusted issuing CA reach the trusted root above it as well.
-		intermediates.AddCert(c)
+		intermediates = append(intermediates, c)
 		isPartial, isAnchor := partial[fp]
 		if !isAnchor {
 			return
@@ -104,7 +104,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 			roots[fp] = true
 		}
 		if selfSigned || isPartial {
-			anchors.AddCert(c)
+			anchors = append(anchors, c)
 			setKey = append(setKey, "anchor")
 			if isPartial {
 				setKey = append(setKey, "partial")
@@ -194,7 +194,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 		}
 	}
 	rows, err = s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized,
-		coalesce(json_extract(c.sans, '$.uri[0]'), ''), c.self_issued, i.name, CASE WHEN c.self_issued = 0 THEN c.der END
+		coalesce(json_extract(c.sans, '$.uri[0]'), ''), c.self_issued, i.name
 		FROM certificates c JOIN identities i ON i.id = c.identity_id`)
 	if err != nil {
 		return nil, err
@@ -203,7 +203,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 		var c candidate
 		var issuer, subject, uri string
 		var selfIssued bool
-		if err := rows.Scan(&c.fp, &issuer, &subject, &uri, &selfIssued, &c.identity, &c.der); err != nil {
+		if err := rows.Scan(&c.fp, &issuer, &subject, &uri, &selfIssued, &c.identity); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -250,6 +250,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 	}
 	defer stmt.Close()
 	der := s.db.QueryRowContext
+	verifier := model.NewChainVerifier(anchors, intermediates, roots)
 	for _, c := range todo {
 		if c.der == nil {
 			if err := der(ctx, `SELECT der FROM certificates WHERE fingerprint_sha256 = ?`, c.fp).Scan(&c.der); err != nil {
@@ -260,7 +261,7 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 		if err != nil {
 			continue
 		}
-		chain := model.VerifyChain(leaf, anchors, intermediates, roots)
+		chain := verifier.Verify(leaf)
 		list, _ := json.Marshal(chain)
 		if _, err := stmt.ExecContext(ctx, c.fp, caSet, string(list)); err != nil {
 			return nil, err

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"certgov/demo"
+)
+
+// The estate benchmarks run certgov as a user would (a child process per
+// command) on a realistic estate from demo.GenerateScale: CAs under two
+// roots, several certificates per identity, 40% self-signed partners, pin
+// lists, CA bundles, DN and SAN rules. Run them with
+//
+//	go test -run '^$' -bench 'Estate/10k' -benchtime 5x ./cmd/certgov
+//
+// and Estate/100k for the large one (generated once, kept in the temp
+// folder, like the import corpus).
+
+var estateSizes = []struct {
+	name string
+	n    int
+}{{"10k", 10_000}, {"100k", 100_000}}
+
+func benchEstate(b *testing.B, n int) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	e, err := demo.GenerateScale(time.Now(), n, 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Write(dir); err != nil {
+		b.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
+	return dir
+}
+
+// importedEstate imports the estate into a database once per size and
+// returns a copy of that database file, never read before.
+func importedEstate(b *testing.B, n int) (fresh func() string) {
+	b.Helper()
+	dir := benchEstate(b, n)
+	master := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d.db", n))
+	if _, err := os.Stat(master + ".complete"); err != nil {
+		os.Remove(master)
+		certgovProcess(b, "--db", master, "import", dir)
+		os.WriteFile(master+".complete", nil, 0o644)
+	}
+	return func() string {
+		copyPath := filepath.Join(b.TempDir(), "estate.db")
+		src, err := os.Open(master)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer src.Close()
+		dst, err := os.OpenFile(copyPath, os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer dst.Close()
+		if _, err := io.Copy(dst, src); err != nil {
+			b.Fatal(err)
+		}
+		return copyPath
+	}
+}
+
+func BenchmarkEstate(b *testing.B) {
+	for _, size := range estateSizes {
+		b.Run(size.name+"/import", func(b *testing.B) {
+			dir := benchEstate(b, size.n)
+			b.ResetTimer()
+			var peak float64
+			for range b.N {
+				peak = max(peak, certgovProcess(b, "--db", filepath.Join(b.TempDir(), "fresh.db"), "import", dir))
+			}
+			reportPerCert(b, size.n, peak)
+		})
+		b.Run(size.name+"/first-read", func(b *testing.B) {
+			fresh := importedEstate(b, size.n)
+			var peak float64
+			for range b.N {
+				b.StopTimer()
+				db := fresh()
+				b.StartTimer()
+				peak = max(peak, certgovProcess(b, "--db", db, "ls", "-o", "json"))
+			}
+			reportPerCert(b, size.n, peak)
+		})
+		for _, read := range []struct {
+			name string
+			args []string
+		}{
+			{"ls-json", []string{"ls", "-o", "json"}},
+			{"ls-nothing", []string{"ls", "--filter", "fp:0000000000", "-o", "json"}},
+			{"findings-json", []string{"findings", "-o", "json"}},
+			{"check", []string{"check", "--fail-on", "weak-key"}},
+		} {
+			b.Run(size.name+"/"+read.name, func(b *testing.B) {
+				db := importedEstate(b, size.n)()
+				certgovProcess(b, "--db", db, "ls", "--filter", "fp:00000000") // warm the chain cache
+				b.ResetTimer()
+				var peak float64
+				for range b.N {
+					peak = max(peak, certgovProcess(b, append([]string{"--db", db}, read.args...)...))
+				}
+				reportPerCert(b, size.n, peak)
+			})
+		}
+	}
+}
