@@ -45,6 +45,9 @@ type Record struct {
 	// Mimics names the CA-signed identities whose subject DN or URI SAN it
 	// carries without chaining to their CA.
 	Mimics []string
+	// Chain is what verifying its chain found (the reason, when none
+	// verified).
+	Chain Chain
 }
 
 // TrustRef names one trust entry that admits a certificate.

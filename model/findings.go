@@ -186,7 +186,6 @@ type CertificateSubject struct {
 	// TrustChecked says trust entries were linked, so Trust and Chain
 	// are meaningful.
 	TrustChecked bool
-	Chain        Chain
 	now          time.Time
 }
 

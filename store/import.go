@@ -191,6 +191,10 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		if _, err := conn.ExecContext(ctx, `UPDATE imports SET finished_at = ?, summary = ? WHERE id = ?`, time.Now().UTC().Unix(), string(summary), w.importID); err != nil {
 			return sum, err
 		}
+		// Link once here, so that reads need not (linked.go).
+		if err := imp.s.Reindex(ctx, false); err != nil {
+			return sum, fmt.Errorf("linking: %w", err)
+		}
 	}
 	return sum, nil
 }

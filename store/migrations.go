@@ -228,7 +228,8 @@ CREATE TABLE campaign_items (
 	// server; certificates Go refuses are kept with the reason; sources
 	// remember which reader version read them, so that files read by an
 	// older one are read again; identities split by issuer (or key, for
-	// self-signed ones), which rekeyIdentities does after this SQL.
+	// self-signed ones), which rekeyIdentities does after this SQL; the
+	// linked state of every certificate is stored (linked.go).
 	`
 ALTER TABLE trust_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE trust_entries ADD COLUMN all_of INTEGER NOT NULL DEFAULT 0;
@@ -236,6 +237,16 @@ ALTER TABLE certificates ADD COLUMN malformed TEXT NOT NULL DEFAULT '';
 ALTER TABLE sources ADD COLUMN reader_version INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX certificates_issuer ON certificates(issuer_normalized);
 DELETE FROM chain_anchors;
+
+CREATE TABLE linked (
+	fingerprint_sha256 TEXT PRIMARY KEY,
+	state              TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE linked_summary (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version TEXT NOT NULL,
+	summary TEXT NOT NULL
+);
 `,
 }
 

@@ -68,15 +68,27 @@ func decodeStrings(text string) ([]string, error) {
 	return out, err
 }
 
-const recordQuery = `SELECT ` + certificateColumns + `, i.identity_key, i.name,
+var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name,
 	(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
-		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)
-	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id`
+		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL),
+	coalesce(l.state, '')
+	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id
+	LEFT JOIN linked l ON l.fingerprint_sha256 = c.fingerprint_sha256`
+
+// qualified prefixes every column of a column list with a table alias.
+func qualified(alias, columns string) string {
+	fields := strings.Split(columns, ",")
+	for i, f := range fields {
+		fields[i] = alias + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
 
 type scannedRecord struct {
 	model.Record
 	enc     encodedColumns
 	sources string
+	linked  string // the stored linked state, "" when there is none
 }
 
 // EachRecord calls fn for every certificate with its identity and current
@@ -87,6 +99,11 @@ type scannedRecord struct {
 // order and sort only within an identity, instead of sorting every row in
 // memory.)
 func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
+	return s.eachRecord(ctx, func(r *model.Record, _ string) error { return fn(r) })
+}
+
+// eachRecord is EachRecord with each certificate's stored linked state.
+func (s *Store) eachRecord(ctx context.Context, fn func(r *model.Record, linked string) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []scannedRecord, 4)
@@ -110,7 +127,7 @@ func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) er
 			// than asking SQLite to do it once per row.
 			slices.Sort(r.Sources)
 			r.Sources = slices.Compact(r.Sources)
-			if err := fn(&r.Record); err != nil {
+			if err := fn(&r.Record, r.linked); err != nil {
 				cancel()
 				return err
 			}
@@ -130,7 +147,7 @@ func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) err
 	for rows.Next() {
 		batch = append(batch, scannedRecord{})
 		r := &batch[len(batch)-1]
-		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources); err != nil {
+		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources, &r.linked); err != nil {
 			return err
 		}
 		if len(batch) == batchSize {
@@ -160,23 +177,31 @@ func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) err
 // certificate among them. The slice is reused: it is valid only during
 // the call.
 func (s *Store) EachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, current int) error) error {
+	return s.eachIdentity(ctx, now, func(records []model.Record, _ []string, current int) error { return fn(records, current) })
+}
+
+// eachIdentity is EachIdentity with each certificate's stored linked
+// state.
+func (s *Store) eachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, linked []string, current int) error) error {
 	var group []model.Record
+	var states []string
 	flush := func() error {
 		if len(group) == 0 {
 			return nil
 		}
 		current := model.CurrentIndexFunc(len(group), func(i int) *model.Certificate { return &group[i].Certificate }, now)
-		err := fn(group, current)
-		group = group[:0]
+		err := fn(group, states, current)
+		group, states = group[:0], states[:0]
 		return err
 	}
-	err := s.EachRecord(ctx, func(r *model.Record) error {
+	err := s.eachRecord(ctx, func(r *model.Record, linked string) error {
 		if len(group) > 0 && group[0].IdentityKey != r.IdentityKey {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 		group = append(group, *r)
+		states = append(states, linked)
 		return nil
 	})
 	if err != nil {

@@ -25,18 +25,38 @@ type Review struct {
 	actingCAs  map[string]bool
 	exposed    map[string][]string
 	admitted   []map[string]bool // per entry: the identities it admits
+
+	// stored: the linked state kept by Reindex is current, so records
+	// take their trust, chain and CA facts from it instead of linking.
+	stored        bool
+	ctx           context.Context
+	trustChecked  bool
+	entryFindings []model.Finding
 }
 
 // NewReview loads what linking needs: trust entries, verified chains,
 // revocations, exposed keys and imported governance values.
 func (s *Store) NewReview(ctx context.Context) (*Review, error) {
-	rv := &Review{s: s}
+	rv := &Review{s: s, ctx: ctx}
 	var err error
 	if rv.exposed, err = s.ExposedKeys(ctx); err != nil {
 		return nil, err
 	}
-	if rv.entries, err = s.TrustEntries(ctx); err != nil {
+	if err := rv.loadGovernance(ctx); err != nil {
 		return nil, err
+	}
+	if rv.stored, err = s.loadLinkedSummary(ctx, rv); err != nil || rv.stored {
+		return rv, err
+	}
+	return rv, rv.prepareLinking(ctx)
+}
+
+// prepareLinking loads what linking from the raw facts needs.
+func (rv *Review) prepareLinking(ctx context.Context) error {
+	s := rv.s
+	var err error
+	if rv.entries, err = s.TrustEntries(ctx); err != nil {
+		return err
 	}
 	plain := make([]model.TrustEntry, len(rv.entries))
 	for i, e := range rv.entries {
@@ -45,34 +65,38 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	// Entries that cannot be used were reported when they were imported.
 	rv.index, _ = model.NewTrustIndex(plain)
 	rv.admitted = make([]map[string]bool, len(plain))
+	rv.trustChecked = len(rv.entries) > 0
 	if rv.chains, err = s.Chains(ctx, rv.entries); err != nil {
-		return nil, err
+		return err
 	}
 	if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if rv.revoked, err = s.Revocations(ctx); err != nil {
-		return nil, err
+	rv.revoked, err = s.Revocations(ctx)
+	return err
+}
+
+// loadGovernance loads owners, review dates and exceptions: they change
+// with every decision, so they are applied at read time.
+func (rv *Review) loadGovernance(ctx context.Context) error {
+	var err error
+	if rv.governed, err = rv.s.ImportedGovernance(ctx); err != nil {
+		return err
 	}
-	if rv.governed, err = s.ImportedGovernance(ctx); err != nil {
-		return nil, err
+	if rv.reviewer, err = rv.s.reviewerGovernance(ctx); err != nil {
+		return err
 	}
-	if rv.reviewer, err = s.reviewerGovernance(ctx); err != nil {
-		return nil, err
-	}
-	if rv.exceptions, err = s.exceptionsByFingerprint(ctx); err != nil {
-		return nil, err
-	}
-	return rv, nil
+	rv.exceptions, err = rv.s.exceptionsByFingerprint(ctx)
+	return err
 }
 
 // Each walks every certificate: it links each to its trust entries, marks
 // the current ones and computes their findings.
 func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
-	return rv.s.EachIdentity(ctx, now, func(records []model.Record, current int) error {
+	return rv.s.eachIdentity(ctx, now, func(records []model.Record, linked []string, current int) error {
 		for i := range records {
 			r := &records[i]
-			rv.Link(r)
+			rv.link(r, linked[i])
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
@@ -88,6 +112,16 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 
 // Link fills in r's owner, trust entries, trust model and revocation.
 func (rv *Review) Link(r *model.Record) {
+	state := ""
+	if rv.stored {
+		state = rv.s.linkedStateOf(rv.ctx, r.FingerprintSHA256)
+	}
+	rv.link(r, state)
+}
+
+// link applies governance, then the stored linked state when the review
+// reads it (state), else links r from the raw facts.
+func (rv *Review) link(r *model.Record, state string) {
 	// A reviewer's decision wins over what an inventory file says.
 	if g, ok := rv.governed[r.IdentityKey]; ok {
 		r.Owner, r.ExpiresAt = g.Owner, g.ExpiresAt
@@ -101,6 +135,10 @@ func (rv *Review) Link(r *model.Record) {
 		}
 	}
 	r.Exception = rv.exceptions[r.FingerprintSHA256]
+	if rv.stored {
+		decodeLinkedState(state, r)
+		return
+	}
 	r.ActsAsCA = rv.actingCAs[r.FingerprintSHA256]
 	r.Trust, r.MatchesWithoutChain, r.Mimics = r.Trust[:0], nil, nil
 	if len(rv.entries) > 0 {
@@ -140,6 +178,7 @@ func (rv *Review) Link(r *model.Record) {
 		}
 		r.Mimics = rv.chains.Mimics(r)
 	}
+	r.Chain = rv.chains.ByCertificate[r.FingerprintSHA256]
 	r.TrustModel = model.TrustModelOf(r.Trust)
 	if rev, ok := rv.revoked[RevocationKey(r.IssuerNormalized, r.Serial)]; ok {
 		r.Revoked, r.RevokedBy = true, rev.CRL
@@ -149,6 +188,9 @@ func (rv *Review) Link(r *model.Record) {
 // EntryFindings are the findings about the entries themselves, once every
 // certificate was linked.
 func (rv *Review) EntryFindings() []model.Finding {
+	if rv.stored {
+		return rv.entryFindings
+	}
 	uses := make([]model.EntryUse, len(rv.entries))
 	for i, e := range rv.entries {
 		uses[i] = model.EntryUse{Entry: e.TrustEntry, Source: e.Source}
@@ -164,7 +206,7 @@ func (rv *Review) EntryFindings() []model.Finding {
 // on it.
 func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) []model.Finding {
 	subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
-		TrustChecked: len(rv.entries) > 0, Chain: rv.chains.ByCertificate[r.FingerprintSHA256]}
+		TrustChecked: rv.trustChecked}
 	findings := model.CertificateFindings(subject, policy, now)
 	r.Findings = r.Findings[:0]
 	for _, f := range findings {
