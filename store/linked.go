@@ -165,4 +165,3 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 	}
 	return tx.Commit()
 }
-
