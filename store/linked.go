@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"certgov/model"
 )
@@ -23,21 +25,32 @@ import (
 
 // linkerVersion changes whenever linking changes what it computes, so that
 // state stored by an older certgov is never read.
-const linkerVersion = 1
+const linkerVersion = 3
 
-// linkedState is one certificate's stored linked state.
+// linkedState is one certificate's stored linked state. It is read for
+// every certificate on every read, so it is kept small and binary:
+// references name their entry by id and anchors by their index in the
+// summary's anchor list (encodeState, decodeState).
 type linkedState struct {
-	Trust      []model.TrustRef `json:"trust,omitempty"`
-	TrustModel string           `json:"trust_model"`
-	ActsAsCA   bool             `json:"acts_as_ca,omitempty"`
-	Revoked    string           `json:"revoked_by,omitempty"`
-	Chain      model.Chain      `json:"chain"`
-	Unverified []string         `json:"unverified,omitempty"`
-	Mimics     []string         `json:"mimics,omitempty"`
+	Refs       []storedRef
+	ActsAsCA   bool
+	Revoked    string
+	Ends       []model.ChainEnd
+	Problem    string
+	Unverified []string
+	Mimics     []string
 }
 
-func stateOf(r *model.Record) linkedState {
-	st := linkedState{Trust: r.Trust, TrustModel: r.TrustModel, ActsAsCA: r.ActsAsCA, Chain: r.Chain,
+// storedRef is a trust reference by entry id: the entry gives the rule and
+// the place, the anchor's name comes from the summary.
+type storedRef struct {
+	Entry    int64
+	Anchor   string
+	Explicit bool
+}
+
+func stateOf(r *model.Record, refs []storedRef) linkedState {
+	st := linkedState{Refs: refs, ActsAsCA: r.ActsAsCA, Ends: r.Chain.Ends, Problem: r.Chain.Problem,
 		Unverified: r.MatchesWithoutChain, Mimics: r.Mimics}
 	if r.Revoked {
 		st.Revoked = r.RevokedBy
@@ -45,20 +58,154 @@ func stateOf(r *model.Record) linkedState {
 	return st
 }
 
-// decodeLinkedState fills r from its stored state. A certificate without
-// one (imported by a run that was interrupted before the state was
-// stored) cannot be here: the summary's version would not match.
-func decodeLinkedState(state string, r *model.Record) {
-	var st linkedState
-	if state != "" {
-		json.Unmarshal([]byte(state), &st)
+// encodeState writes st with varints; anchors maps an anchor's fingerprint
+// to its index + 1 (0: none).
+func encodeState(st linkedState, anchors map[string]int) []byte {
+	b := []byte{1} // format
+	flags := byte(0)
+	if st.ActsAsCA {
+		flags = 1
 	}
-	r.Trust, r.TrustModel, r.ActsAsCA, r.Chain = st.Trust, st.TrustModel, st.ActsAsCA, st.Chain
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(st.Refs)))
+	for _, r := range st.Refs {
+		b = binary.AppendVarint(b, r.Entry)
+		b = binary.AppendUvarint(b, uint64(anchors[r.Anchor]))
+		b = append(b, boolByte(r.Explicit))
+	}
+	b = binary.AppendUvarint(b, uint64(len(st.Ends)))
+	for _, e := range st.Ends {
+		b = binary.AppendUvarint(b, uint64(anchors[e.Anchor]))
+		b = append(b, boolByte(e.Root))
+	}
+	b = appendString(b, st.Problem)
+	b = appendString(b, st.Revoked)
+	for _, list := range [][]string{st.Unverified, st.Mimics} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, v := range list {
+			b = appendString(b, v)
+		}
+	}
+	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// stateReader reads what encodeState wrote; a malformed state reads as
+// empty rather than panicking.
+type stateReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *stateReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) byte() byte {
+	if len(r.b) == 0 {
+		r.bad = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *stateReader) string() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad, r.b = true, nil
+		return ""
+	}
+	v := string(r.b[:n])
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a list length, bounded by what is left to read.
+func (r *stateReader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	return int(n)
+}
+
+func decodeState(b []byte, anchors []string) linkedState {
+	r := &stateReader{b: b}
+	var st linkedState
+	if r.byte() != 1 {
+		return linkedState{}
+	}
+	anchor := func(i uint64) string {
+		if i == 0 || i > uint64(len(anchors)) {
+			return ""
+		}
+		return anchors[i-1]
+	}
+	st.ActsAsCA = r.byte() == 1
+	for n := r.count(); n > 0 && !r.bad; n-- {
+		st.Refs = append(st.Refs, storedRef{Entry: r.varint(), Anchor: anchor(r.uvarint()), Explicit: r.byte() == 1})
+	}
+	for n := r.count(); n > 0 && !r.bad; n-- {
+		st.Ends = append(st.Ends, model.ChainEnd{Anchor: anchor(r.uvarint()), Root: r.byte() == 1})
+	}
+	st.Problem, st.Revoked = r.string(), r.string()
+	for _, list := range []*[]string{&st.Unverified, &st.Mimics} {
+		for n := r.count(); n > 0 && !r.bad; n-- {
+			*list = append(*list, r.string())
+		}
+	}
+	if r.bad {
+		return linkedState{}
+	}
+	return st
+}
+
+// decodeLinkedState fills r from its stored state.
+func (rv *Review) decodeLinkedState(state string, r *model.Record) {
+	st := decodeState([]byte(state), rv.anchorList)
+	r.Trust = r.Trust[:0]
+	for _, ref := range st.Refs {
+		e, ok := rv.entryByID[ref.Entry]
+		if !ok {
+			continue
+		}
+		t := e.ref()
+		t.Anchor, t.Explicit = rv.anchorNames[ref.Anchor], ref.Explicit
+		r.Trust = append(r.Trust, t)
+	}
+	r.TrustModel = model.TrustModelOf(r.Trust)
+	r.ActsAsCA, r.Chain = st.ActsAsCA, model.Chain{Ends: st.Ends, Problem: st.Problem}
 	r.MatchesWithoutChain, r.Mimics = st.Unverified, st.Mimics
 	r.Revoked, r.RevokedBy = st.Revoked != "", st.Revoked
-	if r.TrustModel == "" {
-		r.TrustModel = model.TrustModelUntrusted
-	}
 }
 
 // factsVersion names the state of the raw facts linking reads. Facts are
@@ -77,6 +224,15 @@ func (s *Store) factsVersion(ctx context.Context, q interface {
 	return fmt.Sprint(linkerVersion, v), err
 }
 
+// linkedSummary is what the stored state holds beside the certificates.
+type linkedSummary struct {
+	TrustChecked  bool              `json:"trust_checked"`
+	EntryFindings []model.Finding   `json:"entry_findings"`
+	AnchorNames   map[string]string `json:"anchor_names"`
+	// Anchors numbers the anchors, for the states (index + 1).
+	Anchors []string `json:"anchors"`
+}
+
 // loadLinkedSummary reports whether the stored linked state is current;
 // if it is, it loads the entry findings and trust flag into rv.
 func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (bool, error) {
@@ -92,14 +248,11 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	var sum struct {
-		TrustChecked  bool            `json:"trust_checked"`
-		EntryFindings []model.Finding `json:"entry_findings"`
-	}
+	var sum linkedSummary
 	if err := json.Unmarshal([]byte(summary), &sum); err != nil {
 		return false, nil
 	}
-	rv.trustChecked, rv.entryFindings = sum.TrustChecked, sum.EntryFindings
+	rv.trustChecked, rv.entryFindings, rv.anchorNames, rv.anchorList = sum.TrustChecked, sum.EntryFindings, sum.AnchorNames, sum.Anchors
 	return true, nil
 }
 
@@ -140,19 +293,24 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 		return err
 	}
 	defer stmt.Close()
+	anchors := map[string]int{}
+	var anchorList []string
+	for fp := range rv.chains.AnchorNames {
+		anchorList = append(anchorList, fp)
+	}
+	slices.Sort(anchorList)
+	for i, fp := range anchorList {
+		anchors[fp] = i + 1
+	}
 	err = s.EachRecord(ctx, func(r *model.Record) error {
-		rv.link(r, "")
-		state, err := json.Marshal(stateOf(r))
-		if err != nil {
-			return err
-		}
-		_, err = stmt.ExecContext(ctx, r.FingerprintSHA256, string(state))
+		refs := rv.link(r, "")
+		_, err := stmt.ExecContext(ctx, r.FingerprintSHA256, encodeState(stateOf(r, refs), anchors))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	summary, err := json.Marshal(map[string]any{"trust_checked": rv.trustChecked, "entry_findings": rv.EntryFindings()})
+	summary, err := json.Marshal(linkedSummary{TrustChecked: rv.trustChecked, EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -154,4 +155,27 @@ func firstDifference(a, b string) string {
 		}
 	}
 	return fmt.Sprintf("%d lines vs %d", len(al), len(bl))
+}
+
+// The stored state reads back as written, and bytes that are not a state
+// read as an empty one rather than panicking.
+func TestStateEncoding(t *testing.T) {
+	anchors := []string{"aa", "bb"}
+	index := map[string]int{"aa": 1, "bb": 2}
+	st := linkedState{
+		Refs:     []storedRef{{Entry: 7, Anchor: "bb", Explicit: true}, {Entry: -1}, {Entry: 1 << 40, Anchor: "aa"}},
+		ActsAsCA: true, Revoked: "crl.pem", Problem: "why",
+		Ends:       []model.ChainEnd{{Anchor: "aa", Root: true}, {Anchor: "bb"}},
+		Unverified: []string{"x", ""}, Mimics: []string{"ledger"},
+	}
+	if got := decodeState(encodeState(st, index), anchors); !reflect.DeepEqual(got, st) {
+		t.Errorf("round trip:\n%+v\n%+v", got, st)
+	}
+	full := encodeState(st, index)
+	for i := range full {
+		decodeState(full[:i], anchors) // must not panic
+	}
+	if got := decodeState([]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, anchors); !reflect.DeepEqual(got, linkedState{}) {
+		t.Errorf("a huge count read as %+v", got)
+	}
 }

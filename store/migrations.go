@@ -240,7 +240,7 @@ DELETE FROM chain_anchors;
 
 CREATE TABLE linked (
 	fingerprint_sha256 TEXT PRIMARY KEY,
-	state              TEXT NOT NULL
+	state              BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE linked_summary (
 	id      INTEGER PRIMARY KEY CHECK (id = 1),

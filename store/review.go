@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"certgov/model"
@@ -32,6 +31,9 @@ type Review struct {
 	ctx           context.Context
 	trustChecked  bool
 	entryFindings []model.Finding
+	entryByID     map[int64]*StoredEntry
+	anchorNames   map[string]string
+	anchorList    []string
 }
 
 // NewReview loads what linking needs: trust entries, verified chains,
@@ -45,19 +47,35 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	if err := rv.loadGovernance(ctx); err != nil {
 		return nil, err
 	}
-	if rv.stored, err = s.loadLinkedSummary(ctx, rv); err != nil || rv.stored {
-		return rv, err
+	if rv.stored, err = s.loadLinkedSummary(ctx, rv); err != nil {
+		return nil, err
+	}
+	if rv.stored {
+		return rv, rv.loadEntries(ctx)
 	}
 	return rv, rv.prepareLinking(ctx)
+}
+
+// loadEntries loads the trust entries, which stored references name by id.
+func (rv *Review) loadEntries(ctx context.Context) error {
+	var err error
+	if rv.entries, err = rv.s.TrustEntries(ctx); err != nil {
+		return err
+	}
+	rv.entryByID = make(map[int64]*StoredEntry, len(rv.entries))
+	for i := range rv.entries {
+		rv.entryByID[rv.entries[i].ID] = &rv.entries[i]
+	}
+	return nil
 }
 
 // prepareLinking loads what linking from the raw facts needs.
 func (rv *Review) prepareLinking(ctx context.Context) error {
 	s := rv.s
-	var err error
-	if rv.entries, err = s.TrustEntries(ctx); err != nil {
+	if err := rv.loadEntries(ctx); err != nil {
 		return err
 	}
+	var err error
 	plain := make([]model.TrustEntry, len(rv.entries))
 	for i, e := range rv.entries {
 		plain[i] = e.TrustEntry
@@ -120,8 +138,9 @@ func (rv *Review) Link(r *model.Record) {
 }
 
 // link applies governance, then the stored linked state when the review
-// reads it (state), else links r from the raw facts.
-func (rv *Review) link(r *model.Record, state string) {
+// reads it (state), else links r from the raw facts; then it returns the
+// references in their stored form.
+func (rv *Review) link(r *model.Record, state string) []storedRef {
 	// A reviewer's decision wins over what an inventory file says.
 	if g, ok := rv.governed[r.IdentityKey]; ok {
 		r.Owner, r.ExpiresAt = g.Owner, g.ExpiresAt
@@ -136,11 +155,12 @@ func (rv *Review) link(r *model.Record, state string) {
 	}
 	r.Exception = rv.exceptions[r.FingerprintSHA256]
 	if rv.stored {
-		decodeLinkedState(state, r)
-		return
+		rv.decodeLinkedState(state, r)
+		return nil
 	}
 	r.ActsAsCA = rv.actingCAs[r.FingerprintSHA256]
 	r.Trust, r.MatchesWithoutChain, r.Mimics = r.Trust[:0], nil, nil
+	var refs []storedRef
 	if len(rv.entries) > 0 {
 		ev := rv.index.Evaluate(&r.Certificate, rv.chains.ByCertificate[r.FingerprintSHA256])
 		places := map[string]bool{}
@@ -155,17 +175,11 @@ func (rv *Review) link(r *model.Record, state string) {
 				}
 				places[place] = true
 			}
-			entry := e.Label
-			if entry == "" {
-				entry = e.Value
-			}
-			// The place: where in the file, and which server there.
-			location := e.Location
-			if e.Scope != "" {
-				location = strings.TrimPrefix(location+", "+e.Scope, ", ")
-			}
-			r.Trust = append(r.Trust, model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location,
-				Anchor: rv.chains.AnchorNames[a.Anchor], Explicit: model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)})
+			ref := e.ref()
+			ref.Anchor = rv.chains.AnchorNames[a.Anchor]
+			ref.Explicit = model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)
+			r.Trust = append(r.Trust, ref)
+			refs = append(refs, storedRef{Entry: e.ID, Anchor: a.Anchor, Explicit: ref.Explicit})
 			if rv.admitted[a.Entry] == nil {
 				rv.admitted[a.Entry] = map[string]bool{}
 			}
@@ -183,6 +197,7 @@ func (rv *Review) link(r *model.Record, state string) {
 	if rev, ok := rv.revoked[RevocationKey(r.IssuerNormalized, r.Serial)]; ok {
 		r.Revoked, r.RevokedBy = true, rev.CRL
 	}
+	return refs
 }
 
 // EntryFindings are the findings about the entries themselves, once every

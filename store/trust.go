@@ -16,12 +16,27 @@ import (
 // file itself is TrustEntry.Source).
 type StoredEntry struct {
 	model.TrustEntry
+	ID         int64
 	SourceKind string
+}
+
+// ref is the reference to this entry that an admitted certificate shows:
+// the rule, and the place (where in the file, and which server there).
+func (e *StoredEntry) ref() model.TrustRef {
+	entry := e.Label
+	if entry == "" {
+		entry = e.Value
+	}
+	location := e.Location
+	if e.Scope != "" {
+		location = strings.TrimPrefix(location+", "+e.Scope, ", ")
+	}
+	return model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location}
 }
 
 // TrustEntries lists the entries of every current source.
 func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, e.all_of, s.path, s.kind
+	rows, err := s.db.QueryContext(ctx, `SELECT e.id, e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, e.all_of, s.path, s.kind
 		FROM trust_entries e JOIN sources s ON s.id = e.source_id
 		WHERE s.superseded_at IS NULL ORDER BY s.path, e.id`)
 	if err != nil {
@@ -31,7 +46,7 @@ func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
 	var out []StoredEntry
 	for rows.Next() {
 		var e StoredEntry
-		if err := rows.Scan(&e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.AllOf, &e.Source, &e.SourceKind); err != nil {
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.AllOf, &e.Source, &e.SourceKind); err != nil {
 			return nil, err
 		}
 		out = append(out, e)

@@ -107,6 +107,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newExportCommand(a),
 		newVerifyCommand(a),
 		newDemoCommand(a),
+		newReindexCommand(a),
 	)
 	return root
 }
