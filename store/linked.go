@@ -25,7 +25,7 @@ import (
 
 // linkerVersion changes whenever linking changes what it computes, so that
 // state stored by an older certgov is never read.
-const linkerVersion = 3
+const linkerVersion = 4
 
 // linkedState is one certificate's stored linked state. It is read for
 // every certificate on every read, so it is kept small and binary:
@@ -39,6 +39,7 @@ type linkedState struct {
 	Problem    string
 	Unverified []string
 	Mimics     []string
+	Sources    []int64 // ids of the current sources that hold it
 }
 
 // storedRef is a trust reference by entry id: the entry gives the rule and
@@ -85,6 +86,10 @@ func encodeState(st linkedState, anchors map[string]int) []byte {
 		for _, v := range list {
 			b = appendString(b, v)
 		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(st.Sources)))
+	for _, id := range st.Sources {
+		b = binary.AppendVarint(b, id)
 	}
 	return b
 }
@@ -183,6 +188,9 @@ func decodeState(b []byte, anchors []string) linkedState {
 			*list = append(*list, r.string())
 		}
 	}
+	for n := r.count(); n > 0 && !r.bad; n-- {
+		st.Sources = append(st.Sources, r.varint())
+	}
 	if r.bad {
 		return linkedState{}
 	}
@@ -206,6 +214,14 @@ func (rv *Review) decodeLinkedState(state string, r *model.Record) {
 	r.ActsAsCA, r.Chain = st.ActsAsCA, model.Chain{Ends: st.Ends, Problem: st.Problem}
 	r.MatchesWithoutChain, r.Mimics = st.Unverified, st.Mimics
 	r.Revoked, r.RevokedBy = st.Revoked != "", st.Revoked
+	r.Sources = r.Sources[:0]
+	for _, id := range st.Sources {
+		if path, ok := rv.sourcePaths[id]; ok {
+			r.Sources = append(r.Sources, path)
+		}
+	}
+	slices.Sort(r.Sources)
+	r.Sources = slices.Compact(r.Sources)
 }
 
 // factsVersion names the state of the raw facts linking reads. Facts are
@@ -272,6 +288,9 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 	if current, err := s.loadLinkedSummary(ctx, rv); err != nil || (current && !force) {
 		return err
 	}
+	if err := rv.loadSourcePaths(ctx); err != nil {
+		return err
+	}
 	if err := rv.loadGovernance(ctx); err != nil {
 		return err
 	}
@@ -302,9 +321,17 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 	for i, fp := range anchorList {
 		anchors[fp] = i + 1
 	}
+	sourceIDs := map[string]int64{}
+	for id, path := range rv.sourcePaths {
+		sourceIDs[path] = id
+	}
 	err = s.EachRecord(ctx, func(r *model.Record) error {
 		refs := rv.link(r, "")
-		_, err := stmt.ExecContext(ctx, r.FingerprintSHA256, encodeState(stateOf(r, refs), anchors))
+		st := stateOf(r, refs)
+		for _, path := range r.Sources {
+			st.Sources = append(st.Sources, sourceIDs[path])
+		}
+		_, err := stmt.ExecContext(ctx, r.FingerprintSHA256, encodeState(st, anchors))
 		return err
 	})
 	if err != nil {
@@ -322,4 +349,24 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// loadSourcePaths loads the paths of the current sources, which stored
+// states name by id.
+func (rv *Review) loadSourcePaths(ctx context.Context) error {
+	rows, err := rv.s.db.QueryContext(ctx, `SELECT id, path FROM sources WHERE superseded_at IS NULL`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	rv.sourcePaths = map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var path string
+		if err := rows.Scan(&id, &path); err != nil {
+			return err
+		}
+		rv.sourcePaths[id] = path
+	}
+	return rows.Err()
 }

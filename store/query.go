@@ -68,12 +68,26 @@ func decodeStrings(text string) ([]string, error) {
 	return out, err
 }
 
-var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name,
-	(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
-		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL),
-	coalesce(l.state, '')
+// recordQuery reads certificates with their identity, and either their
+// current sources (sourcesColumn) or their stored linked state, which
+// holds them (stateColumn).
+var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name, %s
 	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id
 	LEFT JOIN linked l ON l.fingerprint_sha256 = c.fingerprint_sha256`
+
+const (
+	sourcesColumn = `(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
+		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)`
+	stateColumn = `coalesce(l.state, '')`
+)
+
+// lastColumn picks the destination of recordQuery's last column.
+func lastColumn(withSources bool, sources, linked *string) *string {
+	if withSources {
+		return sources
+	}
+	return linked
+}
 
 // qualified prefixes every column of a column list with a table alias.
 func qualified(alias, columns string) string {
@@ -99,18 +113,19 @@ type scannedRecord struct {
 // order and sort only within an identity, instead of sorting every row in
 // memory.)
 func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
-	return s.eachRecord(ctx, func(r *model.Record, _ string) error { return fn(r) })
+	return s.eachRecord(ctx, true, func(r *model.Record, _ string) error { return fn(r) })
 }
 
-// eachRecord is EachRecord with each certificate's stored linked state.
-func (s *Store) eachRecord(ctx context.Context, fn func(r *model.Record, linked string) error) error {
+// eachRecord is EachRecord with either each certificate's sources
+// (withSources) or its stored linked state, which names them.
+func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *model.Record, linked string) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []scannedRecord, 4)
 	scanErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		scanErr <- s.scanRecords(ctx, batches)
+		scanErr <- s.scanRecords(ctx, withSources, batches)
 	}()
 	for batch := range batches {
 		for i := range batch {
@@ -119,14 +134,16 @@ func (s *Store) eachRecord(ctx context.Context, fn func(r *model.Record, linked 
 				cancel()
 				return err
 			}
-			if err := json.Unmarshal([]byte(r.sources), &r.Sources); err != nil {
-				cancel()
-				return err
+			if withSources {
+				if err := json.Unmarshal([]byte(r.sources), &r.Sources); err != nil {
+					cancel()
+					return err
+				}
+				// Sorting and de-duplicating the few paths here is
+				// cheaper than asking SQLite to do it once per row.
+				slices.Sort(r.Sources)
+				r.Sources = slices.Compact(r.Sources)
 			}
-			// Sorting and de-duplicating the few paths here is cheaper
-			// than asking SQLite to do it once per row.
-			slices.Sort(r.Sources)
-			r.Sources = slices.Compact(r.Sources)
 			if err := fn(&r.Record, r.linked); err != nil {
 				cancel()
 				return err
@@ -136,8 +153,12 @@ func (s *Store) eachRecord(ctx context.Context, fn func(r *model.Record, linked 
 	return <-scanErr
 }
 
-func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) error {
-	rows, err := s.db.QueryContext(ctx, recordQuery+` ORDER BY i.name COLLATE NOCASE, i.id, c.not_after, c.fingerprint_sha256`)
+func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []scannedRecord) error {
+	last := stateColumn
+	if withSources {
+		last = sourcesColumn
+	}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(recordQuery, last)+` ORDER BY i.name COLLATE NOCASE, i.id, c.not_after, c.fingerprint_sha256`)
 	if err != nil {
 		return err
 	}
@@ -147,7 +168,7 @@ func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) err
 	for rows.Next() {
 		batch = append(batch, scannedRecord{})
 		r := &batch[len(batch)-1]
-		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources, &r.linked); err != nil {
+		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, lastColumn(withSources, &r.sources, &r.linked)); err != nil {
 			return err
 		}
 		if len(batch) == batchSize {
@@ -177,12 +198,12 @@ func (s *Store) scanRecords(ctx context.Context, out chan<- []scannedRecord) err
 // certificate among them. The slice is reused: it is valid only during
 // the call.
 func (s *Store) EachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, current int) error) error {
-	return s.eachIdentity(ctx, now, func(records []model.Record, _ []string, current int) error { return fn(records, current) })
+	return s.eachIdentity(ctx, now, true, func(records []model.Record, _ []string, current int) error { return fn(records, current) })
 }
 
 // eachIdentity is EachIdentity with each certificate's stored linked
 // state.
-func (s *Store) eachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, linked []string, current int) error) error {
+func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources bool, fn func(records []model.Record, linked []string, current int) error) error {
 	var group []model.Record
 	var states []string
 	flush := func() error {
@@ -194,7 +215,7 @@ func (s *Store) eachIdentity(ctx context.Context, now time.Time, fn func(records
 		group, states = group[:0], states[:0]
 		return err
 	}
-	err := s.eachRecord(ctx, func(r *model.Record, linked string) error {
+	err := s.eachRecord(ctx, withSources, func(r *model.Record, linked string) error {
 		if len(group) > 0 && group[0].IdentityKey != r.IdentityKey {
 			if err := flush(); err != nil {
 				return err

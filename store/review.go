@@ -34,6 +34,7 @@ type Review struct {
 	entryByID     map[int64]*StoredEntry
 	anchorNames   map[string]string
 	anchorList    []string
+	sourcePaths   map[int64]string
 }
 
 // NewReview loads what linking needs: trust entries, verified chains,
@@ -51,6 +52,9 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 		return nil, err
 	}
 	if rv.stored {
+		if err := rv.loadSourcePaths(ctx); err != nil {
+			return nil, err
+		}
 		return rv, rv.loadEntries(ctx)
 	}
 	return rv, rv.prepareLinking(ctx)
@@ -111,7 +115,7 @@ func (rv *Review) loadGovernance(ctx context.Context) error {
 // Each walks every certificate: it links each to its trust entries, marks
 // the current ones and computes their findings.
 func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
-	return rv.s.eachIdentity(ctx, now, func(records []model.Record, linked []string, current int) error {
+	return rv.s.eachIdentity(ctx, now, !rv.stored, func(records []model.Record, linked []string, current int) error {
 		for i := range records {
 			r := &records[i]
 			rv.link(r, linked[i])

@@ -79,7 +79,10 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy mo
 	case "json":
 		buf := bufio.NewWriterSize(w, 64<<10)
 		jw := &jsonArrayWriter{w: buf}
-		emit = func(r *model.Record) error { return jw.write(r.JSON()) }
+		emit = func(r *model.Record) error {
+			j := r.JSON()
+			return jw.write(&j)
+		}
 		finish = func() error {
 			if err := jw.close(); err != nil {
 				return err
@@ -192,12 +195,22 @@ func clip(s string, n int) string {
 type jsonArrayWriter struct {
 	w     io.Writer
 	count int
+	buf   []byte
 }
 
+// jsonAppender is a value that writes its own JSON, without reflection.
+type jsonAppender interface{ AppendJSON([]byte) []byte }
+
 func (j *jsonArrayWriter) write(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+	var b []byte
+	if a, ok := v.(jsonAppender); ok {
+		j.buf = a.AppendJSON(j.buf[:0])
+		b = j.buf
+	} else {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
 	}
 	sep := ",\n  "
 	if j.count == 0 {
@@ -207,7 +220,7 @@ func (j *jsonArrayWriter) write(v any) error {
 	if _, err := io.WriteString(j.w, sep); err != nil {
 		return err
 	}
-	_, err = j.w.Write(b)
+	_, err := j.w.Write(b)
 	return err
 }
 

@@ -1,0 +1,51 @@
+package model_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"certgov/model"
+)
+
+// AppendJSON must write exactly what encoding/json writes, for every
+// field and every kind of string a hostile file can carry.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	at := "2027-01-01T00:00:00Z"
+	odd := []string{"", "plain", "quote\" back\\slash", "<script>&amp;</script>", "ctl\x00\x01\x1f\x7f\b\f\n\r\t", "bad utf8 \xff\xfe end",
+		"line\u2028sep\u2029", "emoji 😀 é 中", "\u202eRTL", "\x1b[31mred\x1b[0m"}
+	for i, s := range odd {
+		j := model.RecordJSON{
+			FingerprintSHA256: s, FingerprintSHA1: s, SPKISHA256: s, Subject: s, Issuer: s, CommonName: s, Serial: s,
+			NotBefore: s, NotAfter: s, KeyAlgorithm: s, KeySize: i * 1000, KeyCurve: s, SignatureAlgorithm: s,
+			SelfSigned: i%2 == 0, SelfIssued: i%3 == 0, CA: i%4 == 0, BasicConstraintsCA: i%5 == 0, Malformed: s,
+			SANs:     model.SANs{DNS: []string{s, s}, URI: []string{}, IP: nil, Email: []string{s}},
+			KeyUsage: []string{s}, ExtKeyUsage: nil, SubjectKeyID: s, AuthorityKeyID: s, Identity: s, IdentityKey: s,
+			Sources: []string{s}, Current: i%2 == 1, Findings: []string{}, TrustModel: s, Revoked: i%2 == 0, Owner: s,
+		}
+		if i%2 == 0 {
+			j.Trust = []model.TrustRef{{Source: s, Kind: s, Entry: s, Location: s, Anchor: s, Explicit: true}, {Source: s}}
+			j.ExpiresAt = &at
+			j.Exception = &model.ExceptionJSON{State: s, Reason: s, Until: s, DecidedBy: s, DecidedAt: s}
+		}
+		want, err := json.Marshal(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := j.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("string %q:\n got %s\nwant %s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "<&>", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		j := model.RecordJSON{Subject: s, Owner: s}
+		want, _ := json.Marshal(j)
+		if got := j.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("%q:\n got %s\nwant %s", s, got, want)
+		}
+	})
+}
