@@ -94,6 +94,9 @@ func TestMigrationSplitsLookalikesAndRereadsTrustFiles(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("after migration %v, want %v", got, want)
 	}
+	if rv, err := s.NewReview(ctx); err != nil || !rv.stored {
+		t.Errorf("the migration left no current linked state (%v)", err)
+	}
 	imp, err := s.NewImport(ctx)
 	if err != nil {
 		t.Fatal(err)

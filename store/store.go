@@ -103,7 +103,29 @@ func (s *Store) init(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", pragma, err)
 		}
 	}
-	return s.migrate(ctx)
+	before, err := s.schemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	// A database from before the stored linked state gets it now, once,
+	// so that its first reads are as fast as any.
+	if before > 0 && before < linkedStateSchema {
+		return s.Reindex(ctx, false)
+	}
+	return nil
+}
+
+// linkedStateSchema is the migration that introduced the stored linked
+// state.
+const linkedStateSchema = 5
+
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	var version int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version)
+	return version, err
 }
 
 func (s *Store) migrate(ctx context.Context) error {
