@@ -278,10 +278,18 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 
 // EntryUse is a trust entry with what it admitted.
 type EntryUse struct {
-	Entry      TrustEntry
-	Source     string
-	Identities []string // names of the identities it admits, each once
+	Entry     TrustEntry
+	Source    string
+	AdmitsAny bool
+	// Identities names the identities it admits, each once; kept only for
+	// the entries whose findings name them (NamesAdmitted): an anchor
+	// admits tens of thousands.
+	Identities []string
 }
+
+// NamesAdmitted reports whether the findings about an entry of this kind
+// name the identities it admits (a DN or SAN rule admitting several).
+func NamesAdmitted(kind string) bool { return kind == EntrySubjectDN || kind == EntrySAN }
 
 // EntryFindings are the findings about trust entries themselves: an entry
 // that admits no known certificate is drift (a pin left behind, or a
@@ -297,11 +305,11 @@ func EntryFindings(uses []EntryUse) []Finding {
 			// A trusted CA names its own, known certificate; that it
 			// issued no client certificate here is common (a system
 			// bundle), not drift.
-		case len(u.Identities) == 0:
+		case !u.AdmitsAny:
 			t := FindingTypes[FindingPinWithoutCert]
 			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Identity: u.Entry.Label,
 				Message: fmt.Sprintf("%s (%s) admits no known certificate", what, u.Entry.Location), Frameworks: t.Frameworks})
-		case len(u.Identities) > 1 && (u.Entry.Kind == EntrySubjectDN || u.Entry.Kind == EntrySAN):
+		case len(u.Identities) > 1 && NamesAdmitted(u.Entry.Kind):
 			t := FindingTypes[FindingDNMatchAmbiguous]
 			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Identity: u.Entry.Label,
 				Message: fmt.Sprintf("%s (%s) admits %d identities: %s", what, u.Entry.Location, len(u.Identities), strings.Join(u.Identities, ", ")), Frameworks: t.Frameworks})

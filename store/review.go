@@ -23,7 +23,8 @@ type Review struct {
 	chains     *Chains
 	actingCAs  map[string]bool
 	exposed    map[string][]string
-	admitted   []map[string]bool // per entry: the identities it admits
+	admitted   []map[string]bool // per name rule: the identities it admits
+	admitsAny  []bool            // per entry: it admits some certificate
 
 	// stored: the linked state kept by Reindex is current, so records
 	// take their trust, chain and CA facts from it instead of linking.
@@ -87,6 +88,7 @@ func (rv *Review) prepareLinking(ctx context.Context) error {
 	// Entries that cannot be used were reported when they were imported.
 	rv.index, _ = model.NewTrustIndex(plain)
 	rv.admitted = make([]map[string]bool, len(plain))
+	rv.admitsAny = make([]bool, len(plain))
 	rv.trustChecked = len(rv.entries) > 0
 	if rv.chains, err = s.Chains(ctx, rv.entries); err != nil {
 		return err
@@ -184,10 +186,13 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 			ref.Explicit = model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)
 			r.Trust = append(r.Trust, ref)
 			refs = append(refs, storedRef{Entry: e.ID, Anchor: a.Anchor, Explicit: ref.Explicit})
-			if rv.admitted[a.Entry] == nil {
-				rv.admitted[a.Entry] = map[string]bool{}
+			rv.admitsAny[a.Entry] = true
+			if model.NamesAdmitted(e.Kind) {
+				if rv.admitted[a.Entry] == nil {
+					rv.admitted[a.Entry] = map[string]bool{}
+				}
+				rv.admitted[a.Entry][r.IdentityName] = true
 			}
-			rv.admitted[a.Entry][r.IdentityName] = true
 		}
 		for _, i := range ev.Unverified {
 			e := rv.entries[i]
@@ -212,7 +217,7 @@ func (rv *Review) EntryFindings() []model.Finding {
 	}
 	uses := make([]model.EntryUse, len(rv.entries))
 	for i, e := range rv.entries {
-		uses[i] = model.EntryUse{Entry: e.TrustEntry, Source: e.Source}
+		uses[i] = model.EntryUse{Entry: e.TrustEntry, Source: e.Source, AdmitsAny: rv.admitsAny[i]}
 		for name := range rv.admitted[i] {
 			uses[i].Identities = append(uses[i].Identities, name)
 		}
