@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(run(context.Background(), argv, os.Stdin, os.Stdout, os.Stderr))
 	}
+	if spec := os.Getenv("CERTGOV_WRITE_ESTATE"); spec != "" {
+		os.Exit(writeEstate(spec))
+	}
 	os.Exit(m.Run())
 }
 
