@@ -71,6 +71,12 @@ func TestStoredStateEqualsRelinking(t *testing.T) {
 				if stored != computed {
 					t.Fatalf("round %d: stored state differs from relinking:\n%s", round, firstDifference(stored, computed))
 				}
+				// One certificate at a time, as `show` links it.
+				for _, fp := range someFingerprints(t, s, rng, 5) {
+					if a, b := linkOne(t, s, fp, false), linkOne(t, s, fp, true); a != b {
+						t.Fatalf("round %d: %s linked alone: stored %s, relinked %s", round, fp, a, b)
+					}
+				}
 			}
 		})
 	}
@@ -178,4 +184,53 @@ func TestStateEncoding(t *testing.T) {
 	if got := decodeState([]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, anchors); !reflect.DeepEqual(got, linkedState{}) {
 		t.Errorf("a huge count read as %+v", got)
 	}
+}
+
+func someFingerprints(t *testing.T, s *Store, rng *rand.Rand, n int) []string {
+	t.Helper()
+	var all []string
+	if err := s.EachRecord(context.Background(), func(r *model.Record) error {
+		all = append(all, r.FingerprintSHA256)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for range min(n, len(all)) {
+		out = append(out, all[rng.IntN(len(all))])
+	}
+	return out
+}
+
+func linkOne(t *testing.T, s *Store, fp string, relink bool) string {
+	t.Helper()
+	ctx := context.Background()
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if relink {
+		rv.stored = false
+		if err := rv.prepareLinking(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var record model.Record
+	if err := s.EachRecord(ctx, func(r *model.Record) error {
+		if r.FingerprintSHA256 == fp {
+			record = *r
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	record.Sources = nil // show lists occurrences itself
+	rv.Link(&record)
+	record.Sources = nil
+	findings := rv.Findings(&record, model.DefaultPolicy(), time.Now())
+	out, _ := json.Marshal(struct {
+		R model.RecordJSON
+		F []model.Finding
+	}{record.JSON(), findings})
+	return string(out)
 }
