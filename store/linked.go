@@ -197,16 +197,17 @@ func decodeState(b []byte, anchors []string) linkedState {
 	return st
 }
 
-// decodeLinkedState fills r from its stored state.
+// decodeLinkedState fills r from its stored state. It runs for every
+// certificate on every read, so references come from templates made once
+// per entry, and slices are sized before they are filled.
 func (rv *Review) decodeLinkedState(state string, r *model.Record) {
 	st := decodeState([]byte(state), rv.anchorList)
-	r.Trust = r.Trust[:0]
+	r.Trust = make([]model.TrustRef, 0, len(st.Refs))
 	for _, ref := range st.Refs {
-		e, ok := rv.entryByID[ref.Entry]
+		t, ok := rv.refTemplates[ref.Entry]
 		if !ok {
 			continue
 		}
-		t := e.ref()
 		t.Anchor, t.Explicit = rv.anchorNames[ref.Anchor], ref.Explicit
 		r.Trust = append(r.Trust, t)
 	}
@@ -214,14 +215,16 @@ func (rv *Review) decodeLinkedState(state string, r *model.Record) {
 	r.ActsAsCA, r.Chain = st.ActsAsCA, model.Chain{Ends: st.Ends, Problem: st.Problem}
 	r.MatchesWithoutChain, r.Mimics = st.Unverified, st.Mimics
 	r.Revoked, r.RevokedBy = st.Revoked != "", st.Revoked
-	r.Sources = r.Sources[:0]
+	r.Sources = make([]string, 0, len(st.Sources))
 	for _, id := range st.Sources {
 		if path, ok := rv.sourcePaths[id]; ok {
 			r.Sources = append(r.Sources, path)
 		}
 	}
-	slices.Sort(r.Sources)
-	r.Sources = slices.Compact(r.Sources)
+	if len(r.Sources) > 1 {
+		slices.Sort(r.Sources)
+		r.Sources = slices.Compact(r.Sources)
+	}
 }
 
 // factsVersion names the state of the raw facts linking reads. Facts are

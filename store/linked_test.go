@@ -234,3 +234,21 @@ func linkOne(t *testing.T, s *Store, fp string, relink bool) string {
 	}{record.JSON(), findings})
 	return string(out)
 }
+
+// The hand-split SAN reader gives what encoding/json gives.
+func TestDecodeSANs(t *testing.T) {
+	for _, sans := range []model.SANs{
+		{},
+		{DNS: []string{"a.example", "b.example"}, URI: []string{"spiffe://x/y"}, IP: []string{"10.0.0.1"}, Email: []string{"a@b"}},
+		{DNS: []string{`x,"uri":["y"]`}, Email: []string{"<tag> & \\ \"q\""}},
+		{URI: []string{"with space", ""}},
+	} {
+		text := mustJSON(sans)
+		var want model.SANs
+		json.Unmarshal([]byte(text), &want)
+		got, err := decodeSANs(text)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: got %+v %v, want %+v", text, got, err, want)
+		}
+	}
+}

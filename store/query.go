@@ -45,12 +45,56 @@ func (enc *encodedColumns) decodeInto(c *model.Certificate) error {
 		c.ExtKeyUsage, err = decodeStrings(enc.extKeyUsage)
 	}
 	if err == nil {
-		err = json.Unmarshal([]byte(enc.sans), &c.SANs)
+		c.SANs, err = decodeSANs(enc.sans)
 	}
 	if err != nil {
 		return fmt.Errorf("certificate %s: %w", c.FingerprintSHA256, err)
 	}
 	return nil
+}
+
+// sansKeys are how the importer writes SANs (mustJSON of model.SANs):
+// fixed keys in a fixed order.
+var sansKeys = []string{`{"dns":`, `,"uri":`, `,"ip":`, `,"email":`}
+
+// decodeSANs reads the stored SAN JSON. The common case, names without
+// escapes, is split by hand (every read decodes one per certificate);
+// anything else goes through encoding/json.
+func decodeSANs(text string) (model.SANs, error) {
+	var s model.SANs
+	if !strings.ContainsRune(text, '\\') && strings.HasSuffix(text, "}") {
+		rest := text[:len(text)-1]
+		lists := []*[]string{&s.DNS, &s.URI, &s.IP, &s.Email}
+		ok := true
+		for i, key := range sansKeys {
+			if !strings.HasPrefix(rest, key) {
+				ok = false
+				break
+			}
+			rest = rest[len(key):]
+			end := len(rest)
+			if i+1 < len(sansKeys) {
+				end = strings.Index(rest, sansKeys[i+1])
+			}
+			if end < 0 {
+				ok = false
+				break
+			}
+			values, err := decodeStrings(rest[:end])
+			if err != nil {
+				ok = false
+				break
+			}
+			*lists[i] = values
+			rest = rest[end:]
+		}
+		if ok && rest == "" {
+			return s, nil
+		}
+		s = model.SANs{}
+	}
+	err := json.Unmarshal([]byte(text), &s)
+	return s, err
 }
 
 // decodeStrings reads a JSON array of strings. Key usages are plain names,

@@ -32,7 +32,7 @@ type Review struct {
 	ctx           context.Context
 	trustChecked  bool
 	entryFindings []model.Finding
-	entryByID     map[int64]*StoredEntry
+	refTemplates  map[int64]model.TrustRef
 	anchorNames   map[string]string
 	anchorList    []string
 	sourcePaths   map[int64]string
@@ -67,9 +67,9 @@ func (rv *Review) loadEntries(ctx context.Context) error {
 	if rv.entries, err = rv.s.TrustEntries(ctx); err != nil {
 		return err
 	}
-	rv.entryByID = make(map[int64]*StoredEntry, len(rv.entries))
+	rv.refTemplates = make(map[int64]model.TrustRef, len(rv.entries))
 	for i := range rv.entries {
-		rv.entryByID[rv.entries[i].ID] = &rv.entries[i]
+		rv.refTemplates[rv.entries[i].ID] = rv.entries[i].ref()
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -117,6 +120,14 @@ func BenchmarkEstate(b *testing.B) {
 			}
 			reportPerCert(b, size.n, peak)
 		})
+		b.Run(size.name+"/bare-ls", func(b *testing.B) {
+			db := importedEstate(b, size.n)()
+			b.ResetTimer()
+			for range b.N {
+				bareList(b, db)
+			}
+			reportPerCert(b, size.n, 0)
+		})
 		for _, read := range []struct {
 			name string
 			args []string
@@ -138,4 +149,41 @@ func BenchmarkEstate(b *testing.B) {
 			})
 		}
 	}
+}
+
+// bareList is the yardstick for ls -o json: read every certificate row once
+// (its facts, as the certificates table holds them) and print it as JSON.
+func bareList(b *testing.B, dbPath string) {
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT fingerprint_sha256, fingerprint_sha1, spki_sha256, subject, issuer, common_name, serial,
+		not_before, not_after, key_algorithm, key_size, signature_algorithm, sans, key_usage, ext_key_usage, is_ca, self_signed FROM certificates`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	out := bufio.NewWriterSize(io.Discard, 64<<10)
+	enc := json.NewEncoder(out)
+	for rows.Next() {
+		var r struct {
+			FP, FP1, SPKI, Subject, Issuer, CN, Serial string
+			NotBefore, NotAfter                        int64
+			Key                                        string
+			Size                                       int
+			Sig, SANs, KU, EKU                         string
+			CA, SelfSigned                             bool
+		}
+		if err := rows.Scan(&r.FP, &r.FP1, &r.SPKI, &r.Subject, &r.Issuer, &r.CN, &r.Serial, &r.NotBefore, &r.NotAfter,
+			&r.Key, &r.Size, &r.Sig, &r.SANs, &r.KU, &r.EKU, &r.CA, &r.SelfSigned); err != nil {
+			b.Fatal(err)
+		}
+		enc.Encode(&r)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	out.Flush()
 }
