@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"certgov/model"
 )
@@ -25,7 +26,7 @@ import (
 
 // linkerVersion changes whenever linking changes what it computes, so that
 // state stored by an older certgov is never read.
-const linkerVersion = 4
+const linkerVersion = 5
 
 // linkedState is one certificate's stored linked state. It is read for
 // every certificate on every read, so it is kept small and binary:
@@ -310,7 +311,8 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM linked`); err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(fingerprint_sha256, state) VALUES (?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(`+certificateColumns+`, identity_key, identity_name, state)
+		VALUES (?`+strings.Repeat(", ?", strings.Count(certificateColumns, ",")+3)+`)`)
 	if err != nil {
 		return err
 	}
@@ -334,7 +336,8 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 		for _, path := range r.Sources {
 			st.Sources = append(st.Sources, sourceIDs[path])
 		}
-		_, err := stmt.ExecContext(ctx, r.FingerprintSHA256, encodeState(st, anchors))
+		args := append(certificateArgs(&r.Certificate), r.IdentityKey, r.IdentityName, encodeState(st, anchors))
+		_, err := stmt.ExecContext(ctx, args...)
 		return err
 	})
 	if err != nil {

@@ -229,7 +229,8 @@ CREATE TABLE campaign_items (
 	// remember which reader version read them, so that files read by an
 	// older one are read again; identities split by issuer (or key, for
 	// self-signed ones), which rekeyIdentities does after this SQL; the
-	// linked state of every certificate is stored (linked.go).
+	// linked state of every certificate is stored (linked.go), with the
+	// certificate's facts, in the order reads walk them.
 	`
 ALTER TABLE trust_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE trust_entries ADD COLUMN all_of INTEGER NOT NULL DEFAULT 0;
@@ -239,9 +240,36 @@ CREATE INDEX certificates_issuer ON certificates(issuer_normalized);
 DELETE FROM chain_anchors;
 
 CREATE TABLE linked (
-	fingerprint_sha256 TEXT PRIMARY KEY,
-	state              BLOB NOT NULL
+	identity_name       TEXT NOT NULL COLLATE NOCASE,
+	identity_key        TEXT NOT NULL,
+	not_after           INTEGER NOT NULL,
+	fingerprint_sha256  TEXT NOT NULL,
+	fingerprint_sha1    TEXT NOT NULL,
+	spki_sha256         TEXT NOT NULL,
+	subject             TEXT NOT NULL,
+	subject_normalized  TEXT NOT NULL,
+	issuer              TEXT NOT NULL,
+	issuer_normalized   TEXT NOT NULL,
+	common_name         TEXT NOT NULL,
+	serial              TEXT NOT NULL,
+	not_before          INTEGER NOT NULL,
+	key_algorithm       TEXT NOT NULL,
+	key_size            INTEGER NOT NULL,
+	key_curve           TEXT NOT NULL,
+	signature_algorithm TEXT NOT NULL,
+	sans                TEXT NOT NULL,
+	key_usage           TEXT NOT NULL,
+	ext_key_usage       TEXT NOT NULL,
+	is_ca               INTEGER NOT NULL,
+	self_issued         INTEGER NOT NULL,
+	self_signed         INTEGER NOT NULL,
+	subject_key_id      TEXT NOT NULL,
+	authority_key_id    TEXT NOT NULL,
+	malformed           TEXT NOT NULL,
+	state               BLOB NOT NULL,
+	PRIMARY KEY (identity_name, identity_key, not_after, fingerprint_sha256)
 ) WITHOUT ROWID;
+CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
 CREATE TABLE linked_summary (
 	id      INTEGER PRIMARY KEY CHECK (id = 1),
 	version TEXT NOT NULL,

@@ -112,26 +112,20 @@ func decodeStrings(text string) ([]string, error) {
 	return out, err
 }
 
-// recordQuery reads certificates with their identity, and either their
-// current sources (sourcesColumn) or their stored linked state, which
-// holds them (stateColumn).
-var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name, %s
+// recordQuery reads certificates with their identity and their current
+// sources, in identity-name order: linking from the raw facts reads them
+// so. (The CROSS JOIN makes SQLite walk identities in name-index order and
+// sort only within an identity, instead of sorting every row in memory.)
+var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name,
+	(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
+		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)
 	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id
-	LEFT JOIN linked l ON l.fingerprint_sha256 = c.fingerprint_sha256`
+	ORDER BY i.name COLLATE NOCASE, i.identity_key, c.not_after, c.fingerprint_sha256`
 
-const (
-	sourcesColumn = `(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
-		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)`
-	stateColumn = `coalesce(l.state, '')`
-)
-
-// lastColumn picks the destination of recordQuery's last column.
-func lastColumn(withSources bool, sources, linked *string) *string {
-	if withSources {
-		return sources
-	}
-	return linked
-}
+// linkedQuery reads the same from the stored linked state, which keeps
+// every certificate's facts in that order: one sequential walk.
+var linkedQuery = `SELECT ` + certificateColumns + `, identity_key, identity_name, state FROM linked
+	ORDER BY identity_name, identity_key, not_after, fingerprint_sha256`
 
 // qualified prefixes every column of a column list with a table alias.
 func qualified(alias, columns string) string {
@@ -140,6 +134,14 @@ func qualified(alias, columns string) string {
 		fields[i] = alias + strings.TrimSpace(f)
 	}
 	return strings.Join(fields, ", ")
+}
+
+// lastColumn is where the last column of a record query goes.
+func lastColumn(withSources bool, r *scannedRecord) *string {
+	if withSources {
+		return &r.sources
+	}
+	return &r.linked
 }
 
 type scannedRecord struct {
@@ -153,9 +155,7 @@ type scannedRecord struct {
 // sources, ordered by identity name and expiry. It streams: memory does
 // not grow with the number of certificates. SQLite's reading and the
 // decoding (plus whatever fn does) run on two goroutines, handing over
-// batches. (The CROSS JOIN makes SQLite walk identities in name-index
-// order and sort only within an identity, instead of sorting every row in
-// memory.)
+// batches.
 func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
 	return s.eachRecord(ctx, true, func(r *model.Record, _ string) error { return fn(r) })
 }
@@ -198,11 +198,11 @@ func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *mod
 }
 
 func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []scannedRecord) error {
-	last := stateColumn
+	query := linkedQuery
 	if withSources {
-		last = sourcesColumn
+		query = recordQuery
 	}
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(recordQuery, last)+` ORDER BY i.name COLLATE NOCASE, i.id, c.not_after, c.fingerprint_sha256`)
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []
 	for rows.Next() {
 		batch = append(batch, scannedRecord{})
 		r := &batch[len(batch)-1]
-		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, lastColumn(withSources, &r.sources, &r.linked)); err != nil {
+		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, lastColumn(withSources, r)); err != nil {
 			return err
 		}
 		if len(batch) == batchSize {
