@@ -431,8 +431,8 @@ func (ix *TrustIndex) decideAllOf(conditions map[int]string, admit func(int, str
 			stated[kind] = true
 			if a, ok := conditions[j]; ok {
 				held[kind] = true
-				if kind == anchors {
-					anchor = a
+				if kind == anchors && anchor == "" {
+					anchor = a // the first in the context's order, as its anchor reference names
 				}
 			}
 		}
