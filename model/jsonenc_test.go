@@ -13,6 +13,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	at := "2027-01-01T00:00:00Z"
 	odd := []string{"", "plain", "quote\" back\\slash", "<script>&amp;</script>", "ctl\x00\x01\x1f\x7f\b\f\n\r\t", "bad utf8 \xff\xfe end",
 		"line\u2028sep\u2029", "emoji 😀 é 中", "\u202eRTL", "\x1b[31mred\x1b[0m"}
+	cache := &model.JSONCache{}
 	for i, s := range odd {
 		j := model.RecordJSON{
 			FingerprintSHA256: s, FingerprintSHA1: s, SPKISHA256: s, Subject: s, Issuer: s, CommonName: s, Serial: s,
@@ -34,6 +35,12 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if got := j.AppendJSON(nil); string(got) != string(want) {
 			t.Errorf("string %q:\n got %s\nwant %s", s, got, want)
 		}
+		// Twice with a cache: filled, then read from.
+		for range 2 {
+			if got := j.AppendJSONCached(nil, cache); string(got) != string(want) {
+				t.Errorf("string %q, cached:\n got %s\nwant %s", s, got, want)
+			}
+		}
 	}
 }
 
@@ -48,4 +55,38 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Errorf("%q:\n got %s\nwant %s", s, got, want)
 		}
 	})
+}
+
+// BenchmarkAppendJSON encodes a record like those ls writes most: a
+// CA-signed certificate trusted through several gateway configs.
+func BenchmarkAppendJSON(b *testing.B) {
+	ref := model.TrustRef{Source: "/srv/certgov/estate/gateways/gw-04/nginx.conf", Kind: "ca",
+		Entry: "ssl_client_certificate bundle-a.pem (ssl_verify_client on)", Location: "line 83: ssl_client_certificate, server line 80",
+		Anchor: "Scale Root CA A (sha256:d6dff994389a5719…)"}
+	j := model.RecordJSON{FingerprintSHA256: "2a2c33121bf9eec68dfd5b5e20e0bd1cb09c8be0ab0b4ff609ab2d79f7387396",
+		Subject: "CN=svc-000000.team-00.svc,OU=team-00,O=Scale Corp", Issuer: "CN=Scale Issuing CA 1,O=Scale Corp",
+		SANs:  model.SANs{URI: []string{"spiffe://scale.example/ns/team-00/sa/svc-000000"}},
+		Trust: []model.TrustRef{ref, ref, ref, ref, ref, ref, ref, ref, ref, ref}}
+	buf := j.AppendJSON(nil)
+	b.SetBytes(int64(len(buf)))
+	for range b.N {
+		buf = j.AppendJSON(buf[:0])
+	}
+}
+
+func TestFindingAppendJSONMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote\" <b>&\x00\n", "bad \xff", "\u2028"} {
+		for _, f := range []model.Finding{
+			{Code: s, Severity: s, FingerprintSHA256: s, Identity: s, Source: s, Message: s, Frameworks: []string{s, s}},
+			{Code: s, Message: s},
+		} {
+			want, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.AppendJSON(nil); string(got) != string(want) {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		}
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"certgov/model"
 )
@@ -106,66 +105,88 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// stateReader reads what encodeState wrote; a malformed state reads as
-// empty rather than panicking.
-type stateReader struct {
-	b   []byte
+// fieldReader reads what encodeState and encodeFacts wrote. It reads from
+// a string, so that every string it returns shares the row's memory
+// instead of being copied; a malformed value reads as bad rather than
+// panicking.
+type fieldReader struct {
+	s   string
 	bad bool
 }
 
-func (r *stateReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
+func (r *fieldReader) uvarint() uint64 {
+	var v uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if len(r.s) == 0 {
+			break
+		}
+		c := r.s[0]
+		r.s = r.s[1:]
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
 	}
-	r.b = r.b[n:]
+	r.bad, r.s = true, ""
+	return 0
+}
+
+func (r *fieldReader) varint() int64 {
+	u := r.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
 	return v
 }
 
-func (r *stateReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) byte() byte {
-	if len(r.b) == 0 {
+func (r *fieldReader) byte() byte {
+	if len(r.s) == 0 {
 		r.bad = true
 		return 0
 	}
-	v := r.b[0]
-	r.b = r.b[1:]
+	v := r.s[0]
+	r.s = r.s[1:]
 	return v
 }
 
-func (r *stateReader) string() string {
+func (r *fieldReader) string() string {
 	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.bad, r.b = true, nil
+	if n > uint64(len(r.s)) {
+		r.bad, r.s = true, ""
 		return ""
 	}
-	v := string(r.b[:n])
-	r.b = r.b[n:]
+	v := r.s[:n]
+	r.s = r.s[n:]
 	return v
 }
 
 // count reads a list length, bounded by what is left to read.
-func (r *stateReader) count() int {
+func (r *fieldReader) count() int {
 	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.bad, r.b = true, nil
+	if n > uint64(len(r.s)) {
+		r.bad, r.s = true, ""
 		return 0
 	}
 	return int(n)
 }
 
-func decodeState(b []byte, anchors []string) linkedState {
-	r := &stateReader{b: b}
+// strings reads a list of strings; nil when it is empty, as decoding the
+// JSON columns gave.
+func (r *fieldReader) strings() []string {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	list := make([]string, 0, n)
+	for ; n > 0 && !r.bad; n-- {
+		list = append(list, r.string())
+	}
+	return list
+}
+
+func decodeState(b string, anchors []string) linkedState {
+	r := &fieldReader{s: b}
 	var st linkedState
 	if r.byte() != 1 {
 		return linkedState{}
@@ -202,7 +223,7 @@ func decodeState(b []byte, anchors []string) linkedState {
 // certificate on every read, so references come from templates made once
 // per entry, and slices are sized before they are filled.
 func (rv *Review) decodeLinkedState(state string, r *model.Record) {
-	st := decodeState([]byte(state), rv.anchorList)
+	st := decodeState(state, rv.anchorList)
 	r.Trust = make([]model.TrustRef, 0, len(st.Refs))
 	for _, ref := range st.Refs {
 		t, ok := rv.refTemplates[ref.Entry]
@@ -311,8 +332,8 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM linked`); err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(`+certificateColumns+`, identity_key, identity_name, state)
-		VALUES (?`+strings.Repeat(", ?", strings.Count(certificateColumns, ",")+3)+`)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)
+		VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -336,8 +357,8 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 		for _, path := range r.Sources {
 			st.Sources = append(st.Sources, sourceIDs[path])
 		}
-		args := append(certificateArgs(&r.Certificate), r.IdentityKey, r.IdentityName, encodeState(st, anchors))
-		_, err := stmt.ExecContext(ctx, args...)
+		_, err := stmt.ExecContext(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
+			encodeFacts(&r.Certificate), encodeState(st, anchors))
 		return err
 	})
 	if err != nil {

@@ -276,6 +276,23 @@ CREATE TABLE linked_summary (
 	summary TEXT NOT NULL
 );
 `,
+	// 6: the linked read table keeps each certificate's facts as one
+	// binary value (facts.go): reads fetched 25 columns a row. Open
+	// rebuilds its rows.
+	`
+DROP TABLE linked;
+CREATE TABLE linked (
+	identity_name      TEXT NOT NULL COLLATE NOCASE,
+	identity_key       TEXT NOT NULL,
+	not_after          INTEGER NOT NULL,
+	fingerprint_sha256 TEXT NOT NULL,
+	facts              BLOB NOT NULL,
+	state              BLOB NOT NULL,
+	PRIMARY KEY (identity_name, identity_key, not_after, fingerprint_sha256)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
+DELETE FROM linked_summary;
+`,
 }
 
 // migrationSteps are Go steps that run after the SQL of the migration with

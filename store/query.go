@@ -124,7 +124,7 @@ var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identit
 
 // linkedQuery reads the same from the stored linked state, which keeps
 // every certificate's facts in that order: one sequential walk.
-var linkedQuery = `SELECT ` + certificateColumns + `, identity_key, identity_name, state FROM linked
+var linkedQuery = `SELECT identity_key, identity_name, facts, state FROM linked
 	ORDER BY identity_name, identity_key, not_after, fingerprint_sha256`
 
 // qualified prefixes every column of a column list with a table alias.
@@ -136,19 +136,30 @@ func qualified(alias, columns string) string {
 	return strings.Join(fields, ", ")
 }
 
-// lastColumn is where the last column of a record query goes.
-func lastColumn(withSources bool, r *scannedRecord) *string {
-	if withSources {
-		return &r.sources
-	}
-	return &r.linked
-}
-
 type scannedRecord struct {
 	model.Record
 	enc     encodedColumns
 	sources string
+	facts   string // the stored facts (facts.go), "" when not read from the linked state
 	linked  string // the stored linked state, "" when there is none
+}
+
+// decode fills the record from what was scanned.
+func (r *scannedRecord) decode() error {
+	if r.facts != "" {
+		return decodeFacts(r.facts, &r.Certificate)
+	}
+	if err := r.enc.decodeInto(&r.Certificate); err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(r.sources), &r.Sources); err != nil {
+		return err
+	}
+	// Sorting and de-duplicating the few paths here is cheaper than
+	// asking SQLite to do it once per row.
+	slices.Sort(r.Sources)
+	r.Sources = slices.Compact(r.Sources)
+	return nil
 }
 
 // EachRecord calls fn for every certificate with its identity and current
@@ -174,19 +185,9 @@ func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *mod
 	for batch := range batches {
 		for i := range batch {
 			r := &batch[i]
-			if err := r.enc.decodeInto(&r.Certificate); err != nil {
+			if err := r.decode(); err != nil {
 				cancel()
 				return err
-			}
-			if withSources {
-				if err := json.Unmarshal([]byte(r.sources), &r.Sources); err != nil {
-					cancel()
-					return err
-				}
-				// Sorting and de-duplicating the few paths here is
-				// cheaper than asking SQLite to do it once per row.
-				slices.Sort(r.Sources)
-				r.Sources = slices.Compact(r.Sources)
 			}
 			if err := fn(&r.Record, r.linked); err != nil {
 				cancel()
@@ -212,7 +213,12 @@ func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []
 	for rows.Next() {
 		batch = append(batch, scannedRecord{})
 		r := &batch[len(batch)-1]
-		if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, lastColumn(withSources, r)); err != nil {
+		if withSources {
+			err = scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources)
+		} else {
+			err = rows.Scan(&r.IdentityKey, &r.IdentityName, &r.facts, &r.linked)
+		}
+		if err != nil {
 			return err
 		}
 		if len(batch) == batchSize {

@@ -110,17 +110,17 @@ func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	// A database from before the stored linked state gets it now, once,
-	// so that its first reads are as fast as any.
+	// A database from before the stored linked state (or its current
+	// form) gets it now, once, so that its first reads are as fast as any.
 	if before > 0 && before < linkedStateSchema {
 		return s.Reindex(ctx, false)
 	}
 	return nil
 }
 
-// linkedStateSchema is the migration that introduced the stored linked
-// state.
-const linkedStateSchema = 5
+// linkedStateSchema is the last migration that changed the stored linked
+// state's tables.
+const linkedStateSchema = 6
 
 func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 	var version int

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -80,7 +81,12 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 	var all []model.Finding
 	err = rv.Each(ctx, policy, now, func(r *model.Record, findings []model.Finding) error {
 		if len(findings) > 0 && f.Match(r, now) {
-			all = append(all, findings...)
+			for _, fd := range findings {
+				// Kept past the record: copies, so that they do not hold
+				// on to the whole row they were read from.
+				fd.FingerprintSHA256, fd.Identity = strings.Clone(fd.FingerprintSHA256), strings.Clone(fd.Identity)
+				all = append(all, fd)
+			}
 		}
 		return nil
 	})
@@ -116,13 +122,17 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		}
 		return tw.Flush()
 	case "json":
-		jw := &jsonArrayWriter{w: w}
+		buf := bufio.NewWriterSize(w, 64<<10)
+		jw := &jsonArrayWriter{w: buf}
 		for _, fd := range all {
 			if err := jw.write(fd); err != nil {
 				return err
 			}
 		}
-		return jw.close()
+		if err := jw.close(); err != nil {
+			return err
+		}
+		return buf.Flush()
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "source", "message", "frameworks"})

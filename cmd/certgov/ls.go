@@ -78,7 +78,7 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy mo
 		finish = tw.Flush
 	case "json":
 		buf := bufio.NewWriterSize(w, 64<<10)
-		jw := &jsonArrayWriter{w: buf}
+		jw := &jsonArrayWriter{w: buf, cache: &model.JSONCache{}}
 		emit = func(r *model.Record) error {
 			j := r.JSON()
 			return jw.write(&j)
@@ -196,6 +196,7 @@ type jsonArrayWriter struct {
 	w     io.Writer
 	count int
 	buf   []byte
+	cache *model.JSONCache // for records; nil: none
 }
 
 // jsonAppender is a value that writes its own JSON, without reflection.
@@ -203,7 +204,10 @@ type jsonAppender interface{ AppendJSON([]byte) []byte }
 
 func (j *jsonArrayWriter) write(v any) error {
 	var b []byte
-	if a, ok := v.(jsonAppender); ok {
+	if r, ok := v.(*model.RecordJSON); ok {
+		j.buf = r.AppendJSONCached(j.buf[:0], j.cache)
+		b = j.buf
+	} else if a, ok := v.(jsonAppender); ok {
 		j.buf = a.AppendJSON(j.buf[:0])
 		b = j.buf
 	} else {
