@@ -230,8 +230,12 @@ var writerStatements = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
-	"link":      `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
-	"key":       `INSERT OR IGNORE INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?)`,
+	// Before "supersede": the sources it is about to supersede.
+	"pendingOld": `INSERT OR IGNORE INTO relink_pending(source_id)
+		SELECT id FROM sources WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
+	"pending": `INSERT OR IGNORE INTO relink_pending(source_id) VALUES (?)`,
+	"link":    `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
+	"key":     `INSERT OR IGNORE INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?)`,
 	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	"revoked": `INSERT OR IGNORE INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?)`,
@@ -272,7 +276,15 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 	if isNew {
 		sum.SourcesNew++
 	}
+	// What this source holds, and what the sources it replaces held,
+	// is linked again (Reindex).
+	if _, err := w.stmts["pending"].ExecContext(ctx, sourceID); err != nil {
+		return sum, err
+	}
 	if w.pathsWithSources[res.Source.Path] || !isNew {
+		if _, err := w.stmts["pendingOld"].ExecContext(ctx, res.Source.Path, sourceID); err != nil {
+			return sum, err
+		}
 		if _, err := w.stmts["supersede"].ExecContext(ctx, w.now, res.Source.Path, sourceID); err != nil {
 			return sum, err
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -25,7 +23,7 @@ import (
 
 // linkerVersion changes whenever linking changes what it computes, so that
 // state stored by an older certgov is never read.
-const linkerVersion = 5
+const linkerVersion = 6
 
 // linkedState is one certificate's stored linked state. It is read for
 // every certificate on every read, so it is kept small and binary:
@@ -263,119 +261,6 @@ func (s *Store) factsVersion(ctx context.Context, q interface {
 		(SELECT coalesce(max(id), 0) FROM trust_entries), (SELECT count(*) FROM trust_entries),
 		(SELECT coalesce(max(id), 0) FROM crls), (SELECT count(*) FROM revocations)`).Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
 	return fmt.Sprint(linkerVersion, v), err
-}
-
-// linkedSummary is what the stored state holds beside the certificates.
-type linkedSummary struct {
-	TrustChecked  bool              `json:"trust_checked"`
-	EntryFindings []model.Finding   `json:"entry_findings"`
-	AnchorNames   map[string]string `json:"anchor_names"`
-	// Anchors numbers the anchors, for the states (index + 1).
-	Anchors []string `json:"anchors"`
-}
-
-// loadLinkedSummary reports whether the stored linked state is current;
-// if it is, it loads the entry findings and trust flag into rv.
-func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (bool, error) {
-	current, err := s.factsVersion(ctx, s.db)
-	if err != nil {
-		return false, err
-	}
-	var version, summary string
-	err = s.db.QueryRowContext(ctx, `SELECT version, summary FROM linked_summary WHERE id = 1`).Scan(&version, &summary)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && version != current) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var sum linkedSummary
-	if err := json.Unmarshal([]byte(summary), &sum); err != nil {
-		return false, nil
-	}
-	rv.trustChecked, rv.entryFindings, rv.anchorNames, rv.anchorList = sum.TrustChecked, sum.EntryFindings, sum.AnchorNames, sum.Anchors
-	return true, nil
-}
-
-// linkedStateOf reads one certificate's stored state.
-func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) string {
-	var state string
-	s.db.QueryRowContext(ctx, `SELECT state FROM linked WHERE fingerprint_sha256 = ?`, fingerprint).Scan(&state)
-	return state
-}
-
-// Reindex recomputes the linked state of every certificate from the raw
-// facts and stores it, with the findings about trust entries, in one
-// transaction. Import runs it after every import that changed something;
-// `certgov reindex` runs it by hand (force: even when it looks current).
-func (s *Store) Reindex(ctx context.Context, force bool) error {
-	rv := &Review{s: s, ctx: ctx}
-	if current, err := s.loadLinkedSummary(ctx, rv); err != nil || (current && !force) {
-		return err
-	}
-	if err := rv.loadSourcePaths(ctx); err != nil {
-		return err
-	}
-	if err := rv.loadGovernance(ctx); err != nil {
-		return err
-	}
-	// Chain verification commits its own cache first, so that it is
-	// done before this transaction takes the write lock.
-	if err := rv.prepareLinking(ctx); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM linked`); err != nil {
-		return err
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)
-		VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	anchors := map[string]int{}
-	var anchorList []string
-	for fp := range rv.chains.AnchorNames {
-		anchorList = append(anchorList, fp)
-	}
-	slices.Sort(anchorList)
-	for i, fp := range anchorList {
-		anchors[fp] = i + 1
-	}
-	sourceIDs := map[string]int64{}
-	for id, path := range rv.sourcePaths {
-		sourceIDs[path] = id
-	}
-	err = s.EachRecord(ctx, func(r *model.Record) error {
-		refs := rv.link(r, "")
-		st := stateOf(r, refs)
-		for _, path := range r.Sources {
-			st.Sources = append(st.Sources, sourceIDs[path])
-		}
-		_, err := stmt.ExecContext(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
-			encodeFacts(&r.Certificate), encodeState(st, anchors))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	summary, err := json.Marshal(linkedSummary{TrustChecked: rv.trustChecked, EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList})
-	if err != nil {
-		return err
-	}
-	version, err := s.factsVersion(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO linked_summary(id, version, summary) VALUES (1, ?, ?)`, version, string(summary)); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // loadSourcePaths loads the paths of the current sources, which stored

@@ -278,8 +278,13 @@ CREATE TABLE linked_summary (
 `,
 	// 6: the linked read table keeps each certificate's facts as one
 	// binary value (facts.go): reads fetched 25 columns a row. Open
-	// rebuilds its rows.
+	// rebuilds its rows. Imports note the sources they add, supersede or
+	// restore in relink_pending, in the transactions that change them, so
+	// that relinking after an import, even one killed halfway, touches
+	// only what those sources hold.
 	`
+CREATE INDEX certificate_sources_source ON certificate_sources(source_id);
+CREATE TABLE relink_pending (source_id INTEGER PRIMARY KEY);
 DROP TABLE linked;
 CREATE TABLE linked (
 	identity_name      TEXT NOT NULL COLLATE NOCASE,

@@ -112,15 +112,61 @@ func decodeStrings(text string) ([]string, error) {
 	return out, err
 }
 
+// sourcesOfCertificate is the JSON list of the current sources' paths of
+// the certificate c.
+const sourcesOfCertificate = `(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
+		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)`
+
 // recordQuery reads certificates with their identity and their current
 // sources, in identity-name order: linking from the raw facts reads them
 // so. (The CROSS JOIN makes SQLite walk identities in name-index order and
 // sort only within an identity, instead of sorting every row in memory.)
-var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name,
-	(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
-		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)
+var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name, ` + sourcesOfCertificate + `
 	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id
 	ORDER BY i.name COLLATE NOCASE, i.identity_key, c.not_after, c.fingerprint_sha256`
+
+// eachRecordOf calls fn for each of the given certificates with its
+// identity and current sources, as EachRecord does, in chunks of
+// fingerprints.
+func (s *Store) eachRecordOf(ctx context.Context, fingerprints []string, fn func(*model.Record) error) error {
+	const chunk = 500
+	for len(fingerprints) > 0 {
+		n := min(chunk, len(fingerprints))
+		args := make([]any, n)
+		for i, fp := range fingerprints[:n] {
+			args[i] = fp
+		}
+		fingerprints = fingerprints[n:]
+		rows, err := s.db.QueryContext(ctx, `SELECT `+qualified("c.", certificateColumns)+`, i.identity_key, i.name, `+sourcesOfCertificate+`
+			FROM certificates c JOIN identities i ON i.id = c.identity_id
+			WHERE c.fingerprint_sha256 IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		var batch []scannedRecord
+		for rows.Next() {
+			batch = append(batch, scannedRecord{})
+			r := &batch[len(batch)-1]
+			if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range batch {
+			if err := batch[i].decode(); err != nil {
+				return err
+			}
+			if err := fn(&batch[i].Record); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // linkedQuery reads the same from the stored linked state, which keeps
 // every certificate's facts in that order: one sequential walk.

@@ -49,7 +49,7 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	if err := rv.loadGovernance(ctx); err != nil {
 		return nil, err
 	}
-	if rv.stored, err = s.loadLinkedSummary(ctx, rv); err != nil {
+	if _, rv.stored, err = s.loadLinkedSummary(ctx, rv); err != nil {
 		return nil, err
 	}
 	if rv.stored {
@@ -186,13 +186,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 			ref.Explicit = model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)
 			r.Trust = append(r.Trust, ref)
 			refs = append(refs, storedRef{Entry: e.ID, Anchor: a.Anchor, Explicit: ref.Explicit})
-			rv.admitsAny[a.Entry] = true
-			if model.NamesAdmitted(e.Kind) {
-				if rv.admitted[a.Entry] == nil {
-					rv.admitted[a.Entry] = map[string]bool{}
-				}
-				rv.admitted[a.Entry][r.IdentityName] = true
-			}
+			rv.noteAdmission(a.Entry, r.IdentityName)
 		}
 		for _, i := range ev.Unverified {
 			e := rv.entries[i]
@@ -207,6 +201,18 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 		r.Revoked, r.RevokedBy = true, rev.CRL
 	}
 	return refs
+}
+
+// noteAdmission notes that entry i admits a certificate of the named
+// identity, for the findings about entries.
+func (rv *Review) noteAdmission(i int, identity string) {
+	rv.admitsAny[i] = true
+	if model.NamesAdmitted(rv.entries[i].Kind) {
+		if rv.admitted[i] == nil {
+			rv.admitted[i] = map[string]bool{}
+		}
+		rv.admitted[i][identity] = true
+	}
 }
 
 // EntryFindings are the findings about the entries themselves, once every

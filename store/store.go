@@ -23,6 +23,9 @@ type Store struct {
 
 	watchMu sync.Mutex
 	watch   *sql.Conn // DataVersion's own connection
+
+	// lastRelink is what the last Reindex did, for tests.
+	lastRelink relinked
 }
 
 // DefaultPath is $XDG_DATA_HOME/certgov/certgov.db, falling back to

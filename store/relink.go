@@ -1,0 +1,298 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+
+	"certgov/model"
+)
+
+// linkedSummary is what the stored state holds beside the certificates.
+type linkedSummary struct {
+	LinkerVersion int               `json:"linker_version"`
+	TrustChecked  bool              `json:"trust_checked"`
+	EntryFindings []model.Finding   `json:"entry_findings"`
+	AnchorNames   map[string]string `json:"anchor_names"`
+	// Anchors numbers the anchors, for the states (index + 1).
+	Anchors []string `json:"anchors"`
+	// ActingCAs are the certificates that acted as CAs when the state
+	// was stored: when they change, every chain may have changed.
+	ActingCAs []string `json:"acting_cas"`
+}
+
+// loadLinkedSummary reads the stored summary (nil when there is none, or
+// an older certgov stored it) and reports whether the stored state is
+// current; if it is, it loads the entry findings and trust flag into rv.
+func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSummary, bool, error) {
+	current, err := s.factsVersion(ctx, s.db)
+	if err != nil {
+		return nil, false, err
+	}
+	var version, summary string
+	err = s.db.QueryRowContext(ctx, `SELECT version, summary FROM linked_summary WHERE id = 1`).Scan(&version, &summary)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var sum linkedSummary
+	if json.Unmarshal([]byte(summary), &sum) != nil || sum.LinkerVersion != linkerVersion {
+		return nil, false, nil
+	}
+	if version != current {
+		return &sum, false, nil
+	}
+	rv.trustChecked, rv.entryFindings, rv.anchorNames, rv.anchorList = sum.TrustChecked, sum.EntryFindings, sum.AnchorNames, sum.Anchors
+	return &sum, true, nil
+}
+
+// linkedStateOf reads one certificate's stored state.
+func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) string {
+	var state string
+	s.db.QueryRowContext(ctx, `SELECT state FROM linked WHERE fingerprint_sha256 = ?`, fingerprint).Scan(&state)
+	return state
+}
+
+// Reindex brings the stored linked state up to date with the raw facts,
+// in one transaction. Imports run it at their end. It relinks only the
+// certificates the sources noted in relink_pending hold, and those that
+// share a name with them (lookalikes), unless what changed can reach
+// further: trust entries or CRLs in those sources, a different set of
+// anchors or of certificates acting as CAs, a certificate that issued
+// others. Then, and with force (`certgov reindex`), it relinks everything.
+// Either way the result equals a full rebuild (TestStoredStateEqualsRelinking).
+func (s *Store) Reindex(ctx context.Context, force bool) error {
+	done, err := s.relink(ctx, force)
+	s.lastRelink = done
+	return err
+}
+
+// relinked says what a Reindex did.
+type relinked struct {
+	all          bool // every certificate was relinked
+	certificates int
+}
+
+func (s *Store) relink(ctx context.Context, force bool) (done relinked, err error) {
+	rv := &Review{s: s, ctx: ctx}
+	stored, current, err := s.loadLinkedSummary(ctx, rv)
+	if err != nil || (current && !force) {
+		return done, err
+	}
+	if err := rv.loadSourcePaths(ctx); err != nil {
+		return done, err
+	}
+	// Chain verification commits its own cache first, so that it is
+	// done before this transaction takes the write lock.
+	if err := rv.prepareLinking(ctx); err != nil {
+		return done, err
+	}
+	anchorList := slices.Sorted(maps.Keys(rv.chains.AnchorNames))
+	actingCAs := slices.Sorted(maps.Keys(rv.actingCAs))
+	var touched map[string]bool // nil: every certificate
+	if !force && stored != nil && slices.Equal(stored.Anchors, anchorList) && slices.Equal(stored.ActingCAs, actingCAs) {
+		if touched, err = s.touchedByPending(ctx, rv); err != nil {
+			return done, err
+		}
+	}
+	anchors := map[string]int{}
+	for i, fp := range anchorList {
+		anchors[fp] = i + 1
+	}
+	if touched != nil {
+		// The entries' findings count every admission: those of the
+		// certificates not relinked come from their stored state.
+		if err := rv.noteStoredAdmissions(ctx, anchorList, touched); err != nil {
+			return done, err
+		}
+	}
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return done, err
+	}
+	defer tx.Rollback()
+	if err := deleteLinked(ctx, tx, touched); err != nil {
+		return done, err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)
+		VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return done, err
+	}
+	defer stmt.Close()
+	sourceIDs := map[string]int64{}
+	for id, path := range rv.sourcePaths {
+		sourceIDs[path] = id
+	}
+	store := func(r *model.Record) error {
+		refs := rv.link(r, "")
+		st := stateOf(r, refs)
+		for _, path := range r.Sources {
+			st.Sources = append(st.Sources, sourceIDs[path])
+		}
+		done.certificates++
+		_, err := stmt.ExecContext(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
+			encodeFacts(&r.Certificate), encodeState(st, anchors))
+		return err
+	}
+	if touched == nil {
+		err = s.EachRecord(ctx, store)
+	} else {
+		err = s.eachRecordOf(ctx, slices.Sorted(maps.Keys(touched)), store)
+	}
+	if err != nil {
+		return done, err
+	}
+	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
+		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs})
+	if err != nil {
+		return done, err
+	}
+	version, err := s.factsVersion(ctx, tx)
+	if err != nil {
+		return done, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM relink_pending`); err != nil {
+		return done, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO linked_summary(id, version, summary) VALUES (1, ?, ?)`, version, string(summary)); err != nil {
+		return done, err
+	}
+	done.all = touched == nil
+	return done, tx.Commit()
+}
+
+// deleteLinked removes the stored states about to be written again.
+func deleteLinked(ctx context.Context, tx *sql.Tx, touched map[string]bool) error {
+	if touched == nil {
+		_, err := tx.ExecContext(ctx, `DELETE FROM linked`)
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `DELETE FROM linked WHERE fingerprint_sha256 = ?`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for fp := range touched {
+		if _, err := stmt.ExecContext(ctx, fp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touchedByPending returns the certificates the pending sources' changes
+// touch, or nil when those changes can reach any certificate.
+func (s *Store) touchedByPending(ctx context.Context, rv *Review) (map[string]bool, error) {
+	// Trust entries and CRLs added or removed change what anything links
+	// to; a new certificate (one the stored state does not hold yet) that
+	// issued others changes the chains below it. Chains are built from
+	// every imported certificate, whatever source still holds it, so a
+	// CA that was known before (a chain file repeats its issuing CA)
+	// changes nothing.
+	var reaching bool
+	err := s.db.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM trust_entries WHERE source_id IN (SELECT source_id FROM relink_pending))
+		OR EXISTS (SELECT 1 FROM crls WHERE source_id IN (SELECT source_id FROM relink_pending))
+		OR EXISTS (SELECT 1 FROM certificate_sources cs JOIN certificates c ON c.fingerprint_sha256 = cs.fingerprint_sha256
+			WHERE cs.source_id IN (SELECT source_id FROM relink_pending)
+			AND NOT EXISTS (SELECT 1 FROM linked l WHERE l.fingerprint_sha256 = c.fingerprint_sha256)
+			AND EXISTS (SELECT 1 FROM certificates k WHERE k.issuer_normalized = c.subject_normalized
+				AND k.self_issued = 0 AND k.fingerprint_sha256 <> c.fingerprint_sha256))`).Scan(&reaching)
+	if err != nil || reaching {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.fingerprint_sha256, c.subject_normalized, c.sans
+		FROM certificate_sources cs JOIN certificates c ON c.fingerprint_sha256 = cs.fingerprint_sha256
+		WHERE cs.source_id IN (SELECT source_id FROM relink_pending)`)
+	if err != nil {
+		return nil, err
+	}
+	touched := map[string]bool{}
+	names := map[string]bool{} // "dn:…", "uri:…" of the touched certificates
+	for rows.Next() {
+		var fp, subject, sans string
+		if err := rows.Scan(&fp, &subject, &sans); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		touched[fp] = true
+		for _, name := range lookalikeNames(subject, sans) {
+			names[name] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(names) == 0 {
+		return touched, err
+	}
+	// A certificate with the name of a touched one may have become, or
+	// stopped being, its lookalike (Chains.Mimics).
+	rows, err = s.db.QueryContext(ctx, `SELECT fingerprint_sha256, subject_normalized, sans FROM certificates`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fp, subject, sans string
+		if err := rows.Scan(&fp, &subject, &sans); err != nil {
+			return nil, err
+		}
+		for _, name := range lookalikeNames(subject, sans) {
+			if names[name] {
+				touched[fp] = true
+			}
+		}
+	}
+	return touched, rows.Err()
+}
+
+// lookalikeNames are the names Chains.Mimics compares: the subject DN and
+// the first URI SAN.
+func lookalikeNames(subject, sans string) []string {
+	var names []string
+	if subject != "" {
+		names = append(names, "dn:"+subject)
+	}
+	if strings.Contains(sans, `"uri":["`) {
+		if s, err := decodeSANs(sans); err == nil && len(s.URI) > 0 {
+			names = append(names, "uri:"+s.URI[0])
+		}
+	}
+	return names
+}
+
+// noteStoredAdmissions notes, for the entries' findings, what the stored
+// states of the certificates not in touched admit.
+func (rv *Review) noteStoredAdmissions(ctx context.Context, anchorList []string, touched map[string]bool) error {
+	index := make(map[int64]int, len(rv.entries))
+	for i, e := range rv.entries {
+		index[e.ID] = i
+	}
+	rows, err := rv.s.db.QueryContext(ctx, `SELECT fingerprint_sha256, identity_name, state FROM linked`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fp, identity, state string
+		if err := rows.Scan(&fp, &identity, &state); err != nil {
+			return err
+		}
+		if touched[fp] {
+			continue
+		}
+		for _, ref := range decodeState(state, anchorList).Refs {
+			if i, ok := index[ref.Entry]; ok {
+				rv.noteAdmission(i, identity)
+			}
+		}
+	}
+	return rows.Err()
+}
