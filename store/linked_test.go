@@ -304,3 +304,56 @@ func TestDecodeSANs(t *testing.T) {
 		}
 	}
 }
+
+// A CA that arrives under a name nothing else chains through changes no
+// other certificate's chain: only what it issued is verified and relinked,
+// also when a CA file then makes it an anchor.
+func TestUnrelatedCAVerifiesOnlyItsOwn(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	estate, err := demo.Generate(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := estate.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	importAll(t, s, []string{dir})
+
+	g := demo.NewGenerator(5)
+	ca, err := g.SelfSigned(demo.Template{CommonName: "Unrelated Partner CA", CA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := g.Issue(demo.Template{CommonName: "unrelated-client", NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)}, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := filepath.Join(dir, "unrelated-chain.pem")
+	os.WriteFile(chain, append(leaf.PEM(), ca.PEM()...), 0o600)
+	importAll(t, s, []string{chain})
+	t.Logf("chain: %+v", s.lastRelink)
+	if got := s.lastRelink; got.all || got.certificates > 2 || got.chainsChecked > 1 {
+		t.Errorf("a new CA with its leaf: relinked %+v, want only those two and one chain verified", got)
+	}
+	if stored, computed := reviewOutput(t, s, false), reviewOutput(t, s, true); stored != computed {
+		t.Fatalf("stored state differs from relinking:\n%s", firstDifference(stored, computed))
+	}
+
+	bundle := filepath.Join(dir, "unrelated-ca-bundle.pem")
+	os.WriteFile(bundle, ca.PEM(), 0o600)
+	importAll(t, s, []string{bundle})
+	t.Logf("bundle: %+v", s.lastRelink)
+	if got := s.lastRelink; got.chainsChecked > 2 {
+		t.Errorf("the CA listed in a CA file: %d chains verified, want only those under it", got.chainsChecked)
+	}
+	if stored, computed := reviewOutput(t, s, false), reviewOutput(t, s, true); stored != computed {
+		t.Fatalf("stored state differs from relinking:\n%s", firstDifference(stored, computed))
+	}
+}

@@ -126,34 +126,23 @@ var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identit
 	ORDER BY i.name COLLATE NOCASE, i.identity_key, c.not_after, c.fingerprint_sha256`
 
 // eachRecordOf calls fn for each of the given certificates with its
-// identity and current sources, as EachRecord does, in chunks of
-// fingerprints.
+// identity and current sources, as EachRecord does.
 func (s *Store) eachRecordOf(ctx context.Context, fingerprints []string, fn func(*model.Record) error) error {
-	const chunk = 500
-	for len(fingerprints) > 0 {
-		n := min(chunk, len(fingerprints))
-		args := make([]any, n)
-		for i, fp := range fingerprints[:n] {
-			args[i] = fp
-		}
-		fingerprints = fingerprints[n:]
-		rows, err := s.db.QueryContext(ctx, `SELECT `+qualified("c.", certificateColumns)+`, i.identity_key, i.name, `+sourcesOfCertificate+`
-			FROM certificates c JOIN identities i ON i.id = c.identity_id
-			WHERE c.fingerprint_sha256 IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
-		if err != nil {
-			return err
-		}
+	return inChunks(fingerprints, func(in string, args []any) error {
 		var batch []scannedRecord
-		for rows.Next() {
-			batch = append(batch, scannedRecord{})
-			r := &batch[len(batch)-1]
-			if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources); err != nil {
-				rows.Close()
-				return err
+		err := s.eachRow(ctx, `SELECT `+qualified("c.", certificateColumns)+`, i.identity_key, i.name, `+sourcesOfCertificate+`
+			FROM certificates c JOIN identities i ON i.id = c.identity_id
+			WHERE c.fingerprint_sha256 IN `+in, args, func(rows *sql.Rows) error {
+			for rows.Next() {
+				batch = append(batch, scannedRecord{})
+				r := &batch[len(batch)-1]
+				if err := scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources); err != nil {
+					return err
+				}
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		})
+		if err != nil {
 			return err
 		}
 		for i := range batch {
@@ -164,8 +153,8 @@ func (s *Store) eachRecordOf(ctx context.Context, fingerprints []string, fn func
 				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // linkedQuery reads the same from the stored linked state, which keeps

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 
 	"certgov/model"
 )
@@ -64,8 +63,9 @@ func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) string {
 // certificates the sources noted in relink_pending hold, and those that
 // share a name with them (lookalikes), unless what changed can reach
 // further: trust entries or CRLs in those sources, a different set of
-// anchors or of certificates acting as CAs, a certificate that issued
-// others. Then, and with force (`certgov reindex`), it relinks everything.
+// anchors. A new certificate that issued others relinks those below it,
+// and one that started or stopped acting as a CA is relinked too. With
+// force (`certgov reindex`) it relinks everything.
 // Either way the result equals a full rebuild (TestStoredStateEqualsRelinking).
 func (s *Store) Reindex(ctx context.Context, force bool) error {
 	done, err := s.relink(ctx, force)
@@ -75,8 +75,9 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 
 // relinked says what a Reindex did.
 type relinked struct {
-	all          bool // every certificate was relinked
-	certificates int
+	all           bool // every certificate was relinked
+	certificates  int
+	chainsChecked int // chains verified, not taken from the cache
 }
 
 func (s *Store) relink(ctx context.Context, force bool) (done relinked, err error) {
@@ -88,16 +89,26 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if err := rv.loadSourcePaths(ctx); err != nil {
 		return done, err
 	}
+	if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
+		return done, err
+	}
+	actingCAs := slices.Sorted(maps.Keys(rv.actingCAs))
+	var touched map[string]bool // nil: every certificate
+	if !force && stored != nil {
+		if touched, err = s.touchedByPending(ctx, actingCAs, stored.ActingCAs); err != nil {
+			return done, err
+		}
+	}
 	// Chain verification commits its own cache first, so that it is
 	// done before this transaction takes the write lock.
-	if err := rv.prepareLinking(ctx); err != nil {
+	if err := rv.prepareLinkingOf(ctx, touched); err != nil {
 		return done, err
 	}
 	anchorList := slices.Sorted(maps.Keys(rv.chains.AnchorNames))
-	actingCAs := slices.Sorted(maps.Keys(rv.actingCAs))
-	var touched map[string]bool // nil: every certificate
-	if !force && stored != nil && slices.Equal(stored.Anchors, anchorList) && slices.Equal(stored.ActingCAs, actingCAs) {
-		if touched, err = s.touchedByPending(ctx, rv); err != nil {
+	if touched != nil && !slices.Equal(stored.Anchors, anchorList) {
+		// A certificate a CA file names arrived: what chains to it changes.
+		touched = nil
+		if err := rv.prepareLinkingOf(ctx, nil); err != nil {
 			return done, err
 		}
 	}
@@ -165,7 +176,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO linked_summary(id, version, summary) VALUES (1, ?, ?)`, version, string(summary)); err != nil {
 		return done, err
 	}
-	done.all = touched == nil
+	done.all, done.chainsChecked = touched == nil, rv.chains.Verified
 	return done, tx.Commit()
 }
 
@@ -189,60 +200,146 @@ func deleteLinked(ctx context.Context, tx *sql.Tx, touched map[string]bool) erro
 }
 
 // touchedByPending returns the certificates the pending sources' changes
-// touch, or nil when those changes can reach any certificate.
-func (s *Store) touchedByPending(ctx context.Context, rv *Review) (map[string]bool, error) {
-	// Trust entries and CRLs added or removed change what anything links
-	// to; a new certificate (one the stored state does not hold yet) that
-	// issued others changes the chains below it. Chains are built from
-	// every imported certificate, whatever source still holds it, so a
-	// CA that was known before (a chain file repeats its issuing CA)
-	// changes nothing.
+// touch, or nil when those changes can reach any certificate: trust
+// entries or CRLs in them (what anything links to changes), or more than
+// half of all certificates touched anyway. actingCAs is the certificates
+// acting as CAs now, stored what they were at the last relink.
+func (s *Store) touchedByPending(ctx context.Context, actingCAs, stored []string) (map[string]bool, error) {
 	var reaching bool
 	err := s.db.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM trust_entries WHERE source_id IN (SELECT source_id FROM relink_pending))
-		OR EXISTS (SELECT 1 FROM crls WHERE source_id IN (SELECT source_id FROM relink_pending))
-		OR EXISTS (SELECT 1 FROM certificate_sources cs JOIN certificates c ON c.fingerprint_sha256 = cs.fingerprint_sha256
-			WHERE cs.source_id IN (SELECT source_id FROM relink_pending)
-			AND NOT EXISTS (SELECT 1 FROM linked l WHERE l.fingerprint_sha256 = c.fingerprint_sha256)
-			AND EXISTS (SELECT 1 FROM certificates k WHERE k.issuer_normalized = c.subject_normalized
-				AND k.self_issued = 0 AND k.fingerprint_sha256 <> c.fingerprint_sha256))`).Scan(&reaching)
+		OR EXISTS (SELECT 1 FROM crls WHERE source_id IN (SELECT source_id FROM relink_pending))`).Scan(&reaching)
 	if err != nil || reaching {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.fingerprint_sha256, c.subject_normalized, c.sans
+	touched := map[string]bool{}
+	// What the sources hold; new certificates (the stored state does not
+	// hold them yet) that issued others change the chains below them.
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.fingerprint_sha256, c.subject_normalized,
+		NOT EXISTS (SELECT 1 FROM linked l WHERE l.fingerprint_sha256 = c.fingerprint_sha256)
 		FROM certificate_sources cs JOIN certificates c ON c.fingerprint_sha256 = cs.fingerprint_sha256
 		WHERE cs.source_id IN (SELECT source_id FROM relink_pending)`)
 	if err != nil {
 		return nil, err
 	}
-	touched := map[string]bool{}
-	names := map[string]bool{} // "dn:…", "uri:…" of the touched certificates
+	var newIssuers []string
 	for rows.Next() {
-		var fp, subject, sans string
-		if err := rows.Scan(&fp, &subject, &sans); err != nil {
+		var fp, subject string
+		var isNew bool
+		if err := rows.Scan(&fp, &subject, &isNew); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		touched[fp] = true
-		for _, name := range lookalikeNames(subject, sans) {
-			names[name] = true
+		if isNew {
+			newIssuers = append(newIssuers, subject)
 		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(names) == 0 {
-		return touched, err
-	}
-	// A certificate with the name of a touched one may have become, or
-	// stopped being, its lookalike (Chains.Mimics).
-	rows, err = s.db.QueryContext(ctx, `SELECT fingerprint_sha256, subject_normalized, sans FROM certificates`)
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	// A certificate that started or stopped acting as a CA.
+	for _, fp := range symmetricDifference(actingCAs, stored) {
+		touched[fp] = true
+	}
+	if err := s.addDescendants(ctx, newIssuers, touched); err != nil {
+		return nil, err
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM certificates`).Scan(&total); err != nil {
+		return nil, err
+	}
+	if len(touched) > total/2 {
+		return nil, nil
+	}
+	return touched, s.addLookalikes(ctx, touched)
+}
+
+// symmetricDifference lists what is in one of two sorted lists only.
+func symmetricDifference(a, b []string) []string {
+	var out []string
+	for _, v := range a {
+		if _, found := slices.BinarySearch(b, v); !found {
+			out = append(out, v)
+		}
+	}
+	for _, v := range b {
+		if _, found := slices.BinarySearch(a, v); !found {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// addDescendants adds every certificate issued, directly or through
+// intermediates, under the given subject names.
+func (s *Store) addDescendants(ctx context.Context, subjects []string, touched map[string]bool) error {
+	seen := map[string]bool{}
+	for len(subjects) > 0 {
+		subject := subjects[0]
+		subjects = subjects[1:]
+		if seen[subject] {
+			continue
+		}
+		seen[subject] = true
+		rows, err := s.db.QueryContext(ctx, `SELECT fingerprint_sha256, subject_normalized FROM certificates
+			WHERE issuer_normalized = ? AND self_issued = 0`, subject)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var fp, child string
+			if err := rows.Scan(&fp, &child); err != nil {
+				rows.Close()
+				return err
+			}
+			touched[fp] = true
+			subjects = append(subjects, child)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addLookalikes adds the certificates that share a name with a touched
+// one: they may have become, or stopped being, its lookalike
+// (Chains.Mimics).
+func (s *Store) addLookalikes(ctx context.Context, touched map[string]bool) error {
+	names := map[string]bool{}
+	err := inChunks(slices.Sorted(maps.Keys(touched)), func(in string, args []any) error {
+		return s.eachRow(ctx, `SELECT subject_normalized, sans FROM certificates WHERE fingerprint_sha256 IN `+in, args,
+			func(rows *sql.Rows) error {
+				for rows.Next() {
+					var subject, sans string
+					if err := rows.Scan(&subject, &sans); err != nil {
+						return err
+					}
+					for _, name := range lookalikeNames(subject, sans) {
+						names[name] = true
+					}
+				}
+				return rows.Err()
+			})
+	})
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint_sha256, subject_normalized, sans FROM certificates`)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var fp, subject, sans string
 		if err := rows.Scan(&fp, &subject, &sans); err != nil {
-			return nil, err
+			return err
 		}
 		for _, name := range lookalikeNames(subject, sans) {
 			if names[name] {
@@ -250,7 +347,7 @@ func (s *Store) touchedByPending(ctx context.Context, rv *Review) (map[string]bo
 			}
 		}
 	}
-	return touched, rows.Err()
+	return rows.Err()
 }
 
 // lookalikeNames are the names Chains.Mimics compares: the subject DN and
@@ -260,10 +357,8 @@ func lookalikeNames(subject, sans string) []string {
 	if subject != "" {
 		names = append(names, "dn:"+subject)
 	}
-	if strings.Contains(sans, `"uri":["`) {
-		if s, err := decodeSANs(sans); err == nil && len(s.URI) > 0 {
-			names = append(names, "uri:"+s.URI[0])
-		}
+	if uri := firstURI(sans); uri != "" {
+		names = append(names, "uri:"+uri)
 	}
 	return names
 }

@@ -76,6 +76,12 @@ func (rv *Review) loadEntries(ctx context.Context) error {
 
 // prepareLinking loads what linking from the raw facts needs.
 func (rv *Review) prepareLinking(ctx context.Context) error {
+	return rv.prepareLinkingOf(ctx, nil)
+}
+
+// prepareLinkingOf is prepareLinking for the certificates in only (nil:
+// all): only their chains are loaded or verified.
+func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) error {
 	s := rv.s
 	if err := rv.loadEntries(ctx); err != nil {
 		return err
@@ -90,11 +96,13 @@ func (rv *Review) prepareLinking(ctx context.Context) error {
 	rv.admitted = make([]map[string]bool, len(plain))
 	rv.admitsAny = make([]bool, len(plain))
 	rv.trustChecked = len(rv.entries) > 0
-	if rv.chains, err = s.Chains(ctx, rv.entries); err != nil {
+	if rv.chains, err = s.chainsOf(ctx, rv.entries, only); err != nil {
 		return err
 	}
-	if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
-		return err
+	if rv.actingCAs == nil {
+		if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
+			return err
+		}
 	}
 	rv.revoked, err = s.Revocations(ctx)
 	return err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -56,7 +58,7 @@ func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
 
 // chainVersion changes whenever what a cached chain result means changes,
 // so that results of an older certgov are never reused.
-const chainVersion = "chains-v2"
+const chainVersion = "chains-v3"
 
 // Chains is what chain verification found for the whole inventory.
 type Chains struct {
@@ -66,6 +68,8 @@ type Chains struct {
 	// AnchorNames names each anchor for people: "Example Root CA
 	// (sha256:0a1b2c3d…)".
 	AnchorNames map[string]string
+	// Verified counts the chains verified now, not taken from the cache.
+	Verified int
 	// chainedNames maps the subject DN ("dn:…") and first URI SAN
 	// ("uri:…") of every CA-signed certificate with a verified chain to
 	// the identity it belongs to and the anchors its chain ends at, to
@@ -82,10 +86,18 @@ type chainedName struct {
 // certificate that could have one: certificates issued by an imported
 // certificate, and self-signed ones listed as anchors. Every imported CA
 // certificate may serve as an intermediate, as a client sends its chain.
-// Results are kept per set of anchors and CA certificates, so only
-// certificates not yet checked against the current set cost a signature
-// verification, about one each (model.ChainVerifier).
+// Each result is kept with a key naming the CA certificates and anchors
+// its chain could go through (those above its issuer's name, caKeys), so
+// only certificates whose possible issuers changed cost a signature
+// verification, about one each (model.ChainVerifier): a CA that arrives
+// under another name changes no other certificate's key.
 func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, error) {
+	return s.chainsOf(ctx, entries, nil)
+}
+
+// chainsOf is Chains for the certificates in only (nil: all); the anchors
+// are all named either way.
+func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[string]bool) (*Chains, error) {
 	out := &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}}
 	partial := map[string]bool{}
 	for _, e := range entries {
@@ -98,50 +110,53 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 	}
 	var anchors, intermediates []*x509.Certificate
 	roots := map[string]bool{}
-	issuers := map[string]bool{} // normalised subjects of the certificates a chain can go through
-	var setKey []string
-	add := func(fp, subject, name string, der []byte, selfSigned bool) {
+	keys := caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}}
+	add := func(fp, subject, issuer, name string, der []byte, selfSigned bool) {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return
 		}
-		issuers[subject] = true
-		setKey = append(setKey, fp)
+		key := caKey{fingerprint: fp, issuer: issuer, selfIssued: issuer == subject}
 		// An anchor is an intermediate too, so that chains through a
 		// trusted issuing CA reach the trusted root above it as well.
 		intermediates = append(intermediates, c)
 		isPartial, isAnchor := partial[fp]
-		if !isAnchor {
-			return
-		}
-		out.AnchorNames[fp] = name + " (sha256:" + fp[:16] + "…)"
-		if selfSigned {
-			roots[fp] = true
-		}
-		if selfSigned || isPartial {
-			anchors = append(anchors, c)
-			setKey = append(setKey, "anchor")
-			if isPartial {
-				setKey = append(setKey, "partial")
+		if isAnchor {
+			out.AnchorNames[fp] = name + " (sha256:" + fp[:16] + "…)"
+			if selfSigned {
+				roots[fp] = true
+			}
+			if selfSigned || isPartial {
+				anchors = append(anchors, c)
+				key.role = "anchor"
+				if isPartial {
+					key.role = "partial anchor"
+				}
 			}
 		}
+		keys.bySubject[subject] = append(keys.bySubject[subject], key)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, i.name, c.der, c.self_signed
-		FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.is_ca = 1 ORDER BY 1`)
+	// CA certificates that issued none of the imported ones cannot be in a
+	// chain but as its anchor, and anchors are added below: at scale most
+	// CA:TRUE certificates are `openssl req -x509` client certificates.
+	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, c.issuer_normalized, i.name, c.der, c.self_signed
+		FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.is_ca = 1
+		AND EXISTS (SELECT 1 FROM certificates k WHERE k.issuer_normalized = c.subject_normalized AND k.self_issued = 0)
+		ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}
 	loaded := map[string]bool{}
 	for rows.Next() {
-		var fp, subject, name string
+		var fp, subject, issuer, name string
 		var der []byte
 		var selfSigned bool
-		if err := rows.Scan(&fp, &subject, &name, &der, &selfSigned); err != nil {
+		if err := rows.Scan(&fp, &subject, &issuer, &name, &der, &selfSigned); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		loaded[fp] = true
-		add(fp, subject, name, der, selfSigned)
+		add(fp, subject, issuer, name, der, selfSigned)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -157,37 +172,45 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 	}
 	slices.Sort(others)
 	for _, fp := range others {
-		var subject, name string
+		var subject, issuer, name string
 		var der []byte
 		var selfSigned bool
-		err := s.db.QueryRowContext(ctx, `SELECT c.subject_normalized, i.name, c.der, c.self_signed
-			FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.fingerprint_sha256 = ?`, fp).Scan(&subject, &name, &der, &selfSigned)
+		err := s.db.QueryRowContext(ctx, `SELECT c.subject_normalized, c.issuer_normalized, i.name, c.der, c.self_signed
+			FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.fingerprint_sha256 = ?`, fp).Scan(&subject, &issuer, &name, &der, &selfSigned)
 		if err != nil {
 			continue // an entry whose certificate was not stored (unparsable)
 		}
-		add(fp, subject, name, der, selfSigned)
+		add(fp, subject, issuer, name, der, selfSigned)
 	}
-	setSum := sha256.Sum256([]byte(chainVersion + "," + strings.Join(setKey, ",")))
-	caSet := hex.EncodeToString(setSum[:16])
 
-	cached := map[string]string{}
-	rows, err = s.db.QueryContext(ctx, `SELECT fingerprint_sha256, anchors FROM chain_anchors WHERE ca_set = ?`, caSet)
+	type cachedChain struct{ key, anchors string }
+	cached := map[string]cachedChain{}
+	readCached := func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp string
+			var c cachedChain
+			if err := rows.Scan(&fp, &c.key, &c.anchors); err != nil {
+				return err
+			}
+			cached[fp] = c
+		}
+		return rows.Err()
+	}
+	const cachedChains = `SELECT fingerprint_sha256, ca_set, anchors FROM chain_anchors`
+	if only == nil {
+		err = s.eachRow(ctx, cachedChains, nil, readCached)
+	} else {
+		err = inChunks(slices.Sorted(maps.Keys(only)), func(in string, args []any) error {
+			return s.eachRow(ctx, cachedChains+` WHERE fingerprint_sha256 IN `+in, args, readCached)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var fp, list string
-		if err := rows.Scan(&fp, &list); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		cached[fp] = list
-	}
-	rows.Close()
 
 	type candidate struct {
-		fp, nameDN, nameURI, identity string
-		der                           []byte
+		fp, nameDN, nameURI, identity, key string
+		der                                []byte
 	}
 	var todo []candidate
 	remember := func(c candidate, chain model.Chain) {
@@ -208,47 +231,52 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 			}
 		}
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized,
-		coalesce(json_extract(c.sans, '$.uri[0]'), ''), c.self_issued, i.name
-		FROM certificates c JOIN identities i ON i.id = c.identity_id`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var c candidate
-		var issuer, subject, uri string
-		var selfIssued bool
-		if err := rows.Scan(&c.fp, &issuer, &subject, &uri, &selfIssued, &c.identity); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		_, isAnchor := partial[c.fp]
-		if selfIssued && !isAnchor {
-			continue // no issuer to chain to, and not listed as its own anchor
-		}
-		if !selfIssued {
-			if subject != "" {
-				c.nameDN = "dn:" + subject
+	consider := func(rows *sql.Rows) error {
+		for rows.Next() {
+			var c candidate
+			var issuer, subject, sans string
+			var selfIssued bool
+			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity); err != nil {
+				return err
 			}
-			if uri != "" {
-				c.nameURI = "uri:" + uri
+			_, isAnchor := partial[c.fp]
+			if selfIssued && !isAnchor {
+				continue // no issuer to chain to, and not listed as its own anchor
 			}
-		}
-		if list, ok := cached[c.fp]; ok {
-			var chain model.Chain
-			if json.Unmarshal([]byte(list), &chain) == nil {
-				remember(c, chain)
+			if !selfIssued {
+				if subject != "" {
+					c.nameDN = "dn:" + subject
+				}
+				if uri := firstURI(sans); uri != "" {
+					c.nameURI = "uri:" + uri
+				}
+			}
+			c.key = keys.of(issuer)
+			if hit, ok := cached[c.fp]; ok && hit.key == c.key {
+				var chain model.Chain
+				if json.Unmarshal([]byte(hit.anchors), &chain) == nil {
+					remember(c, chain)
+					continue
+				}
+			}
+			if !selfIssued && len(keys.bySubject[issuer]) == 0 {
+				out.ByCertificate[c.fp] = model.Chain{Problem: "its issuer is not among the imported certificates"}
 				continue
 			}
+			todo = append(todo, c)
 		}
-		if !selfIssued && !issuers[issuer] {
-			out.ByCertificate[c.fp] = model.Chain{Problem: "its issuer is not among the imported certificates"}
-			continue
-		}
-		todo = append(todo, c)
+		return rows.Err()
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name
+		FROM certificates c JOIN identities i ON i.id = c.identity_id`
+	if only == nil {
+		err = s.eachRow(ctx, candidates, nil, consider)
+	} else {
+		err = inChunks(slices.Sorted(maps.Keys(only)), func(in string, args []any) error {
+			return s.eachRow(ctx, candidates+` WHERE c.fingerprint_sha256 IN `+in, args, consider)
+		})
+	}
+	if err != nil {
 		return nil, err
 	}
 	if len(todo) == 0 {
@@ -277,13 +305,96 @@ func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, err
 			continue
 		}
 		chain := verifier.Verify(leaf)
+		out.Verified++
 		list, _ := json.Marshal(chain)
-		if _, err := stmt.ExecContext(ctx, c.fp, caSet, string(list)); err != nil {
+		if _, err := stmt.ExecContext(ctx, c.fp, c.key, string(list)); err != nil {
 			return nil, err
 		}
 		remember(c, chain)
 	}
 	return out, tx.Commit()
+}
+
+// eachRow runs query and hands its rows to fn, closing them after.
+func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return fn(rows)
+}
+
+// inChunks calls fn with "(?, ?, …)" and the values for each chunk of
+// values, so that a query about many certificates stays within the
+// database's limit on parameters.
+func inChunks(values []string, fn func(in string, args []any) error) error {
+	const chunk = 500
+	for len(values) > 0 {
+		n := min(chunk, len(values))
+		args := make([]any, n)
+		for i, v := range values[:n] {
+			args[i] = v
+		}
+		values = values[n:]
+		if err := fn("(?"+strings.Repeat(", ?", n-1)+")", args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstURI is the first URI SAN in the stored SAN JSON.
+func firstURI(sans string) string {
+	if !strings.Contains(sans, `"uri":["`) {
+		return ""
+	}
+	if s, err := decodeSANs(sans); err == nil && len(s.URI) > 0 {
+		return s.URI[0]
+	}
+	return ""
+}
+
+// caKey is what a chain result depends on about one CA certificate or
+// anchor: which certificate, where its own chain goes, its role.
+type caKey struct {
+	fingerprint, issuer string
+	selfIssued          bool
+	role                string // "", "anchor", "partial anchor"
+}
+
+// caKeys names, for an issuer's name, every CA certificate and anchor a
+// chain from a certificate it issued could go through: those with that
+// subject, then those with their issuers' subjects, up to self-issued
+// ones. A chain result is valid as long as this key is unchanged.
+type caKeys struct {
+	bySubject map[string][]caKey
+	memo      map[string]string
+}
+
+func (k *caKeys) of(issuer string) string {
+	if key, ok := k.memo[issuer]; ok {
+		return key
+	}
+	var parts []string
+	seen := map[string]bool{issuer: true}
+	next := []string{issuer}
+	for len(next) > 0 {
+		subject := next[0]
+		next = next[1:]
+		for _, ca := range k.bySubject[subject] {
+			parts = append(parts, ca.fingerprint+" "+ca.role)
+			if !ca.selfIssued && !seen[ca.issuer] {
+				seen[ca.issuer] = true
+				next = append(next, ca.issuer)
+			}
+		}
+	}
+	slices.Sort(parts)
+	sum := sha256.Sum256([]byte(chainVersion + "," + strings.Join(parts, ",")))
+	key := hex.EncodeToString(sum[:16])
+	k.memo[issuer] = key
+	return key
 }
 
 // Mimics names the CA-signed identities whose subject DN or first URI SAN
