@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"math"
+	"slices"
+	"time"
+)
 
 // IdentityKey groups certificates that are versions of one non-human
 // identity: the normalised subject DN plus the first URI SAN (a SPIFFE ID,
@@ -74,4 +78,48 @@ func newerVersion(c, than *Certificate, now time.Time) bool {
 		return c.NotBefore.After(than.NotBefore)
 	}
 	return c.NotAfter.After(than.NotAfter)
+}
+
+// CurrentPeriod is a stretch of time during which one certificate is its
+// identity's current one: from From up to, not including, Until (Unix
+// seconds; math.MinInt64 and math.MaxInt64 stand for no bound).
+type CurrentPeriod struct {
+	Fingerprint string
+	From, Until int64
+}
+
+// CurrentPeriods lays out over all time which of an identity's
+// certificates CurrentIndex picks. The pick only changes where a
+// certificate becomes valid (its notBefore) or stops being valid (the
+// second after its notAfter), so it is taken once per stretch between
+// those boundaries. A store can then find the current certificates at any
+// moment with a range query, the clock moving on without a rebuild.
+// Certificate times are whole seconds, as certificates carry them; certs
+// are in the order reads give them (expiry, then fingerprint), which
+// decides ties as CurrentIndex does.
+func CurrentPeriods(certs []Certificate) []CurrentPeriod {
+	if len(certs) == 0 {
+		return nil
+	}
+	var bounds []int64
+	for i := range certs {
+		bounds = append(bounds, certs[i].NotBefore.Unix(), certs[i].NotAfter.Unix()+1)
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	pick := func(at int64) string { return certs[CurrentIndex(certs, time.Unix(at, 0))].FingerprintSHA256 }
+	periods := []CurrentPeriod{{Fingerprint: pick(bounds[0] - 1), From: math.MinInt64, Until: bounds[0]}}
+	for i, from := range bounds {
+		until := int64(math.MaxInt64)
+		if i+1 < len(bounds) {
+			until = bounds[i+1]
+		}
+		fp := pick(from)
+		if last := &periods[len(periods)-1]; last.Fingerprint == fp {
+			last.Until = until
+			continue
+		}
+		periods = append(periods, CurrentPeriod{Fingerprint: fp, From: from, Until: until})
+	}
+	return periods
 }

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
-	"fmt"
 	"slices"
 
 	"certgov/model"
@@ -247,21 +245,6 @@ func (rv *Review) decodeLinkedState(state string, r *model.Record) {
 	}
 }
 
-// factsVersion names the state of the raw facts linking reads. Facts are
-// only ever added (new rows, new ids) or superseded, so the highest ids and
-// the counts change with every change, and stay as they are when an import
-// finds nothing new.
-func (s *Store) factsVersion(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (string, error) {
-	var v [8]int64
-	err := q.QueryRowContext(ctx, `SELECT
-		(SELECT coalesce(max(id), 0) FROM sources), (SELECT count(*) FROM sources WHERE superseded_at IS NULL),
-		(SELECT count(*) FROM certificates), (SELECT count(*) FROM certificate_sources),
-		(SELECT coalesce(max(id), 0) FROM trust_entries), (SELECT count(*) FROM trust_entries),
-		(SELECT coalesce(max(id), 0) FROM crls), (SELECT count(*) FROM revocations)`).Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
-	return fmt.Sprint(linkerVersion, v), err
-}
 
 // loadSourcePaths loads the paths of the current sources, which stored
 // states name by id.

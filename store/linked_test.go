@@ -98,6 +98,10 @@ func TestStoredStateEqualsRelinking(t *testing.T) {
 				if stored != computed {
 					t.Fatalf("round %d: stored state differs from relinking:\n%s", round, firstDifference(stored, computed))
 				}
+				// The first page by expiry, now and as the clock moves on.
+				for _, days := range []int{0, 45, 400} {
+					checkSoonestExpiring(t, s, time.Now().Truncate(time.Second).AddDate(0, 0, days))
+				}
 				if round == 6 && partly == 0 {
 					t.Error("no import relinked only what it touched")
 				}
@@ -277,7 +281,9 @@ func linkOne(t *testing.T, s *Store, fp string, relink bool) string {
 		t.Fatal(err)
 	}
 	record.Sources = nil // show lists occurrences itself
-	rv.Link(&record)
+	if err := rv.Link(&record); err != nil {
+		t.Fatal(err)
+	}
 	record.Sources = nil
 	findings := rv.Findings(&record, model.DefaultPolicy(), time.Now())
 	out, _ := json.Marshal(struct {
@@ -355,5 +361,114 @@ func TestUnrelatedCAVerifiesOnlyItsOwn(t *testing.T) {
 	}
 	if stored, computed := reviewOutput(t, s, false), reviewOutput(t, s, true); stored != computed {
 		t.Fatalf("stored state differs from relinking:\n%s", firstDifference(stored, computed))
+	}
+}
+
+// checkSoonestExpiring compares the dashboard's first page, read from the
+// stored periods, with the full review sorted the way the dashboard sorts
+// it (stable, by expiry, after name order).
+func checkSoonestExpiring(t *testing.T, s *Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		json     string
+		notAfter time.Time
+	}
+	var all []row
+	versions := map[string]int{}
+	var keys []string
+	err = rv.Each(ctx, model.DefaultPolicy(), now, func(r *model.Record, findings []model.Finding) error {
+		versions[r.IdentityKey]++
+		if r.Current {
+			line, _ := json.Marshal(struct {
+				R model.RecordJSON
+				F []model.Finding
+			}{r.JSON(), findings})
+			all = append(all, row{string(line), r.NotAfter})
+			keys = append(keys, r.IdentityKey)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range all {
+		all[i].json += fmt.Sprint(" versions ", versions[keys[i]])
+	}
+	slices.SortStableFunc(all, func(a, b row) int { return a.notAfter.Compare(b.notAfter) })
+	const limit = 40
+	var page []string
+	err = rv.EachSoonestExpiring(ctx, model.DefaultPolicy(), now, limit, func(r *model.Record, findings []model.Finding, n int) error {
+		line, _ := json.Marshal(struct {
+			R model.RecordJSON
+			F []model.Finding
+		}{r.JSON(), findings})
+		page = append(page, string(line)+fmt.Sprint(" versions ", n))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != min(limit, len(all)) {
+		t.Fatalf("at %s: first page has %d rows, want %d", now, len(page), min(limit, len(all)))
+	}
+	for i := range page {
+		if page[i] != all[i].json {
+			t.Fatalf("at %s: first page row %d:\n got %s\nwant %s", now, i, page[i], all[i].json)
+		}
+	}
+}
+
+// No read writes: with the stored state out of date and the chain cache
+// empty (an interrupted import), a review links in memory while another
+// connection holds the write lock, and leaves the database as it was.
+func TestReadsDoNotWrite(t *testing.T) {
+	ctx := context.Background()
+	estate, err := demo.Generate(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := estate.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	importAll(t, s, []string{dir})
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM chain_anchors; DELETE FROM linked_summary`); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if _, err := writer.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer writer.ExecContext(ctx, "ROLLBACK")
+	readCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	rv, err := s.NewReview(readCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.stored {
+		t.Fatal("the stored state should be out of date")
+	}
+	n := 0
+	if err := rv.Each(readCtx, model.DefaultPolicy(), time.Now(), func(*model.Record, []model.Finding) error { n++; return nil }); err != nil {
+		t.Fatalf("a read while another process writes: %v", err)
+	}
+	var cached int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chain_anchors`).Scan(&cached); err != nil || cached != 0 || n == 0 {
+		t.Errorf("after reading %d records the chain cache holds %d rows (%v); a read must not write", n, cached, err)
 	}
 }

@@ -281,10 +281,25 @@ CREATE TABLE linked_summary (
 	// rebuilds its rows. Imports note the sources they add, supersede or
 	// restore in relink_pending, in the transactions that change them, so
 	// that relinking after an import, even one killed halfway, touches
-	// only what those sources hold.
+	// only what those sources hold. current_periods says when each
+	// certificate is current, for the dashboard's first page.
 	`
 CREATE INDEX certificate_sources_source ON certificate_sources(source_id);
 CREATE TABLE relink_pending (source_id INTEGER PRIMARY KEY);
+-- When each certificate is its identity's current one (model.CurrentPeriods):
+-- the current certificates at any moment are a range query, in expiry order.
+CREATE TABLE current_periods (
+	identity_name      TEXT NOT NULL COLLATE NOCASE,
+	identity_key       TEXT NOT NULL,
+	fingerprint_sha256 TEXT NOT NULL,
+	not_after          INTEGER NOT NULL,
+	period_from        INTEGER NOT NULL,
+	period_until       INTEGER NOT NULL
+);
+CREATE INDEX current_periods_expiry ON current_periods(not_after, identity_name, identity_key);
+CREATE INDEX current_periods_identity ON current_periods(identity_name, identity_key);
+-- Reads load reviewers' owners and review dates: few identities have them.
+CREATE INDEX identities_governed ON identities(id) WHERE owner IS NOT NULL OR expires_at IS NOT NULL;
 DROP TABLE linked;
 CREATE TABLE linked (
 	identity_name      TEXT NOT NULL COLLATE NOCASE,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 
 	"certgov/model"
 )
@@ -26,14 +27,14 @@ type linkedSummary struct {
 
 // loadLinkedSummary reads the stored summary (nil when there is none, or
 // an older certgov stored it) and reports whether the stored state is
-// current; if it is, it loads the entry findings and trust flag into rv.
+// current: every change of the facts it is made from notes its source in
+// relink_pending, in the transaction that makes it, and Reindex empties
+// that table in the one that brings the state up to date. If it is
+// current, it loads the entry findings and trust flag into rv.
 func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSummary, bool, error) {
-	current, err := s.factsVersion(ctx, s.db)
-	if err != nil {
-		return nil, false, err
-	}
-	var version, summary string
-	err = s.db.QueryRowContext(ctx, `SELECT version, summary FROM linked_summary WHERE id = 1`).Scan(&version, &summary)
+	var summary string
+	var pending bool
+	err := s.db.QueryRowContext(ctx, `SELECT summary, EXISTS (SELECT 1 FROM relink_pending) FROM linked_summary WHERE id = 1`).Scan(&summary, &pending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -44,7 +45,7 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSumma
 	if json.Unmarshal([]byte(summary), &sum) != nil || sum.LinkerVersion != linkerVersion {
 		return nil, false, nil
 	}
-	if version != current {
+	if pending {
 		return &sum, false, nil
 	}
 	rv.trustChecked, rv.entryFindings, rv.anchorNames, rv.anchorList = sum.TrustChecked, sum.EntryFindings, sum.AnchorNames, sum.Anchors
@@ -52,10 +53,13 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSumma
 }
 
 // linkedStateOf reads one certificate's stored state.
-func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) string {
+func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) (string, error) {
 	var state string
-	s.db.QueryRowContext(ctx, `SELECT state FROM linked WHERE fingerprint_sha256 = ?`, fingerprint).Scan(&state)
-	return state
+	err := s.db.QueryRowContext(ctx, `SELECT state FROM linked WHERE fingerprint_sha256 = ?`, fingerprint).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil // imported after the state was stored: nothing links it yet
+	}
+	return state, err
 }
 
 // Reindex brings the stored linked state up to date with the raw facts,
@@ -81,7 +85,7 @@ type relinked struct {
 }
 
 func (s *Store) relink(ctx context.Context, force bool) (done relinked, err error) {
-	rv := &Review{s: s, ctx: ctx}
+	rv := &Review{s: s, ctx: ctx, keepChains: true}
 	stored, current, err := s.loadLinkedSummary(ctx, rv)
 	if err != nil || (current && !force) {
 		return done, err
@@ -142,7 +146,9 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	for id, path := range rv.sourcePaths {
 		sourceIDs[path] = id
 	}
+	identities := map[identityRef]bool{}
 	store := func(r *model.Record) error {
+		identities[identityRef{r.IdentityName, r.IdentityKey}] = true
 		refs := rv.link(r, "")
 		st := stateOf(r, refs)
 		for _, path := range r.Sources {
@@ -161,19 +167,26 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if err != nil {
 		return done, err
 	}
-	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
-		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs})
+	// When each certificate is current, for the identities relinked.
+	if touched == nil {
+		err = writePeriods(ctx, tx, nil)
+	} else if len(identities) > 0 {
+		err = writePeriods(ctx, tx, slices.SortedFunc(maps.Keys(identities), func(a, b identityRef) int {
+			return strings.Compare(a.name+"\x00"+a.key, b.name+"\x00"+b.key)
+		}))
+	}
 	if err != nil {
 		return done, err
 	}
-	version, err := s.factsVersion(ctx, tx)
+	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
+		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs})
 	if err != nil {
 		return done, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM relink_pending`); err != nil {
 		return done, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO linked_summary(id, version, summary) VALUES (1, ?, ?)`, version, string(summary)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO linked_summary(id, version, summary) VALUES (1, ?, ?)`, linkerVersion, string(summary)); err != nil {
 		return done, err
 	}
 	done.all, done.chainsChecked = touched == nil, rv.chains.Verified

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"certgov/model"
@@ -36,6 +38,9 @@ type Review struct {
 	anchorNames   map[string]string
 	anchorList    []string
 	sourcePaths   map[int64]string
+	// keepChains: chains verified while linking go into the cache
+	// (Reindex); a read's review keeps nothing, so that reads never write.
+	keepChains bool
 }
 
 // NewReview loads what linking needs: trust entries, verified chains,
@@ -53,12 +58,32 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 		return nil, err
 	}
 	if rv.stored {
-		if err := rv.loadSourcePaths(ctx); err != nil {
-			return nil, err
-		}
-		return rv, rv.loadEntries(ctx)
+		// Entries are loaded when records need them: all of them for a
+		// walk of every certificate, a few for one page.
+		return rv, rv.loadSourcePaths(ctx)
 	}
 	return rv, rv.prepareLinking(ctx)
+}
+
+// loadTemplatesFor makes sure the references the given stored states name
+// have their templates, reading only the entries not loaded yet.
+func (rv *Review) loadTemplatesFor(ctx context.Context, states []string) error {
+	if rv.entries != nil {
+		return nil // all loaded
+	}
+	if rv.refTemplates == nil {
+		rv.refTemplates = map[int64]model.TrustRef{}
+	}
+	var missing []string
+	for _, state := range states {
+		for _, ref := range decodeState(state, rv.anchorList).Refs {
+			if _, ok := rv.refTemplates[ref.Entry]; !ok {
+				missing = append(missing, strconv.FormatInt(ref.Entry, 10))
+			}
+		}
+	}
+	slices.Sort(missing)
+	return rv.s.trustEntriesByID(ctx, slices.Compact(missing), func(e StoredEntry) { rv.refTemplates[e.ID] = e.ref() })
 }
 
 // loadEntries loads the trust entries, which stored references name by id.
@@ -96,7 +121,7 @@ func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) er
 	rv.admitted = make([]map[string]bool, len(plain))
 	rv.admitsAny = make([]bool, len(plain))
 	rv.trustChecked = len(rv.entries) > 0
-	if rv.chains, err = s.chainsOf(ctx, rv.entries, only); err != nil {
+	if rv.chains, err = s.chainsOf(ctx, rv.entries, only, rv.keepChains); err != nil {
 		return err
 	}
 	if rv.actingCAs == nil {
@@ -125,6 +150,11 @@ func (rv *Review) loadGovernance(ctx context.Context) error {
 // Each walks every certificate: it links each to its trust entries, marks
 // the current ones and computes their findings.
 func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
+	if rv.stored && rv.entries == nil {
+		if err := rv.loadEntries(ctx); err != nil {
+			return err
+		}
+	}
 	return rv.s.eachIdentity(ctx, now, !rv.stored, func(records []model.Record, linked []string, current int) error {
 		for i := range records {
 			r := &records[i]
@@ -143,12 +173,19 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 }
 
 // Link fills in r's owner, trust entries, trust model and revocation.
-func (rv *Review) Link(r *model.Record) {
+func (rv *Review) Link(r *model.Record) error {
 	state := ""
 	if rv.stored {
-		state = rv.s.linkedStateOf(rv.ctx, r.FingerprintSHA256)
+		var err error
+		if state, err = rv.s.linkedStateOf(rv.ctx, r.FingerprintSHA256); err != nil {
+			return err
+		}
+		if err := rv.loadTemplatesFor(rv.ctx, []string{state}); err != nil {
+			return err
+		}
 	}
 	rv.link(r, state)
+	return nil
 }
 
 // link applies governance, then the stored linked state when the review

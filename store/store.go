@@ -131,6 +131,9 @@ func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 	return version, err
 }
 
+// SchemaVersion is the database schema this certgov writes.
+func SchemaVersion() int { return len(migrations) }
+
 func (s *Store) migrate(ctx context.Context) error {
 	var version int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {

@@ -36,24 +36,35 @@ func (e *StoredEntry) ref() model.TrustRef {
 	return model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location}
 }
 
+const entryQuery = `SELECT e.id, e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, e.all_of, s.path, s.kind
+		FROM trust_entries e JOIN sources s ON s.id = e.source_id
+		WHERE s.superseded_at IS NULL`
+
 // TrustEntries lists the entries of every current source.
 func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT e.id, e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, e.all_of, s.path, s.kind
-		FROM trust_entries e JOIN sources s ON s.id = e.source_id
-		WHERE s.superseded_at IS NULL ORDER BY s.path, e.id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []StoredEntry
+	err := s.eachRow(ctx, entryQuery+` ORDER BY s.path, e.id`, nil, func(rows *sql.Rows) error {
+		return scanEntries(rows, func(e StoredEntry) { out = append(out, e) })
+	})
+	return out, err
+}
+
+// trustEntriesByID reads the given entries of current sources.
+func (s *Store) trustEntriesByID(ctx context.Context, ids []string, fn func(StoredEntry)) error {
+	return inChunks(ids, func(in string, args []any) error {
+		return s.eachRow(ctx, entryQuery+` AND e.id IN `+in, args, func(rows *sql.Rows) error { return scanEntries(rows, fn) })
+	})
+}
+
+func scanEntries(rows *sql.Rows, fn func(StoredEntry)) error {
 	for rows.Next() {
 		var e StoredEntry
 		if err := rows.Scan(&e.ID, &e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.AllOf, &e.Source, &e.SourceKind); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, e)
+		fn(e)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // chainVersion changes whenever what a cached chain result means changes,
@@ -92,12 +103,13 @@ type chainedName struct {
 // verification, about one each (model.ChainVerifier): a CA that arrives
 // under another name changes no other certificate's key.
 func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, error) {
-	return s.chainsOf(ctx, entries, nil)
+	return s.chainsOf(ctx, entries, nil, true)
 }
 
 // chainsOf is Chains for the certificates in only (nil: all); the anchors
-// are all named either way.
-func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[string]bool) (*Chains, error) {
+// are all named either way. keep: store what was verified in the cache;
+// reads do not, so that no read writes.
+func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[string]bool, keep bool) (*Chains, error) {
 	out := &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}}
 	partial := map[string]bool{}
 	for _, e := range entries {
@@ -282,18 +294,10 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	if len(todo) == 0 {
 		return out, nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO chain_anchors(fingerprint_sha256, ca_set, anchors) VALUES (?, ?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
 	der := s.db.QueryRowContext
 	verifier := model.NewChainVerifier(anchors, intermediates, roots)
+	type verified struct{ fp, key, chain string }
+	var results []verified
 	for _, c := range todo {
 		if c.der == nil {
 			if err := der(ctx, `SELECT der FROM certificates WHERE fingerprint_sha256 = ?`, c.fp).Scan(&c.der); err != nil {
@@ -306,11 +310,29 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 		}
 		chain := verifier.Verify(leaf)
 		out.Verified++
-		list, _ := json.Marshal(chain)
-		if _, err := stmt.ExecContext(ctx, c.fp, c.key, string(list)); err != nil {
+		remember(c, chain)
+		if keep {
+			list, _ := json.Marshal(chain)
+			results = append(results, verified{c.fp, c.key, string(list)})
+		}
+	}
+	if len(results) == 0 {
+		return out, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO chain_anchors(fingerprint_sha256, ca_set, anchors) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	for _, r := range results {
+		if _, err := stmt.ExecContext(ctx, r.fp, r.key, r.chain); err != nil {
 			return nil, err
 		}
-		remember(c, chain)
 	}
 	return out, tx.Commit()
 }

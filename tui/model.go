@@ -64,6 +64,7 @@ type Model struct {
 
 	ds       *Dataset
 	counts   *store.Counts // the quick first numbers, before ds arrives
+	page     *Dataset      // the identities table's first page, before ds arrives
 	loading  bool
 	loadSeq  int
 	version  int64
@@ -120,6 +121,10 @@ type (
 		counts store.Counts
 		err    error
 	}
+	firstPageMsg struct {
+		seq int
+		ds  *Dataset
+	}
 	detailMsg struct {
 		fingerprint string
 		identity    *store.Identity
@@ -128,10 +133,22 @@ type (
 )
 
 // Init loads the data and asks for the terminal's background colour.
-// The first frame shows the counts, which take milliseconds; reviewing
-// every identity (linking, findings) takes longer and fills in after.
+// The first frame shows the counts, which take milliseconds, and the
+// identities table its first page, read by an indexed query; reading
+// every identity takes longer and fills in after.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.countsCmd(), m.loadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+	return tea.Batch(m.countsCmd(), m.firstPageCmd(), m.loadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+}
+
+func (m Model) firstPageCmd() tea.Cmd {
+	seq, s, policy, now := m.loadSeq, m.opts.Store, m.opts.Policy, m.opts.Now()
+	return func() tea.Msg {
+		ds, err := LoadFirstPage(context.Background(), s, policy, now)
+		if err != nil {
+			return nil // the full load shows what went wrong, if anything did
+		}
+		return firstPageMsg{seq: seq, ds: ds}
+	}
 }
 
 func (m Model) countsCmd() tea.Cmd {
@@ -197,11 +214,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.counts = &msg.counts
 		}
 		return m, nil
+	case firstPageMsg:
+		if msg.seq == m.loadSeq && m.ds == nil && len(msg.ds.Rows) > 0 {
+			m.page = msg.ds
+			m.identities.setData(m.page, m.opts.Now())
+		}
+		return m, nil
 	case loadedMsg:
 		if msg.seq != m.loadSeq {
 			return m, nil // a newer load is under way
 		}
-		m.loading = false
+		m.loading, m.page = false, nil
 		if msg.err != nil {
 			m.status = "load failed: " + msg.err.Error()
 			return m, nil
@@ -283,10 +306,15 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.switchTo(screen(msg.String()[0] - '1'))
 		return m, nil
 	}
+	page := max(1, m.bodyHeight()-2)
 	if m.ds == nil {
+		// The first page can be browsed, sorted and filtered; opening
+		// and acting wait for the full load.
+		if m.page != nil && m.screen == screenIdentities {
+			m.identities.update(msg, m.keys, page, m.opts.Now())
+		}
 		return m, nil
 	}
-	page := max(1, m.bodyHeight()-2)
 	switch m.screen {
 	case screenOverview:
 		if filter, ok := m.overview.update(msg, m.keys); ok {
@@ -459,6 +487,9 @@ func (m Model) renderTabs() string {
 }
 
 func (m Model) renderBody() string {
+	if m.ds == nil && m.page != nil && m.screen == screenIdentities {
+		return m.identities.view(m.styles, m.width, m.bodyHeight(), m.opts.Now())
+	}
 	if m.ds == nil {
 		if !m.loading {
 			return m.styles.Error.Render(m.status)
@@ -531,6 +562,9 @@ func (m Model) renderStatus() string {
 	switch {
 	case m.status != "":
 		s = m.styles.Error.Render(m.status)
+	case m.ds == nil && m.page != nil && m.counts != nil:
+		s = m.styles.Status.Render(fmt.Sprintf("%s the %d soonest-expiring of %d identities · loading the rest…",
+			m.spin.View(), len(m.page.Rows), m.counts.Identities))
 	case m.loading && m.ds != nil:
 		s = m.styles.Status.Render(m.spin.View() + " reloading…")
 	case m.flash != "":

@@ -271,6 +271,37 @@ func TestFirstFrameShowsCounts(t *testing.T) {
 	}
 }
 
+// Before the full load, the identities table shows its first page, the
+// same rows in the same order the full load gives, and can be browsed;
+// the full load then takes over with the cursor where it was.
+func TestFirstPageBeforeTheFullLoad(t *testing.T) {
+	s := openDemo(t)
+	now := time.Now().Truncate(time.Second)
+	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Now: func() time.Time { return now }})
+	m = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 24})
+	m = update(t, m, m.countsCmd()())
+	m = update(t, m, m.firstPageCmd()())
+	m = press(t, m, "2")
+	first := screenText(m)
+	if !strings.Contains(first, "soonest-expiring of 258 identities") {
+		t.Fatalf("first page:\n%s", first)
+	}
+	m = press(t, m, "down", "down")
+	want := m.identities.selected().IdentityKey
+	full := update(t, m, m.loadCmd()())
+	if got := full.identities.selected().IdentityKey; got != want {
+		t.Errorf("the cursor moved from %s to %s when the full load arrived", want, got)
+	}
+	// The table's rows are the same before and after.
+	tableLines := func(text string) []string {
+		lines := strings.Split(text, "\n")
+		return lines[1 : len(lines)-3]
+	}
+	if a, b := tableLines(first), tableLines(screenText(press(t, full, "up", "up"))); strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("first page:\n%s\n\nfull load:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+}
+
 func TestWideTerminalShowsDetailBesideTable(t *testing.T) {
 	m := loaded(t, openDemo(t), 160, 45)
 	m = press(t, m, "2")

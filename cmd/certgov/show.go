@@ -80,7 +80,9 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	if err != nil {
 		return err
 	}
-	rv.Link(&record)
+	if err := rv.Link(&record); err != nil {
+		return err
+	}
 	findings := rv.Findings(&record, model.DefaultPolicy(), now)
 	model.SortFindings(findings)
 	view := showJSON{
