@@ -245,7 +245,6 @@ func (rv *Review) decodeLinkedState(state string, r *model.Record) {
 	}
 }
 
-
 // loadSourcePaths loads the paths of the current sources, which stored
 // states name by id.
 func (rv *Review) loadSourcePaths(ctx context.Context) error {
