@@ -12,75 +12,86 @@ import (
 // identityRef names an identity as the linked state orders them.
 type identityRef struct{ name, key string }
 
-// writePeriods stores when each certificate of the given identities (nil:
-// all) is current, from their stored linked rows.
-func writePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) error {
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO current_periods(identity_name, identity_key, fingerprint_sha256, not_after, period_from, period_until)
-		VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insert.Close()
-	var group []model.Certificate
-	var at identityRef
-	flush := func() error {
-		notAfter := map[string]int64{}
-		for i := range group {
-			notAfter[group[i].FingerprintSHA256] = group[i].NotAfter.Unix()
-		}
-		for _, p := range model.CurrentPeriods(group) {
-			if _, err := insert.ExecContext(ctx, at.name, at.key, p.Fingerprint, notAfter[p.Fingerprint], p.From, p.Until); err != nil {
-				return err
-			}
-		}
-		group = group[:0]
-		return nil
-	}
-	walk := func(rows *sql.Rows) error {
-		for rows.Next() {
-			var ref identityRef
-			var facts string
-			if err := rows.Scan(&ref.name, &ref.key, &facts); err != nil {
-				return err
-			}
-			if len(group) > 0 && ref != at {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			at = ref
-			var c model.Certificate
-			if err := decodeFacts(facts, &c); err != nil {
-				return err
-			}
-			group = append(group, c)
-		}
-		if err := rows.Err(); err != nil {
+// periodWriter stores when each certificate is its identity's current
+// one (model.CurrentPeriods). Certificates come identity by identity, in
+// the linked state's order.
+type periodWriter struct {
+	insert *rowBatch
+	at     identityRef
+	group  []model.Certificate
+}
+
+func newPeriodWriter(tx *sql.Tx) *periodWriter {
+	return &periodWriter{insert: newRowBatch(tx, `INSERT INTO current_periods(identity_name, identity_key, fingerprint_sha256, not_after, period_from, period_until)`, 6)}
+}
+
+func (w *periodWriter) add(ctx context.Context, ref identityRef, c *model.Certificate) error {
+	if len(w.group) > 0 && ref != w.at {
+		if err := w.writeGroup(ctx); err != nil {
 			return err
 		}
-		if len(group) > 0 {
-			return flush()
-		}
-		return nil
 	}
-	const order = ` ORDER BY identity_name, identity_key, not_after, fingerprint_sha256`
-	if identities == nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods`); err != nil {
+	w.at = ref
+	w.group = append(w.group, model.Certificate{FingerprintSHA256: c.FingerprintSHA256, NotBefore: c.NotBefore, NotAfter: c.NotAfter})
+	return nil
+}
+
+func (w *periodWriter) writeGroup(ctx context.Context) error {
+	for _, p := range model.CurrentPeriods(w.group) {
+		var notAfter int64
+		for i := range w.group {
+			if w.group[i].FingerprintSHA256 == p.Fingerprint {
+				notAfter = w.group[i].NotAfter.Unix()
+			}
+		}
+		if err := w.insert.add(ctx, w.at.name, w.at.key, p.Fingerprint, notAfter, p.From, p.Until); err != nil {
 			return err
 		}
-		return eachTxRow(ctx, tx, `SELECT identity_name, identity_key, facts FROM linked`+order, nil, walk)
 	}
+	w.group = w.group[:0]
+	return nil
+}
+
+// flush writes what is queued.
+func (w *periodWriter) flush(ctx context.Context) error {
+	if len(w.group) > 0 {
+		if err := w.writeGroup(ctx); err != nil {
+			return err
+		}
+	}
+	return w.insert.flush(ctx)
+}
+
+// rewritePeriods replaces the periods of the given identities, from their
+// stored linked rows.
+func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) error {
+	w := newPeriodWriter(tx)
 	for _, ref := range identities {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE identity_name = ? AND identity_key = ?`, ref.name, ref.key); err != nil {
 			return err
 		}
-		err := eachTxRow(ctx, tx, `SELECT identity_name, identity_key, facts FROM linked WHERE identity_name = ? AND identity_key = ?`+order,
-			[]any{ref.name, ref.key}, walk)
+		err := eachTxRow(ctx, tx, `SELECT facts FROM linked WHERE identity_name = ? AND identity_key = ?
+			ORDER BY not_after, fingerprint_sha256`, []any{ref.name, ref.key}, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var facts string
+				if err := rows.Scan(&facts); err != nil {
+					return err
+				}
+				var c model.Certificate
+				if err := decodeFacts(facts, &c); err != nil {
+					return err
+				}
+				if err := w.add(ctx, ref, &c); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
 		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.flush(ctx)
 }
 
 func eachStmtRow(ctx context.Context, stmt *sql.Stmt, args []any, fn func(*sql.Rows) error) error {

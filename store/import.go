@@ -220,25 +220,25 @@ type writer struct {
 }
 
 var writerStatements = map[string]string{
-	"identity":   `INSERT OR IGNORE INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?)`,
+	"identity":   `INSERT INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"identityID": `SELECT id FROM identities WHERE key_hash = ?`,
 	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
-	"source": `INSERT OR IGNORE INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count, reader_version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count, reader_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	// Before "supersede": the sources it is about to supersede.
-	"pendingOld": `INSERT OR IGNORE INTO relink_pending(source_id)
-		SELECT id FROM sources WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
-	"pending": `INSERT OR IGNORE INTO relink_pending(source_id) VALUES (?)`,
-	"link":    `INSERT OR IGNORE INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?)`,
-	"key":     `INSERT OR IGNORE INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?)`,
+	"pendingOld": `INSERT INTO relink_pending(source_id)
+		SELECT id FROM sources WHERE path = ? AND id <> ? AND superseded_at IS NULL ON CONFLICT DO NOTHING`,
+	"pending": `INSERT INTO relink_pending(source_id) VALUES (?) ON CONFLICT DO NOTHING`,
+	"link":    `INSERT INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+	"key":     `INSERT INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-	"revoked": `INSERT OR IGNORE INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?)`,
+	"revoked": `INSERT INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)

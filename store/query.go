@@ -113,7 +113,8 @@ func decodeStrings(text string) ([]string, error) {
 }
 
 // sourcesOfCertificate is the JSON list of the current sources' paths of
-// the certificate c.
+// the certificate c. It is the core queries' one SQLite function (on
+// PostgreSQL: json_agg).
 const sourcesOfCertificate = `(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
 		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)`
 

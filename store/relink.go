@@ -136,47 +136,61 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if err := deleteLinked(ctx, tx, touched); err != nil {
 		return done, err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)
-		VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return done, err
+	rows := newRowBatch(tx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)`, 6)
+	// A full relink streams every identity in order, so their periods are
+	// written as they pass; a partial one rewrites its identities' after.
+	var periods *periodWriter
+	if touched == nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods`); err != nil {
+			return done, err
+		}
+		periods = newPeriodWriter(tx)
 	}
-	defer stmt.Close()
 	sourceIDs := map[string]int64{}
 	for id, path := range rv.sourcePaths {
 		sourceIDs[path] = id
 	}
 	identities := map[identityRef]bool{}
 	store := func(r *model.Record) error {
-		identities[identityRef{r.IdentityName, r.IdentityKey}] = true
+		ref := identityRef{r.IdentityName, r.IdentityKey}
+		if periods != nil {
+			if err := periods.add(ctx, ref, &r.Certificate); err != nil {
+				return err
+			}
+		} else {
+			identities[ref] = true
+		}
 		refs := rv.link(r, "")
 		st := stateOf(r, refs)
 		for _, path := range r.Sources {
 			st.Sources = append(st.Sources, sourceIDs[path])
 		}
 		done.certificates++
-		_, err := stmt.ExecContext(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
+		return rows.add(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
 			encodeFacts(&r.Certificate), encodeState(st, anchors))
-		return err
 	}
 	if touched == nil {
 		err = s.EachRecord(ctx, store)
 	} else {
 		err = s.eachRecordOf(ctx, slices.Sorted(maps.Keys(touched)), store)
 	}
+	if err == nil {
+		err = rows.flush(ctx)
+	}
+	if err == nil && periods != nil {
+		err = periods.flush(ctx)
+	}
 	if err != nil {
 		return done, err
 	}
 	// When each certificate is current, for the identities relinked.
-	if touched == nil {
-		err = writePeriods(ctx, tx, nil)
-	} else if len(identities) > 0 {
-		err = writePeriods(ctx, tx, slices.SortedFunc(maps.Keys(identities), func(a, b identityRef) int {
+	if len(identities) > 0 {
+		err := rewritePeriods(ctx, tx, slices.SortedFunc(maps.Keys(identities), func(a, b identityRef) int {
 			return strings.Compare(a.name+"\x00"+a.key, b.name+"\x00"+b.key)
 		}))
-	}
-	if err != nil {
-		return done, err
+		if err != nil {
+			return done, err
+		}
 	}
 	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
 		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs})
@@ -186,7 +200,8 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if _, err := tx.ExecContext(ctx, `DELETE FROM relink_pending`); err != nil {
 		return done, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO linked_summary(id, version, summary) VALUES (1, ?, ?)`, linkerVersion, string(summary)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO linked_summary(id, version, summary) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary`, linkerVersion, string(summary)); err != nil {
 		return done, err
 	}
 	done.all, done.chainsChecked = touched == nil, rv.chains.Verified

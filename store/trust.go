@@ -324,7 +324,8 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 		return nil, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO chain_anchors(fingerprint_sha256, ca_set, anchors) VALUES (?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO chain_anchors(fingerprint_sha256, ca_set, anchors) VALUES (?, ?, ?)
+		ON CONFLICT (fingerprint_sha256) DO UPDATE SET ca_set = excluded.ca_set, anchors = excluded.anchors`)
 	if err != nil {
 		return nil, err
 	}

@@ -112,6 +112,14 @@ func BenchmarkEstate(b *testing.B) {
 			}
 			reportPerCert(b, size.n, peak)
 		})
+		b.Run(size.name+"/bare-import", func(b *testing.B) {
+			dir := benchEstate(b, size.n)
+			b.ResetTimer()
+			for range b.N {
+				bareImportOf(b, dir, filepath.Join(b.TempDir(), "bare.db"), true)
+			}
+			reportPerCert(b, size.n, 0)
+		})
 		b.Run(size.name+"/first-read", func(b *testing.B) {
 			fresh := importedEstate(b, size.n)
 			var peak float64
