@@ -2,6 +2,7 @@ package model
 
 import (
 	"crypto/x509"
+	"sync"
 	"time"
 )
 
@@ -14,8 +15,9 @@ import (
 // (one signature), and inherits the chains of the issuer that signed it, at
 // the same moments VerifyChain uses. Where a CA above the issuer carries
 // name constraints, which bind the leaf's names, the leaf goes through
-// VerifyChain whole.
+// VerifyChain whole. Verify is safe for concurrent use.
 type ChainVerifier struct {
+	mu                     sync.Mutex // guards upstream and fingerprints
 	anchors, intermediates *x509.CertPool
 	issuers                *x509.CertPool // every CA and anchor, as roots of the one-step check
 	roots                  map[string]bool
@@ -81,7 +83,9 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 				return VerifyChain(leaf, v.anchors, v.intermediates, v.roots)
 			}
 			issuer := step[len(step)-1]
+			v.mu.Lock()
 			up := v.chainsOf(issuer)
+			v.mu.Unlock()
 			if up.constrained {
 				return VerifyChain(leaf, v.anchors, v.intermediates, v.roots)
 			}

@@ -12,6 +12,7 @@ import (
 type rowBatch struct {
 	tx      *sql.Tx
 	head    string // "INSERT INTO t(a, b)"
+	tail    string // after the rows: " ON CONFLICT …"
 	columns int
 	full    *sql.Stmt // the statement for a full batch, prepared once
 	args    []any
@@ -25,7 +26,7 @@ func newRowBatch(tx *sql.Tx, head string, columns int) *rowBatch {
 
 func (b *rowBatch) query(rows int) string {
 	row := "(?" + strings.Repeat(", ?", b.columns-1) + ")"
-	return b.head + " VALUES " + row + strings.Repeat(", "+row, rows-1)
+	return b.head + " VALUES " + row + strings.Repeat(", "+row, rows-1) + b.tail
 }
 
 // add queues one row, writing the batch when it is full.

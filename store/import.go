@@ -100,6 +100,9 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, err
 	}
 	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
+		return sum, err
+	}
 
 	w := &writer{conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
 	if !dryRun {
@@ -191,7 +194,10 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		if _, err := conn.ExecContext(ctx, `UPDATE imports SET finished_at = ?, summary = ? WHERE id = ?`, time.Now().UTC().Unix(), string(summary), w.importID); err != nil {
 			return sum, err
 		}
-		// Link once here, so that reads need not (linked.go).
+		// Link once here, so that reads need not (linked.go); the
+		// writer's connection, and its page cache, go first.
+		w.closeStatements()
+		conn.Close()
 		if err := imp.s.Reindex(ctx, false); err != nil {
 			return sum, fmt.Errorf("linking: %w", err)
 		}

@@ -296,20 +296,23 @@ CREATE TABLE current_periods (
 	period_from        INTEGER NOT NULL,
 	period_until       INTEGER NOT NULL
 );
-CREATE INDEX current_periods_expiry ON current_periods(not_after, identity_name, identity_key);
-CREATE INDEX current_periods_identity ON current_periods(identity_name, identity_key);
+CREATE INDEX current_periods_expiry ON current_periods(not_after);
+CREATE INDEX current_periods_identity ON current_periods(identity_key);
 -- Reads load reviewers' owners and review dates: few identities have them.
 CREATE INDEX identities_governed ON identities(id) WHERE owner IS NOT NULL OR expires_at IS NOT NULL;
 DROP TABLE linked;
 CREATE TABLE linked (
+	id                 INTEGER PRIMARY KEY,
 	identity_name      TEXT NOT NULL COLLATE NOCASE,
 	identity_key       TEXT NOT NULL,
 	not_after          INTEGER NOT NULL,
 	fingerprint_sha256 TEXT NOT NULL,
 	facts              BLOB NOT NULL,
-	state              BLOB NOT NULL,
-	PRIMARY KEY (identity_name, identity_key, not_after, fingerprint_sha256)
-) WITHOUT ROWID;
+	state              BLOB NOT NULL
+);
+-- Rows are large, so the table keeps its rowid: a full relink writes them
+-- in the order reads walk them, and the index gives that order.
+CREATE UNIQUE INDEX linked_order ON linked(identity_name, identity_key, not_after, fingerprint_sha256);
 CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
 DELETE FROM linked_summary;
 `,

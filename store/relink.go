@@ -128,7 +128,17 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		}
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	// The writes go to random places of the read table's fingerprint
+	// index: this connection gets the writer's larger page cache.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return done, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
+		return done, err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return done, err
 	}

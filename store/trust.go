@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"certgov/model"
 )
@@ -195,37 +197,18 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 		add(fp, subject, issuer, name, der, selfSigned)
 	}
 
-	type cachedChain struct{ key, anchors string }
-	cached := map[string]cachedChain{}
-	readCached := func(rows *sql.Rows) error {
-		for rows.Next() {
-			var fp string
-			var c cachedChain
-			if err := rows.Scan(&fp, &c.key, &c.anchors); err != nil {
-				return err
+	var todo []chainCandidate
+	// Chain ends name few anchors: one copy of each fingerprint, not one
+	// per certificate.
+	interned := map[string]string{}
+	remember := func(c chainCandidate, chain model.Chain) {
+		for i, e := range chain.Ends {
+			if fp, ok := interned[e.Anchor]; ok {
+				chain.Ends[i].Anchor = fp
+			} else {
+				interned[e.Anchor] = e.Anchor
 			}
-			cached[fp] = c
 		}
-		return rows.Err()
-	}
-	const cachedChains = `SELECT fingerprint_sha256, ca_set, anchors FROM chain_anchors`
-	if only == nil {
-		err = s.eachRow(ctx, cachedChains, nil, readCached)
-	} else {
-		err = inChunks(slices.Sorted(maps.Keys(only)), func(in string, args []any) error {
-			return s.eachRow(ctx, cachedChains+` WHERE fingerprint_sha256 IN `+in, args, readCached)
-		})
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	type candidate struct {
-		fp, nameDN, nameURI, identity, key string
-		der                                []byte
-	}
-	var todo []candidate
-	remember := func(c candidate, chain model.Chain) {
 		out.ByCertificate[c.fp] = chain
 		if !chain.Verified() || roots[c.fp] {
 			return
@@ -245,10 +228,10 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	}
 	consider := func(rows *sql.Rows) error {
 		for rows.Next() {
-			var c candidate
-			var issuer, subject, sans string
+			var c chainCandidate
+			var issuer, subject, sans, cachedKey, cachedChain string
 			var selfIssued bool
-			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity); err != nil {
+			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &cachedKey, &cachedChain); err != nil {
 				return err
 			}
 			_, isAnchor := partial[c.fp]
@@ -264,9 +247,9 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 				}
 			}
 			c.key = keys.of(issuer)
-			if hit, ok := cached[c.fp]; ok && hit.key == c.key {
+			if cachedKey == c.key {
 				var chain model.Chain
-				if json.Unmarshal([]byte(hit.anchors), &chain) == nil {
+				if json.Unmarshal([]byte(cachedChain), &chain) == nil {
 					remember(c, chain)
 					continue
 				}
@@ -279,8 +262,11 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 		}
 		return rows.Err()
 	}
-	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name
-		FROM certificates c JOIN identities i ON i.id = c.identity_id`
+	// With each its cached result, if any.
+	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name,
+		coalesce(ca.ca_set, ''), coalesce(ca.anchors, '')
+		FROM certificates c JOIN identities i ON i.id = c.identity_id
+		LEFT JOIN chain_anchors ca ON ca.fingerprint_sha256 = c.fingerprint_sha256`
 	if only == nil {
 		err = s.eachRow(ctx, candidates, nil, consider)
 	} else {
@@ -294,48 +280,98 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	if len(todo) == 0 {
 		return out, nil
 	}
-	der := s.db.QueryRowContext
-	verifier := model.NewChainVerifier(anchors, intermediates, roots)
-	type verified struct{ fp, key, chain string }
-	var results []verified
-	for _, c := range todo {
-		if c.der == nil {
-			if err := der(ctx, `SELECT der FROM certificates WHERE fingerprint_sha256 = ?`, c.fp).Scan(&c.der); err != nil {
+	chains, err := s.verifyChains(ctx, model.NewChainVerifier(anchors, intermediates, roots), todo)
+	if err != nil {
+		return nil, err
+	}
+	var tx *sql.Tx
+	var cache *rowBatch
+	if keep {
+		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
+			return nil, err
+		}
+		defer tx.Rollback()
+		cache = newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, ca_set, anchors)`, 3)
+		cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET ca_set = excluded.ca_set, anchors = excluded.anchors`
+	}
+	for i, c := range todo {
+		if chains[i] == nil {
+			continue // not a certificate Go parses
+		}
+		out.Verified++
+		remember(c, *chains[i])
+		if keep {
+			list, _ := json.Marshal(*chains[i])
+			if err := cache.add(ctx, c.fp, c.key, string(list)); err != nil {
 				return nil, err
 			}
 		}
-		leaf, err := x509.ParseCertificate(c.der)
-		if err != nil {
-			continue
-		}
-		chain := verifier.Verify(leaf)
-		out.Verified++
-		remember(c, chain)
-		if keep {
-			list, _ := json.Marshal(chain)
-			results = append(results, verified{c.fp, c.key, string(list)})
-		}
 	}
-	if len(results) == 0 {
+	if !keep {
 		return out, nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := cache.flush(ctx); err != nil {
 		return nil, err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO chain_anchors(fingerprint_sha256, ca_set, anchors) VALUES (?, ?, ?)
-		ON CONFLICT (fingerprint_sha256) DO UPDATE SET ca_set = excluded.ca_set, anchors = excluded.anchors`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
-	for _, r := range results {
-		if _, err := stmt.ExecContext(ctx, r.fp, r.key, r.chain); err != nil {
-			return nil, err
-		}
 	}
 	return out, tx.Commit()
+}
+
+// chainCandidate is a certificate whose chain is to be verified.
+type chainCandidate struct {
+	fp, nameDN, nameURI, identity, key string
+}
+
+// verifyChains verifies the candidates' chains on every core (a leaf
+// costs one signature check, and an import's first relink has one per
+// certificate); nil where the certificate does not parse.
+func (s *Store) verifyChains(ctx context.Context, verifier *model.ChainVerifier, todo []chainCandidate) ([]*model.Chain, error) {
+	out := make([]*model.Chain, len(todo))
+	type job struct {
+		i   int
+		der []byte
+	}
+	jobs := make(chan job, 256)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				leaf, err := x509.ParseCertificate(j.der)
+				if err != nil {
+					continue
+				}
+				chain := verifier.Verify(leaf)
+				out[j.i] = &chain
+			}
+		}()
+	}
+	index := make(map[string]int, len(todo))
+	fingerprints := make([]string, len(todo))
+	for i, c := range todo {
+		index[c.fp], fingerprints[i] = i, c.fp
+	}
+	// The DER in chunks, not a query a certificate.
+	err := inChunks(fingerprints, func(in string, args []any) error {
+		return s.eachRow(ctx, `SELECT fingerprint_sha256, der FROM certificates WHERE fingerprint_sha256 IN `+in, args, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var fp string
+				var der []byte
+				if err := rows.Scan(&fp, &der); err != nil {
+					return err
+				}
+				select {
+				case jobs <- job{index[fp], der}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return rows.Err()
+		})
+	})
+	close(jobs)
+	wg.Wait()
+	return out, err
 }
 
 // eachRow runs query and hands its rows to fn, closing them after.
