@@ -30,34 +30,29 @@ func (c *JSONCache) appendString(b []byte, s string) []byte {
 	if c == nil {
 		return appendJSONString(b, s)
 	}
-	if q, ok := c.strings[s]; ok {
-		return append(b, q...)
-	}
-	start := len(b)
-	b = appendJSONString(b, s)
-	if c.strings == nil {
-		c.strings = map[string]string{}
-	}
-	if len(c.strings) < jsonCacheLimit {
-		c.strings[s] = string(b[start:])
-	}
-	return b
+	return appendCached(&c.strings, s, b, func(b []byte) []byte { return appendJSONString(b, s) })
 }
 
 func (c *JSONCache) appendTrustRef(b []byte, t TrustRef) []byte {
 	if c == nil {
 		return appendTrustRef(b, t)
 	}
-	if q, ok := c.refs[t]; ok {
+	return appendCached(&c.refs, t, b, func(b []byte) []byte { return appendTrustRef(b, t) })
+}
+
+// appendCached appends the JSON cached for key, encoding and remembering
+// it the first time (up to jsonCacheLimit keys).
+func appendCached[K comparable](cache *map[K]string, key K, b []byte, encode func([]byte) []byte) []byte {
+	if q, ok := (*cache)[key]; ok {
 		return append(b, q...)
 	}
 	start := len(b)
-	b = appendTrustRef(b, t)
-	if c.refs == nil {
-		c.refs = map[TrustRef]string{}
+	b = encode(b)
+	if *cache == nil {
+		*cache = map[K]string{}
 	}
-	if len(c.refs) < jsonCacheLimit {
-		c.refs[t] = string(b[start:])
+	if len(*cache) < jsonCacheLimit {
+		(*cache)[key] = string(b[start:])
 	}
 	return b
 }

@@ -315,22 +315,8 @@ func TestDecodeSANs(t *testing.T) {
 // other certificate's chain: only what it issued is verified and relinked,
 // also when a CA file then makes it an anchor.
 func TestUnrelatedCAVerifiesOnlyItsOwn(t *testing.T) {
-	ctx := context.Background()
 	now := time.Now()
-	estate, err := demo.Generate(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := estate.Write(dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "u.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	importAll(t, s, []string{dir})
+	s, dir := demoStore(t)
 
 	g := demo.NewGenerator(5)
 	ca, err := g.SelfSigned(demo.Template{CommonName: "Unrelated Partner CA", CA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0)})
@@ -428,20 +414,7 @@ func checkSoonestExpiring(t *testing.T, s *Store, now time.Time) {
 // connection holds the write lock, and leaves the database as it was.
 func TestReadsDoNotWrite(t *testing.T) {
 	ctx := context.Background()
-	estate, err := demo.Generate(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := estate.Write(dir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	importAll(t, s, []string{dir})
+	s, _ := demoStore(t)
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM chain_anchors; DELETE FROM linked_summary`); err != nil {
 		t.Fatal(err)
 	}
@@ -471,4 +444,25 @@ func TestReadsDoNotWrite(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chain_anchors`).Scan(&cached); err != nil || cached != 0 || n == 0 {
 		t.Errorf("after reading %d records the chain cache holds %d rows (%v); a read must not write", n, cached, err)
 	}
+}
+
+// demoStore imports the demo estate, written below a temporary folder
+// it returns, into a new database.
+func demoStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	estate, err := demo.Generate(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := estate.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	importAll(t, s, []string{dir})
+	return s, dir
 }
