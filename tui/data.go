@@ -49,6 +49,8 @@ type Dataset struct {
 	Campaign     *store.Campaign // the newest open campaign, if any
 	Undecided    []string        // its undecided items' identity names
 	LoadedAt     time.Time
+	// FirstPage: only the first page of identities, while the rest loads.
+	FirstPage bool
 }
 
 // Load reads and reviews the whole database.
@@ -121,7 +123,7 @@ func LoadFirstPage(ctx context.Context, s *store.Store, policy model.Policy, now
 	if err != nil {
 		return nil, err
 	}
-	ds := &Dataset{LoadedAt: now}
+	ds := &Dataset{LoadedAt: now, FirstPage: true}
 	err = rv.EachSoonestExpiring(ctx, policy, now, firstPageSize, func(r *model.Record, findings []model.Finding, versions int) error {
 		row := newRow(*r, findings)
 		row.Versions = versions

@@ -366,7 +366,11 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	rowsHeight := max(1, height-3)
 	s.offset = scrolled(s.cursor, s.offset, rowsHeight)
 	if len(s.order) == 0 {
-		b.WriteString(st.Dim.Render("  no identity matches this filter"))
+		if s.ds.FirstPage {
+			b.WriteString(st.Dim.Render("  none of the first identities matches; the rest is loading"))
+		} else {
+			b.WriteString(st.Dim.Render("  no identity matches this filter"))
+		}
 		b.WriteByte('\n')
 	}
 	for pos := s.offset; pos < len(s.order) && pos < s.offset+rowsHeight; pos++ {
@@ -402,6 +406,9 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 		b.WriteByte('\n')
 	}
 	footer := fmt.Sprintf("  %s (%d identities in all)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))
+	if s.ds.FirstPage {
+		footer = fmt.Sprintf("  %s (the first %d loaded)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))
+	}
 	if len(s.selection) > 0 {
 		footer += fmt.Sprintf(" · %d selected: o e a x apply to all of them, esc clears", len(s.selection))
 	}
