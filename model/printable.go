@@ -1,0 +1,127 @@
+package model
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Printable is the one output sanitizer: every string that comes from a
+// file, the database or a person goes through it before it reaches a
+// terminal, a text table, Markdown, HTML or CSV. What could act on a
+// terminal or on the reader instead of being read shows as an escape a
+// reviewer can see: C0 and C1 control characters, DEL and ESC (\x1b:
+// colours, cursor moves, OSC 52 clipboard writes, OSC 8 links, titles),
+// newlines and tabs (a fake line, a fake column), bidirectional controls
+// (\u202e: text that reads other than it is stored), zero-width and other
+// invisible format characters, and bytes that are not UTF-8 (\xff).
+// Backslashes are doubled, so an escape in the data cannot pass for one
+// Printable made. Truncate after Printable, never before: cutting first
+// could split an escape sequence.
+func Printable(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' || c >= utf8.RuneSelf {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteString(`\x`)
+			b.WriteString(hex2(s[i]))
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			b.WriteString(`\x`)
+			b.WriteString(hex2(byte(r)))
+		case hidden(r) && r > 0xffff:
+			h := strconv.FormatInt(int64(r), 16)
+			b.WriteString(`\U` + strings.Repeat("0", 8-len(h)) + h)
+		case hidden(r):
+			h := strconv.FormatInt(int64(r), 16)
+			b.WriteString(`\u` + strings.Repeat("0", 4-len(h)) + h)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&0xf]})
+}
+
+// hidden reports runes that act on the display or are invisible: C1
+// controls, bidirectional marks, embeddings, overrides and isolates,
+// zero-width characters, line and paragraph separators, the byte order
+// mark, interlinear annotation and tag characters.
+func hidden(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f: // C1, including CSI (0x9b) and OSC (0x9d)
+		return true
+	case r == 0x061c, r == 0x180e: // Arabic letter mark, Mongolian vowel separator
+		return true
+	case r >= 0x200b && r <= 0x200f: // zero-width space, joiners, LRM, RLM
+		return true
+	case r >= 0x2028 && r <= 0x202e: // line/paragraph separators, embeddings, overrides
+		return true
+	case r >= 0x2060 && r <= 0x206f: // word joiner, invisible operators, isolates
+		return true
+	case r == 0xfeff, r >= 0xfff9 && r <= 0xfffb: // BOM, interlinear annotation
+		return true
+	case r >= 0xe0000 && r <= 0xe007f: // tag characters
+		return true
+	}
+	return false
+}
+
+// TypedText checks a value a person types (an owner, a reason, a comment,
+// an actor, a campaign name) before it is stored: it refuses what
+// Printable would have to escape, so that what is stored reads as typed.
+func TypedText(what, s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || hidden(r) {
+			return &TypedTextError{What: what, Offset: i, Rune: r}
+		}
+	}
+	return nil
+}
+
+// TypedTextError names the value and the character it refuses.
+type TypedTextError struct {
+	What   string
+	Offset int
+	Rune   rune
+}
+
+func (e *TypedTextError) Error() string {
+	return e.What + ": control or invisible character " + Printable(string(e.Rune)) + " at byte " + strconv.Itoa(e.Offset) + " is not allowed"
+}
+
+// CSVCell makes a printable value safe as a spreadsheet cell: a cell that
+// starts with = + - @, a tab or a carriage return is a formula to Excel,
+// LibreOffice and Google Sheets (=HYPERLINK(…) exfiltrates, =cmd|… runs),
+// so it is prefixed with a single quote (OWASP's CSV injection advice).
+func CSVCell(s string) string {
+	s = Printable(s)
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

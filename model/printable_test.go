@@ -1,0 +1,108 @@
+package model_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"certgov/model"
+)
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain CN=svc,O=Example": "plain CN=svc,O=Example",
+		"émoji 😀 中文":             "émoji 😀 中文",
+		"\x1b]52;c;ZXZpbA==\x07": `\x1b]52;c;ZXZpbA==\x07`,
+		"a\nfake line":           `a\nfake line`,
+		"tab\tcol\rret":          `tab\tcol\rret`,
+		"\u202eexe.txt":          `\u202eexe.txt`,
+		"zero\u200bwidth\ufeff":  `zero\u200bwidth\ufeff`,
+		"c1 \u009b31m":           `c1 \u009b31m`,
+		"bad \xff\xfe utf8":      `bad \xff\xfe utf8`,
+		`back\slash \x1b`:        `back\\slash \\x1b`,
+		"del\x7f":                `del\x7f`,
+		"tag\U000E0041":          `tag\U000e0041`,
+		"\x1b[1A\x1b[2K":         `\x1b[1A\x1b[2K`,
+	} {
+		if got := model.Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzPrintable: the output carries nothing a terminal acts on, and reads
+// back to exactly the input (so two different values never print alike).
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"", "x", "\x1b[31m", "\u202e", "a\\x1b", "\xff", "\u0085", "\\\\u202e"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := model.Printable(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("%q: not UTF-8: %q", s, out)
+		}
+		for _, r := range out {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+				t.Fatalf("%q printed %q, which holds %U", s, out, r)
+			}
+		}
+		if back := unprintable(t, out); back != s {
+			t.Fatalf("%q printed %q reads back as %q", s, out, back)
+		}
+	})
+}
+
+// unprintable undoes Printable's escapes.
+func unprintable(t *testing.T, s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case '\\':
+			b.WriteByte('\\')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'x':
+			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(v))
+			i += 2
+		case 'u', 'U':
+			n := 4
+			if s[i] == 'U' {
+				n = 8
+			}
+			v, _ := strconv.ParseUint(s[i+1:i+1+n], 16, 32)
+			b.WriteRune(rune(v))
+			i += n
+		default:
+			t.Fatalf("stray escape in %q", s)
+		}
+	}
+	return b.String()
+}
+
+func TestTypedTextAndCSVCell(t *testing.T) {
+	for _, bad := range []string{"ops\x1b[2J", "a\nb", "rtl\u202e", "\xff"} {
+		if err := model.TypedText("--reason", bad); err == nil || !strings.Contains(err.Error(), "--reason") {
+			t.Errorf("TypedText(%q) = %v", bad, err)
+		}
+	}
+	if err := model.TypedText("--as", "Zoë O'Brien <zoe@example.com>"); err != nil {
+		t.Error(err)
+	}
+	for in, want := range map[string]string{"=HYPERLINK(\"x\")": `'=HYPERLINK("x")`, "+1": "'+1", "@SUM(A1)": "'@SUM(A1)", "-2": "'-2",
+		"\tx": `\tx`, "ok": "ok", "": ""} {
+		if got := model.CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
