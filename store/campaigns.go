@@ -58,6 +58,9 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 	if name == "" {
 		return 0, errors.New("a campaign needs a name")
 	}
+	if err := ch.checkTyped("campaign name", name); err != nil {
+		return 0, err
+	}
 	type item struct {
 		key, identity, fingerprint string
 		snapshot                   []byte
@@ -223,6 +226,9 @@ func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*Camp
 // later decision replaces the earlier one, and both stay in the audit
 // trail. revoke and needs-change need a comment.
 func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment string, ch Change) (*CampaignItem, error) {
+	if err := ch.checkTyped("comment", comment); err != nil {
+		return nil, err
+	}
 	switch decision {
 	case DecisionCertify:
 	case DecisionRevoke, DecisionNeedsChange:
@@ -270,6 +276,9 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 // CloseCampaign closes an open campaign. Undecided items refuse the close
 // unless force, which records them as undecided.
 func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch Change) (*Campaign, error) {
+	if err := ch.checkTyped(); err != nil {
+		return nil, err
+	}
 	c, err := s.OpenCampaign(ctx, name)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,20 @@ type Change struct {
 	At     time.Time
 }
 
+// checkTyped refuses control and invisible characters in what a person
+// typed for a change (model.TypedText), with the values the change adds
+// by name ("owner", "comment", …), so that the audit trail and every
+// report read as typed.
+func (ch Change) checkTyped(more ...string) error {
+	values := append([]string{"actor (--as)", ch.Actor, "reason", ch.Reason}, more...)
+	for i := 0; i+1 < len(values); i += 2 {
+		if err := model.TypedText(values[i], values[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // target resolves REF to an identity and the certificate a decision is
 // about: the named certificate, or the identity's current one.
 func (s *Store) target(ctx context.Context, ref string, now time.Time) (*Identity, *model.Certificate, error) {
@@ -99,6 +113,9 @@ func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx) (*Event, error))
 // SetOwner records the identity's owner ("" clears it). The owner stays
 // with the identity across certificate rotations.
 func (s *Store) SetOwner(ctx context.Context, ref, owner string, ch Change) (*Identity, error) {
+	if err := ch.checkTyped("owner", owner); err != nil {
+		return nil, err
+	}
 	ident, cert, err := s.target(ctx, ref, ch.At)
 	if err != nil {
 		return nil, err
@@ -125,6 +142,9 @@ func (s *Store) SetOwner(ctx context.Context, ref, owner string, ch Change) (*Id
 // it): the date by which it must be re-attested. A date in the past is
 // refused; one after the certificate's notAfter comes with a warning.
 func (s *Store) SetExpiry(ctx context.Context, ref string, date time.Time, ch Change) (*Identity, string, error) {
+	if err := ch.checkTyped(); err != nil {
+		return nil, "", err
+	}
 	ident, cert, err := s.target(ctx, ref, ch.At)
 	if err != nil {
 		return nil, "", err
@@ -164,6 +184,9 @@ func dateText(v sql.NullInt64) string {
 // self-signed certificate. Approvals must meet model.CheckApproval; every
 // decision needs a reason; revoking needs an approval to revoke.
 func (s *Store) DecideException(ctx context.Context, ref, state string, until time.Time, ch Change, p model.Policy) (*Identity, *model.Certificate, error) {
+	if err := ch.checkTyped(); err != nil {
+		return nil, nil, err
+	}
 	ident, cert, err := s.target(ctx, ref, ch.At)
 	if err != nil {
 		return nil, nil, err

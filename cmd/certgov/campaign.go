@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"certgov/model"
 	"certgov/store"
 )
 
@@ -36,7 +37,7 @@ func newCampaignCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "campaign %s started: %d identities to review\n", args[0], n)
+			fmt.Fprintf(cmd.OutOrStdout(), "campaign %s started: %d identities to review\n", model.Printable(args[0]), n)
 			return nil
 		},
 	}
@@ -71,7 +72,7 @@ func newCampaignCommand(a *app) *cobra.Command {
 					if c.ClosedAt != nil {
 						state = "closed " + c.ClosedAt.Format("2006-01-02")
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", c.Name, state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), c.StartedBy, orDash(c.Scope))
+					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", model.Printable(c.Name), state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), model.Printable(c.StartedBy), model.Printable(orDash(c.Scope)))
 				}
 				return tw.Flush()
 			})
@@ -151,11 +152,11 @@ func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Ca
 			Items []store.CampaignItem `json:"items"`
 		}{c, items})
 	case "table":
-		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", c.Name, c.Decided, c.Items, dueOf(c), orDash(c.Scope))
+		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", model.Printable(c.Name), c.Decided, c.Items, dueOf(c), model.Printable(orDash(c.Scope)))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "IDENTITY\tDECISION\tREVIEWER\tCOMMENT")
 		err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), orDash(it.Decision), orDash(it.Reviewer), clip(it.Comment, 50))
+			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), orDash(it.Decision), clip(orDash(it.Reviewer), 30), clip(it.Comment, 50))
 			return err
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"certgov/importers"
+	"certgov/model"
 	"certgov/store"
 )
 
@@ -49,7 +50,7 @@ Check it without certgov:
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "wrote %d files to %s: %v\n", len(files), out, files)
+				fmt.Fprintln(cmd.OutOrStdout(), model.Printable(fmt.Sprintf("wrote %d files to %s: %v", len(files), out, files)))
 				return nil
 			})
 		},
@@ -103,7 +104,7 @@ func newVerifyCommand(a *app) *cobra.Command {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			for _, c := range checked {
-				fmt.Fprintln(cmd.OutOrStdout(), c)
+				fmt.Fprintln(cmd.OutOrStdout(), model.Printable(c))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "bundle verified")
 			return nil

@@ -115,7 +115,7 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tFINGERPRINT\tMESSAGE")
 		for _, fd := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), shortFingerprint(fd.FingerprintSHA256), fd.Message)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), shortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
 		}
 		if len(all) == 0 {
 			fmt.Fprintln(tw, "(no findings)")
@@ -137,7 +137,7 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "source", "message", "frameworks"})
 		for _, fd := range all {
-			cw.Write([]string{fd.Code, fd.Severity, fd.FingerprintSHA256, fd.Identity, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")})
+			cw.Write(csvCells(fd.Code, fd.Severity, fd.FingerprintSHA256, fd.Identity, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")))
 		}
 		cw.Flush()
 		return cw.Error()

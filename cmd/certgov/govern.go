@@ -54,7 +54,7 @@ func (a *app) governed(cmd *cobra.Command, do func(ctx context.Context, s *store
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(cmd.OutOrStdout(), msg)
+		fmt.Fprintln(cmd.OutOrStdout(), model.Printable(msg))
 		return nil
 	})
 }
@@ -112,7 +112,7 @@ func newExpiryCommand(a *app) *cobra.Command {
 					return "", err
 				}
 				if warning != "" {
-					fmt.Fprintln(cmd.ErrOrStderr(), warning)
+					fmt.Fprintln(cmd.ErrOrStderr(), model.Printable(warning))
 				}
 				return fmt.Sprintf("%s: re-attest by %s", ident.Name, args[1]), nil
 			})
@@ -262,7 +262,7 @@ func printEvents(w io.Writer, events []store.Event, filter, format string) error
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tIDENTITY\tBEFORE\tAFTER\tREASON")
 		for _, e := range shown {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format("2006-01-02 15:04"), e.Actor, e.Action,
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format("2006-01-02 15:04"), clip(e.Actor, 30), model.Printable(e.Action),
 				clip(orDash(e.Identity), 36), clip(orDash(e.Before), 30), clip(orDash(e.After), 40), clip(e.Reason, 40))
 		}
 		return tw.Flush()

@@ -86,11 +86,11 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 	printImportSummary(stdout, s.Path(), summary, f.dryRun)
 	if f.verbose {
 		for _, line := range skipped {
-			fmt.Fprintln(stdout, line)
+			fmt.Fprintln(stdout, model.Printable(line))
 		}
 	}
 	for _, line := range failures {
-		fmt.Fprintln(stderr, line)
+		fmt.Fprintln(stderr, model.Printable(line))
 	}
 	if len(failures) > 0 {
 		return exitError{code: 1}
@@ -197,7 +197,7 @@ func terminalPrompt(stderr io.Writer) func(path string) ([]byte, error) {
 	return func(path string) ([]byte, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(stderr, "Password for keystore %s: ", path)
+		fmt.Fprintf(stderr, "Password for keystore %s: ", model.Printable(path))
 		pw, err := term.ReadPassword(fd)
 		fmt.Fprintln(stderr)
 		return pw, err

@@ -182,7 +182,10 @@ func trustLabel(c *model.Record) string {
 	return label
 }
 
+// clip makes s printable (model.Printable), then shortens it to n runes:
+// in that order, so that shortening never cuts an escape in half.
 func clip(s string, n int) string {
+	s = model.Printable(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -243,7 +246,15 @@ var csvHeader = []string{"fingerprint_sha256", "identity", "subject", "issuer", 
 func csvRow(r *model.Record) []string {
 	j := r.JSON()
 	sans := r.SANs.Labeled()
-	return []string{j.FingerprintSHA256, j.Identity, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
+	return csvCells(j.FingerprintSHA256, j.Identity, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
 		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
-		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";")}
+		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"))
+}
+
+// csvCells makes every cell printable and never a spreadsheet formula.
+func csvCells(cells ...string) []string {
+	for i := range cells {
+		cells[i] = model.CSVCell(cells[i])
+	}
+	return cells
 }

@@ -49,10 +49,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.As(err, &exit):
 		return exit.code
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(stderr, "certgov: %v\n", err)
+		fmt.Fprintf(stderr, "certgov: %s\n", model.Printable(err.Error()))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "certgov: %v\n", err)
+		fmt.Fprintf(stderr, "certgov: %s\n", model.Printable(err.Error()))
 		return 1
 	}
 }

@@ -112,7 +112,8 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, findings []model.Finding, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
 	c := ident.Certificates[index]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, value) }
+	// Values hold what files and people wrote: printable, never raw.
+	row := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, model.Printable(value)) }
 	row("Identity", fmt.Sprintf("%s (%d certificate%s)", ident.Name, len(ident.Certificates), plural(len(ident.Certificates))))
 	row("Identity key", ident.Key)
 	row("", "")

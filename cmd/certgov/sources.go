@@ -74,12 +74,12 @@ func printSources(w io.Writer, sources []store.SourceInfo, format string, now ti
 		// Paths are shown below the folder they all share, named once.
 		base := commonDir(sources)
 		if base != "" {
-			fmt.Fprintf(w, "in %s\n", base)
+			fmt.Fprintf(w, "in %s\n", model.Printable(base))
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PATH\tKIND\tCERTS\tENTRIES\tKEYS\tIMPORTED\tVERSIONS\tREMOVED")
 		for _, s := range sources {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", strings.TrimPrefix(s.Path, base), s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys,
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", model.Printable(strings.TrimPrefix(s.Path, base)), s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys,
 				model.Relative(s.ImportedAt, now), s.Versions, len(s.Removed))
 		}
 		if err := tw.Flush(); err != nil {
@@ -87,7 +87,7 @@ func printSources(w io.Writer, sources []store.SourceInfo, format string, now ti
 		}
 		for _, s := range sources {
 			for _, r := range s.Removed {
-				fmt.Fprintf(w, "removed %s from %s: %s %s %q (%s)\n", r.RemovedAt.Format("2006-01-02"), s.Path, r.Kind, r.Label, r.Value, r.Location)
+				fmt.Fprintln(w, model.Printable(fmt.Sprintf("removed %s from %s: %s %s %q (%s)", r.RemovedAt.Format("2006-01-02"), s.Path, r.Kind, r.Label, r.Value, r.Location)))
 			}
 		}
 		return nil

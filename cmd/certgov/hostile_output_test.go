@@ -1,0 +1,71 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"certgov/demo"
+)
+
+// A partner's certificate whose names carry terminal escapes (OSC 52
+// clipboard write, title change, cursor-up/erase-line), a bidi override
+// and a newline that would print a fake line: every text output shows
+// them escaped, keeps one row per record, and CSV cells are never
+// formulas. JSON keeps the exact value, escaped as JSON does.
+func TestHostileNamesNeverReachTheTerminalRaw(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	now := time.Now()
+	g := demo.NewGenerator(11)
+	cn := "evil\x1b]52;c;ZXZpbA==\x07\x1b]0;pwned\x07\x1b[1A\x1b[2K"
+	issued, err := g.SelfSigned(demo.Template{CommonName: cn, OrgUnit: "ops\ntrusted=yes \u202egnp.exe", Org: "=HYPERLINK(\"http://x\")",
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 0, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "partner\x1b[31m.pem")
+	if err := os.WriteFile(path, issued.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(issued.Cert.Raw)
+	fp := hex.EncodeToString(sum[:])
+	pins := filepath.Join(dir, "pins.txt")
+	os.WriteFile(pins, []byte("sha256:"+fp+" label\x1b[2Jx\n"), 0o600)
+	if r := certgov(t, "import", dir); r.code > 1 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"ls"}, {"ls", "-o", "csv"}, {"show", fp}, {"findings"}, {"findings", "-o", "csv"}, {"sources"},
+		{"check", "--fail-on", "expiring"}, {"audit", "log"},
+	} {
+		r := certgov(t, args...)
+		out := r.stdout + r.stderr
+		if strings.ContainsAny(out, "\x1b\x07\u202e") {
+			t.Errorf("certgov %s printed raw control or bidi characters:\n%q", strings.Join(args, " "), out)
+		}
+		if strings.Contains(out, "\ntrusted=yes") {
+			t.Errorf("certgov %s printed the OU's newline:\n%s", strings.Join(args, " "), out)
+		}
+		if strings.Contains(out, ",=HYPERLINK") || strings.Contains(out, "\n=HYPERLINK") {
+			t.Errorf("certgov %s wrote a formula cell:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	if r := certgov(t, "show", fp); !strings.Contains(r.stdout, `evil\x1b]52;c;ZXZpbA==\x07`) || !strings.Contains(r.stdout, `\u202egnp.exe`) {
+		t.Errorf("show does not show the escaped names:\n%s", r.stdout)
+	}
+	// Typed values refuse control characters.
+	for _, args := range [][]string{
+		{"owner", "set", fp, "ops\x1b[2J@example.com"},
+		{"owner", "set", fp, "ops@example.com", "--reason", "fine\nFAKE LINE"},
+		{"--as", "mallory\u202e", "owner", "set", fp, "ops@example.com"},
+	} {
+		if r := certgov(t, args...); r.code == 0 || !strings.Contains(r.stderr, "not allowed") || strings.ContainsAny(r.stderr, "\x1b\u202e") {
+			t.Errorf("certgov %q: exit %d, stderr %q; want a refusal that names the character", args, r.code, r.stderr)
+		}
+	}
+}
