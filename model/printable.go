@@ -125,3 +125,50 @@ func CSVCell(s string) string {
 	}
 	return s
 }
+
+// PrintableRecord returns r with every string made printable, for views
+// that draw many fields (the dashboard): a copy, so that r and its slices
+// are left as they were. Printable is one-to-one, so printable values
+// still tell records apart.
+func PrintableRecord(r Record) Record {
+	c := &r.Certificate
+	for _, s := range []*string{&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.Issuer,
+		&c.SubjectNormalized, &c.IssuerNormalized, &c.CommonName, &c.Serial, &c.KeyAlgorithm, &c.KeyCurve,
+		&c.SignatureAlgorithm, &c.SubjectKeyID, &c.AuthorityKeyID, &c.IdentityKey, &c.IdentityName, &c.Malformed,
+		&r.Owner, &r.TrustModel, &r.RevokedBy, &r.Chain.Problem} {
+		*s = Printable(*s)
+	}
+	for _, list := range []*[]string{&c.SANs.DNS, &c.SANs.URI, &c.SANs.IP, &c.SANs.Email, &c.KeyUsage, &c.ExtKeyUsage,
+		&r.Sources, &r.MatchesWithoutChain, &r.Mimics} {
+		*list = printableList(*list)
+	}
+	r.Trust = append([]TrustRef(nil), r.Trust...)
+	for i := range r.Trust {
+		t := &r.Trust[i]
+		t.Source, t.Kind, t.Entry, t.Location, t.Anchor = Printable(t.Source), Printable(t.Kind), Printable(t.Entry), Printable(t.Location), Printable(t.Anchor)
+	}
+	if r.Exception != nil {
+		e := *r.Exception
+		e.Reason, e.DecidedBy = Printable(e.Reason), Printable(e.DecidedBy)
+		r.Exception = &e
+	}
+	r.SearchText = ""
+	return r
+}
+
+func printableList(list []string) []string {
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = Printable(s)
+	}
+	return out
+}
+
+// PrintableFinding returns f with its strings made printable.
+func PrintableFinding(f Finding) Finding {
+	f.Identity, f.Source, f.Message = Printable(f.Identity), Printable(f.Source), Printable(f.Message)
+	return f
+}

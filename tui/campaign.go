@@ -129,7 +129,7 @@ func campaignProgress(st Styles, c *store.Campaign, width int, now time.Time) st
 			due = st.Error.Render("OVERDUE: due " + c.Due.Format("2006-01-02"))
 		}
 	}
-	return fmt.Sprintf("%s [%s%s] %d/%d decided · %s", st.Label.Render("campaign "+c.Name),
+	return fmt.Sprintf("%s [%s%s] %d/%d decided · %s", st.Label.Render("campaign "+model.Printable(c.Name)),
 		st.Bar.Render(strings.Repeat("█", done)), strings.Repeat("░", barWidth-done), c.Decided, c.Items, due)
 }
 

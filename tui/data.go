@@ -22,6 +22,9 @@ type Row struct {
 // newRow prepares a row: what sorting and filtering need is computed
 // once here, not per comparison or keystroke.
 func newRow(r model.Record, findings []model.Finding) Row {
+	// The dashboard draws what files and people wrote: printable only.
+	r = model.PrintableRecord(r)
+	findings = printableFindings(findings)
 	model.SortFindings(findings)
 	row := Row{Record: r, Findings: findings, worst: 4}
 	for _, f := range findings {
@@ -36,6 +39,14 @@ func newRow(r model.Record, findings []model.Finding) Row {
 		}
 	}
 	return row
+}
+
+func printableFindings(findings []model.Finding) []model.Finding {
+	out := make([]model.Finding, len(findings))
+	for i, f := range findings {
+		out[i] = model.PrintableFinding(f)
+	}
+	return out
 }
 
 // Dataset is everything the screens show, loaded in one go off the UI
@@ -67,23 +78,36 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		if !r.Current {
 			return nil
 		}
-		ds.Rows = append(ds.Rows, newRow(*r, findings))
-		ds.Findings = append(ds.Findings, findings...)
+		row := newRow(*r, findings)
+		row.Versions = versions[r.IdentityKey]
+		ds.Rows = append(ds.Rows, row)
+		ds.Findings = append(ds.Findings, row.Findings...)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for i := range ds.Rows {
-		ds.Rows[i].Versions = versions[ds.Rows[i].IdentityKey]
-	}
-	ds.Findings = append(ds.Findings, rv.EntryFindings()...)
+	ds.Findings = append(ds.Findings, printableFindings(rv.EntryFindings())...)
 	model.SortFindings(ds.Findings)
 	if ds.Sources, err = s.Sources(ctx); err != nil {
 		return nil, err
 	}
+	for i := range ds.Sources {
+		src := &ds.Sources[i]
+		src.Path = model.Printable(src.Path)
+		for j := range src.Removed {
+			rm := &src.Removed[j]
+			rm.Kind, rm.Label, rm.Value, rm.Location = model.Printable(rm.Kind), model.Printable(rm.Label), model.Printable(rm.Value), model.Printable(rm.Location)
+		}
+	}
 	if ds.Events, err = s.AuditEvents(ctx, ""); err != nil {
 		return nil, err
+	}
+	for i := range ds.Events {
+		e := &ds.Events[i]
+		for _, v := range []*string{&e.Actor, &e.Action, &e.Identity, &e.Before, &e.After, &e.Reason} {
+			*v = model.Printable(*v)
+		}
 	}
 	campaigns, err := s.Campaigns(ctx)
 	if err != nil {
@@ -98,7 +122,7 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 	if ds.Campaign != nil {
 		err = s.EachCampaignItem(ctx, ds.Campaign, func(it *store.CampaignItem) error {
 			if it.Decision == "" {
-				ds.Undecided = append(ds.Undecided, it.Identity)
+				ds.Undecided = append(ds.Undecided, model.Printable(it.Identity))
 			}
 			return nil
 		})

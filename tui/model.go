@@ -492,7 +492,7 @@ func (m Model) renderBody() string {
 	}
 	if m.ds == nil {
 		if !m.loading {
-			return m.styles.Error.Render(m.status)
+			return m.styles.Error.Render(model.Printable(m.status))
 		}
 		if m.counts == nil {
 			return m.spin.View() + " opening the governance database…"
@@ -561,14 +561,14 @@ func (m Model) renderStatus() string {
 	var s string
 	switch {
 	case m.status != "":
-		s = m.styles.Error.Render(m.status)
+		s = m.styles.Error.Render(model.Printable(m.status))
 	case m.ds == nil && m.page != nil && m.counts != nil:
 		s = m.styles.Status.Render(fmt.Sprintf("%s the %d soonest-expiring of %d identities · loading the rest…",
 			m.spin.View(), len(m.page.Rows), m.counts.Identities))
 	case m.loading && m.ds != nil:
 		s = m.styles.Status.Render(m.spin.View() + " reloading…")
 	case m.flash != "":
-		s = m.styles.Label.Render(m.flash)
+		s = m.styles.Label.Render(model.Printable(m.flash))
 	case m.ds != nil:
 		s = m.styles.Status.Render(fmt.Sprintf("%d identities, %d certificates · %s · loaded in %s",
 			len(m.ds.Rows), m.ds.Certificates, m.opts.Store.Path(), m.loadTime.Round(time.Millisecond)))

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -529,5 +530,45 @@ func TestCampaignQueue(t *testing.T) {
 	})
 	if len(decided) != 2 || !strings.Contains(strings.Join(decided, " "), first+"=certify/erin") {
 		t.Fatalf("decisions %v", decided)
+	}
+}
+
+// A certificate whose names carry escapes, a bidi override and a newline
+// is drawn escaped: no raw control character reaches the frame, and its
+// row stays one line.
+func TestHostileNamesAreDrawnEscaped(t *testing.T) {
+	now := time.Now()
+	g := demo.NewGenerator(3)
+	issued, err := g.SelfSigned(demo.Template{CommonName: "evil\x1b]8;;http://x\x07link\x1b]8;;\x07\x1b[31m",
+		OrgUnit: "a\nb \u202egnp.exe", NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 0, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "evil\x1b[2J.pem"), issued.PEM(), 0o600)
+	s := openStore(t, filepath.Join(dir, "h.db"))
+	defer s.Close()
+	imp, err := s.NewImport(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := imp.Run(context.Background(), importers.Walk(context.Background(), []string{dir}, importers.Options{Known: imp.Known}), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := loaded(t, s, 120, 30)
+	for _, keys := range [][]string{{"2"}, {"2", "enter"}, {"4"}, {"5"}, {"3"}} {
+		frame := press(t, m, keys...).View().Content
+		plain := ansi.Strip(frame)
+		// Our own styles are SGR sequences; the data's OSC 8 link, its
+		// colour and the bidi override must not be there.
+		if strings.Contains(frame, "\x1b]8;") || strings.Contains(frame, "\u202e") || strings.Contains(plain, "\x1b") || strings.Contains(plain, "\a") {
+			t.Errorf("keys %v: raw sequences from the data in the frame:\n%q", keys, plain)
+		}
+		if strings.Contains(plain, "\nb \\u202e") || strings.Contains(plain, "\nb \u202e") {
+			t.Errorf("keys %v: the OU's newline split a line:\n%s", keys, plain)
+		}
+	}
+	if got := ansi.Strip(press(t, m, "2").View().Content); !strings.Contains(got, `evil\x1b]8;;`) {
+		t.Errorf("the identities table does not show the escaped name:\n%s", got)
 	}
 }
