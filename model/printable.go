@@ -172,3 +172,19 @@ func PrintableFinding(f Finding) Finding {
 	f.Identity, f.Source, f.Message = Printable(f.Identity), Printable(f.Source), Printable(f.Message)
 	return f
 }
+
+// MarkdownText makes a printable value literal text in Markdown: every
+// ASCII punctuation character is backslash-escaped (CommonMark allows it
+// for all of them), so a value cannot open a heading, a link, a
+// `javascript:` URL, raw HTML, emphasis or a table cell of its own.
+func MarkdownText(s string) string {
+	s = Printable(s)
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf && strings.ContainsRune("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -106,3 +106,18 @@ func TestTypedTextAndCSVCell(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkdownText(t *testing.T) {
+	for in, want := range map[string]string{
+		"svc-01":                    `svc\-01`,
+		"# heading":                 `\# heading`,
+		"<script>alert(1)</script>": `\<script\>alert\(1\)\<\/script\>`,
+		"[x](javascript:alert(1))":  `\[x\]\(javascript\:alert\(1\)\)`,
+		"a | b":                     `a \| b`,
+		"line\nbreak":               `line\\nbreak`,
+	} {
+		if got := model.MarkdownText(in); got != want {
+			t.Errorf("MarkdownText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

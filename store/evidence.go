@@ -140,7 +140,11 @@ func (s *Store) Export(ctx context.Context, o ExportOptions) ([]string, error) {
 			codes = append(codes, f.Code)
 			stats.Findings[f.Code]++
 		}
-		cw.Write([]string{it.Identity, it.Fingerprint, it.Decision, it.Comment, it.Reviewer, decided, owner, trust, strings.Join(codes, ";")})
+		row := []string{it.Identity, it.Fingerprint, it.Decision, it.Comment, it.Reviewer, decided, owner, trust, strings.Join(codes, ";")}
+		for i := range row {
+			row[i] = model.CSVCell(row[i]) // printable, never a formula
+		}
+		cw.Write(row)
 		stats.add(it)
 		return nil
 	}
@@ -259,8 +263,8 @@ type reportStats struct {
 	Items      int
 	Decisions  map[string]int
 	Findings   map[string]int
-	Revoked    []string // revoke and needs-change items, for the tables
-	Exceptions []string // approved exceptions with reasons and end dates
+	Revoked    [][]string // revoke and needs-change items: identity, decision, reviewer, comment
+	Exceptions [][]string // approved exceptions: identity, until, decided by, reason
 }
 
 func (st *reportStats) add(it *exportItem) {
@@ -271,11 +275,11 @@ func (st *reportStats) add(it *exportItem) {
 	}
 	st.Decisions[d]++
 	if (it.Decision == DecisionRevoke || it.Decision == DecisionNeedsChange) && len(st.Revoked) < 1000 {
-		st.Revoked = append(st.Revoked, fmt.Sprintf("%s | %s | %s | %s", it.Identity, it.Decision, it.Reviewer, it.Comment))
+		st.Revoked = append(st.Revoked, []string{it.Identity, it.Decision, it.Reviewer, it.Comment})
 	}
 	if it.State != nil && it.State.Exception != nil && it.State.Exception.State == model.ExceptionApproved && len(st.Exceptions) < 1000 {
 		e := it.State.Exception
-		st.Exceptions = append(st.Exceptions, fmt.Sprintf("%s | until %s | %s | %s", it.Identity, e.Until, e.DecidedBy, e.Reason))
+		st.Exceptions = append(st.Exceptions, []string{it.Identity, e.Until, e.DecidedBy, e.Reason})
 	}
 }
 
@@ -288,41 +292,63 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
+func markdownRow(cells []string) string {
+	var b strings.Builder
+	b.WriteString("|")
+	for _, c := range cells {
+		b.WriteString(" " + model.MarkdownText(c) + " |")
+	}
+	return b.String() + "\n"
+}
+
+// htmlText is a value as HTML text: printable, then escaped.
+func htmlText(s string) string { return html.EscapeString(model.Printable(s)) }
+
+func htmlRow(cells []string) string {
+	var b strings.Builder
+	b.WriteString("<tr>")
+	for _, c := range cells {
+		b.WriteString("<td>" + htmlText(c) + "</td>")
+	}
+	return b.String() + "</tr>"
+}
+
 // writeReports writes report.md and a self-contained report.html with
 // inline SVG bar charts of decisions and findings.
 func writeReports(dir, title, head string, st reportStats) error {
 	var md strings.Builder
-	fmt.Fprintf(&md, "# %s\n\n%d items. Audit trail head: `%s`\n\n## Decisions\n\n| decision | items |\n| --- | --- |\n", title, st.Items, head)
+	// Every value is escaped for its format: Markdown text, HTML text.
+	fmt.Fprintf(&md, "# %s\n\n%d items. Audit trail head: `%s`\n\n## Decisions\n\n| decision | items |\n| --- | --- |\n", model.MarkdownText(title), st.Items, head)
 	for _, k := range sortedKeys(st.Decisions) {
-		fmt.Fprintf(&md, "| %s | %d |\n", k, st.Decisions[k])
+		fmt.Fprintf(&md, "| %s | %d |\n", model.MarkdownText(k), st.Decisions[k])
 	}
 	md.WriteString("\n## Findings at export\n\n| finding | count |\n| --- | --- |\n")
 	for _, k := range sortedKeys(st.Findings) {
-		fmt.Fprintf(&md, "| %s | %d |\n", k, st.Findings[k])
+		fmt.Fprintf(&md, "| %s | %d |\n", model.MarkdownText(k), st.Findings[k])
 	}
 	md.WriteString("\n## Revoked and needs-change\n\n| identity | decision | reviewer | comment |\n| --- | --- | --- | --- |\n")
 	for _, r := range st.Revoked {
-		fmt.Fprintf(&md, "| %s |\n", r)
+		md.WriteString(markdownRow(r))
 	}
 	md.WriteString("\n## Approved exceptions\n\n| identity | until | decided by | reason |\n| --- | --- | --- | --- |\n")
 	for _, r := range st.Exceptions {
-		fmt.Fprintf(&md, "| %s |\n", r)
+		md.WriteString(markdownRow(r))
 	}
 	md.WriteString("\nCheck this bundle: `sha256sum -c SHA256SUMS`, then the signature (see the README).\n")
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
 	var h strings.Builder
-	fmt.Fprintf(&h, "<!doctype html><html><head><meta charset=\"utf-8\"><title>%s</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}@media print{body{margin:0}}</style></head><body>", html.EscapeString(title))
-	fmt.Fprintf(&h, "<h1>%s</h1><p>%d items. Audit trail head: <code>%s</code></p>", html.EscapeString(title), st.Items, head)
+	fmt.Fprintf(&h, "<!doctype html><html><head><meta charset=\"utf-8\"><title>%s</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em}@media print{body{margin:0}}</style></head><body>", htmlText(title))
+	fmt.Fprintf(&h, "<h1>%s</h1><p>%d items. Audit trail head: <code>%s</code></p>", htmlText(title), st.Items, head)
 	h.WriteString("<h2>Decisions</h2>" + svgBars(st.Decisions) + "<h2>Findings at export</h2>" + svgBars(st.Findings))
-	h.WriteString("<h2>Revoked and needs-change</h2><table><tr><th>identity | decision | reviewer | comment</th></tr>")
+	h.WriteString("<h2>Revoked and needs-change</h2><table><tr><th>identity</th><th>decision</th><th>reviewer</th><th>comment</th></tr>")
 	for _, r := range st.Revoked {
-		fmt.Fprintf(&h, "<tr><td>%s</td></tr>", html.EscapeString(r))
+		h.WriteString(htmlRow(r))
 	}
-	h.WriteString("</table><h2>Approved exceptions</h2><table><tr><th>identity | until | decided by | reason</th></tr>")
+	h.WriteString("</table><h2>Approved exceptions</h2><table><tr><th>identity</th><th>until</th><th>decided by</th><th>reason</th></tr>")
 	for _, r := range st.Exceptions {
-		fmt.Fprintf(&h, "<tr><td>%s</td></tr>", html.EscapeString(r))
+		h.WriteString(htmlRow(r))
 	}
 	h.WriteString("</table></body></html>\n")
 	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(h.String()), 0o644)
@@ -339,7 +365,7 @@ func svgBars(counts map[string]int) string {
 	for i, k := range keys {
 		w := 380 * counts[k] / most
 		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13">%s</text><rect x="220" y="%d" width="%d" height="16" fill="#5a3fc0"/><text x="%d" y="%d" font-size="13">%d</text>`,
-			22*i+15, html.EscapeString(k), 22*i+3, max(1, w), 226+w, 22*i+15, counts[k])
+			22*i+15, htmlText(k), 22*i+3, max(1, w), 226+w, 22*i+15, counts[k])
 	}
 	b.WriteString("</svg>")
 	return b.String()

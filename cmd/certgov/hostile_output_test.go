@@ -69,3 +69,54 @@ func TestHostileNamesNeverReachTheTerminalRaw(t *testing.T) {
 		}
 	}
 }
+
+// Names from certificates land in the evidence as text: no Markdown
+// heading, link, HTML or extra column in report.md, no element in
+// report.html, no formula in attestation.csv.
+func TestHostileNamesInEvidence(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	now := time.Now()
+	g := demo.NewGenerator(12)
+	cn := "=cmd|' /C calc'!A0 <script>alert(1)</script> | fake [x](javascript:alert(1))"
+	issued, err := g.SelfSigned(demo.Template{CommonName: cn, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 0, 30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(issued.Cert.Raw)
+	fp := hex.EncodeToString(sum[:])
+	os.WriteFile(filepath.Join(dir, "partner.pem"), issued.PEM(), 0o600)
+	os.WriteFile(filepath.Join(dir, "pins.txt"), []byte("sha256:"+fp+"\n"), 0o600)
+	certgov(t, "import", dir)
+	if r := certgov(t, "exception", "approve", fp, "--reason", "contract", "--until", now.AddDate(0, 0, 20).Format("2006-01-02")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "bundle")
+	if r := certgov(t, "export", "--inventory", "--out", out); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	for _, raw := range []string{"<script>", "](javascript:"} {
+		if strings.Contains(string(md), raw) {
+			t.Errorf("report.md holds %q raw:\n%s", raw, md)
+		}
+	}
+	for _, line := range strings.Split(string(md), "\n") {
+		if strings.Contains(line, "calc") && strings.Count(line, "|")-strings.Count(line, `\|`) != 5 {
+			t.Errorf("report.md row with more columns than its table: %s", line)
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	if strings.Contains(string(page), "<script>") {
+		t.Errorf("report.html holds a script element:\n%s", page)
+	}
+	csvData, _ := os.ReadFile(filepath.Join(out, "attestation.csv"))
+	for _, line := range strings.Split(string(csvData), "\n") {
+		if strings.HasPrefix(line, "=") || strings.HasPrefix(line, "\"=") || strings.Contains(line, ",=") || strings.Contains(line, ",\"=") {
+			t.Errorf("attestation.csv holds a formula: %s", line)
+		}
+	}
+	if !strings.Contains(string(csvData), "'=cmd") {
+		t.Errorf("attestation.csv lacks the quoted identity:\n%s", csvData)
+	}
+}
