@@ -89,11 +89,18 @@ func (r *reader) readCSV(data []byte) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// FieldPos is only valid after a successful Read: a parse
+			// error carries its own line.
+			line := 0
+			var parseErr *csv.ParseError
+			if errors.As(err, &parseErr) {
+				line = parseErr.Line
+			}
 			r.problem(line, "", err)
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if fpCol >= len(row) || strings.TrimSpace(strings.Join(row, "")) == "" {
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -226,14 +225,7 @@ func (r *reader) trustCAData(path string, data []byte, line int, location, label
 
 // readLimited reads a referenced file within MaxFileSize.
 func readLimited(path string) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if info.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s: file is over the %d MiB limit", path, MaxFileSize>>20)
-	}
-	return os.ReadFile(path)
+	return ReadBounded(path, MaxFileSize)
 }
 
 // yamlString is the scalar value of key in a mapping, or "".

@@ -1,6 +1,7 @@
 package importers
 
 import (
+	"syscall"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -117,22 +118,49 @@ func (w *walker) visitDir(dir string) {
 
 // ReadFile reads and parses one file, refusing files over MaxFileSize.
 func ReadFile(path string, opts Options, explicit bool) model.FileResult {
-	fail := func(err error) model.FileResult {
+	data, err := ReadBounded(path, MaxFileSize)
+	if err != nil {
 		return model.FileResult{Source: model.Source{Path: path}, Err: err}
 	}
-	f, err := os.Open(path)
+	return Parse(path, data, opts, explicit)
+}
+
+// ReadBounded is how certgov reads any file it is given or a config
+// names: only a regular file (a device such as /dev/zero, a FIFO or a
+// socket is refused, checked on the opened file so that it cannot be
+// swapped after a check), opened without blocking (opening a FIFO would
+// wait for a writer), and never more than limit bytes.
+func ReadBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	info, err := f.Stat()
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", path, err))
+		return nil, err
 	}
-	if len(data) > MaxFileSize {
-		return fail(fmt.Errorf("%s: file is over the %d MiB limit", path, MaxFileSize>>20))
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
-	return Parse(path, data, opts, explicit)
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s: file is over the %s limit", path, sizeLabel(limit))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: file is over the %s limit", path, sizeLabel(limit))
+	}
+	return data, nil
+}
+
+func sizeLabel(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 // factsCache holds the facts of self-issued certificates by the SHA-256 of

@@ -5,7 +5,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,7 +65,7 @@ Check it without certgov:
 // readSigningKey reads a PEM private key (PKCS#8, PKCS#1 or SEC 1). The key
 // is used to sign and never written anywhere.
 func readSigningKey(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
+	data, err := importers.ReadBounded(path, smallFileLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +94,7 @@ func newVerifyCommand(a *app) *cobra.Command {
 			var pub []byte
 			if pubkey != "" {
 				var err error
-				if pub, err = os.ReadFile(pubkey); err != nil {
+				if pub, err = importers.ReadBounded(pubkey, smallFileLimit); err != nil {
 					return err
 				}
 			}

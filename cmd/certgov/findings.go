@@ -6,13 +6,13 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
 )
@@ -62,7 +62,7 @@ func loadPolicy(path string) (model.Policy, error) {
 	if path == "" {
 		return model.DefaultPolicy(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := importers.ReadBounded(path, smallFileLimit)
 	if err != nil {
 		return model.Policy{}, err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -169,16 +168,12 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 // other users could read from the process list.
 func keystorePassword(file string) ([]byte, error) {
 	if file != "" {
-		fh, err := os.Open(file)
+		data, err := importers.ReadBounded(file, smallFileLimit)
 		if err != nil {
 			return nil, fmt.Errorf("--password-file: %w", err)
 		}
-		defer fh.Close()
-		line, err := bufio.NewReader(fh).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("--password-file: %w", err)
-		}
-		return []byte(strings.TrimRight(line, "\r\n")), nil
+		line, _, _ := strings.Cut(string(data), "\n")
+		return []byte(strings.TrimRight(line, "\r")), nil
 	}
 	if env, ok := os.LookupEnv("CERTGOV_KEYSTORE_PASSWORD"); ok {
 		return []byte(env), nil

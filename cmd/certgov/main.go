@@ -19,6 +19,10 @@ import (
 	"certgov/store"
 )
 
+// smallFileLimit bounds the small files certgov reads besides the ones it
+// imports: password files, keys, policies.
+const smallFileLimit = 1 << 20
+
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 

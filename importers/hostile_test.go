@@ -1,0 +1,68 @@
+package importers_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"certgov/importers"
+	"certgov/model"
+)
+
+// A 19-byte inventory with an unclosed quote is a problem with a line,
+// not a panic that stops the whole import.
+func TestCSVUnclosedQuote(t *testing.T) {
+	res := importers.Parse("inventory.csv", []byte("fingerprint,owner\n\""), importers.Options{Kind: model.KindCSV}, true)
+	if res.Err == nil && len(res.Problems) == 0 {
+		t.Fatalf("an unclosed quote must be reported: %+v", res)
+	}
+}
+
+// Devices, FIFOs and sockets are never read: not given directly, not
+// named by a config. Each is refused at once (a FIFO would block the
+// open, /dev/zero would never end).
+func TestOnlyRegularFilesAreRead(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "ca.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	for _, path := range []string{"/dev/zero", "/dev/urandom", fifo} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := importers.ReadBounded(path, importers.MaxFileSize)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v, want it refused as not a regular file", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still reading after 5 s", path)
+		}
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte("http {\n server {\n  listen 443 ssl;\n  ssl_verify_client on;\n  ssl_client_certificate /dev/zero;\n }\n server {\n  listen 8443 ssl;\n  ssl_verify_client on;\n  ssl_client_certificate "+fifo+";\n }\n}\n"), 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var problems []string
+	for res := range importers.Walk(ctx, []string{conf}, importers.Options{}) {
+		if res.Err != nil {
+			problems = append(problems, res.Err.Error())
+		}
+		for _, p := range res.Problems {
+			problems = append(problems, p.Error())
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("reading an nginx config that names /dev/zero and a FIFO did not end")
+	}
+	if joined := strings.Join(problems, "\n"); !strings.Contains(joined, "/dev/zero: not a regular file") {
+		t.Errorf("want /dev/zero refused, got:\n%s", joined)
+	}
+}
