@@ -137,6 +137,9 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	default:
 		err = fmt.Errorf("unknown kind %q (one of %s)", kind, strings.Join(Kinds, ", "))
 	}
+	if r.unlisted > 0 {
+		r.res.Problems = append(r.res.Problems, model.Problem{Path: path, Err: fmt.Errorf("%d more problems not listed", r.unlisted)})
+	}
 	if errors.Is(err, errNotCertificateMaterial) && !promisesCertificates {
 		res.Skipped = "not certificate material"
 		return res
@@ -301,7 +304,13 @@ type reader struct {
 	path string
 	opts Options
 	res  *model.FileResult
+	// unlisted counts the problems past maxProblems: a hostile file can
+	// hold a problem a line, and each would be a line on the terminal.
+	unlisted int
 }
+
+// maxProblems is how many problems a file lists.
+const maxProblems = 100
 
 func (r *reader) addCertificate(der []byte, line int, location string) {
 	cert, ok := r.opts.seen.lookup(der)
@@ -333,6 +342,10 @@ func (r *reader) problem(line int, item string, err error) {
 // problemIn reports a problem in another file than the one being read: a
 // file the configuration includes or names.
 func (r *reader) problemIn(path string, line int, item string, err error) {
+	if len(r.res.Problems) >= maxProblems {
+		r.unlisted++
+		return
+	}
 	r.res.Problems = append(r.res.Problems, model.Problem{Path: path, Line: line, Item: item, Err: err})
 }
 

@@ -66,3 +66,20 @@ func TestOnlyRegularFilesAreRead(t *testing.T) {
 		t.Errorf("want /dev/zero refused, got:\n%s", joined)
 	}
 }
+
+// PEM scanning is linear: 2 MB of BEGIN lines with no END, and the same
+// with a single END at the very end, read in well under a second where a
+// scan per block took minutes.
+func TestPEMScanIsLinear(t *testing.T) {
+	begins := strings.Repeat("-----BEGIN CERTIFICATE-----\n", 2<<20/28)
+	for name, data := range map[string]string{"no END": begins, "one END at the end": begins + "-----END CERTIFICATE-----\n"} {
+		start := time.Now()
+		res := importers.Parse("bundle.pem", []byte(data), importers.Options{}, true)
+		if elapsed := time.Since(start); elapsed > 20*time.Second { // a hang guard: quadratic took minutes
+			t.Errorf("%s: %s", name, elapsed)
+		}
+		if len(res.Problems) == 0 && res.Err == nil {
+			t.Errorf("%s: no problem reported", name)
+		}
+	}
+}
