@@ -1,7 +1,6 @@
 package importers
 
 import (
-	"syscall"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"syscall"
 
 	"certgov/model"
 )
