@@ -57,10 +57,24 @@ func TestImportSurvivesKill9(t *testing.T) {
 }
 
 func childImport(t *testing.T, db, corpus string) *exec.Cmd {
+	return childImportTo(t, db, corpus, "")
+}
+
+// childImportTo is childImport with the child's stderr written to a file
+// ("": discarded).
+func childImportTo(t *testing.T, db, corpus, stderrFile string) *exec.Cmd {
 	t.Helper()
 	args, _ := json.Marshal([]string{"--db", db, "import", corpus})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "CERTGOV_MAIN_ARGS="+string(args))
+	if stderrFile != "" {
+		f, err := os.Create(stderrFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stderr = f
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

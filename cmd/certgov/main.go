@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,10 +33,55 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(runUntilSignalled(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// interruptGrace is how long work may take to stop after Ctrl-C or
+// SIGTERM cancelled its context: long enough to roll back and close the
+// database; whatever is not done by then is dropped, which the
+// database's journal makes safe (an uncommitted transaction never was).
+const interruptGrace = time.Second
+
+// runUntilSignalled runs the command line; on Ctrl-C or SIGTERM it cancels
+// the work, waits at most interruptGrace (or for a second signal), prints
+// one line and returns 130 or 143 as shells do, unless the command ended
+// cleanly on its own (the dashboard quits with 0).
+func runUntilSignalled(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, stdin, stdout, stderr) }()
+	var sig os.Signal
+	select {
+	case code := <-done:
+		return code
+	case sig = <-signals:
+	}
+	cancel()
+	code := 130
+	if sig == syscall.SIGTERM {
+		code = 143
+	}
+	select {
+	case c := <-done:
+		if c == 0 {
+			return 0
+		}
+	case <-time.After(interruptGrace):
+	case <-signals:
+	}
+	fmt.Fprintf(stderr, "certgov: stopped by %s; nothing after the last commit was written\n", signalName(sig))
+	return code
+}
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "Ctrl-C"
 }
 
 // run executes one certgov command line and returns its exit status:
@@ -50,6 +96,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case err == nil:
 		return 0
+	case ctx.Err() != nil:
+		// Interrupted: the caller says so, in one line.
+		return 1
 	case errors.As(err, &exit):
 		return exit.code
 	case errors.As(err, new(usageError)):

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		os.Exit(run(context.Background(), argv, os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(runUntilSignalled(argv, os.Stdin, os.Stdout, os.Stderr))
 	}
 	if spec := os.Getenv("CERTGOV_WRITE_ESTATE"); spec != "" {
 		os.Exit(writeEstate(spec))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,7 +43,8 @@ func runDashboard(ctx context.Context, s *store.Store, policyFile, actor string,
 	}
 	p := tea.NewProgram(tui.New(tui.Options{Store: s, Policy: policy, Actor: actor}), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
 	_, err = p.Run()
-	if err == tea.ErrProgramKilled {
+	// Stopped by a signal (the context): a normal end for a dashboard.
+	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
