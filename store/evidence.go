@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"certgov/model"
@@ -71,11 +72,93 @@ type exportItem struct {
 	DecidedAt   *time.Time        `json:"decided_at"`
 }
 
-// Export writes an evidence bundle and returns the files it wrote.
-func (s *Store) Export(ctx context.Context, o ExportOptions) ([]string, error) {
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+// Export writes an evidence bundle and returns the files it wrote. It
+// writes into a new folder beside o.Dir and renames it into place when
+// everything is written: an interrupted export leaves the previous bundle
+// as it was, a bundle never mixes files of two exports (no stale
+// signature), and nothing is written through a symlink. An existing o.Dir
+// is replaced only when it holds a bundle and nothing else.
+func (s *Store) Export(ctx context.Context, o ExportOptions) (files []string, err error) {
+	final := filepath.Clean(o.Dir)
+	if err := replaceableBundle(final); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".export-*")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	o.Dir = tmp
+	if files, err = s.writeBundle(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	return files, moveIntoPlace(tmp, final)
+}
+
+// bundleNames are the files a bundle may hold.
+func bundleNames() map[string]bool {
+	names := map[string]bool{"SHA256SUMS": true, "SHA256SUMS.sig": true, "signer.pub.pem": true}
+	for _, f := range BundleFiles {
+		names[f] = true
+	}
+	return names
+}
+
+// replaceableBundle accepts a path that does not exist yet, or a real
+// folder (not a symlink) holding only bundle files.
+func replaceableBundle(dir string) error {
+	info, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s: exists and is not a folder (a symlink is not followed)", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	names := bundleNames()
+	for _, e := range entries {
+		if !names[e.Name()] || !e.Type().IsRegular() {
+			return fmt.Errorf("%s: holds %s, which is not part of an evidence bundle; export to a new or empty folder", dir, e.Name())
+		}
+	}
+	return nil
+}
+
+// moveIntoPlace renames the written bundle to its final name, replacing
+// an earlier bundle there in two renames.
+func moveIntoPlace(tmp, final string) error {
+	if _, err := os.Lstat(final); errors.Is(err, os.ErrNotExist) {
+		return os.Rename(tmp, final)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(final, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Rename(old, final)
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// writeBundle writes the bundle's files into o.Dir, a new empty folder.
+func (s *Store) writeBundle(ctx context.Context, o ExportOptions) ([]string, error) {
 	var campaign *Campaign
 	if o.Campaign != "" {
 		var err error
@@ -419,39 +502,27 @@ func signSums(key crypto.Signer, sums []byte) (sig, pubPEM []byte, err error) {
 // when there is one (against pubPEM, else the bundle's own signer.pub.pem,
 // which proves integrity but not origin), and attestation.json against the
 // schema. It returns what it checked, or an error naming what fails.
-func VerifyBundle(dir string, pubPEM []byte) ([]string, error) {
+func VerifyBundle(dir string, pubPEM []byte, requireSignature bool) ([]string, error) {
 	var checked []string
-	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	sums, err := readBundleFile(dir, "SHA256SUMS", 1<<20)
 	if err != nil {
 		return nil, err
 	}
-	for n, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
-		want, name, ok := strings.Cut(line, "  ")
-		if !ok || strings.ContainsAny(name, `/\`) {
-			return nil, fmt.Errorf("SHA256SUMS line %d: not \"HASH  FILE\"", n+1)
-		}
-		got, err := sha256Sums(dir, []string{name})
-		if err != nil {
-			return nil, err
-		}
-		if !strings.HasPrefix(string(got), want+"  ") {
-			return nil, fmt.Errorf("%s: SHA-256 does not match SHA256SUMS", name)
-		}
-		checked = append(checked, name+": sum ok")
-	}
-	sig, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS.sig"))
+	// The signature first: nothing in the folder is trusted before the
+	// list of sums is.
+	sig, err := readBundleFile(dir, "SHA256SUMS.sig", 64<<10)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if pubPEM != nil {
-			return nil, errors.New("SHA256SUMS.sig: missing, but a public key was given")
+		if pubPEM != nil || requireSignature {
+			return nil, errors.New("SHA256SUMS.sig: missing, but a signature is required")
 		}
-		checked = append(checked, "no signature in this bundle")
+		checked = append(checked, "no signature in this bundle (integrity only)")
 	case err != nil:
 		return nil, err
 	default:
 		source := "the key given"
 		if pubPEM == nil {
-			if pubPEM, err = os.ReadFile(filepath.Join(dir, "signer.pub.pem")); err != nil {
+			if pubPEM, err = readBundleFile(dir, "signer.pub.pem", 64<<10); err != nil {
 				return nil, err
 			}
 			source = "the bundle's own signer.pub.pem (integrity only: compare it with the signer's published key)"
@@ -461,7 +532,38 @@ func VerifyBundle(dir string, pubPEM []byte) ([]string, error) {
 		}
 		checked = append(checked, "signature ok with "+source)
 	}
-	doc, err := os.ReadFile(filepath.Join(dir, "attestation.json"))
+	listed := map[string]bool{}
+	for n, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		want, name, ok := strings.Cut(line, "  ")
+		if !ok || name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." || listed[name] {
+			return nil, fmt.Errorf("SHA256SUMS line %d: not \"HASH  FILE\" for a file of this folder", n+1)
+		}
+		listed[name] = true
+		got, err := hashBundleFile(dir, name)
+		if err != nil {
+			return nil, err
+		}
+		if got != want {
+			return nil, fmt.Errorf("%s: SHA-256 does not match SHA256SUMS", name)
+		}
+		checked = append(checked, name+": sum ok")
+	}
+	// Nothing may be added to, or left out of, what the sums cover.
+	for _, f := range BundleFiles {
+		if !listed[f] {
+			return nil, fmt.Errorf("SHA256SUMS does not cover %s", f)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if name := e.Name(); !listed[name] && name != "SHA256SUMS" && name != "SHA256SUMS.sig" && name != "signer.pub.pem" {
+			return nil, fmt.Errorf("%s: in the folder but not in SHA256SUMS", name)
+		}
+	}
+	doc, err := readBundleFile(dir, "attestation.json", 4<<30)
 	if err != nil {
 		return nil, err
 	}
@@ -469,6 +571,60 @@ func VerifyBundle(dir string, pubPEM []byte) ([]string, error) {
 		return nil, fmt.Errorf("attestation.json: %w", err)
 	}
 	return append(checked, "attestation.json: valid against the schema"), nil
+}
+
+// openBundleFile opens a file of the bundle folder itself: a regular
+// file, not a symlink (checked before and after opening, so that it
+// cannot be swapped in between), opened without blocking.
+func openBundleFile(dir, name string) (*os.File, int64, error) {
+	path := filepath.Join(dir, name)
+	before, err := os.Lstat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: not a regular file (symlinks are not followed)", name)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	after, err := f.Stat()
+	if err != nil || !os.SameFile(before, after) {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: changed while it was being opened", name)
+	}
+	return f, after.Size(), nil
+}
+
+func readBundleFile(dir, name string, limit int64) ([]byte, error) {
+	f, size, err := openBundleFile(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if size > limit {
+		return nil, fmt.Errorf("%s: larger than a bundle's %s can be", name, name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("%s: larger than a bundle's %s can be", name, name)
+	}
+	return data, err
+}
+
+// hashBundleFile is the SHA-256 of a bundle file, streamed.
+func hashBundleFile(dir, name string) (string, error) {
+	f, _, err := openBundleFile(dir, name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func verifySignature(pubPEM, sums, sig []byte) error {

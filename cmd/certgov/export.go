@@ -86,6 +86,7 @@ func readSigningKey(path string) (crypto.Signer, error) {
 
 func newVerifyCommand(a *app) *cobra.Command {
 	var pubkey string
+	var requireSignature bool
 	cmd := &cobra.Command{
 		Use:   "verify DIR [--pubkey PEM]",
 		Short: "Check an evidence bundle: sums, signature, schema",
@@ -98,7 +99,7 @@ func newVerifyCommand(a *app) *cobra.Command {
 					return err
 				}
 			}
-			checked, err := store.VerifyBundle(args[0], pub)
+			checked, err := store.VerifyBundle(args[0], pub, requireSignature)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -110,5 +111,6 @@ func newVerifyCommand(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&pubkey, "pubkey", "", "the signer's public key (PEM), as published; default: the bundle's own")
+	cmd.Flags().BoolVar(&requireSignature, "require-signature", false, "fail when the bundle is not signed (implied by --pubkey)")
 	return cmd
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Export never writes through a symlink nor over a folder that is not a
+// bundle, and a new export replaces the old one whole (no stale
+// signature). Verify reads only the folder's own regular files, checks
+// the signature when one is required, and refuses files the sums do not
+// cover and sums that leave files out.
+func TestBundleFolderIsHostile(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keyFile := writeKey(t, key)
+
+	// A folder holding a symlink to a file outside it.
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	trap := filepath.Join(t.TempDir(), "bundle")
+	os.Mkdir(trap, 0o700)
+	os.Symlink(victim, filepath.Join(trap, "report.md"))
+	if r := certgov(t, "export", "--inventory", "--out", trap); r.code == 0 {
+		t.Error("export wrote into a folder holding a symlink")
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "precious" {
+		t.Fatalf("export wrote through a symlink: %q", data)
+	}
+
+	out := filepath.Join(t.TempDir(), "bundle")
+	if r := certgov(t, "export", "--inventory", "--out", out, "--sign-key", keyFile); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := certgov(t, "export", "--inventory", "--out", out); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "SHA256SUMS.sig")); err == nil {
+		t.Error("an unsigned export left the earlier signature in place")
+	}
+	if r := certgov(t, "verify", out); r.code != 0 {
+		t.Fatalf("verify: %s", r.stderr)
+	}
+	if r := certgov(t, "verify", "--require-signature", out); r.code == 0 {
+		t.Error("verify --require-signature passed an unsigned bundle")
+	}
+
+	// Signed, then tampered with in several ways.
+	if r := certgov(t, "export", "--inventory", "--out", out, "--sign-key", keyFile); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	pub := filepath.Join(t.TempDir(), "pub.pem")
+	data, _ := os.ReadFile(filepath.Join(out, "signer.pub.pem"))
+	os.WriteFile(pub, data, 0o600)
+	tamper := []struct {
+		name string
+		do   func(dir string)
+		want string
+	}{
+		{"signature stripped", func(dir string) { os.Remove(filepath.Join(dir, "SHA256SUMS.sig")) }, "signature is required"},
+		{"an extra file", func(dir string) { os.WriteFile(filepath.Join(dir, "extra.txt"), []byte("x"), 0o600) }, "not in SHA256SUMS"},
+		{"a file swapped for a symlink", func(dir string) {
+			os.Remove(filepath.Join(dir, "report.md"))
+			os.Symlink("/etc/hostname", filepath.Join(dir, "report.md"))
+		}, "not a regular file"},
+		{"a line left out of the sums", func(dir string) {
+			sums, _ := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+			var kept []string
+			for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+				if !strings.HasSuffix(line, "report.html") {
+					kept = append(kept, line)
+				}
+			}
+			os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(strings.Join(kept, "\n")+"\n"), 0o600)
+		}, "SHA256SUMS.sig"},
+	}
+	for _, tc := range tamper {
+		dir := filepath.Join(t.TempDir(), "copy")
+		copyDir(t, out, dir)
+		tc.do(dir)
+		r := certgov(t, "verify", "--pubkey", pub, dir)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want a failure naming %q", tc.name, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	os.MkdirAll(to, 0o700)
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(to, e.Name()), data, 0o600)
+	}
+}
