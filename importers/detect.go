@@ -91,6 +91,9 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	kind := opts.Kind
 	if kind == "" {
 		kind = Detect(data)
+		if kind == model.KindPinList && !pinListNamed(path) && !markedPins(data) {
+			kind = "" // could be a secret key file (pinListNamed)
+		}
 	}
 	res.Source.Kind = kind
 	r := &reader{path: path, opts: opts, res: &res}

@@ -83,3 +83,22 @@ func TestPEMScanIsLinear(t *testing.T) {
 		}
 	}
 }
+
+// A secret key file looks like a pin list to a content sniffer (a bare
+// base64 of 32 bytes, `wg genkey`; 64 hex digits, `openssl rand -hex 32`):
+// it is not read as one unless its name or its markers say it holds pins.
+func TestSecretsAreNotPinLists(t *testing.T) {
+	wgKey := "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+	hexSecret := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+	for name, data := range map[string]string{"privatekey": wgKey, "secret.txt": hexSecret, "client.key": wgKey} {
+		res := importers.Parse(name, []byte(data), importers.Options{}, false)
+		if res.Source.Kind == model.KindPinList || len(res.TrustEntries) > 0 {
+			t.Errorf("%s was read as a pin list: %+v", name, res.TrustEntries)
+		}
+	}
+	for name, data := range map[string]string{"pinned-clients.txt": hexSecret, "list.txt": "sha256:" + hexSecret, "spki.txt": "sha256/" + wgKey} {
+		if res := importers.Parse(name, []byte(data), importers.Options{}, false); len(res.TrustEntries) != 1 {
+			t.Errorf("%s: %d entries, want the pin", name, len(res.TrustEntries))
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -58,6 +59,39 @@ func parsePin(pin string) (model.TrustEntry, error) {
 		return model.TrustEntry{Kind: model.EntrySPKI, Value: value, HashAlgorithm: "sha256"}, nil
 	}
 	return model.TrustEntry{}, fmt.Errorf("%q is neither a certificate fingerprint (hex SHA-256 or SHA-1) nor an SPKI hash (base64 SHA-256)", pin)
+}
+
+// pinListNamed: the file's name says it holds pins. A bare 64-digit hex
+// string or a 44-character base64 one is also what a secret key file
+// holds (`openssl rand -hex 32`, `wg genkey`): such content is taken as
+// pins only from a file so named, with pins marked as such
+// (markedPins), or with --kind pinlist, so that a secret is never stored
+// as a trust entry nor printed.
+func pinListNamed(path string) bool {
+	name := strings.ToLower(filepath.Base(path))
+	for _, word := range []string{"pin", "fingerprint", "thumbprint", "allow", "trust"} {
+		if strings.Contains(name, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// markedPins: every pin of the list says what it is (sha256/…, sha256:…,
+// pin-sha256=…, or colon-separated hex as openssl prints fingerprints).
+func markedPins(data []byte) bool {
+	for _, line := range pinListLines(data) {
+		if line.text == "" {
+			continue
+		}
+		pin, _, _ := strings.Cut(line.text, " ")
+		lower := strings.ToLower(pin)
+		if !strings.HasPrefix(lower, "sha256/") && !strings.HasPrefix(lower, "sha256:") && !strings.HasPrefix(lower, "sha1:") &&
+			!strings.HasPrefix(lower, "pin-sha256") && strings.Count(pin, ":") < 15 {
+			return false
+		}
+	}
+	return true
 }
 
 // looksLikePinList: UTF-8 text whose lines, apart from comments and blank
