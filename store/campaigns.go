@@ -61,6 +61,13 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 	if err := ch.checkTyped("campaign name", name); err != nil {
 		return 0, err
 	}
+	// Names end up in folder names (the dashboard's export) and reports.
+	if strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || len(name) > 100 {
+		return 0, fmt.Errorf("campaign name %q: use letters, digits, dashes and dots, not starting with a dot, at most 100 characters", model.Printable(name))
+	}
+	if !due.IsZero() && due.Before(ch.At) {
+		return 0, fmt.Errorf("due date %s is in the past", due.Format("2006-01-02"))
+	}
 	type item struct {
 		key, identity, fingerprint string
 		snapshot                   []byte

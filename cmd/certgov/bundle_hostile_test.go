@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,5 +106,28 @@ func copyDir(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(to, e.Name()), data, 0o600)
+	}
+}
+
+// Small traps: an empty --db, a weak evidence key, a campaign named like
+// a path or due in the past.
+func TestRefusedSettings(t *testing.T) {
+	home := isolate(t)
+	if r := certgov(t, "--db", "", "ls"); r.code != 2 || !strings.Contains(r.stderr, `--db ""`) {
+		t.Errorf(`--db "": exit %d %q, want a usage error`, r.code, r.stderr)
+	}
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
+	if r := certgov(t, "export", "--inventory", "--out", filepath.Join(t.TempDir(), "b"), "--sign-key", writeKey(t, weak)); r.code == 0 || !strings.Contains(r.stderr, "too weak") {
+		t.Errorf("RSA-1024 signing key: exit %d %q", r.code, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"campaign", "start", "../../etc"},
+		{"campaign", "start", "2026-Q1", "--due", "2001-01-01"},
+	} {
+		if r := certgov(t, args...); r.code == 0 {
+			t.Errorf("certgov %v was accepted", args)
+		}
 	}
 }

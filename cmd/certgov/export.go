@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -80,6 +82,18 @@ func readSigningKey(path string) (crypto.Signer, error) {
 	signer, ok := key.(crypto.Signer)
 	if !ok {
 		return nil, fmt.Errorf("%s: %T cannot sign", path, key)
+	}
+	// Evidence outlives the key's strength: nothing weaker than RSA-2048
+	// or P-256 signs it.
+	switch k := signer.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("%s: RSA-%d is too weak to sign evidence (at least RSA-2048)", path, k.N.BitLen())
+		}
+	case *ecdsa.PrivateKey:
+		if k.Curve.Params().BitSize < 256 {
+			return nil, fmt.Errorf("%s: %s is too weak to sign evidence (at least P-256)", path, k.Curve.Params().Name)
+		}
 	}
 	return signer, nil
 }

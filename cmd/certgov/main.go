@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"certgov/model"
 	"certgov/store"
@@ -115,7 +116,8 @@ type usageError struct{ error }
 // app holds what every sub-command shares.
 type app struct {
 	dbPath string
-	as     string // --as: the actor of governance changes
+	dbFlag *pflag.Flag // to tell --db "" from no --db
+	as     string      // --as: the actor of governance changes
 	stdin  io.Reader
 }
 
@@ -142,6 +144,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		})
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
+	a.dbFlag = root.PersistentFlags().Lookup("db")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who makes a change, for the audit trail (default $CERTGOV_ACTOR, else the OS user)")
 	root.AddCommand(
 		newImportCommand(a),
@@ -169,6 +172,11 @@ Start with "certgov demo" to try it on built-in demo data, or
 func (a *app) databasePath(defaultName string) (string, error) {
 	if a.dbPath != "" {
 		return a.dbPath, nil
+	}
+	// --db "" is a mistake (an unset variable in a script), not a
+	// request for the default database.
+	if a.dbFlag != nil && a.dbFlag.Changed {
+		return "", usageError{errors.New(`--db "": name a database file`)}
 	}
 	if env := os.Getenv("CERTGOV_DB"); env != "" {
 		return env, nil
