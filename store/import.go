@@ -145,7 +145,22 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		}
 	}()
 
-	for res := range results {
+	var txStarted time.Time
+	for {
+		// Waiting on the parsers, the writer commits once the batch has
+		// held the lock for a moment, so that other writers (an `owner
+		// set` in another terminal) do not wait on the parsers too.
+		var commitAt time.Time
+		if inTx && !dryRun {
+			commitAt = txStarted.Add(idleCommitAfter)
+		}
+		res, ok, err := nextResult(results, commitAt, commit)
+		if err != nil {
+			return sum, fmt.Errorf("commit: %w", err)
+		}
+		if !ok {
+			break
+		}
 		if report != nil {
 			report(res)
 		}
@@ -167,7 +182,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 				return sum, fmt.Errorf("begin: %w", err)
 			}
-			inTx = true
+			inTx, txStarted = true, time.Now()
 		}
 		fileSum, err := w.storeFile(ctx, res)
 		if err != nil {
@@ -203,6 +218,29 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		}
 	}
 	return sum, nil
+}
+
+// idleCommitAfter is how long an import's transaction may hold the write
+// lock while the writer waits for the next parsed file.
+const idleCommitAfter = 50 * time.Millisecond
+
+// nextResult takes the next parsed file; if none comes by commitAt (zero:
+// no transaction to commit), it commits, then waits on.
+func nextResult(results <-chan model.FileResult, commitAt time.Time, commit func() error) (model.FileResult, bool, error) {
+	if !commitAt.IsZero() {
+		timer := time.NewTimer(time.Until(commitAt))
+		defer timer.Stop()
+		select {
+		case res, ok := <-results:
+			return res, ok, nil
+		case <-timer.C:
+		}
+		if err := commit(); err != nil {
+			return model.FileResult{}, false, err
+		}
+	}
+	res, ok := <-results
+	return res, ok, nil
 }
 
 func (s *ImportSummary) add(o ImportSummary) {

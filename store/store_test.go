@@ -264,3 +264,45 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatal("opened a database from a newer certgov")
 	}
 }
+
+// While an import waits for slow parsers, its transaction does not keep
+// the write lock: a governance change in the meantime goes through at
+// once instead of waiting out the busy timeout.
+func TestImportWaitingForParsersDoesNotHoldTheLock(t *testing.T) {
+	s := openTemp(t)
+	runImport(t, s, false, fileWith(t, "/first.pem", "first-svc"))
+	imp, err := s.NewImport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan model.FileResult)
+	done := make(chan error, 1)
+	go func() {
+		_, err := imp.Run(ctx, results, false, nil)
+		done <- err
+	}()
+	results <- fileWith(t, "/second.pem", "second-svc") // the import's transaction is open
+	time.Sleep(200 * time.Millisecond)                  // a parser is slow
+	other, err := store.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	changed := make(chan error, 1)
+	go func() {
+		_, err := other.SetOwner(ctx, "first-svc", "ops@example.com", store.Change{Actor: "test", At: time.Now()})
+		changed <- err
+	}()
+	select {
+	case err := <-changed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second): // the busy timeout is 10 s
+		t.Fatal("a governance change waited on an import that was waiting on its parsers")
+	}
+	close(results)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
