@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite"
@@ -181,12 +182,26 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its complaint.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
-	var result string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&result); err != nil {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check(20)")
+	if err != nil {
 		return err
 	}
-	if result != "ok" {
-		return errors.New(result)
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -131,3 +131,28 @@ func TestRefusedSettings(t *testing.T) {
 		}
 	}
 }
+
+// audit verify does not call a damaged database file intact.
+func TestAuditVerifyChecksTheFile(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	db := filepath.Join(home, "data", "certgov", "demo.db")
+	if r := certgov(t, "--db", db, "audit", "verify"); r.code != 0 {
+		t.Fatalf("a sound database: %s", r.stderr)
+	}
+	f, err := os.OpenFile(db, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := f.Stat()
+	// Scribble over pages in the middle of the file, as a disk error would.
+	garbage := []byte(strings.Repeat("\xde\xad\xbe\xef", 2048))
+	for off := info.Size() / 3; off < info.Size()*2/3; off += 64 << 10 {
+		f.WriteAt(garbage, off)
+	}
+	f.Close()
+	r := certgov(t, "--db", db, "audit", "verify")
+	if r.code == 0 || strings.Contains(r.stdout, "intact") {
+		t.Errorf("a damaged file: exit %d, %q", r.code, r.stdout)
+	}
+}

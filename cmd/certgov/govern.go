@@ -214,9 +214,13 @@ func newAuditCommand(a *app) *cobra.Command {
 	logCmd.Flags().StringVar(&filter, "filter", "", "only events whose actor, action, identity or fingerprint contains TEXT")
 	logCmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	verify := &cobra.Command{
-		Use: "verify", Short: "Check the hash chain: exit 0 when intact, 1 naming the first broken event", Args: exactArgs(0),
+		Use: "verify", Short: "Check the database file and the hash chain: exit 0 when intact, 1 naming what is broken", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				// A chain read from a damaged file proves nothing.
+				if err := s.IntegrityCheck(cmd.Context()); err != nil {
+					return fmt.Errorf("the database file is damaged (PRAGMA integrity_check): %w", err)
+				}
 				n, head, err := s.VerifyAudit(cmd.Context())
 				if err != nil {
 					return err
