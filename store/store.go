@@ -27,6 +27,50 @@ type Store struct {
 
 	// lastRelink is what the last Reindex did, for tests.
 	lastRelink relinked
+	warnings   []string
+}
+
+// Warnings are what Open noticed about the database that does not stop
+// it from being used (a file other users may read).
+func (s *Store) Warnings() []string { return s.warnings }
+
+// Doctor checks the database file: integrity (PRAGMA integrity_check),
+// the audit trail, and the file's permissions; with fix, it makes the
+// database and its WAL files 0600. It returns what it found, one line
+// each, and whether all is well.
+func (s *Store) Doctor(ctx context.Context, fix bool) ([]string, bool) {
+	var report []string
+	ok := true
+	if err := s.IntegrityCheck(ctx); err != nil {
+		report, ok = append(report, "integrity: DAMAGED: "+err.Error()), false
+	} else {
+		report = append(report, "integrity: ok")
+	}
+	if n, _, err := s.VerifyAudit(ctx); err != nil {
+		report, ok = append(report, "audit trail: BROKEN: "+err.Error()), false
+	} else {
+		report = append(report, fmt.Sprintf("audit trail: intact (%d events)", n))
+	}
+	for _, path := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		info, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		perm := info.Mode().Perm()
+		switch {
+		case perm&0o077 == 0:
+			report = append(report, fmt.Sprintf("%s: mode %04o ok", path, perm))
+		case fix:
+			if err := os.Chmod(path, 0o600); err != nil {
+				report, ok = append(report, fmt.Sprintf("%s: mode %04o, cannot make it 0600: %v", path, perm, err)), false
+			} else {
+				report = append(report, fmt.Sprintf("%s: mode %04o, now 0600", path, perm))
+			}
+		default:
+			report, ok = append(report, fmt.Sprintf("%s: mode %04o: other users may read it (--fix makes it 0600)", path, perm)), false
+		}
+	}
+	return report, ok
 }
 
 // DefaultPath is $XDG_DATA_HOME/certgov/certgov.db, falling back to
@@ -56,7 +100,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	info, err := f.Stat()
 	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	var warnings []string
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		warnings = append(warnings, fmt.Sprintf("%s: other users may read it (mode %04o); certgov doctor --fix makes it 0600", path, perm))
+	}
 
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -74,7 +126,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, warnings: warnings}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)

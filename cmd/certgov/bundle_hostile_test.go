@@ -156,3 +156,27 @@ func TestAuditVerifyChecksTheFile(t *testing.T) {
 		t.Errorf("a damaged file: exit %d, %q", r.code, r.stdout)
 	}
 }
+
+// A database other users may read is named on every use, and doctor
+// --fix makes it private.
+func TestWorldReadableDatabase(t *testing.T) {
+	isolate(t)
+	db := filepath.Join(t.TempDir(), "shared.db")
+	certgov(t, "--db", db, "ls")
+	os.Chmod(db, 0o666)
+	if r := certgov(t, "--db", db, "ls"); !strings.Contains(r.stderr, "other users may read it") {
+		t.Errorf("no warning for a 0666 database: %q", r.stderr)
+	}
+	if r := certgov(t, "--db", db, "doctor"); r.code != 1 {
+		t.Errorf("doctor on a 0666 database: exit %d\n%s", r.code, r.stdout)
+	}
+	if r := certgov(t, "--db", db, "doctor", "--fix"); r.code != 0 || !strings.Contains(r.stdout, "now 0600") {
+		t.Errorf("doctor --fix: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if info, _ := os.Stat(db); info.Mode().Perm() != 0o600 {
+		t.Errorf("after --fix: mode %04o", info.Mode().Perm())
+	}
+	if r := certgov(t, "--db", db, "doctor"); r.code != 0 || !strings.Contains(r.stdout, "integrity: ok") {
+		t.Errorf("doctor on a sound database: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -119,6 +119,7 @@ type app struct {
 	dbFlag *pflag.Flag // to tell --db "" from no --db
 	as     string      // --as: the actor of governance changes
 	stdin  io.Reader
+	root   *cobra.Command // for its output streams
 }
 
 func newRootCommand(stdin io.Reader) *cobra.Command {
@@ -164,7 +165,9 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newVerifyCommand(a),
 		newDemoCommand(a),
 		newReindexCommand(a),
+		newDoctorCommand(a),
 	)
+	a.root = root
 	return root
 }
 
@@ -199,7 +202,13 @@ func (a *app) open(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, path)
+	s, err := store.Open(ctx, path)
+	if err == nil {
+		for _, w := range s.Warnings() {
+			fmt.Fprintln(a.root.ErrOrStderr(), "certgov: warning: "+model.Printable(w))
+		}
+	}
+	return s, err
 }
 
 // exactArgs is cobra.ExactArgs reported as a usage error.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"certgov/model"
 	"certgov/store"
 )
 
@@ -30,4 +31,30 @@ after upgrading certgov, or to check that nothing is stale.`,
 			})
 		},
 	}
+}
+
+func newDoctorCommand(a *app) *cobra.Command {
+	var fix bool
+	cmd := &cobra.Command{
+		Use:   "doctor [--fix]",
+		Short: "Check the database file: integrity, audit trail, permissions",
+		Long: `Check the database: PRAGMA integrity_check over the whole file, the audit
+trail's hash chain, and that the database and its WAL files are readable by
+you alone. Exit 0 when all is well, 1 otherwise. --fix makes the files 0600.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				report, ok := s.Doctor(cmd.Context(), fix)
+				for _, line := range report {
+					fmt.Fprintln(cmd.OutOrStdout(), model.Printable(line))
+				}
+				if !ok {
+					return exitError{1}
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&fix, "fix", false, "make the database files readable by you alone")
+	return cmd
 }
