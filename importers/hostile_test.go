@@ -2,6 +2,7 @@ package importers_test
 
 import (
 	"context"
+	"encoding/asn1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,57 @@ func TestSecretsAreNotPinLists(t *testing.T) {
 		if res := importers.Parse(name, []byte(data), importers.Options{}, false); len(res.TrustEntries) != 1 {
 			t.Errorf("%s: %d entries, want the pin", name, len(res.TrustEntries))
 		}
+	}
+}
+
+// A PBMAC1 MAC (RFC 9579) asking for 2^31-1 PBKDF2 iterations is refused
+// before any work, not handed to go-pkcs12 for minutes per password.
+func TestPBMAC1IterationsAreBounded(t *testing.T) {
+	type algorithm struct {
+		Algorithm  asn1.ObjectIdentifier
+		Parameters asn1.RawValue `asn1:"optional"`
+	}
+	var pfx struct {
+		Version  int
+		AuthSafe asn1.RawValue
+		MacData  asn1.RawValue `asn1:"optional"`
+	}
+	if _, err := asn1.Unmarshal(interop(t, "keystore-aes.p12"), &pfx); err != nil {
+		t.Fatal(err)
+	}
+	hmacSHA256 := algorithm{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}, Parameters: asn1.NullRawValue}
+	kdf, _ := asn1.Marshal(struct {
+		Salt       []byte
+		Iterations int
+		KeyLength  int
+		PRF        algorithm
+	}{[]byte("saltsaltsaltsalt"), 1<<31 - 1, 32, hmacSHA256})
+	params, _ := asn1.Marshal(struct{ KDF, MAC algorithm }{
+		algorithm{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}, Parameters: asn1.RawValue{FullBytes: kdf}}, hmacSHA256})
+	var mac struct {
+		Mac struct {
+			Algorithm algorithm
+			Digest    []byte
+		}
+		MacSalt    []byte
+		Iterations int
+	}
+	mac.Mac.Algorithm = algorithm{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 14}, Parameters: asn1.RawValue{FullBytes: params}}
+	mac.Mac.Digest, mac.MacSalt, mac.Iterations = make([]byte, 32), []byte("salt"), 1
+	macDER, _ := asn1.Marshal(mac)
+	pfx.MacData = asn1.RawValue{FullBytes: macDER}
+	data, err := asn1.Marshal(pfx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan model.FileResult, 1)
+	go func() { done <- importers.Parse("evil.p12", data, importers.Options{Kind: model.KindPKCS12}, true) }()
+	select {
+	case res := <-done:
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "PBMAC1 iteration count") {
+			t.Errorf("got %v, want the PBMAC1 count refused", res.Err)
+		}
+	case <-time.After(20 * time.Second): // a hang guard: the work asked for takes minutes
+		t.Fatal("still deriving keys after 20 s")
 	}
 }

@@ -127,8 +127,12 @@ func (r *reader) readPKCS12(data []byte) error {
 		return fmt.Errorf("PKCS#12 content: %w", err)
 	}
 	var opened *pkcs12Contents
+	budget := &kdfBudget{left: maxKDFWork}
+	if err := checkPBMAC1(pfx.MacData); err != nil {
+		return err
+	}
 	err := r.tryPasswords(func(password []byte) error {
-		c, err := openPKCS12(pfx, content, password)
+		c, err := openPKCS12(pfx, content, password, budget)
 		if err == nil {
 			opened = c
 		}
@@ -151,14 +155,15 @@ func (r *reader) readPKCS12(data []byte) error {
 }
 
 type pkcs12Contents struct {
+	budget    *kdfBudget
 	certs     [][]byte
 	certNames []string
 	keys      []model.PrivateKeyFact
 }
 
-func openPKCS12(pfx pfxPDU, content, password []byte) (*pkcs12Contents, error) {
+func openPKCS12(pfx pfxPDU, content, password []byte, budget *kdfBudget) (*pkcs12Contents, error) {
 	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
-		if err := verifyPKCS12MAC(pfx.MacData, content, password); err != nil {
+		if err := verifyPKCS12MAC(pfx.MacData, content, password, budget); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +171,7 @@ func openPKCS12(pfx pfxPDU, content, password []byte) (*pkcs12Contents, error) {
 	if _, err := asn1.Unmarshal(content, &authenticatedSafe); err != nil {
 		return nil, fmt.Errorf("PKCS#12 authenticated safe: %w", err)
 	}
-	out := &pkcs12Contents{}
+	out := &pkcs12Contents{budget: budget}
 	// An unsupported cipher sends the file to go-pkcs12, which has no
 	// bound on iteration counts: keep walking so that every count we can
 	// see is checked before it gets the file.
@@ -183,7 +188,7 @@ func openPKCS12(pfx pfxPDU, content, password []byte) (*pkcs12Contents, error) {
 			if _, err := asn1.Unmarshal(ci.Content.Bytes, &ed); err != nil {
 				return nil, fmt.Errorf("PKCS#12 encrypted data: %w", err)
 			}
-			plain, err := pbeDecrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password)
+			plain, err := pbeDecrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password, budget)
 			if errors.Is(err, errUnsupportedCipher) {
 				unsupported = err
 				continue
@@ -230,7 +235,7 @@ func (out *pkcs12Contents) readBags(safeContents, password []byte, depth int) er
 			if _, err := asn1.Unmarshal(bag.Value.Bytes, &epki); err != nil {
 				return fmt.Errorf("PKCS#12 key bag: %w", err)
 			}
-			plain, err := pbeDecrypt(epki.Algorithm, epki.EncryptedData, password)
+			plain, err := pbeDecrypt(epki.Algorithm, epki.EncryptedData, password, out.budget)
 			if err != nil {
 				return err
 			}
@@ -274,7 +279,7 @@ func bagName(bag safeBag, what string, n int) string {
 	return fmt.Sprintf("%s %d", what, n)
 }
 
-func verifyPKCS12MAC(md macData, content, password []byte) error {
+func verifyPKCS12MAC(md macData, content, password []byte, budget *kdfBudget) error {
 	newHash, ok := hashByOID[md.Mac.Algorithm.Algorithm.String()]
 	if !ok {
 		return fmt.Errorf("%w: MAC algorithm %s", errUnsupportedCipher, md.Mac.Algorithm.Algorithm)
@@ -283,6 +288,9 @@ func verifyPKCS12MAC(md macData, content, password []byte) error {
 		return fmt.Errorf("PKCS#12: implausible MAC iteration count %d", md.Iterations)
 	}
 	for _, pw := range bmpPasswords(password) {
+		if err := budget.spend(md.Iterations); err != nil {
+			return err
+		}
 		key := pkcs12KDF(newHash, pw, md.MacSalt, 3, md.Iterations, newHash().Size())
 		mac := hmac.New(newHash, key)
 		mac.Write(content)
@@ -374,7 +382,7 @@ type pkcs12PBEParams struct {
 	Iterations int
 }
 
-func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, error) {
+func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte, budget *kdfBudget) ([]byte, error) {
 	var block cipher.Block
 	var iv []byte
 	switch {
@@ -384,7 +392,7 @@ func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, e
 			return nil, fmt.Errorf("PBES2 parameters: %w", err)
 		}
 		var err error
-		block, iv, err = pbes2Cipher(params, password)
+		block, iv, err = pbes2Cipher(params, password, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -397,6 +405,9 @@ func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, e
 			return nil, fmt.Errorf("PKCS#12: implausible iteration count %d", params.Iterations)
 		}
 		pw := bmpPasswords(password)[0]
+		if err := budget.spend(2 * params.Iterations); err != nil {
+			return nil, err
+		}
 		key := pkcs12KDF(sha1.New, pw, params.Salt, 1, params.Iterations, 24)
 		iv = pkcs12KDF(sha1.New, pw, params.Salt, 2, params.Iterations, 8)
 		var err error
@@ -405,8 +416,15 @@ func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, e
 		}
 	default:
 		var params pkcs12PBEParams
-		if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &params); err == nil && (params.Iterations < 1 || params.Iterations > maxIterations) {
-			return nil, fmt.Errorf("PKCS#12: implausible iteration count %d", params.Iterations)
+		if _, err := asn1.Unmarshal(alg.Parameters.FullBytes, &params); err == nil {
+			if params.Iterations < 1 || params.Iterations > maxIterations {
+				return nil, fmt.Errorf("PKCS#12: implausible iteration count %d", params.Iterations)
+			}
+			// go-pkcs12 will do this work: it counts against the file's
+			// budget before the file gets there.
+			if err := budget.spend(2 * params.Iterations); err != nil {
+				return nil, err
+			}
 		}
 		return nil, fmt.Errorf("%w: %s", errUnsupportedCipher, alg.Algorithm)
 	}
@@ -427,7 +445,7 @@ func pbeDecrypt(alg algorithmIdentifier, ciphertext, password []byte) ([]byte, e
 	return plain[:len(plain)-pad], nil
 }
 
-func pbes2Cipher(params pbes2Params, password []byte) (cipher.Block, []byte, error) {
+func pbes2Cipher(params pbes2Params, password []byte, budget *kdfBudget) (cipher.Block, []byte, error) {
 	if !params.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
 		return nil, nil, fmt.Errorf("%w: key derivation %s", errUnsupportedCipher, params.KeyDerivationFunc.Algorithm)
 	}
@@ -463,6 +481,9 @@ func pbes2Cipher(params pbes2Params, password []byte) (cipher.Block, []byte, err
 	var iv []byte
 	if _, err := asn1.Unmarshal(params.EncryptionScheme.Parameters.FullBytes, &iv); err != nil {
 		return nil, nil, fmt.Errorf("PBES2 IV: %w", err)
+	}
+	if err := budget.spend(kdf.Iterations); err != nil {
+		return nil, nil, err
 	}
 	key, err := pbkdf2.Key(prf, string(password), kdf.Salt, kdf.Iterations, keyLen)
 	if err != nil {
@@ -535,3 +556,48 @@ func decodeWithGoPKCS12(data []byte, password string) ([]*gopkcs12Cert, error) {
 // 600,000; a file claiming more is hostile or broken and would stall the
 // import for minutes.
 var maxIterations = 1_000_000
+
+// maxKDFWork bounds the key derivation one file may cost, over every
+// password tried, the MAC and every encrypted bag: a file OpenSSL or
+// keytool writes needs a few thousand iterations a key, while a hostile
+// one could ask for the per-key maximum a thousand times over.
+const maxKDFWork = 4_000_000
+
+var errKDFBudget = errors.New("PKCS#12: asks for more key-derivation work than any real keystore needs (many encrypted keys with huge iteration counts)")
+
+// kdfBudget is what is left of one file's key-derivation work.
+type kdfBudget struct{ left int }
+
+func (b *kdfBudget) spend(iterations int) error {
+	if iterations > b.left {
+		return errKDFBudget
+	}
+	b.left -= iterations
+	return nil
+}
+
+var oidPBMAC1 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 14}
+
+// checkPBMAC1 bounds a PBMAC1 MAC (RFC 9579) before the file can reach
+// go-pkcs12, which has no bound of its own: its PBKDF2 iteration count is
+// held to maxIterations like every other count.
+func checkPBMAC1(md macData) error {
+	if !md.Mac.Algorithm.Algorithm.Equal(oidPBMAC1) {
+		return nil
+	}
+	var params struct {
+		KeyDerivationFunc algorithmIdentifier
+		MessageAuthScheme algorithmIdentifier
+	}
+	if _, err := asn1.Unmarshal(md.Mac.Algorithm.Parameters.FullBytes, &params); err != nil {
+		return fmt.Errorf("PKCS#12 PBMAC1 parameters: %w", err)
+	}
+	var kdf pbkdf2Params
+	if _, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil {
+		return fmt.Errorf("PKCS#12 PBMAC1 PBKDF2 parameters: %w", err)
+	}
+	if kdf.Iterations < 1 || kdf.Iterations > maxIterations {
+		return fmt.Errorf("PKCS#12: implausible PBMAC1 iteration count %d", kdf.Iterations)
+	}
+	return nil
+}
