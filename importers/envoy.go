@@ -21,8 +21,20 @@ import (
 // YAML is read with go.yaml.in/yaml/v3 (which reads JSON too), keeping line
 // numbers for every problem.
 
+// maxYAMLNodes bounds what a YAML file may make the decoder build: a
+// node tree costs tens of times the text it comes from (8 MB of small
+// nodes took 715 MiB), and gateway configs and Secret lists hold far
+// fewer nodes than this.
+const maxYAMLNodes = 250_000
+
 // yamlDocuments decodes every document of a (multi-document) YAML file.
 func yamlDocuments(data []byte) ([]*yaml.Node, error) {
+	// Every node but the first of a line or a document starts after a
+	// separator: counting them bounds the nodes before any is built.
+	if n := bytes.Count(data, []byte{'\n'}) + bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{':'}) +
+		bytes.Count(data, []byte{'['}) + bytes.Count(data, []byte{'{'}) + bytes.Count(data, []byte{'-'}); n > 2*maxYAMLNodes {
+		return nil, fmt.Errorf("YAML: too many elements (about %d; certgov reads configs of up to %d)", n/2, maxYAMLNodes)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*yaml.Node
 	for {
