@@ -66,12 +66,27 @@ func CheckApproval(c *Certificate, reason string, until, now time.Time, p Policy
 		return fmt.Errorf("an approval needs an end date (--until YYYY-MM-DD)")
 	case !until.After(now):
 		return fmt.Errorf("the end date %s is not in the future", until.Format("2006-01-02"))
-	case until.After(c.NotAfter):
-		return fmt.Errorf("the end date %s is after the certificate's notAfter %s", until.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"))
+	case until.After(c.NotAfter) && !sameDay(until, c.NotAfter):
+		return fmt.Errorf("the end date %s is after the day the certificate expires (%s): the exception can last until then at most",
+			until.Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02 15:04 MST"))
 	case until.Sub(now) > time.Duration(p.ExceptionMaxDuration):
 		return fmt.Errorf("the end date %s is more than the policy's %d days away", until.Format("2006-01-02"), int(time.Duration(p.ExceptionMaxDuration).Hours()/24))
 	}
 	return nil
+}
+
+// ApprovalEnd is when an approval given until a date ends: that date, or
+// the certificate's notAfter when the date is its last day (a date means
+// the whole day, the certificate may expire earlier in it).
+func ApprovalEnd(c *Certificate, until time.Time) time.Time {
+	if until.After(c.NotAfter) {
+		return c.NotAfter
+	}
+	return until
+}
+
+func sameDay(a, b time.Time) bool {
+	return a.UTC().Format("2006-01-02") == b.UTC().Format("2006-01-02")
 }
 
 // CheckExpiry applies the rules of a governance expiration: not in the

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"certgov/model"
@@ -119,5 +120,24 @@ func TestMarkdownText(t *testing.T) {
 		if got := model.MarkdownText(in); got != want {
 			t.Errorf("MarkdownText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// An approval "until" the day the certificate expires is accepted and
+// ends when the certificate does; the day after is refused, saying why.
+func TestApprovalUntilTheNotAfterDay(t *testing.T) {
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	c := &model.Certificate{SelfSigned: true, NotAfter: time.Date(2026, 12, 11, 10, 30, 0, 0, time.UTC)}
+	endOfDay := time.Date(2026, 12, 11, 23, 59, 59, 0, time.UTC)
+	p := model.DefaultPolicy()
+	if err := model.CheckApproval(c, "contract", endOfDay, now, p); err != nil {
+		t.Fatalf("until the notAfter day: %v", err)
+	}
+	if got := model.ApprovalEnd(c, endOfDay); !got.Equal(c.NotAfter) {
+		t.Errorf("the approval ends %s, want the notAfter %s", got, c.NotAfter)
+	}
+	err := model.CheckApproval(c, "contract", endOfDay.AddDate(0, 0, 1), now, p)
+	if err == nil || !strings.Contains(err.Error(), "2026-12-11 10:30") {
+		t.Errorf("the day after: %v", err)
 	}
 }

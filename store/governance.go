@@ -196,6 +196,7 @@ func (s *Store) DecideException(ctx context.Context, ref, state string, until ti
 		if err := model.CheckApproval(cert, ch.Reason, until, ch.At, p); err != nil {
 			return nil, nil, err
 		}
+		until = model.ApprovalEnd(cert, until)
 	case ch.Reason == "":
 		return nil, nil, fmt.Errorf("a decision needs a reason (--reason)")
 	case !cert.SelfSigned:
