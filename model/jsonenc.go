@@ -116,34 +116,12 @@ func (j *RecordJSON) AppendJSONCached(b []byte, cache *JSONCache) []byte {
 	b = appendField(b, "identity", j.Identity)
 	b = appendField(b, "identity_key", j.IdentityKey)
 	b = append(b, `,"sources":`...)
-	if j.Sources == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, path := range j.Sources {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = cache.appendString(b, path)
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, j.Sources, cache.appendString)
 	b = appendBool(b, "current", j.Current)
 	b = append(b, `,"findings":`...)
 	b = appendStrings(b, j.Findings)
 	b = append(b, `,"trust":`...)
-	if j.Trust == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, t := range j.Trust {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = cache.appendTrustRef(b, t)
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, j.Trust, cache.appendTrustRef)
 	b = appendField(b, "trust_model", j.TrustModel)
 	b = appendBool(b, "revoked", j.Revoked)
 	b = appendField(b, "owner", j.Owner)
@@ -185,6 +163,12 @@ func appendBool(b []byte, name string, value bool) []byte {
 }
 
 func appendStrings(b []byte, values []string) []byte {
+	return appendList(b, values, appendJSONString)
+}
+
+// appendList writes a JSON array (null for a nil slice, as encoding/json
+// does) with appendOne for each element.
+func appendList[T any](b []byte, values []T, appendOne func([]byte, T) []byte) []byte {
 	if values == nil {
 		return append(b, "null"...)
 	}
@@ -193,7 +177,7 @@ func appendStrings(b []byte, values []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, v)
+		b = appendOne(b, v)
 	}
 	return append(b, ']')
 }

@@ -127,9 +127,10 @@ func CSVCell(s string) string {
 }
 
 // PrintableRecord returns r with every string made printable, for views
-// that draw many fields (the dashboard): a copy, so that r and its slices
-// are left as they were. Printable is one-to-one, so printable values
-// still tell records apart.
+// that draw many fields (the dashboard). r and its slices are left as they
+// were: a slice is copied only when one of its values changes, so clean
+// records (nearly all) cost no allocation. Printable is one-to-one, so
+// printable values still tell records apart.
 func PrintableRecord(r Record) Record {
 	c := &r.Certificate
 	for _, s := range []*string{&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.Issuer,
@@ -142,10 +143,17 @@ func PrintableRecord(r Record) Record {
 		&r.Sources, &r.MatchesWithoutChain, &r.Mimics} {
 		*list = printableList(*list)
 	}
-	r.Trust = append([]TrustRef(nil), r.Trust...)
-	for i := range r.Trust {
-		t := &r.Trust[i]
-		t.Source, t.Kind, t.Entry, t.Location, t.Anchor = Printable(t.Source), Printable(t.Kind), Printable(t.Entry), Printable(t.Location), Printable(t.Anchor)
+	copied := false
+	for i, t := range r.Trust {
+		p := TrustRef{Source: Printable(t.Source), Kind: Printable(t.Kind), Entry: Printable(t.Entry),
+			Location: Printable(t.Location), Anchor: Printable(t.Anchor), Explicit: t.Explicit}
+		if p == t {
+			continue
+		}
+		if !copied {
+			r.Trust, copied = append([]TrustRef(nil), r.Trust...), true
+		}
+		r.Trust[i] = p
 	}
 	if r.Exception != nil {
 		e := *r.Exception
@@ -156,13 +164,17 @@ func PrintableRecord(r Record) Record {
 	return r
 }
 
+// printableList is list with its values made printable; list itself when
+// none changes.
 func printableList(list []string) []string {
-	if list == nil {
-		return nil
-	}
-	out := make([]string, len(list))
+	out := list
 	for i, s := range list {
-		out[i] = Printable(s)
+		if p := Printable(s); p != s {
+			if &out[0] == &list[0] {
+				out = append([]string(nil), list...)
+			}
+			out[i] = p
+		}
 	}
 	return out
 }

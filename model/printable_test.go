@@ -141,3 +141,20 @@ func TestApprovalUntilTheNotAfterDay(t *testing.T) {
 		t.Errorf("the day after: %v", err)
 	}
 }
+
+// PrintableRecord leaves the record it is given as it was, and shares
+// what needs no escaping.
+func TestPrintableRecordCopiesOnlyWhatChanges(t *testing.T) {
+	r := model.Record{Sources: []string{"/ok.pem", "/bad\x1b.pem"}, Trust: []model.TrustRef{{Source: "/a"}, {Source: "/b\n"}}}
+	r.SANs.DNS = []string{"clean.example"}
+	p := model.PrintableRecord(r)
+	if r.Sources[1] != "/bad\x1b.pem" || r.Trust[1].Source != "/b\n" {
+		t.Errorf("the original changed: %+v", r)
+	}
+	if p.Sources[1] != `/bad\x1b.pem` || p.Trust[1].Source != `/b\n` || p.Trust[0].Source != "/a" {
+		t.Errorf("printable copy: %+v", p)
+	}
+	if &p.SANs.DNS[0] != &r.SANs.DNS[0] {
+		t.Error("a clean list was copied")
+	}
+}

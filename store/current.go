@@ -70,7 +70,7 @@ func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) e
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE identity_name = ? AND identity_key = ?`, ref.name, ref.key); err != nil {
 			return err
 		}
-		err := eachTxRow(ctx, tx, `SELECT facts FROM linked WHERE identity_name = ? AND identity_key = ?
+		err := eachRowOf(ctx, tx, `SELECT facts FROM linked WHERE identity_name = ? AND identity_key = ?
 			ORDER BY not_after, fingerprint_sha256`, []any{ref.name, ref.key}, func(rows *sql.Rows) error {
 			for rows.Next() {
 				var facts string
@@ -92,24 +92,6 @@ func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) e
 		}
 	}
 	return w.flush(ctx)
-}
-
-func eachStmtRow(ctx context.Context, stmt *sql.Stmt, args []any, fn func(*sql.Rows) error) error {
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	return fn(rows)
-}
-
-func eachTxRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	return fn(rows)
 }
 
 // ErrStale is returned by reads that need the stored linked state when it
@@ -156,21 +138,12 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 	groups := make([][]scannedRecord, len(page))
 	var states []string
 	for i, ref := range page {
-		var group []scannedRecord
-		err := eachStmtRow(ctx, versions, []any{ref.name, ref.key},
-			func(rows *sql.Rows) error {
-				for rows.Next() {
-					group = append(group, scannedRecord{})
-					r := &group[len(group)-1]
-					if err := rows.Scan(&r.IdentityKey, &r.IdentityName, &r.facts, &r.linked); err != nil {
-						return err
-					}
-					if err := r.decode(); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
+		rows, err := versions.QueryContext(ctx, ref.name, ref.key)
+		if err != nil {
+			return err
+		}
+		group, err := scanLinkedRows(rows)
+		rows.Close()
 		if err != nil {
 			return err
 		}
@@ -196,4 +169,20 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 		}
 	}
 	return nil
+}
+
+// scanLinkedRows reads rows of identity_key, identity_name, facts, state.
+func scanLinkedRows(rows *sql.Rows) ([]scannedRecord, error) {
+	var group []scannedRecord
+	for rows.Next() {
+		group = append(group, scannedRecord{})
+		r := &group[len(group)-1]
+		if err := rows.Scan(&r.IdentityKey, &r.IdentityName, &r.facts, &r.linked); err != nil {
+			return nil, err
+		}
+		if err := r.decode(); err != nil {
+			return nil, err
+		}
+	}
+	return group, rows.Err()
 }

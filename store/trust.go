@@ -95,7 +95,7 @@ type chainedName struct {
 	anchors  []string
 }
 
-// Chains verifies, for client authentication, the chain of every
+// chainsOf verifies, for client authentication, the chain of every
 // certificate that could have one: certificates issued by an imported
 // certificate, and self-signed ones listed as anchors. Every imported CA
 // certificate may serve as an intermediate, as a client sends its chain.
@@ -103,14 +103,10 @@ type chainedName struct {
 // its chain could go through (those above its issuer's name, caKeys), so
 // only certificates whose possible issuers changed cost a signature
 // verification, about one each (model.ChainVerifier): a CA that arrives
-// under another name changes no other certificate's key.
-func (s *Store) Chains(ctx context.Context, entries []StoredEntry) (*Chains, error) {
-	return s.chainsOf(ctx, entries, nil, true)
-}
-
-// chainsOf is Chains for the certificates in only (nil: all); the anchors
-// are all named either way. keep: store what was verified in the cache;
-// reads do not, so that no read writes.
+// under another name changes no other certificate's key. It does so for
+// the certificates in only (nil: all); the anchors are all named either
+// way. keep: store what was verified in the cache; reads do not, so that
+// no read writes.
 func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[string]bool, keep bool) (*Chains, error) {
 	out := &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}}
 	partial := map[string]bool{}
@@ -376,7 +372,17 @@ func (s *Store) verifyChains(ctx context.Context, verifier *model.ChainVerifier,
 
 // eachRow runs query and hands its rows to fn, closing them after.
 func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	return eachRowOf(ctx, s.db, query, args, fn)
+}
+
+// queryer is a database or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// eachRowOf is eachRow on a given database or transaction.
+func eachRowOf(ctx context.Context, q queryer, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
