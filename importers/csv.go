@@ -84,7 +84,7 @@ func (r *reader) readCSV(data []byte) error {
 		}
 		return ""
 	}
-	for {
+	for !r.interrupted() {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -121,6 +121,7 @@ func (r *reader) readCSV(data []byte) error {
 		}
 		r.res.Governance = append(r.res.Governance, v)
 	}
+	return r.ctx.Err()
 }
 
 // parseDate reads the unambiguous date forms: 2026-12-31 and RFC 3339.

@@ -36,7 +36,10 @@ func (r *reader) readCRL(der []byte, line int, location string) error {
 		Issuer: issuer.String(), IssuerNormalized: issuer.Normalized(),
 		ThisUpdate: crl.ThisUpdate.UTC(), NextUpdate: crl.NextUpdate.UTC(), DER: der, Location: location,
 	}
-	for _, entry := range crl.RevokedCertificateEntries {
+	for i, entry := range crl.RevokedCertificateEntries {
+		if i%4096 == 0 && r.interrupted() {
+			return r.ctx.Err()
+		}
 		c.Revoked = append(c.Revoked, model.Revoked{Serial: model.SerialHex(entry.SerialNumber), RevokedAt: entry.RevocationTime.UTC()})
 	}
 	r.res.CRLs = append(r.res.CRLs, c)

@@ -6,6 +6,7 @@ package importers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/hex"
@@ -62,8 +63,10 @@ var certificateExtensions = map[string]bool{
 
 // Parse reads one file's content. explicit says whether the user named
 // the file (an unknown format is then an error) or it was found in a folder
-// (an unknown format without a certificate extension is skipped).
-func Parse(path string, data []byte, opts Options, explicit bool) model.FileResult {
+// (an unknown format without a certificate extension is skipped). Every
+// loop over the file's items checks ctx: an interrupted import stops in
+// the middle of a big or hostile file, which then yields only ctx's error.
+func Parse(ctx context.Context, path string, data []byte, opts Options, explicit bool) model.FileResult {
 	sum := sha256.Sum256(data)
 	now := time.Now
 	if opts.Now != nil {
@@ -96,7 +99,11 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 		}
 	}
 	res.Source.Kind = kind
-	r := &reader{path: path, opts: opts, res: &res}
+	if configKinds[kind] && len(data) > maxConfigSize {
+		res.Err = fmt.Errorf("%s: a %s file of %s is over the %s certgov reads for configurations (the decoded tree costs several times the text)", path, kind, sizeLabel(int64(len(data))), sizeLabel(maxConfigSize))
+		return res
+	}
+	r := &reader{ctx: ctx, path: path, opts: opts, res: &res}
 	var err error
 	switch kind {
 	case model.KindPEM:
@@ -140,6 +147,9 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	default:
 		err = fmt.Errorf("unknown kind %q (one of %s)", kind, strings.Join(Kinds, ", "))
 	}
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	if r.unlisted > 0 {
 		r.res.Problems = append(r.res.Problems, model.Problem{Path: path, Err: fmt.Errorf("%d more problems not listed", r.unlisted)})
 	}
@@ -167,7 +177,8 @@ func Parse(path string, data []byte, opts Options, explicit bool) model.FileResu
 	}
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
-		res.Certificates, res.Keys, res.TrustEntries, res.Problems = nil, nil, nil, nil
+		// A failed file yields nothing: it is read again next time, whole.
+		res = model.FileResult{Source: res.Source, Err: res.Err}
 	}
 	return res
 }
@@ -302,8 +313,18 @@ func skipHeader(b []byte) ([]byte, bool) {
 	}
 }
 
+// configKinds are the formats decoded into a tree (YAML, JSON): they get
+// the smaller maxConfigSize.
+var configKinds = map[string]bool{model.KindEnvoy: true, model.KindKubernetes: true, model.KindOAuth: true, model.KindKeycloak: true}
+
+// maxConfigSize bounds YAML and JSON files: decoding builds a tree several
+// times the size of the text, and the largest real ones (a cluster's
+// Secret list, a realm export) are a few MiB.
+const maxConfigSize = 32 << 20
+
 // reader carries the state of reading one file.
 type reader struct {
+	ctx  context.Context
 	path string
 	opts Options
 	res  *model.FileResult
@@ -337,6 +358,11 @@ func (r *reader) addCertificate(der []byte, line int, location string) {
 	}
 	r.res.Certificates = append(r.res.Certificates, model.FoundCertificate{Certificate: cert, Location: location})
 }
+
+// interrupted reports whether the import was stopped (Ctrl-C, SIGTERM):
+// every loop over a file's items asks, so that a big or hostile file
+// stops at once instead of when it is done.
+func (r *reader) interrupted() bool { return r.ctx.Err() != nil }
 
 func (r *reader) problem(line int, item string, err error) {
 	r.problemIn(r.path, line, item, err)

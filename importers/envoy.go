@@ -96,7 +96,7 @@ func (r *reader) readEnvoy(data []byte) error {
 	found := 0
 	for _, doc := range docs {
 		yamlWalk(doc, 0, func(n *yaml.Node) {
-			if isValidationContext(n) {
+			if isValidationContext(n) && !r.interrupted() {
 				found++
 				r.envoyValidationContext(n)
 			}
@@ -219,7 +219,7 @@ func (r *reader) envoyTrustedCA(ds *yaml.Node) {
 // that uses it), with match "" (OpenSSL's rules) or
 // model.MatchPartialChain. Problems inside name the file they are in.
 func (r *reader) trustCAData(path string, data []byte, line int, location, label, scope, match string) {
-	ca := &reader{path: path, opts: r.opts, res: &model.FileResult{}}
+	ca := &reader{ctx: r.ctx, path: path, opts: r.opts, res: &model.FileResult{}}
 	if err := ca.readPEM(data); err != nil {
 		r.problem(line, label, err)
 		return

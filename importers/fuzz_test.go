@@ -1,6 +1,7 @@
 package importers_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,7 +28,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, kind := range append([]string{""}, importers.Kinds...) {
 			opts := importers.Options{Kind: kind, Password: []byte(interopPassword)}
-			res := importers.Parse("fuzz.bin", data, opts, true)
+			res := importers.Parse(context.Background(), "fuzz.bin", data, opts, true)
 			if res.Err != nil && (!res.Empty() || len(res.Problems) > 0) {
 				t.Fatalf("kind %q: failed file yields data", kind)
 			}

@@ -1,8 +1,11 @@
 package importers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/asn1"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +20,7 @@ import (
 // A 19-byte inventory with an unclosed quote is a problem with a line,
 // not a panic that stops the whole import.
 func TestCSVUnclosedQuote(t *testing.T) {
-	res := importers.Parse("inventory.csv", []byte("fingerprint,owner\n\""), importers.Options{Kind: model.KindCSV}, true)
+	res := importers.Parse(context.Background(), "inventory.csv", []byte("fingerprint,owner\n\""), importers.Options{Kind: model.KindCSV}, true)
 	if res.Err == nil && len(res.Problems) == 0 {
 		t.Fatalf("an unclosed quote must be reported: %+v", res)
 	}
@@ -75,7 +78,7 @@ func TestPEMScanIsLinear(t *testing.T) {
 	begins := strings.Repeat("-----BEGIN CERTIFICATE-----\n", 2<<20/28)
 	for name, data := range map[string]string{"no END": begins, "one END at the end": begins + "-----END CERTIFICATE-----\n"} {
 		start := time.Now()
-		res := importers.Parse("bundle.pem", []byte(data), importers.Options{}, true)
+		res := importers.Parse(context.Background(), "bundle.pem", []byte(data), importers.Options{}, true)
 		if elapsed := time.Since(start); elapsed > 20*time.Second { // a hang guard: quadratic took minutes
 			t.Errorf("%s: %s", name, elapsed)
 		}
@@ -92,13 +95,13 @@ func TestSecretsAreNotPinLists(t *testing.T) {
 	wgKey := "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
 	hexSecret := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
 	for name, data := range map[string]string{"privatekey": wgKey, "secret.txt": hexSecret, "client.key": wgKey} {
-		res := importers.Parse(name, []byte(data), importers.Options{}, false)
+		res := importers.Parse(context.Background(), name, []byte(data), importers.Options{}, false)
 		if res.Source.Kind == model.KindPinList || len(res.TrustEntries) > 0 {
 			t.Errorf("%s was read as a pin list: %+v", name, res.TrustEntries)
 		}
 	}
 	for name, data := range map[string]string{"pinned-clients.txt": hexSecret, "list.txt": "sha256:" + hexSecret, "spki.txt": "sha256/" + wgKey} {
-		if res := importers.Parse(name, []byte(data), importers.Options{}, false); len(res.TrustEntries) != 1 {
+		if res := importers.Parse(context.Background(), name, []byte(data), importers.Options{}, false); len(res.TrustEntries) != 1 {
 			t.Errorf("%s: %d entries, want the pin", name, len(res.TrustEntries))
 		}
 	}
@@ -145,7 +148,9 @@ func TestPBMAC1IterationsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan model.FileResult, 1)
-	go func() { done <- importers.Parse("evil.p12", data, importers.Options{Kind: model.KindPKCS12}, true) }()
+	go func() {
+		done <- importers.Parse(context.Background(), "evil.p12", data, importers.Options{Kind: model.KindPKCS12}, true)
+	}()
 	select {
 	case res := <-done:
 		if res.Err == nil || !strings.Contains(res.Err.Error(), "PBMAC1 iteration count") {
@@ -160,8 +165,77 @@ func TestPBMAC1IterationsAreBounded(t *testing.T) {
 // (8 MB of them took 715 MiB); a realistic config still reads.
 func TestYAMLNodeBomb(t *testing.T) {
 	bomb := "static_resources:\n  clusters: [" + strings.Repeat("a: 1, ", 1_000_000) + "]\n"
-	res := importers.Parse("envoy.yaml", []byte(bomb), importers.Options{Kind: model.KindEnvoy}, true)
+	res := importers.Parse(context.Background(), "envoy.yaml", []byte(bomb), importers.Options{Kind: model.KindEnvoy}, true)
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "too many elements") {
 		t.Errorf("got %v, want the YAML refused", res.Err)
+	}
+}
+
+// stopAfter is a context that is done after its Err was asked n times:
+// it stops a reader in the middle of a file, where a real Ctrl-C lands.
+type stopAfter struct {
+	context.Context
+	n, asked int
+}
+
+func (c *stopAfter) Err() error {
+	c.asked++
+	if c.asked > c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Every reader's loop over a file's items checks the context: an
+// interrupted import stops inside a big file, and the file then yields
+// nothing but the interruption (never half its entries).
+func TestInterruptedParseStopsInsideTheFile(t *testing.T) {
+	cert := interop(t, "client.pem")
+	fp := importers.Parse(context.Background(), "client.pem", cert, importers.Options{}, true).Certificates[0].FingerprintSHA256
+	var pins, rows strings.Builder
+	rows.WriteString("fingerprint,owner\n")
+	for i := range 2000 {
+		fmt.Fprintf(&pins, "%s client %d\n", fp, i)
+		fmt.Fprintf(&rows, "%s,team-%d\n", fp, i)
+	}
+	for _, file := range []struct {
+		name string
+		kind string
+		data []byte
+	}{
+		{"bundle.pem", "", bytes.Repeat(cert, 2000)},
+		{"pins.txt", model.KindPinList, []byte(pins.String())},
+		{"inventory.csv", model.KindCSV, []byte(rows.String())},
+		{"keystore.p12", "", interop(t, "keystore-aes.p12")},
+		{"keystore.jks", "", interop(t, "keystore.jks")},
+		{"bundle.p7b", "", interop(t, "bundle.p7b")},
+	} {
+		opts := importers.Options{Kind: file.kind, Password: []byte(interopPassword)}
+		count := &stopAfter{Context: context.Background(), n: 1 << 30}
+		if whole := importers.Parse(count, file.name, file.data, opts, true); whole.Err != nil || whole.Empty() {
+			t.Fatalf("%s: uninterrupted parse: %v", file.name, whole.Err)
+		}
+		ctx := &stopAfter{Context: context.Background(), n: count.asked / 2}
+		res := importers.Parse(ctx, file.name, file.data, opts, true)
+		if !errors.Is(res.Err, context.Canceled) || !res.Empty() || len(res.Problems) > 0 {
+			t.Errorf("%s: stopped after %d of %d checks: %v, %d certificates, %d entries; want only the interruption",
+				file.name, ctx.n, count.asked, res.Err, len(res.Certificates), len(res.TrustEntries)+len(res.Governance))
+		}
+		if ctx.asked > ctx.n+5 { // the loop, its return and Parse ask again
+			t.Errorf("%s: the context was asked %d times after it was done; the reader went on", file.name, ctx.asked-ctx.n)
+		}
+		if big := len(file.data) > 100_000; big && count.asked < 1000 {
+			t.Errorf("%s: %d checks in a file of thousands of items; want one per item", file.name, count.asked)
+		}
+	}
+}
+
+// YAML and JSON configurations are held to a smaller size than
+// certificate files: their decoded tree costs several times the text.
+func TestConfigurationSizeBound(t *testing.T) {
+	yaml := append([]byte("trusted_ca:\n  filename: ca.pem\n# "), bytes.Repeat([]byte("x"), 33<<20)...)
+	res := importers.Parse(context.Background(), "envoy.yaml", yaml, importers.Options{}, true)
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "32 MiB") {
+		t.Fatalf("a 33 MiB Envoy file: %v, want it refused naming the 32 MiB bound", res.Err)
 	}
 }

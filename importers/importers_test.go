@@ -67,7 +67,7 @@ func TestInteropFixtures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			res := importers.Parse(tc.file, interop(t, tc.file), importers.Options{Password: []byte(interopPassword)}, true)
+			res := importers.Parse(context.Background(), tc.file, interop(t, tc.file), importers.Options{Password: []byte(interopPassword)}, true)
 			if res.Err != nil || len(res.Problems) > 0 {
 				t.Fatalf("err %v, problems %v", res.Err, res.Problems)
 			}
@@ -94,7 +94,7 @@ func TestInteropFixtures(t *testing.T) {
 func TestPrivateKeyIsRecordedNeverKept(t *testing.T) {
 	keyPEM := interop(t, "client.key.pem")
 	data := append(interop(t, "client.pem"), keyPEM...)
-	res := importers.Parse("both.pem", data, importers.Options{}, true)
+	res := importers.Parse(context.Background(), "both.pem", data, importers.Options{}, true)
 	if len(res.Certificates) != 1 || len(res.Keys) != 1 {
 		t.Fatalf("got %d certificates, %d keys", len(res.Certificates), len(res.Keys))
 	}
@@ -111,7 +111,7 @@ func TestPrivateKeyIsRecordedNeverKept(t *testing.T) {
 			t.Fatal("private key bytes survive in the import result")
 		}
 	}
-	p12 := importers.Parse("k.p12", interop(t, "keystore-aes.p12"), importers.Options{Password: []byte(interopPassword)}, true)
+	p12 := importers.Parse(context.Background(), "k.p12", interop(t, "keystore-aes.p12"), importers.Options{Password: []byte(interopPassword)}, true)
 	if p12.Keys[0].SPKISHA256 != res.Certificates[0].SPKISHA256 || p12.Keys[0].Location != "alias interop-client" {
 		t.Errorf("PKCS#12 key fact %+v", p12.Keys[0])
 	}
@@ -119,7 +119,7 @@ func TestPrivateKeyIsRecordedNeverKept(t *testing.T) {
 
 func TestDetectsFormatByContentNotExtension(t *testing.T) {
 	for name, data := range map[string][]byte{"der-named.pem": interop(t, "client.der"), "pem-named.der": interop(t, "client.pem"), "p12-named.crt": interop(t, "nokeys.p12")} {
-		res := importers.Parse(name, data, importers.Options{Password: []byte(interopPassword)}, true)
+		res := importers.Parse(context.Background(), name, data, importers.Options{Password: []byte(interopPassword)}, true)
 		if res.Err != nil || len(res.Certificates) == 0 {
 			t.Errorf("%s: err %v, %d certificates", name, res.Err, len(res.Certificates))
 		}
@@ -131,7 +131,7 @@ func TestPEMProblemsNameTheLine(t *testing.T) {
 	truncated := []byte("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n")
 	notACert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}})
 	data := slices.Concat([]byte("# partner bundle\n\n"), good, notACert, truncated)
-	res := importers.Parse("bundle.pem", data, importers.Options{}, true)
+	res := importers.Parse(context.Background(), "bundle.pem", data, importers.Options{}, true)
 	if res.Err != nil {
 		t.Fatalf("whole file failed: %v", res.Err)
 	}
@@ -156,7 +156,7 @@ func TestPEMProblemsNameTheLine(t *testing.T) {
 func TestCRLFAndSkippedBlocks(t *testing.T) {
 	csr := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte{1, 2, 3}})
 	data := bytes.ReplaceAll(slices.Concat(csr, interop(t, "client.pem"), interop(t, "ca.pem")), []byte("\n"), []byte("\r\n"))
-	res := importers.Parse("crlf.pem", data, importers.Options{}, true)
+	res := importers.Parse(context.Background(), "crlf.pem", data, importers.Options{}, true)
 	if res.Err != nil || len(res.Problems) > 0 || len(res.Certificates) != 2 {
 		t.Fatalf("err %v, problems %v, %d certificates", res.Err, res.Problems, len(res.Certificates))
 	}
@@ -181,7 +181,7 @@ func TestBadFilesFailWholeWithTheirPath(t *testing.T) {
 		"only-a-csr.pem": {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte{1}}), "no certificates found"},
 	}
 	for name, tc := range cases {
-		res := importers.Parse(name, tc.data, importers.Options{Password: []byte(interopPassword)}, true)
+		res := importers.Parse(context.Background(), name, tc.data, importers.Options{Password: []byte(interopPassword)}, true)
 		err := res.Err
 		if err == nil && len(res.Problems) > 0 {
 			err = res.Problems[0]
@@ -197,23 +197,23 @@ func TestBadFilesFailWholeWithTheirPath(t *testing.T) {
 
 func TestKeystorePasswords(t *testing.T) {
 	data := interop(t, "keystore-aes.p12")
-	res := importers.Parse("ks.p12", data, importers.Options{}, true)
+	res := importers.Parse(context.Background(), "ks.p12", data, importers.Options{}, true)
 	if !errors.Is(res.Err, importers.ErrWrongPassword) {
 		t.Fatalf("without a password: %v, want ErrWrongPassword", res.Err)
 	}
-	res = importers.Parse("ks.p12", data, importers.Options{Password: []byte("wrong")}, true)
+	res = importers.Parse(context.Background(), "ks.p12", data, importers.Options{Password: []byte("wrong")}, true)
 	if !errors.Is(res.Err, importers.ErrWrongPassword) {
 		t.Fatalf("wrong password: %v", res.Err)
 	}
 	prompted := 0
-	res = importers.Parse("ks.p12", data, importers.Options{Prompt: func(path string) ([]byte, error) {
+	res = importers.Parse(context.Background(), "ks.p12", data, importers.Options{Prompt: func(path string) ([]byte, error) {
 		prompted++
 		return []byte(interopPassword), nil
 	}}, true)
 	if res.Err != nil || prompted != 1 || len(res.Certificates) != 2 {
 		t.Fatalf("prompt: err %v, prompted %d times, %d certificates", res.Err, prompted, len(res.Certificates))
 	}
-	jks := importers.Parse("ts.jks", interop(t, "truststore.jks"), importers.Options{Password: []byte("nope")}, true)
+	jks := importers.Parse(context.Background(), "ts.jks", interop(t, "truststore.jks"), importers.Options{Password: []byte("nope")}, true)
 	if !errors.Is(jks.Err, importers.ErrWrongPassword) {
 		t.Fatalf("JKS with the wrong password: %v", jks.Err)
 	}
@@ -257,7 +257,7 @@ func TestGeneratedKeystores(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		res := importers.Parse(name, data, importers.Options{Password: []byte("pw")}, true)
+		res := importers.Parse(context.Background(), name, data, importers.Options{Password: []byte("pw")}, true)
 		if res.Err != nil || len(res.Problems) > 0 {
 			t.Errorf("%s: %v %v", name, res.Err, res.Problems)
 			continue
@@ -328,7 +328,7 @@ func TestHugeFileIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	res := importers.ReadFile(path, importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), path, importers.Options{}, true)
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "64 MiB") || !strings.Contains(res.Err.Error(), path) {
 		t.Fatalf("error %v, want the 64 MiB limit named with the path", res.Err)
 	}
@@ -336,9 +336,9 @@ func TestHugeFileIsRefused(t *testing.T) {
 
 func TestUnchangedFilesAreNotParsed(t *testing.T) {
 	data := interop(t, "client.pem")
-	first := importers.Parse("c.pem", data, importers.Options{}, true)
+	first := importers.Parse(context.Background(), "c.pem", data, importers.Options{}, true)
 	known := func(path, sum string) bool { return path == "c.pem" && sum == first.Source.ContentSHA256 }
-	again := importers.Parse("c.pem", data, importers.Options{Known: known}, true)
+	again := importers.Parse(context.Background(), "c.pem", data, importers.Options{Known: known}, true)
 	if !again.Unchanged || len(again.Certificates) != 0 {
 		t.Fatalf("unchanged file parsed again: %+v", again)
 	}
@@ -348,7 +348,7 @@ func TestUnchangedFilesAreNotParsed(t *testing.T) {
 // cannot parse (OpenSSL wrote it): the certificate is inventoried with what
 // can be read and the reason, not dropped.
 func TestCertificateGoRefuses(t *testing.T) {
-	res := importers.ReadFile(filepath.Join("testdata", "interop", "trust", "certs", "odd-crldp.pem"), importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), filepath.Join("testdata", "interop", "trust", "certs", "odd-crldp.pem"), importers.Options{}, true)
 	if res.Err != nil || len(res.Problems) > 0 || len(res.Certificates) != 1 {
 		t.Fatalf("err %v, problems %v, %d certificates", res.Err, res.Problems, len(res.Certificates))
 	}
@@ -360,7 +360,7 @@ func TestCertificateGoRefuses(t *testing.T) {
 		t.Errorf("SANs of the refused certificate: %q", got)
 	}
 	// Bytes that are no certificate at all stay an error.
-	bad := importers.Parse("junk.der", []byte{0x30, 0x03, 0x02, 0x01, 0x01}, importers.Options{}, true)
+	bad := importers.Parse(context.Background(), "junk.der", []byte{0x30, 0x03, 0x02, 0x01, 0x01}, importers.Options{}, true)
 	if bad.Err == nil && len(bad.Problems) == 0 {
 		t.Errorf("junk DER accepted: %+v", bad.Certificates)
 	}

@@ -93,6 +93,9 @@ func (r *reader) readJKS(data []byte) error {
 	}
 	trustStore := len(entries) > 0
 	for _, e := range entries {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		trustStore = trustStore && !e.privateKey
 		for i, c := range e.chain {
 			location := "alias " + e.alias

@@ -62,6 +62,9 @@ func (r *reader) readKubernetes(data []byte) error {
 		}
 	}
 	for _, s := range secrets {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		where := fmt.Sprintf("secret %s/%s", s.namespace, s.name)
 		if crt, ok := s.values["tls.crt"]; ok {
 			r.k8sCertificates(crt, s.lines["tls.crt"], where+" tls.crt", false)
@@ -90,7 +93,7 @@ func (r *reader) k8sCertificates(data []byte, line int, where string, clientCA b
 		r.trustCAData(r.path, data, line, fmt.Sprintf("line %d: %s", line, where), "auth-tls-secret", "", "")
 		return
 	}
-	ca := &reader{path: r.path, opts: r.opts, res: &model.FileResult{}}
+	ca := &reader{ctx: r.ctx, path: r.path, opts: r.opts, res: &model.FileResult{}}
 	ca.readPEM(data)
 	for _, c := range ca.res.Certificates {
 		c.Location = fmt.Sprintf("line %d: %s", line, where)

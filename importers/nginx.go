@@ -325,6 +325,9 @@ func (n *nginxConfig) apply(tls nginxTLS, scope string) {
 			location = fmt.Sprintf("%s:%d: %s", d.file, d.line, name)
 		}
 		certs, seen := n.read[path]
+		if !seen && n.r.interrupted() {
+			return
+		}
 		if !seen {
 			data, err := readLimited(path)
 			if err != nil {
@@ -332,7 +335,7 @@ func (n *nginxConfig) apply(tls nginxTLS, scope string) {
 				n.read[path] = nil
 				continue
 			}
-			ca := &reader{path: path, opts: n.r.opts, res: &model.FileResult{}}
+			ca := &reader{ctx: n.r.ctx, path: path, opts: n.r.opts, res: &model.FileResult{}}
 			if err := ca.readPEM(data); err != nil {
 				n.r.problemIn(d.file, d.line, name, err)
 			}

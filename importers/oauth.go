@@ -45,6 +45,9 @@ func (r *reader) readOAuthClients(data []byte) error {
 		return err
 	}
 	for i, raw := range raws {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		var c oauthClient
 		if err := json.Unmarshal(raw, &c); err != nil {
 			r.problem(0, fmt.Sprintf("client %d", i+1), err)

@@ -21,6 +21,9 @@ func (r *reader) readPEM(data []byte) error {
 	lines := lineCounter{data: data, line: 1}
 	end := -1 // where the next "-----END" starts; len(data) when there is none
 	for pos := 0; ; {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		i := bytes.Index(data[pos:], pemBegin)
 		if i < 0 {
 			return nil

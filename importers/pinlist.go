@@ -18,6 +18,9 @@ import (
 
 func (r *reader) readPinList(data []byte) error {
 	for _, line := range pinListLines(data) {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		if line.text == "" {
 			continue
 		}

@@ -1,6 +1,7 @@
 package importers
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
@@ -127,7 +128,7 @@ func (r *reader) readPKCS12(data []byte) error {
 		return fmt.Errorf("PKCS#12 content: %w", err)
 	}
 	var opened *pkcs12Contents
-	budget := &kdfBudget{left: maxKDFWork}
+	budget := &kdfBudget{ctx: r.ctx, left: maxKDFWork}
 	if err := checkPBMAC1(pfx.MacData); err != nil {
 		return err
 	}
@@ -145,6 +146,9 @@ func (r *reader) readPKCS12(data []byte) error {
 		return err
 	}
 	for i, der := range opened.certs {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		r.addCertificate(der, 0, opened.certNames[i])
 	}
 	r.res.Keys = append(r.res.Keys, opened.keys...)
@@ -565,10 +569,18 @@ const maxKDFWork = 4_000_000
 
 var errKDFBudget = errors.New("PKCS#12: asks for more key-derivation work than any real keystore needs (many encrypted keys with huge iteration counts)")
 
-// kdfBudget is what is left of one file's key-derivation work.
-type kdfBudget struct{ left int }
+// kdfBudget is what is left of one file's key-derivation work. Each
+// derivation asks it first, so it is also where an interrupted import
+// stops a keystore (one derivation is at most maxIterations).
+type kdfBudget struct {
+	ctx  context.Context
+	left int
+}
 
 func (b *kdfBudget) spend(iterations int) error {
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
 	if iterations > b.left {
 		return errKDFBudget
 	}

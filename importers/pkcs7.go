@@ -30,6 +30,9 @@ func (r *reader) readPKCS7(data []byte) error {
 		return err
 	}
 	for i, der := range ders {
+		if r.interrupted() {
+			return r.ctx.Err()
+		}
 		r.addCertificate(der, 0, fmt.Sprintf("certificate %d", i+1))
 	}
 	return nil

@@ -1,6 +1,7 @@
 package importers_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
@@ -36,11 +37,11 @@ func entrySummary(res model.FileResult) []string {
 }
 
 func TestPinList(t *testing.T) {
-	res := importers.Parse("pins.txt", trustFixture(t, "pins.txt"), importers.Options{}, true)
+	res := importers.Parse(context.Background(), "pins.txt", trustFixture(t, "pins.txt"), importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindPinList {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
-	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	want := []model.TrustEntry{
 		{Kind: model.EntryFingerprint, Value: client.FingerprintSHA256, HashAlgorithm: "sha256", Label: "interop-client (SHA-256)", Location: "line 2"},
 		{Kind: model.EntryFingerprint, Value: client.FingerprintSHA1, HashAlgorithm: "sha1", Label: "interop-client, as nginx $ssl_client_fingerprint", Location: "line 3"},
@@ -64,7 +65,7 @@ func TestPinList(t *testing.T) {
 }
 
 func TestOAuthRegistrations(t *testing.T) {
-	res := importers.Parse("clients.json", trustFixture(t, "oauth-clients.json"), importers.Options{}, true)
+	res := importers.Parse(context.Background(), "clients.json", trustFixture(t, "oauth-clients.json"), importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindOAuth {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
@@ -91,18 +92,18 @@ func TestOAuthRegistrations(t *testing.T) {
 	if strings.Contains(strings.Join(entrySummary(res), " "), "web-app") || strings.Contains(strings.Join(got, ""), "do-not-read") {
 		t.Error("a client_secret client leaked into the entries")
 	}
-	single := importers.Parse("one.json", []byte(`{"client_id":"solo","token_endpoint_auth_method":"tls_client_auth","tls_client_auth_san_email":"a@B.example"}`), importers.Options{}, true)
+	single := importers.Parse(context.Background(), "one.json", []byte(`{"client_id":"solo","token_endpoint_auth_method":"tls_client_auth","tls_client_auth_san_email":"a@B.example"}`), importers.Options{}, true)
 	if len(single.TrustEntries) != 1 || single.TrustEntries[0].SANType != "email" {
 		t.Errorf("single client object: %v %v", entrySummary(single), single.Err)
 	}
-	broken := importers.Parse("broken.json", []byte("{\n\"client_id\": \"x\",\n oops\n}"), importers.Options{}, true)
+	broken := importers.Parse(context.Background(), "broken.json", []byte("{\n\"client_id\": \"x\",\n oops\n}"), importers.Options{}, true)
 	if broken.Err == nil || !strings.Contains(broken.Err.Error(), "line 3") {
 		t.Errorf("a JSON syntax error must name its line: %v", broken.Err)
 	}
 }
 
 func TestKeycloakRealm(t *testing.T) {
-	res := importers.Parse("realm.json", trustFixture(t, "keycloak-realm.json"), importers.Options{}, true)
+	res := importers.Parse(context.Background(), "realm.json", trustFixture(t, "keycloak-realm.json"), importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindKeycloak {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
@@ -125,17 +126,17 @@ func TestKeycloakRealm(t *testing.T) {
 func TestCABundleDetection(t *testing.T) {
 	ca := interop(t, "ca.pem")
 	// Named like a trust store: its CAs become trust anchors.
-	res := importers.Parse("tls-ca-bundle.pem", ca, importers.Options{}, true)
+	res := importers.Parse(context.Background(), "tls-ca-bundle.pem", ca, importers.Options{}, true)
 	if res.Source.Kind != model.KindCABundle || len(res.TrustEntries) != 1 || res.TrustEntries[0].Kind != model.EntryCA {
 		t.Errorf("CA bundle: kind %q, entries %v", res.Source.Kind, entrySummary(res))
 	}
 	// openssl req -x509 marks self-signed client certificates CA:TRUE;
 	// such a file is not a trust store unless named or forced so.
-	res = importers.Parse("partner.pem", interop(t, "client.pem"), importers.Options{}, true)
+	res = importers.Parse(context.Background(), "partner.pem", interop(t, "client.pem"), importers.Options{}, true)
 	if res.Source.Kind != model.KindPEM || len(res.TrustEntries) != 0 {
 		t.Errorf("client certificate taken for a CA bundle: %q %v", res.Source.Kind, entrySummary(res))
 	}
-	res = importers.Parse("partner.pem", interop(t, "client.pem"), importers.Options{Kind: model.KindCABundle}, true)
+	res = importers.Parse(context.Background(), "partner.pem", interop(t, "client.pem"), importers.Options{Kind: model.KindCABundle}, true)
 	if len(res.TrustEntries) != 1 {
 		t.Errorf("--kind ca-bundle: %v", entrySummary(res))
 	}
@@ -156,7 +157,7 @@ func TestCRL(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, data := range map[string][]byte{"ca.crl": der, "ca-crl.pem": pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})} {
-		res := importers.Parse(name, data, importers.Options{}, true)
+		res := importers.Parse(context.Background(), name, data, importers.Options{}, true)
 		if res.Err != nil || len(res.CRLs) != 1 {
 			t.Fatalf("%s: err %v, %d CRLs", name, res.Err, len(res.CRLs))
 		}
@@ -165,14 +166,14 @@ func TestCRL(t *testing.T) {
 			t.Errorf("%s: %+v", name, crl)
 		}
 	}
-	if res := importers.Parse("bad.crl", der[:len(der)/2], importers.Options{Kind: model.KindCRL}, true); res.Err == nil {
+	if res := importers.Parse(context.Background(), "bad.crl", der[:len(der)/2], importers.Options{Kind: model.KindCRL}, true); res.Err == nil {
 		t.Error("a truncated CRL was accepted")
 	}
 }
 
 func TestNginx(t *testing.T) {
 	path := filepath.Join("testdata", "trust", "nginx", "nginx.conf")
-	res := importers.ReadFile(path, importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), path, importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindNginx {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
@@ -200,7 +201,7 @@ func TestNginx(t *testing.T) {
 	if len(res.Certificates) != 1 || res.Certificates[0].CommonName != "Interop Root CA" {
 		t.Errorf("the CA file's certificates are inventoried: %v", commonNames(res))
 	}
-	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
 	if n := len(ix.Evaluate(&client.Certificate, model.Chain{}).Admitted); n != 2 {
 		t.Errorf("the fixture is admitted by %d entries, want its SHA-1 pin and its serial", n)
@@ -208,7 +209,7 @@ func TestNginx(t *testing.T) {
 }
 
 func TestEnvoy(t *testing.T) {
-	res := importers.ReadFile(filepath.Join("testdata", "trust", "envoy", "listener.yaml"), importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), filepath.Join("testdata", "trust", "envoy", "listener.yaml"), importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindEnvoy {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
@@ -223,7 +224,7 @@ func TestEnvoy(t *testing.T) {
 	if len(res.Problems) != 2 || !strings.Contains(res.Problems[0].Error(), "listener.yaml:17:") || !strings.Contains(res.Problems[1].Error(), "X400") {
 		t.Errorf("problems %v: want the bad hash (line 17) and the unknown san_type", res.Problems)
 	}
-	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	ix, _ := model.NewTrustIndex(res.TrustEntries)
 	// The self-signed fixture does not chain to the context's trusted_ca,
 	// so Envoy rejects it before its SAN matchers and pins count: nothing
@@ -232,14 +233,14 @@ func TestEnvoy(t *testing.T) {
 	if len(ev.Admitted) != 0 || len(ev.Unverified) != 4 {
 		t.Errorf("the fixture is admitted by %d entries (want none) and meets %d conditions without the chain (want hash, SPKI, URI prefix and DNS regex)", len(ev.Admitted), len(ev.Unverified))
 	}
-	inline := importers.ReadFile(filepath.Join("testdata", "trust", "envoy", "cluster.json"), importers.Options{}, true)
+	inline := importers.ReadFile(context.Background(), filepath.Join("testdata", "trust", "envoy", "cluster.json"), importers.Options{}, true)
 	if inline.Err != nil || inline.Source.Kind != model.KindEnvoy || len(inline.TrustEntries) != 2 || len(inline.Certificates) != 1 {
 		t.Errorf("JSON with an inline CA: kind %q, %v, %d certificates, err %v", inline.Source.Kind, entrySummary(inline), len(inline.Certificates), inline.Err)
 	}
 }
 
 func TestKubernetes(t *testing.T) {
-	res := importers.ReadFile(filepath.Join("testdata", "trust", "k8s", "manifests.yaml"), importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), filepath.Join("testdata", "trust", "k8s", "manifests.yaml"), importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindKubernetes {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
@@ -263,11 +264,11 @@ func TestKubernetes(t *testing.T) {
 }
 
 func TestCSVInventory(t *testing.T) {
-	res := importers.Parse("inventory.csv", trustFixture(t, "inventory.csv"), importers.Options{}, true)
+	res := importers.Parse(context.Background(), "inventory.csv", trustFixture(t, "inventory.csv"), importers.Options{}, true)
 	if res.Err != nil || res.Source.Kind != model.KindCSV {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
-	client := importers.Parse("client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
+	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
 	if len(res.Governance) != 1 {
 		t.Fatalf("governance %+v", res.Governance)
 	}
@@ -282,7 +283,7 @@ func TestCSVInventory(t *testing.T) {
 	if len(problems) != 2 || !strings.HasPrefix(problems[0], "inventory.csv:3: ") || !strings.Contains(problems[0], "YYYY-MM-DD") || !strings.HasPrefix(problems[1], "inventory.csv:4: ") {
 		t.Errorf("problems %q", problems)
 	}
-	semicolons := importers.Parse("sheet.csv", []byte("SHA256;Team\n"+client.FingerprintSHA256+";ops\n"), importers.Options{}, true)
+	semicolons := importers.Parse(context.Background(), "sheet.csv", []byte("SHA256;Team\n"+client.FingerprintSHA256+";ops\n"), importers.Options{}, true)
 	if len(semicolons.Governance) != 1 || semicolons.Governance[0].Owner != "ops" {
 		t.Errorf("semicolon-separated sheet: %+v %v", semicolons.Governance, semicolons.Err)
 	}
@@ -327,7 +328,7 @@ server {
 }
 `)
 	write("conf.d/loop.conf", "include ../nginx.conf;\n")
-	res := importers.ReadFile(filepath.Join(dir, "nginx.conf"), importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), filepath.Join(dir, "nginx.conf"), importers.Options{}, true)
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}

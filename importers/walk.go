@@ -55,7 +55,7 @@ func Walk(ctx context.Context, paths []string, opts Options) <-chan model.FileRe
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				send(ReadFile(j.path, opts, j.explicit))
+				send(ReadFile(ctx, j.path, opts, j.explicit))
 			}
 		}()
 	}
@@ -117,12 +117,15 @@ func (w *walker) visitDir(dir string) {
 }
 
 // ReadFile reads and parses one file, refusing files over MaxFileSize.
-func ReadFile(path string, opts Options, explicit bool) model.FileResult {
+func ReadFile(ctx context.Context, path string, opts Options, explicit bool) model.FileResult {
+	if err := ctx.Err(); err != nil {
+		return model.FileResult{Source: model.Source{Path: path}, Err: err}
+	}
 	data, err := ReadBounded(path, MaxFileSize)
 	if err != nil {
 		return model.FileResult{Source: model.Source{Path: path}, Err: err}
 	}
-	return Parse(path, data, opts, explicit)
+	return Parse(ctx, path, data, opts, explicit)
 }
 
 // ReadBounded is how certgov reads any file it is given or a config

@@ -45,6 +45,10 @@ type Record struct {
 	// Mimics names the CA-signed identities whose subject DN or URI SAN it
 	// carries without chaining to their CA.
 	Mimics []string
+	// PatternRulesUntried counts the pattern rules (SAN prefix, regex…)
+	// not tried against it because its names used up the per-certificate
+	// bound: a gateway may admit it by one of them (trust-incomplete).
+	PatternRulesUntried int
 	// Chain is what verifying its chain found (the reason, when none
 	// verified).
 	Chain Chain

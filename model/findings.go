@@ -50,6 +50,7 @@ const (
 	FindingSubjectCollision     = "subject-collision"
 	FindingMatchWithoutChain    = "match-without-chain"
 	FindingMalformed            = "malformed"
+	FindingTrustIncomplete      = "trust-incomplete"
 )
 
 // FindingType is what a finding code means and which framework
@@ -83,6 +84,7 @@ var FindingTypes = map[string]FindingType{
 	FindingSubjectCollision:     {FindingSubjectCollision, SeverityHigh, "carries the name of a CA-signed identity without its CA: a lookalike", []string{"NHI4:2025", "PR.AA-02", "PR.AA-03"}},
 	FindingMatchWithoutChain:    {FindingMatchWithoutChain, SeverityMedium, "matches a DN or SAN rule (or a pin of a context that also requires a chain), but its chain does not verify to that server's anchors: not admitted", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingMalformed:            {FindingMalformed, SeverityMedium, "certificate that Go's crypto/x509 refuses to parse", []string{"ID.AM-08", "PR.AA-01"}},
+	FindingTrustIncomplete:      {FindingTrustIncomplete, SeverityHigh, "so many names times pattern rules that certgov did not try every rule: a gateway may admit it", []string{"NHI4:2025", "PR.AA-03"}},
 }
 
 // FindingCodes lists the finding codes in order.
@@ -270,6 +272,9 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 	}
 	for _, rule := range s.MatchesWithoutChain {
 		add(FindingMatchWithoutChain, rule, "")
+	}
+	if n := s.PatternRulesUntried; n > 0 {
+		add(FindingTrustIncomplete, fmt.Sprintf("its %d names times the pattern rules exceed what certgov tries for one certificate; %d pattern rules were not tried, and a gateway may admit it by one of them", len(s.SANs.All()), n), "")
 	}
 	for _, name := range s.Mimics {
 		add(FindingSubjectCollision, "carries the subject DN or URI SAN of the CA-signed identity "+name+" but does not chain to its CA", "")

@@ -330,7 +330,20 @@ type Admission struct {
 type Evaluation struct {
 	Admitted   []Admission
 	Unverified []int
+	// Untried counts the pattern rules left untried when the
+	// certificate's names used up maxPatternWork: its trust is then not
+	// fully known.
+	Untried int
 }
+
+// maxPatternWork bounds the pattern matching of one certificate. Every
+// pattern rule is tried against every name of its type, so a file of
+// thousands of regular expressions and a certificate of thousands of
+// SANs would multiply into minutes per certificate. Real configurations
+// hold a handful of patterns and certificates a handful of names (tens to
+// a few thousand units); past the bound the rules already tried stand and
+// the rest are reported (trust-incomplete), never silently skipped.
+const maxPatternWork = 50_000
 
 // Evaluate decides which entries admit c, as the servers that state them
 // would: pins by hash; anchor lists by a chain that verified for client
@@ -393,8 +406,17 @@ func (ix *TrustIndex) Evaluate(c *Certificate, chain Chain) Evaluation {
 			nameRule(i)
 		}
 	}
-	for _, p := range ix.patterns {
-		if !seen[p.entry] && ix.patternMatches(p, c, sans) {
+	work := 0
+	for k, p := range ix.patterns {
+		if seen[p.entry] {
+			continue
+		}
+		hit, decided := ix.patternMatches(p, c, sans, &work)
+		if !decided {
+			ev.Untried = len(ix.patterns) - k
+			break
+		}
+		if hit {
 			nameRule(p.entry)
 		}
 	}
@@ -482,16 +504,29 @@ func (ix *TrustIndex) chainForNameRule(entry int, chain Chain) (string, bool) {
 	return "", false
 }
 
-func (ix *TrustIndex) patternMatches(p compiledPattern, c *Certificate, sans []typedSAN) bool {
+// patternMatches tries a pattern rule against c's subject or names,
+// charging *work one unit per try plus one per 64 bytes tried (a regular
+// expression's cost grows with its input). decided is false when the
+// budget ran out before an answer.
+func (ix *TrustIndex) patternMatches(p compiledPattern, c *Certificate, sans []typedSAN, work *int) (hit, decided bool) {
+	charge := func(value string) bool {
+		*work += 1 + len(value)/64
+		return *work <= maxPatternWork
+	}
 	e := &ix.entries[p.entry]
 	if e.Kind == EntrySubjectDN {
-		return p.re.MatchString(c.Subject)
+		if !charge(c.Subject) {
+			return false, false
+		}
+		return p.re.MatchString(c.Subject), true
 	}
 	for _, san := range sans {
 		if e.SANType != "" && e.SANType != san.kind {
 			continue
 		}
-		var hit bool
+		if !charge(san.value) {
+			return false, false
+		}
 		switch e.Match {
 		case MatchRegex:
 			hit = p.re.MatchString(san.value)
@@ -503,10 +538,10 @@ func (ix *TrustIndex) patternMatches(p compiledPattern, c *Certificate, sans []t
 			hit = strings.Contains(san.value, e.Value)
 		}
 		if hit {
-			return true
+			return true, true
 		}
 	}
-	return false
+	return false, true
 }
 
 type typedSAN struct{ kind, value string }

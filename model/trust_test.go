@@ -2,9 +2,11 @@ package model_test
 
 import (
 	"crypto/x509"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"certgov/demo"
 	"certgov/model"
@@ -147,6 +149,51 @@ func TestTrustIndex(t *testing.T) {
 	}
 	if got, want := locations(partnerEval.Unverified), []string{"line 6", "line 9"}; !slices.Equal(got, want) {
 		t.Errorf("partner's name matches without a chain %v, want %v", got, want)
+	}
+}
+
+// A file of many pattern rules and a certificate of many names cannot
+// multiply into minutes: past the per-certificate bound the rest of the
+// rules are counted as untried (and reported), while the usual handful of
+// rules and names is always decided in full.
+func TestPatternWorkIsBounded(t *testing.T) {
+	many := model.Certificate{Subject: "CN=many-names", SANs: model.SANs{}}
+	for i := range 2000 {
+		many.SANs.DNS = append(many.SANs.DNS, fmt.Sprintf("host-%d.hostile.example", i))
+	}
+	var entries []model.TrustEntry
+	for i := range 500 {
+		entries = append(entries, model.TrustEntry{Kind: model.EntrySAN, SANType: "dns", Match: model.MatchRegex,
+			Value: fmt.Sprintf(`(a|b)*x%d\.example`, i), Location: fmt.Sprintf("line %d", i+1)})
+	}
+	entries = append(entries, model.TrustEntry{Kind: model.EntrySAN, SANType: "dns", Match: model.MatchSuffix,
+		Value: ".hostile.example", Location: "line 501"})
+	ix, errs := model.NewTrustIndex(entries)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ev := ix.Evaluate(&many, model.Chain{})
+	if ev.Untried == 0 || ev.Untried > len(entries) {
+		t.Fatalf("Untried = %d, want the rules past the bound (of %d)", ev.Untried, len(entries))
+	}
+	if len(ev.Unverified) != 0 {
+		t.Errorf("the matching suffix rule lies past the bound, yet was tried: %v", ev.Unverified)
+	}
+
+	few := many
+	few.SANs.DNS = many.SANs.DNS[:5]
+	ev = ix.Evaluate(&few, model.Chain{})
+	if ev.Untried != 0 || len(ev.Unverified) != 1 || ix.Entries()[ev.Unverified[0]].Location != "line 501" {
+		t.Fatalf("5 names: Untried %d, unverified %v; want every rule tried and the suffix rule matched", ev.Untried, ev.Unverified)
+	}
+
+	s := &model.CertificateSubject{Record: model.Record{Certificate: many, PatternRulesUntried: 7}, TrustChecked: true}
+	var found bool
+	for _, f := range model.CertificateFindings(s, model.DefaultPolicy(), time.Now()) {
+		found = found || (f.Code == model.FindingTrustIncomplete && strings.Contains(f.Message, "2000 names") && strings.Contains(f.Message, "7 pattern rules"))
+	}
+	if !found {
+		t.Error("no trust-incomplete finding naming the names and the untried rules")
 	}
 }
 

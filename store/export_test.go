@@ -10,3 +10,7 @@ func (s *Store) ForceSchemaVersion(ctx context.Context, v int) error {
 	_, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
 	return err
 }
+
+// OpenReadOnly opens a database read-only as Open does for a file this
+// user may not write (which root, running the tests, always may).
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) { return openReadOnly(ctx, path) }

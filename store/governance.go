@@ -95,6 +95,9 @@ func (s *Store) target(ctx context.Context, ref string, now time.Time) (*Identit
 // no change without its event, and the before-value fn reads is the one
 // it replaces (the transaction holds the write lock from its start).
 func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx) (*Event, error)) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

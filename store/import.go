@@ -95,6 +95,9 @@ const batchCertificates = 1000
 // counts are exact and nothing is written. report sees every result.
 func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dryRun bool, report func(model.FileResult)) (ImportSummary, error) {
 	var sum ImportSummary
+	if err := imp.s.writable(); err != nil {
+		return sum, err
+	}
 	conn, err := imp.s.db.Conn(ctx)
 	if err != nil {
 		return sum, err

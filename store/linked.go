@@ -21,7 +21,7 @@ import (
 
 // linkerVersion changes whenever linking changes what it computes, so that
 // state stored by an older certgov is never read.
-const linkerVersion = 6
+const linkerVersion = 7
 
 // linkedState is one certificate's stored linked state. It is read for
 // every certificate on every read, so it is kept small and binary:
@@ -36,6 +36,7 @@ type linkedState struct {
 	Unverified []string
 	Mimics     []string
 	Sources    []int64 // ids of the current sources that hold it
+	Untried    int     // pattern rules not tried (Record.PatternRulesUntried)
 }
 
 // storedRef is a trust reference by entry id: the entry gives the rule and
@@ -48,7 +49,7 @@ type storedRef struct {
 
 func stateOf(r *model.Record, refs []storedRef) linkedState {
 	st := linkedState{Refs: refs, ActsAsCA: r.ActsAsCA, Ends: r.Chain.Ends, Problem: r.Chain.Problem,
-		Unverified: r.MatchesWithoutChain, Mimics: r.Mimics}
+		Unverified: r.MatchesWithoutChain, Mimics: r.Mimics, Untried: r.PatternRulesUntried}
 	if r.Revoked {
 		st.Revoked = r.RevokedBy
 	}
@@ -87,7 +88,7 @@ func encodeState(st linkedState, anchors map[string]int) []byte {
 	for _, id := range st.Sources {
 		b = binary.AppendVarint(b, id)
 	}
-	return b
+	return binary.AppendUvarint(b, uint64(st.Untried))
 }
 
 func boolByte(v bool) byte {
@@ -209,6 +210,7 @@ func decodeState(b string, anchors []string) linkedState {
 	for n := r.count(); n > 0 && !r.bad; n-- {
 		st.Sources = append(st.Sources, r.varint())
 	}
+	st.Untried = int(min(r.uvarint(), 1<<30))
 	if r.bad {
 		return linkedState{}
 	}
@@ -231,7 +233,7 @@ func (rv *Review) decodeLinkedState(state string, r *model.Record) {
 	}
 	r.TrustModel = model.TrustModelOf(r.Trust)
 	r.ActsAsCA, r.Chain = st.ActsAsCA, model.Chain{Ends: st.Ends, Problem: st.Problem}
-	r.MatchesWithoutChain, r.Mimics = st.Unverified, st.Mimics
+	r.MatchesWithoutChain, r.Mimics, r.PatternRulesUntried = st.Unverified, st.Mimics, st.Untried
 	r.Revoked, r.RevokedBy = st.Revoked != "", st.Revoked
 	r.Sources = make([]string, 0, len(st.Sources))
 	for _, id := range st.Sources {

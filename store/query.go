@@ -549,6 +549,9 @@ func (s *Store) PrivateKeysFor(ctx context.Context, spki string) ([]KeyOccurrenc
 
 // SetMeta records a database-level setting, such as that it is a demo.
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }

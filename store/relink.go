@@ -72,6 +72,9 @@ func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) (string, 
 // force (`certgov reindex`) it relinks everything.
 // Either way the result equals a full rebuild (TestStoredStateEqualsRelinking).
 func (s *Store) Reindex(ctx context.Context, force bool) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	done, err := s.relink(ctx, force)
 	s.lastRelink = done
 	return err

@@ -210,7 +210,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 		return nil
 	}
 	r.ActsAsCA = rv.actingCAs[r.FingerprintSHA256]
-	r.Trust, r.MatchesWithoutChain, r.Mimics = r.Trust[:0], nil, nil
+	r.Trust, r.MatchesWithoutChain, r.Mimics, r.PatternRulesUntried = r.Trust[:0], nil, nil, 0
 	var refs []storedRef
 	if len(rv.entries) > 0 {
 		ev := rv.index.Evaluate(&r.Certificate, rv.chains.ByCertificate[r.FingerprintSHA256])
@@ -239,6 +239,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 				e.Kind, e.Value, withLocation(e.Source, e.Location), rv.index.RequiredChain(i)))
 		}
 		r.Mimics = rv.chains.Mimics(r)
+		r.PatternRulesUntried = ev.Untried
 	}
 	r.Chain = rv.chains.ByCertificate[r.FingerprintSHA256]
 	r.TrustModel = model.TrustModelOf(r.Trust)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	_ "modernc.org/sqlite"
 )
@@ -28,7 +29,25 @@ type Store struct {
 	// lastRelink is what the last Reindex did, for tests.
 	lastRelink relinked
 	warnings   []string
+	// unwritable says why changes are refused (ErrReadOnly, ErrDamaged);
+	// nil for a database open for reading and writing.
+	unwritable error
 }
+
+// ErrReadOnly is returned for a change to a database that Open opened
+// read-only, because its file or folder may not be written.
+var ErrReadOnly = errors.New("the database is open read-only (its file or its folder is not writable): this command changes it")
+
+// ErrDamaged is returned for a change to a database whose governance
+// tables failed the check at open: writing to a damaged file spreads the
+// damage.
+var ErrDamaged = errors.New("the database is damaged (see certgov doctor): changes are refused; restore it from a backup")
+
+// writable returns why changes are refused, if they are.
+func (s *Store) writable() error { return s.unwritable }
+
+// ReadOnly reports whether the database was opened read-only.
+func (s *Store) ReadOnly() bool { return errors.Is(s.unwritable, ErrReadOnly) }
 
 // Warnings are what Open noticed about the database that does not stop
 // it from being used (a file other users may read).
@@ -88,8 +107,16 @@ func DefaultPath(name string) (string, error) {
 }
 
 // Open opens (and creates, mode 0600 in a 0700 folder) the database at
-// path and brings its schema up to date.
+// path and brings its schema up to date. A database that exists but that
+// this user may not write (the file, or the folder where SQLite keeps its
+// journal; a read-only mount) is opened read-only: reads work, changes
+// return ErrReadOnly. Either way the governance tables are checked
+// (quickCheck); a damaged database is opened with a warning and refuses
+// changes.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err == nil && !writable(path) {
+		return openReadOnly(ctx, path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("database folder: %w", err)
 	}
@@ -110,7 +137,29 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		warnings = append(warnings, fmt.Sprintf("%s: other users may read it (mode %04o); certgov doctor --fix makes it 0600", path, perm))
 	}
 
-	q := url.Values{}
+	db, err := sql.Open("sqlite", dsn(path, url.Values{}))
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, warnings: warnings}
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	if err := s.checkAtOpen(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.relinkIfOlder(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn is the data source name of the database at path, with extra
+// parameters q.
+func dsn(path string, q url.Values) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -121,17 +170,95 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "cache_size(-4096)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// writable reports whether this user may write the database file and the
+// folder SQLite keeps its journal (-wal, -shm) in.
+func writable(path string) bool {
+	return syscall.Access(path, unixWriteOK) == nil && syscall.Access(filepath.Dir(path), unixWriteOK) == nil
+}
+
+const unixWriteOK = 2 // W_OK of access(2)
+
+// openReadOnly opens an existing database for reading only: nothing is
+// migrated or written. Where the folder is not writable either, SQLite
+// cannot make the shared-memory file WAL readers need, so a database
+// with no pending journal is opened as immutable (nobody can change it
+// there anyway).
+func openReadOnly(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	q.Set("mode", "ro")
+	if syscall.Access(filepath.Dir(path), unixWriteOK) != nil {
+		if info, err := os.Stat(path + "-wal"); err != nil || info.Size() == 0 {
+			q.Set("immutable", "1")
+		}
+	}
+	db, err := sql.Open("sqlite", dsn(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, warnings: warnings}
-	if err := s.init(ctx); err != nil {
+	s := &Store{db: db, path: path, unwritable: ErrReadOnly}
+	version, err := s.schemaVersion(ctx)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("database %s (read-only): %w", path, err)
+	case version > len(migrations):
+		err = fmt.Errorf("database %s: schema version %d is newer than this certgov knows (%d): upgrade certgov", path, version, len(migrations))
+	case version < len(migrations):
+		err = fmt.Errorf("database %s: written by an older certgov (schema %d of %d) and read-only here: open it once where it is writable to upgrade it", path, version, len(migrations))
+	default:
+		err = s.checkAtOpen(ctx)
+	}
+	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
+		return nil, err
 	}
 	return s, nil
+}
+
+// governanceTables hold what no imported file can give back: owners and
+// review dates (identities), exceptions, campaigns and the audit trail.
+// They are small, so checking them at every open costs milliseconds even
+// at 100,000 certificates, where checking the whole file takes seconds
+// (certgov doctor does that).
+var governanceTables = []string{"identities", "exceptions", "campaigns", "campaign_items", "audit_events", "meta"}
+
+// checkAtOpen runs PRAGMA quick_check over the governance tables. A
+// damaged database stays open for reading, with a warning, and refuses
+// changes; errors other than damage fail the open.
+func (s *Store) checkAtOpen(ctx context.Context) error {
+	var problems []string
+	for _, table := range governanceTables {
+		found, err := s.check(ctx, fmt.Sprintf("PRAGMA quick_check(%s)", table), 5)
+		if err != nil {
+			if isCorrupt(err) {
+				problems = append(problems, table+": "+err.Error())
+				continue
+			}
+			return fmt.Errorf("database %s: %w", s.path, err)
+		}
+		for _, p := range found {
+			problems = append(problems, table+": "+p)
+		}
+	}
+	if len(problems) > 0 {
+		s.unwritable = ErrDamaged
+		s.warnings = append(s.warnings, fmt.Sprintf("%s is DAMAGED (%s): answers may be wrong and changes are refused; run certgov doctor and restore a backup",
+			s.path, strings.Join(problems, "; ")))
+	}
+	return nil
+}
+
+// isCorrupt reports whether err is SQLite's SQLITE_CORRUPT or
+// SQLITE_NOTADB.
+func isCorrupt(err error) bool {
+	var e interface{ Code() int }
+	if errors.As(err, &e) {
+		code := e.Code() & 0xff
+		return code == 11 || code == 26
+	}
+	return false
 }
 
 // Path is the database file.
@@ -170,6 +297,22 @@ func (s *Store) init(ctx context.Context) error {
 	// A database from before the stored linked state (or its current
 	// form) gets it now, once, so that its first reads are as fast as any.
 	if before > 0 && before < linkedStateSchema {
+		return s.Reindex(ctx, false)
+	}
+	return nil
+}
+
+// relinkIfOlder relinks a database whose linked state an older certgov
+// computed, once, instead of leaving every read to link in memory.
+func (s *Store) relinkIfOlder(ctx context.Context) error {
+	var stored int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM linked_summary WHERE id = 1`).Scan(&stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case stored != linkerVersion && s.writable() == nil:
 		return s.Reindex(ctx, false)
 	}
 	return nil
@@ -234,26 +377,31 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its complaint.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check(20)")
+	problems, err := s.check(ctx, "PRAGMA integrity_check(20)", 20)
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return err
-		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// check runs an integrity pragma and returns up to limit of the lines it
+// reports other than "ok".
+func (s *Store) check(ctx context.Context, pragma string, limit int) ([]string, error) {
+	var problems []string
+	err := s.eachRow(ctx, pragma, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			if line != "ok" && len(problems) < limit {
+				problems = append(problems, line)
+			}
+		}
+		return rows.Err()
+	})
+	return problems, err
 }
