@@ -159,12 +159,11 @@ func (p *nginxParser) block(file string, tokens []nginxToken, depth int) ([]*ngi
 		d.isBlock = true
 		body := tokens[j+1:]
 		if d.name == "map" {
-			end := skipBlock(body, 0)
-			d.mapTokens = body[:end]
-			tokens = body[min(end+1, len(body)):]
-			if end >= len(body) || body[end].text != "}" {
+			end := closingBrace(body)
+			if end < 0 {
 				return nil, nil, fmt.Errorf("line %d: map is not closed", d.line)
 			}
+			d.mapTokens, tokens = body[:end], body[end+1:]
 			out = append(out, d)
 			continue
 		}
@@ -387,13 +386,14 @@ func (r *reader) nginxMap(d *nginxDirective) {
 	}
 }
 
-func skipBlock(tokens []nginxToken, start int) int {
-	for i := start; i < len(tokens); i++ {
-		if tokens[i].text == "}" && !tokens[i].quoted {
+// closingBrace is the index of the first unquoted "}" in tokens, or -1.
+func closingBrace(tokens []nginxToken) int {
+	for i, t := range tokens {
+		if t.text == "}" && !t.quoted {
 			return i
 		}
 	}
-	return len(tokens) - 1
+	return -1
 }
 
 // denies reports map values that mean "not allowed".

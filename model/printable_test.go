@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"encoding/csv"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,4 +158,54 @@ func TestPrintableRecordCopiesOnlyWhatChanges(t *testing.T) {
 	if &p.SANs.DNS[0] != &r.SANs.DNS[0] {
 		t.Error("a clean list was copied")
 	}
+}
+
+// FuzzReportCells: a value in a Markdown report is literal text (every
+// ASCII punctuation character escaped, so nothing opens a link, a tag, a
+// heading or a table cell, and it reads back as the printable value), and
+// a CSV cell never starts a formula and survives a CSV writer and reader.
+func FuzzReportCells(f *testing.F) {
+	for _, s := range []string{"", "=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\r=1", "a | b", "<script>alert(1)</script>", "[x](javascript:alert(1))", "# heading", "\\|", "\x1b[2K"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		printable := model.Printable(s)
+		md := model.MarkdownText(s)
+		var back strings.Builder
+		for i := 0; i < len(md); i++ {
+			c := md[i]
+			if c == '\\' && i+1 < len(md) && isASCIIPunct(md[i+1]) {
+				back.WriteByte(md[i+1])
+				i++
+				continue
+			}
+			if isASCIIPunct(c) || c == '\n' || c == '\r' {
+				t.Fatalf("%q: Markdown %q leaves %q unescaped at %d", s, md, c, i)
+			}
+			back.WriteByte(c)
+		}
+		if back.String() != printable {
+			t.Fatalf("%q: Markdown %q reads back as %q, not %q", s, md, back.String(), printable)
+		}
+
+		cell := model.CSVCell(s)
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Fatalf("%q: CSV cell %q starts a formula", s, cell)
+		}
+		if cell != printable && cell != "'"+printable {
+			t.Fatalf("%q: CSV cell %q is neither %q nor it quoted", s, cell, printable)
+		}
+		var buf strings.Builder
+		w := csv.NewWriter(&buf)
+		w.Write([]string{cell, "next"})
+		w.Flush()
+		row, err := csv.NewReader(strings.NewReader(buf.String())).Read()
+		if err != nil || len(row) != 2 || row[0] != cell {
+			t.Fatalf("%q: CSV cell %q reads back as %q (%v)", s, cell, row, err)
+		}
+	})
+}
+
+func isASCIIPunct(c byte) bool {
+	return strings.IndexByte("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", c) >= 0
 }
