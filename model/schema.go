@@ -1,9 +1,12 @@
 package model
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 )
@@ -19,16 +22,120 @@ var AttestationSchema []byte
 // properties, items, enum and const. It returns the first violation with
 // its JSON path.
 func ValidateJSON(schema, document []byte) error {
-	var s, doc any
-	if err := json.Unmarshal(schema, &s); err != nil {
-		return fmt.Errorf("schema: %w", err)
+	return ValidateJSONFrom(schema, bytes.NewReader(document))
+}
+
+// ValidateJSONFrom is ValidateJSON reading the document from r. Objects
+// and arrays are walked token by token and only their leaves are decoded,
+// so that checking the attestation of 100,000 certificates (hundreds of
+// MiB) holds one value at a time, not the tree. A document must be one
+// JSON value, with nothing after it.
+func ValidateJSONFrom(schema []byte, r io.Reader) error {
+	var s map[string]any
+	if err := json.Unmarshal(schema, &s); err != nil || s == nil {
+		return errors.New("schema: not a JSON object")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(document)))
+	dec := json.NewDecoder(r)
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("$: not JSON: %w", err)
+	if err := validateFrom(dec, s, "$"); err != nil {
+		return err
 	}
-	return validate(s.(map[string]any), doc, "$")
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("$: more data after the document")
+	}
+	return nil
+}
+
+// validateFrom validates the next value of dec against s (nil: anything).
+func validateFrom(dec *json.Decoder, s map[string]any, path string) error {
+	t, _ := s["type"].(string)
+	_, hasConst := s["const"]
+	_, hasEnum := s["enum"]
+	if s == nil {
+		return skipValue(dec, path)
+	}
+	if hasConst || hasEnum || (t != "object" && t != "array") {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("%s: not JSON: %w", path, err)
+		}
+		return validate(s, v, path)
+	}
+	open := json.Delim('{')
+	if t == "array" {
+		open = '['
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%s: not JSON: %w", path, err)
+	}
+	if tok != open {
+		return fmt.Errorf("%s: want %s, got %s", path, t, tokenType(tok))
+	}
+	if t == "array" {
+		items, _ := s["items"].(map[string]any)
+		for i := 0; dec.More(); i++ {
+			if err := validateFrom(dec, items, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	} else {
+		props, _ := s["properties"].(map[string]any)
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return fmt.Errorf("%s: not JSON: %w", path, err)
+			}
+			key, _ := tok.(string)
+			seen[key] = true
+			sub, _ := props[key].(map[string]any)
+			if err := validateFrom(dec, sub, path+"."+key); err != nil {
+				return err
+			}
+		}
+		req, _ := s["required"].([]any)
+		for _, r := range req {
+			if name, ok := r.(string); ok && !seen[name] {
+				return fmt.Errorf("%s: missing %q", path, name)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing } or ]
+		return fmt.Errorf("%s: not JSON: %w", path, err)
+	}
+	return nil
+}
+
+// skipValue reads past the next value without building it.
+func skipValue(dec *json.Decoder, path string) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%s: not JSON: %w", path, err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// tokenType names the JSON type a token starts.
+func tokenType(tok json.Token) string {
+	switch tok {
+	case json.Delim('{'):
+		return "object"
+	case json.Delim('['):
+		return "array"
+	}
+	return jsonType(tok)
 }
 
 func validate(s map[string]any, v any, path string) error {
@@ -51,7 +158,7 @@ func validate(s map[string]any, v any, path string) error {
 	case map[string]any:
 		if req, ok := s["required"].([]any); ok {
 			for _, r := range req {
-				if _, ok := val[r.(string)]; !ok {
+				if name, _ := r.(string); name != "" && !hasKey(val, name) {
 					return fmt.Errorf("%s: missing %q", path, r)
 				}
 			}
@@ -63,8 +170,9 @@ func validate(s map[string]any, v any, path string) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			sub, _ := props[k].(map[string]any)
 			if x, ok := val[k]; ok {
-				if err := validate(props[k].(map[string]any), x, path+"."+k); err != nil {
+				if err := validate(sub, x, path+"."+k); err != nil {
 					return err
 				}
 			}
@@ -114,4 +222,9 @@ func jsonType(v any) string {
 		return "object"
 	}
 	return "unknown"
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }

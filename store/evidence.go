@@ -83,7 +83,7 @@ func (s *Store) Export(ctx context.Context, o ExportOptions) (files []string, er
 	if err := replaceableBundle(final); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return nil, err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".export-*")
@@ -96,13 +96,21 @@ func (s *Store) Export(ctx context.Context, o ExportOptions) (files []string, er
 		}
 	}()
 	o.Dir = tmp
+	// The bundle names every identity, owner and finding: like the
+	// database, it stays readable by its owner alone (0700, files 0600)
+	// until they hand it over.
 	if files, err = s.writeBundle(ctx, o); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
 	return files, moveIntoPlace(tmp, final)
+}
+
+// bundleFileMode is the mode of every file of a bundle.
+const bundleFileMode = 0o600
+
+// createBundleFile creates a new file in the (new, private) bundle folder.
+func createBundleFile(dir, name string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, bundleFileMode)
 }
 
 // bundleNames are the files a bundle may hold.
@@ -171,12 +179,12 @@ func (s *Store) writeBundle(ctx context.Context, o ExportOptions) ([]string, err
 		return nil, err
 	}
 
-	jsonFile, err := os.Create(filepath.Join(o.Dir, "attestation.json"))
+	jsonFile, err := createBundleFile(o.Dir, "attestation.json")
 	if err != nil {
 		return nil, err
 	}
 	defer jsonFile.Close()
-	csvFile, err := os.Create(filepath.Join(o.Dir, "attestation.csv"))
+	csvFile, err := createBundleFile(o.Dir, "attestation.csv")
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +250,7 @@ func (s *Store) writeBundle(ctx context.Context, o ExportOptions) ([]string, err
 	if err := cw.Error(); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "attestation.schema.json"), model.AttestationSchema, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, "attestation.schema.json"), model.AttestationSchema, bundleFileMode); err != nil {
 		return nil, err
 	}
 	title := "Inventory attestation"
@@ -257,7 +265,7 @@ func (s *Store) writeBundle(ctx context.Context, o ExportOptions) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "SHA256SUMS"), sums, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, "SHA256SUMS"), sums, bundleFileMode); err != nil {
 		return nil, err
 	}
 	files = append(files, "SHA256SUMS")
@@ -266,10 +274,10 @@ func (s *Store) writeBundle(ctx context.Context, o ExportOptions) ([]string, err
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(o.Dir, "SHA256SUMS.sig"), sig, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(o.Dir, "SHA256SUMS.sig"), sig, bundleFileMode); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(o.Dir, "signer.pub.pem"), pub, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(o.Dir, "signer.pub.pem"), pub, bundleFileMode); err != nil {
 			return nil, err
 		}
 		files = append(files, "SHA256SUMS.sig", "signer.pub.pem")
@@ -418,7 +426,7 @@ func writeReports(dir, title, head string, st reportStats) error {
 		md.WriteString(markdownRow(r))
 	}
 	md.WriteString("\nCheck this bundle: `sha256sum -c SHA256SUMS`, then the signature (see the README).\n")
-	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), bundleFileMode); err != nil {
 		return err
 	}
 	var h strings.Builder
@@ -434,7 +442,7 @@ func writeReports(dir, title, head string, st reportStats) error {
 		h.WriteString(htmlRow(r))
 	}
 	h.WriteString("</table></body></html>\n")
-	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(h.String()), 0o644)
+	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(h.String()), bundleFileMode)
 }
 
 func svgBars(counts map[string]int) string {
@@ -502,7 +510,7 @@ func signSums(key crypto.Signer, sums []byte) (sig, pubPEM []byte, err error) {
 // when there is one (against pubPEM, else the bundle's own signer.pub.pem,
 // which proves integrity but not origin), and attestation.json against the
 // schema. It returns what it checked, or an error naming what fails.
-func VerifyBundle(dir string, pubPEM []byte, requireSignature bool) ([]string, error) {
+func VerifyBundle(ctx context.Context, dir string, pubPEM []byte, requireSignature bool) ([]string, error) {
 	var checked []string
 	sums, err := readBundleFile(dir, "SHA256SUMS", 1<<20)
 	if err != nil {
@@ -539,7 +547,7 @@ func VerifyBundle(dir string, pubPEM []byte, requireSignature bool) ([]string, e
 			return nil, fmt.Errorf("SHA256SUMS line %d: not \"HASH  FILE\" for a file of this folder", n+1)
 		}
 		listed[name] = true
-		got, err := hashBundleFile(dir, name)
+		got, err := hashBundleFile(ctx, dir, name)
 		if err != nil {
 			return nil, err
 		}
@@ -563,11 +571,15 @@ func VerifyBundle(dir string, pubPEM []byte, requireSignature bool) ([]string, e
 			return nil, fmt.Errorf("%s: in the folder but not in SHA256SUMS", name)
 		}
 	}
-	doc, err := readBundleFile(dir, "attestation.json", 4<<30)
+	doc, size, err := openBundleFile(dir, "attestation.json")
 	if err != nil {
 		return nil, err
 	}
-	if err := model.ValidateJSON(model.AttestationSchema, doc); err != nil {
+	defer doc.Close()
+	if size > maxAttestationSize {
+		return nil, fmt.Errorf("attestation.json: larger than certgov writes (%d MiB)", maxAttestationSize>>20)
+	}
+	if err := model.ValidateJSONFrom(model.AttestationSchema, contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}); err != nil {
 		return nil, fmt.Errorf("attestation.json: %w", err)
 	}
 	return append(checked, "attestation.json: valid against the schema"), nil
@@ -613,15 +625,34 @@ func readBundleFile(dir, name string, limit int64) ([]byte, error) {
 	return data, err
 }
 
+// maxAttestationSize bounds the attestation.json verify reads: about ten
+// times that of 100,000 certificates. It is validated as a stream, so
+// memory holds one value of it at a time.
+const maxAttestationSize = 2 << 30
+
+// contextReader stops reading when ctx is done, so that hashing or
+// validating a huge file ends on Ctrl-C.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c contextReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 // hashBundleFile is the SHA-256 of a bundle file, streamed.
-func hashBundleFile(dir, name string) (string, error) {
+func hashBundleFile(ctx context.Context, dir, name string) (string, error) {
 	f, _, err := openBundleFile(dir, name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, contextReader{ctx, f}); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -517,7 +517,7 @@ func TestCampaignQueue(t *testing.T) {
 	if !strings.Contains(m.flash, "SHA256SUMS") {
 		t.Fatalf("export: %q", m.flash)
 	}
-	if _, err := store.VerifyBundle(out, nil, false); err != nil {
+	if _, err := store.VerifyBundle(context.Background(), out, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	var decided []string

@@ -113,7 +113,7 @@ func newVerifyCommand(a *app) *cobra.Command {
 					return err
 				}
 			}
-			checked, err := store.VerifyBundle(args[0], pub, requireSignature)
+			checked, err := store.VerifyBundle(cmd.Context(), args[0], pub, requireSignature)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

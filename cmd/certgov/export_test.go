@@ -55,6 +55,16 @@ func TestEvidenceBundle(t *testing.T) {
 		if r := certgov(t, "verify", dir); r.code != 0 || !strings.Contains(r.stdout, "bundle verified") {
 			t.Fatalf("%s verify: %+v", name, r)
 		}
+		// It names every identity and owner: private until handed over.
+		files, _ := os.ReadDir(dir)
+		for _, f := range files {
+			if info, _ := f.Info(); info.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s has mode %04o, want 0600", name, f.Name(), info.Mode().Perm())
+			}
+		}
+		if info, _ := os.Stat(dir); info.Mode().Perm() != 0o700 {
+			t.Errorf("%s: bundle folder mode %04o, want 0700", name, info.Mode().Perm())
+		}
 		doc, _ := os.ReadFile(filepath.Join(dir, "attestation.json"))
 		var att map[string]any
 		if err := json.Unmarshal(doc, &att); err != nil || att["kind"] != "campaign" || len(att["items"].([]any)) != len(status.Items) {
