@@ -39,6 +39,13 @@ func estateDB(b *testing.B) string {
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d", estateCertificates))
 	db := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-v%d.db", estateCertificates, store.SchemaVersion()))
 	if _, err := os.Stat(db + ".complete"); err == nil {
+		// State an older certgov linked is relinked by this first open,
+		// not in a measured one.
+		s, err := store.Open(context.Background(), db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
 		return db
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err != nil {
