@@ -8,41 +8,99 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/user"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Event is one entry of the audit trail.
 type Event struct {
-	Seq         int64     `json:"seq"`
-	At          time.Time `json:"at"`
-	Actor       string    `json:"actor"`
-	Action      string    `json:"action"`
-	Identity    string    `json:"identity,omitempty"`
-	Fingerprint string    `json:"fingerprint_sha256,omitempty"`
-	Before      string    `json:"before,omitempty"`
-	After       string    `json:"after,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	PrevHash    string    `json:"prev_hash"`
-	Hash        string    `json:"hash"`
+	Seq int64     `json:"seq"`
+	At  time.Time `json:"at"`
+	// Actor is the name the change was made as (--as, $CERTGOV_ACTOR,
+	// else the OS user); OSUser and Host say who really ran certgov, and
+	// where (empty in events from before certgov recorded them).
+	Actor       string `json:"actor"`
+	OSUser      string `json:"os_user,omitempty"`
+	Host        string `json:"host,omitempty"`
+	Action      string `json:"action"`
+	Identity    string `json:"identity,omitempty"`
+	Fingerprint string `json:"fingerprint_sha256,omitempty"`
+	// Campaign names the campaign of a campaign event.
+	Campaign string `json:"campaign,omitempty"`
+	Before   string `json:"before,omitempty"`
+	After    string `json:"after,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+	// Format is the canonical form the hash covers (Canonical).
+	Format int `json:"format"`
 }
 
 // genesisHash is the prev_hash of the first event.
 var genesisHash = strings.Repeat("0", 64)
 
-// canonical is the encoding an event's hash covers: every field but the
-// hash, in a fixed order, times in UTC seconds.
-func (e *Event) canonical() []byte {
-	b, _ := json.Marshal([]any{e.Seq, e.At.UTC().Unix(), e.Actor, e.Action, e.Identity, e.Fingerprint, e.Before, e.After, e.Reason, e.PrevHash})
+// GenesisHash is the prev_hash of the first event: 64 zeros.
+func GenesisHash() string { return genesisHash }
+
+// eventFormat is the canonical form new events are written in.
+const eventFormat = 2
+
+// Canonical is the encoding an event's hash covers: a JSON array of every
+// field but the hash, in a fixed order, the time in UTC Unix seconds,
+// prev_hash always last. Format 1 (events from before certgov 7):
+// [seq, at, actor, action, identity, fingerprint, before, after, reason,
+// prev_hash]. Format 2 adds campaign, os_user and host before prev_hash.
+// The hash is SHA-256 over the previous event's hash (64 hex digits, as
+// text) followed by these bytes; audit.jsonl holds them one per line, so
+// an auditor recomputes the chain from the file's own bytes.
+func (e *Event) Canonical() []byte {
+	fields := []any{e.Seq, e.At.UTC().Unix(), e.Actor, e.Action, e.Identity, e.Fingerprint, e.Before, e.After, e.Reason}
+	if e.Format >= 2 {
+		fields = append(fields, e.Campaign, e.OSUser, e.Host)
+	}
+	b, _ := json.Marshal(append(fields, e.PrevHash))
 	return b
 }
 
-func (e *Event) computeHash() string {
+// ActedBy is who made the change as a person reads it: the name it was
+// made as, and who really ran certgov where that differs ("erin (run by
+// root@ci-7)"). Events from before certgov recorded the OS user give the
+// name alone.
+func (e *Event) ActedBy() string {
+	if e.OSUser == "" || e.OSUser == e.Actor {
+		return e.Actor
+	}
+	runBy := e.OSUser
+	if e.Host != "" {
+		runBy += "@" + e.Host
+	}
+	return e.Actor + " (run by " + runBy + ")"
+}
+
+// ChainHash is the hash of an event whose canonical form is line and whose
+// predecessor's hash is prev.
+func ChainHash(prev string, line []byte) string {
 	h := sha256.New()
-	h.Write([]byte(e.PrevHash))
-	h.Write(e.canonical())
+	h.Write([]byte(prev))
+	h.Write(line)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+func (e *Event) computeHash() string { return ChainHash(e.PrevHash, e.Canonical()) }
+
+// whoRuns is the OS user and host this process runs as, recorded with
+// every event beside the name the change is made as.
+var whoRuns = sync.OnceValues(func() (string, string) {
+	name := ""
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name, host
+})
 
 // execQuerier is what both *sql.Tx and *sql.Conn offer.
 type execQuerier interface {
@@ -63,10 +121,12 @@ func appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
 	}
 	e.Seq++
 	e.At = e.At.UTC().Truncate(time.Second)
+	e.Format = eventFormat
+	e.OSUser, e.Host = whoRuns()
 	e.Hash = e.computeHash()
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events(seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.At.Unix(), e.Actor, e.Action, e.Identity, e.Fingerprint, e.Before, e.After, e.Reason, e.PrevHash, e.Hash)
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events(seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash, format, campaign, os_user, host)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, e.At.Unix(), e.Actor, e.Action, e.Identity, e.Fingerprint, e.Before, e.After, e.Reason, e.PrevHash, e.Hash, e.Format, e.Campaign, e.OSUser, e.Host)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -76,7 +136,7 @@ func appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
 // AuditEvents lists the trail, oldest first; identity narrows it to one
 // identity's events when set.
 func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, error) {
-	query := `SELECT seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash FROM audit_events`
+	query := `SELECT seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash, format, campaign, os_user, host FROM audit_events`
 	var args []any
 	if identity != "" {
 		query += ` WHERE identity = ?`
@@ -91,7 +151,7 @@ func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, erro
 	for rows.Next() {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash, &e.Format, &e.Campaign, &e.OSUser, &e.Host); err != nil {
 			return nil, err
 		}
 		e.At = time.Unix(at, 0).UTC()

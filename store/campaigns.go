@@ -30,8 +30,10 @@ type Campaign struct {
 	StartedBy string     `json:"started_by"`
 	ClosedAt  *time.Time `json:"closed_at,omitempty"`
 	ClosedBy  string     `json:"closed_by,omitempty"`
-	Items     int        `json:"items"`
-	Decided   int        `json:"decided"`
+	// Statement is what the closer declared (campaign close --statement).
+	Statement string `json:"statement,omitempty"`
+	Items     int    `json:"items"`
+	Decided   int    `json:"decided"`
 }
 
 // CampaignItem is one identity under review, with what it looked like at
@@ -117,7 +119,7 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 			}
 		}
 		after, _ := json.Marshal(map[string]any{"scope": filter.String(), "items": len(items), "due": dueText(due)})
-		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.start", Identity: "", After: string(after), Reason: "campaign " + name}, nil
+		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.start", Campaign: name, After: string(after), Reason: ch.Reason}, nil
 	})
 }
 
@@ -125,7 +127,7 @@ func dueText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format("2006-01-02")
+	return t.UTC().Format("2006-01-02")
 }
 
 func isUniqueViolation(err error) bool {
@@ -152,7 +154,7 @@ func (s *Store) CampaignByName(ctx context.Context, name string) (*Campaign, err
 }
 
 func (s *Store) campaign(ctx context.Context, where string, args ...any) (*Campaign, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT id, name, scope, due, started_at, started_by, closed_at, coalesce(closed_by, ''),
+	row := s.db.QueryRowContext(ctx, `SELECT id, name, scope, due, started_at, started_by, closed_at, coalesce(closed_by, ''), closed_statement,
 		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id),
 		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id AND decision NOT IN ('', 'undecided'))
 		FROM campaigns WHERE `+where+` LIMIT 1`, args...)
@@ -163,7 +165,7 @@ func scanCampaign(row scanner) (*Campaign, error) {
 	var c Campaign
 	var due, closed sql.NullInt64
 	var started int64
-	if err := row.Scan(&c.ID, &c.Name, &c.Scope, &due, &started, &c.StartedBy, &closed, &c.ClosedBy, &c.Items, &c.Decided); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.Scope, &due, &started, &c.StartedBy, &closed, &c.ClosedBy, &c.Statement, &c.Items, &c.Decided); err != nil {
 		return nil, err
 	}
 	c.StartedAt = time.Unix(started, 0).UTC()
@@ -180,7 +182,7 @@ func scanCampaign(row scanner) (*Campaign, error) {
 
 // Campaigns lists every campaign, newest first.
 func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, scope, due, started_at, started_by, closed_at, coalesce(closed_by, ''),
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, scope, due, started_at, started_by, closed_at, coalesce(closed_by, ''), closed_statement,
 		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id),
 		(SELECT count(*) FROM campaign_items WHERE campaign_id = campaigns.id AND decision NOT IN ('', 'undecided'))
 		FROM campaigns ORDER BY id DESC`)
@@ -276,12 +278,13 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 		}
 		item.Fingerprint = fingerprint
 		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.decide", Identity: ident.Name, Fingerprint: fingerprint,
-			Before: before, After: decision, Reason: "campaign " + campaign + ": " + comment}, nil
+			Campaign: campaign, Before: before, After: decision, Reason: comment}, nil
 	})
 }
 
 // CloseCampaign closes an open campaign. Undecided items refuse the close
-// unless force, which records them as undecided.
+// unless force, which records them as undecided. ch.Reason is the closer's
+// statement (campaign close --statement), kept for the sign-off.
 func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch Change) (*Campaign, error) {
 	if err := ch.checkTyped(); err != nil {
 		return nil, err
@@ -301,10 +304,10 @@ func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch C
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = 'undecided' WHERE campaign_id = ? AND decision = ''`, c.ID); err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET closed_at = ?, closed_by = ? WHERE id = ?`, ch.At.Unix(), ch.Actor, c.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET closed_at = ?, closed_by = ?, closed_statement = ? WHERE id = ?`, ch.At.Unix(), ch.Actor, ch.Reason, c.ID); err != nil {
 			return nil, err
 		}
 		after, _ := json.Marshal(map[string]any{"items": c.Items, "undecided": open})
-		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.close", After: string(after), Reason: "campaign " + name}, nil
+		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.close", Campaign: name, After: string(after), Reason: ch.Reason}, nil
 	})
 }

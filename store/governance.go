@@ -166,7 +166,7 @@ func (s *Store) SetExpiry(ctx context.Context, ref string, date time.Time, ch Ch
 		var value any
 		action, after := "expiry.clear", ""
 		if !date.IsZero() {
-			value, action, after = date.Unix(), "expiry.set", date.Format("2006-01-02")
+			value, action, after = date.Unix(), "expiry.set", date.UTC().Format("2006-01-02")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE identities SET expires_at = ? WHERE id = ?`, value, ident.ID); err != nil {
 			return nil, err
@@ -216,7 +216,7 @@ func (s *Store) DecideException(ctx context.Context, ref, state string, until ti
 		var untilValue any
 		after := state
 		if state == model.ExceptionApproved {
-			untilValue, after = until.Unix(), state+" until "+until.Format("2006-01-02")
+			untilValue, after = until.Unix(), state+" until "+until.UTC().Format("2006-01-02")
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO exceptions(identity_id, fingerprint_sha256, state, reason, until, decided_by, decided_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, ident.ID, cert.FingerprintSHA256, state, ch.Reason, untilValue, ch.Actor, ch.At.Unix()); err != nil {
@@ -238,7 +238,7 @@ func exceptionText(e *model.Exception) string {
 	case e == nil:
 		return ""
 	case e.State == model.ExceptionApproved:
-		return e.State + " until " + e.Until.Format("2006-01-02")
+		return e.State + " until " + e.Until.UTC().Format("2006-01-02")
 	}
 	return e.State
 }

@@ -316,6 +316,18 @@ CREATE UNIQUE INDEX linked_order ON linked(identity_name, identity_key, not_afte
 CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
 DELETE FROM linked_summary;
 `,
+	// 7: events say who really ran the command (the OS user and host,
+	// beside the --as name) and name their campaign; their format says
+	// which canonical form their hash covers (Event.canonical), so that
+	// older events keep their hashes. A campaign keeps the statement its
+	// closer gave.
+	`
+ALTER TABLE audit_events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE audit_events ADD COLUMN campaign TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_events ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_events ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE campaigns ADD COLUMN closed_statement TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrationSteps are Go steps that run after the SQL of the migration with

@@ -69,6 +69,14 @@ func (s *Store) Doctor(ctx context.Context, fix bool) ([]string, bool) {
 		report, ok = append(report, "audit trail: BROKEN: "+err.Error()), false
 	} else {
 		report = append(report, fmt.Sprintf("audit trail: intact (%d events)", n))
+		switch diffs, err := s.VerifyState(ctx); {
+		case err != nil:
+			report, ok = append(report, "governance state: cannot check: "+err.Error()), false
+		case len(diffs) > 0:
+			report, ok = append(report, fmt.Sprintf("governance state: %d values the audit trail does not explain (certgov audit verify lists them)", len(diffs))), false
+		default:
+			report = append(report, "governance state: matches the audit trail")
+		}
 	}
 	for _, path := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
 		info, err := os.Stat(path)

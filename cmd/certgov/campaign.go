@@ -18,6 +18,7 @@ func newCampaignCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "campaign", Short: "Quarterly attestation campaigns: start, status, list, close"}
 	var due, filter, policyFile, output string
 	var force bool
+	var statement string
 	start := &cobra.Command{
 		Use: "start NAME [--due YYYY-MM-DD] [--filter EXPR]", Short: "Snapshot the identities in scope as review items", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -79,10 +80,14 @@ func newCampaignCommand(a *app) *cobra.Command {
 		},
 	}
 	closeCmd := &cobra.Command{
-		Use: "close NAME [--force]", Short: "Close a campaign; refused while items are undecided unless --force", Args: exactArgs(1),
+		Use: "close NAME [--force] [--statement TEXT]", Short: "Close a campaign; refused while items are undecided unless --force", Args: exactArgs(1),
+		Long: `Close a campaign. It is refused while items are undecided, unless --force,
+which records them as undecided (the bundle then says INCOMPLETE).
+--statement is the closer's sign-off, quoted in the evidence reports, e.g.
+"Reviewed with the platform team; revocations filed as OPS-1234".`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				c, err := s.CloseCampaign(ctx, args[0], force, a.change(""))
+				c, err := s.CloseCampaign(ctx, args[0], force, a.change(statement))
 				if err != nil {
 					return "", err
 				}
@@ -91,6 +96,7 @@ func newCampaignCommand(a *app) *cobra.Command {
 		},
 	}
 	closeCmd.Flags().BoolVar(&force, "force", false, "close anyway, recording open items as undecided")
+	closeCmd.Flags().StringVar(&statement, "statement", "", "the closer's sign-off statement, quoted in the evidence")
 	cmd.AddCommand(start, status, list, closeCmd)
 	return cmd
 }

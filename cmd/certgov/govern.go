@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -211,10 +212,10 @@ func newAuditCommand(a *app) *cobra.Command {
 			})
 		},
 	}
-	logCmd.Flags().StringVar(&filter, "filter", "", "only events whose actor, action, identity or fingerprint contains TEXT")
+	logCmd.Flags().StringVar(&filter, "filter", "", "only events whose actor, OS user, action, identity, fingerprint or campaign contains TEXT")
 	logCmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	verify := &cobra.Command{
-		Use: "verify", Short: "Check the database file and the hash chain: exit 0 when intact, 1 naming what is broken", Args: exactArgs(0),
+		Use: "verify", Short: "Check the database file, the hash chain, and that the governance state is what the trail records: exit 0 when intact, 1 naming what is broken", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
 				// A chain read from a damaged file proves nothing.
@@ -226,6 +227,18 @@ func newAuditCommand(a *app) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d events, head %s\n", n, head)
+				// The governance tables must be what the trail says.
+				diffs, err := s.VerifyState(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, d := range diffs {
+					fmt.Fprintln(cmd.OutOrStdout(), "NOT EXPLAINED BY THE TRAIL: "+model.Printable(d.String()))
+				}
+				if len(diffs) > 0 {
+					return fmt.Errorf("%d governance values differ from what the audit trail records: changed behind certgov's back", len(diffs))
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "governance state matches the audit trail")
 				return nil
 			})
 		},
@@ -250,7 +263,7 @@ func newAuditCommand(a *app) *cobra.Command {
 func printEvents(w io.Writer, events []store.Event, filter, format string) error {
 	var shown []store.Event
 	for _, e := range events {
-		if filter == "" || containsAnyFold(filter, e.Actor, e.Action, e.Identity, e.Fingerprint) {
+		if filter == "" || containsAnyFold(filter, e.Actor, e.OSUser, e.Action, e.Identity, e.Fingerprint, e.Campaign) {
 			shown = append(shown, e)
 		}
 	}
@@ -266,8 +279,12 @@ func printEvents(w io.Writer, events []store.Event, filter, format string) error
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tIDENTITY\tBEFORE\tAFTER\tREASON")
 		for _, e := range shown {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format("2006-01-02 15:04"), clip(e.Actor, 30), model.Printable(e.Action),
-				clip(orDash(e.Identity), 36), clip(orDash(e.Before), 30), clip(orDash(e.After), 40), clip(e.Reason, 40))
+			subject := e.Identity
+			if e.Campaign != "" {
+				subject = strings.TrimSpace("campaign " + e.Campaign + " " + e.Identity)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format("2006-01-02 15:04"), clip(e.ActedBy(), 40), model.Printable(e.Action),
+				clip(orDash(subject), 46), clip(orDash(e.Before), 30), clip(orDash(e.After), 40), clip(e.Reason, 40))
 		}
 		return tw.Flush()
 	}

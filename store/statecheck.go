@@ -1,0 +1,342 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The governance state (owners, review dates, exceptions, campaigns and
+// their decisions) is written only together with its audit event, so it
+// is a fold of the trail. The triggers keep the trail append-only and the
+// hash chain shows any change to it; VerifyState replays it and names
+// every value in the tables it does not explain: a row inserted, edited
+// or deleted behind certgov's back.
+
+// StateDifference is a governance value the audit trail does not explain.
+type StateDifference struct {
+	What    string `json:"what"`    // owner, review date, exception, campaign, decision
+	Subject string `json:"subject"` // the identity (with its certificate) or campaign
+	InTable string `json:"in_database"`
+	InTrail string `json:"by_audit_trail"`
+}
+
+func (d StateDifference) String() string {
+	return fmt.Sprintf("%s of %s: the database says %q, the audit trail %q", d.What, d.Subject, orNone(d.InTable), orNone(d.InTrail))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// trailException is an exception decision as its event states it.
+type trailException struct {
+	state, until, reason, by string
+	at                       int64
+}
+
+func (e trailException) String() string {
+	return fmt.Sprintf("%s until %s by %s at %s: %s", e.state, orNone(e.until), e.by, time.Unix(e.at, 0).UTC().Format(time.RFC3339), e.reason)
+}
+
+// trailDecision is a campaign item's decision as its events state it.
+type trailDecision struct {
+	decision, comment, reviewer string
+	at                          int64 // 0: none
+}
+
+func (d trailDecision) String() string {
+	if d.at == 0 {
+		return d.decision
+	}
+	return fmt.Sprintf("%s by %s at %s: %s", d.decision, d.reviewer, time.Unix(d.at, 0).UTC().Format(time.RFC3339), d.comment)
+}
+
+// trailCampaign is a campaign as its events state it.
+type trailCampaign struct {
+	name, scope, due, startedBy string
+	startedAt                   int64
+	items                       int
+	closed                      bool
+	closedAt                    int64
+	closedBy, statement         string
+	decisions                   map[string]trailDecision // by fingerprint
+}
+
+func (c *trailCampaign) String() string {
+	s := fmt.Sprintf("%s: scope %q, due %s, %d items, started by %s at %s", c.name, c.scope, orNone(c.due), c.items, c.startedBy, time.Unix(c.startedAt, 0).UTC().Format(time.RFC3339))
+	if c.closed {
+		s += fmt.Sprintf(", closed by %s at %s: %q", c.closedBy, time.Unix(c.closedAt, 0).UTC().Format(time.RFC3339), c.statement)
+	}
+	return s
+}
+
+// governanceFold is the governance state the trail explains.
+type governanceFold struct {
+	owners     map[int64]string // identity id
+	reviews    map[int64]string // identity id: review date, 2006-01-02
+	exceptions map[string][]trailException
+	campaigns  []*trailCampaign // in start order
+	unplaced   []StateDifference
+}
+
+// campaignOf reads an event's campaign and comment: named fields since
+// event format 2; before that, "campaign NAME" or "campaign NAME: comment"
+// in the reason.
+func campaignOf(e *Event) (name, text string) {
+	if e.Format >= 2 {
+		return e.Campaign, e.Reason
+	}
+	name, text, _ = strings.Cut(strings.TrimPrefix(e.Reason, "campaign "), ": ")
+	return name, text
+}
+
+// foldTrail replays the events in order. identityOf maps a certificate to
+// its identity's id.
+func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
+	f := &governanceFold{owners: map[int64]string{}, reviews: map[int64]string{}, exceptions: map[string][]trailException{}}
+	open := map[string]*trailCampaign{}
+	identity := func(e *Event) (int64, bool) {
+		id, ok := identityOf[e.Fingerprint]
+		if !ok {
+			f.unplaced = append(f.unplaced, StateDifference{What: "event " + fmt.Sprint(e.Seq), Subject: e.Identity,
+				InTable: "", InTrail: e.Action + " on certificate " + e.Fingerprint + ", which the database does not hold"})
+		}
+		return id, ok
+	}
+	for i := range events {
+		e := &events[i]
+		switch e.Action {
+		case "owner.set", "owner.clear":
+			if id, ok := identity(e); ok {
+				f.owners[id] = e.After
+			}
+		case "expiry.set", "expiry.clear":
+			if id, ok := identity(e); ok {
+				f.reviews[id] = e.After
+			}
+		case "exception.approve", "exception.reject", "exception.revoke":
+			state, until, _ := strings.Cut(e.After, " until ")
+			f.exceptions[e.Fingerprint] = append(f.exceptions[e.Fingerprint], trailException{state: state, until: until, reason: e.Reason, by: e.Actor, at: e.At.Unix()})
+		case "campaign.start":
+			name, _ := campaignOf(e)
+			var after struct {
+				Scope string `json:"scope"`
+				Items int    `json:"items"`
+				Due   string `json:"due"`
+			}
+			json.Unmarshal([]byte(e.After), &after)
+			c := &trailCampaign{name: name, scope: after.Scope, due: after.Due, items: after.Items, startedBy: e.Actor, startedAt: e.At.Unix(), decisions: map[string]trailDecision{}}
+			f.campaigns = append(f.campaigns, c)
+			open[name] = c
+		case "campaign.decide":
+			name, comment := campaignOf(e)
+			if c := open[name]; c != nil {
+				c.decisions[e.Fingerprint] = trailDecision{decision: e.After, comment: comment, reviewer: e.Actor, at: e.At.Unix()}
+			}
+		case "campaign.close":
+			name, statement := campaignOf(e)
+			if c := open[name]; c != nil {
+				c.closed, c.closedAt, c.closedBy = true, e.At.Unix(), e.Actor
+				if e.Format >= 2 {
+					c.statement = statement
+				}
+				delete(open, name)
+			}
+		}
+	}
+	return f
+}
+
+// VerifyState replays the audit trail and compares what it explains with
+// the governance tables, returning every difference (none: the state is
+// the trail's). Run it after VerifyAudit: a trail that does not chain
+// explains nothing.
+func (s *Store) VerifyState(ctx context.Context) ([]StateDifference, error) {
+	events, err := s.AuditEvents(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	identityOf := map[string]int64{}
+	names := map[int64]string{}
+	err = s.eachRow(ctx, `SELECT c.fingerprint_sha256, i.id, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp, name string
+			var id int64
+			if err := rows.Scan(&fp, &id, &name); err != nil {
+				return err
+			}
+			identityOf[fp], names[id] = id, name
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	f := foldTrail(events, identityOf)
+	diffs := append([]StateDifference(nil), f.unplaced...)
+	add := func(what, subject, inTable, inTrail string) {
+		if inTable != inTrail {
+			diffs = append(diffs, StateDifference{What: what, Subject: subject, InTable: inTable, InTrail: inTrail})
+		}
+	}
+	identityName := func(id int64) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		return fmt.Sprintf("identity #%d", id)
+	}
+
+	// Owners and review dates.
+	seen := map[int64]bool{}
+	err = s.eachRow(ctx, `SELECT id, coalesce(owner, ''), expires_at FROM identities WHERE owner IS NOT NULL OR expires_at IS NOT NULL`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id int64
+			var owner string
+			var expires sql.NullInt64
+			if err := rows.Scan(&id, &owner, &expires); err != nil {
+				return err
+			}
+			seen[id] = true
+			add("owner", identityName(id), owner, f.owners[id])
+			add("review date", identityName(id), dateText(expires), f.reviews[id])
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []struct {
+		what   string
+		values map[int64]string
+	}{{"owner", f.owners}, {"review date", f.reviews}} {
+		for id, v := range m.values {
+			if !seen[id] {
+				add(m.what, identityName(id), "", v)
+			}
+		}
+	}
+
+	// Exceptions: every decision row, in order, per certificate.
+	tableExceptions := map[string][]trailException{}
+	err = s.eachRow(ctx, `SELECT fingerprint_sha256, state, reason, until, decided_by, decided_at FROM exceptions ORDER BY id`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp string
+			var e trailException
+			var until sql.NullInt64
+			if err := rows.Scan(&fp, &e.state, &e.reason, &until, &e.by, &e.at); err != nil {
+				return err
+			}
+			e.until = dateText(until)
+			tableExceptions[fp] = append(tableExceptions[fp], e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, fp := range sortedUnion(tableExceptions, f.exceptions) {
+		table, trail := tableExceptions[fp], f.exceptions[fp]
+		subject := identityName(identityOf[fp]) + " (" + shortFingerprint(fp) + ")"
+		for i := range max(len(table), len(trail)) {
+			var inTable, inTrail string
+			if i < len(table) {
+				inTable = table[i].String()
+			}
+			if i < len(trail) {
+				inTrail = trail[i].String()
+			}
+			add(fmt.Sprintf("exception decision %d", i+1), subject, inTable, inTrail)
+		}
+	}
+
+	// Campaigns, in start order, and their items' decisions.
+	cs, err := s.Campaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+	for i := range max(len(cs), len(f.campaigns)) {
+		var inTable, inTrail string
+		var trail *trailCampaign
+		if i < len(cs) {
+			inTable = campaignText(&cs[i])
+		}
+		if i < len(f.campaigns) {
+			trail = f.campaigns[i]
+			inTrail = trail.String()
+		}
+		subject := fmt.Sprintf("campaign %d", i+1)
+		add("campaign", subject, inTable, inTrail)
+		if i >= len(cs) || trail == nil {
+			continue
+		}
+		subject = "campaign " + cs[i].Name
+		err := s.eachRow(ctx, `SELECT fingerprint, identity, decision, comment, reviewer, decided_at FROM campaign_items WHERE campaign_id = ?`, []any{cs[i].ID}, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var fp, identity string
+				var d trailDecision
+				var at sql.NullInt64
+				if err := rows.Scan(&fp, &identity, &d.decision, &d.comment, &d.reviewer, &at); err != nil {
+					return err
+				}
+				d.at = at.Int64
+				want, ok := trail.decisions[fp]
+				switch {
+				case ok:
+				case trail.closed:
+					want = trailDecision{decision: DecisionUndecided}
+				}
+				add("decision", subject+", "+identity, d.String(), want.String())
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return diffs, nil
+}
+
+// campaignText is a campaign row in the words trailCampaign.String uses.
+func campaignText(c *Campaign) string {
+	t := &trailCampaign{name: c.Name, scope: c.Scope, items: c.Items, startedBy: c.StartedBy, startedAt: c.StartedAt.Unix(),
+		closed: c.ClosedAt != nil, closedBy: c.ClosedBy, statement: c.Statement}
+	if c.Due != nil {
+		t.due = c.Due.Format("2006-01-02")
+	}
+	if c.ClosedAt != nil {
+		t.closedAt = c.ClosedAt.Unix()
+	}
+	return t.String()
+}
+
+func sortedUnion[V any](a, b map[string]V) []string {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	out := make([]string, 0, len(keys))
+	for k := range keys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func shortFingerprint(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16]
+	}
+	return fp
+}
