@@ -90,15 +90,17 @@ func TestSortFindingsByUrgency(t *testing.T) {
 }
 
 func TestAttestationSchemaCatchesMissingFields(t *testing.T) {
-	good := `{"schema_version": 1, "kind": "inventory", "generated_at": "x", "generated_by": "y", "campaign": null,
+	good := `{"schema_version": 2, "kind": "inventory", "generated_at": "x", "generated_by": "y", "campaign": null,
 		"items": [{"identity": "a", "fingerprint_sha256": "b", "decision": "", "comment": "", "reviewer": "", "state_at_export": {}, "findings_at_export": []}],
-		"frameworks": {}, "audit_head": {"seq": 3, "hash": "h"}}`
+		"frameworks": {}, "audit_head": {"seq": 3, "hash": "h"}, "audit_log": {"file": "audit.jsonl", "first_seq": 1, "last_seq": 3, "prev_hash": "0"},
+		"exception_decisions": [], "entry_findings": [], "completeness": {"complete": true, "undecided": 0}, "unverified": []}`
 	if err := model.ValidateJSON(model.AttestationSchema, []byte(good)); err != nil {
 		t.Fatalf("valid document refused: %v", err)
 	}
 	for name, bad := range map[string]string{
 		"missing items":      strings.Replace(good, `"items"`, `"itemz"`, 1),
-		"wrong version":      strings.Replace(good, `"schema_version": 1`, `"schema_version": 2`, 1),
+		"wrong version":      strings.Replace(good, `"schema_version": 2`, `"schema_version": 1`, 1),
+		"no audit log":       strings.Replace(good, `"audit_log"`, `"audit_lag"`, 1),
 		"bad kind":           strings.Replace(good, `"inventory"`, `"other"`, 1),
 		"item lacks a field": strings.Replace(good, `"reviewer": "", `, ``, 1),
 		"seq not integer":    strings.Replace(good, `"seq": 3`, `"seq": "3"`, 1),

@@ -12,7 +12,7 @@ import (
 // same verdict; only the order in which it finds a first violation
 // differs).
 func FuzzValidateJSON(f *testing.F) {
-	good := `{"schema_version": 1, "kind": "inventory", "generated_at": "x", "generated_by": "y", "campaign": null,
+	good := `{"schema_version": 2, "kind": "inventory", "generated_at": "x", "generated_by": "y", "campaign": null,
 		"items": [{"identity": "a", "fingerprint_sha256": "b", "decision": "", "comment": "", "reviewer": "", "state_at_export": {}, "findings_at_export": []}],
 		"frameworks": {}, "audit_head": {"seq": 3, "hash": "h"}}`
 	f.Add(AttestationSchema, []byte(good))

@@ -70,14 +70,29 @@ func (e *Event) Canonical() []byte {
 // root@ci-7)"). Events from before certgov recorded the OS user give the
 // name alone.
 func (e *Event) ActedBy() string {
+	if by := e.RunBy(); by != "" {
+		return e.Actor + " (run by " + by + ")"
+	}
+	return e.Actor
+}
+
+// RunBy is who really ran certgov for the event ("root@ci-7"), when that
+// is not the name it was made as; "" otherwise.
+func (e *Event) RunBy() string {
 	if e.OSUser == "" || e.OSUser == e.Actor {
-		return e.Actor
+		return ""
 	}
-	runBy := e.OSUser
-	if e.Host != "" {
-		runBy += "@" + e.Host
+	return userAtHost(e.OSUser, e.Host)
+}
+
+// RunningAs is who runs this certgov, and where: "user@host".
+func RunningAs() string { return userAtHost(whoRuns()) }
+
+func userAtHost(user, host string) string {
+	if host == "" {
+		return user
 	}
-	return e.Actor + " (run by " + runBy + ")"
+	return user + "@" + host
 }
 
 // ChainHash is the hash of an event whose canonical form is line and whose

@@ -16,6 +16,7 @@ import (
 	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
+	"certgov/store/evidence"
 )
 
 // The dashboard's scale targets at 100,000 certificates: counts within
@@ -319,7 +320,7 @@ func BenchmarkExportCampaign(b *testing.B) {
 		}
 	}()
 	for range b.N {
-		if _, err := s.Export(context.Background(), store.ExportOptions{Dir: b.TempDir(), Campaign: name, Policy: model.DefaultPolicy(), Now: time.Now()}); err != nil {
+		if _, err := evidence.Export(context.Background(), s, evidence.Options{Dir: b.TempDir(), Campaign: name, Policy: model.DefaultPolicy(), Now: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}

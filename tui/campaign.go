@@ -12,6 +12,7 @@ import (
 
 	"certgov/model"
 	"certgov/store"
+	"certgov/store/evidence"
 )
 
 // campaignScreen is the reviewer's queue for the open campaign: undecided
@@ -203,7 +204,7 @@ func (m Model) decideCmd(row Row, decision, comment string) tea.Cmd {
 func (m Model) exportCmd(dir string) tea.Cmd {
 	s, name, actor, policy, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Policy, m.opts.Now()
 	return func() tea.Msg {
-		files, err := s.Export(context.Background(), store.ExportOptions{Dir: dir, Campaign: name, Policy: policy, Actor: actor, Now: now})
+		files, err := evidence.Export(context.Background(), s, evidence.Options{Dir: dir, Campaign: name, Policy: policy, Actor: actor, Now: now})
 		done := actionDoneMsg{what: "export"}
 		if err != nil {
 			done.errors = append(done.errors, err.Error())

@@ -16,6 +16,7 @@ import (
 	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
+	"certgov/store/evidence"
 )
 
 var demoStore *store.Store
@@ -517,7 +518,7 @@ func TestCampaignQueue(t *testing.T) {
 	if !strings.Contains(m.flash, "SHA256SUMS") {
 		t.Fatalf("export: %q", m.flash)
 	}
-	if _, err := store.VerifyBundle(context.Background(), out, nil, false); err != nil {
+	if _, err := evidence.VerifyBundle(context.Background(), out, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	var decided []string

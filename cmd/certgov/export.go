@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,22 +16,31 @@ import (
 	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
+	"certgov/store/evidence"
 )
 
 func newExportCommand(a *app) *cobra.Command {
-	var campaign, out, signKey, policyFile string
-	var inventory bool
+	var campaign, out, signKey, policyFile, mode string
+	var inventory, allowUnverified bool
+	var since int64
 	cmd := &cobra.Command{
 		Use:   "export (--campaign NAME | --inventory) --out DIR [--sign-key KEY.pem]",
-		Short: "Write an evidence bundle an auditor can check with sha256sum and openssl",
+		Short: "Write an evidence bundle an auditor can check with sha256sum, openssl and python3",
 		Long: `Write an evidence bundle: attestation.json (with its JSON Schema), attestation.csv,
-report.md, report.html, and SHA256SUMS over them; with --sign-key (a PEM private
-key: ECDSA, RSA or Ed25519) also SHA256SUMS.sig and signer.pub.pem.
+audit.jsonl (the audit events up to the head attestation.json quotes, one per line
+in the form their hashes cover), report.md, report.html, and SHA256SUMS over them;
+with --sign-key (a PEM private key: ECDSA, RSA or Ed25519) also SHA256SUMS.sig and
+signer.pub.pem.
+
+The export is refused when the audit trail does not chain, or when a governance
+value (owner, review date, exception, campaign decision) is not what the trail
+records; --allow-unverified exports anyway and the bundle says UNVERIFIED.
 
 Check it without certgov:
   sha256sum -c SHA256SUMS
   openssl dgst -sha256 -verify signer.pub.pem -signature SHA256SUMS.sig SHA256SUMS      # ECDSA, RSA
-  openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig   # Ed25519`,
+  openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig   # Ed25519
+  and the audit chain with the README's python3 recipe.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (campaign == "") == !inventory || out == "" {
@@ -46,8 +57,13 @@ Check it without certgov:
 			if err != nil {
 				return err
 			}
+			fileMode, err := parseFileMode(mode)
+			if err != nil {
+				return usageError{err}
+			}
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
-				files, err := s.Export(cmd.Context(), store.ExportOptions{Dir: out, Campaign: campaign, SignKey: key, Policy: policy, Actor: a.actor(), Now: time.Now()})
+				files, err := evidence.Export(cmd.Context(), s, evidence.Options{Dir: out, Campaign: campaign, SignKey: key, Policy: policy,
+					Actor: a.actor(), Now: time.Now(), Since: since, FileMode: fileMode, AllowUnverified: allowUnverified})
 				if err != nil {
 					return err
 				}
@@ -61,7 +77,20 @@ Check it without certgov:
 	cmd.Flags().StringVar(&out, "out", "", "folder to write the bundle to")
 	cmd.Flags().StringVar(&signKey, "sign-key", "", "PEM private key to sign SHA256SUMS with")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings")
+	cmd.Flags().Int64Var(&since, "since", 0, "start audit.jsonl at this event (its prev_hash is quoted); default: the first")
+	cmd.Flags().StringVar(&mode, "mode", "0600", "mode of the bundle's files (0600, 0640 or 0644; the folder gets the matching search bits)")
+	cmd.Flags().BoolVar(&allowUnverified, "allow-unverified", false, "export although the audit trail does not explain every governance value (the bundle says so)")
 	return cmd
+}
+
+// parseFileMode reads --mode: an octal mode that its owner may read and
+// write and nobody else may write.
+func parseFileMode(s string) (os.FileMode, error) {
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m&0o600 != 0o600 || m&^0o644 != 0 {
+		return 0, fmt.Errorf("--mode %q: want an octal mode such as 0600, 0640 or 0644 (owner read-write, others at most read)", s)
+	}
+	return os.FileMode(m), nil
 }
 
 // readSigningKey reads a PEM private key (PKCS#8, PKCS#1 or SEC 1). The key
@@ -113,7 +142,7 @@ func newVerifyCommand(a *app) *cobra.Command {
 					return err
 				}
 			}
-			checked, err := store.VerifyBundle(cmd.Context(), args[0], pub, requireSignature)
+			checked, err := evidence.VerifyBundle(cmd.Context(), args[0], pub, requireSignature)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

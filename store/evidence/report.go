@@ -1,0 +1,626 @@
+package evidence
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// report.md and report.html say what an auditor asks first: what was in
+// scope, over which period, who opened and closed it and what they
+// declared, whether every item was decided, who decided what and when
+// (and who really ran certgov where that differs from the name given),
+// which exceptions were granted, and every finding at export. Every value
+// is escaped for its format. Item and finding rows are kept in temporary
+// files while the export streams, so that a report of 100,000 identities
+// is written without holding it in memory.
+
+// trailInfo is what the reports take from the audit trail.
+type trailInfo struct {
+	head         string
+	start, close *store.Event            // the exported campaign's
+	decisions    map[string]*store.Event // its latest decision per certificate
+	exceptions   map[string]*store.Event // by exceptionKey
+}
+
+func exceptionKey(fingerprint string, at time.Time, state string) string {
+	return fingerprint + "\x00" + strconv.FormatInt(at.Unix(), 10) + "\x00" + state
+}
+
+var exceptionStates = map[string]string{
+	"exception.approve": model.ExceptionApproved,
+	"exception.reject":  model.ExceptionRejected,
+	"exception.revoke":  model.ExceptionRevoked,
+}
+
+// readTrail finds the events the reports quote. A campaign name may be
+// reused once the campaign is closed; the exported one is the latest
+// started under its name (the open one, else the last closed).
+func readTrail(events []store.Event, c *store.Campaign) *trailInfo {
+	t := &trailInfo{head: store.GenesisHash(), decisions: map[string]*store.Event{}, exceptions: map[string]*store.Event{}}
+	for i := range events {
+		e := &events[i]
+		t.head = e.Hash
+		if state, ok := exceptionStates[e.Action]; ok {
+			t.exceptions[exceptionKey(e.Fingerprint, e.At, state)] = e
+		}
+		if c == nil || eventCampaign(e) != c.Name {
+			continue
+		}
+		switch e.Action {
+		case "campaign.start":
+			t.start, t.close, t.decisions = e, nil, map[string]*store.Event{}
+		case "campaign.decide":
+			t.decisions[e.Fingerprint] = e
+		case "campaign.close":
+			t.close = e
+		}
+	}
+	return t
+}
+
+// eventCampaign is the campaign an event names (see store.campaignOf for
+// events from before certgov named it in a field of its own).
+func eventCampaign(e *store.Event) string {
+	if e.Format >= 2 {
+		return e.Campaign
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(e.Reason, "campaign "), ": ")
+	return name
+}
+
+// Item groups, in the order the reports list them: what needs action
+// first.
+var itemGroups = []struct{ key, title string }{
+	{store.DecisionRevoke, "Revoke"},
+	{store.DecisionNeedsChange, "Needs change"},
+	{store.DecisionUndecided, "Undecided (closed without a decision)"},
+	{"", "Not decided yet"},
+	{store.DecisionCertify, "Certified"},
+}
+
+var campaignColumns = []string{"identity", "owner", "trust", "findings at launch", "findings at export", "decision", "reviewer", "decided at", "comment"}
+var inventoryColumns = []string{"identity", "owner", "trust", "exception", "not after", "findings"}
+var exceptionColumns = []string{"identity", "certificate", "decision", "until", "reason", "decided by", "decided at", "at export"}
+var findingColumns = []string{"severity", "finding", "identity", "certificate", "message"}
+
+type report struct {
+	o          *Options
+	campaign   *store.Campaign
+	trail      *trailInfo
+	diffs      []store.StateDifference
+	auditLog   auditLog
+	signer     string
+	items      int
+	groups     map[string]int
+	undecided  int
+	findings   map[string]int
+	severities map[string]int
+	exceptions [][]string
+	parts      *parts
+	partsErr   error
+}
+
+func newReport(o Options, c *store.Campaign, t *trailInfo, diffs []store.StateDifference) *report {
+	r := &report{o: &o, campaign: c, trail: t, diffs: diffs, groups: map[string]int{}, findings: map[string]int{}, severities: map[string]int{}}
+	r.parts, r.partsErr = newParts()
+	return r
+}
+
+func (r *report) close() {
+	if r.parts != nil {
+		r.parts.remove()
+	}
+}
+
+// complete reports whether every item of a campaign was decided.
+func (r *report) complete() bool { return r.campaign == nil || r.undecided == 0 }
+
+func joinCodes(findings []model.Finding) string {
+	var codes []string
+	for _, f := range findings {
+		codes = append(codes, f.Code)
+	}
+	return strings.Join(codes, ", ")
+}
+
+// addItem adds an item to the reports and returns its CSV row.
+func (r *report) addItem(it *attestationItem) []string {
+	r.items++
+	owner, trust, notAfter, exception := "", "", "", ""
+	if it.State != nil {
+		owner, trust, notAfter = it.State.Owner, it.State.TrustModel, it.State.NotAfter
+		if e := it.State.Exception; e != nil {
+			exception = e.State
+			if e.Until != "" {
+				exception += " until " + e.Until
+			}
+		}
+	}
+	var launch struct {
+		Findings []string `json:"findings"`
+	}
+	json.Unmarshal(it.Snapshot, &launch)
+	atLaunch, atExport := strings.Join(launch.Findings, ", "), joinCodes(it.Findings)
+	decided := ""
+	if it.DecidedAt != nil {
+		decided = it.DecidedAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	reviewer := it.Reviewer
+	if it.ReviewerRunBy != "" {
+		reviewer += " (run by " + it.ReviewerRunBy + ")"
+	}
+	for _, f := range it.Findings {
+		r.addFinding(f)
+	}
+	if r.campaign == nil {
+		r.groups["inventory"]++
+		r.parts.row("inventory", []string{it.Identity, owner, trust, exception, notAfter, atExport})
+	} else {
+		if it.Decision == "" || it.Decision == store.DecisionUndecided {
+			r.undecided++
+		}
+		r.groups[it.Decision]++
+		r.parts.row("items-"+it.Decision, []string{it.Identity, owner, trust, atLaunch, atExport, orDash(it.Decision), reviewer, decided, it.Comment})
+	}
+	return []string{it.Identity, it.Fingerprint, it.Decision, it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport}
+}
+
+func (r *report) addFinding(f model.Finding) {
+	r.findings[f.Code]++
+	r.severities[f.Severity]++
+	r.parts.row("findings", []string{f.Severity, f.Code, orDash(f.Identity), shortFP(f.FingerprintSHA256), f.Message})
+}
+
+func (r *report) addEntryFindings(findings []model.Finding) {
+	for _, f := range findings {
+		r.addFinding(f)
+	}
+}
+
+// addExceptions adds every exception decision and returns them for
+// attestation.json.
+func (r *report) addExceptions(decisions []store.ExceptionDecision, t *trailInfo) []exceptionDecisionJSON {
+	latest := map[string]int{}
+	for i, d := range decisions {
+		latest[d.Fingerprint] = i
+	}
+	out := []exceptionDecisionJSON{}
+	for i, d := range decisions {
+		j := exceptionDecisionJSON{Identity: d.Identity, Fingerprint: d.Fingerprint, State: d.State, Reason: d.Reason,
+			DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt.Format(time.RFC3339)}
+		if !d.Until.IsZero() {
+			j.Until = d.Until.Format("2006-01-02")
+		}
+		if e := t.exceptions[exceptionKey(d.Fingerprint, d.DecidedAt, d.State)]; e != nil {
+			j.RunBy = e.RunBy()
+		}
+		switch {
+		case latest[d.Fingerprint] != i:
+			j.Status = "superseded"
+		case d.State == model.ExceptionApproved && d.Exception.ActiveAt(r.o.Now):
+			j.Status = "active"
+		case d.State == model.ExceptionApproved:
+			j.Status = "ended " + d.Until.Format("2006-01-02")
+		default:
+			j.Status = d.State
+		}
+		out = append(out, j)
+		by := j.DecidedBy
+		if j.RunBy != "" {
+			by += " (run by " + j.RunBy + ")"
+		}
+		r.exceptions = append(r.exceptions, []string{j.Identity, shortFP(j.Fingerprint), j.State, orDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
+	}
+	return out
+}
+
+func shortFP(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16]
+	}
+	return fp
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func when(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// header is the report's header, as label and value pairs.
+func (r *report) header() [][2]string {
+	var h [][2]string
+	add := func(label, value string) { h = append(h, [2]string{label, value}) }
+	if c := r.campaign; c != nil {
+		add("Scope", orDash(c.Scope))
+		closed := "still open at export"
+		if c.ClosedAt != nil {
+			closed = when(c.ClosedAt)
+		}
+		add("Period", when(&c.StartedAt)+" to "+closed)
+		due := "-"
+		if c.Due != nil {
+			due = c.Due.Format("2006-01-02")
+		}
+		add("Due", due)
+		add("Opened by", r.actedBy(r.trail.start, c.StartedBy)+" at "+when(&c.StartedAt))
+		if c.ClosedAt != nil {
+			add("Closed by", r.actedBy(r.trail.close, c.ClosedBy)+" at "+when(c.ClosedAt))
+		} else {
+			add("Closed by", "not closed")
+		}
+	}
+	gen := r.o.Actor
+	if by := store.RunningAs(); by != "" && !strings.HasPrefix(by, r.o.Actor+"@") && by != r.o.Actor {
+		gen += " (run by " + by + ")"
+	}
+	add("Generated", r.o.Now.UTC().Format("2006-01-02 15:04 UTC")+" by "+gen)
+	add("Audit trail", fmt.Sprintf("head event %d, hash %s; audit.jsonl holds events %d to %d", r.auditLog.LastSeq, r.trail.head, r.auditLog.FirstSeq, r.auditLog.LastSeq))
+	return h
+}
+
+func (r *report) actedBy(e *store.Event, name string) string {
+	if e != nil {
+		return e.ActedBy()
+	}
+	return name
+}
+
+// banners are the warnings the reports open with.
+func (r *report) banners() []string {
+	var b []string
+	if c := r.campaign; c != nil && r.undecided > 0 {
+		how := "exported while the campaign is open"
+		if c.ClosedAt != nil {
+			how = "the campaign was closed with items undecided (--force) by " + c.ClosedBy
+		}
+		b = append(b, fmt.Sprintf("INCOMPLETE: %d of %d items were not decided; %s.", r.undecided, r.items, how))
+	}
+	if len(r.diffs) > 0 {
+		b = append(b, fmt.Sprintf("UNVERIFIED: %d governance values in the database are not what the audit trail records (exported with --allow-unverified); see the list below.", len(r.diffs)))
+	}
+	return b
+}
+
+func (r *report) title() string {
+	if r.campaign != nil {
+		return "Attestation campaign " + r.campaign.Name
+	}
+	return "Inventory report"
+}
+
+func (r *report) signOff() [][2]string {
+	var s [][2]string
+	if c := r.campaign; c != nil {
+		if c.ClosedAt != nil {
+			s = append(s, [2]string{"Closed by", r.actedBy(r.trail.close, c.ClosedBy) + " at " + when(c.ClosedAt)})
+			s = append(s, [2]string{"Statement", orDash(c.Statement)})
+		} else {
+			s = append(s, [2]string{"Closed by", "not closed: no one has signed this campaign off"})
+		}
+	}
+	signer := "not signed (integrity only: SHA256SUMS)"
+	if r.signer != "" {
+		signer = "SHA256SUMS.sig by the key with SPKI SHA-256 " + r.signer + " (signer.pub.pem; compare with the key the signer published)"
+	}
+	return append(s, [2]string{"Signature", signer})
+}
+
+func (r *report) columns() []string {
+	if r.campaign == nil {
+		return inventoryColumns
+	}
+	return campaignColumns
+}
+
+// sections are the item tables, in order: their part name and title.
+func (r *report) sections() [][2]string {
+	if r.campaign == nil {
+		return [][2]string{{"inventory", fmt.Sprintf("Identities (%d)", r.groups["inventory"])}}
+	}
+	var out [][2]string
+	for _, g := range itemGroups {
+		if n := r.groups[g.key]; n > 0 {
+			out = append(out, [2]string{"items-" + g.key, fmt.Sprintf("%s (%d)", g.title, n)})
+		}
+	}
+	return out
+}
+
+func (r *report) progress() [][2]string {
+	var p [][2]string
+	if r.campaign == nil {
+		return [][2]string{{"identities", strconv.Itoa(r.items)}}
+	}
+	p = append(p, [2]string{"decided", fmt.Sprintf("%d of %d", r.items-r.undecided, r.items)})
+	for _, g := range itemGroups {
+		if n := r.groups[g.key]; n > 0 {
+			p = append(p, [2]string{g.title, strconv.Itoa(n)})
+		}
+	}
+	return p
+}
+
+func (r *report) write(o *Options) error {
+	if r.partsErr != nil {
+		return r.partsErr
+	}
+	if err := r.parts.flush(); err != nil {
+		return err
+	}
+	for _, name := range []string{"report.md", "report.html"} {
+		f, err := createBundleFile(o, name)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriter(f)
+		if name == "report.md" {
+			err = r.writeMarkdown(w)
+		} else {
+			err = r.writeHTML(w)
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Markdown: every value is literal text (model.MarkdownText escapes all
+// ASCII punctuation), so no value opens a link, a tag or a cell.
+
+func mdRow(cells []string) string {
+	var b strings.Builder
+	b.WriteString("|")
+	for _, c := range cells {
+		b.WriteString(" " + model.MarkdownText(c) + " |")
+	}
+	return b.String() + "\n"
+}
+
+func mdTableHead(columns []string) string {
+	return mdRow(columns) + "|" + strings.Repeat(" --- |", len(columns)) + "\n"
+}
+
+func (r *report) writeMarkdown(w io.Writer) error {
+	fmt.Fprintf(w, "# %s\n\n", model.MarkdownText(r.title()))
+	for _, b := range r.banners() {
+		fmt.Fprintf(w, "> **%s**\n\n", model.MarkdownText(b))
+	}
+	io.WriteString(w, mdTableHead([]string{"", ""}))
+	for _, kv := range r.header() {
+		io.WriteString(w, mdRow(kv[:]))
+	}
+	io.WriteString(w, "\n## Progress\n\n"+mdTableHead([]string{"", "items"}))
+	for _, kv := range r.progress() {
+		io.WriteString(w, mdRow(kv[:]))
+	}
+	for _, s := range r.sections() {
+		fmt.Fprintf(w, "\n## %s\n\n%s", model.MarkdownText(s[1]), mdTableHead(r.columns()))
+		if err := r.parts.copyTo(w, "md", s[0]); err != nil {
+			return err
+		}
+	}
+	io.WriteString(w, "\n## Exception decisions\n\n"+mdTableHead(exceptionColumns))
+	for _, row := range r.exceptions {
+		io.WriteString(w, mdRow(row))
+	}
+	fmt.Fprintf(w, "\n## Findings at export (%d)\n\n%s", r.total(r.findings), mdTableHead([]string{"finding", "count"}))
+	for _, code := range sortedKeys(r.findings) {
+		io.WriteString(w, mdRow([]string{code, strconv.Itoa(r.findings[code])}))
+	}
+	io.WriteString(w, "\n"+mdTableHead(findingColumns))
+	if err := r.parts.copyTo(w, "md", "findings"); err != nil {
+		return err
+	}
+	if len(r.diffs) > 0 {
+		io.WriteString(w, "\n## Not explained by the audit trail\n\n"+mdTableHead([]string{"what", "of", "in the database", "by the audit trail"}))
+		for _, d := range r.diffs {
+			io.WriteString(w, mdRow([]string{d.What, d.Subject, d.InTable, d.InTrail}))
+		}
+	}
+	io.WriteString(w, "\n## Sign-off\n\n"+mdTableHead([]string{"", ""}))
+	for _, kv := range r.signOff() {
+		io.WriteString(w, mdRow(kv[:]))
+	}
+	_, err := io.WriteString(w, "\nCheck this bundle: `sha256sum -c SHA256SUMS`, the signature with openssl, and the audit chain in audit.jsonl (see the README).\n")
+	return err
+}
+
+func (r *report) total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// HTML: one self-contained file; every value HTML-escaped after
+// model.Printable; tables keep every column on screen and on paper
+// (fixed layout, long values wrap, header rows repeat on each page).
+
+const reportCSS = `body{font-family:system-ui,sans-serif;margin:2em auto;max-width:80em;padding:0 1em;color:#111}
+h1{margin-bottom:.3em}
+table{border-collapse:collapse;width:100%;table-layout:fixed;margin:.5em 0 1.5em}
+td,th{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top;overflow-wrap:anywhere;font-size:.85em}
+th{background:#eee}
+table.meta th{width:12em}
+.banner{border:3px solid #b00000;background:#ffe5e5;color:#900000;font-weight:bold;font-size:1.25em;padding:.6em .8em;margin:1em 0}
+code{overflow-wrap:anywhere}
+@media print{@page{size:A4 landscape;margin:12mm}body{max-width:none;margin:0;padding:0}thead{display:table-header-group}tr{break-inside:avoid}
+.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}h2{break-after:avoid}}`
+
+func htmlText(s string) string { return html.EscapeString(model.Printable(s)) }
+
+func htmlRow(cells []string) string {
+	var b strings.Builder
+	b.WriteString("<tr>")
+	for _, c := range cells {
+		b.WriteString("<td>" + htmlText(c) + "</td>")
+	}
+	return b.String() + "</tr>\n"
+}
+
+func htmlHead(columns []string) string {
+	var b strings.Builder
+	b.WriteString("<thead><tr>")
+	for _, c := range columns {
+		b.WriteString("<th>" + htmlText(c) + "</th>")
+	}
+	return b.String() + "</tr></thead>\n"
+}
+
+func htmlPairs(id string, pairs [][2]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<table class=\"meta\" id=\"%s\">", id)
+	for _, kv := range pairs {
+		b.WriteString("<tr><th>" + htmlText(kv[0]) + "</th><td>" + htmlText(kv[1]) + "</td></tr>\n")
+	}
+	return b.String() + "</table>\n"
+}
+
+func (r *report) writeHTML(w io.Writer) error {
+	fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title><style>%s</style></head><body>\n", htmlText(r.title()), reportCSS)
+	fmt.Fprintf(w, "<h1>%s</h1>\n", htmlText(r.title()))
+	for i, b := range r.banners() {
+		fmt.Fprintf(w, "<div class=\"banner\" role=\"alert\" id=\"banner-%d\">%s</div>\n", i+1, htmlText(b))
+	}
+	io.WriteString(w, htmlPairs("header", r.header()))
+	io.WriteString(w, "<h2>Progress</h2>\n"+htmlPairs("progress", r.progress()))
+	for _, s := range r.sections() {
+		fmt.Fprintf(w, "<h2>%s</h2>\n<table class=\"items\" id=\"%s\">%s<tbody>\n", htmlText(s[1]), htmlText(s[0]), htmlHead(r.columns()))
+		if err := r.parts.copyTo(w, "html", s[0]); err != nil {
+			return err
+		}
+		io.WriteString(w, "</tbody></table>\n")
+	}
+	io.WriteString(w, "<h2>Exception decisions</h2>\n<table id=\"exceptions\">"+htmlHead(exceptionColumns)+"<tbody>\n")
+	for _, row := range r.exceptions {
+		io.WriteString(w, htmlRow(row))
+	}
+	io.WriteString(w, "</tbody></table>\n")
+	fmt.Fprintf(w, "<h2>Findings at export (%d)</h2>\n", r.total(r.findings))
+	counts := make([][2]string, 0, len(r.findings))
+	for _, code := range sortedKeys(r.findings) {
+		counts = append(counts, [2]string{code, strconv.Itoa(r.findings[code])})
+	}
+	io.WriteString(w, htmlPairs("finding-counts", counts))
+	io.WriteString(w, "<table id=\"findings\">"+htmlHead(findingColumns)+"<tbody>\n")
+	if err := r.parts.copyTo(w, "html", "findings"); err != nil {
+		return err
+	}
+	io.WriteString(w, "</tbody></table>\n")
+	if len(r.diffs) > 0 {
+		io.WriteString(w, "<h2>Not explained by the audit trail</h2>\n<table id=\"unverified\">"+htmlHead([]string{"what", "of", "in the database", "by the audit trail"})+"<tbody>\n")
+		for _, d := range r.diffs {
+			io.WriteString(w, htmlRow([]string{d.What, d.Subject, d.InTable, d.InTrail}))
+		}
+		io.WriteString(w, "</tbody></table>\n")
+	}
+	io.WriteString(w, "<h2>Sign-off</h2>\n"+htmlPairs("signoff", r.signOff()))
+	_, err := io.WriteString(w, "<p>Check this bundle: <code>sha256sum -c SHA256SUMS</code>, the signature with openssl, and the audit chain in audit.jsonl (see the README).</p>\n</body></html>\n")
+	return err
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// parts keeps rows of the report's long tables, in Markdown and HTML, in
+// temporary files while the export streams.
+type parts struct {
+	dir   string
+	files map[string]*os.File
+	bufs  map[string]*bufio.Writer
+	err   error
+}
+
+func newParts() (*parts, error) {
+	dir, err := os.MkdirTemp("", "certgov-report-*")
+	if err != nil {
+		return nil, err
+	}
+	return &parts{dir: dir, files: map[string]*os.File{}, bufs: map[string]*bufio.Writer{}}, nil
+}
+
+func (p *parts) writer(name string) *bufio.Writer {
+	if w, ok := p.bufs[name]; ok {
+		return w
+	}
+	f, err := os.OpenFile(filepath.Join(p.dir, strconv.Itoa(len(p.files))), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		p.err = err
+		f, _ = os.Open(os.DevNull)
+	}
+	p.files[name] = f
+	p.bufs[name] = bufio.NewWriter(f)
+	return p.bufs[name]
+}
+
+// row adds a table row to the part, in both formats.
+func (p *parts) row(part string, cells []string) {
+	if p == nil {
+		return
+	}
+	p.writer("md/" + part).WriteString(mdRow(cells))
+	p.writer("html/" + part).WriteString(htmlRow(cells))
+}
+
+func (p *parts) flush() error {
+	for _, w := range p.bufs {
+		if err := w.Flush(); err != nil && p.err == nil {
+			p.err = err
+		}
+	}
+	return p.err
+}
+
+func (p *parts) copyTo(w io.Writer, format, part string) error {
+	f, ok := p.files[format+"/"+part]
+	if !ok {
+		return nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, f)
+	return err
+}
+
+func (p *parts) remove() {
+	for _, f := range p.files {
+		f.Close()
+	}
+	os.RemoveAll(p.dir)
+}

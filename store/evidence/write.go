@@ -1,0 +1,291 @@
+package evidence
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// frameworkMapping names, per finding code, the framework identifiers.
+func frameworkMapping() map[string]any {
+	codes := map[string][]string{}
+	for code, t := range model.FindingTypes {
+		codes[code] = t.Frameworks
+	}
+	return map[string]any{
+		"owasp_nhi_top10_2025": "https://owasp.org/www-project-non-human-identities-top-10/2025/",
+		"nist_csf_2_0":         "PR.AA-01..05, ID.AM-08, GV.RR-02, GV.PO-02",
+		"nist_sp_800_207":      "§2.1 tenets 3, 4 and 6: per-session access, dynamic policy including service identity, authentication enforced and re-evaluated",
+		"findings":             codes,
+	}
+}
+
+// attestationItem is one item of attestation.json.
+type attestationItem struct {
+	Identity      string            `json:"identity"`
+	Fingerprint   string            `json:"fingerprint_sha256"`
+	Snapshot      json.RawMessage   `json:"snapshot_at_launch"`
+	State         *model.RecordJSON `json:"state_at_export"`
+	Findings      []model.Finding   `json:"findings_at_export"`
+	Decision      string            `json:"decision"`
+	Comment       string            `json:"comment"`
+	Reviewer      string            `json:"reviewer"`
+	ReviewerRunBy string            `json:"reviewer_run_by,omitempty"`
+	DecidedAt     *time.Time        `json:"decided_at"`
+}
+
+// auditLog says which events audit.jsonl holds.
+type auditLog struct {
+	File      string `json:"file"`
+	FirstSeq  int64  `json:"first_seq"`
+	LastSeq   int64  `json:"last_seq"`
+	PrevHash  string `json:"prev_hash"` // the hash before the first event (64 zeros from the start)
+	Canonical string `json:"canonical"`
+}
+
+// exceptionDecisionJSON is one exception decision in attestation.json.
+type exceptionDecisionJSON struct {
+	Identity    string `json:"identity"`
+	Fingerprint string `json:"fingerprint_sha256"`
+	State       string `json:"state"`
+	Until       string `json:"until,omitempty"`
+	Reason      string `json:"reason"`
+	DecidedBy   string `json:"decided_by"`
+	RunBy       string `json:"decided_by_run_by,omitempty"`
+	DecidedAt   string `json:"decided_at"`
+	Status      string `json:"status_at_export"`
+}
+
+// writeBundle writes the bundle's files into o.Dir, a new empty folder.
+// It refuses a trail that does not chain, and, unless AllowUnverified,
+// governance state the trail does not explain: evidence must not vouch
+// for a row written behind certgov's back.
+func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, error) {
+	if _, _, err := s.VerifyAudit(ctx); err != nil {
+		return nil, fmt.Errorf("export refused: %w", err)
+	}
+	diffs, err := s.VerifyState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(diffs) > 0 && !o.AllowUnverified {
+		return nil, &UnverifiedError{Differences: diffs}
+	}
+	events, err := s.AuditEvents(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var campaign *store.Campaign
+	if o.Campaign != "" {
+		if campaign, err = s.CampaignByName(ctx, o.Campaign); err != nil {
+			return nil, err
+		}
+	}
+	trail := readTrail(events, campaign)
+	rep := newReport(o, campaign, trail, diffs)
+	defer rep.close()
+
+	log, err := writeAuditLog(&o, events)
+	if err != nil {
+		return nil, err
+	}
+	rep.auditLog = log
+
+	jsonFile, err := createBundleFile(&o, "attestation.json")
+	if err != nil {
+		return nil, err
+	}
+	defer jsonFile.Close()
+	csvFile, err := createBundleFile(&o, "attestation.csv")
+	if err != nil {
+		return nil, err
+	}
+	defer csvFile.Close()
+	jw := bufio.NewWriter(jsonFile)
+	cw := csv.NewWriter(csvFile)
+	cw.Write([]string{"identity", "fingerprint_sha256", "decision", "comment", "reviewer", "reviewer_run_by", "decided_at", "owner", "trust_model", "findings_at_launch", "findings_at_export"})
+
+	decisions, err := s.ExceptionDecisions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	exceptions := rep.addExceptions(decisions, trail)
+	var unverified []string
+	for _, d := range diffs {
+		unverified = append(unverified, d.String())
+	}
+	header := map[string]any{
+		"schema_version": 2, "kind": "inventory", "generated_at": o.Now.UTC().Format(time.RFC3339), "generated_by": o.Actor,
+		"generated_by_run_by": store.RunningAs(), "campaign": nil, "frameworks": frameworkMapping(),
+		"audit_head": map[string]any{"seq": log.LastSeq, "hash": trail.head}, "audit_log": log,
+		"exception_decisions": exceptions, "unverified": nonNil(unverified),
+	}
+	if campaign != nil {
+		header["kind"] = "campaign"
+		header["campaign"] = campaign
+	}
+	head, _ := json.MarshalIndent(header, "", "  ")
+	// The header object without its closing brace, then the items as they
+	// come, then what is known only at the end.
+	jw.Write(bytes.TrimSuffix(bytes.TrimSpace(head), []byte("}")))
+	jw.WriteString(",\n  \"items\": [")
+	first := true
+	entryFindings, err := s.EachExportRecord(ctx, o.Policy, o.Now, campaign, func(r *model.Record, findings []model.Finding, ci *store.CampaignItem) error {
+		it := &attestationItem{Findings: nonNil(findings)}
+		if r != nil {
+			j := r.JSON()
+			it.Identity, it.Fingerprint, it.State = r.IdentityName, r.FingerprintSHA256, &j
+		}
+		if ci != nil {
+			it.Identity, it.Fingerprint, it.Snapshot = ci.Identity, ci.Fingerprint, ci.Snapshot
+			it.Decision, it.Comment, it.Reviewer, it.DecidedAt = ci.Decision, ci.Comment, ci.Reviewer, ci.DecidedAt
+			if e := trail.decisions[ci.Fingerprint]; e != nil && ci.DecidedAt != nil {
+				it.ReviewerRunBy = e.RunBy()
+			}
+		}
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if !first {
+			jw.WriteString(",")
+		}
+		first = false
+		jw.WriteString("\n    ")
+		jw.Write(b)
+		row := rep.addItem(it)
+		for i := range row {
+			row[i] = model.CSVCell(row[i]) // printable, never a formula
+		}
+		cw.Write(row)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.addEntryFindings(entryFindings)
+	entryJSON, _ := json.Marshal(nonNil(entryFindings))
+	jw.WriteString("\n  ],\n  \"entry_findings\": ")
+	jw.Write(entryJSON)
+	complete, _ := json.Marshal(map[string]any{"complete": rep.complete(), "undecided": rep.undecided})
+	jw.WriteString(",\n  \"completeness\": ")
+	jw.Write(complete)
+	jw.WriteString("\n}\n")
+	if err := jw.Flush(); err != nil {
+		return nil, err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return nil, err
+	}
+	if err := writeBundleFile(&o, "attestation.schema.json", model.AttestationSchema); err != nil {
+		return nil, err
+	}
+
+	// The signer's key fingerprint goes into the sign-off, so it is known
+	// before the reports are written and the sums taken.
+	if o.SignKey != nil {
+		if rep.signer, err = KeyFingerprint(o.SignKey.Public()); err != nil {
+			return nil, err
+		}
+	}
+	if err := rep.write(&o); err != nil {
+		return nil, err
+	}
+	files := append([]string(nil), BundleFiles...)
+	sums, err := sha256Sums(o.Dir, files)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeBundleFile(&o, "SHA256SUMS", sums); err != nil {
+		return nil, err
+	}
+	files = append(files, "SHA256SUMS")
+	if o.SignKey != nil {
+		sig, pub, err := signSums(o.SignKey, sums)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeBundleFile(&o, "SHA256SUMS.sig", sig); err != nil {
+			return nil, err
+		}
+		if err := writeBundleFile(&o, "signer.pub.pem", pub); err != nil {
+			return nil, err
+		}
+		files = append(files, "SHA256SUMS.sig", "signer.pub.pem")
+	}
+	return files, nil
+}
+
+// UnverifiedError refuses an export: the audit trail does not explain
+// these governance values.
+type UnverifiedError struct {
+	Differences []store.StateDifference
+}
+
+func (e *UnverifiedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "export refused: %d governance values are not what the audit trail records (changed behind certgov's back?):", len(e.Differences))
+	for i, d := range e.Differences {
+		if i == 10 {
+			fmt.Fprintf(&b, "\n  … and %d more (certgov audit verify lists them)", len(e.Differences)-10)
+			break
+		}
+		b.WriteString("\n  " + d.String())
+	}
+	b.WriteString("\nexport with --allow-unverified to write a bundle that says so")
+	return b.String()
+}
+
+// writeAuditLog writes audit.jsonl: from event o.Since (or the first) to
+// the head, one event per line in the canonical form its hash covers.
+func writeAuditLog(o *Options, events []store.Event) (auditLog, error) {
+	log := auditLog{File: "audit.jsonl", PrevHash: store.GenesisHash(), FirstSeq: 1,
+		Canonical: "one JSON array per line, prev_hash last; hash = SHA-256(prev_hash as 64 hex characters + the line's bytes)"}
+	f, err := createBundleFile(o, "audit.jsonl")
+	if err != nil {
+		return log, err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	if o.Since > 1 {
+		log.FirstSeq = o.Since
+	}
+	if o.Since > int64(len(events)) {
+		return log, fmt.Errorf("--since %d: the trail has %d events", o.Since, len(events))
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Seq < log.FirstSeq {
+			continue
+		}
+		if e.Seq == log.FirstSeq {
+			log.PrevHash = e.PrevHash
+		}
+		w.Write(e.Canonical())
+		w.WriteByte('\n')
+		log.LastSeq = e.Seq
+	}
+	if len(events) == 0 {
+		log.FirstSeq = 0
+	}
+	if err := w.Flush(); err != nil {
+		return log, err
+	}
+	return log, f.Close()
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
