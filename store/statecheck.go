@@ -164,18 +164,46 @@ func (s *Store) VerifyState(ctx context.Context) ([]StateDifference, error) {
 	if err != nil {
 		return nil, err
 	}
-	identityOf := map[string]int64{}
-	names := map[int64]string{}
-	err = s.eachRow(ctx, `SELECT c.fingerprint_sha256, i.id, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id`, nil, func(rows *sql.Rows) error {
+	// Only the certificates the trail and the exceptions name: loading
+	// every certificate would cost most of the check at 100,000.
+	named := map[string]bool{}
+	for i := range events {
+		if events[i].Fingerprint != "" {
+			named[events[i].Fingerprint] = true
+		}
+	}
+	err = s.eachRow(ctx, `SELECT DISTINCT fingerprint_sha256 FROM exceptions`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
-			var fp, name string
-			var id int64
-			if err := rows.Scan(&fp, &id, &name); err != nil {
+			var fp string
+			if err := rows.Scan(&fp); err != nil {
 				return err
 			}
-			identityOf[fp], names[id] = id, name
+			named[fp] = true
 		}
 		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	identityOf := map[string]int64{}
+	names := map[int64]string{}
+	fps := make([]string, 0, len(named))
+	for fp := range named {
+		fps = append(fps, fp)
+	}
+	err = inChunks(fps, func(in string, args []any) error {
+		return s.eachRow(ctx, `SELECT c.fingerprint_sha256, i.id, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id
+			WHERE c.fingerprint_sha256 IN `+in, args, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var fp, name string
+				var id int64
+				if err := rows.Scan(&fp, &id, &name); err != nil {
+					return err
+				}
+				identityOf[fp], names[id] = id, name
+			}
+			return rows.Err()
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -196,15 +224,15 @@ func (s *Store) VerifyState(ctx context.Context) ([]StateDifference, error) {
 
 	// Owners and review dates.
 	seen := map[int64]bool{}
-	err = s.eachRow(ctx, `SELECT id, coalesce(owner, ''), expires_at FROM identities WHERE owner IS NOT NULL OR expires_at IS NOT NULL`, nil, func(rows *sql.Rows) error {
+	err = s.eachRow(ctx, `SELECT id, name, coalesce(owner, ''), expires_at FROM identities WHERE owner IS NOT NULL OR expires_at IS NOT NULL`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id int64
-			var owner string
+			var name, owner string
 			var expires sql.NullInt64
-			if err := rows.Scan(&id, &owner, &expires); err != nil {
+			if err := rows.Scan(&id, &name, &owner, &expires); err != nil {
 				return err
 			}
-			seen[id] = true
+			seen[id], names[id] = true, name
 			add("owner", identityName(id), owner, f.owners[id])
 			add("review date", identityName(id), dateText(expires), f.reviews[id])
 		}

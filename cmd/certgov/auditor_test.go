@@ -206,6 +206,12 @@ func TestStateEditedBehindCertgovsBack(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, `owner of partner-acme-logistics: the database says "mallory"`) || !strings.Contains(r.stdout, "exception decision 1 of partner-globex-payments") {
 		t.Errorf("audit verify after tampering: %+v", r)
 	}
+	if r := certgov(t, "findings"); !strings.Contains(r.stderr, "governance values are not what the audit trail records") {
+		t.Errorf("findings on a tampered database gave no warning: %q", r.stderr)
+	}
+	if r := certgov(t, "check", "--fail-on", "trust-incomplete"); r.code != 1 || !strings.Contains(r.stderr, "not explained by the audit trail") {
+		t.Errorf("check on a tampered database: %+v", r)
+	}
 	dir := filepath.Join(t.TempDir(), "bundle")
 	if r := certgov(t, "export", "--campaign", "2026-Q4", "--out", dir); r.code != 1 || !strings.Contains(r.stderr, "export refused") || !strings.Contains(r.stderr, "mallory") {
 		t.Errorf("export of a tampered database: %+v", r)

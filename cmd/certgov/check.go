@@ -71,6 +71,10 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 			if len(failing) > 0 {
 				return exitError{code: 1}
 			}
+			if a.unverified > 0 {
+				// The findings rest on values the trail does not explain.
+				return fmt.Errorf("governance state not explained by the audit trail (%d values): the check cannot pass", a.unverified)
+			}
 			return nil
 		},
 	}

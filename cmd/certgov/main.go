@@ -120,6 +120,9 @@ type app struct {
 	as     string      // --as: the actor of governance changes
 	stdin  io.Reader
 	root   *cobra.Command // for its output streams
+	// unverified counts the governance values the audit trail does not
+	// explain, found when a review was opened (openReview).
+	unverified int
 }
 
 func newRootCommand(stdin io.Reader) *cobra.Command {
@@ -233,7 +236,28 @@ func (a *app) openReview(ctx context.Context, filter, policyFile string) (*store
 		return nil, nil, model.Policy{}, err
 	}
 	s, err := a.open(ctx)
-	return s, f, policy, err
+	if err != nil {
+		return nil, nil, policy, err
+	}
+	if a.unverified, err = a.stateUnverified(ctx, s); err != nil {
+		s.Close()
+		return nil, nil, policy, err
+	}
+	return s, f, policy, nil
+}
+
+// stateUnverified warns when the governance tables hold values the audit
+// trail does not explain (an owner or exception written behind certgov's
+// back): findings computed from them must not pass silently. It returns
+// how many there are.
+func (a *app) stateUnverified(ctx context.Context, s *store.Store) (int, error) {
+	diffs, err := s.VerifyState(ctx)
+	if err != nil || len(diffs) == 0 {
+		return 0, err
+	}
+	fmt.Fprintf(a.root.ErrOrStderr(), "certgov: warning: %d governance values are not what the audit trail records (first: %s); certgov audit verify lists them\n",
+		len(diffs), model.Printable(diffs[0].String()))
+	return len(diffs), nil
 }
 
 func containsFold(s, needle string) bool {
