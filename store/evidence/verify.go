@@ -145,6 +145,9 @@ func topLevelFields(r io.Reader, v any, names ...string) error {
 				return err
 			}
 			picked[key] = raw
+			if len(picked) == len(names) {
+				break // the rest (the items) is not read
+			}
 			continue
 		}
 		if err := skipJSON(dec); err != nil {
