@@ -116,11 +116,19 @@ func validateFrom(dec *json.Decoder, s map[string]any, path string) error {
 
 // skipValue reads past the next value without building it.
 func skipValue(dec *json.Decoder, path string) error {
+	if err := SkipJSON(dec); err != nil {
+		return fmt.Errorf("%s: not JSON: %w", path, err)
+	}
+	return nil
+}
+
+// SkipJSON reads past the decoder's next value without building it.
+func SkipJSON(dec *json.Decoder) error {
 	depth := 0
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return fmt.Errorf("%s: not JSON: %w", path, err)
+			return err
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -432,7 +433,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 		io.WriteString(w, mdRow(row))
 	}
 	fmt.Fprintf(w, "\n## Findings at export (%d)\n\n%s", r.total(r.findings), mdTableHead([]string{"finding", "count"}))
-	for _, code := range sortedKeys(r.findings) {
+	for _, code := range slices.Sorted(maps.Keys(r.findings)) {
 		io.WriteString(w, mdRow([]string{code, strconv.Itoa(r.findings[code])}))
 	}
 	io.WriteString(w, "\n"+mdTableHead(findingColumns))
@@ -527,7 +528,7 @@ func (r *report) writeHTML(w io.Writer) error {
 	io.WriteString(w, "</tbody></table>\n")
 	fmt.Fprintf(w, "<h2>Findings at export (%d)</h2>\n", r.total(r.findings))
 	counts := make([][2]string, 0, len(r.findings))
-	for _, code := range sortedKeys(r.findings) {
+	for _, code := range slices.Sorted(maps.Keys(r.findings)) {
 		counts = append(counts, [2]string{code, strconv.Itoa(r.findings[code])})
 	}
 	io.WriteString(w, htmlPairs("finding-counts", counts))
@@ -546,15 +547,6 @@ func (r *report) writeHTML(w io.Writer) error {
 	io.WriteString(w, "<h2>Sign-off</h2>\n"+htmlPairs("signoff", r.signOff()))
 	_, err := io.WriteString(w, "<p>Check this bundle: <code>sha256sum -c SHA256SUMS</code>, the signature with openssl, and the audit chain in audit.jsonl (see the README).</p>\n</body></html>\n")
 	return err
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // parts keeps rows of the report's long tables, in Markdown and HTML, in

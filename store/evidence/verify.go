@@ -150,32 +150,12 @@ func topLevelFields(r io.Reader, v any, names ...string) error {
 			}
 			continue
 		}
-		if err := skipJSON(dec); err != nil {
+		if err := model.SkipJSON(dec); err != nil {
 			return err
 		}
 	}
 	obj, _ := json.Marshal(picked)
 	return json.Unmarshal(obj, v)
-}
-
-// skipJSON reads past the next value without building it.
-func skipJSON(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }
 
 // verifyAuditLog recomputes the chain over audit.jsonl as the README's
