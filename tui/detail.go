@@ -171,7 +171,7 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 		}
 		for i := len(s.history) - 1; i >= 0; i-- {
 			e := s.history[i]
-			line := fmt.Sprintf("  %s  %-18s %-18s %s", e.At.Format("2006-01-02 15:04"), e.Actor, e.Action, e.After)
+			line := fmt.Sprintf("  %s  %-18s %-18s %s", e.At.Format("2006-01-02 15:04"), e.ActedBy(), e.Action, e.After)
 			if e.Reason != "" {
 				line += " — " + e.Reason
 			}

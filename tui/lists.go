@@ -133,8 +133,15 @@ func auditItems(ds *Dataset) []listItem {
 	items := make([]listItem, 0, len(ds.Events))
 	for i := len(ds.Events) - 1; i >= 0; i-- {
 		e := ds.Events[i]
-		text := fmt.Sprintf("%5d  %s  %-18s %-18s %s", e.Seq, e.At.Format("2006-01-02 15:04"), e.Actor, e.Action, e.Identity)
+		subject := e.Identity
+		if e.Campaign != "" {
+			subject = strings.TrimSpace("campaign " + e.Campaign + " " + e.Identity)
+		}
+		text := fmt.Sprintf("%5d  %s  %-18s %-18s %s", e.Seq, e.At.Format("2006-01-02 15:04"), e.Actor, e.Action, subject)
 		item := listItem{text: text, detail: []string{"hash " + e.Hash}}
+		if by := e.RunBy(); by != "" {
+			item.detail = append(item.detail, "run by "+by+" as "+e.Actor)
+		}
 		if e.Before != "" || e.After != "" {
 			item.detail = append(item.detail, fmt.Sprintf("before %q → after %q", e.Before, e.After))
 		}
