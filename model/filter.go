@@ -52,6 +52,19 @@ type Record struct {
 	// Chain is what verifying its chain found (the reason, when none
 	// verified).
 	Chain Chain
+	// Decision is the latest campaign decision on its identity, if any.
+	Decision *CampaignDecision
+}
+
+// TrustedExplicitly reports whether an entry names the certificate itself
+// (a pin, a registration, its own anchor): trust to govern as an exception.
+func (r *Record) TrustedExplicitly() bool {
+	for _, t := range r.Trust {
+		if t.Explicit {
+			return true
+		}
+	}
+	return false
 }
 
 // TrustRef names one trust entry that admits a certificate.
@@ -88,6 +101,8 @@ type TrustRef struct {
 //	trusted, untrusted    admitted by some trust entry, or by none
 //	revoked               revoked by an imported CRL
 //	trust:MODEL           trust model (self_signed_tls_client_auth, tls_client_auth, mixed, untrusted)
+//	exception:STATE       approved, ended, rejected, revoked, pending (self-signed, trusted by name, undecided) or none
+//	exception-ends<30d    an approved exception ends within 30 days
 type Filter struct {
 	source string
 	terms  []term
@@ -248,6 +263,19 @@ func parseTerm(tok token) (term, error) {
 	if strings.HasPrefix(lower, "expires") {
 		return parseExpires(t, tok, lower[len("expires"):])
 	}
+	if rest, ok := strings.CutPrefix(lower, "exception-ends"); ok {
+		if len(rest) < 2 || rest[0] != '<' {
+			return bad("write exception-ends<DURATION, e.g. exception-ends<30d")
+		}
+		d, err := parseDuration(rest[1:])
+		if err != nil {
+			return bad(err.Error())
+		}
+		t.match = func(r *Record, now time.Time) bool {
+			return r.Exception.ActiveAt(now) && r.Exception.Until.Before(now.Add(d))
+		}
+		return t, nil
+	}
 	field, value, hasField := strings.Cut(text, ":")
 	if !hasField || strings.HasPrefix(value, "//") {
 		t.match = freeText(text)
@@ -285,6 +313,11 @@ func parseTerm(tok token) (term, error) {
 			return bad("unknown trust model " + strconv.Quote(value) + " (" + strings.Join(TrustModels, ", ") + ")")
 		}
 		t.match = func(r *Record, _ time.Time) bool { return r.TrustModel == needle }
+	case "exception":
+		if !slices.Contains(ExceptionStatuses, needle) {
+			return bad("unknown exception state " + strconv.Quote(value) + " (" + strings.Join(ExceptionStatuses, ", ") + ")")
+		}
+		t.match = func(r *Record, now time.Time) bool { return ExceptionStatus(r, now) == needle }
 	case "finding":
 		t.onFinding = true
 		if needle == "any" {
@@ -295,7 +328,7 @@ func parseTerm(tok token) (term, error) {
 			return bad("unknown finding " + strconv.Quote(value) + " (" + strings.Join(FindingCodes(), ", ") + ", any)")
 		}
 	default:
-		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding, trust; quote free text that contains a colon)")
+		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding, trust, exception; quote free text that contains a colon)")
 	}
 	return t, nil
 }

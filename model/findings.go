@@ -51,6 +51,9 @@ const (
 	FindingMatchWithoutChain    = "match-without-chain"
 	FindingMalformed            = "malformed"
 	FindingTrustIncomplete      = "trust-incomplete"
+	// Findings about governance that has run out.
+	FindingReviewOverdue = "review-overdue"
+	FindingRevokePending = "revoke-pending"
 )
 
 // FindingType is what a finding code means and which framework
@@ -84,6 +87,8 @@ var FindingTypes = map[string]FindingType{
 	FindingSubjectCollision:     {FindingSubjectCollision, SeverityHigh, "carries the name of a CA-signed identity without its CA: a lookalike", []string{"NHI4:2025", "PR.AA-02", "PR.AA-03"}},
 	FindingMatchWithoutChain:    {FindingMatchWithoutChain, SeverityMedium, "matches a DN or SAN rule (or a pin of a context that also requires a chain), but its chain does not verify to that server's anchors: not admitted", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingMalformed:            {FindingMalformed, SeverityMedium, "certificate that Go's crypto/x509 refuses to parse", []string{"ID.AM-08", "PR.AA-01"}},
+	FindingReviewOverdue:        {FindingReviewOverdue, SeverityHigh, "its review-by date has passed: re-attest it or set a new date", []string{"NHI7:2025", "GV.RR-02", "ID.AM-08"}},
+	FindingRevokePending:        {FindingRevokePending, SeverityHigh, "a campaign decided to revoke it (or asked for a change that is overdue), yet it is still trusted", []string{"NHI1:2025", "PR.AA-01", "GV.PO-02"}},
 	FindingTrustIncomplete:      {FindingTrustIncomplete, SeverityHigh, "so many names times pattern rules that certgov did not try every rule: a gateway may admit it", []string{"NHI4:2025", "PR.AA-03"}},
 }
 
@@ -226,6 +231,9 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	if s.Owner == "" && !s.ActsAsCA {
 		add(FindingNoOwner, "no owner is recorded for "+s.IdentityName, "")
 	}
+	if !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
+		add(FindingReviewOverdue, fmt.Sprintf("review by %s passed (%s)", s.ExpiresAt.UTC().Format("2006-01-02"), Relative(s.ExpiresAt, now)), "")
+	}
 	if s.Revoked {
 		add(FindingRevoked, "revoked by the CRL in "+s.RevokedBy, s.RevokedBy)
 		if len(s.Trust) > 0 {
@@ -272,6 +280,16 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 	}
 	for _, rule := range s.MatchesWithoutChain {
 		add(FindingMatchWithoutChain, rule, "")
+	}
+	if d := s.Decision; d != nil && len(s.Trust) > 0 {
+		switch {
+		case d.Decision == DecisionRevoke:
+			add(FindingRevokePending, fmt.Sprintf("%s decided revoke in campaign %s on %s (%s), yet %s %q in %s still admits it",
+				d.Reviewer, d.Campaign, d.DecidedAt.UTC().Format("2006-01-02"), d.Comment, s.Trust[0].Kind, s.Trust[0].Entry, s.Trust[0].Source), s.Trust[0].Source)
+		case d.Decision == DecisionNeedsChange && !d.Due.IsZero() && s.now.After(d.Due):
+			add(FindingRevokePending, fmt.Sprintf("%s asked for a change in campaign %s (%s), due %s and not made; it is still trusted",
+				d.Reviewer, d.Campaign, d.Comment, d.Due.UTC().Format("2006-01-02")), s.Trust[0].Source)
+		}
 	}
 	if n := s.PatternRulesUntried; n > 0 {
 		add(FindingTrustIncomplete, fmt.Sprintf("its %d names times the pattern rules exceed what certgov tries for one certificate; %d pattern rules were not tried, and a gateway may admit it by one of them", len(s.SANs.All()), n), "")

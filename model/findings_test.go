@@ -110,3 +110,42 @@ func TestAttestationSchemaCatchesMissingFields(t *testing.T) {
 		}
 	}
 }
+
+// A passed review date and a campaign decision not carried out are
+// findings; a needs-change counts once the campaign's due date passed,
+// and nothing is reported for a certificate no entry trusts any more.
+func TestGovernanceConsequences(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	trusted := []model.TrustRef{{Source: "pins.txt", Kind: model.EntryFingerprint, Entry: "sha256:ab"}}
+	codes := func(r model.Record) []string {
+		r.NotBefore, r.NotAfter, r.Owner = now.AddDate(0, -1, 0), now.AddDate(0, 6, 0), "ops"
+		s := &model.CertificateSubject{Record: r, TrustChecked: true}
+		var out []string
+		for _, f := range model.CertificateFindings(s, model.DefaultPolicy(), now) {
+			if f.Code == model.FindingReviewOverdue || f.Code == model.FindingRevokePending {
+				out = append(out, f.Code)
+			}
+		}
+		return out
+	}
+	overdue := model.Record{ExpiresAt: now.AddDate(0, 0, -1), Trust: trusted}
+	if got := codes(overdue); !slices.Equal(got, []string{model.FindingReviewOverdue}) {
+		t.Errorf("review date passed: %v", got)
+	}
+	revoke := model.Record{Trust: trusted, Decision: &model.CampaignDecision{Campaign: "Q4", Decision: model.DecisionRevoke, Reviewer: "alice", DecidedAt: now}}
+	if got := codes(revoke); !slices.Equal(got, []string{model.FindingRevokePending}) {
+		t.Errorf("revoked and still trusted: %v", got)
+	}
+	revoke.Trust = nil
+	if got := codes(revoke); len(got) != 0 {
+		t.Errorf("revoked and trusted nowhere: %v", got)
+	}
+	change := model.Record{Trust: trusted, Decision: &model.CampaignDecision{Campaign: "Q4", Decision: model.DecisionNeedsChange, Due: now.AddDate(0, 0, 3)}}
+	if got := codes(change); len(got) != 0 {
+		t.Errorf("needs-change before the due date: %v", got)
+	}
+	change.Decision.Due = now.AddDate(0, 0, -3)
+	if got := codes(change); !slices.Equal(got, []string{model.FindingRevokePending}) {
+		t.Errorf("needs-change past the due date: %v", got)
+	}
+}

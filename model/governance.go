@@ -32,6 +32,50 @@ func (e *Exception) ExpiredAt(now time.Time) bool {
 	return e != nil && e.State == ExceptionApproved && !now.Before(e.Until)
 }
 
+// Exception statuses, as the exception filter and `exception list` name
+// them: an approval in force or past its end date, a rejection or
+// revocation, a self-signed certificate trusted by name that awaits a
+// decision, or no exception at all.
+const (
+	ExceptionEnded   = "ended"
+	ExceptionPending = "pending"
+	ExceptionNone    = "none"
+)
+
+// ExceptionStatuses lists the statuses ExceptionStatus returns.
+var ExceptionStatuses = []string{ExceptionApproved, ExceptionEnded, ExceptionRejected, ExceptionRevoked, ExceptionPending, ExceptionNone}
+
+// ExceptionStatus is where r's exception stands at now.
+func ExceptionStatus(r *Record, now time.Time) string {
+	switch e := r.Exception; {
+	case e.ActiveAt(now):
+		return ExceptionApproved
+	case e.ExpiredAt(now):
+		return ExceptionEnded
+	case e != nil:
+		return e.State
+	case r.SelfSigned && r.TrustedExplicitly():
+		return ExceptionPending
+	}
+	return ExceptionNone
+}
+
+// CampaignDecision is the latest campaign decision on an identity.
+type CampaignDecision struct {
+	Campaign  string
+	Decision  string // certify, revoke, needs-change
+	Comment   string
+	Reviewer  string
+	DecidedAt time.Time
+	Due       time.Time // the campaign's due date; zero when it has none
+}
+
+// Campaign decisions a finding follows up.
+const (
+	DecisionRevoke      = "revoke"
+	DecisionNeedsChange = "needs-change"
+)
+
 // ExceptionJSON is the stable JSON shape of an exception in ls output.
 type ExceptionJSON struct {
 	State     string `json:"state"`

@@ -15,8 +15,8 @@ import (
 // Campaign decisions.
 const (
 	DecisionCertify     = "certify"
-	DecisionRevoke      = "revoke"
-	DecisionNeedsChange = "needs-change"
+	DecisionRevoke      = model.DecisionRevoke
+	DecisionNeedsChange = model.DecisionNeedsChange
 	DecisionUndecided   = "undecided" // recorded for open items when a campaign is closed with --force
 )
 
@@ -280,6 +280,32 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.decide", Identity: ident.Name, Fingerprint: fingerprint,
 			Campaign: campaign, Before: before, After: decision, Reason: comment}, nil
 	})
+}
+
+// latestDecisions is the latest campaign decision on each identity that
+// has one (undecided items left by a forced close are not decisions).
+func (s *Store) latestDecisions(ctx context.Context) (map[string]*model.CampaignDecision, error) {
+	out := map[string]*model.CampaignDecision{}
+	err := s.eachRow(ctx, `SELECT i.identity_key, c.name, c.due, ci.decision, ci.comment, ci.reviewer, ci.decided_at
+		FROM campaign_items ci JOIN campaigns c ON c.id = ci.campaign_id JOIN identities i ON i.id = ci.identity_id
+		WHERE ci.decided_at IS NOT NULL AND ci.decision IN ('certify', 'revoke', 'needs-change') ORDER BY ci.decided_at, c.id`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var key string
+			var d model.CampaignDecision
+			var due sql.NullInt64
+			var at int64
+			if err := rows.Scan(&key, &d.Campaign, &due, &d.Decision, &d.Comment, &d.Reviewer, &at); err != nil {
+				return err
+			}
+			if due.Valid {
+				d.Due = time.Unix(due.Int64, 0).UTC()
+			}
+			d.DecidedAt = time.Unix(at, 0).UTC()
+			out[key] = &d
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // CloseCampaign closes an open campaign. Undecided items refuse the close

@@ -18,6 +18,7 @@ type Review struct {
 	s          *Store
 	reviewer   map[string]Governance // owners and expirations reviewers set
 	exceptions map[string]*model.Exception
+	decisions  map[string]*model.CampaignDecision // by identity key
 	governed   map[string]Governance
 	revoked    map[string]Revocation
 	entries    []StoredEntry
@@ -143,7 +144,10 @@ func (rv *Review) loadGovernance(ctx context.Context) error {
 	if rv.reviewer, err = rv.s.reviewerGovernance(ctx); err != nil {
 		return err
 	}
-	rv.exceptions, err = rv.s.exceptionsByFingerprint(ctx)
+	if rv.exceptions, err = rv.s.exceptionsByFingerprint(ctx); err != nil {
+		return err
+	}
+	rv.decisions, err = rv.s.latestDecisions(ctx)
 	return err
 }
 
@@ -205,6 +209,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 		}
 	}
 	r.Exception = rv.exceptions[r.FingerprintSHA256]
+	r.Decision = rv.decisions[r.IdentityKey]
 	if rv.stored {
 		rv.decodeLinkedState(state, r)
 		return nil

@@ -370,3 +370,58 @@ func TestReportInABrowser(t *testing.T) {
 		}
 	}
 }
+
+// Governance with a date has consequences: a revoke decision on a
+// certificate that is still trusted and a passed review date are
+// findings that check fails on; exception list and the exception filter
+// say where every exception stands.
+func TestTimeBoundConsequences(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	certgov(t, "campaign", "start", "2026-Q4", "--filter", "selfsigned !ca")
+	if r := certgov(t, "review", "partner-acme-logistics", "--campaign", "2026-Q4", "--decision", "revoke", "--comment", "contract ended", "--as", "alice"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := certgov(t, "check", "--fail-on", "revoke-pending")
+	if r.code != 1 || !strings.Contains(r.stdout, "revoke-pending") || !strings.Contains(r.stdout, "partner-acme-logistics") || !strings.Contains(r.stdout, "alice decided revoke in campaign 2026-Q4") {
+		t.Errorf("check after a revoke decision on a trusted certificate: %+v", r)
+	}
+	if r := certgov(t, "check"); !strings.Contains(r.stdout, "revoke-pending") {
+		t.Errorf("revoke-pending is not among check's default codes: %s", r.stdout)
+	}
+	if r := certgov(t, "findings", "--filter", "finding:review-overdue"); !strings.Contains(r.stdout, "review-overdue") {
+		t.Errorf("the demo's passed review dates give no review-overdue finding:\n%s", r.stdout)
+	}
+
+	if r := certgov(t, "exception", "approve", "partner-bluth-homes", "--reason", "migration to the CA by March", "--until", time.Now().AddDate(0, 0, 20).Format("2006-01-02")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := certgov(t, "exception", "reject", "partner-hooli-ads", "--reason", "no business owner"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := certgov(t, "exception", "list", "-o", "json").stdout
+	var list []map[string]string
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, e := range list {
+		status[e["identity"]] = e["status"]
+	}
+	if status["partner-bluth-homes"] != "approved" || status["partner-hooli-ads"] != "rejected" || status["partner-aperture-qa"] != "pending" {
+		t.Errorf("exception list statuses: %v", status)
+	}
+	if r := certgov(t, "exception", "list", "--state", "approved"); !strings.Contains(r.stdout, "partner-bluth-homes") || strings.Contains(r.stdout, "partner-hooli-ads") {
+		t.Errorf("exception list --state approved:\n%s", r.stdout)
+	}
+	if r := certgov(t, "ls", "--filter", "exception-ends<30d"); !strings.Contains(r.stdout, "partner-bluth-homes") {
+		t.Errorf("ls exception-ends<30d:\n%s", r.stdout)
+	}
+	if r := certgov(t, "ls", "--filter", "exception-ends<7d"); strings.Contains(r.stdout, "partner-bluth-homes") {
+		t.Errorf("ls exception-ends<7d lists an approval that ends in 20 days:\n%s", r.stdout)
+	}
+	if r := certgov(t, "ls", "--filter", "exception:rejected"); !strings.Contains(r.stdout, "partner-hooli-ads") {
+		t.Errorf("ls exception:rejected:\n%s", r.stdout)
+	}
+}

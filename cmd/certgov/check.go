@@ -13,7 +13,8 @@ import (
 	"certgov/model"
 )
 
-var defaultFailOn = []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired, model.FindingSubjectCollision}
+var defaultFailOn = []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired, model.FindingSubjectCollision,
+	model.FindingReviewOverdue, model.FindingRevokePending}
 
 func newCheckCommand(a *app) *cobra.Command {
 	var within, failOn, output, policyFile string

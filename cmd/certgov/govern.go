@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -194,6 +195,82 @@ A rotated certificate needs its own exception.`,
 		}
 		cmd.AddCommand(c)
 	}
+	cmd.AddCommand(newExceptionListCommand(a))
+	return cmd
+}
+
+// exceptionRow is one line of exception list.
+type exceptionRow struct {
+	Identity    string `json:"identity"`
+	Fingerprint string `json:"fingerprint_sha256"`
+	Owner       string `json:"owner"`
+	Status      string `json:"status"`
+	Until       string `json:"until,omitempty"`
+	DecidedBy   string `json:"decided_by,omitempty"`
+	DecidedAt   string `json:"decided_at,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	NotAfter    string `json:"not_after"`
+}
+
+func newExceptionListCommand(a *app) *cobra.Command {
+	var state, output string
+	cmd := &cobra.Command{
+		Use:   "list [--state approved|ended|rejected|revoked|pending] [-o table|json]",
+		Short: "List the self-signed certificates' exceptions: in force, ended, refused, and those awaiting a decision",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if state != "" && (!slices.Contains(model.ExceptionStatuses, state) || state == model.ExceptionNone) {
+				return usageError{fmt.Errorf("--state %q: want approved, ended, rejected, revoked or pending", state)}
+			}
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o %q: want table or json", output)}
+			}
+			s, _, policy, err := a.openReview(cmd.Context(), "", "")
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rv, err := s.NewReview(cmd.Context())
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			rows := []exceptionRow{}
+			err = rv.Each(cmd.Context(), policy, now, func(r *model.Record, _ []model.Finding) error {
+				status := model.ExceptionStatus(r, now)
+				if !r.Current || status == model.ExceptionNone || (state != "" && status != state) {
+					return nil
+				}
+				row := exceptionRow{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, Owner: r.Owner, Status: status,
+					NotAfter: r.NotAfter.UTC().Format("2006-01-02")}
+				if e := r.Exception; e != nil {
+					row.DecidedBy, row.DecidedAt, row.Reason = e.DecidedBy, e.DecidedAt.UTC().Format("2006-01-02"), e.Reason
+					if !e.Until.IsZero() {
+						row.Until = e.Until.UTC().Format("2006-01-02")
+					}
+				}
+				rows = append(rows, row)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "IDENTITY\tOWNER\tSTATUS\tUNTIL\tDECIDED BY\tREASON\tFINGERPRINT")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(orDash(r.Owner), 24), r.Status, orDash(r.Until),
+					clip(orDash(r.DecidedBy), 20), clip(orDash(r.Reason), 40), r.Fingerprint[:16])
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", "", "only this status: approved (in force), ended, rejected, revoked, pending (self-signed, trusted by name, undecided)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
 

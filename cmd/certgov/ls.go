@@ -43,6 +43,9 @@ Filter terms are combined with AND; "!" negates a term:
   fp:HEX               SHA-256 fingerprint starts with HEX
   owner:none|NAME      unowned, or owner contains NAME
   finding:CODE         has that finding (see certgov findings --help; finding:any)
+  trusted, untrusted   admitted by some trust entry, or by none; trust:MODEL for a model
+  exception:STATE      approved, ended, rejected, revoked, pending (undecided) or none
+  exception-ends<30d   an approved exception ends within 30 days
   current              its identity's current certificate
 
 Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
