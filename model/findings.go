@@ -176,13 +176,16 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // Finding is one thing a reviewer must act on.
 type Finding struct {
-	Code              string   `json:"code"`
-	Severity          string   `json:"severity"`
-	FingerprintSHA256 string   `json:"fingerprint_sha256,omitempty"`
-	Identity          string   `json:"identity,omitempty"`
-	Source            string   `json:"source,omitempty"`
-	Message           string   `json:"message"`
-	Frameworks        []string `json:"frameworks"`
+	Code              string `json:"code"`
+	Severity          string `json:"severity"`
+	FingerprintSHA256 string `json:"fingerprint_sha256,omitempty"`
+	Identity          string `json:"identity,omitempty"`
+	// Owner is the identity's owner when the finding was computed: who
+	// to call, without opening the identity.
+	Owner      string   `json:"owner"`
+	Source     string   `json:"source,omitempty"`
+	Message    string   `json:"message"`
+	Frameworks []string `json:"frameworks"`
 }
 
 // CertificateSubject is what certificate findings look at: the record and
@@ -204,7 +207,7 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 		t := FindingTypes[code]
 		out = append(out, Finding{
 			Code: code, Severity: t.Severity, FingerprintSHA256: s.FingerprintSHA256,
-			Identity: s.IdentityName, Source: source, Message: message, Frameworks: t.Frameworks,
+			Identity: s.IdentityName, Owner: s.Owner, Source: source, Message: message, Frameworks: t.Frameworks,
 		})
 	}
 	switch {

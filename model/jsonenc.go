@@ -272,6 +272,7 @@ func (f Finding) AppendJSON(b []byte) []byte {
 	if f.Identity != "" {
 		b = appendField(b, "identity", f.Identity)
 	}
+	b = appendField(b, "owner", f.Owner)
 	if f.Source != "" {
 		b = appendField(b, "source", f.Source)
 	}

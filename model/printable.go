@@ -181,7 +181,7 @@ func printableList(list []string) []string {
 
 // PrintableFinding returns f with its strings made printable.
 func PrintableFinding(f Finding) Finding {
-	f.Identity, f.Source, f.Message = Printable(f.Identity), Printable(f.Source), Printable(f.Message)
+	f.Identity, f.Owner, f.Source, f.Message = Printable(f.Identity), Printable(f.Owner), Printable(f.Source), Printable(f.Message)
 	return f
 }
 

@@ -17,7 +17,7 @@ import (
 type column struct {
 	title    string
 	width    int
-	priority int // lower survives narrower terminals
+	priority int // lower survives narrower terminals: the issuer goes first, the owner stays at 80 columns
 	cell     func(r *Row, now time.Time) string
 	less     func(a, b *Row) bool
 }
@@ -25,13 +25,13 @@ type column struct {
 var identityColumns = []column{
 	{"IDENTITY", 26, 0, func(r *Row, _ time.Time) string { return r.IdentityName },
 		func(a, b *Row) bool { return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName) }},
-	{"OWNER", 24, 3, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
+	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
 		func(a, b *Row) bool { return a.Owner < b.Owner }},
-	{"TRUST", 13, 2, func(r *Row, _ time.Time) string { return trustShort(r) },
+	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return trustShort(r) },
 		func(a, b *Row) bool { return trustShort(a) < trustShort(b) }},
-	{"ISSUER", 22, 4, func(r *Row, _ time.Time) string { return issuerShort(r) },
+	{"ISSUER", 22, 5, func(r *Row, _ time.Time) string { return issuerShort(r) },
 		func(a, b *Row) bool { return issuerShort(a) < issuerShort(b) }},
-	{"EXCEPTION", 10, 3, func(r *Row, now time.Time) string { return exceptionState(r, now) },
+	{"EXCEPTION", 10, 4, func(r *Row, now time.Time) string { return exceptionState(r, now) },
 		func(a, b *Row) bool { return exceptionState(a, time.Now()) < exceptionState(b, time.Now()) }},
 	{"EXPIRES", 10, 1, func(r *Row, now time.Time) string { return model.Relative(r.NotAfter, now) },
 		func(a, b *Row) bool { return a.NotAfter.Before(b.NotAfter) }},
@@ -44,18 +44,11 @@ var identityColumns = []column{
 		}},
 }
 
-// exceptionState names where a self-signed certificate stands: approved,
-// ended, rejected, or pending (trusted explicitly, undecided).
+// exceptionState names where a certificate's exception stands
+// (model.ExceptionStatus), "-" for none.
 func exceptionState(r *Row, now time.Time) string {
-	switch {
-	case r.Exception.ActiveAt(now):
-		return "approved"
-	case r.Exception.ExpiredAt(now):
-		return "ended"
-	case r.Exception != nil && r.Exception.State == model.ExceptionRejected:
-		return "rejected"
-	case pending(r, now):
-		return "pending"
+	if st := model.ExceptionStatus(&r.Record, now); st != model.ExceptionNone {
+		return st
 	}
 	return "-"
 }
@@ -320,7 +313,7 @@ func moveCursor(msg tea.KeyPressMsg, k KeyMap, cursor, n, page int) int {
 
 // visibleColumns drops the least important columns until the row fits.
 func visibleColumns(width int) []int {
-	for maxPriority := 4; maxPriority >= 0; maxPriority-- {
+	for maxPriority := 5; maxPriority >= 0; maxPriority-- {
 		var cols []int
 		total := 2
 		for i, c := range identityColumns {

@@ -106,7 +106,7 @@ func printCheck(w io.Writer, failing []model.Finding, codes []string, format str
 			return nil
 		}
 		for _, f := range failing {
-			fmt.Fprintf(w, "%-8s %-24s %s: %s\n", f.Severity, f.Code, model.Printable(f.Identity), model.Printable(f.Message))
+			fmt.Fprintf(w, "%-8s %-24s %s: %s\n", f.Severity, f.Code, model.Printable(withOwner(f)), model.Printable(f.Message))
 		}
 		fmt.Fprintf(w, "FAIL: %d finding(s)\n", len(failing))
 		return nil

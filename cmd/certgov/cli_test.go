@@ -216,11 +216,19 @@ func TestTableFitsNarrowTerminals(t *testing.T) {
 		KeyAlgorithm: "ECDSA", KeyCurve: "P-256", SelfSigned: true, SelfIssued: true, Issuer: strings.Repeat("CN=x,", 20),
 		NotAfter: time.Now().Add(72 * time.Hour),
 	}}
-	for width, wantCols := range map[int]int{80: 5, 120: 6, 200: 7, 0: 7} {
+	rec.Owner = "payments-platform-oncall@example.com"
+	for width, wantCols := range map[int]int{80: 5, 120: 7, 200: 8, 0: 8} {
 		cols := tableColumns(width)
 		row := cols.row(rec, time.Now())
 		if len(cols.header) != wantCols || len(row) != wantCols {
 			t.Errorf("width %d: %d columns, want %d", width, len(row), wantCols)
+		}
+		// The owner stays at every width; the issuer goes first.
+		if cols.header[2] != "OWNER" || !strings.HasPrefix(row[2], "payments") {
+			t.Errorf("width %d: no owner column: %v", width, cols.header)
+		}
+		if width > 0 && width < 160 && slices.Contains(cols.header, "ISSUER") {
+			t.Errorf("width %d keeps ISSUER", width)
 		}
 		if width == 80 {
 			if n := len(strings.Join(row, "  ")); n > 80 {

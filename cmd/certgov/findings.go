@@ -105,7 +105,7 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		// the part a reviewer reads, is not cut.
 		if width := terminalWidth(w); width > 0 && width < 140 {
 			for _, fd := range all {
-				fmt.Fprintf(w, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(fd.Identity, width-37), clip(fd.Message, width-10))
+				fmt.Fprintf(w, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(withOwner(fd), width-37), clip(fd.Message, width-10))
 			}
 			if len(all) == 0 {
 				fmt.Fprintln(w, "(no findings)")
@@ -113,9 +113,9 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 			return nil
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tFINGERPRINT\tMESSAGE")
+		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tOWNER\tFINGERPRINT\tMESSAGE")
 		for _, fd := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), shortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd), 24), shortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
 		}
 		if len(all) == 0 {
 			fmt.Fprintln(tw, "(no findings)")
@@ -135,12 +135,33 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		return buf.Flush()
 	case "csv":
 		cw := csv.NewWriter(w)
-		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "source", "message", "frameworks"})
+		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "owner", "source", "message", "frameworks"})
 		for _, fd := range all {
-			cw.Write(csvCells(fd.Code, fd.Severity, fd.FingerprintSHA256, fd.Identity, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")))
+			cw.Write(csvCells(fd.Code, fd.Severity, fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")))
 		}
 		cw.Flush()
 		return cw.Error()
 	}
 	return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
+}
+
+// ownerOf is a finding's owner as tables show it: "-" for none, nothing
+// for a finding about a trust entry (no identity to own it).
+func ownerOf(f model.Finding) string {
+	switch {
+	case f.FingerprintSHA256 == "":
+		return ""
+	case f.Owner == "":
+		return "-"
+	}
+	return f.Owner
+}
+
+// withOwner is the identity with its owner, for layouts without an owner
+// column: "ledger (owner: payments-team)".
+func withOwner(f model.Finding) string {
+	if o := ownerOf(f); o != "" {
+		return f.Identity + " (owner: " + o + ")"
+	}
+	return f.Identity
 }

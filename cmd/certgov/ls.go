@@ -119,22 +119,28 @@ func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy mo
 type lsColumns struct {
 	header      []string
 	identityLen int
+	ownerLen    int
 	issuer      bool
+	key         bool
 	notAfter    bool
 }
 
 // tableColumns drops the columns that matter least on narrow terminals,
-// so that a row stays on one line at 80 columns.
+// so that a row stays on one line at 80 columns: the issuer first, then
+// the exact date and the key; the owner always stays.
 func tableColumns(width int) lsColumns {
-	c := lsColumns{identityLen: 40, issuer: true, notAfter: true}
+	c := lsColumns{identityLen: 40, ownerLen: 24, issuer: true, key: true, notAfter: true}
 	switch {
-	case width == 0 || width >= 150:
+	case width == 0 || width >= 160:
 	case width >= 110:
-		c.issuer = false
+		c.issuer, c.ownerLen = false, 20
 	default:
-		c.issuer, c.notAfter, c.identityLen = false, false, 28
+		c.issuer, c.notAfter, c.key, c.identityLen, c.ownerLen = false, false, false, 24, 14
 	}
-	c.header = []string{"FINGERPRINT", "IDENTITY", "TRUST", "KEY"}
+	c.header = []string{"FINGERPRINT", "IDENTITY", "OWNER", "TRUST"}
+	if c.key {
+		c.header = append(c.header, "KEY")
+	}
 	if c.notAfter {
 		c.header = append(c.header, "NOT AFTER")
 	}
@@ -150,7 +156,10 @@ func (c lsColumns) row(r *model.Record, now time.Time) []string {
 	if !c.notAfter {
 		fp = r.FingerprintSHA256[:12]
 	}
-	row := []string{fp, clip(r.IdentityName, c.identityLen), trustLabel(r), r.KeyLabel()}
+	row := []string{fp, clip(r.IdentityName, c.identityLen), clip(orDash(r.Owner), c.ownerLen), trustLabel(r)}
+	if c.key {
+		row = append(row, r.KeyLabel())
+	}
 	if c.notAfter {
 		row = append(row, r.NotAfter.Format("2006-01-02"))
 	}
@@ -243,15 +252,15 @@ func (j *jsonArrayWriter) close() error {
 	return err
 }
 
-var csvHeader = []string{"fingerprint_sha256", "identity", "subject", "issuer", "serial", "not_before", "not_after",
-	"key_algorithm", "key_size", "signature_algorithm", "self_signed", "ca", "sans", "spki_sha256", "sources"}
+var csvHeader = []string{"fingerprint_sha256", "identity", "owner", "trust_model", "subject", "issuer", "serial", "not_before", "not_after",
+	"key_algorithm", "key_size", "signature_algorithm", "self_signed", "ca", "sans", "spki_sha256", "sources", "findings"}
 
 func csvRow(r *model.Record) []string {
 	j := r.JSON()
 	sans := r.SANs.Labeled()
-	return csvCells(j.FingerprintSHA256, j.Identity, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
+	return csvCells(j.FingerprintSHA256, j.Identity, j.Owner, j.TrustModel, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
 		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
-		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"))
+		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"), strings.Join(j.Findings, ";"))
 }
 
 // csvCells makes every cell printable and never a spreadsheet formula.
