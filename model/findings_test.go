@@ -149,3 +149,21 @@ func TestGovernanceConsequences(t *testing.T) {
 		t.Errorf("needs-change past the due date: %v", got)
 	}
 }
+
+func TestPaces(t *testing.T) {
+	start := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	var ds []model.Decided
+	for i := range 50 { // a scripted run: one decision a second
+		ds = append(ds, model.Decided{Reviewer: "bot", At: start.Add(time.Duration(i) * time.Second)})
+	}
+	for i := range 5 { // a person: one every two minutes
+		ds = append(ds, model.Decided{Reviewer: "alice", At: start.Add(time.Duration(i) * 2 * time.Minute)})
+	}
+	p := model.Paces(ds)
+	if len(p) != 2 || p[0].Reviewer != "bot" || p[0].MostInAMinute != 50 || p[1].MostInAMinute != 1 || p[1].Decisions != 5 {
+		t.Errorf("paces %+v", p)
+	}
+	if got := model.SeriousFindings([]string{"no-owner", "expired", "weak-key", "untrusted"}); !slices.Equal(got, []string{"expired", "weak-key"}) {
+		t.Errorf("serious findings %v", got)
+	}
+}

@@ -265,12 +265,24 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 		if closed.Valid {
 			return nil, fmt.Errorf("campaign %q is closed", campaign)
 		}
-		err := tx.QueryRowContext(ctx, `SELECT decision, fingerprint FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, ident.ID).Scan(&before, &fingerprint)
+		var snapshot string
+		err := tx.QueryRowContext(ctx, `SELECT decision, fingerprint, snapshot FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, ident.ID).Scan(&before, &fingerprint, &snapshot)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("%s is not in campaign %q", ident.Name, campaign)
 		}
 		if err != nil {
 			return nil, err
+		}
+		// No rubber stamp: certifying an item with a high or critical
+		// finding says why.
+		if decision == DecisionCertify && comment == "" {
+			var launch struct {
+				Findings []string `json:"findings"`
+			}
+			json.Unmarshal([]byte(snapshot), &launch)
+			if serious := model.SeriousFindings(launch.Findings); len(serious) > 0 {
+				return nil, &CommentNeededError{Identity: ident.Name, Findings: serious}
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = ?, comment = ?, reviewer = ?, decided_at = ?
 			WHERE campaign_id = ? AND identity_id = ?`, decision, comment, ch.Actor, ch.At.Unix(), c.ID, ident.ID); err != nil {
@@ -306,6 +318,36 @@ func (s *Store) latestDecisions(ctx context.Context) (map[string]*model.Campaign
 		return rows.Err()
 	})
 	return out, err
+}
+
+// CommentNeededError refuses to certify an item with high or critical
+// findings without a comment.
+type CommentNeededError struct {
+	Identity string
+	Findings []string
+}
+
+func (e *CommentNeededError) Error() string {
+	return fmt.Sprintf("certifying %s needs a comment: it has %s (say why it is acceptable)", e.Identity, strings.Join(e.Findings, ", "))
+}
+
+// CampaignPaces is how each reviewer decided the campaign's items
+// (model.Paces): how many, and the most within one minute.
+func (s *Store) CampaignPaces(ctx context.Context, c *Campaign) ([]model.ReviewerPace, error) {
+	var decided []model.Decided
+	err := s.eachRow(ctx, `SELECT reviewer, decided_at FROM campaign_items WHERE campaign_id = ? AND decided_at IS NOT NULL`, []any{c.ID}, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var d model.Decided
+			var at int64
+			if err := rows.Scan(&d.Reviewer, &at); err != nil {
+				return err
+			}
+			d.At = time.Unix(at, 0).UTC()
+			decided = append(decided, d)
+		}
+		return rows.Err()
+	})
+	return model.Paces(decided), err
 }
 
 // CloseCampaign closes an open campaign. Undecided items refuse the close

@@ -26,11 +26,12 @@ const (
 	actionReject
 	actionRevokeItem
 	actionNeedsChange
+	actionCertifyItem // certify an item with high or critical findings: a comment is needed
 	actionExport
 )
 
 var actionNames = map[actionKind]string{actionOwner: "owner", actionExpiry: "expiration", actionApprove: "approve exception", actionReject: "reject exception",
-	actionRevokeItem: "revoke", actionNeedsChange: "needs-change", actionExport: "export evidence"}
+	actionRevokeItem: "revoke", actionNeedsChange: "needs-change", actionCertifyItem: "certify", actionExport: "export evidence"}
 
 func actionFor(msg tea.KeyPressMsg, k KeyMap) (actionKind, bool) {
 	switch {
@@ -92,6 +93,8 @@ func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) 
 		p.fields = []promptField{newField("reason", "why it must not be trusted", nil)}
 	case actionRevokeItem, actionNeedsChange:
 		p.fields = []promptField{newField("comment", "required: what must happen", nil)}
+	case actionCertifyItem:
+		p.fields = []promptField{newField("comment", "why accept it? it has "+strings.Join(seriousCodes(targets[0]), ", "), nil)}
 	case actionExport:
 		p.fields = []promptField{newField("folder", "where to write the evidence bundle", []string{"evidence-" + m.campaign.campaign.Name})}
 	}
@@ -136,7 +139,7 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.prompt = nil
-		if p.kind == actionRevokeItem || p.kind == actionNeedsChange {
+		if p.kind == actionRevokeItem || p.kind == actionNeedsChange || p.kind == actionCertifyItem {
 			m.campaign.decided(p.targets[0].IdentityName)
 		}
 		return m, m.finishAction(p)
@@ -154,6 +157,8 @@ func (m Model) finishAction(p *prompt) tea.Cmd {
 		return m.decideCmd(p.targets[0], store.DecisionRevoke, value)
 	case actionNeedsChange:
 		return m.decideCmd(p.targets[0], store.DecisionNeedsChange, value)
+	case actionCertifyItem:
+		return m.decideCmd(p.targets[0], store.DecisionCertify, value)
 	case actionExport:
 		return m.exportCmd(value)
 	}
@@ -263,4 +268,14 @@ func (ds *Dataset) knownOwners() []string {
 		}
 	}
 	return out
+}
+
+// seriousCodes are the row's high and critical findings: certifying it
+// needs a comment (model.SeriousFindings, as the store enforces).
+func seriousCodes(r Row) []string {
+	codes := make([]string, 0, len(r.Findings))
+	for _, f := range r.Findings {
+		codes = append(codes, f.Code)
+	}
+	return model.SeriousFindings(codes)
 }

@@ -379,6 +379,8 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	}
 	row := m.campaign.selected()
 	switch {
+	case key.Matches(msg, m.keys.Certify) && row != nil && len(seriousCodes(*row)) > 0:
+		return m.startAction(actionCertifyItem, []Row{*row})
 	case key.Matches(msg, m.keys.Certify) && row != nil:
 		decided := *row
 		m.campaign.decided(decided.IdentityName)

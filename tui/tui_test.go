@@ -481,7 +481,18 @@ func TestCampaignQueue(t *testing.T) {
 		t.Fatalf("campaign screen:\n%s", got)
 	}
 	first := m.campaign.selected().IdentityName
-	m = pressRun(t, m, "c")
+	// The first item (sorted by urgency) has critical findings: c asks
+	// why it is acceptable, and enter alone does nothing.
+	m = press(t, m, "c")
+	if m.prompt == nil || !strings.Contains(screenText(m), "why accept it? it has") {
+		t.Fatalf("certifying an item with critical findings asked for no comment:\n%s", screenText(m))
+	}
+	m = pressRun(t, m, "enter")
+	if m.prompt == nil {
+		t.Fatal("certified without a comment")
+	}
+	m = typeText(t, m, "replaced next week, ticket OPS-7")
+	m = pressRun(t, m, "enter")
 	if !strings.Contains(m.flash, "1 done") || len(m.campaign.rows) != n-1 {
 		t.Fatalf("certify: %q, %d left", m.flash, len(m.campaign.rows))
 	}

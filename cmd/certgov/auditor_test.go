@@ -425,3 +425,41 @@ func TestTimeBoundConsequences(t *testing.T) {
 		t.Errorf("ls exception:rejected:\n%s", r.stdout)
 	}
 }
+
+// Certifying an item with high or critical findings needs a comment; a
+// scripted run of decisions shows in campaign status and in the report.
+func TestGuardedDecisions(t *testing.T) {
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	certgov(t, "campaign", "start", "2026-Q4", "--filter", "selfsigned !ca")
+	r := certgov(t, "review", "partner-weyland-cargo", "--campaign", "2026-Q4", "--decision", "certify")
+	if r.code != 1 || !strings.Contains(r.stderr, "needs a comment") || !strings.Contains(r.stderr, "weak-key") {
+		t.Errorf("certify with critical findings and no comment: %+v", r)
+	}
+	if r := certgov(t, "review", "partner-weyland-cargo", "--campaign", "2026-Q4", "--decision", "certify", "--comment", "replaced next week"); r.code != 0 {
+		t.Errorf("certify with a comment: %+v", r)
+	}
+	var status struct {
+		Items []struct{ Identity, Decision string } `json:"items"`
+	}
+	json.Unmarshal([]byte(certgov(t, "campaign", "status", "2026-Q4", "-o", "json").stdout), &status)
+	decided := 0
+	for _, it := range status.Items {
+		if it.Decision == "" && decided < 12 {
+			if r := certgov(t, "review", it.Identity, "--campaign", "2026-Q4", "--decision", "needs-change", "--comment", "rotate to the CA", "--as", "bot"); r.code == 0 {
+				decided++ // a name two identities share (a lookalike) is ambiguous: skipped
+			}
+		}
+	}
+	out := certgov(t, "campaign", "status", "2026-Q4").stdout
+	if !strings.Contains(out, "bot: 12 decisions, at most 12 within a minute (FAST") {
+		t.Errorf("campaign status does not flag the scripted run:\n%.600s", out)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	certgov(t, "export", "--campaign", "2026-Q4", "--out", dir)
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "by bot") || !strings.Contains(string(md), "FAST") {
+		t.Errorf("the report does not show the scripted run")
+	}
+}

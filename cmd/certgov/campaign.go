@@ -139,6 +139,10 @@ func dueOf(c *store.Campaign) string {
 }
 
 func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Campaign, format string) error {
+	paces, err := s.CampaignPaces(ctx, c)
+	if err != nil {
+		return err
+	}
 	switch format {
 	case "json":
 		var items []store.CampaignItem
@@ -155,10 +159,14 @@ func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Ca
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			*store.Campaign
-			Items []store.CampaignItem `json:"items"`
-		}{c, items})
+			Reviewers []model.ReviewerPace `json:"reviewers"`
+			Items     []store.CampaignItem `json:"items"`
+		}{c, nonNilSlice(paces), items})
 	case "table":
 		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", model.Printable(c.Name), c.Decided, c.Items, dueOf(c), model.Printable(orDash(c.Scope)))
+		for _, p := range paces {
+			fmt.Fprintf(w, "  %s: %s\n", model.Printable(p.Reviewer), p)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "IDENTITY\tDECISION\tREVIEWER\tCOMMENT")
 		err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
@@ -171,4 +179,11 @@ func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Ca
 		return tw.Flush()
 	}
 	return usageError{fmt.Errorf("-o %q: want table or json", format)}
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -109,6 +109,7 @@ type report struct {
 	findings   map[string]int
 	severities map[string]int
 	exceptions [][]string
+	paces      []model.ReviewerPace
 	parts      *parts
 	partsErr   error
 }
@@ -358,6 +359,9 @@ func (r *report) progress() [][2]string {
 		if n := r.groups[g.key]; n > 0 {
 			p = append(p, [2]string{g.title, strconv.Itoa(n)})
 		}
+	}
+	for _, pace := range r.paces {
+		p = append(p, [2]string{"by " + pace.Reviewer, pace.String()})
 	}
 	return p
 }

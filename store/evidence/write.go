@@ -92,6 +92,11 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 	trail := readTrail(events, campaign)
 	rep := newReport(o, campaign, trail, diffs)
 	defer rep.close()
+	if campaign != nil {
+		if rep.paces, err = s.CampaignPaces(ctx, campaign); err != nil {
+			return nil, err
+		}
+	}
 
 	log, err := writeAuditLog(&o, events)
 	if err != nil {
@@ -126,7 +131,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 		"schema_version": 2, "kind": "inventory", "generated_at": o.Now.UTC().Format(time.RFC3339), "generated_by": o.Actor,
 		"generated_by_run_by": store.RunningAs(), "campaign": nil, "frameworks": frameworkMapping(),
 		"audit_head": map[string]any{"seq": log.LastSeq, "hash": trail.head}, "audit_log": log,
-		"exception_decisions": exceptions, "unverified": nonNil(unverified),
+		"exception_decisions": exceptions, "unverified": nonNil(unverified), "reviewers": nonNil(rep.paces),
 	}
 	if campaign != nil {
 		header["kind"] = "campaign"
