@@ -35,6 +35,9 @@ type Options struct {
 	Known func(path, contentSHA256 string) bool
 	// Now stamps the sources; time.Now when zero.
 	Now func() time.Time
+	// Host names the gateway or machine the files came from; it prefixes
+	// every source key (model.SourceKey).
+	Host string
 
 	// seen remembers self-issued certificates already classified in this
 	// walk: CA certificates repeat in every bundle, and checking their
@@ -72,13 +75,14 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	if opts.Now != nil {
 		now = opts.Now
 	}
+	key := model.SourceKey(opts.Host, path)
 	res := model.FileResult{Source: model.Source{
-		Path:          path,
+		Path:          key,
 		ContentSHA256: hex.EncodeToString(sum[:]),
 		Size:          int64(len(data)),
 		ImportedAt:    now().UTC().Truncate(time.Second),
 	}}
-	if opts.Known != nil && opts.Known(path, res.Source.ContentSHA256) {
+	if opts.Known != nil && opts.Known(key, res.Source.ContentSHA256) {
 		res.Unchanged = true
 		return res
 	}
@@ -149,6 +153,14 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	}
 	if ctx.Err() != nil {
 		err = ctx.Err()
+	}
+	if len(r.depends) > 0 {
+		// The files the configuration names are part of its content: a
+		// changed CA file makes a changed configuration.
+		res.Source.ContentSHA256 = dependentHash(sum, r.depends)
+		if err == nil && opts.Known != nil && opts.Known(key, res.Source.ContentSHA256) {
+			return model.FileResult{Source: res.Source, Unchanged: true}
+		}
 	}
 	if r.unlisted > 0 {
 		r.res.Problems = append(r.res.Problems, model.Problem{Path: path, Err: fmt.Errorf("%d more problems not listed", r.unlisted)})
@@ -331,6 +343,34 @@ type reader struct {
 	// unlisted counts the problems past maxProblems: a hostile file can
 	// hold a problem a line, and each would be a line on the terminal.
 	unlisted int
+	// depends lists the files the configuration names, each with the
+	// SHA-256 of what was read ("missing" when it could not be).
+	depends []string
+}
+
+// readReferenced reads a file the configuration names (a CA file, an
+// include) and notes its content, which becomes part of the
+// configuration's content hash.
+func (r *reader) readReferenced(path string) ([]byte, error) {
+	data, err := ReadBounded(path, MaxFileSize)
+	sum := "missing"
+	if err == nil {
+		h := sha256.Sum256(data)
+		sum = hex.EncodeToString(h[:])
+	}
+	r.depends = append(r.depends, path+"\x00"+sum)
+	return data, err
+}
+
+// dependentHash is the content hash of a configuration with the files it
+// names: SHA-256 over its own hash and theirs, in the order they were read.
+func dependentHash(own [32]byte, depends []string) string {
+	h := sha256.New()
+	h.Write(own[:])
+	for _, d := range depends {
+		h.Write([]byte("\n" + d))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // maxProblems is how many problems a file lists.

@@ -200,7 +200,7 @@ func (r *reader) envoyTrustedCA(ds *yaml.Node) {
 			caPath = filepath.Join(filepath.Dir(r.path), caPath)
 		}
 		var err error
-		if data, err = readLimited(caPath); err != nil {
+		if data, err = r.readReferenced(caPath); err != nil {
 			r.problem(ds.Line, "trusted_ca", err)
 			return
 		}
@@ -233,11 +233,6 @@ func (r *reader) trustCAData(path string, data []byte, line int, location, label
 		r.res.Certificates = append(r.res.Certificates, c)
 	}
 	r.anchors(ca.res.Certificates, label, location, scope, match)
-}
-
-// readLimited reads a referenced file within MaxFileSize.
-func readLimited(path string) ([]byte, error) {
-	return ReadBounded(path, MaxFileSize)
 }
 
 // yamlString is the scalar value of key in a mapping, or "".

@@ -211,7 +211,7 @@ func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*ngi
 			p.r.problemIn(file, d.line, "include", fmt.Errorf("more than %d included files", nginxMaxIncludeFiles))
 			return out, nil
 		}
-		data, err := readLimited(m)
+		data, err := p.r.readReferenced(m)
 		if err != nil {
 			p.r.problemIn(file, d.line, "include", err)
 			continue
@@ -328,7 +328,7 @@ func (n *nginxConfig) apply(tls nginxTLS, scope string) {
 			return
 		}
 		if !seen {
-			data, err := readLimited(path)
+			data, err := n.r.readReferenced(path)
 			if err != nil {
 				n.r.problemIn(d.file, d.line, name, fmt.Errorf("CA file %s: %w", d.args[0], err))
 				n.read[path] = nil

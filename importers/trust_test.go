@@ -358,3 +358,30 @@ server {
 		t.Errorf("the CA files' certificates are inventoried once each: %v", commonNames(res))
 	}
 }
+
+// The files a configuration names are part of its content: a changed CA
+// file (the configuration itself unchanged) is a new version to read, and
+// an unchanged one is recognised as such.
+func TestReferencedFilesAreContent(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	ca := filepath.Join(dir, "clients.pem")
+	os.WriteFile(conf, []byte("http { server { listen 443 ssl; ssl_verify_client on; ssl_client_certificate clients.pem; } }\n"), 0o600)
+	os.WriteFile(ca, interop(t, "ca.pem"), 0o600)
+	first := importers.ReadFile(context.Background(), conf, importers.Options{Kind: model.KindNginx}, true)
+	if first.Err != nil {
+		t.Fatal(first.Err)
+	}
+	known := func(path, sum string) bool { return path == first.Source.Path && sum == first.Source.ContentSHA256 }
+	if again := importers.ReadFile(context.Background(), conf, importers.Options{Kind: model.KindNginx, Known: known}, true); !again.Unchanged {
+		t.Errorf("nothing changed, yet it was read as new: %+v", again.Source)
+	}
+	os.WriteFile(ca, append(interop(t, "ca.pem"), interop(t, "client.pem")...), 0o600)
+	changed := importers.ReadFile(context.Background(), conf, importers.Options{Kind: model.KindNginx, Known: known}, true)
+	if changed.Unchanged || changed.Source.ContentSHA256 == first.Source.ContentSHA256 {
+		t.Errorf("the CA file changed, the configuration's content did not: %+v", changed.Source)
+	}
+	if len(changed.TrustEntries) <= len(first.TrustEntries) {
+		t.Errorf("the new CA file's certificate is not an anchor: %d entries, before %d", len(changed.TrustEntries), len(first.TrustEntries))
+	}
+}

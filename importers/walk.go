@@ -44,7 +44,7 @@ func Walk(ctx context.Context, paths []string, opts Options) <-chan model.FileRe
 	}
 	go func() {
 		defer close(jobs)
-		w := &walker{ctx: ctx, jobs: jobs, report: send, seen: map[fileID]bool{}}
+		w := &walker{ctx: ctx, host: opts.Host, jobs: jobs, report: send, seen: map[fileID]bool{}}
 		for _, p := range paths {
 			w.visit(p, true)
 		}
@@ -68,6 +68,7 @@ func Walk(ctx context.Context, paths []string, opts Options) <-chan model.FileRe
 
 type walker struct {
 	ctx    context.Context
+	host   string
 	jobs   chan<- job
 	report func(model.FileResult)
 	seen   map[fileID]bool
@@ -79,8 +80,13 @@ func (w *walker) visit(path string, explicit bool) {
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		w.report(model.FileResult{Source: model.Source{Path: path}, Err: err})
+		w.report(model.FileResult{Source: model.Source{Path: model.SourceKey(w.host, path)}, Err: err})
 		return
+	}
+	// One file is one source however it was reached: by a relative
+	// path, an absolute one, or through a symbolic link.
+	if real, err := Canonical(path); err == nil {
+		path = real
 	}
 	if id, ok := fileIDOf(fi); ok {
 		if w.seen[id] {
@@ -97,14 +103,14 @@ func (w *walker) visit(path string, explicit bool) {
 		case <-w.ctx.Done():
 		}
 	case explicit:
-		w.report(model.FileResult{Source: model.Source{Path: path}, Err: fmt.Errorf("%s: not a regular file or folder", path)})
+		w.report(model.FileResult{Source: model.Source{Path: model.SourceKey(w.host, path)}, Err: fmt.Errorf("%s: not a regular file or folder", path)})
 	}
 }
 
 func (w *walker) visitDir(dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		w.report(model.FileResult{Source: model.Source{Path: dir}, Err: err})
+		w.report(model.FileResult{Source: model.Source{Path: model.SourceKey(w.host, dir)}, Err: err})
 		return
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
@@ -123,9 +129,19 @@ func ReadFile(ctx context.Context, path string, opts Options, explicit bool) mod
 	}
 	data, err := ReadBounded(path, MaxFileSize)
 	if err != nil {
-		return model.FileResult{Source: model.Source{Path: path}, Err: err}
+		return model.FileResult{Source: model.Source{Path: model.SourceKey(opts.Host, path)}, Err: err}
 	}
 	return Parse(ctx, path, data, opts, explicit)
+}
+
+// Canonical is a path as sources are keyed by: absolute, with every
+// symbolic link resolved.
+func Canonical(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
 }
 
 // ReadBounded is how certgov reads any file it is given or a config

@@ -102,6 +102,7 @@ type TrustRef struct {
 //	revoked               revoked by an imported CRL
 //	trust:MODEL           trust model (self_signed_tls_client_auth, tls_client_auth, mixed, untrusted)
 //	exception:STATE       approved, ended, rejected, revoked, pending (self-signed, trusted by name, undecided) or none
+//	source:TEXT           a file that holds it or a trust entry that admits it: path or host contains TEXT
 //	exception-ends<30d    an approved exception ends within 30 days
 type Filter struct {
 	source string
@@ -313,6 +314,18 @@ func parseTerm(tok token) (term, error) {
 			return bad("unknown trust model " + strconv.Quote(value) + " (" + strings.Join(TrustModels, ", ") + ")")
 		}
 		t.match = func(r *Record, _ time.Time) bool { return r.TrustModel == needle }
+	case "source":
+		t.match = func(r *Record, _ time.Time) bool {
+			if anyContainsFold(r.Sources, needle) {
+				return true
+			}
+			for _, ref := range r.Trust {
+				if containsFold(ref.Source, needle) {
+					return true
+				}
+			}
+			return false
+		}
 	case "exception":
 		if !slices.Contains(ExceptionStatuses, needle) {
 			return bad("unknown exception state " + strconv.Quote(value) + " (" + strings.Join(ExceptionStatuses, ", ") + ")")
@@ -328,7 +341,7 @@ func parseTerm(tok token) (term, error) {
 			return bad("unknown finding " + strconv.Quote(value) + " (" + strings.Join(FindingCodes(), ", ") + ", any)")
 		}
 	default:
-		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding, trust, exception; quote free text that contains a colon)")
+		return bad("unknown field " + strconv.Quote(field) + " (issuer, subject, san, fp, key, owner, finding, trust, exception, source; quote free text that contains a colon)")
 	}
 	return t, nil
 }

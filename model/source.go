@@ -2,8 +2,38 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
+
+// SourceKey is how a source is known: its canonical absolute path, with
+// the host it came from in front ("gw-eu-1:/etc/nginx/nginx.conf"), so
+// that the same path on two gateways is two sources and one file read by
+// two paths is one.
+func SourceKey(host, path string) string {
+	if host == "" {
+		return path
+	}
+	return host + ":" + path
+}
+
+// SplitSourceKey undoes SourceKey. A key without a host is a path, which
+// starts with "/" (or is relative, in databases from before sources were
+// keyed by canonical path).
+func SplitSourceKey(key string) (host, path string) {
+	if h, p, ok := strings.Cut(key, ":/"); ok && h != "" && !strings.Contains(h, "/") {
+		return h, "/" + p
+	}
+	return "", key
+}
+
+// CheckHost refuses a host name that would make source keys ambiguous.
+func CheckHost(host string) error {
+	if host == "" || len(host) > 100 || strings.ContainsAny(host, ":/\\ ") || strings.IndexFunc(host, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 {
+		return fmt.Errorf("--host %q: use a host or gateway name of letters, digits, dots and dashes (no spaces, colons or slashes)", Printable(host))
+	}
+	return nil
+}
 
 // Source kinds: the formats certificates are read from.
 const (
@@ -30,6 +60,9 @@ const (
 
 // Source is one file certificates were found in, at one content version.
 type Source struct {
+	// Path is the source's key: the file's canonical absolute path
+	// (symlinks resolved), prefixed "HOST:" when the import named the
+	// gateway or machine the files came from (SourceKey).
 	Path          string
 	Kind          string
 	ContentSHA256 string

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"certgov/model"
@@ -26,6 +27,9 @@ type ImportSummary struct {
 	Revocations       int `json:"revocations"`
 	GovernanceValues  int `json:"governance_values"`
 	Problems          int `json:"problems"`
+	// SourcesRemoved counts files gone from an imported folder (or no
+	// longer certificate material) whose sources stopped counting.
+	SourcesRemoved int `json:"sources_removed"`
 }
 
 // Import is one run of writing importer results into the database. The
@@ -33,6 +37,11 @@ type ImportSummary struct {
 type Import struct {
 	// Actor is who the import's audit events name.
 	Actor string
+	// Folders are the source keys (model.SourceKey) of the folders this
+	// import walks whole: a current source below one that the walk does
+	// not find any more is removed (its entries stop admitting; its
+	// versions stay as history).
+	Folders []string
 
 	s     *Store
 	known map[string]knownSource
@@ -120,6 +129,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	}
 	defer w.closeStatements()
 
+	seen := map[string]bool{} // the source keys this walk found
 	inTx := false
 	certsInTx := 0
 	var batch ImportSummary // what the open transaction adds, for its audit event
@@ -167,6 +177,9 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		if report != nil {
 			report(res)
 		}
+		if res.Skipped == "" {
+			seen[res.Source.Path] = true
+		}
 		sum.Files++
 		sum.Problems += len(res.Problems)
 		switch {
@@ -206,6 +219,9 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	}
 	if err := commit(); err != nil {
 		return sum, fmt.Errorf("commit: %w", err)
+	}
+	if sum.SourcesRemoved, err = imp.removeMissing(ctx, conn, seen, dryRun); err != nil {
+		return sum, fmt.Errorf("removed files: %w", err)
 	}
 	if !dryRun {
 		summary, _ := json.Marshal(sum)
@@ -495,4 +511,59 @@ func mustJSON(v any) string {
 		panic(err) // only plain structs and string slices come here
 	}
 	return string(b)
+}
+
+// removeMissing ends the sources below imp.Folders that the walk did not
+// find, in one transaction with their audit events, and notes them for
+// relinking; with dryRun it only counts them.
+func (imp *Import) removeMissing(ctx context.Context, conn *sql.Conn, seen map[string]bool, dryRun bool) (int, error) {
+	if len(imp.Folders) == 0 {
+		return 0, nil
+	}
+	var gone []int64
+	var paths []string
+	for _, folder := range imp.Folders {
+		prefix := strings.TrimSuffix(folder, "/") + "/"
+		err := eachRowOf(ctx, conn, `SELECT id, path FROM sources WHERE superseded_at IS NULL AND substr(path, 1, ?) = ?`,
+			[]any{len(prefix), prefix}, func(rows *sql.Rows) error {
+				for rows.Next() {
+					var id int64
+					var path string
+					if err := rows.Scan(&id, &path); err != nil {
+						return err
+					}
+					if !seen[path] {
+						gone, paths = append(gone, id), append(paths, path)
+					}
+				}
+				return rows.Err()
+			})
+		if err != nil {
+			return 0, err
+		}
+	}
+	if len(gone) == 0 || dryRun {
+		return len(gone), nil
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return 0, err
+	}
+	now := time.Now().UTC()
+	for i, id := range gone {
+		if _, err := conn.ExecContext(ctx, `UPDATE sources SET superseded_at = ? WHERE id = ?`, now.Unix(), id); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return 0, err
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO relink_pending(source_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return 0, err
+		}
+		if err := appendEvent(ctx, conn, &Event{At: now, Actor: imp.Actor, Action: "source.removed", Before: paths[i],
+			Reason: "no longer in the imported folder"}); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return 0, err
+		}
+	}
+	_, err := conn.ExecContext(ctx, "COMMIT")
+	return len(gone), err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sort"
 	"time"
 
@@ -129,4 +130,62 @@ func (s *Store) removedEntries(ctx context.Context, path string) ([]RemovedEntry
 		return out[i].Kind+out[i].Value < out[j].Kind+out[j].Value
 	})
 	return out, nil
+}
+
+// ForgetSources ends the current sources named by key (a source key, as
+// `certgov sources` lists it) or, with key empty, every source of host:
+// what they held and admitted stops counting, their versions stay as
+// history, and each gets its audit event. It relinks and returns the
+// keys it forgot.
+func (s *Store) ForgetSources(ctx context.Context, key, host string, ch Change) ([]string, error) {
+	if err := ch.checkTyped(); err != nil {
+		return nil, err
+	}
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	query, arg := `SELECT id, path FROM sources WHERE superseded_at IS NULL AND path = ?`, key
+	if key == "" {
+		query, arg = `SELECT id, path FROM sources WHERE superseded_at IS NULL AND substr(path, 1, length(?)) = ?`, host+":"
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var ids []int64
+	var keys []string
+	args := []any{arg}
+	if key == "" {
+		args = append(args, arg)
+	}
+	err = eachRowOf(ctx, tx, query, args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id int64
+			var path string
+			if err := rows.Scan(&id, &path); err != nil {
+				return err
+			}
+			ids, keys = append(ids, id), append(keys, path)
+		}
+		return rows.Err()
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	for i, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET superseded_at = ? WHERE id = ?`, ch.At.Unix(), id); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO relink_pending(source_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
+			return nil, err
+		}
+		if err := appendEvent(ctx, tx, &Event{At: ch.At, Actor: ch.Actor, Action: "source.forget", Before: keys[i], Reason: ch.Reason}); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return keys, s.Reindex(ctx, false)
 }

@@ -24,6 +24,7 @@ type importFlags struct {
 	kind         string
 	passwordFile string
 	verbose      bool
+	host         string
 }
 
 func newImportCommand(a *app) *cobra.Command {
@@ -36,8 +37,14 @@ governance database. Formats are detected by content: PEM (certificates,
 chains, bundles, openssl -text dumps), DER, PKCS#7 (.p7b/.p7c), PKCS#12
 (.p12/.pfx) and Java keystores (JKS).
 
-Importing the same files again adds nothing. Private keys found on the way
-are never stored: only the fact that a key lies in that file is recorded.
+Importing the same files again adds nothing. Files are known by their
+canonical absolute path (symbolic links resolved), and with --host by the
+gateway or machine they came from too: "gw-eu-1:/etc/nginx/nginx.conf".
+Re-importing a folder ends the sources of files that are gone from it, so
+their trust entries stop admitting (the history stays). The files a
+configuration names (CA files, includes) are part of its content: a
+changed CA file is read again. Private keys found on the way are never
+stored: only the fact that a key lies in that file is recorded.
 
 Keystore passwords come from $CERTGOV_KEYSTORE_PASSWORD, --password-file, or
 a prompt on a terminal; the empty password and "changeit" are tried too.`,
@@ -55,6 +62,7 @@ a prompt on a terminal; the empty password and "changeit" are tried too.`,
 	cmd.Flags().StringVar(&f.kind, "kind", "", "force a format: "+strings.Join(importers.Kinds, ", "))
 	cmd.Flags().StringVar(&f.passwordFile, "password-file", "", "file whose first line is the keystore password")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also list skipped files")
+	cmd.Flags().StringVar(&f.host, "host", "", "the gateway or machine these files came from (part of every source's name)")
 	cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(importers.Kinds, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -63,7 +71,12 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 	if f.kind != "" && !slices.Contains(importers.Kinds, f.kind) {
 		return usageError{fmt.Errorf("--kind %q: want one of %s", f.kind, strings.Join(importers.Kinds, ", "))}
 	}
-	opts := importers.Options{Kind: f.kind}
+	if f.host != "" {
+		if err := model.CheckHost(f.host); err != nil {
+			return usageError{err}
+		}
+	}
+	opts := importers.Options{Kind: f.kind, Host: f.host}
 	password, err := keystorePassword(f.passwordFile)
 	if err != nil {
 		return err
@@ -106,6 +119,14 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 	}
 	opts.Known = imp.Known
 	imp.Actor = actor
+	// Folders imported whole: files gone from them end their sources.
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && info.IsDir() {
+			if real, err := importers.Canonical(p); err == nil {
+				imp.Folders = append(imp.Folders, model.SourceKey(opts.Host, real))
+			}
+		}
+	}
 	// An import is a batch job whose live heap stays small: collecting
 	// garbage less often speeds it up by a tenth, and the soft memory
 	// limit makes the collector work harder before memory use grows. The
@@ -143,6 +164,9 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 	fmt.Fprintf(w, "  certificates: %d new, %d already known\n", s.CertificatesNew, s.CertificatesKnown)
 	fmt.Fprintf(w, "  identities:   %d new\n", s.IdentitiesNew)
 	fmt.Fprintf(w, "  sources:      %d new\n", s.SourcesNew)
+	if s.SourcesRemoved > 0 {
+		fmt.Fprintf(w, "  removed:      %d files gone from the imported folders (their trust entries no longer admit)\n", s.SourcesRemoved)
+	}
 	if s.TrustEntries > 0 {
 		fmt.Fprintf(w, "  trust:        %d entries (pins, CAs, DN and SAN rules, registrations)\n", s.TrustEntries)
 	}
@@ -155,7 +179,7 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 	if s.PrivateKeys > 0 {
 		fmt.Fprintf(w, "  private keys: %d found on disk (recorded by public key only, never stored)\n", s.PrivateKeys)
 	}
-	if s.CertificatesNew == 0 && s.SourcesNew == 0 && s.FilesFailed == 0 && s.Problems == 0 && !dryRun {
+	if s.CertificatesNew == 0 && s.SourcesNew == 0 && s.SourcesRemoved == 0 && s.FilesFailed == 0 && s.Problems == 0 && !dryRun {
 		fmt.Fprintln(w, "Nothing new: the database already holds everything in these files.")
 	}
 	if n := s.FilesFailed + s.Problems; n > 0 {

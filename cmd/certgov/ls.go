@@ -46,6 +46,7 @@ Filter terms are combined with AND; "!" negates a term:
   trusted, untrusted   admitted by some trust entry, or by none; trust:MODEL for a model
   exception:STATE      approved, ended, rejected, revoked, pending (undecided) or none
   exception-ends<30d   an approved exception ends within 30 days
+  source:TEXT          a file holding it or an entry admitting it: path or host contains TEXT
   current              its identity's current certificate
 
 Example: certgov ls --filter 'selfsigned expires<30d !expired'`,

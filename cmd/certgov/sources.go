@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
 )
@@ -36,6 +38,54 @@ versions had and the current one lacks (drift), with the date they vanished.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.AddCommand(newSourcesRemoveCommand(a))
+	return cmd
+}
+
+func newSourcesRemoveCommand(a *app) *cobra.Command {
+	var host, reason string
+	cmd := &cobra.Command{
+		Use:   "rm (PATH | --host NAME) [--reason TEXT]",
+		Short: "Forget a source, or every source of a host: what it held and admitted stops counting (audited)",
+		Long: `Forget an imported file (PATH, as certgov sources lists it or as a path to the
+file; with --host, that host's copy) or, with --host alone, every file imported
+from that host. Its certificates stay inventoried if other files hold them;
+its trust entries stop admitting; its versions stay as history. Each source
+forgotten is an audit event.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && host == "" {
+				return usageError{fmt.Errorf("sources rm needs a PATH or --host NAME")}
+			}
+			if host != "" {
+				if err := model.CheckHost(host); err != nil {
+					return usageError{err}
+				}
+			}
+			key := ""
+			if len(args) == 1 {
+				path := args[0]
+				if h, p := model.SplitSourceKey(path); h != "" {
+					host, path = h, p
+				} else if real, err := importers.Canonical(path); err == nil {
+					path = real // a file still there: named as import names it
+				}
+				key = model.SourceKey(host, path)
+			}
+			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
+				forgotten, err := s.ForgetSources(ctx, key, host, a.change(reason))
+				if err != nil {
+					return "", err
+				}
+				if len(forgotten) == 0 {
+					return "", fmt.Errorf("no current source is %s", model.Printable(orDash(key+host)))
+				}
+				return fmt.Sprintf("forgot %d sources: %s", len(forgotten), strings.Join(forgotten, ", ")), nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "", "the host the files were imported from (--host at import)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
 	return cmd
 }
 
