@@ -37,6 +37,8 @@ const (
 	FindingWeakSignature     = "weak-signature"
 	FindingLongLifetime      = "long-lifetime"
 	FindingPrivateKeyExposed = "private-key-exposed"
+	FindingPrivateKeyOnDisk  = "private-key-on-disk"
+	FindingKeyReuse          = "key-reuse"
 	FindingNoOwner           = "no-owner"
 	// Findings about trust.
 	FindingSelfSignedUnapproved = "self-signed-unapproved"
@@ -74,6 +76,8 @@ var FindingTypes = map[string]FindingType{
 	FindingWeakSignature:     {FindingWeakSignature, SeverityMedium, "signed with SHA-1 or MD5", []string{"NHI4:2025", "PR.AA-04"}},
 	FindingLongLifetime:      {FindingLongLifetime, SeverityMedium, "validity longer than the policy allows", []string{"NHI7:2025", "PR.AA-01"}},
 	FindingPrivateKeyExposed: {FindingPrivateKeyExposed, SeverityCritical, "private key found on disk", []string{"NHI2:2025", "PR.AA-01"}},
+	FindingPrivateKeyOnDisk:  {FindingPrivateKeyOnDisk, SeverityLow, "private key kept in a password-protected keystore on disk", []string{"NHI2:2025", "PR.DS-01"}},
+	FindingKeyReuse:          {FindingKeyReuse, SeverityMedium, "its public key is also the key of other identities (one key, several identities: prod and staging, or a copied key)", []string{"NHI4:2025", "NHI9:2025", "PR.AA-01"}},
 	FindingNoOwner:           {FindingNoOwner, SeverityMedium, "identity has no owner", []string{"NHI1:2025", "GV.RR-02", "ID.AM-08"}},
 
 	FindingSelfSignedUnapproved: {FindingSelfSignedUnapproved, SeverityHigh, "self-signed certificate trusted without an approved exception", []string{"NHI4:2025", "PR.AA-02", "PR.AA-05"}},
@@ -188,11 +192,23 @@ type Finding struct {
 	Frameworks []string `json:"frameworks"`
 }
 
+// KeyOnDisk is an imported file that holds a certificate's private key.
+// InKeystore: a PKCS#12 or JKS keystore, which protects it with a
+// password; anything else (a PEM or DER key file) leaves it readable.
+type KeyOnDisk struct {
+	Path       string
+	InKeystore bool
+}
+
 // CertificateSubject is what certificate findings look at: the record and
 // the private keys found for its public key.
 type CertificateSubject struct {
 	Record
-	ExposedKeyPaths []string
+	// KeysOnDisk are the imported files holding its private key.
+	KeysOnDisk []KeyOnDisk
+	// SharesKeyWith names the other identities whose certificates carry
+	// its public key.
+	SharesKeyWith []string
 	// TrustChecked says trust entries were linked, so Trust and Chain
 	// are meaningful.
 	TrustChecked bool
@@ -225,8 +241,20 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	if lifetime := s.NotAfter.Sub(s.NotBefore); !s.ActsAsCA && lifetime > time.Duration(p.MaxLifetime) {
 		add(FindingLongLifetime, fmt.Sprintf("valid for %d days, policy allows %d", int(lifetime.Hours()/24), int(time.Duration(p.MaxLifetime).Hours()/24)), "")
 	}
-	for _, path := range s.ExposedKeyPaths {
-		add(FindingPrivateKeyExposed, "its private key lies in "+path, path)
+	for _, k := range s.KeysOnDisk {
+		if k.InKeystore {
+			add(FindingPrivateKeyOnDisk, "its private key lies in the password-protected keystore "+k.Path, k.Path)
+		} else {
+			add(FindingPrivateKeyExposed, "its private key lies in "+k.Path, k.Path)
+		}
+	}
+	if n := len(s.SharesKeyWith); n > 0 {
+		names := s.SharesKeyWith[:min(n, 3)]
+		more := ""
+		if n > 3 {
+			more = fmt.Sprintf(" and %d more", n-3)
+		}
+		add(FindingKeyReuse, "its public key is also the key of "+strings.Join(names, ", ")+more, "")
 	}
 	if s.Malformed != "" {
 		add(FindingMalformed, "Go's crypto/x509 refuses it ("+s.Malformed+"); OpenSSL and most gateways may still accept it", "")

@@ -46,7 +46,9 @@ func TestCertificateFindings(t *testing.T) {
 		// `openssl req -x509` writes CA:TRUE into client certificates:
 		// that alone does not make one a CA.
 		{"CA:TRUE client", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.Owner = day.AddDate(-9, 0, 0), true, "" }, []string{"long-lifetime", "no-owner"}},
-		{"key on disk", func(s *model.CertificateSubject) { s.ExposedKeyPaths = []string{"/srv/a.key"} }, []string{"private-key-exposed"}},
+		{"key on disk", func(s *model.CertificateSubject) { s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.key"}} }, []string{"private-key-exposed"}},
+		{"key in a keystore", func(s *model.CertificateSubject) { s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.p12", InKeystore: true}} }, []string{"private-key-on-disk"}},
+		{"key reused", func(s *model.CertificateSubject) { s.SharesKeyWith = []string{"svc.staging"} }, []string{"key-reuse"}},
 		{"no owner", func(s *model.CertificateSubject) { s.Owner = "" }, []string{"no-owner"}},
 	}
 	for _, tc := range cases {
@@ -60,7 +62,7 @@ func TestCertificateFindings(t *testing.T) {
 			}
 		}
 	}
-	exposed := model.CertificateFindings(base(func(s *model.CertificateSubject) { s.ExposedKeyPaths = []string{"/srv/a.key"} }), p, day)
+	exposed := model.CertificateFindings(base(func(s *model.CertificateSubject) { s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.key"}} }), p, day)
 	if exposed[0].Source != "/srv/a.key" || !strings.Contains(exposed[0].Message, "/srv/a.key") {
 		t.Errorf("private-key-exposed must name the path: %+v", exposed[0])
 	}

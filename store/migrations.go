@@ -328,6 +328,11 @@ ALTER TABLE audit_events ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_events ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ALTER TABLE campaigns ADD COLUMN closed_statement TEXT NOT NULL DEFAULT '';
 `,
+	// 8: one public key in several identities (key-reuse) is found from
+	// this index alone.
+	`
+CREATE INDEX certificates_spki ON certificates(spki_sha256, identity_id);
+`,
 }
 
 // migrationSteps are Go steps that run after the SQL of the migration with

@@ -319,23 +319,42 @@ func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources boo
 
 // ExposedKeys maps the SPKI hash of every private key found on disk to
 // the files it was found in.
-func (s *Store) ExposedKeys(ctx context.Context) (map[string][]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT k.spki_sha256, s.path FROM private_keys k
+func (s *Store) ExposedKeys(ctx context.Context) (map[string][]model.KeyOnDisk, error) {
+	out := map[string][]model.KeyOnDisk{}
+	err := s.eachRow(ctx, `SELECT DISTINCT k.spki_sha256, s.path, s.kind FROM private_keys k
 		JOIN sources s ON s.id = k.source_id
-		WHERE s.superseded_at IS NULL AND k.spki_sha256 <> '' ORDER BY 1, 2`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string][]string{}
-	for rows.Next() {
-		var spki, path string
-		if err := rows.Scan(&spki, &path); err != nil {
-			return nil, err
+		WHERE s.superseded_at IS NULL AND k.spki_sha256 <> '' ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var spki, path, kind string
+			if err := rows.Scan(&spki, &path, &kind); err != nil {
+				return err
+			}
+			// Keystores hold their keys under a password; key files do not.
+			keystore := kind == model.KindPKCS12 || kind == model.KindJKS || kind == model.KindTrustStore
+			out[spki] = append(out[spki], model.KeyOnDisk{Path: path, InKeystore: keystore})
 		}
-		out[spki] = append(out[spki], path)
-	}
-	return out, rows.Err()
+		return rows.Err()
+	})
+	return out, err
+}
+
+// SharedKeys maps each public key (SPKI SHA-256) that several identities'
+// certificates carry to those identities' names.
+func (s *Store) SharedKeys(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := s.eachRow(ctx, `SELECT DISTINCT c.spki_sha256, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id
+		WHERE c.spki_sha256 IN (SELECT spki_sha256 FROM certificates GROUP BY spki_sha256 HAVING min(identity_id) <> max(identity_id))
+		ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var spki, name string
+			if err := rows.Scan(&spki, &name); err != nil {
+				return err
+			}
+			out[spki] = append(out[spki], name)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // Counts are the sizes of the main tables.

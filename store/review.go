@@ -25,7 +25,8 @@ type Review struct {
 	index      *model.TrustIndex
 	chains     *Chains
 	actingCAs  map[string]bool
-	exposed    map[string][]string
+	exposed    map[string][]model.KeyOnDisk
+	shared     map[string][]string // public key -> the identities carrying it, when several
 	admitted   []map[string]bool // per name rule: the identities it admits
 	admitsAny  []bool            // per entry: it admits some certificate
 
@@ -50,6 +51,9 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	rv := &Review{s: s, ctx: ctx}
 	var err error
 	if rv.exposed, err = s.ExposedKeys(ctx); err != nil {
+		return nil, err
+	}
+	if rv.shared, err = s.SharedKeys(ctx); err != nil {
 		return nil, err
 	}
 	if err := rv.loadGovernance(ctx); err != nil {
@@ -286,8 +290,8 @@ func (rv *Review) EntryFindings() []model.Finding {
 // Findings computes the findings of a linked record and notes their codes
 // on it.
 func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) []model.Finding {
-	subject := &model.CertificateSubject{Record: *r, ExposedKeyPaths: rv.exposed[r.SPKISHA256],
-		TrustChecked: rv.trustChecked}
+	subject := &model.CertificateSubject{Record: *r, KeysOnDisk: rv.exposed[r.SPKISHA256],
+		SharesKeyWith: others(rv.shared[r.SPKISHA256], r.IdentityName), TrustChecked: rv.trustChecked}
 	findings := model.CertificateFindings(subject, policy, now)
 	r.Findings = r.Findings[:0]
 	for _, f := range findings {
@@ -301,4 +305,15 @@ func withLocation(path, location string) string {
 		return path
 	}
 	return path + " (" + location + ")"
+}
+
+// others is names without name.
+func others(names []string, name string) []string {
+	var out []string
+	for _, n := range names {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	return out
 }
