@@ -47,7 +47,9 @@ func TestCertificateFindings(t *testing.T) {
 		// that alone does not make one a CA.
 		{"CA:TRUE client", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.Owner = day.AddDate(-9, 0, 0), true, "" }, []string{"long-lifetime", "no-owner"}},
 		{"key on disk", func(s *model.CertificateSubject) { s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.key"}} }, []string{"private-key-exposed"}},
-		{"key in a keystore", func(s *model.CertificateSubject) { s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.p12", InKeystore: true}} }, []string{"private-key-on-disk"}},
+		{"key in a keystore", func(s *model.CertificateSubject) {
+			s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.p12", InKeystore: true}}
+		}, []string{"private-key-on-disk"}},
 		{"key reused", func(s *model.CertificateSubject) { s.SharesKeyWith = []string{"svc.staging"} }, []string{"key-reuse"}},
 		{"no owner", func(s *model.CertificateSubject) { s.Owner = "" }, []string{"no-owner"}},
 	}

@@ -27,8 +27,8 @@ type Review struct {
 	actingCAs  map[string]bool
 	exposed    map[string][]model.KeyOnDisk
 	shared     map[string][]string // public key -> the identities carrying it, when several
-	admitted   []map[string]bool // per name rule: the identities it admits
-	admitsAny  []bool            // per entry: it admits some certificate
+	admitted   []map[string]bool   // per name rule: the identities it admits
+	admitsAny  []bool              // per entry: it admits some certificate
 
 	// stored: the linked state kept by Reindex is current, so records
 	// take their trust, chain and CA facts from it instead of linking.
