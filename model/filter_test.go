@@ -141,3 +141,26 @@ func TestFilterEntryFindings(t *testing.T) {
 		t.Error("trust:tls_client_auth matched a self-signed certificate")
 	}
 }
+
+func TestElideSource(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		max  int
+		want string
+	}{
+		{"/etc/nginx/nginx.conf", 40, "/etc/nginx/nginx.conf"},
+		{"gw-eu-1:/srv/gateways/eu/etc/nginx/conf.d/mtls.conf", 36, "gw-eu-1:…/etc/nginx/conf.d/mtls.conf"},
+		{"gw-eu-1:/srv/gateways/eu/etc/nginx/conf.d/mtls.conf", 26, "gw-eu-1:…/conf.d/mtls.conf"},
+		{"/a/very-long-file-name-that-does-not-fit.pem", 12, "…not-fit.pem"},
+	} {
+		if got := model.ElideSource(c.key, c.max); got != c.want || len([]rune(got)) > c.max {
+			t.Errorf("ElideSource(%q, %d) = %q, want %q", c.key, c.max, got, c.want)
+		}
+	}
+	if h, p := model.SplitSourceKey("gw-eu-1:/etc/x"); h != "gw-eu-1" || p != "/etc/x" {
+		t.Errorf("SplitSourceKey: %q %q", h, p)
+	}
+	if h, p := model.SplitSourceKey("/etc/x:/y"); h != "" || p != "/etc/x:/y" {
+		t.Errorf("SplitSourceKey of a path with a colon: %q %q", h, p)
+	}
+}

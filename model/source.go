@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SourceKey is how a source is known: its canonical absolute path, with
@@ -158,4 +159,33 @@ type FileResult struct {
 	Err          error
 	Skipped      string // reason, when skipped
 	Unchanged    bool
+}
+
+// ElideSource shortens a source key to at most max characters from the
+// left, keeping what tells files apart: the host, and the file name with
+// as many of its parent folders as fit ("gw-eu-1:…/nginx/conf.d/mtls.conf").
+func ElideSource(key string, max int) string {
+	if utf8.RuneCountInString(key) <= max {
+		return key
+	}
+	host, path := SplitSourceKey(key)
+	prefix := ""
+	if host != "" {
+		prefix = host + ":"
+	}
+	parts := strings.Split(path, "/")
+	kept := parts[len(parts)-1]
+	for i := len(parts) - 2; i >= 0; i-- {
+		next := parts[i] + "/" + kept
+		if utf8.RuneCountInString(prefix+"…/"+next) > max {
+			break
+		}
+		kept = next
+	}
+	out := prefix + "…/" + kept
+	if n := utf8.RuneCountInString(out); n > max && max > 1 {
+		r := []rune(out)
+		return "…" + string(r[n-max+1:]) // even the file name is too long: its end
+	}
+	return out
 }

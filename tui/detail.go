@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -124,11 +125,14 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 		lines = append(lines, st.Dim.Render("  no imported trust entry admits it"))
 	}
 	for _, t := range r.Trust {
-		where := t.Source
+		// The place on a line of its own, cut from the left so that the
+		// host and the file name stay readable at any width.
+		lines = append(lines, fmt.Sprintf("  %-12s %s", t.Kind, t.Entry))
+		where := ""
 		if t.Location != "" {
-			where += " (" + t.Location + ")"
+			where = " (" + t.Location + ")"
 		}
-		lines = append(lines, fmt.Sprintf("  %-12s %s  %s", t.Kind, t.Entry, st.Dim.Render(where)))
+		lines = append(lines, st.Dim.Render("               "+model.ElideSource(t.Source, max(16, width-17-utf8.RuneCountInString(where)))+where))
 		if t.Anchor != "" {
 			lines = append(lines, st.Dim.Render("               via "+t.Anchor))
 		}

@@ -14,9 +14,12 @@ import (
 type filterField struct {
 	input  textinput.Model
 	active bool // the field has focus
-	filter *model.Filter
-	text   string
-	err    string
+	// replacing: the field was opened on a kept filter, which is shown
+	// selected: typing replaces it, a cursor key edits it instead.
+	replacing bool
+	filter    *model.Filter
+	text      string
+	err       string
 }
 
 func newFilterField(placeholder string) filterField {
@@ -28,6 +31,8 @@ func newFilterField(placeholder string) filterField {
 
 func (f *filterField) focus() tea.Cmd {
 	f.active = true
+	f.replacing = f.text != ""
+	f.input.CursorEnd()
 	return f.input.Focus()
 }
 
@@ -62,7 +67,22 @@ func (f *filterField) update(msg tea.KeyPressMsg) (changed bool, cmd tea.Cmd) {
 		f.clear()
 		return had, nil
 	}
+	if f.replacing {
+		f.replacing = false
+		switch {
+		case msg.String() == "backspace" || msg.String() == "delete":
+			f.input.SetValue("") // deletes the selection, as an editor does
+			return f.apply(cmd)
+		case msg.Text != "":
+			f.input.SetValue("") // what is typed replaces the selection
+		}
+	}
 	f.input, cmd = f.input.Update(msg)
+	return f.apply(cmd)
+}
+
+// apply takes the field's text as the filter when it parses.
+func (f *filterField) apply(cmd tea.Cmd) (bool, tea.Cmd) {
 	text := f.input.Value()
 	if text == f.text {
 		return false, cmd
@@ -81,6 +101,8 @@ func (f *filterField) update(msg tea.KeyPressMsg) (changed bool, cmd tea.Cmd) {
 func (f *filterField) view(st Styles, width int, hint, summary string) string {
 	var s string
 	switch {
+	case f.active && f.replacing:
+		s = "/ " + st.Selected.Render(f.text) + st.Dim.Render("   (typing replaces it; ← → edit it)")
 	case f.active:
 		f.input.SetWidth(max(16, width-4-ansi.StringWidth(f.err)-2))
 		s = f.input.View()

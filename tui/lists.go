@@ -118,7 +118,10 @@ func findingItems(ds *Dataset) []listItem {
 func sourceItems(ds *Dataset, now time.Time) []listItem {
 	var items []listItem
 	for _, s := range ds.Sources {
-		item := listItem{text: fmt.Sprintf("%-14s %5d certs %5d entries %3d keys  %-9s %s", s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys, model.Relative(s.ImportedAt, now), s.Path)}
+		// enter lists what the source holds or admits (source:PATH).
+		needle, _, _ := strings.Cut(s.Path, " ")
+		item := listItem{text: fmt.Sprintf("%-14s %5d certs %5d entries %3d keys  %-9s %s", s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys, model.Relative(s.ImportedAt, now), model.ElideSource(s.Path, 60)),
+			filter: "source:" + needle}
 		item.detail = append(item.detail, fmt.Sprintf("%d version(s), sha256 %s", s.Versions, s.ContentSHA256[:16]))
 		for _, r := range s.Removed {
 			item.detail = append(item.detail, fmt.Sprintf("removed %s: %s %s %q", r.RemovedAt.Format("2006-01-02"), r.Kind, r.Label, r.Value))

@@ -348,7 +348,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.switchTo(screenIdentities)
 		}
 	case screenSources:
-		m.sources.update(msg, m.keys, page)
+		if item, ok := m.sources.update(msg, m.keys, page); ok && item.filter != "" {
+			m.identities.applyFilter(item.filter, m.opts.Now())
+			m.switchTo(screenIdentities)
+		}
 	case screenDetail:
 		if kind, ok := actionFor(msg, m.keys); ok {
 			return m.startAction(kind, []Row{m.detail.row})
@@ -523,7 +526,7 @@ func (m Model) renderBody() string {
 	case screenFindings:
 		return m.findings.view(m.styles, m.width, h, "Findings by code — enter lists the identities concerned")
 	case screenSources:
-		return m.sources.view(m.styles, m.width, h, "Imported files — removed entries are drift")
+		return m.sources.view(m.styles, m.width, h, "Imported files — enter lists what one holds or admits; removed entries are drift")
 	case screenAudit:
 		return m.audit.view(m.styles, m.width, h, "Audit trail, newest first — hash-chained; certgov audit verify checks it")
 	case screenCampaign:

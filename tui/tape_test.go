@@ -57,14 +57,14 @@ func TestDemoTape(t *testing.T) {
 					m = press(t, m, string(r))
 				}
 			}
-		case "Enter", "Escape", "Tab", "Down", "Up", "Backspace", "Space":
+		case "Enter", "Escape", "Tab", "Down", "Up", "Backspace", "Space", "End":
 			count := 1
 			if arg != "" {
 				if count, err = strconv.Atoi(arg); err != nil {
 					t.Fatalf("demo.tape:%d: %v", n, err)
 				}
 			}
-			name := map[string]string{"Enter": "enter", "Escape": "esc", "Tab": "tab", "Down": "down", "Up": "up", "Backspace": "backspace", "Space": "space"}[command]
+			name := map[string]string{"Enter": "enter", "Escape": "esc", "Tab": "tab", "Down": "down", "Up": "up", "Backspace": "backspace", "Space": "space", "End": "end"}[command]
 			for range count {
 				m = press(t, m, name)
 			}

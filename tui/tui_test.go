@@ -95,6 +95,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
 	case "space":
 		return tea.KeyPressMsg{Code: ' ', Text: " "}
 	case "ctrl+c":
@@ -582,5 +584,41 @@ func TestHostileNamesAreDrawnEscaped(t *testing.T) {
 	}
 	if got := ansi.Strip(press(t, m, "2").View().Content); !strings.Contains(got, `evil\x1b]8;;`) {
 		t.Errorf("the identities table does not show the escaped name:\n%s", got)
+	}
+}
+
+// / opens the kept filter selected: typing replaces it, a cursor key
+// edits it. On the Sources screen enter lists what that file holds or
+// admits.
+func TestFilterReplacesAndSourcesOpen(t *testing.T) {
+	m := loaded(t, openDemo(t), 140, 40)
+	m = press(t, m, "2", "/")
+	m = typeText(t, m, "selfsigned")
+	m = press(t, m, "enter", "/")
+	if got := screenText(m); !strings.Contains(got, "typing replaces it") {
+		t.Fatalf("/ on a kept filter does not show it selected:\n%s", got)
+	}
+	m = typeText(t, m, "expired")
+	m = press(t, m, "enter")
+	if m.identities.filter.text != "expired" {
+		t.Errorf("typing after / gave %q, want the filter replaced", m.identities.filter.text)
+	}
+	m = press(t, m, "/", "end")
+	m = typeText(t, m, " selfsigned")
+	m = press(t, m, "enter")
+	if m.identities.filter.text != "expired selfsigned" {
+		t.Errorf("end then typing gave %q, want it appended", m.identities.filter.text)
+	}
+
+	m = press(t, m, "5")
+	for i, it := range m.sources.items {
+		if strings.Contains(it.text, "pinned-clients") {
+			m.sources.cursor = i
+			break
+		}
+	}
+	m = press(t, m, "enter")
+	if m.screen != screenIdentities || !strings.HasPrefix(m.identities.filter.text, "source:") || len(m.identities.order) == 0 {
+		t.Fatalf("enter on a source: screen %d, filter %q, %d rows", m.screen, m.identities.filter.text, len(m.identities.order))
 	}
 }
