@@ -94,11 +94,27 @@ func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) 
 	case actionRevokeItem, actionNeedsChange:
 		p.fields = []promptField{newField("comment", "required: what must happen", nil)}
 	case actionCertifyItem:
-		p.fields = []promptField{newField("comment", "why accept it? it has "+strings.Join(seriousCodes(targets[0]), ", "), nil)}
+		// Only items with high or critical findings need a comment.
+		serious := 0
+		for _, t := range targets {
+			if len(seriousCodes(t)) > 0 {
+				serious++
+			}
+		}
+		switch {
+		case len(targets) == 1 && serious == 1:
+			p.fields = []promptField{newField("comment", "why accept it? it has "+strings.Join(seriousCodes(targets[0]), ", "), nil)}
+		case serious > 0:
+			p.fields = []promptField{newField("comment", fmt.Sprintf("why accept them? %d have high or critical findings", serious), nil)}
+		}
 	case actionExport:
 		p.fields = []promptField{newField("folder", "where to write the evidence bundle", []string{"evidence-" + m.campaign.campaign.Name})}
 	}
 	m.prompt = p
+	if len(p.fields) == 0 {
+		p.confirm = true // nothing to ask but yes or no
+		return m, nil
+	}
 	return m, m.prompt.fields[0].input.Focus()
 }
 
@@ -119,6 +135,7 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		switch msg.String() {
 		case "y", "Y":
 			m.prompt = nil
+			m.takeDecided(p)
 			return m, m.finishAction(p)
 		case "n", "N", "enter":
 			m.prompt, m.flash = nil, "cancelled"
@@ -139,9 +156,7 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.prompt = nil
-		if p.kind == actionRevokeItem || p.kind == actionNeedsChange || p.kind == actionCertifyItem {
-			m.campaign.decided(p.targets[0].IdentityName)
-		}
+		m.takeDecided(p)
 		return m, m.finishAction(p)
 	}
 	var cmd tea.Cmd
@@ -151,14 +166,17 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // finishAction runs what the prompt collected.
 func (m Model) finishAction(p *prompt) tea.Cmd {
-	value := strings.TrimSpace(p.fields[0].input.Value())
+	value := ""
+	if len(p.fields) > 0 {
+		value = strings.TrimSpace(p.fields[0].input.Value())
+	}
 	switch p.kind {
 	case actionRevokeItem:
-		return m.decideCmd(p.targets[0], store.DecisionRevoke, value)
+		return m.decideAllCmd(p.targets, store.DecisionRevoke, value)
 	case actionNeedsChange:
-		return m.decideCmd(p.targets[0], store.DecisionNeedsChange, value)
+		return m.decideAllCmd(p.targets, store.DecisionNeedsChange, value)
 	case actionCertifyItem:
-		return m.decideCmd(p.targets[0], store.DecisionCertify, value)
+		return m.decideAllCmd(p.targets, store.DecisionCertify, value)
 	case actionExport:
 		return m.exportCmd(value)
 	}
@@ -182,6 +200,15 @@ func (p *prompt) view(st Styles) string {
 		hint = st.Dim.Render("  tab completes: " + strings.Join(f.presets, ", "))
 	}
 	return st.Label.Render(fmt.Sprintf("%s for %s · %s: ", actionNames[p.kind], who, f.label)) + f.input.View() + hint
+}
+
+// takeDecided takes a campaign decision's items out of the queue at once.
+func (m *Model) takeDecided(p *prompt) {
+	if p.kind == actionRevokeItem || p.kind == actionNeedsChange || p.kind == actionCertifyItem {
+		for _, t := range p.targets {
+			m.campaign.decided(t.IdentityName)
+		}
+	}
 }
 
 func (p *prompt) values() string {

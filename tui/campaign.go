@@ -23,8 +23,28 @@ type campaignScreen struct {
 	rows     []*Row // all, filtered
 	cursor   int
 	offset   int
+	// selection holds the items chosen with space or V (by identity
+	// name): c, v and n decide them all, after a y/N naming the count.
+	selection map[string]bool
 
 	filter filterField
+}
+
+// targets are the selected items in queue order, else the one under the
+// cursor.
+func (s *campaignScreen) targets() []Row {
+	var out []Row
+	for _, r := range s.rows {
+		if s.selection[r.IdentityName] {
+			out = append(out, *r)
+		}
+	}
+	if len(out) == 0 {
+		if r := s.selected(); r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out
 }
 
 // refilter applies the queue's filter.
@@ -89,6 +109,7 @@ func (s *campaignScreen) decided(identity string) {
 		s.campaign.Decided++
 	}
 	s.rows = remove(s.rows)
+	delete(s.selection, identity)
 	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
 }
 
@@ -104,9 +125,38 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 	case key.Matches(msg, k.Filter):
 		s.filter.focus()
 		return nil, false
+	case key.Matches(msg, k.Back) && len(s.selection) > 0:
+		s.selection = nil
+		return nil, false
 	case key.Matches(msg, k.Back) && s.filter.text != "":
 		s.filter.clear()
 		s.refilter(now)
+		return nil, false
+	case key.Matches(msg, k.Select):
+		if r := s.selected(); r != nil {
+			if s.selection == nil {
+				s.selection = map[string]bool{}
+			}
+			if s.selection[r.IdentityName] {
+				delete(s.selection, r.IdentityName)
+			} else {
+				s.selection[r.IdentityName] = true
+			}
+			s.cursor = min(s.cursor+1, max(0, len(s.rows)-1))
+		}
+		return nil, false
+	case key.Matches(msg, k.SelectAll):
+		// Every item shown, or none when they all are.
+		all := len(s.rows) > 0
+		for _, r := range s.rows {
+			all = all && s.selection[r.IdentityName]
+		}
+		s.selection = map[string]bool{}
+		if !all {
+			for _, r := range s.rows {
+				s.selection[r.IdentityName] = true
+			}
+		}
 		return nil, false
 	}
 	if key.Matches(msg, k.Open) {
@@ -143,7 +193,11 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	var b strings.Builder
 	b.WriteString(campaignProgress(st, s.campaign, width, now) + "\n")
-	b.WriteString(s.filter.view(st, width, "c certify · v revoke · n needs-change (with a comment) · / filter · enter opens · E exports the evidence",
+	hint := "c certify · v revoke · n needs-change · space/V select · / filter · enter opens · E export"
+	if n := len(s.selection); n > 0 {
+		hint = fmt.Sprintf("%d selected: c certifies, v revokes, n asks for a change, all after a y/N · esc clears the selection", n)
+	}
+	b.WriteString(s.filter.view(st, width, hint,
 		fmt.Sprintf("  (%d of %d) · esc clears", len(s.rows), len(s.all))))
 	b.WriteString("\n")
 	listWidth := width
@@ -158,7 +212,11 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	for i := s.offset; i < len(s.rows) && i < s.offset+rows; i++ {
 		r := s.rows[i]
-		line := fmt.Sprintf("%s  %-10s  %s", pad(r.IdentityName, max(12, listWidth-30)), model.Relative(r.NotAfter, now), findingsCell(r))
+		mark := " "
+		if s.selection[r.IdentityName] {
+			mark = "✓"
+		}
+		line := fmt.Sprintf("%s %s  %-10s  %s", mark, pad(r.IdentityName, max(12, listWidth-32)), model.Relative(r.NotAfter, now), findingsCell(r))
 		if i == s.cursor {
 			line = st.Selected.Render("▶ " + line)
 		} else {
@@ -187,14 +245,31 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 
 // decideCmd records a campaign decision in a command.
 func (m Model) decideCmd(row Row, decision, comment string) tea.Cmd {
+	return m.decideAllCmd([]Row{row}, decision, comment)
+}
+
+// decideAllCmd records one decision on several items, each with its own
+// audit event. A certify comment goes to the items with high or critical
+// findings only: the others need none.
+func (m Model) decideAllCmd(rows []Row, decision, comment string) tea.Cmd {
 	s, name, actor, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Now().UTC()
 	return func() tea.Msg {
-		done := actionDoneMsg{decision: true, what: decision + " " + row.IdentityName}
-		_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, comment, store.Change{Actor: actor, Reason: comment, At: now})
-		if err != nil {
-			done.errors = append(done.errors, err.Error())
-		} else {
-			done.done = 1
+		what := decision + " " + rows[0].IdentityName
+		if len(rows) > 1 {
+			what = fmt.Sprintf("%s %d items", decision, len(rows))
+		}
+		done := actionDoneMsg{decision: true, what: what}
+		for _, row := range rows {
+			text := comment
+			if decision == store.DecisionCertify && len(seriousCodes(row)) == 0 {
+				text = ""
+			}
+			_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, text, store.Change{Actor: actor, Reason: text, At: now})
+			if err != nil {
+				done.errors = append(done.errors, err.Error())
+			} else {
+				done.done++
+			}
 		}
 		return done
 	}

@@ -306,6 +306,12 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.switchTo(screen(msg.String()[0] - '1'))
 		return m, nil
 	}
+	if key.Matches(msg, m.keys.Copy) {
+		if row := m.selectedRow(); row != nil {
+			m.flash = "copied " + row.FingerprintSHA256
+			return m, tea.SetClipboard(row.FingerprintSHA256)
+		}
+	}
 	page := max(1, m.bodyHeight()-2)
 	if m.ds == nil {
 		// The first page can be browsed, sorted and filtered; opening
@@ -359,14 +365,27 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case key.Matches(msg, m.keys.Back):
 			m.screen = m.previous
-		case key.Matches(msg, m.keys.Copy):
-			m.status = "copied " + m.detail.row.FingerprintSHA256
-			return m, tea.SetClipboard(m.detail.row.FingerprintSHA256)
 		default:
 			m.detail.update(msg, m.keys, page)
 		}
 	}
 	return m, nil
+}
+
+// selectedRow is the identity the current screen points at, if any: what
+// y copies the fingerprint of.
+func (m Model) selectedRow() *Row {
+	switch m.screen {
+	case screenIdentities:
+		return m.identities.selected()
+	case screenExceptions:
+		return m.exceptions.selected()
+	case screenCampaign:
+		return m.campaign.selected()
+	case screenDetail:
+		return &m.detail.row
+	}
+	return nil
 }
 
 func (m Model) openDetail(row *Row) (tea.Model, tea.Cmd) {
@@ -380,18 +399,18 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	if m.campaign.campaign == nil {
 		return m, nil
 	}
-	row := m.campaign.selected()
+	targets := m.campaign.targets()
 	switch {
-	case key.Matches(msg, m.keys.Certify) && row != nil && len(seriousCodes(*row)) > 0:
-		return m.startAction(actionCertifyItem, []Row{*row})
-	case key.Matches(msg, m.keys.Certify) && row != nil:
-		decided := *row
-		m.campaign.decided(decided.IdentityName)
-		return m, m.decideCmd(decided, store.DecisionCertify, "")
-	case key.Matches(msg, m.keys.RevokeItem) && row != nil:
-		return m.startAction(actionRevokeItem, []Row{*row})
-	case key.Matches(msg, m.keys.NeedsChange) && row != nil:
-		return m.startAction(actionNeedsChange, []Row{*row})
+	case key.Matches(msg, m.keys.Certify) && len(targets) == 1 && len(seriousCodes(targets[0])) == 0:
+		// One item with nothing serious: no question to ask.
+		m.campaign.decided(targets[0].IdentityName)
+		return m, m.decideCmd(targets[0], store.DecisionCertify, "")
+	case key.Matches(msg, m.keys.Certify) && len(targets) > 0:
+		return m.startAction(actionCertifyItem, targets)
+	case key.Matches(msg, m.keys.RevokeItem) && len(targets) > 0:
+		return m.startAction(actionRevokeItem, targets)
+	case key.Matches(msg, m.keys.NeedsChange) && len(targets) > 0:
+		return m.startAction(actionNeedsChange, targets)
 	case key.Matches(msg, m.keys.Export):
 		return m.startAction(actionExport, nil)
 	}

@@ -622,3 +622,49 @@ func TestFilterReplacesAndSourcesOpen(t *testing.T) {
 		t.Fatalf("enter on a source: screen %d, filter %q, %d rows", m.screen, m.identities.filter.text, len(m.identities.order))
 	}
 }
+
+// Bulk decisions on the campaign screen: space and V select, c certifies
+// them all after one comment for those with serious findings and a y/N
+// naming the count; n over a selection asks one comment and a y/N.
+func TestCampaignBulkDecisions(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 140, 40)
+	f, _ := model.ParseFilter("selfsigned !ca")
+	n, err := s.StartCampaign(context.Background(), "2026-Q4", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = update(t, m, m.loadCmd()())
+	m = press(t, m, "7", "space", "space", "space")
+	if len(m.campaign.selection) != 3 || !strings.Contains(screenText(m), "3 selected") {
+		t.Fatalf("space did not select: %d selected\n%s", len(m.campaign.selection), screenText(m))
+	}
+	m = press(t, m, "c")
+	if m.prompt == nil || !strings.Contains(screenText(m), "why accept them?") {
+		t.Fatalf("bulk certify of items with serious findings asked no comment:\n%s", screenText(m))
+	}
+	m = typeText(t, m, "accepted until the Q1 migration")
+	m = press(t, m, "enter")
+	if m.prompt == nil || !m.prompt.confirm || !strings.Contains(screenText(m), "3 identities") {
+		t.Fatalf("no y/N naming the count:\n%s", screenText(m))
+	}
+	m = pressRun(t, m, "y")
+	if !strings.Contains(m.flash, "3 done") || len(m.campaign.rows) != n-3 {
+		t.Fatalf("bulk certify: %q, %d left of %d", m.flash, len(m.campaign.rows), n)
+	}
+	m = press(t, m, "V")
+	if len(m.campaign.selection) != n-3 {
+		t.Fatalf("V selected %d of %d shown", len(m.campaign.selection), n-3)
+	}
+	m = press(t, m, "esc")
+	if len(m.campaign.selection) != 0 {
+		t.Fatal("esc kept the selection")
+	}
+	m = press(t, m, "space", "space", "n")
+	m = typeText(t, m, "rotate to the internal CA")
+	m = press(t, m, "enter")
+	m = pressRun(t, m, "y")
+	if !strings.Contains(m.flash, "2 done") || len(m.campaign.rows) != n-5 {
+		t.Fatalf("bulk needs-change: %q, %d left", m.flash, len(m.campaign.rows))
+	}
+}
