@@ -26,6 +26,10 @@ type campaignScreen struct {
 	// selection holds the items chosen with space or V (by identity
 	// name): c, v and n decide them all, after a y/N naming the count.
 	selection map[string]bool
+	// showDecided lists the decided items instead of the queue (D): a
+	// decision there is changed with c, v or n, audited like the first.
+	showDecided bool
+	decisions   map[string]store.CampaignItem
 
 	filter filterField
 }
@@ -68,7 +72,7 @@ func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cm
 }
 
 func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
-	s.campaign, s.all = ds.Campaign, nil
+	s.campaign, s.all, s.decisions = ds.Campaign, nil, ds.Decisions
 	if s.filter.input.Prompt == "" {
 		s.filter = newFilterField("filter the queue: text, selfsigned, finding:CODE, owner:none, …")
 	}
@@ -80,7 +84,14 @@ func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 	for i := range ds.Rows {
 		byKey[ds.Rows[i].IdentityName] = &ds.Rows[i]
 	}
-	for _, name := range ds.Undecided {
+	names := ds.Undecided
+	if s.showDecided {
+		names = names[:0:0]
+		for name := range ds.Decisions {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
 		if r := byKey[name]; r != nil {
 			s.all = append(s.all, r)
 		}
@@ -105,7 +116,7 @@ func (s *campaignScreen) decided(identity string) {
 		return list
 	}
 	before := len(s.all)
-	if s.all = remove(s.all); len(s.all) < before {
+	if s.all = remove(s.all); len(s.all) < before && !s.showDecided {
 		s.campaign.Decided++
 	}
 	s.rows = remove(s.rows)
@@ -193,7 +204,10 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	var b strings.Builder
 	b.WriteString(campaignProgress(st, s.campaign, width, now) + "\n")
-	hint := "c certify · v revoke · n needs-change · space/V select · / filter · enter opens · E export"
+	hint := "c certify · v revoke · n needs-change · space/V select · D decided · / filter · enter opens · E export"
+	if s.showDecided {
+		hint = "decided items: c, v or n changes a decision (audited) · D back to the queue"
+	}
 	if n := len(s.selection); n > 0 {
 		hint = fmt.Sprintf("%d selected: c certifies, v revokes, n asks for a change, all after a y/N · esc clears the selection", n)
 	}
@@ -207,7 +221,10 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	rows := max(1, height-3)
 	s.offset = scrolled(s.cursor, s.offset, rows)
 	var list []string
-	if len(s.rows) == 0 {
+	switch {
+	case len(s.rows) == 0 && s.showDecided:
+		list = append(list, st.Dim.Render("  nothing decided yet · D back to the queue"))
+	case len(s.rows) == 0:
 		list = append(list, st.Dim.Render("  every item is decided: close the campaign with certgov campaign close "+s.campaign.Name))
 	}
 	for i := s.offset; i < len(s.rows) && i < s.offset+rows; i++ {
@@ -217,6 +234,9 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 			mark = "✓"
 		}
 		line := fmt.Sprintf("%s %s  %-10s  %s", mark, pad(r.IdentityName, max(12, listWidth-32)), model.Relative(r.NotAfter, now), findingsCell(r))
+		if d, ok := s.decisions[r.IdentityName]; ok && s.showDecided {
+			line = fmt.Sprintf("%s %s  %-12s %s", mark, pad(r.IdentityName, max(12, listWidth-34)), d.Decision, pad(d.Reviewer, 14))
+		}
 		if i == s.cursor {
 			line = st.Selected.Render("▶ " + line)
 		} else {

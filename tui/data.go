@@ -59,6 +59,7 @@ type Dataset struct {
 	Events       []store.Event   // the audit trail, oldest first
 	Campaign     *store.Campaign // the newest open campaign, if any
 	Undecided    []string        // its undecided items' identity names
+	Decisions    map[string]store.CampaignItem // its decided items, by identity name
 	LoadedAt     time.Time
 	// FirstPage: only the first page of identities, while the rest loads.
 	FirstPage bool
@@ -120,10 +121,16 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		}
 	}
 	if ds.Campaign != nil {
+		ds.Decisions = map[string]store.CampaignItem{}
 		err = s.EachCampaignItem(ctx, ds.Campaign, func(it *store.CampaignItem) error {
+			name := model.Printable(it.Identity)
 			if it.Decision == "" {
-				ds.Undecided = append(ds.Undecided, model.Printable(it.Identity))
+				ds.Undecided = append(ds.Undecided, name)
+				return nil
 			}
+			d := *it
+			d.Reviewer, d.Comment = model.Printable(d.Reviewer), model.Printable(d.Comment)
+			ds.Decisions[name] = d
 			return nil
 		})
 		if err != nil {

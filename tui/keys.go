@@ -11,6 +11,7 @@ type KeyMap struct {
 	Owner, Expiry, Approve, Reject           key.Binding
 	Select, SelectAll                        key.Binding
 	Certify, RevokeItem, NeedsChange, Export key.Binding
+	Decided                                  key.Binding
 }
 
 func newKeyMap() KeyMap {
@@ -33,6 +34,7 @@ func newKeyMap() KeyMap {
 		RevokeItem:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoke")),
 		NeedsChange: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "needs change")),
 		Export:      key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "export evidence")),
+		Decided:     key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decided items / queue")),
 		Owner:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
 		Expiry:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
 		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
@@ -61,7 +63,7 @@ func (h helpKeys) ShortHelp() []key.Binding {
 	case screenExceptions:
 		return []key.Binding{k.Up, k.Down, k.Open, k.Approve, k.Reject, k.Help, k.Quit}
 	case screenCampaign:
-		return []key.Binding{k.Up, k.Down, k.Certify, k.RevokeItem, k.NeedsChange, k.Export, k.Open, k.Help, k.Quit}
+		return []key.Binding{k.Up, k.Down, k.Certify, k.RevokeItem, k.NeedsChange, k.Select, k.Decided, k.Export, k.Open, k.Help, k.Quit}
 	case screenDetail:
 		return []key.Binding{k.Owner, k.Expiry, k.Approve, k.Reject, k.Copy, k.Back, k.Help, k.Quit}
 	default:
@@ -75,7 +77,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Open, k.Back, k.Filter, k.Sort, k.Reverse, k.Copy},
 		{k.Owner, k.Expiry, k.Approve, k.Reject, k.Select, k.SelectAll},
-		{k.Certify, k.RevokeItem, k.NeedsChange, k.Export},
+		{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Export},
 		{k.NextScreen, k.PrevScreen, k.Screen, k.Reload, k.Help, k.Quit},
 	}
 }

@@ -399,6 +399,12 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	if m.campaign.campaign == nil {
 		return m, nil
 	}
+	if key.Matches(msg, m.keys.Decided) {
+		m.campaign.showDecided = !m.campaign.showDecided
+		m.campaign.selection, m.campaign.cursor = nil, 0
+		m.campaign.setData(m.ds, m.opts.Now())
+		return m, nil
+	}
 	targets := m.campaign.targets()
 	switch {
 	case key.Matches(msg, m.keys.Certify) && len(targets) == 1 && len(seriousCodes(targets[0])) == 0:

@@ -630,7 +630,7 @@ func TestCampaignBulkDecisions(t *testing.T) {
 	s := openDemo(t)
 	m := loaded(t, s, 140, 40)
 	f, _ := model.ParseFilter("selfsigned !ca")
-	n, err := s.StartCampaign(context.Background(), "2026-Q4", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	n, err := s.StartCampaign(context.Background(), "2026-Q4-bulk", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -666,5 +666,36 @@ func TestCampaignBulkDecisions(t *testing.T) {
 	m = pressRun(t, m, "y")
 	if !strings.Contains(m.flash, "2 done") || len(m.campaign.rows) != n-5 {
 		t.Fatalf("bulk needs-change: %q, %d left", m.flash, len(m.campaign.rows))
+	}
+}
+
+// D shows the decided items with their decisions; a decision there is
+// changed with the same keys, and the change is audited.
+func TestCampaignDecidedView(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 140, 40)
+	f, _ := model.ParseFilter("selfsigned !ca")
+	if _, err := s.StartCampaign(context.Background(), "2026-Q4-decided", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m = update(t, m, m.loadCmd()())
+	m = press(t, m, "7", "n")
+	m = typeText(t, m, "rotate it")
+	m = pressRun(t, m, "enter")
+	m = update(t, m, m.loadCmd()()) // the reload that follows a decision
+	m = press(t, m, "D")
+	if got := screenText(m); !strings.Contains(got, "needs-change") || !strings.Contains(got, "changes a decision") || len(m.campaign.rows) != 1 {
+		t.Fatalf("decided view (%d rows):\n%s", len(m.campaign.rows), got)
+	}
+	changed := m.campaign.rows[0].IdentityName
+	m = press(t, m, "v")
+	m = typeText(t, m, "partner left after all")
+	m = pressRun(t, m, "enter")
+	if !strings.Contains(m.flash, "1 done") {
+		t.Fatalf("changing a decision: %q", m.flash)
+	}
+	events, _ := s.AuditEvents(context.Background(), changed)
+	if n := len(events); n < 2 || events[n-1].After != "revoke" || events[n-1].Before != "needs-change" {
+		t.Errorf("the change is not audited as needs-change -> revoke: %+v", events)
 	}
 }
