@@ -56,9 +56,9 @@ type Dataset struct {
 	Certificates int
 	Findings     []model.Finding
 	Sources      []store.SourceInfo
-	Events       []store.Event   // the audit trail, oldest first
-	Campaign     *store.Campaign // the newest open campaign, if any
-	Undecided    []string        // its undecided items' identity names
+	Events       []store.Event                 // the audit trail, oldest first
+	Campaign     *store.Campaign               // the newest open campaign, if any
+	Undecided    []string                      // its undecided items' identity names
 	Decisions    map[string]store.CampaignItem // its decided items, by identity name
 	LoadedAt     time.Time
 	// FirstPage: only the first page of identities, while the rest loads.
