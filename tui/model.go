@@ -231,7 +231,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.status, m.ds, m.loadTime = "", msg.ds, msg.elapsed
 		m.identities.setData(m.ds, m.opts.Now())
-		m.overview.setData(m.ds)
+		m.overview.setData(m.ds, m.opts.Now())
 		m.findings.setItems(findingItems(m.ds))
 		m.sources.setItems(sourceItems(m.ds, m.opts.Now()))
 		m.audit.setItems(auditItems(m.ds))

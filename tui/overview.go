@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,11 +13,14 @@ import (
 )
 
 // overviewItem is a number on the overview that leads to the identities
-// behind it.
+// behind it. Its count is the number of rows its filter matches, so the
+// list enter opens always holds exactly that many.
 type overviewItem struct {
-	label  string
-	count  int
-	filter string
+	section string // inventory, expiry, owners
+	label   string
+	count   int
+	filter  string
+	bar     int // expiry weeks: 0 none, 1 expired, 2 this week, 3 a later week
 }
 
 type overviewScreen struct {
@@ -25,39 +29,60 @@ type overviewScreen struct {
 	cursor int
 }
 
-func (s *overviewScreen) setData(ds *Dataset) {
+// countMatching counts the rows a filter expression matches.
+func countMatching(ds *Dataset, expr string, now time.Time) int {
+	f, err := model.ParseFilter(expr)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for i := range ds.Rows {
+		if f.Match(&ds.Rows[i].Record, now) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *overviewScreen) setData(ds *Dataset, now time.Time) {
 	s.ds = ds
-	count := func(match func(r *Row) bool) int {
-		n := 0
-		for i := range ds.Rows {
-			if match(&ds.Rows[i]) {
-				n++
-			}
+	s.items = s.items[:0]
+	add := func(section, label, filter string, bar int) {
+		s.items = append(s.items, overviewItem{section: section, label: label, count: countMatching(ds, filter, now), filter: filter, bar: bar})
+	}
+	for _, it := range []struct{ label, filter string }{
+		{"identities", ""},
+		{"self-signed", "selfsigned"},
+		{"CA-signed", "!selfsigned !ca"},
+		{"untrusted (trusted nowhere)", "finding:untrusted"},
+		{"expired", "finding:expired"},
+		{"expiring within the policy window", "finding:expiring"},
+		{"self-signed without approval", "finding:self-signed-unapproved"},
+		{"review overdue", "finding:review-overdue"},
+		{"revocation decided, still trusted", "finding:revoke-pending"},
+		{"private key on disk", "finding:private-key-exposed"},
+		{"revoked", "revoked"},
+		{"without owner", "owner:none !ca"},
+	} {
+		add("inventory", it.label, it.filter, 0)
+	}
+	add("expiry", "expired", "expired", 1)
+	for w := range 12 {
+		label := now.AddDate(0, 0, 7*w).Format("Jan 02")
+		bar := 3
+		if w == 0 {
+			label, bar = "this week", 2
 		}
-		return n
+		add("expiry", label, fmt.Sprintf("expires<%dd !expires<%dd", 7*w+7, 7*w), bar)
 	}
-	has := func(code string) func(r *Row) bool {
-		return func(r *Row) bool {
-			for _, c := range r.Record.Findings {
-				if c == code {
-					return true
-				}
-			}
-			return false
+	top, _ := ds.topOwners(5)
+	for _, o := range top {
+		if strings.ContainsAny(o.owner, " \"") {
+			continue // not expressible as one owner: term
 		}
+		add("owners", o.owner, "owner:"+o.owner+" !ca", 0)
 	}
-	s.items = []overviewItem{
-		{"identities", len(ds.Rows), ""},
-		{"self-signed", count(func(r *Row) bool { return r.SelfSigned }), "selfsigned"},
-		{"CA-signed", count(func(r *Row) bool { return !r.SelfIssued }), "!selfsigned !ca"},
-		{"untrusted (trusted nowhere)", count(has(model.FindingUntrusted)), "finding:untrusted"},
-		{"expired", count(has(model.FindingExpired)), "finding:expired"},
-		{"expiring within the policy window", count(has(model.FindingExpiring)), "finding:expiring"},
-		{"self-signed without approval", count(has(model.FindingSelfSignedUnapproved)), "finding:self-signed-unapproved"},
-		{"private key on disk", count(has(model.FindingPrivateKeyExposed)), "finding:private-key-exposed"},
-		{"revoked", count(func(r *Row) bool { return r.Revoked }), "revoked"},
-		{"without owner", count(func(r *Row) bool { return r.Owner == "" && !r.ActsAsCA }), "owner:none !ca"},
-	}
+	add("owners", "(no owner)", "owner:none !ca", 0)
 	s.cursor = min(s.cursor, len(s.items)-1)
 }
 
@@ -75,29 +100,77 @@ func (s *overviewScreen) view(st Styles, width, height int, now time.Time) strin
 	if s.ds.Campaign != nil {
 		left = append([]string{campaignProgress(st, s.ds.Campaign, width/2, now), ""}, left...)
 	}
-	for i, it := range s.items {
-		line := fmt.Sprintf("%7d  %s", it.count, it.label)
-		if i == s.cursor {
-			line = st.Selected.Render("▶" + line[1:])
+	right := []string{st.Label.Render("Expiry, next 12 weeks"), ""}
+	mostWeek := 0
+	for _, it := range s.items {
+		if it.section == "expiry" {
+			mostWeek = max(mostWeek, it.count)
 		}
-		left = append(left, line)
 	}
-	left = append(left, "", st.Label.Render("Findings by severity"), "")
+	barWidth := max(10, width/2-22)
+	section := ""
+	cursorLine := 0 // in the narrow layout's single column
+	for i, it := range s.items {
+		var line string
+		switch it.section {
+		case "inventory":
+			line = fmt.Sprintf("%7d  %s", it.count, it.label)
+		case "expiry":
+			line = fmt.Sprintf("%-9s %4d ", it.label, it.count)
+			if it.count > 0 && mostWeek > 0 {
+				bar := strings.Repeat("█", max(1, it.count*barWidth/mostWeek))
+				switch it.bar {
+				case 1:
+					bar = st.BarExpired.Render(bar)
+				case 2:
+					bar = st.BarThisWeek.Render(bar)
+				default:
+					bar = st.Bar.Render(bar)
+				}
+				line += bar
+			}
+		case "owners":
+			if section != "owners" {
+				right = append(right, "", st.Label.Render("Top owners"), "")
+			}
+			label := it.label
+			if label == "(no owner)" {
+				label = st.Dim.Render(label)
+			}
+			line = fmt.Sprintf("%5d  %s", it.count, label)
+		}
+		section = it.section
+		if i == s.cursor {
+			line = st.Selected.Render("▶" + strings.TrimPrefix(ansiStrip(line), " "))
+		}
+		if it.section == "inventory" {
+			left = append(left, line)
+		} else {
+			right = append(right, line)
+		}
+		if i == s.cursor {
+			cursorLine = len(left) - 1 // inventory: its line in the left column
+			if it.section != "inventory" {
+				cursorLine = -len(right) // others: counted once the left column is known
+			}
+		}
+	}
+	severities := []string{"", st.Label.Render("Findings by severity"), ""}
 	for _, sc := range s.ds.severityCounts() {
-		left = append(left, fmt.Sprintf("%7d  %s", sc.count, st.Severity(sc.severity).Render(sc.severity)))
+		severities = append(severities, fmt.Sprintf("%7s  %s", strconv.Itoa(sc.count), st.Severity(sc.severity).Render(sc.severity)))
 	}
-
-	right := append([]string{st.Label.Render("Expiry, next 12 weeks"), ""}, s.timeline(st, now, max(10, width/2-22))...)
-	top, unowned := s.ds.topOwners(5)
-	right = append(right, "", st.Label.Render("Top owners"), "")
-	for _, o := range top {
-		right = append(right, fmt.Sprintf("%5d  %s", o.count, o.owner))
-	}
-	right = append(right, fmt.Sprintf("%5d  %s", unowned, st.Dim.Render("(no owner)")))
 
 	if width < 100 {
-		return strings.Join(append(left, append([]string{""}, right...)...), "\n")
+		// One column, the numbers first; scrolled so the selected one
+		// is on screen.
+		lines := append(append(append([]string{}, left...), severities...), append([]string{""}, right...)...)
+		if cursorLine < 0 {
+			cursorLine = len(left) + len(severities) + 1 - cursorLine - 1
+		}
+		top := max(0, min(cursorLine-height/2, len(lines)-height))
+		return strings.Join(lines[top:min(len(lines), top+height)], "\n")
 	}
+	left = append(left, severities...)
 	colWidth := width / 2
 	var b strings.Builder
 	for i := 0; i < max(len(left), len(right)); i++ {
@@ -111,39 +184,4 @@ func (s *overviewScreen) view(st Styles, width, height int, now time.Time) strin
 		b.WriteString(pad(l, colWidth) + r + "\n")
 	}
 	return b.String()
-}
-
-// timeline draws one bar a week: expired ones first, this week stands out.
-func (s *overviewScreen) timeline(st Styles, now time.Time, barWidth int) []string {
-	var expired int
-	weeks := make([]int, 12)
-	for i := range s.ds.Rows {
-		d := s.ds.Rows[i].NotAfter.Sub(now)
-		switch {
-		case d < 0:
-			expired++
-		case d < 12*7*24*time.Hour:
-			weeks[int(d/(7*24*time.Hour))]++
-		}
-	}
-	most := expired
-	for _, n := range weeks {
-		most = max(most, n)
-	}
-	bar := func(n int) string {
-		if most == 0 || n == 0 {
-			return ""
-		}
-		return strings.Repeat("█", max(1, n*barWidth/most))
-	}
-	lines := []string{fmt.Sprintf("%-9s %4d %s", "expired", expired, st.BarExpired.Render(bar(expired)))}
-	for w, n := range weeks {
-		label := now.AddDate(0, 0, 7*w).Format("Jan 02")
-		style := st.Bar
-		if w == 0 {
-			label, style = "this week", st.BarThisWeek
-		}
-		lines = append(lines, fmt.Sprintf("%-9s %4d %s", label, n, style.Render(bar(n))))
-	}
-	return lines
 }

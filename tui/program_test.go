@@ -21,7 +21,7 @@ func TestProgram(t *testing.T) {
 		tm := teatest.NewTestModel(t, New(Options{Store: s, Policy: model.DefaultPolicy(), Poll: 50 * time.Millisecond}),
 			teatest.WithInitialTermSize(size[0], size[1]),
 			teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Expiry, next 12 weeks")) },
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Findings by severity")) },
 			teatest.WithDuration(10*time.Second))
 		tm.Send(keyMsg("2"))
 		tm.Send(keyMsg("/"))
