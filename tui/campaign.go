@@ -124,6 +124,16 @@ func (s *campaignScreen) decided(identity string) {
 	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
 }
 
+// selectName puts the cursor on the named item, if it is in the queue.
+func (s *campaignScreen) selectName(name string) {
+	for i, r := range s.rows {
+		if r.IdentityName == name {
+			s.cursor = i
+			return
+		}
+	}
+}
+
 func (s *campaignScreen) selected() *Row {
 	if s.cursor < len(s.rows) {
 		return s.rows[s.cursor]

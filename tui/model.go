@@ -362,6 +362,15 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if kind, ok := actionFor(msg, m.keys); ok {
 			return m.startAction(kind, []Row{m.detail.row})
 		}
+		// An item opened from the campaign queue is decided from its
+		// detail with the queue's keys, at any size.
+		if m.previous == screenCampaign && m.campaign.campaign != nil &&
+			(key.Matches(msg, m.keys.Certify) || key.Matches(msg, m.keys.RevokeItem) || key.Matches(msg, m.keys.NeedsChange)) {
+			m.screen = screenCampaign
+			m.campaign.selection = nil
+			m.campaign.selectName(m.detail.row.IdentityName)
+			return m.updateCampaign(msg, page)
+		}
 		switch {
 		case key.Matches(msg, m.keys.Back):
 			m.screen = m.previous

@@ -728,3 +728,26 @@ func TestCampaignDecidedView(t *testing.T) {
 		t.Errorf("the change is not audited as needs-change -> revoke: %+v", events)
 	}
 }
+
+// At 80x24 an item opened from the campaign queue is decided from its
+// detail with the same keys.
+func TestDecideFromDetailAt80x24(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 80, 24)
+	f, _ := model.ParseFilter("selfsigned !ca")
+	n, err := s.StartCampaign(context.Background(), "2026-Q4-detail", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = update(t, m, m.loadCmd()())
+	m = press(t, m, "7", "enter")
+	if m.screen != screenDetail {
+		t.Fatalf("enter on the queue did not open the detail")
+	}
+	m = press(t, m, "n")
+	m = typeText(t, m, "rotate to the CA")
+	m = pressRun(t, m, "enter")
+	if !strings.Contains(m.flash, "1 done") || len(m.campaign.rows) != n-1 {
+		t.Fatalf("n in the detail at 80x24: %q, %d left of %d", m.flash, len(m.campaign.rows), n)
+	}
+}
