@@ -154,6 +154,11 @@ func importAll(t *testing.T, s *Store, paths []string) {
 // reviewOutput renders every record with its findings, and the trust
 // entries' findings, as JSON lines: from the stored state, or linked from
 // the raw facts.
+// reviewNow is the one moment the stored and the relinked reviews are
+// read at: messages such as "expires in 3m" depend on it, and two reads a
+// moment apart straddle a minute now and then.
+var reviewNow = time.Now()
+
 func reviewOutput(t *testing.T, s *Store, relink bool) string {
 	t.Helper()
 	ctx := context.Background()
@@ -170,9 +175,8 @@ func reviewOutput(t *testing.T, s *Store, relink bool) string {
 			t.Fatal(err)
 		}
 	}
-	now := time.Now()
 	var out []byte
-	err = rv.Each(ctx, model.DefaultPolicy(), now, func(r *model.Record, findings []model.Finding) error {
+	err = rv.Each(ctx, model.DefaultPolicy(), reviewNow, func(r *model.Record, findings []model.Finding) error {
 		line, _ := json.Marshal(struct {
 			R model.RecordJSON
 			F []model.Finding
@@ -285,7 +289,7 @@ func linkOne(t *testing.T, s *Store, fp string, relink bool) string {
 		t.Fatal(err)
 	}
 	record.Sources = nil
-	findings := rv.Findings(&record, model.DefaultPolicy(), time.Now())
+	findings := rv.Findings(&record, model.DefaultPolicy(), reviewNow)
 	out, _ := json.Marshal(struct {
 		R model.RecordJSON
 		F []model.Finding
