@@ -2,11 +2,17 @@ package tui
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"certgov/model"
+	"certgov/store"
 )
 
 // TestDemoTape replays demo.tape's keys against the dashboard, from the
@@ -19,8 +25,10 @@ func TestDemoTape(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m := loaded(t, openDemo(t), 140, 40)
+	s := buildDemo(t) // its own: the tape starts a campaign
+	m := loaded(t, s, 140, 40)
 	started, launching, expectations := false, false, 0
+	inShell := false
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -29,12 +37,28 @@ func TestDemoTape(t *testing.T) {
 			launching = started
 			continue
 		}
+		if launching && strings.HasPrefix(line, "Type ") {
+			continue // the command that opens the dashboard again
+		}
 		if launching && line == "Enter" {
 			launching = false // the Enter that runs the command
 			continue
 		}
+		// In the shell the tape runs certgov's commands (cmd/certgov's
+		// TestDemoTapeCommands runs them); the campaign ones the second
+		// dashboard session needs are applied here through the store.
 		if line == "# Back in the shell." {
-			break // the rest of the tape runs certgov's commands, not the dashboard
+			inShell = true
+			continue
+		}
+		if line == "# Dashboard again." {
+			inShell, launching = false, true
+			m = loaded(t, s, 140, 40)
+			continue
+		}
+		if inShell {
+			applyTapeCommand(t, s, line)
+			continue
 		}
 		if want, ok := strings.CutPrefix(line, "# expect: "); ok {
 			expectations++
@@ -77,5 +101,31 @@ func TestDemoTape(t *testing.T) {
 	}
 	if !started || expectations < 5 {
 		t.Fatalf("demo.tape: started %v, %d expectations", started, expectations)
+	}
+}
+
+var (
+	tapeCampaignStart = regexp.MustCompile(`^Type "/tmp/certgov campaign start (\S+) --filter '([^']*)'"$`)
+	tapeReview        = regexp.MustCompile(`^Type "/tmp/certgov review (\S+) --campaign (\S+) --decision (\S+) --comment '([^']*)' --as (\S+)"$`)
+)
+
+// applyTapeCommand does what a campaign command the tape types does, so
+// that the dashboard session after it finds the campaign.
+func applyTapeCommand(t *testing.T, s *store.Store, line string) {
+	t.Helper()
+	now := time.Now()
+	if m := tapeCampaignStart.FindStringSubmatch(line); m != nil {
+		f, err := model.ParseFilter(m[2])
+		if err == nil {
+			_, err = s.StartCampaign(context.Background(), m[1], time.Time{}, f, model.DefaultPolicy(), store.Change{Actor: "tape", At: now})
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	if m := tapeReview.FindStringSubmatch(line); m != nil {
+		if _, err := s.Decide(context.Background(), m[2], m[1], m[3], m[4], store.Change{Actor: m[5], Reason: m[4], At: now}); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
 	}
 }

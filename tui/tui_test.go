@@ -24,9 +24,15 @@ var demoStore *store.Store
 // openDemo builds the demo estate into a database once for the package.
 func openDemo(t *testing.T) *store.Store {
 	t.Helper()
-	if demoStore != nil {
-		return demoStore
+	if demoStore == nil {
+		demoStore = buildDemo(t)
 	}
+	return demoStore
+}
+
+// buildDemo builds the demo estate into a new database.
+func buildDemo(t *testing.T) *store.Store {
+	t.Helper()
 	dir := t.TempDir()
 	estate, err := demo.Generate(time.Now())
 	if err != nil {
@@ -44,7 +50,6 @@ func openDemo(t *testing.T) *store.Store {
 	if _, err := imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil); err != nil {
 		t.Fatal(err)
 	}
-	demoStore = s
 	return s
 }
 
