@@ -154,6 +154,13 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	if ctx.Err() != nil {
 		err = ctx.Err()
 	}
+	// Configurations are recognised by the words they use, which a README
+	// or a runbook may use too: a file taken for one that is not (no
+	// validation context, not YAML at all) is no certificate material,
+	// skipped in a walk, rather than a broken configuration.
+	if err != nil && opts.Kind == "" && configKinds[kind] && res.Empty() && ctx.Err() == nil {
+		err = fmt.Errorf("%w: read as %s: %v", errNotCertificateMaterial, kind, err)
+	}
 	if len(r.depends) > 0 {
 		// The files the configuration names are part of its content: a
 		// changed CA file makes a changed configuration.

@@ -239,3 +239,16 @@ func TestConfigurationSizeBound(t *testing.T) {
 		t.Fatalf("a 33 MiB Envoy file: %v, want it refused naming the 32 MiB bound", res.Err)
 	}
 }
+
+// A README that talks about Envoy's settings is not a broken Envoy config:
+// in a walked folder it is skipped; named on the command line it is an
+// error that says what it was taken for.
+func TestDocumentationIsNotAConfig(t *testing.T) {
+	readme := []byte("# Gateway notes\n\nWe pin partners with `verify_certificate_hash` and `trusted_ca` in Envoy.\n")
+	if res := importers.Parse(context.Background(), "README.md", readme, importers.Options{}, false); res.Err != nil || res.Skipped == "" {
+		t.Errorf("walked README: %v, skipped %q; want it skipped", res.Err, res.Skipped)
+	}
+	if res := importers.Parse(context.Background(), "README.md", readme, importers.Options{}, true); res.Err == nil || !strings.Contains(res.Err.Error(), "envoy") {
+		t.Errorf("named README: %v; want an error saying it was read as envoy", res.Err)
+	}
+}

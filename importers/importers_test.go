@@ -17,7 +17,7 @@ import (
 
 	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
 )

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
 )

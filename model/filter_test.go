@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,4 +164,27 @@ func TestElideSource(t *testing.T) {
 	if h, p := model.SplitSourceKey("/etc/x:/y"); h != "" || p != "/etc/x:/y" {
 		t.Errorf("SplitSourceKey of a path with a colon: %q %q", h, p)
 	}
+}
+
+// FuzzParseFilter: any expression is parsed or refused with a position,
+// never a panic; a parsed filter matches without panicking too.
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"", "selfsigned expires<30d !expired", `"two words" owner:none`, "exception-ends<7d", "source:gw-eu-1:", "!", `"unclosed`, "finding:any trust:mixed", "expires<", "fp:ab:cd"} {
+		f.Add(s)
+	}
+	r := &model.Record{Certificate: model.Certificate{CommonName: "svc", SANs: model.SANs{DNS: []string{"a.example"}}}}
+	f.Fuzz(func(t *testing.T, expr string) {
+		flt, err := model.ParseFilter(expr)
+		if err != nil {
+			var fe *model.FilterError
+			if !errors.As(err, &fe) && !strings.Contains(err.Error(), "filter") {
+				t.Fatalf("%q: error without a place: %v", expr, err)
+			}
+			return
+		}
+		flt.Match(r, time.Now())
+		if again, err := model.ParseFilter(flt.String()); err != nil || again.String() != flt.String() {
+			t.Fatalf("%q: String %q does not parse back (%v)", expr, flt.String(), err)
+		}
+	})
 }

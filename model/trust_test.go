@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/model"
 )
 

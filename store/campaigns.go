@@ -130,9 +130,8 @@ func dueText(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+// isUniqueViolation reports SQLite's SQLITE_CONSTRAINT_UNIQUE.
+func isUniqueViolation(err error) bool { return sqliteCode(err) == sqliteConstraintUnique }
 
 // OpenCampaign finds the open campaign with the name.
 func (s *Store) OpenCampaign(ctx context.Context, name string) (*Campaign, error) {

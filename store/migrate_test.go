@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/model"
 )
 

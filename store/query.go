@@ -432,6 +432,9 @@ func (s *Store) Resolve(ctx context.Context, ref string, now time.Time) (*Identi
 		ids, keys = append(ids, id), append(keys, key)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, -1, err
+	}
 	switch len(ids) {
 	case 0:
 		return nil, -1, fmt.Errorf("%q: %w: no certificate fingerprint or identity name matches", ref, ErrNotFound)

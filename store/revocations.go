@@ -44,6 +44,9 @@ func (s *Store) Revocations(ctx context.Context) (map[string]Revocation, error) 
 		crls = append(crls, c)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	out := map[string]Revocation{}
 	for _, c := range crls {
 		verified, usable, err := s.checkCRL(ctx, c.issuerNormalized, c.der)
@@ -70,6 +73,9 @@ func (s *Store) Revocations(ctx context.Context) (map[string]Revocation, error) 
 			}
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

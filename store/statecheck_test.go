@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,19 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 		if !found {
 			t.Errorf("%s: differences %v, want one saying %q", tamper.name, diffs, tamper.want)
 		}
+	}
+}
+
+// A second open campaign of one name is refused as such (SQLite's
+// SQLITE_CONSTRAINT_UNIQUE, told by its code, not its message).
+func TestCampaignNameTaken(t *testing.T) {
+	s := openTemp(t)
+	runImport(t, s, false, fileWith(t, "a.pem", "alpha-svc"))
+	ch := store.Change{Actor: "erin", At: time.Now()}
+	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.DefaultPolicy(), ch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.DefaultPolicy(), ch); !errors.Is(err, store.ErrCampaignExists) {
+		t.Fatalf("second open campaign of one name: %v, want ErrCampaignExists", err)
 	}
 }

@@ -258,15 +258,27 @@ func (s *Store) checkAtOpen(ctx context.Context) error {
 	return nil
 }
 
-// isCorrupt reports whether err is SQLite's SQLITE_CORRUPT or
-// SQLITE_NOTADB.
-func isCorrupt(err error) bool {
+// SQLite result codes certgov tells apart (sqlite.org/rescode.html).
+const (
+	sqliteCorrupt          = 11
+	sqliteNotADB           = 26
+	sqliteConstraintUnique = 2067 // SQLITE_CONSTRAINT | 8<<8
+)
+
+// sqliteCode is the SQLite result code of err, or 0 when it has none.
+func sqliteCode(err error) int {
 	var e interface{ Code() int }
 	if errors.As(err, &e) {
-		code := e.Code() & 0xff
-		return code == 11 || code == 26
+		return e.Code()
 	}
-	return false
+	return 0
+}
+
+// isCorrupt reports whether err is SQLite's SQLITE_CORRUPT or
+// SQLITE_NOTADB (extended codes included).
+func isCorrupt(err error) bool {
+	code := sqliteCode(err) & 0xff
+	return code == sqliteCorrupt || code == sqliteNotADB
 }
 
 // Path is the database file.

@@ -12,7 +12,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
@@ -306,8 +306,9 @@ func BenchmarkExportCampaign(b *testing.B) {
 	runtime.GC()
 	b.ResetTimer()
 	var peak uint64
-	stop := make(chan struct{})
+	stop, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(sampled) // peak is read only after the sampler stopped
 		var ms runtime.MemStats
 		for {
 			select {
@@ -325,5 +326,6 @@ func BenchmarkExportCampaign(b *testing.B) {
 		}
 	}
 	close(stop)
+	<-sampled
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }

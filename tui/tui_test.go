@@ -12,28 +12,52 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
 	"certgov/store"
 	"certgov/store/evidence"
 )
 
-var demoStore *store.Store
+var (
+	demoStore *store.Store
+	// packageDir outlives every test (TestMain removes it): the shared
+	// demo database lives there, not in the first test's temporary
+	// folder, which is removed when that test ends.
+	packageDir string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "certgov-tui-test-*")
+	if err != nil {
+		panic(err)
+	}
+	packageDir = dir
+	code := m.Run()
+	if demoStore != nil {
+		demoStore.Close()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // openDemo builds the demo estate into a database once for the package.
 func openDemo(t *testing.T) *store.Store {
 	t.Helper()
 	if demoStore == nil {
-		demoStore = buildDemo(t)
+		demoStore = buildDemoIn(t, packageDir)
 	}
 	return demoStore
 }
 
-// buildDemo builds the demo estate into a new database.
+// buildDemo builds the demo estate into a new database of the test's own.
 func buildDemo(t *testing.T) *store.Store {
 	t.Helper()
-	dir := t.TempDir()
+	return buildDemoIn(t, t.TempDir())
+}
+
+func buildDemoIn(t *testing.T, dir string) *store.Store {
+	t.Helper()
 	estate, err := demo.Generate(time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 )
 
 // writeCorpus writes about n certificates below dir in the shapes real

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/store"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 	"certgov/store"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/demo"
+	"certgov/cmd/certgov/demo"
 )
 
 // A partner's certificate whose names carry terminal escapes (OSC 52
