@@ -184,6 +184,9 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 		return s.selected(), s.selected() != nil
 	}
 	s.cursor = moveCursor(msg, k, s.cursor, len(s.rows), page)
+	// The offset moves only here, with the cursor: the view reads it
+	// (page is the body height less two; the table shows page-1 rows).
+	s.offset = scrolled(s.cursor, s.offset, max(1, page-1))
 	return nil, false
 }
 
@@ -229,7 +232,7 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 		listWidth = width * 11 / 20
 	}
 	rows := max(1, height-3)
-	s.offset = scrolled(s.cursor, s.offset, rows)
+	offset := scrolled(s.cursor, s.offset, rows) // the view only reads
 	var list []string
 	switch {
 	case len(s.rows) == 0 && s.showDecided:
@@ -237,7 +240,7 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	case len(s.rows) == 0:
 		list = append(list, st.Dim.Render("  every item is decided: close the campaign with certgov campaign close "+s.campaign.Name))
 	}
-	for i := s.offset; i < len(s.rows) && i < s.offset+rows; i++ {
+	for i := offset; i < len(s.rows) && i < offset+rows; i++ {
 		r := s.rows[i]
 		mark := " "
 		if s.selection[r.IdentityName] {

@@ -58,7 +58,9 @@ func (s *detailScreen) setIdentity(fingerprint string, ident *store.Identity) {
 	}
 }
 
-func (s *detailScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) {
+// update scrolls; lines is how many lines the pane holds, height how
+// many it shows, so the offset never passes the end.
+func (s *detailScreen) update(msg tea.KeyPressMsg, k KeyMap, page, lines, height int) {
 	switch {
 	case key.Matches(msg, k.Down):
 		s.offset++
@@ -70,11 +72,22 @@ func (s *detailScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) {
 		s.offset -= page
 	case key.Matches(msg, k.Top):
 		s.offset = 0
+	case key.Matches(msg, k.Bottom):
+		s.offset = lines
 	}
-	s.offset = max(0, s.offset)
+	s.offset = max(0, min(s.offset, lines-height))
 }
 
-func (s *detailScreen) view(st Styles, width, height int, now time.Time) string {
+// view draws the pane from the offset its updates keep; it changes
+// nothing.
+func (s detailScreen) view(st Styles, width, height int, now time.Time) string {
+	lines := s.lines(st, width, now)
+	offset := min(s.offset, max(0, len(lines)-height))
+	return strings.Join(lines[offset:], "\n")
+}
+
+// lines are the pane's lines at a width.
+func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 	r := &s.row
 	var lines []string
 	field := func(label, value string) {
@@ -185,8 +198,7 @@ func (s *detailScreen) view(st Styles, width, height int, now time.Time) string 
 	for i := range lines {
 		lines[i] = truncate(lines[i], width)
 	}
-	s.offset = min(s.offset, max(0, len(lines)-height))
-	return strings.Join(lines[s.offset:], "\n")
+	return lines
 }
 
 func sansText(s model.SANs) string { return orDash(strings.Join(s.Labeled(), ", ")) }

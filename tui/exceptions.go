@@ -83,6 +83,9 @@ func (s *exceptionsScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (*Row
 		return s.selected(), s.selected() != nil
 	}
 	s.cursor = moveCursor(msg, k, s.cursor, len(s.queue), page)
+	// The offset moves only here, with the cursor: the view reads it
+	// (page is the body height less two; the table shows page-1 rows).
+	s.offset = scrolled(s.cursor, s.offset, max(1, page-1))
 	return nil, false
 }
 
@@ -92,11 +95,11 @@ func (s *exceptionsScreen) view(st Styles, width, height int, now time.Time) str
 		st.Dim.Render("  · a approve · x reject · enter opens") + "\n")
 	b.WriteString(st.Header.Render(fmt.Sprintf("  %s  %-10s  %-12s  %-7s  %s", pad("IDENTITY", 34), "EXPIRES", "KEY", "TRUSTED", "DECISION")) + "\n")
 	rows := max(1, height-3)
-	s.offset = scrolled(s.cursor, s.offset, rows)
+	offset := scrolled(s.cursor, s.offset, rows) // the view only reads
 	if len(s.queue) == 0 {
 		b.WriteString(st.Dim.Render("  nothing waits: every explicitly trusted self-signed certificate has an approved exception") + "\n")
 	}
-	for i := s.offset; i < len(s.queue) && i < s.offset+rows; i++ {
+	for i := offset; i < len(s.queue) && i < offset+rows; i++ {
 		r := &s.ds.Rows[s.queue[i]]
 		decision := "pending"
 		switch {

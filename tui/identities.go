@@ -276,6 +276,9 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 		}
 	default:
 		s.cursor = moveCursor(msg, k, s.cursor, len(s.order), page)
+		// The offset moves only here, with the cursor: the view reads it
+		// (page is the body height less two; the table shows page-1 rows).
+		s.offset = scrolled(s.cursor, s.offset, max(1, page-1))
 	}
 	return nil, false
 }
@@ -357,7 +360,7 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	b.WriteByte('\n')
 
 	rowsHeight := max(1, height-3)
-	s.offset = scrolled(s.cursor, s.offset, rowsHeight)
+	offset := scrolled(s.cursor, s.offset, rowsHeight) // the view only reads
 	if len(s.order) == 0 {
 		if s.ds.FirstPage {
 			b.WriteString(st.Dim.Render("  none of the first identities matches; the rest is loading"))
@@ -366,7 +369,7 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 		}
 		b.WriteByte('\n')
 	}
-	for pos := s.offset; pos < len(s.order) && pos < s.offset+rowsHeight; pos++ {
+	for pos := offset; pos < len(s.order) && pos < offset+rowsHeight; pos++ {
 		r := &s.ds.Rows[s.order[pos]]
 		marker := "  "
 		switch {
@@ -398,9 +401,9 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 		b.WriteString(text)
 		b.WriteByte('\n')
 	}
-	footer := fmt.Sprintf("  %s (%d identities in all)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))
+	footer := fmt.Sprintf("  %s (%d identities in all)", position(offset, rowsHeight, len(s.order)), len(s.ds.Rows))
 	if s.ds.FirstPage {
-		footer = fmt.Sprintf("  %s (the first %d loaded)", position(s.offset, rowsHeight, len(s.order)), len(s.ds.Rows))
+		footer = fmt.Sprintf("  %s (the first %d loaded)", position(offset, rowsHeight, len(s.order)), len(s.ds.Rows))
 	}
 	if len(s.selection) > 0 {
 		footer += fmt.Sprintf(" · %d selected: o e a x apply to all of them, esc clears", len(s.selection))

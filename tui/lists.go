@@ -36,6 +36,9 @@ func (s *listScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (listItem, 
 		return s.items[s.cursor], true
 	}
 	s.cursor = moveCursor(msg, k, s.cursor, len(s.items), page)
+	// The offset moves only here, with the cursor: the view reads it
+	// (page is the body height less two; the table shows page-2 rows).
+	s.offset = scrolled(s.cursor, s.offset, max(1, page-2))
 	return listItem{}, false
 }
 
@@ -43,11 +46,11 @@ func (s *listScreen) view(st Styles, width, height int, title string) string {
 	var b strings.Builder
 	b.WriteString(st.Label.Render(title) + "\n")
 	rows := max(1, height-4)
-	s.offset = scrolled(s.cursor, s.offset, rows)
+	offset := scrolled(s.cursor, s.offset, rows) // the view only reads
 	if len(s.items) == 0 {
 		b.WriteString(st.Dim.Render("  nothing here") + "\n")
 	}
-	for i := s.offset; i < len(s.items) && i < s.offset+rows; i++ {
+	for i := offset; i < len(s.items) && i < offset+rows; i++ {
 		it := s.items[i]
 		line := "  " + pad(it.text, width-2)
 		if it.severity != "" {

@@ -375,7 +375,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.Back):
 			m.screen = m.previous
 		default:
-			m.detail.update(msg, m.keys, page)
+			h := m.bodyHeight()
+			m.detail.update(msg, m.keys, page, len(m.detail.lines(m.styles, m.width, m.opts.Now())), h)
 		}
 	}
 	return m, nil

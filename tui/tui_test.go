@@ -780,3 +780,45 @@ func TestDecideFromDetailAt80x24(t *testing.T) {
 		t.Fatalf("n in the detail at 80x24: %q, %d left of %d", m.flash, len(m.campaign.rows), n)
 	}
 }
+
+// cursorLine is the screen line of the selected row.
+func cursorLine(m Model) int {
+	for i, l := range strings.Split(screenText(m), "\n") {
+		if strings.Contains(l, "▶") {
+			return i
+		}
+	}
+	return -1
+}
+
+// Scrolling keeps its place: past a page down and one up, the cursor moves
+// up on screen instead of dragging the page (the offset lives in the
+// update paths; views only read it), in every list; the detail pane
+// scrolls back from its end at once.
+func TestScrollingKeepsItsPlace(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 120, 35)
+	for _, screenKey := range []string{"2", "4", "5", "6"} {
+		m = press(t, m, screenKey)
+		for range 40 {
+			m = press(t, m, "down")
+		}
+		bottom := cursorLine(m)
+		m = press(t, m, "k")
+		if got := cursorLine(m); got != bottom-1 {
+			t.Errorf("screen %s: after 40 down and k the cursor is on line %d, was %d", screenKey, got, bottom)
+		}
+	}
+	m = press(t, m, "2", "enter")
+	if m.screen != screenDetail {
+		t.Fatal("no detail")
+	}
+	for range 200 {
+		m = press(t, m, "down")
+	}
+	atEnd := screenText(m)
+	m = press(t, m, "up")
+	if screenText(m) == atEnd {
+		t.Error("the detail pane did not move on the first up after scrolling past its end")
+	}
+}
