@@ -19,24 +19,24 @@ type column struct {
 	width    int
 	priority int // lower survives narrower terminals: the issuer goes first, the owner stays at 80 columns
 	cell     func(r *Row, now time.Time) string
-	less     func(a, b *Row) bool
+	less     func(a, b *Row, now time.Time) bool
 }
 
 var identityColumns = []column{
 	{"IDENTITY", 26, 0, func(r *Row, _ time.Time) string { return r.IdentityName },
-		func(a, b *Row) bool { return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName) }},
+		func(a, b *Row, _ time.Time) bool { return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName) }},
 	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
-		func(a, b *Row) bool { return a.Owner < b.Owner }},
+		func(a, b *Row, _ time.Time) bool { return a.Owner < b.Owner }},
 	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return trustShort(r) },
-		func(a, b *Row) bool { return trustShort(a) < trustShort(b) }},
+		func(a, b *Row, _ time.Time) bool { return trustShort(a) < trustShort(b) }},
 	{"ISSUER", 22, 5, func(r *Row, _ time.Time) string { return issuerShort(r) },
-		func(a, b *Row) bool { return issuerShort(a) < issuerShort(b) }},
+		func(a, b *Row, _ time.Time) bool { return issuerShort(a) < issuerShort(b) }},
 	{"EXCEPTION", 10, 4, func(r *Row, now time.Time) string { return exceptionState(r, now) },
-		func(a, b *Row) bool { return exceptionState(a, time.Now()) < exceptionState(b, time.Now()) }},
+		func(a, b *Row, now time.Time) bool { return exceptionState(a, now) < exceptionState(b, now) }},
 	{"EXPIRES", 10, 1, func(r *Row, now time.Time) string { return model.Relative(r.NotAfter, now) },
-		func(a, b *Row) bool { return a.NotAfter.Before(b.NotAfter) }},
+		func(a, b *Row, _ time.Time) bool { return a.NotAfter.Before(b.NotAfter) }},
 	{"FINDINGS", 14, 1, func(r *Row, _ time.Time) string { return findingsCell(r) },
-		func(a, b *Row) bool {
+		func(a, b *Row, _ time.Time) bool {
 			if a.worst != b.worst {
 				return a.worst < b.worst
 			}
@@ -122,7 +122,7 @@ func newIdentitiesScreen() identitiesScreen {
 func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
 	selected := s.selectedKey()
 	s.ds = ds
-	s.resort()
+	s.resort(now)
 	s.refresh(now)
 	s.selectKey(selected)
 }
@@ -172,7 +172,7 @@ func (s *identitiesScreen) selectKey(identityKey string) {
 
 // resort orders every row by the sort column; filtering then keeps that
 // order, so a filter keystroke never sorts.
-func (s *identitiesScreen) resort() {
+func (s *identitiesScreen) resort(now time.Time) {
 	if s.ds == nil {
 		return
 	}
@@ -187,7 +187,7 @@ func (s *identitiesScreen) resort() {
 		if s.reverse {
 			a, b = b, a
 		}
-		return col.less(a, b)
+		return col.less(a, b, now)
 	})
 }
 
@@ -240,13 +240,13 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 	case key.Matches(msg, k.Sort):
 		selected := s.selectedKey()
 		s.sortCol = (s.sortCol + 1) % len(identityColumns)
-		s.resort()
+		s.resort(now)
 		s.refresh(now)
 		s.selectKey(selected)
 	case key.Matches(msg, k.Reverse):
 		selected := s.selectedKey()
 		s.reverse = !s.reverse
-		s.resort()
+		s.resort(now)
 		s.refresh(now)
 		s.selectKey(selected)
 	case key.Matches(msg, k.Open):
