@@ -1,7 +1,11 @@
-// Package importers turns certificate files (PEM, DER, PKCS#7, PKCS#12,
-// JKS) into model values. It reads files but never touches the database,
-// and it never keeps private key material: a key found on the way becomes
-// a model.PrivateKeyFact and is dropped.
+// Package importers turns files into model values: certificates (PEM,
+// DER, PKCS#7, PKCS#12, JKS, truststores), trust configurations (CA
+// bundles, pin lists, OAuth mTLS client registrations, Keycloak realms,
+// nginx and Envoy configs, Kubernetes Secrets and Ingresses), CRLs and CSV
+// inventories (Kinds lists them; Detect tells them apart by content). It
+// reads files but never touches the database, and it never keeps private
+// key material: a key found on the way becomes a model.PrivateKeyFact and
+// is dropped.
 package importers
 
 import (

@@ -171,7 +171,9 @@ func oauthClientObjects(data []byte) ([]json.RawMessage, error) {
 		if json.Unmarshal(obj[k], &list) == nil && len(list) > 0 {
 			if _, ok := list[0]["client_id"]; ok {
 				var raws []json.RawMessage
-				json.Unmarshal(obj[k], &raws)
+				if err := json.Unmarshal(obj[k], &raws); err != nil {
+					return nil, fmt.Errorf("OAuth clients %q: %w", k, err)
+				}
 				return raws, nil
 			}
 		}

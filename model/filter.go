@@ -81,29 +81,50 @@ type TrustRef struct {
 	Explicit bool `json:"explicit"`
 }
 
+// FilterTerm is one term of the filter language and what it matches. The
+// table is the language's one description: `ls --help` prints it, the
+// README's table is checked against it, and every term in it parses.
+type FilterTerm struct {
+	Term, Meaning string
+}
+
+// FilterTerms lists the filter language's terms.
+var FilterTerms = []FilterTerm{
+	{"TEXT", `CN, subject, identity or a SAN contains TEXT ("quote it" for spaces or a colon)`},
+	{"expired", "past notAfter"},
+	{"expires<30d", "expires within 30 days, expired included (h, d, w, y)"},
+	{"expires>1y", "expires more than a year from now"},
+	{"selfsigned", "self-signed (its signature verifies with its own key)"},
+	{"ca", "acts as a CA (issued an imported certificate, or CA:TRUE with keyCertSign)"},
+	{"issuer:TEXT", "issuer DN contains TEXT"},
+	{"subject:TEXT", "subject DN contains TEXT"},
+	{"san:TEXT", "a SAN contains TEXT"},
+	{"key:rsa", "key algorithm: rsa, ecdsa, ed25519, dsa"},
+	{"fp:HEX", "SHA-256 fingerprint starts with HEX"},
+	{"owner:none", "no owner"},
+	{"owner:NAME", "owner contains NAME"},
+	{"finding:CODE", "has that finding (finding:any: any finding)"},
+	{"trusted", "admitted by some trust entry"},
+	{"untrusted", "admitted by none"},
+	{"trust:MODEL", "exactly that trust model: tls_client_auth, self_signed_tls_client_auth, mixed, untrusted"},
+	{"exception:STATE", "its exception: approved, ended, rejected, revoked, pending (self-signed, trusted by name, undecided), none"},
+	{"exception-ends<30d", "an approved exception ends within 30 days"},
+	{"source:TEXT", "a file holding it or an entry admitting it: path or host contains TEXT"},
+	{"current", "its identity's current certificate"},
+	{"revoked", "revoked by an imported CRL"},
+}
+
+// FilterHelp is FilterTerms as help text, one term a line.
+func FilterHelp(indent string) string {
+	var b strings.Builder
+	for _, t := range FilterTerms {
+		fmt.Fprintf(&b, "%s%-20s %s\n", indent, t.Term, t.Meaning)
+	}
+	return b.String()
+}
+
 // Filter is a parsed filter expression: terms combined with AND, each
-// possibly negated with a leading "!".
-//
-//	ledger                free text in CN, subject, SANs (case-insensitive)
-//	expired               notAfter has passed
-//	expires<30d           expires within 30 days (h, d, w, y; includes expired)
-//	expires>1y            expires later than a year from now
-//	selfsigned            self-signed (signature verified with its own key)
-//	ca                    acts as a CA (issued an imported certificate, or CA:TRUE with keyCertSign)
-//	issuer:TEXT           issuer DN contains TEXT
-//	subject:TEXT          subject DN contains TEXT
-//	san:TEXT              a SAN contains TEXT
-//	key:rsa|ecdsa|ed25519 key algorithm
-//	fp:HEX                SHA-256 fingerprint starts with HEX
-//	owner:none|NAME       no owner, or owner contains NAME
-//	finding:CODE          has a finding with that code (finding:any: any)
-//	current               its identity's current certificate
-//	trusted, untrusted    admitted by some trust entry, or by none
-//	revoked               revoked by an imported CRL
-//	trust:MODEL           trust model (self_signed_tls_client_auth, tls_client_auth, mixed, untrusted)
-//	exception:STATE       approved, ended, rejected, revoked, pending (self-signed, trusted by name, undecided) or none
-//	source:TEXT           a file that holds it or a trust entry that admits it: path or host contains TEXT
-//	exception-ends<30d    an approved exception ends within 30 days
+// possibly negated with a leading "!" (FilterTerms lists the terms).
 type Filter struct {
 	source string
 	terms  []term

@@ -654,3 +654,21 @@ func TestCampaign(t *testing.T) {
 		t.Errorf("%d audit events", n)
 	}
 }
+
+// The README's filter table and ls --help name every term of the one
+// table the language is described in (model.FilterTerms).
+func TestFilterDocsMatchTheLanguage(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := certgov(t, "ls", "--help").stdout
+	for _, term := range model.FilterTerms {
+		if term.Term != "TEXT" && !strings.Contains(string(readme), "`"+term.Term+"`") {
+			t.Errorf("README's filter table lacks `%s`", term.Term)
+		}
+		if !strings.Contains(help, term.Term) {
+			t.Errorf("ls --help lacks %s", term.Term)
+		}
+	}
+}

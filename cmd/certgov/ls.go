@@ -30,25 +30,7 @@ func newLsCommand(a *app) *cobra.Command {
 		Long: `List certificates, one row each, ordered by identity and expiry.
 
 Filter terms are combined with AND; "!" negates a term:
-  TEXT                 CN, subject, identity or SAN contains TEXT ("quote it" for spaces)
-  expired              past notAfter
-  expires<30d          expires within 30 days, expired included (h, d, w, y)
-  expires>1y           expires more than a year from now
-  selfsigned           self-signed (verified with its own key)
-  ca                   a CA certificate
-  issuer:TEXT          issuer DN contains TEXT
-  subject:TEXT         subject DN contains TEXT
-  san:TEXT             a SAN contains TEXT
-  key:rsa|ecdsa|ed25519
-  fp:HEX               SHA-256 fingerprint starts with HEX
-  owner:none|NAME      unowned, or owner contains NAME
-  finding:CODE         has that finding (see certgov findings --help; finding:any)
-  trusted, untrusted   admitted by some trust entry, or by none; trust:MODEL for a model
-  exception:STATE      approved, ended, rejected, revoked, pending (undecided) or none
-  exception-ends<30d   an approved exception ends within 30 days
-  source:TEXT          a file holding it or an entry admitting it: path or host contains TEXT
-  current              its identity's current certificate
-
+` + model.FilterHelp("  ") + `
 Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
