@@ -24,7 +24,9 @@ type column struct {
 
 var identityColumns = []column{
 	{"IDENTITY", 26, 0, func(r *Row, _ time.Time) string { return r.IdentityName },
-		func(a, b *Row, _ time.Time) bool { return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName) }},
+		func(a, b *Row, _ time.Time) bool {
+			return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName)
+		}},
 	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
 		func(a, b *Row, _ time.Time) bool { return a.Owner < b.Owner }},
 	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return trustShort(r) },
