@@ -97,6 +97,22 @@ func (e *Exception) JSON() *ExceptionJSON {
 	return j
 }
 
+// Values a decision may lack (MissingValueError).
+const (
+	ValueReason  = "a reason"
+	ValueEndDate = "an end date"
+	ValueComment = "a comment"
+)
+
+// MissingValueError says what a decision lacks. It states the fact only:
+// the CLI adds the flag that gives the value, the dashboard asks for it.
+type MissingValueError struct {
+	Decision string // "an approval", "revoke", …
+	Value    string // ValueReason, ValueEndDate, ValueComment
+}
+
+func (e *MissingValueError) Error() string { return e.Decision + " needs " + e.Value }
+
 // CheckApproval applies the rules an approval must meet: a reason, and an
 // end date in the future, no later than the certificate's notAfter and no
 // further than the policy allows. The error says which rule failed.
@@ -105,9 +121,9 @@ func CheckApproval(c *Certificate, reason string, until, now time.Time, p Policy
 	case !c.SelfSigned:
 		return fmt.Errorf("%s is not self-signed: exceptions are for self-signed certificates (CA-signed ones are trusted through their CA)", c.IdentityName)
 	case reason == "":
-		return fmt.Errorf("an approval needs a reason (--reason)")
+		return &MissingValueError{Decision: "an approval", Value: ValueReason}
 	case until.IsZero():
-		return fmt.Errorf("an approval needs an end date (--until YYYY-MM-DD)")
+		return &MissingValueError{Decision: "an approval", Value: ValueEndDate}
 	case !until.After(now):
 		return fmt.Errorf("the end date %s is not in the future", until.Format("2006-01-02"))
 	case until.After(c.NotAfter) && !sameDay(until, c.NotAfter):

@@ -241,7 +241,7 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 	case DecisionCertify:
 	case DecisionRevoke, DecisionNeedsChange:
 		if comment == "" {
-			return nil, fmt.Errorf("%s needs a comment (--comment)", decision)
+			return nil, &model.MissingValueError{Decision: decision, Value: model.ValueComment}
 		}
 	default:
 		return nil, fmt.Errorf("unknown decision %q (certify, revoke, needs-change)", decision)
@@ -319,6 +319,17 @@ func (s *Store) latestDecisions(ctx context.Context) (map[string]*model.Campaign
 	return out, err
 }
 
+// UndecidedItemsError refuses to close a campaign with undecided items
+// unless forced.
+type UndecidedItemsError struct {
+	Campaign  string
+	Undecided int
+}
+
+func (e *UndecidedItemsError) Error() string {
+	return fmt.Sprintf("campaign %q has %d undecided items: decide them, or close it anyway to record them as undecided", e.Campaign, e.Undecided)
+}
+
 // CommentNeededError refuses to certify an item with high or critical
 // findings without a comment.
 type CommentNeededError struct {
@@ -366,7 +377,7 @@ func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch C
 			return nil, err
 		}
 		if open > 0 && !force {
-			return nil, fmt.Errorf("campaign %q has %d undecided items: decide them, or close with --force to record them as undecided", name, open)
+			return nil, &UndecidedItemsError{Campaign: name, Undecided: open}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = 'undecided' WHERE campaign_id = ? AND decision = ''`, c.ID); err != nil {
 			return nil, err

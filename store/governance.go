@@ -201,7 +201,7 @@ func (s *Store) DecideException(ctx context.Context, ref, state string, until ti
 		}
 		until = model.ApprovalEnd(cert, until)
 	case ch.Reason == "":
-		return nil, nil, fmt.Errorf("a decision needs a reason (--reason)")
+		return nil, nil, &model.MissingValueError{Decision: "a decision", Value: model.ValueReason}
 	case !cert.SelfSigned:
 		return nil, nil, fmt.Errorf("%s is not self-signed: exceptions are for self-signed certificates", ident.Name)
 	}

@@ -434,7 +434,7 @@ func TestGuardedDecisions(t *testing.T) {
 	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
 	certgov(t, "campaign", "start", "2026-Q4", "--filter", "selfsigned !ca")
 	r := certgov(t, "review", "partner-weyland-cargo", "--campaign", "2026-Q4", "--decision", "certify")
-	if r.code != 1 || !strings.Contains(r.stderr, "needs a comment") || !strings.Contains(r.stderr, "weak-key") {
+	if r.code != 1 || !strings.Contains(r.stderr, "needs a comment") || !strings.Contains(r.stderr, "weak-key") || !strings.HasSuffix(strings.TrimSpace(r.stderr), "(--comment)") {
 		t.Errorf("certify with critical findings and no comment: %+v", r)
 	}
 	if r := certgov(t, "review", "partner-weyland-cargo", "--campaign", "2026-Q4", "--decision", "certify", "--comment", "replaced next week"); r.code != 0 {

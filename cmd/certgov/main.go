@@ -106,9 +106,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "certgov: %s\n", model.Printable(err.Error()))
 		return 2
 	default:
-		fmt.Fprintf(stderr, "certgov: %s\n", model.Printable(err.Error()))
+		fmt.Fprintf(stderr, "certgov: %s%s\n", model.Printable(err.Error()), flagHint(err))
 		return 1
 	}
+}
+
+// flagHint names the flag that supplies what a domain error says is
+// missing: the domain states the fact, only the CLI knows its flags.
+func flagHint(err error) string {
+	var missing *model.MissingValueError
+	var undecided *store.UndecidedItemsError
+	var comment *store.CommentNeededError
+	switch {
+	case errors.As(err, &missing):
+		return map[string]string{model.ValueReason: " (--reason)", model.ValueEndDate: " (--until YYYY-MM-DD)", model.ValueComment: " (--comment)"}[missing.Value]
+	case errors.As(err, &undecided):
+		return " (--force closes it)"
+	case errors.As(err, &comment):
+		return " (--comment)"
+	}
+	return ""
 }
 
 type usageError struct{ error }
