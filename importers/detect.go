@@ -9,7 +9,6 @@
 package importers
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/asn1"
@@ -48,10 +47,6 @@ type Options struct {
 	// signature costs far more than parsing them.
 	seen *factsCache
 }
-
-// Kinds lists the formats that --kind accepts.
-var Kinds = []string{model.KindPEM, model.KindDER, model.KindPKCS7, model.KindPKCS12, model.KindJKS,
-	model.KindCABundle, model.KindPinList, model.KindOAuth, model.KindKeycloak, model.KindNginx, model.KindEnvoy, model.KindKubernetes, model.KindCRL, model.KindCSV}
 
 // ErrWrongPassword is returned when no password opens a keystore.
 var ErrWrongPassword = errors.New("wrong keystore password (set CERTGOV_KEYSTORE_PASSWORD or use --password-file)")
@@ -113,47 +108,13 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	}
 	r := &reader{ctx: ctx, path: path, opts: opts, res: &res}
 	var err error
-	switch kind {
-	case model.KindPEM:
-		err = r.readPEM(data)
-		if err == nil && opts.Kind == "" && looksLikeTrustStore(path, res.Certificates) {
-			res.Source.Kind = model.KindCABundle
-			r.trustCAs()
-		}
-	case model.KindCABundle:
-		if err = r.readPEM(data); err == nil {
-			r.trustCAs()
-		}
-	case model.KindPinList:
-		err = r.readPinList(data)
-	case model.KindOAuth:
-		err = r.readOAuthClients(data)
-	case model.KindKeycloak:
-		err = r.readKeycloak(data)
-	case model.KindNginx:
-		err = r.readNginx(data)
-	case model.KindCSV:
-		err = r.readCSV(data)
-	case model.KindEnvoy:
-		err = r.readEnvoy(data)
-	case model.KindKubernetes:
-		err = r.readKubernetes(data)
-	case model.KindDER:
-		err = r.readDER(data)
-	case model.KindPKCS7:
-		err = r.readPKCS7(data)
-	case model.KindPKCS12:
-		err = r.readPKCS12(data)
-	case model.KindJKS:
-		err = r.readJKS(data)
-	case kindJCEKS:
-		err = errors.New("JCEKS keystores are not supported: convert with keytool -importkeystore -deststoretype pkcs12")
-	case model.KindCRL:
-		err = r.readCRL(data, 0, "")
-	case "":
+	switch f, ok := formatOf(kind); {
+	case kind == "":
 		err = errNotCertificateMaterial
-	default:
+	case !ok:
 		err = fmt.Errorf("unknown kind %q (one of %s)", kind, strings.Join(Kinds, ", "))
+	default:
+		err = f.read(r, data)
 	}
 	if ctx.Err() != nil {
 		err = ctx.Err()
@@ -216,36 +177,6 @@ var (
 	oidSigned  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
 )
 
-// Detect names the format of data by its content, not its file name:
-// .crt and .cer files are PEM as often as DER.
-func Detect(data []byte) string {
-	// Configurations first: they may embed PEM blocks (Envoy inline_string,
-	// Kubernetes stringData) that must not make them PEM files.
-	switch {
-	case bytes.HasPrefix(data, jksMagic):
-		return model.KindJKS
-	case bytes.HasPrefix(data, jceksMagic):
-		return kindJCEKS
-	case looksLikeJSON(data):
-		return detectJSON(data)
-	case looksLikeKubernetes(data):
-		return model.KindKubernetes
-	case looksLikeNginx(data):
-		return model.KindNginx
-	case looksLikeEnvoy(data) && !bytes.HasPrefix(bytes.TrimSpace(data), pemBegin):
-		return model.KindEnvoy
-	case bytes.Contains(data, pemBegin):
-		return model.KindPEM
-	case len(data) > 0 && data[0] == 0x30:
-		return detectDER(data)
-	case looksLikeCSV(data):
-		return model.KindCSV
-	case looksLikePinList(data):
-		return model.KindPinList
-	}
-	return ""
-}
-
 // looksLikeTrustStore reports whether a PEM file is a CA bundle rather than
 // client certificates: all its certificates are CAs, and either they all
 // may sign certificates (keyCertSign) or the file is named like a trust
@@ -269,6 +200,29 @@ func looksLikeTrustStore(path string, certs []model.FoundCertificate) bool {
 		}
 	}
 	return signers
+}
+
+// readPEMFile reads a PEM file; one whose certificates are all CAs that
+// may sign (or that is named like a trust store) is an anchor list, unless
+// the user forced the kind.
+func (r *reader) readPEMFile(data []byte) error {
+	if err := r.readPEM(data); err != nil {
+		return err
+	}
+	if r.opts.Kind == "" && looksLikeTrustStore(r.path, r.res.Certificates) {
+		r.res.Source.Kind = model.KindCABundle
+		r.trustCAs()
+	}
+	return nil
+}
+
+// readCABundle reads a PEM file whose every certificate is an anchor.
+func (r *reader) readCABundle(data []byte) error {
+	if err := r.readPEM(data); err != nil {
+		return err
+	}
+	r.trustCAs()
+	return nil
 }
 
 // trustCAs makes the file an anchor list: every certificate read so far

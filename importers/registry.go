@@ -1,0 +1,132 @@
+package importers
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+
+	"certgov/model"
+)
+
+// A format is one kind of file certgov reads: its name, how sure it is
+// that some content is of its kind, and its reader. Every format is
+// registered here, in the table below; adding one is its own file (the
+// sniffer and the reader) and one line in the table.
+type format struct {
+	kind string
+	// sniff says how sure the content is this format: 0 for not at all;
+	// the most confident format reads the file. The scale: a magic number
+	// 100, a JSON document of a known shape 90+, a configuration's own
+	// words 60-80, PEM armour 50, DER structure 40, a CSV header 30, a
+	// list of hashes 20.
+	sniff func(c *content) int
+	read  func(r *reader, data []byte) error
+	// notForced: the format is recognised only to explain why it is not
+	// read (JCEKS); --kind does not offer it.
+	notForced bool
+}
+
+// content is a file's bytes with the classifications several sniffers
+// share, each computed at most once.
+type content struct {
+	data    []byte
+	json    bool
+	derKind func() string
+}
+
+func newContent(data []byte) *content {
+	return &content{data: data, json: looksLikeJSON(data), derKind: sync.OnceValue(func() string {
+		if len(data) == 0 || data[0] != 0x30 {
+			return ""
+		}
+		return detectDER(data)
+	})}
+}
+
+// when is the confidence c if ok, else 0.
+func when(ok bool, c int) int {
+	if ok {
+		return c
+	}
+	return 0
+}
+
+var formats = []format{
+	{kind: model.KindPEM, read: (*reader).readPEMFile,
+		sniff: func(c *content) int { return when(!c.json && bytes.Contains(c.data, pemBegin), 50) }},
+	{kind: model.KindDER, read: (*reader).readDER,
+		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindDER, 40) }},
+	{kind: model.KindPKCS7, read: (*reader).readPKCS7,
+		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindPKCS7, 40) }},
+	{kind: model.KindPKCS12, read: (*reader).readPKCS12,
+		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindPKCS12, 40) }},
+	{kind: model.KindJKS, read: (*reader).readJKS,
+		sniff: func(c *content) int { return when(bytes.HasPrefix(c.data, jksMagic), 100) }},
+	{kind: model.KindCABundle, read: (*reader).readCABundle,
+		sniff: func(*content) int { return 0 }}, // a PEM file the PEM reader finds to hold anchors
+	{kind: model.KindPinList, read: (*reader).readPinList,
+		sniff: func(c *content) int { return when(!c.json && looksLikePinList(c.data), 20) }},
+	{kind: model.KindOAuth, read: (*reader).readOAuthClients,
+		sniff: func(c *content) int { return when(c.json && detectJSON(c.data) == model.KindOAuth, 90) }},
+	{kind: model.KindKeycloak, read: (*reader).readKeycloak,
+		sniff: func(c *content) int { return when(c.json && detectJSON(c.data) == model.KindKeycloak, 90) }},
+	{kind: model.KindNginx, read: (*reader).readNginx,
+		sniff: func(c *content) int { return when(!c.json && looksLikeNginx(c.data), 70) }},
+	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
+		sniff: func(c *content) int {
+			if c.json {
+				return when(detectJSON(c.data) == model.KindEnvoy, 90)
+			}
+			// A PEM file that quotes an Envoy setting in its comments is PEM.
+			return when(looksLikeEnvoy(c.data) && !bytes.HasPrefix(bytes.TrimSpace(c.data), pemBegin), 60)
+		}},
+	{kind: model.KindKubernetes, read: (*reader).readKubernetes,
+		sniff: func(c *content) int {
+			if c.json {
+				return when(detectJSON(c.data) == model.KindKubernetes, 90)
+			}
+			return when(looksLikeKubernetes(c.data), 80)
+		}},
+	{kind: model.KindCRL, read: func(r *reader, data []byte) error { return r.readCRL(data, 0, "") },
+		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindCRL, 40) }},
+	{kind: model.KindCSV, read: (*reader).readCSV,
+		sniff: func(c *content) int { return when(!c.json && looksLikeCSV(c.data), 30) }},
+	{kind: kindJCEKS, notForced: true, read: func(*reader, []byte) error {
+		return errors.New("JCEKS keystores are not supported: convert with keytool -importkeystore -deststoretype pkcs12")
+	}, sniff: func(c *content) int { return when(bytes.HasPrefix(c.data, jceksMagic), 100) }},
+}
+
+// Kinds lists the formats that --kind accepts, in the table's order.
+var Kinds = func() []string {
+	var kinds []string
+	for _, f := range formats {
+		if !f.notForced {
+			kinds = append(kinds, f.kind)
+		}
+	}
+	return kinds
+}()
+
+// formatOf is the registered format of a kind.
+func formatOf(kind string) (format, bool) {
+	for _, f := range formats {
+		if f.kind == kind {
+			return f, true
+		}
+	}
+	return format{}, false
+}
+
+// Detect names the format of data by its content, not its file name
+// (.crt and .cer files are PEM as often as DER): the most confident
+// sniffer's, or "" when none claims it.
+func Detect(data []byte) string {
+	c := newContent(data)
+	best, kind := 0, ""
+	for _, f := range formats {
+		if n := f.sniff(c); n > best {
+			best, kind = n, f.kind
+		}
+	}
+	return kind
+}
