@@ -252,3 +252,12 @@ func TestDocumentationIsNotAConfig(t *testing.T) {
 		t.Errorf("named README: %v; want an error saying it was read as envoy", res.Err)
 	}
 }
+
+// A pin list whose first fingerprint starts with 0 (the byte DER starts
+// with) is a pin list: DER sniffing only claims what parses as DER.
+func TestPinListStartingWithZero(t *testing.T) {
+	pins := []byte("0" + strings.Repeat("a", 63) + " partner\n")
+	if got := importers.Detect(pins); got != model.KindPinList {
+		t.Errorf("Detect = %q, want %q", got, model.KindPinList)
+	}
+}
