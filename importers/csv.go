@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"certgov/model"
 )
@@ -114,7 +113,7 @@ func (r *reader) readCSV(data []byte) error {
 		}
 		v := model.GovernanceValue{FingerprintSHA256: fp, Owner: field(row, "owner"), Notes: field(row, "notes"), Location: fmt.Sprintf("line %d", line)}
 		if text := field(row, "expires"); text != "" {
-			if v.ExpiresAt, err = parseDate(text); err != nil {
+			if v.ExpiresAt, err = model.ParseDay(text); err != nil {
 				r.problem(line, "", err)
 				continue
 			}
@@ -122,16 +121,6 @@ func (r *reader) readCSV(data []byte) error {
 		r.res.Governance = append(r.res.Governance, v)
 	}
 	return r.ctx.Err()
-}
-
-// parseDate reads the unambiguous date forms: 2026-12-31 and RFC 3339.
-func parseDate(s string) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05", "2006/01/02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("date %q: write it as YYYY-MM-DD", s)
 }
 
 // looksLikeCSV: a first line naming a fingerprint column and an owner or

@@ -160,3 +160,22 @@ func CheckExpiry(c *Certificate, date, now time.Time) (warning string, err error
 	}
 	return "", nil
 }
+
+// ParseDay reads a date a person or a spreadsheet gives: a day
+// (2026-12-31 or 2026/12/31) means the whole day, so it is read as its
+// last second in UTC ("until 2026-12-31" includes the 31st); a time
+// (RFC 3339, or "2026-12-31 15:04:05" in UTC) is taken as given. The CLI,
+// the dashboard and CSV inventories all read dates this way.
+func ParseDay(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", "2006/01/02"} {
+		if d, err := time.Parse(layout, s); err == nil {
+			return d.Add(24*time.Hour - time.Second), nil
+		}
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date %q: write it as YYYY-MM-DD", s)
+}

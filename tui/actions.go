@@ -258,17 +258,17 @@ func (m Model) runAction(p *prompt) tea.Cmd {
 				_, err = s.SetOwner(ctx, t.FingerprintSHA256, values[0], ch)
 			case actionExpiry:
 				var date time.Time
-				if date, err = time.Parse("2006-01-02", values[0]); err == nil {
+				if date, err = model.ParseDay(values[0]); err == nil {
 					var warning string
-					if _, warning, err = s.SetExpiry(ctx, t.FingerprintSHA256, date.Add(24*time.Hour-time.Second), ch); warning != "" {
+					if _, warning, err = s.SetExpiry(ctx, t.FingerprintSHA256, date, ch); warning != "" {
 						done.warnings = append(done.warnings, t.IdentityName+": "+warning)
 					}
 				}
 			case actionApprove:
 				ch.Reason = values[0]
 				var until time.Time
-				if until, err = time.Parse("2006-01-02", values[1]); err == nil {
-					_, _, err = s.DecideException(ctx, t.FingerprintSHA256, model.ExceptionApproved, until.Add(24*time.Hour-time.Second), ch, policy)
+				if until, err = model.ParseDay(values[1]); err == nil {
+					_, _, err = s.DecideException(ctx, t.FingerprintSHA256, model.ExceptionApproved, until, ch, policy)
 				}
 			case actionReject:
 				ch.Reason = values[0]

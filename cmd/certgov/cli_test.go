@@ -421,7 +421,7 @@ func TestInventoryOwners(t *testing.T) {
 	r := certgov(t, "ls", "-o", "json", "--filter", "owner:partner-team")
 	var recs []map[string]any
 	json.Unmarshal([]byte(r.stdout), &recs)
-	if len(recs) != 1 || recs[0]["identity"] != "interop-client" || recs[0]["expires_at"] != "2027-03-31T00:00:00Z" {
+	if len(recs) != 1 || recs[0]["identity"] != "interop-client" || recs[0]["expires_at"] != "2027-03-31T23:59:59Z" {
 		t.Fatalf("owned records: %v", recs)
 	}
 	r = certgov(t, "findings", "-o", "json", "--filter", "interop-client")

@@ -38,14 +38,13 @@ func (a *app) change(reason string) store.Change {
 	return store.Change{Actor: a.actor(), Reason: reason, At: time.Now().UTC()}
 }
 
-// parseDate reads YYYY-MM-DD as the end of that day in UTC, so that a
-// date given as "until" includes the whole day.
+// parseDate reads a date argument (model.ParseDay: a day means all of it).
 func parseDate(s string) (time.Time, error) {
-	d, err := time.Parse("2006-01-02", s)
+	d, err := model.ParseDay(s)
 	if err != nil {
-		return time.Time{}, usageError{fmt.Errorf("date %q: write it as YYYY-MM-DD", s)}
+		return time.Time{}, usageError{err}
 	}
-	return d.Add(24*time.Hour - time.Second), nil
+	return d, nil
 }
 
 // governed runs a governance change on an open store and prints what it
