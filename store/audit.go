@@ -169,7 +169,7 @@ func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, erro
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash, &e.Format, &e.Campaign, &e.OSUser, &e.Host); err != nil {
 			return nil, err
 		}
-		e.At = time.Unix(at, 0).UTC()
+		e.At = unixUTC(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()

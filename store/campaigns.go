@@ -167,13 +167,13 @@ func scanCampaign(row scanner) (*Campaign, error) {
 	if err := row.Scan(&c.ID, &c.Name, &c.Scope, &due, &started, &c.StartedBy, &closed, &c.ClosedBy, &c.Statement, &c.Items, &c.Decided); err != nil {
 		return nil, err
 	}
-	c.StartedAt = time.Unix(started, 0).UTC()
+	c.StartedAt = unixUTC(started)
 	if due.Valid {
-		t := time.Unix(due.Int64, 0).UTC()
+		t := unixUTC(due.Int64)
 		c.Due = &t
 	}
 	if closed.Valid {
-		t := time.Unix(closed.Int64, 0).UTC()
+		t := unixUTC(closed.Int64)
 		c.ClosedAt = &t
 	}
 	return &c, nil
@@ -220,7 +220,7 @@ func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*Camp
 		}
 		it.Snapshot = json.RawMessage(snapshot)
 		if at.Valid {
-			t := time.Unix(at.Int64, 0).UTC()
+			t := unixUTC(at.Int64)
 			it.DecidedAt = &t
 		}
 		if err := fn(&it); err != nil {
@@ -309,9 +309,9 @@ func (s *Store) latestDecisions(ctx context.Context) (map[string]*model.Campaign
 				return err
 			}
 			if due.Valid {
-				d.Due = time.Unix(due.Int64, 0).UTC()
+				d.Due = unixUTC(due.Int64)
 			}
-			d.DecidedAt = time.Unix(at, 0).UTC()
+			d.DecidedAt = unixUTC(at)
 			out[key] = &d
 		}
 		return rows.Err()
@@ -352,7 +352,7 @@ func (s *Store) CampaignPaces(ctx context.Context, c *Campaign) ([]model.Reviewe
 			if err := rows.Scan(&d.Reviewer, &at); err != nil {
 				return err
 			}
-			d.At = time.Unix(at, 0).UTC()
+			d.At = unixUTC(at)
 			decided = append(decided, d)
 		}
 		return rows.Err()

@@ -96,9 +96,9 @@ func (s *Store) ExceptionDecisions(ctx context.Context) ([]ExceptionDecision, er
 				return err
 			}
 			if until.Valid {
-				d.Until = time.Unix(until.Int64, 0).UTC()
+				d.Until = unixUTC(until.Int64)
 			}
-			d.DecidedAt = time.Unix(at, 0).UTC()
+			d.DecidedAt = unixUTC(at)
 			out = append(out, d)
 		}
 		return rows.Err()

@@ -43,7 +43,7 @@ func (s *Store) ImportedGovernance(ctx context.Context) (map[string]Governance, 
 			return nil, err
 		}
 		if expires.Valid {
-			g.ExpiresAt = time.Unix(expires.Int64, 0).UTC()
+			g.ExpiresAt = unixUTC(expires.Int64)
 		}
 		prev := out[key]
 		if g.Owner == "" {
@@ -180,7 +180,7 @@ func dateText(v sql.NullInt64) string {
 	if !v.Valid {
 		return ""
 	}
-	return time.Unix(v.Int64, 0).UTC().Format("2006-01-02")
+	return unixUTC(v.Int64).Format("2006-01-02")
 }
 
 // DecideException approves, rejects or revokes the exception for a
@@ -256,9 +256,9 @@ func latestException(ctx context.Context, q execQuerier, fingerprint string) (*m
 		return nil, err
 	}
 	if until.Valid {
-		e.Until = time.Unix(until.Int64, 0).UTC()
+		e.Until = unixUTC(until.Int64)
 	}
-	e.DecidedAt = time.Unix(at, 0).UTC()
+	e.DecidedAt = unixUTC(at)
 	return &e, nil
 }
 
@@ -279,9 +279,9 @@ func (s *Store) exceptionsByFingerprint(ctx context.Context) (map[string]*model.
 			return nil, err
 		}
 		if until.Valid {
-			e.Until = time.Unix(until.Int64, 0).UTC()
+			e.Until = unixUTC(until.Int64)
 		}
-		e.DecidedAt = time.Unix(at, 0).UTC()
+		e.DecidedAt = unixUTC(at)
 		out[fp] = &e
 	}
 	return out, rows.Err()
@@ -304,7 +304,7 @@ func (s *Store) reviewerGovernance(ctx context.Context) (map[string]Governance, 
 		}
 		g := Governance{Owner: owner.String, Source: "reviewer"}
 		if expires.Valid {
-			g.ExpiresAt = time.Unix(expires.Int64, 0).UTC()
+			g.ExpiresAt = unixUTC(expires.Int64)
 		}
 		out[key] = g
 	}

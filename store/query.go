@@ -34,8 +34,8 @@ func scanCertificate(row scanner, c *model.Certificate, enc *encodedColumns, ext
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
-	c.NotBefore = time.Unix(notBefore, 0).UTC()
-	c.NotAfter = time.Unix(notAfter, 0).UTC()
+	c.NotBefore = unixUTC(notBefore)
+	c.NotAfter = unixUTC(notAfter)
 	return nil
 }
 
@@ -535,7 +535,7 @@ func (s *Store) Occurrences(ctx context.Context, fingerprint string) ([]Occurren
 		if err := rows.Scan(&o.Path, &o.Kind, &o.Location, &at); err != nil {
 			return nil, err
 		}
-		o.ImportedAt = time.Unix(at, 0).UTC()
+		o.ImportedAt = unixUTC(at)
 		out = append(out, o)
 	}
 	return out, rows.Err()

@@ -69,7 +69,7 @@ func (s *Store) Revocations(ctx context.Context) (map[string]Revocation, error) 
 			}
 			key := RevocationKey(c.issuerNormalized, serial)
 			if prev, ok := out[key]; !ok || (verified && !prev.Verified) {
-				out[key] = Revocation{RevokedAt: time.Unix(at, 0).UTC(), CRL: c.path, Verified: verified}
+				out[key] = Revocation{RevokedAt: unixUTC(at), CRL: c.path, Verified: verified}
 			}
 		}
 		rows.Close()

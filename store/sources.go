@@ -50,7 +50,7 @@ func (s *Store) Sources(ctx context.Context) ([]SourceInfo, error) {
 			rows.Close()
 			return nil, err
 		}
-		si.ImportedAt = time.Unix(at, 0).UTC()
+		si.ImportedAt = unixUTC(at)
 		si.Removed = []RemovedEntry{}
 		out = append(out, si)
 	}
@@ -92,7 +92,7 @@ func (s *Store) removedEntries(ctx context.Context, path string) ([]RemovedEntry
 			return nil, err
 		}
 		if id != lastID {
-			versions = append(versions, &version{at: time.Unix(at, 0).UTC(), entries: map[model.TrustEntry]bool{}})
+			versions = append(versions, &version{at: unixUTC(at), entries: map[model.TrustEntry]bool{}})
 			lastID = id
 		}
 		if kind != nil {

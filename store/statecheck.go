@@ -43,7 +43,7 @@ type trailException struct {
 }
 
 func (e trailException) String() string {
-	return fmt.Sprintf("%s until %s by %s at %s: %s", e.state, orNone(e.until), e.by, time.Unix(e.at, 0).UTC().Format(time.RFC3339), e.reason)
+	return fmt.Sprintf("%s until %s by %s at %s: %s", e.state, orNone(e.until), e.by, unixUTC(e.at).Format(time.RFC3339), e.reason)
 }
 
 // trailDecision is a campaign item's decision as its events state it.
@@ -56,7 +56,7 @@ func (d trailDecision) String() string {
 	if d.at == 0 {
 		return d.decision
 	}
-	return fmt.Sprintf("%s by %s at %s: %s", d.decision, d.reviewer, time.Unix(d.at, 0).UTC().Format(time.RFC3339), d.comment)
+	return fmt.Sprintf("%s by %s at %s: %s", d.decision, d.reviewer, unixUTC(d.at).Format(time.RFC3339), d.comment)
 }
 
 // trailCampaign is a campaign as its events state it.
@@ -71,9 +71,9 @@ type trailCampaign struct {
 }
 
 func (c *trailCampaign) String() string {
-	s := fmt.Sprintf("%s: scope %q, due %s, %d items, started by %s at %s", c.name, c.scope, orNone(c.due), c.items, c.startedBy, time.Unix(c.startedAt, 0).UTC().Format(time.RFC3339))
+	s := fmt.Sprintf("%s: scope %q, due %s, %d items, started by %s at %s", c.name, c.scope, orNone(c.due), c.items, c.startedBy, unixUTC(c.startedAt).Format(time.RFC3339))
 	if c.closed {
-		s += fmt.Sprintf(", closed by %s at %s: %q", c.closedBy, time.Unix(c.closedAt, 0).UTC().Format(time.RFC3339), c.statement)
+		s += fmt.Sprintf(", closed by %s at %s: %q", c.closedBy, unixUTC(c.closedAt).Format(time.RFC3339), c.statement)
 	}
 	return s
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -425,3 +426,6 @@ func (s *Store) check(ctx context.Context, pragma string, limit int) ([]string, 
 	})
 	return problems, err
 }
+
+// unixUTC is a time the database stores as Unix seconds.
+func unixUTC(seconds int64) time.Time { return time.Unix(seconds, 0).UTC() }
