@@ -49,27 +49,14 @@ func newKeyMap() KeyMap {
 	}
 }
 
-// helpKeys adapts the key map to bubbles/help for the current screen.
+// helpKeys adapts the key map to bubbles/help: short is the current
+// pane's line (pane.shortHelp).
 type helpKeys struct {
-	k      KeyMap
-	screen screen
+	k     KeyMap
+	short []key.Binding
 }
 
-func (h helpKeys) ShortHelp() []key.Binding {
-	k := h.k
-	switch h.screen {
-	case screenIdentities:
-		return []key.Binding{k.Open, k.Filter, k.Sort, k.Select, k.Owner, k.Expiry, k.Approve, k.Reject, k.Help, k.Quit}
-	case screenExceptions:
-		return []key.Binding{k.Up, k.Down, k.Open, k.Approve, k.Reject, k.Help, k.Quit}
-	case screenCampaign:
-		return []key.Binding{k.Up, k.Down, k.Certify, k.RevokeItem, k.NeedsChange, k.Select, k.Decided, k.Export, k.Open, k.Help, k.Quit}
-	case screenDetail:
-		return []key.Binding{k.Owner, k.Expiry, k.Approve, k.Reject, k.Copy, k.Back, k.Help, k.Quit}
-	default:
-		return []key.Binding{k.Up, k.Down, k.Open, k.NextScreen, k.Help, k.Quit}
-	}
-}
+func (h helpKeys) ShortHelp() []key.Binding { return h.short }
 
 func (h helpKeys) FullHelp() [][]key.Binding {
 	k := h.k

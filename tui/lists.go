@@ -21,9 +21,13 @@ type listItem struct {
 	detail   []string
 }
 
+// listScreen is a list of items (findings by code, sources, audit
+// events); build makes its items from a dataset.
 type listScreen struct {
 	items          []listItem
 	cursor, offset int
+	build          func(ds *Dataset, now time.Time) []listItem
+	title          string
 }
 
 func (s *listScreen) setItems(items []listItem) {

@@ -101,6 +101,12 @@ func New(opts Options) Model {
 		width:  80, height: 24,
 	}
 	m.identities = newIdentitiesScreen()
+	m.findings = listScreen{build: func(ds *Dataset, _ time.Time) []listItem { return findingItems(ds) },
+		title: "Findings by code — enter lists the identities concerned"}
+	m.sources = listScreen{build: sourceItems,
+		title: "Imported files — enter lists what one holds or admits; removed entries are drift"}
+	m.audit = listScreen{build: func(ds *Dataset, _ time.Time) []listItem { return auditItems(ds) },
+		title: "Audit trail, newest first — hash-chained; certgov audit verify checks it"}
 	m.loading, m.loadSeq = true, 1 // Init starts the first load
 	return m
 }
@@ -230,15 +236,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.status, m.ds, m.loadTime = "", msg.ds, msg.elapsed
-		m.identities.setData(m.ds, m.opts.Now())
-		m.overview.setData(m.ds, m.opts.Now())
-		m.findings.setItems(findingItems(m.ds))
-		m.sources.setItems(sourceItems(m.ds, m.opts.Now()))
-		m.audit.setItems(auditItems(m.ds))
-		m.exceptions.setData(m.ds, m.opts.Now())
-		m.campaign.setData(m.ds, m.opts.Now())
-		if m.screen == screenDetail {
-			m.detail.refresh(m.ds)
+		for _, s := range allScreens {
+			m.panes(s).setData(m.ds, m.opts.Now())
 		}
 		return m, nil
 	case actionDoneMsg:
@@ -321,65 +320,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	switch m.screen {
-	case screenOverview:
-		if filter, ok := m.overview.update(msg, m.keys); ok {
-			m.identities.applyFilter(filter, m.opts.Now())
-			m.switchTo(screenIdentities)
-		}
-	case screenIdentities:
-		if kind, ok := actionFor(msg, m.keys); ok {
-			return m.startAction(kind, m.identities.targets())
-		}
-		if row, ok := m.identities.update(msg, m.keys, page, m.opts.Now()); ok {
-			return m.openDetail(row)
-		}
-	case screenExceptions:
-		if kind, ok := actionFor(msg, m.keys); ok {
-			if row := m.exceptions.selected(); row != nil {
-				return m.startAction(kind, []Row{*row})
-			}
-			return m, nil
-		}
-		if row, ok := m.exceptions.update(msg, m.keys, page); ok {
-			return m.openDetail(row)
-		}
-	case screenAudit:
-		m.audit.update(msg, m.keys, page)
-	case screenCampaign:
-		return m.updateCampaign(msg, page)
-	case screenFindings:
-		if item, ok := m.findings.update(msg, m.keys, page); ok && item.filter != "" {
-			m.identities.applyFilter(item.filter, m.opts.Now())
-			m.switchTo(screenIdentities)
-		}
-	case screenSources:
-		if item, ok := m.sources.update(msg, m.keys, page); ok && item.filter != "" {
-			m.identities.applyFilter(item.filter, m.opts.Now())
-			m.switchTo(screenIdentities)
-		}
-	case screenDetail:
-		if kind, ok := actionFor(msg, m.keys); ok {
-			return m.startAction(kind, []Row{m.detail.row})
-		}
-		// An item opened from the campaign queue is decided from its
-		// detail with the queue's keys, at any size.
-		if m.previous == screenCampaign && m.campaign.campaign != nil &&
-			(key.Matches(msg, m.keys.Certify) || key.Matches(msg, m.keys.RevokeItem) || key.Matches(msg, m.keys.NeedsChange)) {
-			m.screen = screenCampaign
-			m.campaign.selection = nil
-			m.campaign.selectName(m.detail.row.IdentityName)
-			return m.updateCampaign(msg, page)
-		}
-		switch {
-		case key.Matches(msg, m.keys.Back):
-			m.screen = m.previous
-		default:
-			h := m.bodyHeight()
-			m.detail.update(msg, m.keys, page, len(m.detail.lines(m.styles, m.width, m.opts.Now())), h)
-		}
-	}
-	return m, nil
+	return m, m.panes(m.screen).handle(&m, msg, page)
 }
 
 // selectedRow is the identity the current screen points at, if any: what
@@ -458,7 +399,7 @@ func (m Model) bodyHeight() int {
 }
 
 func (m Model) renderHelp() string {
-	hk := helpKeys{k: m.keys, screen: m.screen}
+	hk := helpKeys{k: m.keys, short: m.panes(m.screen).shortHelp(m.keys)}
 	if m.showHelp {
 		return fullHelp(m.styles, hk.FullHelp(), m.width)
 	}
@@ -547,29 +488,7 @@ func (m Model) renderBody() string {
 	if len(m.ds.Rows) == 0 {
 		return emptyState(m.styles, m.opts.Store.Path())
 	}
-	h := m.bodyHeight()
-	switch m.screen {
-	case screenOverview:
-		return m.overview.view(m.styles, m.width, h, m.opts.Now())
-	case screenIdentities:
-		if m.width >= wideLayout {
-			return m.identitiesWithPreview(h)
-		}
-		return m.identities.view(m.styles, m.width, h, m.opts.Now())
-	case screenExceptions:
-		return m.exceptions.view(m.styles, m.width, h, m.opts.Now())
-	case screenFindings:
-		return m.findings.view(m.styles, m.width, h, "Findings by code — enter lists the identities concerned")
-	case screenSources:
-		return m.sources.view(m.styles, m.width, h, "Imported files — enter lists what one holds or admits; removed entries are drift")
-	case screenAudit:
-		return m.audit.view(m.styles, m.width, h, "Audit trail, newest first — hash-chained; certgov audit verify checks it")
-	case screenCampaign:
-		return m.campaign.view(m.styles, m.width, h, m.opts.Now())
-	case screenDetail:
-		return m.detail.view(m.styles, m.width, h, m.opts.Now())
-	}
-	return ""
+	return m.panes(m.screen).render(&m, m.bodyHeight())
 }
 
 // wideLayout is the width from which the selected identity's detail is

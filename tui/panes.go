@@ -1,0 +1,199 @@
+package tui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// A pane is one screen of the dashboard. The root keeps each in a field
+// (panes maps a screen to it), hands every pane the data when it loads,
+// handles the keys that mean the same everywhere (screens, help, quit,
+// copy, prompts) and passes the rest to the current pane, and draws it.
+// Adding a screen is its file (a type with these methods), its constant
+// and name, and one line in panes.
+type pane interface {
+	// setData takes a newly loaded dataset.
+	setData(ds *Dataset, now time.Time)
+	// handle takes a key the root left to the pane; it may act on the
+	// root (start an action, open the detail, show another screen).
+	handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd
+	// render draws the pane; it changes nothing.
+	render(m *Model, height int) string
+	// shortHelp is the pane's line of key help.
+	shortHelp(k KeyMap) []key.Binding
+}
+
+// panes maps each screen to its pane.
+func (m *Model) panes(s screen) pane {
+	switch s {
+	case screenOverview:
+		return &m.overview
+	case screenIdentities:
+		return &m.identities
+	case screenExceptions:
+		return &m.exceptions
+	case screenFindings:
+		return &m.findings
+	case screenSources:
+		return &m.sources
+	case screenAudit:
+		return &m.audit
+	case screenCampaign:
+		return &m.campaign
+	case screenDetail:
+		return &m.detail
+	}
+	return nil
+}
+
+// allScreens lists every screen, for handing them data.
+var allScreens = []screen{screenOverview, screenIdentities, screenExceptions, screenFindings, screenSources, screenAudit, screenCampaign, screenDetail}
+
+// take applies what an action helper returned (a new root and a command)
+// to the root a pane was given.
+func (m *Model) take(next tea.Model, cmd tea.Cmd) tea.Cmd {
+	*m = next.(Model)
+	return cmd
+}
+
+// showIdentities opens the Identities screen filtered by expr: what enter
+// does on a number, a finding code or a source.
+func (m *Model) showIdentities(expr string) {
+	m.identities.applyFilter(expr, m.opts.Now())
+	m.switchTo(screenIdentities)
+}
+
+// Overview.
+
+func (s *overviewScreen) handle(m *Model, msg tea.KeyPressMsg, _ int) tea.Cmd {
+	if filter, ok := s.update(msg, m.keys); ok {
+		m.showIdentities(filter)
+	}
+	return nil
+}
+
+func (s *overviewScreen) render(m *Model, height int) string {
+	return s.view(m.styles, m.width, height, m.opts.Now())
+}
+
+func (s *overviewScreen) shortHelp(k KeyMap) []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.NextScreen, k.Help, k.Quit}
+}
+
+// Identities.
+
+func (s *identitiesScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	if kind, ok := actionFor(msg, m.keys); ok {
+		return m.take(m.startAction(kind, s.targets()))
+	}
+	if row, ok := s.update(msg, m.keys, page, m.opts.Now()); ok {
+		return m.take(m.openDetail(row))
+	}
+	return nil
+}
+
+func (s *identitiesScreen) render(m *Model, height int) string {
+	if m.width >= wideLayout && m.ds != nil {
+		return m.identitiesWithPreview(height)
+	}
+	return s.view(m.styles, m.width, height, m.opts.Now())
+}
+
+func (s *identitiesScreen) shortHelp(k KeyMap) []key.Binding {
+	return []key.Binding{k.Open, k.Filter, k.Sort, k.Select, k.Owner, k.Expiry, k.Approve, k.Reject, k.Help, k.Quit}
+}
+
+// Exceptions.
+
+func (s *exceptionsScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	if kind, ok := actionFor(msg, m.keys); ok {
+		if row := s.selected(); row != nil {
+			return m.take(m.startAction(kind, []Row{*row}))
+		}
+		return nil
+	}
+	if row, ok := s.update(msg, m.keys, page); ok {
+		return m.take(m.openDetail(row))
+	}
+	return nil
+}
+
+func (s *exceptionsScreen) render(m *Model, height int) string {
+	return s.view(m.styles, m.width, height, m.opts.Now())
+}
+
+func (s *exceptionsScreen) shortHelp(k KeyMap) []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.Approve, k.Reject, k.Help, k.Quit}
+}
+
+// Findings, Sources, Audit: lists.
+
+func (s *listScreen) setData(ds *Dataset, now time.Time) { s.setItems(s.build(ds, now)) }
+
+func (s *listScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	if item, ok := s.update(msg, m.keys, page); ok && item.filter != "" {
+		m.showIdentities(item.filter)
+	}
+	return nil
+}
+
+func (s *listScreen) render(m *Model, height int) string {
+	return s.view(m.styles, m.width, height, s.title)
+}
+
+func (s *listScreen) shortHelp(k KeyMap) []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.NextScreen, k.Help, k.Quit}
+}
+
+// Campaign.
+
+func (s *campaignScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	return m.take(m.updateCampaign(msg, page))
+}
+
+func (s *campaignScreen) render(m *Model, height int) string {
+	return s.view(m.styles, m.width, height, m.opts.Now())
+}
+
+func (s *campaignScreen) shortHelp(k KeyMap) []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Certify, k.RevokeItem, k.NeedsChange, k.Select, k.Decided, k.Export, k.Open, k.Help, k.Quit}
+}
+
+// Detail.
+
+func (s *detailScreen) setData(ds *Dataset, _ time.Time) {
+	if s.row.FingerprintSHA256 != "" { // a detail is open, or was
+		s.refresh(ds)
+	}
+}
+
+func (s *detailScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	if kind, ok := actionFor(msg, m.keys); ok {
+		return m.take(m.startAction(kind, []Row{s.row}))
+	}
+	// An item opened from the campaign queue is decided from its detail
+	// with the queue's keys, at any size.
+	if m.previous == screenCampaign && m.campaign.campaign != nil &&
+		(key.Matches(msg, m.keys.Certify) || key.Matches(msg, m.keys.RevokeItem) || key.Matches(msg, m.keys.NeedsChange)) {
+		m.screen = screenCampaign
+		m.campaign.selection = nil
+		m.campaign.selectName(s.row.IdentityName)
+		return m.take(m.updateCampaign(msg, page))
+	}
+	if key.Matches(msg, m.keys.Back) {
+		m.screen = m.previous
+		return nil
+	}
+	s.update(msg, m.keys, page, len(s.lines(m.styles, m.width, m.opts.Now())), m.bodyHeight())
+	return nil
+}
+
+func (s *detailScreen) render(m *Model, height int) string {
+	return s.view(m.styles, m.width, height, m.opts.Now())
+}
+
+func (s *detailScreen) shortHelp(k KeyMap) []key.Binding {
+	return []key.Binding{k.Owner, k.Expiry, k.Approve, k.Reject, k.Copy, k.Back, k.Help, k.Quit}
+}
