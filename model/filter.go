@@ -59,12 +59,18 @@ type Record struct {
 // TrustedExplicitly reports whether an entry names the certificate itself
 // (a pin, a registration, its own anchor): trust to govern as an exception.
 func (r *Record) TrustedExplicitly() bool {
+	_, ok := r.ExplicitRef()
+	return ok
+}
+
+// ExplicitRef is the first entry that names the certificate itself.
+func (r *Record) ExplicitRef() (TrustRef, bool) {
 	for _, t := range r.Trust {
 		if t.Explicit {
-			return true
+			return t, true
 		}
 	}
-	return false
+	return TrustRef{}, false
 }
 
 // TrustRef names one trust entry that admits a certificate.

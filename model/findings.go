@@ -212,12 +212,10 @@ type CertificateSubject struct {
 	// TrustChecked says trust entries were linked, so Trust and Chain
 	// are meaningful.
 	TrustChecked bool
-	now          time.Time
 }
 
 // CertificateFindings computes the findings of one certificate at now.
 func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Finding {
-	s.now = now
 	var out []Finding
 	add := func(code, message string, source string) {
 		t := FindingTypes[code]
@@ -272,30 +270,27 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 		}
 	}
 	if s.TrustChecked {
-		trustFindings(s, add)
+		trustFindings(s, now, add)
 	}
 	return out
 }
 
 // trustFindings are the findings about how the certificate is trusted;
 // they are computed once trust entries were linked (TrustChecked).
-func trustFindings(s *CertificateSubject, add func(code, message, source string)) {
+func trustFindings(s *CertificateSubject, now time.Time, add func(code, message, source string)) {
 	explicit, how := "", ""
-	for _, t := range s.Trust {
-		if t.Explicit {
-			explicit, how = t.Source, "pinned or registered in "+t.Source
-			if t.Kind == EntryCA {
-				how = "listed as its own trust anchor in " + t.Source
-			}
-			break
+	if t, ok := s.ExplicitRef(); ok {
+		explicit, how = t.Source, "pinned or registered in "+t.Source
+		if t.Kind == EntryCA {
+			how = "listed as its own trust anchor in " + t.Source
 		}
 	}
 	switch {
 	case len(s.Trust) == 0 && !s.ActsAsCA:
 		add(FindingUntrusted, "no trust entry admits it", "")
-	case s.SelfSigned && explicit != "" && s.Exception.ExpiredAt(s.now):
+	case s.SelfSigned && explicit != "" && s.Exception.ExpiredAt(now):
 		add(FindingExceptionExpired, fmt.Sprintf("the exception approved by %s ended %s; still %s", s.Exception.DecidedBy, s.Exception.Until.Format("2006-01-02"), how), explicit)
-	case s.SelfSigned && explicit != "" && !s.Exception.ActiveAt(s.now):
+	case s.SelfSigned && explicit != "" && !s.Exception.ActiveAt(now):
 		why := "with no approved exception"
 		if s.Exception != nil && s.Exception.State == ExceptionRejected {
 			why = "although its exception was rejected by " + s.Exception.DecidedBy
@@ -317,7 +312,7 @@ func trustFindings(s *CertificateSubject, add func(code, message, source string)
 		case d.Decision == DecisionRevoke:
 			add(FindingRevokePending, fmt.Sprintf("%s decided revoke in campaign %s on %s (%s), yet %s %q in %s still admits it",
 				d.Reviewer, d.Campaign, d.DecidedAt.UTC().Format("2006-01-02"), d.Comment, s.Trust[0].Kind, s.Trust[0].Entry, s.Trust[0].Source), s.Trust[0].Source)
-		case d.Decision == DecisionNeedsChange && !d.Due.IsZero() && s.now.After(d.Due):
+		case d.Decision == DecisionNeedsChange && !d.Due.IsZero() && now.After(d.Due):
 			add(FindingRevokePending, fmt.Sprintf("%s asked for a change in campaign %s (%s), due %s and not made; it is still trusted",
 				d.Reviewer, d.Campaign, d.Comment, d.Due.UTC().Format("2006-01-02")), s.Trust[0].Source)
 		}

@@ -134,6 +134,39 @@ func (r *Record) SigningLabel() string {
 	return label
 }
 
+// SigningShort is Signing for a table column: self-signed, self-issued
+// or CA-signed, with " CA" for a certificate that acts as one.
+func (r *Record) SigningShort() string {
+	label := r.Signing()
+	if r.SelfIssued && !r.SelfSigned {
+		label = "self-issued"
+	}
+	if r.ActsAsCA {
+		label += " CA"
+	}
+	return label
+}
+
+// TrustShort names how it is trusted, for a table column: explicit (a
+// pin, a registration, its own CA-file listing), CA, mixed, or, when
+// nothing admits it, self-signed or untrusted.
+func (r *Record) TrustShort() string {
+	switch r.TrustModel {
+	case TrustModelSelfSigned:
+		return "explicit"
+	case TrustModelCA:
+		return "CA"
+	case TrustModelMixed:
+		return "mixed"
+	case TrustModelUntrusted, "":
+		if r.SelfSigned {
+			return "self-signed"
+		}
+		return "untrusted"
+	}
+	return r.TrustModel
+}
+
 // Relative renders the time from now to t as "in 5d", "3d ago", "in 4h".
 func Relative(t, now time.Time) string {
 	d := t.Sub(now)

@@ -22,15 +22,7 @@ type exceptionsScreen struct {
 }
 
 func pending(r *Row, now time.Time) bool {
-	if !r.SelfSigned || r.Exception.ActiveAt(now) {
-		return false
-	}
-	for _, t := range r.Trust {
-		if t.Explicit {
-			return true
-		}
-	}
-	return false
+	return r.SelfSigned && !r.Exception.ActiveAt(now) && r.TrustedExplicitly()
 }
 
 func (s *exceptionsScreen) setData(ds *Dataset, now time.Time) {

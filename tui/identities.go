@@ -29,8 +29,8 @@ var identityColumns = []column{
 		}},
 	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
 		func(a, b *Row, _ time.Time) bool { return a.Owner < b.Owner }},
-	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return trustShort(r) },
-		func(a, b *Row, _ time.Time) bool { return trustShort(a) < trustShort(b) }},
+	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return r.TrustShort() },
+		func(a, b *Row, _ time.Time) bool { return a.TrustShort() < b.TrustShort() }},
 	{"ISSUER", 22, 5, func(r *Row, _ time.Time) string { return issuerShort(r) },
 		func(a, b *Row, _ time.Time) bool { return issuerShort(a) < issuerShort(b) }},
 	{"EXCEPTION", 10, 4, func(r *Row, now time.Time) string { return exceptionState(r, now) },
@@ -62,22 +62,6 @@ func orDash(s string) string {
 	return s
 }
 
-func trustShort(r *Row) string {
-	switch r.TrustModel {
-	case model.TrustModelSelfSigned:
-		return "explicit" // a pin, a registration, or its own CA-file listing
-	case model.TrustModelCA:
-		return "CA"
-	case model.TrustModelMixed:
-		return "mixed"
-	case model.TrustModelUntrusted, "":
-		if r.SelfSigned {
-			return "self-signed"
-		}
-		return "untrusted"
-	}
-	return r.TrustModel
-}
 
 func issuerShort(r *Row) string { return r.issuer }
 

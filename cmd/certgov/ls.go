@@ -139,7 +139,7 @@ func (c lsColumns) row(r *model.Record, now time.Time) []string {
 	if !c.notAfter {
 		fp = r.FingerprintSHA256[:12]
 	}
-	row := []string{fp, clip(r.IdentityName, c.identityLen), clip(orDash(r.Owner), c.ownerLen), trustLabel(r)}
+	row := []string{fp, clip(r.IdentityName, c.identityLen), clip(orDash(r.Owner), c.ownerLen), r.SigningShort()}
 	if c.key {
 		row = append(row, r.KeyLabel())
 	}
@@ -166,16 +166,6 @@ func terminalWidth(w io.Writer) int {
 	return width
 }
 
-func trustLabel(c *model.Record) string {
-	label := c.Signing()
-	if c.SelfIssued && !c.SelfSigned {
-		label = "self-issued"
-	}
-	if c.ActsAsCA {
-		label += " CA"
-	}
-	return label
-}
 
 // clip makes s printable (model.Printable), then shortens it to n runes:
 // in that order, so that shortening never cuts an escape in half.
