@@ -62,7 +62,6 @@ func orDash(s string) string {
 	return s
 }
 
-
 func issuerShort(r *Row) string { return r.issuer }
 
 // findingsCell names the count and the worst severity in words, so that

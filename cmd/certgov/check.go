@@ -48,24 +48,12 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 			if err != nil {
 				return err
 			}
-			var failing []model.Finding
-			err = rv.Each(cmd.Context(), policy, time.Now(), func(_ *model.Record, findings []model.Finding) error {
-				for _, f := range findings {
-					if slices.Contains(codes, f.Code) {
-						failing = append(failing, f)
-					}
-				}
-				return nil
-			})
+			listed := func(fd model.Finding) bool { return slices.Contains(codes, fd.Code) }
+			failing, err := rv.AllFindings(cmd.Context(), policy, time.Now(),
+				func(_ *model.Record, fd model.Finding) bool { return listed(fd) }, listed)
 			if err != nil {
 				return err
 			}
-			for _, f := range rv.EntryFindings() {
-				if slices.Contains(codes, f.Code) {
-					failing = append(failing, f)
-				}
-			}
-			model.SortFindings(failing)
 			if err := printCheck(cmd.OutOrStdout(), failing, codes, output); err != nil {
 				return err
 			}

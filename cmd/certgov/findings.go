@@ -78,27 +78,12 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 	if err != nil {
 		return err
 	}
-	var all []model.Finding
-	err = rv.Each(ctx, policy, now, func(r *model.Record, findings []model.Finding) error {
-		if len(findings) > 0 && f.Match(r, now) {
-			for _, fd := range findings {
-				// Kept past the record: copies, so that they do not hold
-				// on to the whole row they were read from.
-				fd.FingerprintSHA256, fd.Identity = strings.Clone(fd.FingerprintSHA256), strings.Clone(fd.Identity)
-				all = append(all, fd)
-			}
-		}
-		return nil
-	})
+	all, err := rv.AllFindings(ctx, policy, now,
+		func(r *model.Record, _ model.Finding) bool { return f.Match(r, now) },
+		func(fd model.Finding) bool { return f.MatchEntryFinding(fd.Code, now) })
 	if err != nil {
 		return err
 	}
-	for _, fd := range rv.EntryFindings() {
-		if f.MatchEntryFinding(fd.Code, now) {
-			all = append(all, fd)
-		}
-	}
-	model.SortFindings(all)
 	switch format {
 	case "table":
 		// Narrow terminals get two lines a finding, so that the message,

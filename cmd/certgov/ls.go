@@ -166,7 +166,6 @@ func terminalWidth(w io.Writer) int {
 	return width
 }
 
-
 // clip makes s printable (model.Printable), then shortens it to n runes:
 // in that order, so that shortening never cuts an escape in half.
 func clip(s string, n int) string {
