@@ -90,7 +90,9 @@ func (r *reader) readPEMBlock(block *pem.Block, line int) {
 		}
 		r.addCertificate(cert.FullBytes, line, location)
 	case "X509 CRL":
-		r.readCRL(block.Bytes, line, location)
+		if err := r.readCRL(block.Bytes, line, location); err != nil {
+			r.problem(line, location, err) // an issuer that does not parse
+		}
 	case "PKCS7", "CERTIFICATE CHAIN":
 		ders, err := pkcs7Certificates(block.Bytes)
 		if err != nil {
