@@ -8,16 +8,19 @@ import (
 	"time"
 )
 
+// Severity is how urgent a finding is.
+type Severity string
+
 // Severities, most urgent first.
 const (
-	SeverityCritical = "critical"
-	SeverityHigh     = "high"
-	SeverityMedium   = "medium"
-	SeverityLow      = "low"
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
 )
 
 // SeverityRank orders severities: 0 is the most urgent.
-func SeverityRank(s string) int {
+func SeverityRank(s Severity) int {
 	switch s {
 	case SeverityCritical:
 		return 0
@@ -63,7 +66,7 @@ const (
 // 2.0).
 type FindingType struct {
 	Code       string
-	Severity   string
+	Severity   Severity
 	Title      string
 	Frameworks []string
 }
@@ -180,10 +183,10 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // Finding is one thing a reviewer must act on.
 type Finding struct {
-	Code              string `json:"code"`
-	Severity          string `json:"severity"`
-	FingerprintSHA256 string `json:"fingerprint_sha256,omitempty"`
-	Identity          string `json:"identity,omitempty"`
+	Code              string   `json:"code"`
+	Severity          Severity `json:"severity"`
+	FingerprintSHA256 string   `json:"fingerprint_sha256,omitempty"`
+	Identity          string   `json:"identity,omitempty"`
 	// Owner is the identity's owner when the finding was computed: who
 	// to call, without opening the identity.
 	Owner      string   `json:"owner"`

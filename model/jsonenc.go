@@ -265,7 +265,7 @@ func plainWord(w uint64) bool {
 func (f Finding) AppendJSON(b []byte) []byte {
 	b = append(b, `{"code":`...)
 	b = appendJSONString(b, f.Code)
-	b = appendField(b, "severity", f.Severity)
+	b = appendField(b, "severity", string(f.Severity))
 	if f.FingerprintSHA256 != "" {
 		b = appendField(b, "fingerprint_sha256", f.FingerprintSHA256)
 	}

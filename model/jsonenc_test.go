@@ -77,7 +77,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 func TestFindingAppendJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote\" <b>&\x00\n", "bad \xff", "\u2028"} {
 		for _, f := range []model.Finding{
-			{Code: s, Severity: s, FingerprintSHA256: s, Identity: s, Source: s, Message: s, Frameworks: []string{s, s}},
+			{Code: s, Severity: model.Severity(s), FingerprintSHA256: s, Identity: s, Source: s, Message: s, Frameworks: []string{s, s}},
 			{Code: s, Message: s},
 		} {
 			want, err := json.Marshal(f)

@@ -166,20 +166,20 @@ func LoadFirstPage(ctx context.Context, s *store.Store, policy model.Policy, now
 
 // severityCounts counts findings by severity, most urgent first.
 func (ds *Dataset) severityCounts() []struct {
-	severity string
+	severity model.Severity
 	count    int
 } {
-	counts := map[string]int{}
+	counts := map[model.Severity]int{}
 	for _, f := range ds.Findings {
 		counts[f.Severity]++
 	}
 	var out []struct {
-		severity string
+		severity model.Severity
 		count    int
 	}
-	for _, s := range []string{model.SeverityCritical, model.SeverityHigh, model.SeverityMedium, model.SeverityLow} {
+	for _, s := range []model.Severity{model.SeverityCritical, model.SeverityHigh, model.SeverityMedium, model.SeverityLow} {
 		out = append(out, struct {
-			severity string
+			severity model.Severity
 			count    int
 		}{s, counts[s]})
 	}

@@ -156,7 +156,7 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 		lines = append(lines, st.Dim.Render("  none"))
 	}
 	for _, f := range r.Findings {
-		lines = append(lines, "  "+st.Severity(f.Severity).Render(pad(f.Severity, 8))+" "+f.Code+": "+f.Message)
+		lines = append(lines, "  "+st.Severity(f.Severity).Render(pad(string(f.Severity), 8))+" "+f.Code+": "+f.Message)
 		lines = append(lines, st.Dim.Render("           "+strings.Join(f.Frameworks, ", ")))
 	}
 

@@ -374,7 +374,7 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 				cell = expiryStyle(st, r, now).Render(cell)
 			case "FINDINGS":
 				if r.worst < 4 {
-					cell = st.Severity([]string{"critical", "high", "medium", "low"}[r.worst]).Render(cell)
+					cell = st.Severity([]model.Severity{model.SeverityCritical, model.SeverityHigh, model.SeverityMedium, model.SeverityLow}[r.worst]).Render(cell)
 				}
 			}
 			line.WriteString(cell + "  ")

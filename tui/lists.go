@@ -16,7 +16,7 @@ import (
 // enter shows on the identities screen.
 type listItem struct {
 	text     string
-	severity string
+	severity model.Severity
 	filter   string
 	detail   []string
 }
@@ -58,7 +58,7 @@ func (s *listScreen) view(st Styles, width, height int, title string) string {
 		it := s.items[i]
 		line := "  " + pad(it.text, width-2)
 		if it.severity != "" {
-			line = "  " + st.Severity(it.severity).Render(pad(it.severity, 8)) + " " + pad(it.text, width-11)
+			line = "  " + st.Severity(it.severity).Render(pad(string(it.severity), 8)) + " " + pad(it.text, width-11)
 		}
 		if i == s.cursor {
 			line = st.Selected.Render("▶ " + strings.TrimPrefix(ansiStrip(line), "  "))
@@ -76,10 +76,11 @@ func (s *listScreen) view(st Styles, width, height int, title string) string {
 // findingItems groups findings by code, most urgent first.
 func findingItems(ds *Dataset) []listItem {
 	type group struct {
-		code, severity string
-		count          int
-		identities     map[string]bool
-		examples       []string
+		code       string
+		severity   model.Severity
+		count      int
+		identities map[string]bool
+		examples   []string
 	}
 	groups := map[string]*group{}
 	for _, f := range ds.Findings {

@@ -157,7 +157,7 @@ func (s *overviewScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	severities := []string{"", st.Label.Render("Findings by severity"), ""}
 	for _, sc := range s.ds.severityCounts() {
-		severities = append(severities, fmt.Sprintf("%7s  %s", strconv.Itoa(sc.count), st.Severity(sc.severity).Render(sc.severity)))
+		severities = append(severities, fmt.Sprintf("%7s  %s", strconv.Itoa(sc.count), st.Severity(sc.severity).Render(string(sc.severity))))
 	}
 
 	if width < 100 {

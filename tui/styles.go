@@ -13,7 +13,7 @@ import (
 // spelled out and expiry is written as text.
 type Styles struct {
 	Title, Tab, ActiveTab, Header, Selected, Dim, Error, Status, Bar, BarExpired, BarThisWeek, Label lipgloss.Style
-	severity                                                                                         map[string]lipgloss.Style
+	severity                                                                                         map[model.Severity]lipgloss.Style
 	expired, soon, later                                                                             lipgloss.Style
 }
 
@@ -39,7 +39,7 @@ func newStyles(isDark bool) Styles {
 		Bar:         fg(accent),
 		BarExpired:  fg(red),
 		BarThisWeek: fg(orange),
-		severity: map[string]lipgloss.Style{
+		severity: map[model.Severity]lipgloss.Style{
 			model.SeverityCritical: fg(red).Bold(true),
 			model.SeverityHigh:     fg(orange),
 			model.SeverityMedium:   fg(yellow),
@@ -51,4 +51,4 @@ func newStyles(isDark bool) Styles {
 	}
 }
 
-func (s Styles) Severity(sev string) lipgloss.Style { return s.severity[sev] }
+func (s Styles) Severity(sev model.Severity) lipgloss.Style { return s.severity[sev] }

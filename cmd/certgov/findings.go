@@ -122,7 +122,7 @@ func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy m
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "owner", "source", "message", "frameworks"})
 		for _, fd := range all {
-			cw.Write(csvCells(fd.Code, fd.Severity, fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")))
+			cw.Write(csvCells(fd.Code, string(fd.Severity), fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")))
 		}
 		cw.Flush()
 		return cw.Error()

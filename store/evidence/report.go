@@ -181,8 +181,8 @@ func (r *report) addItem(it *attestationItem) []string {
 
 func (r *report) addFinding(f model.Finding) {
 	r.findings[f.Code]++
-	r.severities[f.Severity]++
-	r.parts.row("findings", []string{f.Severity, f.Code, orDash(f.Identity), shortFP(f.FingerprintSHA256), f.Message})
+	r.severities[string(f.Severity)]++
+	r.parts.row("findings", []string{string(f.Severity), f.Code, orDash(f.Identity), shortFP(f.FingerprintSHA256), f.Message})
 }
 
 func (r *report) addEntryFindings(findings []model.Finding) {
