@@ -171,3 +171,12 @@ func TestPaces(t *testing.T) {
 		t.Errorf("serious findings %v", got)
 	}
 }
+
+func TestSchemaConstIsTyped(t *testing.T) {
+	schema := []byte(`{"type": "object", "properties": {"v": {"const": 2}, "k": {"enum": ["a", 1]}}}`)
+	for doc, ok := range map[string]bool{`{"v": 2}`: true, `{"v": "2"}`: false, `{"k": 1}`: true, `{"k": "1"}`: false, `{"k": "a"}`: true} {
+		if err := model.ValidateJSON(schema, []byte(doc)); (err == nil) != ok {
+			t.Errorf("%s: %v, want valid %v", doc, err, ok)
+		}
+	}
+}

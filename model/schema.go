@@ -157,13 +157,13 @@ func validate(s map[string]any, v any, path string) error {
 	if t, ok := s["type"]; ok && !typeMatches(t, v) {
 		return fmt.Errorf("%s: want %v, got %s", path, t, jsonType(v))
 	}
-	if c, ok := s["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
+	if c, ok := s["const"]; ok && !sameJSON(c, v) {
 		return fmt.Errorf("%s: want %v, got %v", path, c, v)
 	}
 	if e, ok := s["enum"].([]any); ok {
 		found := false
 		for _, x := range e {
-			found = found || fmt.Sprint(x) == fmt.Sprint(v)
+			found = found || sameJSON(x, v)
 		}
 		if !found {
 			return fmt.Errorf("%s: %v is not one of %v", path, v, e)
@@ -242,4 +242,12 @@ func jsonType(v any) string {
 func hasKey(m map[string]any, k string) bool {
 	_, ok := m[k]
 	return ok
+}
+
+// sameJSON compares two decoded JSON values as JSON: the string "2" is
+// not the number 2, as printing both would make them.
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
