@@ -60,21 +60,28 @@ func ExceptionStatus(r *Record, now time.Time) string {
 	return ExceptionNone
 }
 
+// Decision is a reviewer's decision on a campaign item.
+type Decision string
+
+// Campaign decisions.
+const (
+	DecisionCertify     Decision = "certify"
+	DecisionRevoke      Decision = "revoke"
+	DecisionNeedsChange Decision = "needs-change"
+	// DecisionUndecided is recorded for the items a campaign closed with
+	// --force had not decided.
+	DecisionUndecided Decision = "undecided"
+)
+
 // CampaignDecision is the latest campaign decision on an identity.
 type CampaignDecision struct {
 	Campaign  string
-	Decision  string // certify, revoke, needs-change
+	Decision  Decision // certify, revoke, needs-change
 	Comment   string
 	Reviewer  string
 	DecidedAt time.Time
 	Due       time.Time // the campaign's due date; zero when it has none
 }
-
-// Campaign decisions a finding follows up.
-const (
-	DecisionRevoke      = "revoke"
-	DecisionNeedsChange = "needs-change"
-)
 
 // ExceptionJSON is the stable JSON shape of an exception in ls output.
 type ExceptionJSON struct {

@@ -12,12 +12,12 @@ import (
 	"certgov/model"
 )
 
-// Campaign decisions.
+// Campaign decisions (model.Decision).
 const (
-	DecisionCertify     = "certify"
+	DecisionCertify     = model.DecisionCertify
 	DecisionRevoke      = model.DecisionRevoke
 	DecisionNeedsChange = model.DecisionNeedsChange
-	DecisionUndecided   = "undecided" // recorded for open items when a campaign is closed with --force
+	DecisionUndecided   = model.DecisionUndecided
 )
 
 // Campaign is one attestation campaign.
@@ -44,7 +44,7 @@ type CampaignItem struct {
 	Identity    string          `json:"identity"`
 	Fingerprint string          `json:"fingerprint_sha256"`
 	Snapshot    json.RawMessage `json:"snapshot"`
-	Decision    string          `json:"decision"`
+	Decision    model.Decision  `json:"decision"`
 	Comment     string          `json:"comment"`
 	Reviewer    string          `json:"reviewer"`
 	DecidedAt   *time.Time      `json:"decided_at"`
@@ -233,7 +233,7 @@ func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*Camp
 // Decide records a reviewer's decision on one item of an open campaign; a
 // later decision replaces the earlier one, and both stay in the audit
 // trail. revoke and needs-change need a comment.
-func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment string, ch Change) (*CampaignItem, error) {
+func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model.Decision, comment string, ch Change) (*CampaignItem, error) {
 	if err := ch.checkTyped("comment", comment); err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 	case DecisionCertify:
 	case DecisionRevoke, DecisionNeedsChange:
 		if comment == "" {
-			return nil, &model.MissingValueError{Decision: decision, Value: model.ValueComment}
+			return nil, &model.MissingValueError{Decision: string(decision), Value: model.ValueComment}
 		}
 	default:
 		return nil, fmt.Errorf("unknown decision %q (certify, revoke, needs-change)", decision)
@@ -289,7 +289,7 @@ func (s *Store) Decide(ctx context.Context, campaign, ref, decision, comment str
 		}
 		item.Fingerprint = fingerprint
 		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.decide", Identity: ident.Name, Fingerprint: fingerprint,
-			Campaign: campaign, Before: before, After: decision, Reason: comment}, nil
+			Campaign: campaign, Before: before, After: string(decision), Reason: comment}, nil
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"certgov/model"
 )
 
 // The governance state (owners, review dates, exceptions, campaigns and
@@ -48,13 +50,14 @@ func (e trailException) String() string {
 
 // trailDecision is a campaign item's decision as its events state it.
 type trailDecision struct {
-	decision, comment, reviewer string
-	at                          int64 // 0: none
+	decision          model.Decision
+	comment, reviewer string
+	at                int64 // 0: none
 }
 
 func (d trailDecision) String() string {
 	if d.at == 0 {
-		return d.decision
+		return string(d.decision)
 	}
 	return fmt.Sprintf("%s by %s at %s: %s", d.decision, d.reviewer, unixUTC(d.at).Format(time.RFC3339), d.comment)
 }
@@ -139,7 +142,7 @@ func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
 		case "campaign.decide":
 			name, comment := campaignOf(e)
 			if c := open[name]; c != nil {
-				c.decisions[e.Fingerprint] = trailDecision{decision: e.After, comment: comment, reviewer: e.Actor, at: e.At.Unix()}
+				c.decisions[e.Fingerprint] = trailDecision{decision: model.Decision(e.After), comment: comment, reviewer: e.Actor, at: e.At.Unix()}
 			}
 		case "campaign.close":
 			name, statement := campaignOf(e)

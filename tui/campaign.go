@@ -277,17 +277,17 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 }
 
 // decideCmd records a campaign decision in a command.
-func (m Model) decideCmd(row Row, decision, comment string) tea.Cmd {
+func (m Model) decideCmd(row Row, decision model.Decision, comment string) tea.Cmd {
 	return m.decideAllCmd([]Row{row}, decision, comment)
 }
 
 // decideAllCmd records one decision on several items, each with its own
 // audit event. A certify comment goes to the items with high or critical
 // findings only: the others need none.
-func (m Model) decideAllCmd(rows []Row, decision, comment string) tea.Cmd {
+func (m Model) decideAllCmd(rows []Row, decision model.Decision, comment string) tea.Cmd {
 	s, name, actor, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Now().UTC()
 	return func() tea.Msg {
-		what := decision + " " + rows[0].IdentityName
+		what := string(decision) + " " + rows[0].IdentityName
 		if len(rows) > 1 {
 			what = fmt.Sprintf("%s %d items", decision, len(rows))
 		}

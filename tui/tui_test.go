@@ -596,7 +596,7 @@ func TestCampaignQueue(t *testing.T) {
 	c, _ := s.OpenCampaign(context.Background(), "2026-Q4")
 	s.EachCampaignItem(context.Background(), c, func(it *store.CampaignItem) error {
 		if it.Decision != "" {
-			decided = append(decided, it.Identity+"="+it.Decision+"/"+it.Reviewer)
+			decided = append(decided, it.Identity+"="+string(it.Decision)+"/"+it.Reviewer)
 		}
 		return nil
 	})

@@ -113,7 +113,7 @@ func newReviewCommand(a *app) *cobra.Command {
 				return usageError{fmt.Errorf("review needs --campaign and --decision")}
 			}
 			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				it, err := s.Decide(ctx, campaign, args[0], decision, comment, a.change(comment))
+				it, err := s.Decide(ctx, campaign, args[0], model.Decision(decision), comment, a.change(comment))
 				if err != nil {
 					return "", err
 				}
@@ -170,7 +170,7 @@ func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Ca
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "IDENTITY\tDECISION\tREVIEWER\tCOMMENT")
 		err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), orDash(it.Decision), clip(orDash(it.Reviewer), 30), clip(it.Comment, 50))
+			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), orDash(string(it.Decision)), clip(orDash(it.Reviewer), 30), clip(it.Comment, 50))
 			return err
 		})
 		if err != nil {

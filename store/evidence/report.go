@@ -84,11 +84,11 @@ func eventCampaign(e *store.Event) string {
 // Item groups, in the order the reports list them: what needs action
 // first.
 var itemGroups = []struct{ key, title string }{
-	{store.DecisionRevoke, "Revoke"},
-	{store.DecisionNeedsChange, "Needs change"},
-	{store.DecisionUndecided, "Undecided (closed without a decision)"},
+	{string(store.DecisionRevoke), "Revoke"},
+	{string(store.DecisionNeedsChange), "Needs change"},
+	{string(store.DecisionUndecided), "Undecided (closed without a decision)"},
 	{"", "Not decided yet"},
-	{store.DecisionCertify, "Certified"},
+	{string(store.DecisionCertify), "Certified"},
 }
 
 var campaignColumns = []string{"identity", "owner", "trust", "findings at launch", "findings at export", "decision", "reviewer", "decided at", "comment"}
@@ -173,10 +173,11 @@ func (r *report) addItem(it *attestationItem) []string {
 		if it.Decision == "" || it.Decision == store.DecisionUndecided {
 			r.undecided++
 		}
-		r.groups[it.Decision]++
-		r.parts.row("items-"+it.Decision, []string{it.Identity, owner, trust, atLaunch, atExport, orDash(it.Decision), reviewer, decided, it.Comment})
+		decision := string(it.Decision)
+		r.groups[decision]++
+		r.parts.row("items-"+decision, []string{it.Identity, owner, trust, atLaunch, atExport, orDash(decision), reviewer, decided, it.Comment})
 	}
-	return []string{it.Identity, it.Fingerprint, it.Decision, it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport}
+	return []string{it.Identity, it.Fingerprint, string(it.Decision), it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport}
 }
 
 func (r *report) addFinding(f model.Finding) {

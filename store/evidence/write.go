@@ -35,7 +35,7 @@ type attestationItem struct {
 	Snapshot      json.RawMessage   `json:"snapshot_at_launch"`
 	State         *model.RecordJSON `json:"state_at_export"`
 	Findings      []model.Finding   `json:"findings_at_export"`
-	Decision      string            `json:"decision"`
+	Decision      model.Decision    `json:"decision"`
 	Comment       string            `json:"comment"`
 	Reviewer      string            `json:"reviewer"`
 	ReviewerRunBy string            `json:"reviewer_run_by,omitempty"`
