@@ -354,10 +354,15 @@ func parseTerm(tok token) (term, error) {
 			return false
 		}
 	case "exception":
-		if !slices.Contains(ExceptionStatuses, needle) {
-			return bad("unknown exception state " + strconv.Quote(value) + " (" + strings.Join(ExceptionStatuses, ", ") + ")")
+		state := ExceptionState(needle)
+		if !slices.Contains(ExceptionStatuses, state) {
+			names := make([]string, len(ExceptionStatuses))
+			for i, st := range ExceptionStatuses {
+				names[i] = string(st)
+			}
+			return bad("unknown exception state " + strconv.Quote(value) + " (" + strings.Join(names, ", ") + ")")
 		}
-		t.match = func(r *Record, now time.Time) bool { return ExceptionStatus(r, now) == needle }
+		t.match = func(r *Record, now time.Time) bool { return ExceptionStatus(r, now) == state }
 	case "finding":
 		t.onFinding = true
 		if needle == "any" {

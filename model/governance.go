@@ -5,21 +5,25 @@ import (
 	"time"
 )
 
-// Exception states.
+// ExceptionState is a decision on a self-signed certificate's exception,
+// or (ExceptionStatus) where its exception stands.
+type ExceptionState string
+
+// Exception decisions.
 const (
-	ExceptionApproved = "approved"
-	ExceptionRejected = "rejected"
-	ExceptionRevoked  = "revoked"
+	ExceptionApproved ExceptionState = "approved"
+	ExceptionRejected ExceptionState = "rejected"
+	ExceptionRevoked  ExceptionState = "revoked"
 )
 
 // Exception is the explicit decision on trusting one self-signed
 // certificate, by fingerprint, for its identity.
 type Exception struct {
-	State     string    `json:"state"`
-	Reason    string    `json:"reason"`
-	Until     time.Time `json:"-"`
-	DecidedBy string    `json:"decided_by"`
-	DecidedAt time.Time `json:"-"`
+	State     ExceptionState `json:"state"`
+	Reason    string         `json:"reason"`
+	Until     time.Time      `json:"-"`
+	DecidedBy string         `json:"decided_by"`
+	DecidedAt time.Time      `json:"-"`
 }
 
 // ActiveAt reports whether the exception approves trust at now.
@@ -37,16 +41,16 @@ func (e *Exception) ExpiredAt(now time.Time) bool {
 // revocation, a self-signed certificate trusted by name that awaits a
 // decision, or no exception at all.
 const (
-	ExceptionEnded   = "ended"
-	ExceptionPending = "pending"
-	ExceptionNone    = "none"
+	ExceptionEnded   ExceptionState = "ended"
+	ExceptionPending ExceptionState = "pending"
+	ExceptionNone    ExceptionState = "none"
 )
 
 // ExceptionStatuses lists the statuses ExceptionStatus returns.
-var ExceptionStatuses = []string{ExceptionApproved, ExceptionEnded, ExceptionRejected, ExceptionRevoked, ExceptionPending, ExceptionNone}
+var ExceptionStatuses = []ExceptionState{ExceptionApproved, ExceptionEnded, ExceptionRejected, ExceptionRevoked, ExceptionPending, ExceptionNone}
 
 // ExceptionStatus is where r's exception stands at now.
-func ExceptionStatus(r *Record, now time.Time) string {
+func ExceptionStatus(r *Record, now time.Time) ExceptionState {
 	switch e := r.Exception; {
 	case e.ActiveAt(now):
 		return ExceptionApproved
@@ -97,7 +101,7 @@ func (e *Exception) JSON() *ExceptionJSON {
 	if e == nil {
 		return nil
 	}
-	j := &ExceptionJSON{State: e.State, Reason: e.Reason, DecidedBy: e.DecidedBy, DecidedAt: e.DecidedAt.UTC().Format(time.RFC3339)}
+	j := &ExceptionJSON{State: string(e.State), Reason: e.Reason, DecidedBy: e.DecidedBy, DecidedAt: e.DecidedAt.UTC().Format(time.RFC3339)}
 	if !e.Until.IsZero() {
 		j.Until = e.Until.UTC().Format(time.RFC3339)
 	}

@@ -186,7 +186,7 @@ func dateText(v sql.NullInt64) string {
 // DecideException approves, rejects or revokes the exception for a
 // self-signed certificate. Approvals must meet model.CheckApproval; every
 // decision needs a reason; revoking needs an approval to revoke.
-func (s *Store) DecideException(ctx context.Context, ref, state string, until time.Time, ch Change, p model.Policy) (*Identity, *model.Certificate, error) {
+func (s *Store) DecideException(ctx context.Context, ref string, state model.ExceptionState, until time.Time, ch Change, p model.Policy) (*Identity, *model.Certificate, error) {
 	if err := ch.checkTyped(); err != nil {
 		return nil, nil, err
 	}
@@ -214,9 +214,9 @@ func (s *Store) DecideException(ctx context.Context, ref, state string, until ti
 			return nil, fmt.Errorf("%s has no approved exception to revoke", ident.Name)
 		}
 		var untilValue any
-		after := state
+		after := string(state)
 		if state == model.ExceptionApproved {
-			untilValue, after = until.Unix(), state+" until "+until.UTC().Format("2006-01-02")
+			untilValue, after = until.Unix(), string(state)+" until "+until.UTC().Format("2006-01-02")
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO exceptions(identity_id, fingerprint_sha256, state, reason, until, decided_by, decided_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, ident.ID, cert.FingerprintSHA256, state, ch.Reason, untilValue, ch.Actor, ch.At.Unix()); err != nil {
@@ -227,7 +227,7 @@ func (s *Store) DecideException(ctx context.Context, ref, state string, until ti
 	})
 }
 
-var exceptionActions = map[string]string{
+var exceptionActions = map[model.ExceptionState]string{
 	model.ExceptionApproved: "exception.approve",
 	model.ExceptionRejected: "exception.reject",
 	model.ExceptionRevoked:  "exception.revoke",
@@ -238,9 +238,9 @@ func exceptionText(e *model.Exception) string {
 	case e == nil:
 		return ""
 	case e.State == model.ExceptionApproved:
-		return e.State + " until " + e.Until.UTC().Format("2006-01-02")
+		return string(e.State) + " until " + e.Until.UTC().Format("2006-01-02")
 	}
-	return e.State
+	return string(e.State)
 }
 
 func latestException(ctx context.Context, q execQuerier, fingerprint string) (*model.Exception, error) {

@@ -107,7 +107,7 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 	}
 	field("Trust model", r.TrustModel)
 	if e := r.Exception; e != nil {
-		text := e.State + " by " + e.DecidedBy + " on " + e.DecidedAt.Format("2006-01-02") + ": " + e.Reason
+		text := string(e.State) + " by " + e.DecidedBy + " on " + e.DecidedAt.Format("2006-01-02") + ": " + e.Reason
 		if e.State == model.ExceptionApproved {
 			text = fmt.Sprintf("approved until %s by %s: %s", e.Until.Format("2006-01-02"), e.DecidedBy, e.Reason)
 			if e.ExpiredAt(now) {

@@ -50,7 +50,7 @@ var identityColumns = []column{
 // (model.ExceptionStatus), "-" for none.
 func exceptionState(r *Row, now time.Time) string {
 	if st := model.ExceptionStatus(&r.Record, now); st != model.ExceptionNone {
-		return st
+		return string(st)
 	}
 	return "-"
 }

@@ -149,7 +149,7 @@ that is in the future, no later than the certificate's notAfter, and no
 further than the policy maximum (90 days; "exception_max" in a policy file).
 A rotated certificate needs its own exception.`,
 	}
-	decide := func(state string) func(cmd *cobra.Command, args []string) error {
+	decide := func(state model.ExceptionState) func(cmd *cobra.Command, args []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			var end time.Time
 			if state == model.ExceptionApproved {
@@ -181,7 +181,10 @@ A rotated certificate needs its own exception.`,
 			})
 		}
 	}
-	for _, sub := range []struct{ use, short, state string }{
+	for _, sub := range []struct {
+		use, short string
+		state      model.ExceptionState
+	}{
 		{"approve REF --reason TEXT --until YYYY-MM-DD", "Approve trusting the self-signed certificate until a date", model.ExceptionApproved},
 		{"reject REF --reason TEXT", "Reject trusting it", model.ExceptionRejected},
 		{"revoke REF --reason TEXT", "Withdraw an approval", model.ExceptionRevoked},
@@ -218,7 +221,7 @@ func newExceptionListCommand(a *app) *cobra.Command {
 		Short: "List the self-signed certificates' exceptions: in force, ended, refused, and those awaiting a decision",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if state != "" && (!slices.Contains(model.ExceptionStatuses, state) || state == model.ExceptionNone) {
+			if state != "" && (!slices.Contains(model.ExceptionStatuses, model.ExceptionState(state)) || state == string(model.ExceptionNone)) {
 				return usageError{fmt.Errorf("--state %q: want approved, ended, rejected, revoked or pending", state)}
 			}
 			if output != "table" && output != "json" {
@@ -237,10 +240,10 @@ func newExceptionListCommand(a *app) *cobra.Command {
 			rows := []exceptionRow{}
 			err = rv.Each(cmd.Context(), policy, now, func(r *model.Record, _ []model.Finding) error {
 				status := model.ExceptionStatus(r, now)
-				if !r.Current || status == model.ExceptionNone || (state != "" && status != state) {
+				if !r.Current || status == model.ExceptionNone || (state != "" && string(status) != state) {
 					return nil
 				}
-				row := exceptionRow{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, Owner: r.Owner, Status: status,
+				row := exceptionRow{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, Owner: r.Owner, Status: string(status),
 					NotAfter: r.NotAfter.UTC().Format("2006-01-02")}
 				if e := r.Exception; e != nil {
 					row.DecidedBy, row.DecidedAt, row.Reason = e.DecidedBy, e.DecidedAt.UTC().Format("2006-01-02"), e.Reason

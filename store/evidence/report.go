@@ -35,11 +35,11 @@ type trailInfo struct {
 	exceptions   map[string]*store.Event // by exceptionKey
 }
 
-func exceptionKey(fingerprint string, at time.Time, state string) string {
-	return fingerprint + "\x00" + strconv.FormatInt(at.Unix(), 10) + "\x00" + state
+func exceptionKey(fingerprint string, at time.Time, state model.ExceptionState) string {
+	return fingerprint + "\x00" + strconv.FormatInt(at.Unix(), 10) + "\x00" + string(state)
 }
 
-var exceptionStates = map[string]string{
+var exceptionStates = map[string]model.ExceptionState{
 	"exception.approve": model.ExceptionApproved,
 	"exception.reject":  model.ExceptionRejected,
 	"exception.revoke":  model.ExceptionRevoked,
@@ -217,14 +217,14 @@ func (r *report) addExceptions(decisions []store.ExceptionDecision, t *trailInfo
 		case d.State == model.ExceptionApproved:
 			j.Status = "ended " + d.Until.Format("2006-01-02")
 		default:
-			j.Status = d.State
+			j.Status = string(d.State)
 		}
 		out = append(out, j)
 		by := j.DecidedBy
 		if j.RunBy != "" {
 			by += " (run by " + j.RunBy + ")"
 		}
-		r.exceptions = append(r.exceptions, []string{j.Identity, shortFP(j.Fingerprint), j.State, orDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
+		r.exceptions = append(r.exceptions, []string{j.Identity, shortFP(j.Fingerprint), string(j.State), orDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
 	}
 	return out
 }

@@ -53,15 +53,15 @@ type auditLog struct {
 
 // exceptionDecisionJSON is one exception decision in attestation.json.
 type exceptionDecisionJSON struct {
-	Identity    string `json:"identity"`
-	Fingerprint string `json:"fingerprint_sha256"`
-	State       string `json:"state"`
-	Until       string `json:"until,omitempty"`
-	Reason      string `json:"reason"`
-	DecidedBy   string `json:"decided_by"`
-	RunBy       string `json:"decided_by_run_by,omitempty"`
-	DecidedAt   string `json:"decided_at"`
-	Status      string `json:"status_at_export"`
+	Identity    string               `json:"identity"`
+	Fingerprint string               `json:"fingerprint_sha256"`
+	State       model.ExceptionState `json:"state"`
+	Until       string               `json:"until,omitempty"`
+	Reason      string               `json:"reason"`
+	DecidedBy   string               `json:"decided_by"`
+	RunBy       string               `json:"decided_by_run_by,omitempty"`
+	DecidedAt   string               `json:"decided_at"`
+	Status      string               `json:"status_at_export"`
 }
 
 // writeBundle writes the bundle's files into o.Dir, a new empty folder.
