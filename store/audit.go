@@ -157,22 +157,13 @@ func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, erro
 		query += ` WHERE identity = ?`
 		args = append(args, identity)
 	}
-	rows, err := s.db.QueryContext(ctx, query+` ORDER BY seq`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return collect(ctx, s.db, query+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash, &e.Format, &e.Campaign, &e.OSUser, &e.Host); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash, &e.Format, &e.Campaign, &e.OSUser, &e.Host)
 		e.At = unixUTC(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	})
 }
 
 // BrokenChainError names the first event that does not chain.

@@ -521,24 +521,16 @@ type Occurrence struct {
 
 // Occurrences lists the current sources that hold the certificate.
 func (s *Store) Occurrences(ctx context.Context, fingerprint string) ([]Occurrence, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT s.path, s.kind, cs.location, s.imported_at
+	return collect(ctx, s.db, `SELECT s.path, s.kind, cs.location, s.imported_at
 		FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
-		WHERE cs.fingerprint_sha256 = ? AND s.superseded_at IS NULL ORDER BY s.path, cs.location`, fingerprint)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Occurrence
-	for rows.Next() {
-		var o Occurrence
-		var at int64
-		if err := rows.Scan(&o.Path, &o.Kind, &o.Location, &at); err != nil {
-			return nil, err
-		}
-		o.ImportedAt = unixUTC(at)
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		WHERE cs.fingerprint_sha256 = ? AND s.superseded_at IS NULL ORDER BY s.path, cs.location`, []any{fingerprint},
+		func(rows *sql.Rows) (Occurrence, error) {
+			var o Occurrence
+			var at int64
+			err := rows.Scan(&o.Path, &o.Kind, &o.Location, &at)
+			o.ImportedAt = unixUTC(at)
+			return o, err
+		})
 }
 
 // KeyOccurrence is a private key found on disk whose public key is the
@@ -551,22 +543,14 @@ type KeyOccurrence struct {
 
 // PrivateKeysFor lists the private keys found for an SPKI hash.
 func (s *Store) PrivateKeysFor(ctx context.Context, spki string) ([]KeyOccurrence, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT s.path, k.location, k.key_type FROM private_keys k
+	return collect(ctx, s.db, `SELECT s.path, k.location, k.key_type FROM private_keys k
 		JOIN sources s ON s.id = k.source_id
-		WHERE k.spki_sha256 = ? AND s.superseded_at IS NULL ORDER BY s.path, k.location`, spki)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []KeyOccurrence
-	for rows.Next() {
-		var k KeyOccurrence
-		if err := rows.Scan(&k.Path, &k.Location, &k.KeyType); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		WHERE k.spki_sha256 = ? AND s.superseded_at IS NULL ORDER BY s.path, k.location`, []any{spki},
+		func(rows *sql.Rows) (KeyOccurrence, error) {
+			var k KeyOccurrence
+			err := rows.Scan(&k.Path, &k.Location, &k.KeyType)
+			return k, err
+		})
 }
 
 // SetMeta records a database-level setting, such as that it is a demo.

@@ -380,6 +380,23 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// collect runs query and scans every row into a T with scan: the one loop
+// over a query's results, which closes the rows and checks their error.
+func collect[T any](ctx context.Context, q queryer, query string, args []any, scan func(rows *sql.Rows) (T, error)) ([]T, error) {
+	var out []T
+	err := eachRowOf(ctx, q, query, args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // eachRowOf is eachRow on a given database or transaction.
 func eachRowOf(ctx context.Context, q queryer, query string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
