@@ -401,9 +401,26 @@ func (m Model) bodyHeight() int {
 func (m Model) renderHelp() string {
 	hk := helpKeys{k: m.keys, short: m.panes(m.screen).shortHelp(m.keys)}
 	if m.showHelp {
-		return fullHelp(m.styles, hk.FullHelp(), m.width)
+		h := fullHelp(m.styles, hk.FullHelp(), m.width)
+		if m.screen == screenIdentities || m.screen == screenCampaign {
+			h += "\n" + filterTermsHelp(m.styles, m.width)
+		}
+		return h
 	}
 	return truncate(m.help.ShortHelpView(hk.ShortHelp()), m.width)
+}
+
+// filterTermsHelp lists the filter language's terms (model.FilterTerms,
+// the one table `ls --help` and the README share), wrapped to the width.
+func filterTermsHelp(st Styles, width int) string {
+	line, lines := "/ filter terms:", []string{}
+	for _, t := range model.FilterTerms {
+		if ansi.StringWidth(line)+3+len(t.Term) > width && line != "" {
+			lines, line = append(lines, line), " "
+		}
+		line += "  " + t.Term
+	}
+	return st.Dim.Render(strings.Join(append(lines, line), "\n"))
 }
 
 // fullHelp lays every binding out in as many columns as the width holds.

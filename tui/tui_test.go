@@ -822,3 +822,19 @@ func TestScrollingKeepsItsPlace(t *testing.T) {
 		t.Error("the detail pane did not move on the first up after scrolling past its end")
 	}
 }
+
+// ? on a screen with a filter lists the filter language's terms, from the
+// table ls --help prints.
+func TestHelpListsFilterTerms(t *testing.T) {
+	m := loaded(t, openDemo(t), 120, 35)
+	m = press(t, m, "2", "?")
+	got := screenText(m)
+	for _, term := range []string{"expires<30d", "exception-ends<30d", "source:TEXT"} {
+		if !strings.Contains(got, term) {
+			t.Errorf("help lacks the filter term %s:\n%s", term, got)
+		}
+	}
+	checkFits(t, m, 120, 35)
+	small := press(t, loaded(t, openDemo(t), 80, 24), "2", "?")
+	checkFits(t, small, 80, 24)
+}
