@@ -31,7 +31,7 @@ func trustFixture(t *testing.T, name string) []byte {
 func entrySummary(res model.FileResult) []string {
 	var out []string
 	for _, e := range res.TrustEntries {
-		out = append(out, e.Kind+" "+e.Label+" @"+e.Location)
+		out = append(out, string(e.Kind)+" "+e.Label+" @"+e.Location)
 	}
 	return out
 }
@@ -215,7 +215,7 @@ func TestEnvoy(t *testing.T) {
 	}
 	var kinds []string
 	for _, e := range res.TrustEntries {
-		kinds = append(kinds, e.Kind+"/"+e.SANType+"/"+e.Match)
+		kinds = append(kinds, string(e.Kind)+"/"+e.SANType+"/"+e.Match)
 	}
 	want := []string{"ca//partial-chain", "fingerprint//", "spki//", "san/uri/prefix", "san/dns/regex"}
 	if !slices.Equal(kinds, want) {

@@ -75,10 +75,10 @@ func (r *Record) ExplicitRef() (TrustRef, bool) {
 
 // TrustRef names one trust entry that admits a certificate.
 type TrustRef struct {
-	Source   string `json:"source"`
-	Kind     string `json:"kind"`
-	Entry    string `json:"entry"`
-	Location string `json:"location,omitempty"`
+	Source   string    `json:"source"`
+	Kind     EntryKind `json:"kind"`
+	Entry    string    `json:"entry"`
+	Location string    `json:"location,omitempty"`
 	// Anchor names the anchor a chain rule's chain ends at ("Example Root
 	// CA (sha256:0a1b2c3d…)"); empty for pins.
 	Anchor string `json:"anchor,omitempty"`

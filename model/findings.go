@@ -341,7 +341,7 @@ type EntryUse struct {
 
 // NamesAdmitted reports whether the findings about an entry of this kind
 // name the identities it admits (a DN or SAN rule admitting several).
-func NamesAdmitted(kind string) bool { return kind == EntrySubjectDN || kind == EntrySAN }
+func NamesAdmitted(kind EntryKind) bool { return kind == EntrySubjectDN || kind == EntrySAN }
 
 // EntryFindings are the findings about trust entries themselves: an entry
 // that admits no known certificate is drift (a pin left behind, or a

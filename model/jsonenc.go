@@ -60,7 +60,7 @@ func appendCached[K comparable](cache *map[K]string, key K, b []byte, encode fun
 func appendTrustRef(b []byte, t TrustRef) []byte {
 	b = append(b, `{"source":`...)
 	b = appendJSONString(b, t.Source)
-	b = appendField(b, "kind", t.Kind)
+	b = appendField(b, "kind", string(t.Kind))
 	b = appendField(b, "entry", t.Entry)
 	if t.Location != "" {
 		b = appendField(b, "location", t.Location)

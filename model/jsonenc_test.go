@@ -24,7 +24,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Sources: []string{s}, Current: i%2 == 1, Findings: []string{}, TrustModel: s, Revoked: i%2 == 0, Owner: s,
 		}
 		if i%2 == 0 {
-			j.Trust = []model.TrustRef{{Source: s, Kind: s, Entry: s, Location: s, Anchor: s, Explicit: true}, {Source: s}}
+			j.Trust = []model.TrustRef{{Source: s, Kind: model.EntryKind(s), Entry: s, Location: s, Anchor: s, Explicit: true}, {Source: s}}
 			j.ExpiresAt = &at
 			j.Exception = &model.ExceptionJSON{State: s, Reason: s, Until: s, DecidedBy: s, DecidedAt: s}
 		}

@@ -15,31 +15,34 @@ import (
 
 // Trust entry kinds: the ways a server can come to trust a client
 // certificate.
+// EntryKind is the kind of a trust entry: what it matches on.
+type EntryKind string
+
 const (
 	// EntryFingerprint pins one certificate by the hash of its DER.
-	EntryFingerprint = "fingerprint"
+	EntryFingerprint EntryKind = "fingerprint"
 	// EntrySPKI pins a public key: every certificate that carries it.
-	EntrySPKI = "spki"
+	EntrySPKI EntryKind = "spki"
 	// EntryCA is one certificate of an anchor list (a CA file or bundle,
 	// nginx ssl_client_certificate, Envoy trusted_ca, a Kubernetes ca.crt,
 	// a Java truststore): it admits every certificate whose chain verifies
 	// to it for client authentication, itself included when it is
 	// self-signed (RFC 8705 tls_client_auth, or explicit trust of a
 	// self-signed certificate listed as its own anchor).
-	EntryCA = "ca"
+	EntryCA EntryKind = "ca"
 	// EntrySubjectDN admits certificates by subject DN.
-	EntrySubjectDN = "subject-dn"
+	EntrySubjectDN EntryKind = "subject-dn"
 	// EntrySAN admits certificates by a subject alternative name.
-	EntrySAN = "san"
+	EntrySAN EntryKind = "san"
 	// EntryRegistered is a certificate registered as it is (RFC 8705
 	// self_signed_tls_client_auth, jwks x5c).
-	EntryRegistered = "registered"
+	EntryRegistered EntryKind = "registered"
 	// EntrySerial admits certificates by serial number (nginx maps on
 	// $ssl_client_serial): lowercase hex without leading zeros.
-	EntrySerial = "serial"
+	EntrySerial EntryKind = "serial"
 	// EntryJWKSURI records a jwks_uri registration: certgov never fetches
 	// it, so it admits no certificate it can name.
-	EntryJWKSURI = "jwks-uri"
+	EntryJWKSURI EntryKind = "jwks-uri"
 )
 
 // SAN matching modes, as Envoy's StringMatcher names them.
@@ -60,7 +63,7 @@ const (
 // TrustEntry is one server-side trust decision, as a trust configuration
 // states it.
 type TrustEntry struct {
-	Kind string `json:"kind"`
+	Kind EntryKind `json:"kind"`
 	// Value is, by kind: the lowercase hex fingerprint (fingerprint,
 	// registered, and ca: the CA certificate's SHA-256); the base64 SPKI
 	// hash (spki); the DN or regular expression as written (subject-dn);
@@ -657,7 +660,7 @@ var TrustModels = []string{TrustModelSelfSigned, TrustModelCA, TrustModelMixed, 
 // certificate listed in an anchor list as its own anchor) rather than
 // trusting it through a CA. This is the one rule behind the trust model,
 // the self-signed exception findings and the exceptions queue.
-func ExplicitTrust(kind, anchor, fingerprint string, actsAsCA bool) bool {
+func ExplicitTrust(kind EntryKind, anchor, fingerprint string, actsAsCA bool) bool {
 	switch kind {
 	case EntryFingerprint, EntrySPKI, EntryRegistered, EntrySerial:
 		return true

@@ -216,10 +216,11 @@ func mustParse(t *testing.T, der []byte) *x509.Certificate {
 
 func TestTrustModelOf(t *testing.T) {
 	const self, other = "aa", "bb"
-	refs := func(kindAndAnchor ...string) []model.TrustRef {
+	refs := func(kindAndAnchor ...any) []model.TrustRef {
 		var out []model.TrustRef
 		for i := 0; i < len(kindAndAnchor); i += 2 {
-			out = append(out, model.TrustRef{Kind: kindAndAnchor[i], Explicit: model.ExplicitTrust(kindAndAnchor[i], kindAndAnchor[i+1], self, false)})
+			kind, anchor := kindAndAnchor[i].(model.EntryKind), kindAndAnchor[i+1].(string)
+			out = append(out, model.TrustRef{Kind: kind, Explicit: model.ExplicitTrust(kind, anchor, self, false)})
 		}
 		return out
 	}

@@ -98,7 +98,7 @@ func (s *Store) removedEntries(ctx context.Context, path string) ([]RemovedEntry
 		if kind != nil {
 			// Label and location change when lines move; the decision is
 			// the same.
-			key := model.TrustEntry{Kind: *kind, Value: *value, HashAlgorithm: *alg, SANType: *sanType, Match: *match}
+			key := model.TrustEntry{Kind: model.EntryKind(*kind), Value: *value, HashAlgorithm: *alg, SANType: *sanType, Match: *match}
 			versions[len(versions)-1].entries[key] = true
 			e := key
 			e.Label, e.Location = *label, *location
@@ -127,7 +127,7 @@ func (s *Store) removedEntries(ctx context.Context, path string) ([]RemovedEntry
 		if !out[i].RemovedAt.Equal(out[j].RemovedAt) {
 			return out[i].RemovedAt.After(out[j].RemovedAt)
 		}
-		return out[i].Kind+out[i].Value < out[j].Kind+out[j].Value
+		return string(out[i].Kind)+out[i].Value < string(out[j].Kind)+out[j].Value
 	})
 	return out, nil
 }

@@ -98,7 +98,7 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		src.Path = model.Printable(src.Path)
 		for j := range src.Removed {
 			rm := &src.Removed[j]
-			rm.Kind, rm.Label, rm.Value, rm.Location = model.Printable(rm.Kind), model.Printable(rm.Label), model.Printable(rm.Value), model.Printable(rm.Location)
+			rm.Kind, rm.Label, rm.Value, rm.Location = model.EntryKind(model.Printable(string(rm.Kind))), model.Printable(rm.Label), model.Printable(rm.Value), model.Printable(rm.Location)
 		}
 	}
 	if ds.Events, err = s.AuditEvents(ctx, ""); err != nil {
