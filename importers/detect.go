@@ -27,7 +27,7 @@ import (
 type Options struct {
 	// Kind forces a format (pem, der, pkcs7, pkcs12, jks) instead of
 	// detecting it from the content.
-	Kind string
+	Kind model.SourceKind
 	// Password is the keystore password configured by the user, if any.
 	Password []byte
 	// Prompt asks for a keystore password interactively; nil when there is
@@ -167,7 +167,7 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	return res
 }
 
-const kindJCEKS = "jceks"
+const kindJCEKS model.SourceKind = "jceks"
 
 var (
 	jksMagic   = []byte{0xfe, 0xed, 0xfe, 0xed}
@@ -248,7 +248,7 @@ func (r *reader) anchors(certs []model.FoundCertificate, label, location, scope,
 // of the first element inside the outer SEQUENCE. It reads only headers,
 // so truncated files and BER with indefinite lengths are still told apart
 // and then fail in their own parser with a precise error.
-func detectDER(data []byte) string {
+func detectDER(data []byte) model.SourceKind {
 	inner, ok := skipHeader(data)
 	if !ok || len(inner) == 0 {
 		return ""
@@ -292,7 +292,7 @@ func skipHeader(b []byte) ([]byte, bool) {
 
 // configKinds are the formats decoded into a tree (YAML, JSON): they get
 // the smaller maxConfigSize.
-var configKinds = map[string]bool{model.KindEnvoy: true, model.KindKubernetes: true, model.KindOAuth: true, model.KindKeycloak: true}
+var configKinds = map[model.SourceKind]bool{model.KindEnvoy: true, model.KindKubernetes: true, model.KindOAuth: true, model.KindKeycloak: true}
 
 // maxConfigSize bounds YAML and JSON files: decoding builds a tree several
 // times the size of the text, and the largest real ones (a cluster's

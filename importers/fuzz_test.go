@@ -65,7 +65,7 @@ func crlSeed(f *testing.F) []byte {
 // reach deep into that reader. Bad input must come back as an error for
 // that file or problems, never a panic or a hang, and a failed file must
 // yield nothing.
-func fuzzReader(f *testing.F, kind string, extra ...string) {
+func fuzzReader(f *testing.F, kind model.SourceKind, extra ...string) {
 	seeds := 0
 	for _, data := range seedFiles(f) {
 		if kind == "" || importers.Detect(data) == kind || (kind == model.KindCABundle && importers.Detect(data) == model.KindPEM) {
@@ -81,12 +81,12 @@ func fuzzReader(f *testing.F, kind string, extra ...string) {
 	}
 	defer importers.LimitIterations(20_000)()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		kinds := []string{kind}
+		kinds := []string{string(kind)}
 		if kind == "" { // detection, then every reader forced
 			kinds = append(kinds, importers.Kinds...)
 		}
 		for _, k := range kinds {
-			opts := importers.Options{Kind: k, Password: []byte(interopPassword)}
+			opts := importers.Options{Kind: model.SourceKind(k), Password: []byte(interopPassword)}
 			res := importers.Parse(context.Background(), "fuzz.bin", data, opts, true)
 			if res.Err != nil && (!res.Empty() || len(res.Problems) > 0) {
 				t.Fatalf("kind %q: failed file yields data", k)

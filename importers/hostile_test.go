@@ -200,7 +200,7 @@ func TestInterruptedParseStopsInsideTheFile(t *testing.T) {
 	}
 	for _, file := range []struct {
 		name string
-		kind string
+		kind model.SourceKind
 		data []byte
 	}{
 		{"bundle.pem", "", bytes.Repeat(cert, 2000)},

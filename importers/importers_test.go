@@ -46,7 +46,7 @@ func commonNames(res model.FileResult) []string {
 func TestInteropFixtures(t *testing.T) {
 	cases := []struct {
 		file  string
-		kind  string
+		kind  model.SourceKind
 		names []string
 		keys  int
 	}{

@@ -198,7 +198,7 @@ func looksLikeJSON(data []byte) bool {
 
 // detectJSON tells Keycloak realm exports, OAuth client registrations,
 // Envoy configurations and Kubernetes manifests apart.
-func detectJSON(data []byte) string {
+func detectJSON(data []byte) model.SourceKind {
 	switch {
 	case looksLikeKubernetes(data):
 		return model.KindKubernetes

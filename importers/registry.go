@@ -13,7 +13,7 @@ import (
 // registered here, in the table below; adding one is its own file (the
 // sniffer and the reader) and one line in the table.
 type format struct {
-	kind string
+	kind model.SourceKind
 	// sniff says how sure the content is this format: 0 for not at all;
 	// the most confident format reads the file. The scale: a magic number
 	// 100, a JSON document of a known shape 90+, a configuration's own
@@ -31,11 +31,11 @@ type format struct {
 type content struct {
 	data    []byte
 	json    bool
-	derKind func() string
+	derKind func() model.SourceKind
 }
 
 func newContent(data []byte) *content {
-	return &content{data: data, json: looksLikeJSON(data), derKind: sync.OnceValue(func() string {
+	return &content{data: data, json: looksLikeJSON(data), derKind: sync.OnceValue(func() model.SourceKind {
 		if len(data) == 0 || data[0] != 0x30 {
 			return ""
 		}
@@ -101,14 +101,14 @@ var Kinds = func() []string {
 	var kinds []string
 	for _, f := range formats {
 		if !f.notForced {
-			kinds = append(kinds, f.kind)
+			kinds = append(kinds, string(f.kind))
 		}
 	}
 	return kinds
 }()
 
 // formatOf is the registered format of a kind.
-func formatOf(kind string) (format, bool) {
+func formatOf(kind model.SourceKind) (format, bool) {
 	for _, f := range formats {
 		if f.kind == kind {
 			return f, true
@@ -120,9 +120,9 @@ func formatOf(kind string) (format, bool) {
 // Detect names the format of data by its content, not its file name
 // (.crt and .cer files are PEM as often as DER): the most confident
 // sniffer's, or "" when none claims it.
-func Detect(data []byte) string {
+func Detect(data []byte) model.SourceKind {
 	c := newContent(data)
-	best, kind := 0, ""
+	best, kind := 0, model.SourceKind("")
 	for _, f := range formats {
 		if n := f.sniff(c); n > best {
 			best, kind = n, f.kind

@@ -36,27 +36,30 @@ func CheckHost(host string) error {
 	return nil
 }
 
+// SourceKind is the format a file was read as.
+type SourceKind string
+
 // Source kinds: the formats certificates are read from.
 const (
-	KindPEM    = "pem"
-	KindDER    = "der"
-	KindPKCS7  = "pkcs7"
-	KindPKCS12 = "pkcs12"
-	KindJKS    = "jks"
+	KindPEM    SourceKind = "pem"
+	KindDER    SourceKind = "der"
+	KindPKCS7  SourceKind = "pkcs7"
+	KindPKCS12 SourceKind = "pkcs12"
+	KindJKS    SourceKind = "jks"
 	// KindTrustStore is a JKS or PKCS#12 file holding only trusted
 	// certificates, as keytool -importcert writes them: an anchor list
 	// with Java's rules (every entry is an anchor).
-	KindTrustStore = "truststore"
+	KindTrustStore SourceKind = "truststore"
 	// Trust configurations.
-	KindCABundle   = "ca-bundle"
-	KindPinList    = "pinlist"
-	KindOAuth      = "oauth-clients"
-	KindKeycloak   = "keycloak"
-	KindNginx      = "nginx"
-	KindEnvoy      = "envoy"
-	KindKubernetes = "kubernetes"
-	KindCRL        = "crl"
-	KindCSV        = "csv-inventory"
+	KindCABundle   SourceKind = "ca-bundle"
+	KindPinList    SourceKind = "pinlist"
+	KindOAuth      SourceKind = "oauth-clients"
+	KindKeycloak   SourceKind = "keycloak"
+	KindNginx      SourceKind = "nginx"
+	KindEnvoy      SourceKind = "envoy"
+	KindKubernetes SourceKind = "kubernetes"
+	KindCRL        SourceKind = "crl"
+	KindCSV        SourceKind = "csv-inventory"
 )
 
 // Source is one file certificates were found in, at one content version.
@@ -65,7 +68,7 @@ type Source struct {
 	// (symlinks resolved), prefixed "HOST:" when the import named the
 	// gateway or machine the files came from (SourceKey).
 	Path          string
-	Kind          string
+	Kind          SourceKind
 	ContentSHA256 string
 	Size          int64
 	ImportedAt    time.Time

@@ -325,7 +325,8 @@ func (s *Store) ExposedKeys(ctx context.Context) (map[string][]model.KeyOnDisk, 
 		JOIN sources s ON s.id = k.source_id
 		WHERE s.superseded_at IS NULL AND k.spki_sha256 <> '' ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
-			var spki, path, kind string
+			var spki, path string
+			var kind model.SourceKind
 			if err := rows.Scan(&spki, &path, &kind); err != nil {
 				return err
 			}

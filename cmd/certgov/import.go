@@ -76,7 +76,7 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 			return usageError{err}
 		}
 	}
-	opts := importers.Options{Kind: f.kind, Host: f.host}
+	opts := importers.Options{Kind: model.SourceKind(f.kind), Host: f.host}
 	password, err := keystorePassword(f.passwordFile)
 	if err != nil {
 		return err
