@@ -37,10 +37,12 @@ func newDoctorCommand(a *app) *cobra.Command {
 	var fix bool
 	cmd := &cobra.Command{
 		Use:   "doctor [--fix]",
-		Short: "Check the database file: integrity, audit trail, permissions",
+		Short: "Check the database file: integrity, audit trail, governance state, permissions",
 		Long: `Check the database: PRAGMA integrity_check over the whole file, the audit
-trail's hash chain, and that the database and its WAL files are readable by
-you alone. Exit 0 when all is well, 1 otherwise. --fix makes the files 0600.`,
+trail's hash chain, that every owner, review date, exception and campaign
+decision is what the trail records (certgov audit verify lists the
+differences), and that the database and its WAL files are readable by you
+alone. Exit 0 when all is well, 1 otherwise. --fix makes the files 0600.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
