@@ -63,6 +63,9 @@ type Dataset struct {
 	LoadedAt     time.Time
 	// FirstPage: only the first page of identities, while the rest loads.
 	FirstPage bool
+	// Unverified counts the governance values the audit trail does not
+	// explain (store.VerifyState): the dashboard says so while they last.
+	Unverified int
 }
 
 // Load reads and reviews the whole database.
@@ -72,6 +75,11 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		return nil, err
 	}
 	ds := &Dataset{LoadedAt: now}
+	diffs, err := s.VerifyState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds.Unverified = len(diffs)
 	versions := map[string]int{}
 	err = rv.Each(ctx, policy, now, func(r *model.Record, findings []model.Finding) error {
 		ds.Certificates++

@@ -545,6 +545,9 @@ func (m Model) renderStatus() string {
 		s = m.styles.Status.Render(m.spin.View() + " reloading…")
 	case m.flash != "":
 		s = m.styles.Label.Render(model.Printable(m.flash))
+	case m.ds != nil && m.ds.Unverified > 0:
+		// Findings and owners rest on values nobody recorded a decision for.
+		s = m.styles.Error.Render(fmt.Sprintf("%d governance values are not what the audit trail records: certgov audit verify lists them", m.ds.Unverified))
 	case m.ds != nil:
 		s = m.styles.Status.Render(fmt.Sprintf("%d identities, %d certificates · %s · loaded in %s",
 			len(m.ds.Rows), m.ds.Certificates, m.opts.Store.Path(), m.loadTime.Round(time.Millisecond)))

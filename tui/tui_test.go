@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -837,4 +838,22 @@ func TestHelpListsFilterTerms(t *testing.T) {
 	checkFits(t, m, 120, 35)
 	small := press(t, loaded(t, openDemo(t), 80, 24), "2", "?")
 	checkFits(t, small, 80, 24)
+}
+
+// A governance value written behind certgov's back is flagged on the
+// dashboard's status line, as findings and check flag it.
+func TestDashboardFlagsUnexplainedState(t *testing.T) {
+	s := buildDemo(t)
+	raw, err := sql.Open("sqlite", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE identities SET owner = 'mallory' WHERE name = 'partner-acme-logistics'`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	m := loaded(t, s, 120, 35)
+	if got := screenText(m); !strings.Contains(got, "1 governance values are not what the audit trail records") {
+		t.Errorf("no warning on the status line:\n%s", got)
+	}
 }
