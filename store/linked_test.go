@@ -470,3 +470,24 @@ func demoStore(t *testing.T) (*Store, string) {
 	importAll(t, s, []string{dir})
 	return s, dir
 }
+
+// The keys several identities share are kept with the stored state and
+// equal what grouping every certificate's key gives.
+func TestSharedKeysKeptWithTheState(t *testing.T) {
+	s, _ := demoStore(t)
+	ctx := context.Background()
+	rv := &Review{s: s, ctx: ctx}
+	if _, current, err := s.loadLinkedSummary(ctx, rv); err != nil || !current {
+		t.Fatalf("summary: current %v, %v", current, err)
+	}
+	computed, err := s.SharedKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.shared == nil || !reflect.DeepEqual(rv.shared, computed) {
+		t.Errorf("stored shared keys %v, computed %v", rv.shared, computed)
+	}
+	if len(computed) == 0 {
+		t.Error("the demo shares keys between partners, yet none were found")
+	}
+}

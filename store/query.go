@@ -342,8 +342,13 @@ func (s *Store) ExposedKeys(ctx context.Context) (map[string][]model.KeyOnDisk, 
 // SharedKeys maps each public key (SPKI SHA-256) that several identities'
 // certificates carry to those identities' names.
 func (s *Store) SharedKeys(ctx context.Context) (map[string][]string, error) {
+	return s.sharedKeysOf(ctx, s.db)
+}
+
+// sharedKeysOf is SharedKeys on a database or transaction.
+func (s *Store) sharedKeysOf(ctx context.Context, q queryer) (map[string][]string, error) {
 	out := map[string][]string{}
-	err := s.eachRow(ctx, `SELECT DISTINCT c.spki_sha256, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id
+	err := eachRowOf(ctx, q, `SELECT DISTINCT c.spki_sha256, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id
 		WHERE c.spki_sha256 IN (SELECT spki_sha256 FROM certificates GROUP BY spki_sha256 HAVING min(identity_id) <> max(identity_id))
 		ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {

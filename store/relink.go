@@ -23,6 +23,11 @@ type linkedSummary struct {
 	// ActingCAs are the certificates that acted as CAs when the state
 	// was stored: when they change, every chain may have changed.
 	ActingCAs []string `json:"acting_cas"`
+	// SharedKeys maps the public keys several identities carry to those
+	// identities (key-reuse), so that reads need not group every
+	// certificate's key (70 ms at 100,000). Nil in a summary stored before
+	// it was kept: reads then compute it.
+	SharedKeys map[string][]string `json:"shared_keys"`
 }
 
 // loadLinkedSummary reads the stored summary (nil when there is none, or
@@ -49,6 +54,9 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSumma
 		return &sum, false, nil
 	}
 	rv.trustChecked, rv.entryFindings, rv.anchorNames, rv.anchorList = sum.TrustChecked, sum.EntryFindings, sum.AnchorNames, sum.Anchors
+	if sum.SharedKeys != nil {
+		rv.shared = sum.SharedKeys
+	}
 	return &sum, true, nil
 }
 
@@ -205,8 +213,12 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 			return done, err
 		}
 	}
+	shared, err := s.sharedKeysOf(ctx, tx)
+	if err != nil {
+		return done, err
+	}
 	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
-		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs})
+		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs, SharedKeys: shared})
 	if err != nil {
 		return done, err
 	}

@@ -54,14 +54,16 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	if rv.exposed, err = s.ExposedKeys(ctx); err != nil {
 		return nil, err
 	}
-	if rv.shared, err = s.SharedKeys(ctx); err != nil {
-		return nil, err
-	}
 	if err := rv.loadGovernance(ctx); err != nil {
 		return nil, err
 	}
 	if _, rv.stored, err = s.loadLinkedSummary(ctx, rv); err != nil {
 		return nil, err
+	}
+	if rv.shared == nil { // not kept with the stored state
+		if rv.shared, err = s.SharedKeys(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if rv.stored {
 		// Entries are loaded when records need them: all of them for a
