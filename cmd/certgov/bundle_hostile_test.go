@@ -116,6 +116,13 @@ func TestRefusedSettings(t *testing.T) {
 	if r := certgov(t, "--db", "", "ls"); r.code != 2 || !strings.Contains(r.stderr, `--db ""`) {
 		t.Errorf(`--db "": exit %d %q, want a usage error`, r.code, r.stderr)
 	}
+	// A server address is refused, not made into a file named "postgres:".
+	if r := certgov(t, "--db", "postgres://db.example/certgov", "ls"); r.code != 2 || !strings.Contains(r.stderr, "PostgreSQL") {
+		t.Errorf("--db postgres://: exit %d %q, want a usage error", r.code, r.stderr)
+	}
+	if _, err := os.Stat("postgres:"); err == nil {
+		t.Error(`a file or folder named "postgres:" was made`)
+	}
 	certgov(t, "demo", "--no-tui")
 	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
 	weak, _ := rsa.GenerateKey(rand.Reader, 1024)

@@ -193,6 +193,18 @@ Start with "certgov demo" to try it on built-in demo data, or
 
 // databasePath resolves --db, then $CERTGOV_DB, then the default.
 func (a *app) databasePath(defaultName string) (string, error) {
+	path, err := a.databasePathGiven(defaultName)
+	if err != nil {
+		return "", err
+	}
+	// A server address would otherwise become a file named "postgres:".
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") || strings.HasPrefix(path, "postgres:") {
+		return "", usageError{errors.New("this certgov keeps its database in a SQLite file: PostgreSQL addresses are not supported yet")}
+	}
+	return strings.TrimPrefix(path, "sqlite:"), nil
+}
+
+func (a *app) databasePathGiven(defaultName string) (string, error) {
 	if a.dbPath != "" {
 		return a.dbPath, nil
 	}
