@@ -29,9 +29,10 @@ type format struct {
 // content is a file's bytes with the classifications several sniffers
 // share, each computed at most once.
 type content struct {
-	data    []byte
-	json    bool
-	derKind func() model.SourceKind
+	data     []byte
+	json     bool
+	derKind  func() model.SourceKind
+	jsonKind func() model.SourceKind // which JSON document it is (detectJSON)
 }
 
 func newContent(data []byte) *content {
@@ -40,7 +41,7 @@ func newContent(data []byte) *content {
 			return ""
 		}
 		return detectDER(data)
-	})}
+	}), jsonKind: sync.OnceValue(func() model.SourceKind { return detectJSON(data) })}
 }
 
 // when is the confidence c if ok, else 0.
@@ -67,15 +68,15 @@ var formats = []format{
 	{kind: model.KindPinList, read: (*reader).readPinList,
 		sniff: func(c *content) int { return when(!c.json && looksLikePinList(c.data), 20) }},
 	{kind: model.KindOAuth, read: (*reader).readOAuthClients,
-		sniff: func(c *content) int { return when(c.json && detectJSON(c.data) == model.KindOAuth, 90) }},
+		sniff: func(c *content) int { return when(c.json && c.jsonKind() == model.KindOAuth, 90) }},
 	{kind: model.KindKeycloak, read: (*reader).readKeycloak,
-		sniff: func(c *content) int { return when(c.json && detectJSON(c.data) == model.KindKeycloak, 90) }},
+		sniff: func(c *content) int { return when(c.json && c.jsonKind() == model.KindKeycloak, 90) }},
 	{kind: model.KindNginx, read: (*reader).readNginx,
 		sniff: func(c *content) int { return when(!c.json && looksLikeNginx(c.data), 70) }},
 	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
 		sniff: func(c *content) int {
 			if c.json {
-				return when(detectJSON(c.data) == model.KindEnvoy, 90)
+				return when(c.jsonKind() == model.KindEnvoy, 90)
 			}
 			// A PEM file that quotes an Envoy setting in its comments is PEM.
 			return when(looksLikeEnvoy(c.data) && !bytes.HasPrefix(bytes.TrimSpace(c.data), pemBegin), 60)
@@ -83,7 +84,7 @@ var formats = []format{
 	{kind: model.KindKubernetes, read: (*reader).readKubernetes,
 		sniff: func(c *content) int {
 			if c.json {
-				return when(detectJSON(c.data) == model.KindKubernetes, 90)
+				return when(c.jsonKind() == model.KindKubernetes, 90)
 			}
 			return when(looksLikeKubernetes(c.data), 80)
 		}},

@@ -95,6 +95,17 @@ func userAtHost(user, host string) string {
 	return user + "@" + host
 }
 
+// CampaignOf reads a campaign event's campaign and its text (a decision's
+// comment, a closer's statement): named fields since event format 2;
+// before that, "campaign NAME" or "campaign NAME: comment" in the reason.
+func (e *Event) CampaignOf() (name, text string) {
+	if e.Format >= 2 {
+		return e.Campaign, e.Reason
+	}
+	name, text, _ = strings.Cut(strings.TrimPrefix(e.Reason, "campaign "), ": ")
+	return name, text
+}
+
 // ChainHash is the hash of an event whose canonical form is line and whose
 // predecessor's hash is prev.
 func ChainHash(prev string, line []byte) string {
@@ -184,6 +195,26 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	return verifyChain(events)
+}
+
+// VerifyTrail reads the trail once and checks both its chain
+// (VerifyAudit) and that the governance state is what it records
+// (VerifyState): what an export needs, with the events it quotes.
+func (s *Store) VerifyTrail(ctx context.Context) ([]Event, []StateDifference, error) {
+	events, err := s.AuditEvents(ctx, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := verifyChain(events); err != nil {
+		return nil, nil, err
+	}
+	diffs, err := s.verifyStateOf(ctx, events)
+	return events, diffs, err
+}
+
+// verifyChain recomputes the chain over events, oldest first.
+func verifyChain(events []Event) (int, string, error) {
 	prev, want := genesisHash, int64(1)
 	for _, e := range events {
 		switch {

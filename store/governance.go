@@ -227,6 +227,17 @@ func (s *Store) DecideException(ctx context.Context, ref string, state model.Exc
 	})
 }
 
+// ExceptionStateOf is the decision an exception event records
+// ("exception.approve" -> approved), the inverse of exceptionActions.
+func ExceptionStateOf(action string) (model.ExceptionState, bool) {
+	for state, a := range exceptionActions {
+		if a == action {
+			return state, true
+		}
+	}
+	return "", false
+}
+
 var exceptionActions = map[model.ExceptionState]string{
 	model.ExceptionApproved: "exception.approve",
 	model.ExceptionRejected: "exception.reject",

@@ -90,17 +90,6 @@ type governanceFold struct {
 	unplaced   []StateDifference
 }
 
-// campaignOf reads an event's campaign and comment: named fields since
-// event format 2; before that, "campaign NAME" or "campaign NAME: comment"
-// in the reason.
-func campaignOf(e *Event) (name, text string) {
-	if e.Format >= 2 {
-		return e.Campaign, e.Reason
-	}
-	name, text, _ = strings.Cut(strings.TrimPrefix(e.Reason, "campaign "), ": ")
-	return name, text
-}
-
 // foldTrail replays the events in order. identityOf maps a certificate to
 // its identity's id.
 func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
@@ -129,7 +118,7 @@ func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
 			state, until, _ := strings.Cut(e.After, " until ")
 			f.exceptions[e.Fingerprint] = append(f.exceptions[e.Fingerprint], trailException{state: state, until: until, reason: e.Reason, by: e.Actor, at: e.At.Unix()})
 		case "campaign.start":
-			name, _ := campaignOf(e)
+			name, _ := e.CampaignOf()
 			var after struct {
 				Scope string `json:"scope"`
 				Items int    `json:"items"`
@@ -140,12 +129,12 @@ func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
 			f.campaigns = append(f.campaigns, c)
 			open[name] = c
 		case "campaign.decide":
-			name, comment := campaignOf(e)
+			name, comment := e.CampaignOf()
 			if c := open[name]; c != nil {
 				c.decisions[e.Fingerprint] = trailDecision{decision: model.Decision(e.After), comment: comment, reviewer: e.Actor, at: e.At.Unix()}
 			}
 		case "campaign.close":
-			name, statement := campaignOf(e)
+			name, statement := e.CampaignOf()
 			if c := open[name]; c != nil {
 				c.closed, c.closedAt, c.closedBy = true, e.At.Unix(), e.Actor
 				if e.Format >= 2 {
@@ -167,6 +156,12 @@ func (s *Store) VerifyState(ctx context.Context) ([]StateDifference, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.verifyStateOf(ctx, events)
+}
+
+// verifyStateOf is VerifyState on events already read.
+func (s *Store) verifyStateOf(ctx context.Context, events []Event) ([]StateDifference, error) {
+	var err error
 	// Only the certificates the trail and the exceptions name: loading
 	// every certificate would cost most of the check at 100,000.
 	named := map[string]bool{}

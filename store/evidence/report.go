@@ -39,10 +39,10 @@ func exceptionKey(fingerprint string, at time.Time, state model.ExceptionState) 
 	return fingerprint + "\x00" + strconv.FormatInt(at.Unix(), 10) + "\x00" + string(state)
 }
 
-var exceptionStates = map[string]model.ExceptionState{
-	"exception.approve": model.ExceptionApproved,
-	"exception.reject":  model.ExceptionRejected,
-	"exception.revoke":  model.ExceptionRevoked,
+// campaignName is the campaign an event names.
+func campaignName(e *store.Event) string {
+	name, _ := e.CampaignOf()
+	return name
 }
 
 // readTrail finds the events the reports quote. A campaign name may be
@@ -53,10 +53,10 @@ func readTrail(events []store.Event, c *store.Campaign) *trailInfo {
 	for i := range events {
 		e := &events[i]
 		t.head = e.Hash
-		if state, ok := exceptionStates[e.Action]; ok {
+		if state, ok := store.ExceptionStateOf(e.Action); ok {
 			t.exceptions[exceptionKey(e.Fingerprint, e.At, state)] = e
 		}
-		if c == nil || eventCampaign(e) != c.Name {
+		if c == nil || campaignName(e) != c.Name {
 			continue
 		}
 		switch e.Action {
@@ -69,16 +69,6 @@ func readTrail(events []store.Event, c *store.Campaign) *trailInfo {
 		}
 	}
 	return t
-}
-
-// eventCampaign is the campaign an event names (see store.campaignOf for
-// events from before certgov named it in a field of its own).
-func eventCampaign(e *store.Event) string {
-	if e.Format >= 2 {
-		return e.Campaign
-	}
-	name, _, _ := strings.Cut(strings.TrimPrefix(e.Reason, "campaign "), ": ")
-	return name
 }
 
 // Item groups, in the order the reports list them: what needs action

@@ -69,19 +69,12 @@ type exceptionDecisionJSON struct {
 // governance state the trail does not explain: evidence must not vouch
 // for a row written behind certgov's back.
 func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, error) {
-	if _, _, err := s.VerifyAudit(ctx); err != nil {
-		return nil, fmt.Errorf("export refused: %w", err)
-	}
-	diffs, err := s.VerifyState(ctx)
+	events, diffs, err := s.VerifyTrail(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("export refused: %w", err)
 	}
 	if len(diffs) > 0 && !o.AllowUnverified {
 		return nil, &UnverifiedError{Differences: diffs}
-	}
-	events, err := s.AuditEvents(ctx, "")
-	if err != nil {
-		return nil, err
 	}
 	var campaign *store.Campaign
 	if o.Campaign != "" {
