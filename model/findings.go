@@ -125,6 +125,36 @@ type Policy struct {
 	// ExceptionMaxDuration is the longest a self-signed exception may be
 	// approved for.
 	ExceptionMaxDuration Duration `json:"exception_max"`
+	// FourEyes forbids the owner of an identity to approve its exception
+	// or certify it in a campaign: someone else must.
+	FourEyes bool `json:"four_eyes"`
+}
+
+// FourEyesError is an approval or certification by the identity's own
+// owner under the four_eyes policy.
+type FourEyesError struct {
+	Identity, Owner, Decider, Decision string
+}
+
+func (e *FourEyesError) Error() string {
+	return fmt.Sprintf("%s is owned by %s, who may not %s it (policy four_eyes): someone else decides", e.Identity, e.Owner, e.Decision)
+}
+
+// CheckFourEyes refuses a decision (approve, certify) on an identity by
+// its owner when the policy asks for four eyes. deciders are every name
+// the decider goes by (the database login, the name acted for, the OS
+// user); owners are compared without regard to case, as people write
+// them.
+func CheckFourEyes(p Policy, identity, owner, decision string, deciders ...string) error {
+	if !p.FourEyes || strings.TrimSpace(owner) == "" {
+		return nil
+	}
+	for _, d := range deciders {
+		if d != "" && strings.EqualFold(strings.TrimSpace(d), strings.TrimSpace(owner)) {
+			return &FourEyesError{Identity: identity, Owner: owner, Decider: d, Decision: decision}
+		}
+	}
+	return nil
 }
 
 // DefaultPolicy is the policy when no policy file says otherwise.

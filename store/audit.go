@@ -22,9 +22,12 @@ type Event struct {
 	// Actor is the name the change was made as (--as, $CERTGOV_ACTOR,
 	// else the OS user); OSUser and Host say who really ran certgov, and
 	// where (empty in events from before certgov recorded them).
-	Actor       string `json:"actor"`
-	OSUser      string `json:"os_user,omitempty"`
-	Host        string `json:"host,omitempty"`
+	Actor  string `json:"actor"`
+	OSUser string `json:"os_user,omitempty"`
+	Host   string `json:"host,omitempty"`
+	// OnBehalfOf is the name a change was made for (--as) on a team
+	// database, where Actor is the database login that made it.
+	OnBehalfOf  string `json:"on_behalf_of,omitempty"`
 	Action      string `json:"action"`
 	Identity    string `json:"identity,omitempty"`
 	Fingerprint string `json:"fingerprint_sha256,omitempty"`
@@ -46,13 +49,14 @@ var genesisHash = strings.Repeat("0", 64)
 func GenesisHash() string { return genesisHash }
 
 // eventFormat is the canonical form new events are written in.
-const eventFormat = 2
+const eventFormat = 3
 
 // Canonical is the encoding an event's hash covers: a JSON array of every
 // field but the hash, in a fixed order, the time in UTC Unix seconds,
 // prev_hash always last. Format 1 (events from before certgov 7):
 // [seq, at, actor, action, identity, fingerprint, before, after, reason,
-// prev_hash]. Format 2 adds campaign, os_user and host before prev_hash.
+// prev_hash]. Format 2 adds campaign, os_user and host before prev_hash;
+// format 3 adds on_behalf_of after them.
 // The hash is SHA-256 over the previous event's hash (64 hex digits, as
 // text) followed by these bytes; audit.jsonl holds them one per line, so
 // an auditor recomputes the chain from the file's own bytes.
@@ -61,19 +65,30 @@ func (e *Event) Canonical() []byte {
 	if e.Format >= 2 {
 		fields = append(fields, e.Campaign, e.OSUser, e.Host)
 	}
+	if e.Format >= 3 {
+		fields = append(fields, e.OnBehalfOf)
+	}
 	b, _ := json.Marshal(append(fields, e.PrevHash))
 	return b
 }
 
-// ActedBy is who made the change as a person reads it: the name it was
-// made as, and who really ran certgov where that differs ("erin (run by
-// root@ci-7)"). Events from before certgov recorded the OS user give the
-// name alone.
+// ActedBy is who made the change as a person reads it: the actor, the
+// name it was made for on a team database, and who really ran certgov
+// where that differs ("erin (run by root@ci-7)", "alice (on behalf of
+// bob; run by alice@laptop)"). Events from before certgov recorded the
+// OS user give the name alone.
 func (e *Event) ActedBy() string {
-	if by := e.RunBy(); by != "" {
-		return e.Actor + " (run by " + by + ")"
+	var more []string
+	if e.OnBehalfOf != "" {
+		more = append(more, "on behalf of "+e.OnBehalfOf)
 	}
-	return e.Actor
+	if by := e.RunBy(); by != "" {
+		more = append(more, "run by "+by)
+	}
+	if len(more) == 0 {
+		return e.Actor
+	}
+	return e.Actor + " (" + strings.Join(more, "; ") + ")"
 }
 
 // RunBy is who really ran certgov for the event ("root@ci-7"), when that
@@ -150,9 +165,7 @@ func appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
 	e.Format = eventFormat
 	e.OSUser, e.Host = whoRuns()
 	e.Hash = e.computeHash()
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events(seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash, format, campaign, os_user, host)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.At.Unix(), e.Actor, e.Action, e.Identity, e.Fingerprint, e.Before, e.After, e.Reason, e.PrevHash, e.Hash, e.Format, e.Campaign, e.OSUser, e.Host)
+	err = insertEvent(ctx, tx, e)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -162,19 +175,34 @@ func appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
 // AuditEvents lists the trail, oldest first; identity narrows it to one
 // identity's events when set.
 func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, error) {
-	query := `SELECT seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash, format, campaign, os_user, host FROM audit_events`
+	query := `SELECT ` + eventColumns + ` FROM audit_events`
 	var args []any
 	if identity != "" {
 		query += ` WHERE identity = ?`
 		args = append(args, identity)
 	}
 	return collect(ctx, s.db, query+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
-		var e Event
-		var at int64
-		err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash, &e.Format, &e.Campaign, &e.OSUser, &e.Host)
-		e.At = unixUTC(at)
-		return e, err
+		return scanEvent(rows)
 	})
+}
+
+// eventColumns are the audit_events columns scanEvent and insertEvent
+// read and write, in their order.
+const eventColumns = `seq, at, actor, action, identity, fingerprint, before, after, reason, prev_hash, hash, format, campaign, os_user, host, on_behalf_of`
+
+func scanEvent(rows *sql.Rows) (Event, error) {
+	var e Event
+	var at int64
+	err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Identity, &e.Fingerprint, &e.Before, &e.After, &e.Reason, &e.PrevHash, &e.Hash, &e.Format, &e.Campaign, &e.OSUser, &e.Host, &e.OnBehalfOf)
+	e.At = unixUTC(at)
+	return e, err
+}
+
+// insertEvent writes e as it is, hash included.
+func insertEvent(ctx context.Context, tx execQuerier, e *Event) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events(`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, e.At.Unix(), e.Actor, e.Action, e.Identity, e.Fingerprint, e.Before, e.After, e.Reason, e.PrevHash, e.Hash, e.Format, e.Campaign, e.OSUser, e.Host, e.OnBehalfOf)
+	return err
 }
 
 // BrokenChainError names the first event that does not chain.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"strings"
 	"time"
 
@@ -57,6 +58,7 @@ var ErrCampaignExists = errors.New("an open campaign has this name already")
 // empty) as review items: their current certificate, owner, trust
 // entries, exception and findings at launch.
 func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, filter *model.Filter, policy model.Policy, ch Change) (int, error) {
+	ch = s.authenticated(ch)
 	if name == "" {
 		return 0, errors.New("a campaign needs a name")
 	}
@@ -97,16 +99,16 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 	if !due.IsZero() {
 		dueValue = due.Unix()
 	}
-	return len(items), s.change(ctx, func(tx *sql.Tx) (*Event, error) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO campaigns(name, scope, due, started_at, started_by) VALUES (?, ?, ?, ?, ?)`,
-			name, filter.String(), dueValue, ch.At.Unix(), ch.Actor)
+	return len(items), s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO campaigns(name, scope, due, started_at, started_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			name, filter.String(), dueValue, ch.At.Unix(), ch.Actor).Scan(&id)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return nil, fmt.Errorf("campaign %q: %w", name, ErrCampaignExists)
 			}
 			return nil, err
 		}
-		id, _ := res.LastInsertId()
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO campaign_items(campaign_id, identity_id, identity, fingerprint, snapshot)
 			SELECT ?, id, ?, ?, ? FROM identities WHERE key_hash = ?`)
 		if err != nil {
@@ -130,8 +132,15 @@ func dueText(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
-// isUniqueViolation reports SQLite's SQLITE_CONSTRAINT_UNIQUE.
-func isUniqueViolation(err error) bool { return sqliteCode(err) == sqliteConstraintUnique }
+// isUniqueViolation reports SQLite's SQLITE_CONSTRAINT_UNIQUE and
+// PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return sqliteCode(err) == sqliteConstraintUnique
+}
 
 // OpenCampaign finds the open campaign with the name.
 func (s *Store) OpenCampaign(ctx context.Context, name string) (*Campaign, error) {
@@ -233,10 +242,11 @@ func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*Camp
 // Decide records a reviewer's decision on one item of an open campaign; a
 // later decision replaces the earlier one, and both stay in the audit
 // trail. revoke and needs-change need a comment.
-func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model.Decision, comment string, ch Change) (*CampaignItem, error) {
+func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model.Decision, comment string, ch Change, p model.Policy) (*CampaignItem, error) {
 	if err := ch.checkTyped("comment", comment); err != nil {
 		return nil, err
 	}
+	ch = s.authenticated(ch)
 	switch decision {
 	case DecisionCertify:
 	case DecisionRevoke, DecisionNeedsChange:
@@ -255,7 +265,7 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 		return nil, err
 	}
 	item := &CampaignItem{Identity: ident.Name, Decision: decision, Comment: comment, Reviewer: ch.Actor}
-	return item, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+	return item, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
 		var before, fingerprint string
 		var closed sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT closed_at FROM campaigns WHERE id = ?`, c.ID).Scan(&closed); err != nil {
@@ -281,6 +291,11 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 			json.Unmarshal([]byte(snapshot), &launch)
 			if serious := model.SeriousFindings(launch.Findings); len(serious) > 0 {
 				return nil, &CommentNeededError{Identity: ident.Name, Findings: serious}
+			}
+		}
+		if decision == DecisionCertify {
+			if err := checkFourEyes(ctx, tx, p, ident.ID, ident.Name, "certify", ch); err != nil {
+				return nil, err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = ?, comment = ?, reviewer = ?, decided_at = ?
@@ -367,11 +382,12 @@ func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch C
 	if err := ch.checkTyped(); err != nil {
 		return nil, err
 	}
+	ch = s.authenticated(ch)
 	c, err := s.OpenCampaign(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return c, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+	return c, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
 		var open int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND decision = ''`, c.ID).Scan(&open); err != nil {
 			return nil, err

@@ -59,9 +59,55 @@ func (s *Store) ImportedGovernance(ctx context.Context) (map[string]Governance, 
 
 // Change says who makes a governance change, when and why.
 type Change struct {
-	Actor  string
-	Reason string
-	At     time.Time
+	// Actor is the name the change is made as (--as, else the OS user).
+	// On PostgreSQL the store replaces it with the database login and
+	// keeps a different name given as OnBehalfOf (authenticated).
+	Actor      string
+	OnBehalfOf string
+	Reason     string
+	At         time.Time
+}
+
+// authenticated is ch as the database records it. On PostgreSQL the
+// actor is the login the server authenticated, never a name the client
+// claims; a name given with --as (one that is neither the login nor the
+// OS user) is kept as whom the change was made for.
+func (s *Store) authenticated(ch Change) Change {
+	if s.dialect != postgresDialect {
+		return ch
+	}
+	osUser, _ := whoRuns()
+	if ch.Actor != "" && ch.Actor != s.login && ch.Actor != osUser {
+		ch.OnBehalfOf = ch.Actor
+	}
+	ch.Actor = s.login
+	return ch
+}
+
+// checkFourEyes applies the four_eyes policy to a decision on the
+// identity with the given id, reading its owner inside the change's
+// transaction so that a concurrent owner change cannot slip past it.
+//
+// The rule holds when the policy file asks for it or when the database
+// does (meta four_eyes, set by certgov db init --four-eyes): on a team
+// database a reviewer cannot leave it out by leaving out --policy.
+func checkFourEyes(ctx context.Context, tx *sql.Tx, p model.Policy, id int64, identity, decision string, ch Change) error {
+	if !p.FourEyes {
+		var setting string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'four_eyes'`).Scan(&setting)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if p.FourEyes = setting == "on"; !p.FourEyes {
+			return nil
+		}
+	}
+	var owner sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT owner FROM identities WHERE id = ?`, id).Scan(&owner); err != nil {
+		return err
+	}
+	osUser, _ := whoRuns()
+	return model.CheckFourEyes(p, identity, owner.String, decision, ch.Actor, ch.OnBehalfOf, osUser)
 }
 
 // checkTyped refuses control and invisible characters in what a person
@@ -94,11 +140,28 @@ func (s *Store) target(ctx context.Context, ref string, now time.Time) (*Identit
 // change runs fn and appends its audit event in one write transaction:
 // no change without its event, and the before-value fn reads is the one
 // it replaces (the transaction holds the write lock from its start).
-func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx) (*Event, error)) error {
+//
+// On PostgreSQL a transaction the server ends with a serialization
+// failure or a deadlock has changed nothing and runs again, a few times.
+func (s *Store) change(ctx context.Context, ch Change, fn func(tx *sql.Tx) (*Event, error)) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		err := s.changeOnce(ctx, ch, fn)
+		if !retryable(err) || attempt == 5 {
+			return s.permitted(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) changeOnce(ctx context.Context, ch Change, fn func(tx *sql.Tx) (*Event, error)) error {
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
@@ -107,6 +170,7 @@ func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx) (*Event, error))
 	if err != nil {
 		return err
 	}
+	e.OnBehalfOf = ch.OnBehalfOf
 	if err := appendEvent(ctx, tx, e); err != nil {
 		return err
 	}
@@ -119,11 +183,12 @@ func (s *Store) SetOwner(ctx context.Context, ref, owner string, ch Change) (*Id
 	if err := ch.checkTyped("owner", owner); err != nil {
 		return nil, err
 	}
+	ch = s.authenticated(ch)
 	ident, cert, err := s.target(ctx, ref, ch.At)
 	if err != nil {
 		return nil, err
 	}
-	return ident, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+	return ident, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
 		var before sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT owner FROM identities WHERE id = ?`, ident.ID).Scan(&before); err != nil {
 			return nil, err
@@ -148,6 +213,7 @@ func (s *Store) SetExpiry(ctx context.Context, ref string, date time.Time, ch Ch
 	if err := ch.checkTyped(); err != nil {
 		return nil, "", err
 	}
+	ch = s.authenticated(ch)
 	ident, cert, err := s.target(ctx, ref, ch.At)
 	if err != nil {
 		return nil, "", err
@@ -158,7 +224,7 @@ func (s *Store) SetExpiry(ctx context.Context, ref string, date time.Time, ch Ch
 			return nil, "", err
 		}
 	}
-	return ident, warning, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+	return ident, warning, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
 		var before sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT expires_at FROM identities WHERE id = ?`, ident.ID).Scan(&before); err != nil {
 			return nil, err
@@ -190,6 +256,7 @@ func (s *Store) DecideException(ctx context.Context, ref string, state model.Exc
 	if err := ch.checkTyped(); err != nil {
 		return nil, nil, err
 	}
+	ch = s.authenticated(ch)
 	ident, cert, err := s.target(ctx, ref, ch.At)
 	if err != nil {
 		return nil, nil, err
@@ -205,13 +272,18 @@ func (s *Store) DecideException(ctx context.Context, ref string, state model.Exc
 	case !cert.SelfSigned:
 		return nil, nil, fmt.Errorf("%s is not self-signed: exceptions are for self-signed certificates", ident.Name)
 	}
-	return ident, cert, s.change(ctx, func(tx *sql.Tx) (*Event, error) {
+	return ident, cert, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
 		before, err := latestException(ctx, tx, cert.FingerprintSHA256)
 		if err != nil {
 			return nil, err
 		}
 		if state == model.ExceptionRevoked && (before == nil || before.State != model.ExceptionApproved) {
 			return nil, fmt.Errorf("%s has no approved exception to revoke", ident.Name)
+		}
+		if state == model.ExceptionApproved {
+			if err := checkFourEyes(ctx, tx, p, ident.ID, ident.Name, "approve", ch); err != nil {
+				return nil, err
+			}
 		}
 		var untilValue any
 		after := string(state)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,6 +98,14 @@ const ReaderVersion = 2
 // commit, small enough that a killed import loses little.
 const batchCertificates = 1000
 
+// event is e made by the import's actor (on PostgreSQL, the login: see
+// Store.authenticated).
+func (imp *Import) event(e *Event) *Event {
+	ch := imp.s.authenticated(Change{Actor: imp.Actor})
+	e.Actor, e.OnBehalfOf = ch.Actor, ch.OnBehalfOf
+	return e
+}
+
 // Run writes results as they arrive. Each file is stored whole or not at
 // all, files are committed in batches, and an
 // import killed at any moment leaves a consistent database that a second
@@ -112,17 +121,17 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
-		return sum, err
+	if imp.s.dialect == sqliteDialect {
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
+			return sum, err
+		}
 	}
 
 	w := &writer{conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
 	if !dryRun {
-		res, err := conn.ExecContext(ctx, `INSERT INTO imports(started_at) VALUES (?)`, w.now)
-		if err != nil {
-			return sum, err
+		if err := conn.QueryRowContext(ctx, `INSERT INTO imports(started_at) VALUES (?) RETURNING id`, w.now).Scan(&w.importID); err != nil {
+			return sum, imp.s.permitted(err)
 		}
-		w.importID, _ = res.LastInsertId()
 	}
 	if err := w.prepare(ctx); err != nil {
 		return sum, err
@@ -146,7 +155,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		// Imports are audited too, in the transaction that stores them.
 		after, _ := json.Marshal(batch)
 		batch = ImportSummary{}
-		if err := appendEvent(ctx, conn, &Event{At: time.Now(), Actor: imp.Actor, Action: "import", After: string(after)}); err != nil {
+		if err := appendEvent(ctx, conn, imp.event(&Event{At: time.Now(), Action: "import", After: string(after)})); err != nil {
 			return err
 		}
 		_, err := conn.ExecContext(ctx, "COMMIT")
@@ -195,7 +204,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			continue
 		}
 		if !inTx {
-			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			if err := imp.s.beginOn(ctx, conn); err != nil {
 				return sum, fmt.Errorf("begin: %w", err)
 			}
 			inTx, txStarted = true, time.Now()
@@ -283,14 +292,14 @@ type writer struct {
 }
 
 var writerStatements = map[string]string{
-	"identity":   `INSERT INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	"identity":   `INSERT INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 	"identityID": `SELECT id FROM identities WHERE key_hash = ?`,
 	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
 	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count, reader_version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 	"restore":   `UPDATE sources SET superseded_at = NULL WHERE id = ?`,
 	"supersede": `UPDATE sources SET superseded_at = ? WHERE path = ? AND id <> ? AND superseded_at IS NULL`,
 	// Before "supersede": the sources it is about to supersede.
@@ -300,7 +309,7 @@ var writerStatements = map[string]string{
 	"link":    `INSERT INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	"key":     `INSERT INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	"revoked": `INSERT INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
 		VALUES (?, ?, ?, ?, ?, ?)`,
@@ -405,11 +414,8 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 	}
 	if isNew {
 		for _, crl := range res.CRLs {
-			inserted, err := w.stmts["crl"].ExecContext(ctx, sourceID, crl.Issuer, crl.IssuerNormalized, crl.ThisUpdate.Unix(), crl.NextUpdate.Unix(), crl.Location, crl.DER)
-			if err != nil {
-				return sum, err
-			}
-			crlID, err := inserted.LastInsertId()
+			var crlID int64
+			err := w.stmts["crl"].QueryRowContext(ctx, sourceID, crl.Issuer, crl.IssuerNormalized, crl.ThisUpdate.Unix(), crl.NextUpdate.Unix(), crl.Location, crl.DER).Scan(&crlID)
 			if err != nil {
 				return sum, err
 			}
@@ -442,13 +448,12 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 	if w.importID != 0 {
 		importID = w.importID
 	}
-	inserted, err := w.stmts["source"].ExecContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems), ReaderVersion)
-	if err != nil {
-		return 0, false, err
+	err = w.stmts["source"].QueryRowContext(ctx, src.Path, src.Kind, src.ContentSHA256, src.Size, src.ImportedAt.Unix(), importID, len(res.Certificates), len(res.Problems), ReaderVersion).Scan(&id)
+	if err == nil {
+		return id, true, nil
 	}
-	if n, _ := inserted.RowsAffected(); n == 1 {
-		id, err = inserted.LastInsertId()
-		return id, true, err
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, err
 	}
 	if err := w.stmts["sourceID"].QueryRowContext(ctx, src.Path, src.ContentSHA256).Scan(&id); err != nil {
 		return 0, false, err
@@ -459,14 +464,11 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 
 func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, created bool, err error) {
 	hash := identityKeyHash(c.IdentityKey)
-	inserted, err := w.stmts["identity"].ExecContext(ctx, c.IdentityKey, hash, c.IdentityName, w.now)
-	if err != nil {
-		return 0, false, fmt.Errorf("identity: %w", err)
+	err = w.stmts["identity"].QueryRowContext(ctx, c.IdentityKey, hash, c.IdentityName, w.now).Scan(&id)
+	if err == nil {
+		return id, true, nil
 	}
-	if n, _ := inserted.RowsAffected(); n == 1 {
-		id, err = inserted.LastInsertId()
-		created = true
-	} else {
+	if errors.Is(err, sql.ErrNoRows) {
 		err = w.stmts["identityID"].QueryRowContext(ctx, hash).Scan(&id)
 	}
 	if err != nil {
@@ -545,7 +547,7 @@ func (imp *Import) removeMissing(ctx context.Context, conn *sql.Conn, seen map[s
 	if len(gone) == 0 || dryRun {
 		return len(gone), nil
 	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if err := imp.s.beginOn(ctx, conn); err != nil {
 		return 0, err
 	}
 	now := time.Now().UTC()
@@ -558,8 +560,8 @@ func (imp *Import) removeMissing(ctx context.Context, conn *sql.Conn, seen map[s
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return 0, err
 		}
-		if err := appendEvent(ctx, conn, &Event{At: now, Actor: imp.Actor, Action: "source.removed", Before: paths[i],
-			Reason: "no longer in the imported folder"}); err != nil {
+		if err := appendEvent(ctx, conn, imp.event(&Event{At: now, Action: "source.removed", Before: paths[i],
+			Reason: "no longer in the imported folder"})); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return 0, err
 		}

@@ -5,7 +5,8 @@ import (
 	"database/sql"
 )
 
-// migrations bring the schema from PRAGMA user_version N to N+1; each runs
+// migrations bring the schema from PRAGMA user_version N to N+1 (on
+// PostgreSQL: postgresMigrations); each runs
 // in its own transaction. Append only: never edit a migration that landed.
 var migrations = []string{
 	// 1: certificates, identities, sources and private key facts.
@@ -332,6 +333,11 @@ ALTER TABLE campaigns ADD COLUMN closed_statement TEXT NOT NULL DEFAULT '';
 	// this index alone.
 	`
 CREATE INDEX certificates_spki ON certificates(spki_sha256, identity_id);
+`,
+	// 9: on a team database (PostgreSQL) an event's actor is the database
+	// login; the name a change was made for (--as) is kept beside it.
+	`
+ALTER TABLE audit_events ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
 `,
 }
 

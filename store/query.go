@@ -578,13 +578,29 @@ func (s *Store) Meta(ctx context.Context, key string) (string, error) {
 	return value, err
 }
 
-// DataVersion changes whenever another connection commits to the
-// database (PRAGMA data_version), so a dashboard can reload what others
-// changed. It keeps one connection of its own: the value is per
-// connection.
-func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+// WaitForChange returns a version of the database's content as soon as
+// it differs from since, so that a dashboard reloads what others changed;
+// since 0 returns the current version at once. SQLite is asked every poll
+// (PRAGMA data_version, which changes when another connection commits; it
+// is per connection, so the watch keeps one of its own). PostgreSQL tells:
+// the schema's triggers notify certgov_changed, and the watch LISTENs on
+// a connection of its own, without polling.
+func (s *Store) WaitForChange(ctx context.Context, since int64, poll time.Duration) (int64, error) {
+	// Close ends a wait: it may be the last thing a dashboard is doing.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	s.watchMu.Lock()
 	defer s.watchMu.Unlock()
+	if s.dialect == postgresDialect {
+		return s.waitForNotification(ctx, since)
+	}
 	if s.watch == nil {
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
@@ -592,7 +608,15 @@ func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 		}
 		s.watch = conn
 	}
-	var v int64
-	err := s.watch.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
-	return v, err
+	for {
+		var v int64
+		if err := s.watch.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil || v != since {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
 }

@@ -146,10 +146,12 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
-		return done, err
+	if s.dialect == sqliteDialect {
+		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
+			return done, err
+		}
 	}
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.beginTxOn(ctx, conn)
 	if err != nil {
 		return done, err
 	}

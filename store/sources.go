@@ -141,6 +141,7 @@ func (s *Store) ForgetSources(ctx context.Context, key, host string, ch Change) 
 	if err := ch.checkTyped(); err != nil {
 		return nil, err
 	}
+	ch = s.authenticated(ch)
 	if err := s.writable(); err != nil {
 		return nil, err
 	}
@@ -148,9 +149,9 @@ func (s *Store) ForgetSources(ctx context.Context, key, host string, ch Change) 
 	if key == "" {
 		query, arg = `SELECT id, path FROM sources WHERE superseded_at IS NULL AND substr(path, 1, length(?)) = ?`, host+":"
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
-		return nil, err
+		return nil, s.permitted(err)
 	}
 	defer tx.Rollback()
 	var ids []int64
@@ -180,12 +181,12 @@ func (s *Store) ForgetSources(ctx context.Context, key, host string, ch Change) 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO relink_pending(source_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
 			return nil, err
 		}
-		if err := appendEvent(ctx, tx, &Event{At: ch.At, Actor: ch.Actor, Action: "source.forget", Before: keys[i], Reason: ch.Reason}); err != nil {
+		if err := appendEvent(ctx, tx, &Event{At: ch.At, Actor: ch.Actor, OnBehalfOf: ch.OnBehalfOf, Action: "source.forget", Before: keys[i], Reason: ch.Reason}); err != nil {
 			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, err
+		return nil, s.permitted(err)
 	}
 	return keys, s.Reindex(ctx, false)
 }

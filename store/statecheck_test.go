@@ -34,7 +34,7 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.DefaultPolicy(), ch("")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Decide(ctx, "2026-Q4", "alpha-svc", store.DecisionRevoke, "partner left", ch("partner left")); err != nil {
+	if _, err := s.Decide(ctx, "2026-Q4", "alpha-svc", store.DecisionRevoke, "partner left", ch("partner left"), model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CloseCampaign(ctx, "2026-Q4", true, ch("reviewed with the platform team")); err != nil {

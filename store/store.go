@@ -16,16 +16,27 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 )
 
 // Store is an open governance database.
 type Store struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string // the file, or the URL without its password
+	dialect dialect
 
-	watchMu sync.Mutex
-	watch   *sql.Conn // DataVersion's own connection
+	// login is the PostgreSQL session user, the actor of every change;
+	// pgConfig connects the change listener (WaitForChange).
+	login    string
+	pgConfig *pgx.ConnConfig
+
+	watchMu  sync.Mutex
+	watch    *sql.Conn // WaitForChange's own connection (SQLite)
+	listener *pgx.Conn // WaitForChange's LISTEN connection (PostgreSQL)
+	notified int64     // notifications the listener received
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Close (closing)
 
 	// lastRelink is what the last Reindex did, for tests.
 	lastRelink relinked
@@ -122,7 +133,12 @@ func DefaultPath(name string) (string, error) {
 // return ErrReadOnly. Either way the governance tables are checked
 // (quickCheck); a damaged database is opened with a warning and refuses
 // changes.
+//
+// A postgres:// URL opens a PostgreSQL team database instead (openPostgres).
 func Open(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if _, err := os.Stat(path); err == nil && !writable(path) {
 		return openReadOnly(ctx, path)
 	}
@@ -285,11 +301,21 @@ func isCorrupt(err error) bool {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
+// closing is closed when the store is: it ends WaitForChange.
+func (s *Store) closing() chan struct{} {
+	s.stopOnce.Do(func() { s.stop = make(chan struct{}) })
+	return s.stop
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
+	close(s.closing())
 	s.watchMu.Lock()
 	if s.watch != nil {
 		s.watch.Close()
+	}
+	if s.listener != nil {
+		s.listener.Close(context.Background())
 	}
 	s.watchMu.Unlock()
 	return s.db.Close()
@@ -344,6 +370,9 @@ func (s *Store) relinkIfOlder(ctx context.Context) error {
 const linkedStateSchema = 6
 
 func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	if s.dialect == postgresDialect {
+		return s.postgresSchemaVersion(ctx, s.db)
+	}
 	var version int
 	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version)
 	return version, err
@@ -398,6 +427,11 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its complaint.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.dialect == postgresDialect {
+		// The server keeps its own files consistent (WAL, checksums
+		// when the cluster has them): nothing for a client to walk.
+		return nil
+	}
 	problems, err := s.check(ctx, "PRAGMA integrity_check(20)", 20)
 	if err != nil {
 		return err

@@ -283,7 +283,7 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	var tx *sql.Tx
 	var cache *rowBatch
 	if keep {
-		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
+		if tx, err = s.beginTx(ctx); err != nil {
 			return nil, err
 		}
 		defer tx.Rollback()

@@ -285,7 +285,7 @@ func (m Model) decideCmd(row Row, decision model.Decision, comment string) tea.C
 // audit event. A certify comment goes to the items with high or critical
 // findings only: the others need none.
 func (m Model) decideAllCmd(rows []Row, decision model.Decision, comment string) tea.Cmd {
-	s, name, actor, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Now().UTC()
+	s, name, actor, policy, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Policy, m.opts.Now().UTC()
 	return func() tea.Msg {
 		what := string(decision) + " " + rows[0].IdentityName
 		if len(rows) > 1 {
@@ -297,7 +297,7 @@ func (m Model) decideAllCmd(rows []Row, decision model.Decision, comment string)
 			if decision == store.DecisionCertify && len(seriousCodes(row)) == 0 {
 				text = ""
 			}
-			_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, text, store.Change{Actor: actor, Reason: text, At: now})
+			_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, text, store.Change{Actor: actor, Reason: text, At: now}, policy)
 			if err != nil {
 				done.errors = append(done.errors, err.Error())
 			} else {

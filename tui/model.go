@@ -42,8 +42,8 @@ type Options struct {
 	Store  *store.Store
 	Policy model.Policy
 	Now    func() time.Time
-	// Poll is how often the database is checked for changes by other
-	// processes; zero means every two seconds.
+	// Poll is how often a SQLite database is checked for changes by
+	// other processes (PostgreSQL notifies); zero means every two seconds.
 	Poll time.Duration
 	// Actor names the reviewer in the audit trail.
 	Actor string
@@ -181,12 +181,18 @@ func (m Model) loadCmd() tea.Cmd {
 	}
 }
 
+// poll waits for the database to change (store.WaitForChange: told by
+// PostgreSQL, asked of SQLite every Poll).
 func (m Model) poll() tea.Cmd {
-	s := m.opts.Store
-	return tea.Tick(m.opts.Poll, func(time.Time) tea.Msg {
-		v, err := s.DataVersion(context.Background())
+	s, since, every := m.opts.Store, m.version, m.opts.Poll
+	return func() tea.Msg {
+		v, err := s.WaitForChange(context.Background(), since, every)
+		if err != nil {
+			// Do not spin on a database that cannot be watched.
+			time.Sleep(every)
+		}
 		return versionMsg{version: v, err: err}
-	})
+	}
 }
 
 func (m Model) loadDetail(fingerprint string) tea.Cmd {

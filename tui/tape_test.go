@@ -124,7 +124,7 @@ func applyTapeCommand(t *testing.T, s *store.Store, line string) {
 		}
 	}
 	if m := tapeReview.FindStringSubmatch(line); m != nil {
-		if _, err := s.Decide(context.Background(), m[2], m[1], model.Decision(m[3]), m[4], store.Change{Actor: m[5], Reason: m[4], At: now}); err != nil {
+		if _, err := s.Decide(context.Background(), m[2], m[1], model.Decision(m[3]), m[4], store.Change{Actor: m[5], Reason: m[4], At: now}, model.DefaultPolicy()); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
 	}

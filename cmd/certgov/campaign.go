@@ -102,7 +102,7 @@ which records them as undecided (the bundle then says INCOMPLETE).
 }
 
 func newReviewCommand(a *app) *cobra.Command {
-	var campaign, decision, comment string
+	var campaign, decision, comment, policyFile string
 	cmd := &cobra.Command{
 		Use:   "review REF --campaign NAME --decision certify|revoke|needs-change [--comment TEXT]",
 		Short: "Decide one item of an open campaign",
@@ -112,8 +112,12 @@ func newReviewCommand(a *app) *cobra.Command {
 			if campaign == "" || decision == "" {
 				return usageError{fmt.Errorf("review needs --campaign and --decision")}
 			}
+			policy, err := loadPolicy(policyFile)
+			if err != nil {
+				return err
+			}
 			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				it, err := s.Decide(ctx, campaign, args[0], model.Decision(decision), comment, a.change(comment))
+				it, err := s.Decide(ctx, campaign, args[0], model.Decision(decision), comment, a.change(comment), policy)
 				if err != nil {
 					return "", err
 				}
@@ -124,6 +128,7 @@ func newReviewCommand(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&campaign, "campaign", "", "campaign name")
 	cmd.Flags().StringVar(&decision, "decision", "", "certify, revoke or needs-change")
 	cmd.Flags().StringVar(&comment, "comment", "", "why (required for revoke and needs-change)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (four_eyes: an owner may not certify their own identity)")
 	return cmd
 }
 

@@ -164,7 +164,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 			return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
 		})
 	}
-	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database file (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database: a SQLite file, or postgres://USER@HOST/DB for a team database (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
 	a.dbFlag = root.PersistentFlags().Lookup("db")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who makes a change, for the audit trail (default $CERTGOV_ACTOR, else the OS user)")
 	root.AddCommand(
@@ -186,6 +186,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newDemoCommand(a),
 		newReindexCommand(a),
 		newDoctorCommand(a),
+		newDBCommand(a),
 	)
 	a.root = root
 	return root
@@ -197,9 +198,10 @@ func (a *app) databasePath(defaultName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// A server address would otherwise become a file named "postgres:".
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") || strings.HasPrefix(path, "postgres:") {
-		return "", usageError{errors.New("this certgov keeps its database in a SQLite file: PostgreSQL addresses are not supported yet")}
+	// postgres://… (or postgres:key=value) is a team database; a path,
+	// or sqlite:PATH, a SQLite file.
+	if store.IsPostgres(path) {
+		return path, nil
 	}
 	return strings.TrimPrefix(path, "sqlite:"), nil
 }

@@ -1,0 +1,408 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The team database: the same store on PostgreSQL (pgx through
+// database/sql). The dialect seam is small: queries are written once, with
+// ? placeholders, which the connection below numbers for PostgreSQL; the
+// schema is PostgreSQL's own (postgresSchema), with SQLite's NOCASE and
+// json_group_array defined there; what remains differs in a few named
+// places (dialect checks in this package: write locks, PRAGMAs, change
+// notification, error codes).
+
+type dialect int
+
+const (
+	sqliteDialect dialect = iota
+	postgresDialect
+)
+
+// IsPostgres reports whether a --db location names a PostgreSQL database
+// rather than a SQLite file: a postgres:// or postgresql:// URL, or
+// "postgres:" and libpq's key=value form ("postgres:host=db dbname=certgov").
+func IsPostgres(location string) bool { return strings.HasPrefix(location, "postgres:") }
+
+// postgresConnString is what pgx parses for a location IsPostgres accepts.
+func postgresConnString(location string) string {
+	if strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://") {
+		return location
+	}
+	return strings.TrimPrefix(location, "postgres:")
+}
+
+// parsePostgres parses a location, its password kept out of errors.
+func parsePostgres(location string) (*pgx.ConnConfig, error) {
+	config, err := pgx.ParseConfig(postgresConnString(location))
+	if err != nil {
+		return nil, fmt.Errorf("database %s: cannot read the address (%s)", RedactURL(location), "check its form: postgres://USER@HOST:PORT/DB")
+	}
+	return config, nil
+}
+
+// RedactURL is a database URL without its password, for messages.
+func RedactURL(location string) string {
+	if !strings.HasPrefix(location, "postgres://") && !strings.HasPrefix(location, "postgresql://") {
+		// key=value form: drop the password field.
+		fields := strings.Fields(postgresConnString(location))
+		for i, f := range fields {
+			if strings.HasPrefix(f, "password=") {
+				fields[i] = "password=xxxxx"
+			}
+		}
+		return "postgres:" + strings.Join(fields, " ")
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return "postgres://…"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// writeLockKey is the advisory lock every writing transaction on
+// PostgreSQL takes first: writers then run one at a time, as SQLite's
+// BEGIN IMMEDIATE makes them, so the audit chain stays one sequence and
+// a change reads the value it replaces with no lost update. Readers never
+// wait for it.
+const writeLockKey = 0x63657274676f76 // "certgov"
+
+// openPostgres opens the database at the URL location. Nothing is created
+// here: certgov db init creates the schema and roles (InitPostgres).
+func openPostgres(ctx context.Context, location string) (*Store, error) {
+	config, err := parsePostgres(location)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(numberedConnector{stdlibConnector(config)})
+	db.SetMaxIdleConns(4)
+	s := &Store{db: db, path: RedactURL(location), dialect: postgresDialect, pgConfig: config}
+	if err := db.QueryRowContext(ctx, `SELECT session_user`).Scan(&s.login); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	version, err := s.schemaVersion(ctx)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("database %s: %w", s.path, err)
+	case version == 0:
+		err = fmt.Errorf("database %s has no certgov schema: an administrator runs certgov db init --db URL first", s.path)
+	case version > len(migrations):
+		err = fmt.Errorf("database %s: schema version %d is newer than this certgov knows (%d): upgrade certgov", s.path, version, len(migrations))
+	case version < len(migrations):
+		err = fmt.Errorf("database %s: schema version %d of %d: an administrator runs certgov db init --db URL to upgrade it", s.path, version, len(migrations))
+	}
+	if err == nil {
+		err = s.relinkIfOlder(ctx)
+		if isPermissionDenied(err) {
+			// A reader (an auditor) cannot relink; reads link in memory.
+			err = nil
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Login is the database login changes are made as on PostgreSQL; "" on
+// SQLite, where the actor is the name given (--as) and the OS user.
+func (s *Store) Login() string { return s.login }
+
+// Postgres reports whether the store is a PostgreSQL team database.
+func (s *Store) Postgres() bool { return s.dialect == postgresDialect }
+
+// postgresSchemaVersion reads the schema version; 0 for a database
+// certgov has not initialised.
+func (s *Store) postgresSchemaVersion(ctx context.Context, q execQuerier) (int, error) {
+	var exists bool
+	if err := q.QueryRowContext(ctx, `SELECT to_regclass('certgov_schema') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return 0, err
+	}
+	var version int
+	err := q.QueryRowContext(ctx, `SELECT version FROM certgov_schema`).Scan(&version)
+	return version, err
+}
+
+// migratePostgres brings an initialised or empty database to the current
+// schema, in one transaction under the write lock.
+func (s *Store) migratePostgres(ctx context.Context) error {
+	tx, err := s.beginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	version, err := s.postgresSchemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this certgov knows (%d): upgrade certgov", version, len(migrations))
+	}
+	if version == 0 {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE certgov_schema (version bigint NOT NULL)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO certgov_schema(version) VALUES (0)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, postgresSchema); err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+		version = postgresBaseline
+	}
+	for v := version + 1; v <= len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, postgresMigrations[v]); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE certgov_schema SET version = ?`, len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// beginTx starts a writing transaction: on PostgreSQL it takes the write
+// lock first (writeLockKey); SQLite's connections begin IMMEDIATE.
+func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.lockWrites(ctx, tx); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// beginTxOn is beginTx on a connection of the caller's.
+func (s *Store) beginTxOn(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.lockWrites(ctx, tx); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// beginOn starts a writing transaction by statement on conn, for the
+// import, which commits and begins again on the same connection.
+func (s *Store) beginOn(ctx context.Context, conn *sql.Conn) error {
+	if s.dialect == sqliteDialect {
+		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	if err := s.lockWrites(ctx, conn); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	return nil
+}
+
+func (s *Store) lockWrites(ctx context.Context, q execQuerier) error {
+	if s.dialect != postgresDialect {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLockKey))
+	return err
+}
+
+// retryable reports PostgreSQL's serialization failure and deadlock: the
+// transaction did nothing and may simply run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// isPermissionDenied reports PostgreSQL's insufficient_privilege: the
+// login's role does not allow the statement.
+func isPermissionDenied(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42501"
+}
+
+// NotPermittedError is a change the database login's role does not allow
+// (an auditor's, or a reviewer's import).
+type NotPermittedError struct {
+	Login string
+	Err   error
+}
+
+func (e *NotPermittedError) Error() string {
+	return fmt.Sprintf("the database login %s may not do this (%v): ask an administrator for the role (certgov db init --reviewer/--importer LOGIN)", e.Login, e.Err)
+}
+
+func (e *NotPermittedError) Unwrap() error { return e.Err }
+
+// permitted turns PostgreSQL's permission errors into NotPermittedError.
+func (s *Store) permitted(err error) error {
+	if isPermissionDenied(err) {
+		var pgErr *pgconn.PgError
+		errors.As(err, &pgErr)
+		return &NotPermittedError{Login: s.login, Err: errors.New(pgErr.Message)}
+	}
+	return err
+}
+
+// stdlibConnector is pgx's database/sql connector for config.
+func stdlibConnector(config *pgx.ConnConfig) driver.Connector {
+	if config.RuntimeParams == nil {
+		config.RuntimeParams = map[string]string{}
+	}
+	config.RuntimeParams["application_name"] = "certgov"
+	return stdlib.GetConnector(*config)
+}
+
+// numberedConnector hands out connections that number ? placeholders.
+type numberedConnector struct{ driver.Connector }
+
+func (c numberedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return numberedConn{conn.(*stdlib.Conn)}, nil
+}
+
+// numberedConn is pgx's connection with certgov's queries' ? placeholders
+// numbered $1, $2, … as PostgreSQL wants them. Booleans are passed as 0
+// and 1, as SQLite stores them.
+type numberedConn struct{ *stdlib.Conn }
+
+func (c numberedConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.Prepare(numberPlaceholders(query))
+}
+
+func (c numberedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, numberPlaceholders(query))
+}
+
+func (c numberedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, numberPlaceholders(query), args)
+}
+
+func (c numberedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, numberPlaceholders(query), args)
+}
+
+func (c numberedConn) CheckNamedValue(v *driver.NamedValue) error {
+	if b, ok := v.Value.(bool); ok {
+		v.Value = int64(0)
+		if b {
+			v.Value = int64(1)
+		}
+		return nil
+	}
+	value, err := driver.DefaultParameterConverter.ConvertValue(v.Value)
+	v.Value = value
+	return err
+}
+
+var numbered sync.Map // query → its numbered form
+
+// numberPlaceholders rewrites ? outside quotes and comments as $1, $2, ….
+func numberPlaceholders(query string) string {
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	if q, ok := numbered.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		switch c := query[i]; {
+		case c == '\'' || c == '"':
+			end := strings.IndexByte(query[i+1:], c)
+			if end < 0 {
+				b.WriteString(query[i:])
+				i = len(query)
+				continue
+			}
+			b.WriteString(query[i : i+end+2])
+			i += end + 1
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			end := strings.IndexByte(query[i:], '\n')
+			if end < 0 {
+				end = len(query) - i
+			}
+			b.WriteString(query[i : i+end])
+			i += end - 1
+		case c == '?':
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	numbered.Store(query, out)
+	return out
+}
+
+// waitForNotification is WaitForChange on PostgreSQL: versions count the
+// notifications the listening connection has received.
+func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, error) {
+	if s.listener == nil {
+		conn, err := pgx.ConnectConfig(ctx, s.pgConfig)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := conn.Exec(ctx, "LISTEN certgov_changed"); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return 0, err
+		}
+		s.listener, s.notified = conn, 1
+	}
+	if since != s.notified {
+		return s.notified, nil
+	}
+	if _, err := s.listener.WaitForNotification(ctx); err != nil {
+		if ctx.Err() == nil {
+			// The connection is gone: the next call connects again.
+			s.listener.Close(context.WithoutCancel(ctx))
+			s.listener = nil
+		}
+		return 0, err
+	}
+	// One commit notifies once per table it changed: take them together.
+	for {
+		quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := s.listener.WaitForNotification(quick)
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	s.notified++
+	return s.notified, nil
+}

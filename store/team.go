@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The roles of a team database. Logins are granted one of them; what each
+// may do is in the grants below, and the audit trail is INSERT-only for
+// all of them (no UPDATE, DELETE or TRUNCATE grant, and triggers refuse
+// those to everyone).
+const (
+	RoleImporter = "certgov_importer" // imports and forgets sources
+	RoleReviewer = "certgov_reviewer" // owners, review dates, exceptions, campaigns
+	RoleAuditor  = "certgov_auditor"  // reads, verifies and exports; changes nothing
+)
+
+// inventoryTables are what imports write (and relinks recompute).
+var inventoryTables = []string{"certificates", "imports", "sources", "certificate_sources", "private_keys", "trust_entries",
+	"crls", "revocations", "governance_values", "chain_anchors", "linked", "linked_summary", "relink_pending", "current_periods"}
+
+// TeamSetup is what certgov db init sets up: the logins given each role,
+// and whether the database itself enforces four eyes.
+type TeamSetup struct {
+	Importers, Reviewers, Auditors []string
+	FourEyes                       bool
+}
+
+// InitPostgres creates or upgrades the schema of the PostgreSQL database
+// at location, creates the three roles with their grants, grants each
+// login its role (creating a login that does not exist, without a
+// password) and records the four-eyes setting. It is run by an
+// administrator (the owner of the schema) and may run again: every step
+// is idempotent. It returns what it did, one line each.
+func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]string, error) {
+	config, err := parsePostgres(location)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(numberedConnector{stdlibConnector(config)})
+	defer db.Close()
+	s := &Store{db: db, path: RedactURL(location), dialect: postgresDialect, pgConfig: config}
+	before, err := s.postgresSchemaVersion(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	if err := s.migratePostgres(ctx); err != nil {
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	var done []string
+	switch {
+	case before == 0:
+		done = append(done, fmt.Sprintf("schema: created (version %d)", len(migrations)))
+	case before < len(migrations):
+		done = append(done, fmt.Sprintf("schema: upgraded from version %d to %d", before, len(migrations)))
+	default:
+		done = append(done, fmt.Sprintf("schema: up to date (version %d)", before))
+	}
+
+	all := RoleImporter + ", " + RoleReviewer + ", " + RoleAuditor
+	statements := []string{
+		`GRANT USAGE ON SCHEMA ` + currentSchema + ` TO ` + all,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA ` + currentSchema + ` TO ` + all,
+		`GRANT INSERT, UPDATE, DELETE ON ` + strings.Join(inventoryTables, ", ") + ` TO ` + RoleImporter,
+		// New identities come with new certificates; their owner and
+		// review date are the reviewers'.
+		`GRANT INSERT ON identities TO ` + RoleImporter,
+		`GRANT UPDATE (owner, expires_at) ON identities TO ` + RoleReviewer,
+		`GRANT INSERT ON exceptions TO ` + RoleReviewer,
+		`GRANT INSERT, UPDATE ON campaigns, campaign_items TO ` + RoleReviewer,
+		`GRANT INSERT ON audit_events TO ` + RoleImporter + ", " + RoleReviewer,
+		`REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM PUBLIC, ` + all,
+		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + currentSchema + ` TO ` + RoleImporter + ", " + RoleReviewer,
+	}
+	tx, err := s.beginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, role := range []string{RoleImporter, RoleReviewer, RoleAuditor} {
+		created, err := ensureRole(ctx, tx, role, false)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			done = append(done, "role "+role+": created")
+		}
+	}
+	// The schema name cannot be a parameter: read it, quote it.
+	var schema string
+	if err := tx.QueryRowContext(ctx, `SELECT quote_ident(current_schema())`).Scan(&schema); err != nil {
+		return nil, err
+	}
+	for _, st := range statements {
+		if _, err := tx.ExecContext(ctx, strings.ReplaceAll(st, currentSchema, schema)); err != nil {
+			return nil, fmt.Errorf("%s: %w", st, err)
+		}
+	}
+	done = append(done, "grants: "+RoleImporter+" imports, "+RoleReviewer+" decides, "+RoleAuditor+" reads; the audit trail is insert-only")
+	for _, grant := range []struct {
+		role   string
+		logins []string
+	}{{RoleImporter, setup.Importers}, {RoleReviewer, setup.Reviewers}, {RoleAuditor, setup.Auditors}} {
+		for _, login := range grant.logins {
+			created, err := ensureRole(ctx, tx, login, true)
+			if err != nil {
+				return nil, err
+			}
+			if created {
+				done = append(done, "login "+login+": created without a password (ALTER ROLE … PASSWORD, or certificate or peer authentication in pg_hba.conf)")
+			}
+			var quoted string
+			if err := tx.QueryRowContext(ctx, `SELECT quote_ident(?)`, login).Scan(&quoted); err != nil {
+				return nil, err
+			}
+			if _, err := tx.ExecContext(ctx, `GRANT `+grant.role+` TO `+quoted); err != nil {
+				return nil, fmt.Errorf("grant %s to %s: %w", grant.role, login, err)
+			}
+			done = append(done, "login "+login+": "+grant.role)
+		}
+	}
+	if setup.FourEyes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('four_eyes', 'on') ON CONFLICT(key) DO UPDATE SET value = excluded.value`); err != nil {
+			return nil, err
+		}
+		done = append(done, "four_eyes: on (an owner may not approve or certify their own identity)")
+	}
+	return done, tx.Commit()
+}
+
+// currentSchema stands for the quoted schema name in the grants.
+const currentSchema = "«schema»"
+
+// ensureRole creates the role name unless it exists; login says whether
+// it may log in. It reports whether it created it.
+func ensureRole(ctx context.Context, tx *sql.Tx, name string, login bool) (bool, error) {
+	if err := checkLoginName(name); err != nil {
+		return false, err
+	}
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ?)`, name).Scan(&exists); err != nil || exists {
+		return false, err
+	}
+	var quoted string
+	if err := tx.QueryRowContext(ctx, `SELECT quote_ident(?)`, name).Scan(&quoted); err != nil {
+		return false, err
+	}
+	kind := "NOLOGIN"
+	if login {
+		kind = "LOGIN"
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE ROLE `+quoted+` `+kind); err != nil {
+		return false, fmt.Errorf("create role %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// checkLoginName refuses a login name that could not be a person's or a
+// service's database login.
+func checkLoginName(name string) error {
+	if name == "" || len(name) > 63 || strings.HasPrefix(name, "pg_") || !utf8.ValidString(name) {
+		return fmt.Errorf("%q is not a usable login name", name)
+	}
+	for _, r := range name {
+		if r < ' ' || r == 0x7f {
+			return fmt.Errorf("%q is not a usable login name", name)
+		}
+	}
+	return nil
+}
+
+// copyTables are every table of the schema, parents before children.
+var copyTables = []string{"meta", "identities", "imports", "sources", "certificates", "certificate_sources", "private_keys",
+	"trust_entries", "crls", "revocations", "governance_values", "chain_anchors", "exceptions", "audit_events",
+	"campaigns", "campaign_items", "linked", "linked_summary", "relink_pending", "current_periods"}
+
+// CopySummary is what CopyTo copied.
+type CopySummary struct {
+	Rows   map[string]int64
+	Events int64
+}
+
+// CopyTo copies this SQLite database, every row of every table with its
+// id, into the initialised, empty PostgreSQL database at location, in
+// one transaction. Audit events keep their hashes, so the trail verifies
+// on the target as it did here. It is run by the target's administrator:
+// the audit trail's triggers let only the schema's owner write events in
+// other names than its own.
+func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, error) {
+	if s.dialect != sqliteDialect {
+		return nil, errors.New("db copy copies a SQLite database up to PostgreSQL")
+	}
+	target, err := Open(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	var inUse int64
+	if err := target.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM identities) + (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM sources)`).Scan(&inUse); err != nil {
+		return nil, err
+	}
+	if inUse > 0 {
+		return nil, fmt.Errorf("database %s is not empty: db copy fills a new database only (certgov db init on an empty one)", target.path)
+	}
+	conn, err := target.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	sum := &CopySummary{Rows: map[string]int64{}}
+	err = conn.Raw(func(driverConn any) error {
+		pg := driverConn.(numberedConn).Conn.Conn()
+		tx, err := pg.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLockKey)); err != nil {
+			return err
+		}
+		for _, table := range copyTables {
+			n, err := s.copyTable(ctx, tx, table)
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			sum.Rows[table] = n
+		}
+		// Identity columns continue after the copied ids.
+		rows, err := tx.Query(ctx, `SELECT table_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'`)
+		if err != nil {
+			return err
+		}
+		withIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, table := range withIDs {
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence($1, 'id'), coalesce((SELECT max(id) FROM `+pgx.Identifier{table}.Sanitize()+`), 0) + 1, false)`, table); err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return nil, target.permitted(err)
+	}
+	sum.Events = sum.Rows["audit_events"]
+	return sum, nil
+}
+
+// copyTable streams one table into the target (COPY), its values made
+// what the target's column types take.
+func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, table string) (int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT * FROM `+table)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	columns, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	types := map[string]string{}
+	typeRows, err := tx.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`, table)
+	if err != nil {
+		return 0, err
+	}
+	for typeRows.Next() {
+		var name, kind string
+		if err := typeRows.Scan(&name, &kind); err != nil {
+			typeRows.Close()
+			return 0, err
+		}
+		types[name] = kind
+	}
+	typeRows.Close()
+	source := &copySource{rows: rows, columns: columns, types: types, table: table}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, source)
+	if source.err != nil {
+		return n, source.err
+	}
+	return n, err
+}
+
+// copySource feeds CopyFrom from a SQLite query.
+type copySource struct {
+	rows    *sql.Rows
+	columns []string
+	types   map[string]string
+	table   string
+	values  []any
+	row     int64
+	err     error
+}
+
+func (c *copySource) Next() bool {
+	if c.err != nil || !c.rows.Next() {
+		return false
+	}
+	c.row++
+	raw := make([]any, len(c.columns))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	if c.err = c.rows.Scan(ptrs...); c.err != nil {
+		return false
+	}
+	c.values = raw
+	for i, v := range raw {
+		if c.values[i], c.err = c.convert(c.columns[i], v); c.err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// convert makes a SQLite value (dynamically typed) the target column's
+// type. PostgreSQL text holds neither NUL nor invalid UTF-8: such a value
+// is refused by name rather than altered.
+func (c *copySource) convert(column string, v any) (any, error) {
+	switch c.types[column] {
+	case "text":
+		switch x := v.(type) {
+		case int64:
+			return fmt.Sprint(x), nil
+		case []byte:
+			v = string(x)
+		}
+		if x, ok := v.(string); ok && (!utf8.ValidString(x) || strings.ContainsRune(x, 0)) {
+			return nil, fmt.Errorf("row %d, %s: text PostgreSQL cannot hold (NUL or invalid UTF-8)", c.row, column)
+		}
+	case "bytea":
+		if x, ok := v.(string); ok {
+			return []byte(x), nil
+		}
+	}
+	return v, nil
+}
+
+func (c *copySource) Values() ([]any, error) { return c.values, nil }
+
+func (c *copySource) Err() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.rows.Err()
+}
