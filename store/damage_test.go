@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"certgov/store/storetest"
 	"crypto/sha256"
 	"database/sql"
 	"errors"
@@ -40,6 +41,7 @@ func governedDatabase(t *testing.T) string {
 // mount) is read without writing a byte, and a change says why it
 // cannot be made.
 func TestReadOnlyDatabase(t *testing.T) {
+	storetest.SQLiteOnly(t, "a read-only file and folder")
 	path := governedDatabase(t)
 	before, _ := os.ReadFile(path)
 	s, err := store.OpenReadOnly(ctx, path)
@@ -94,6 +96,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 // readable, with a warning, and refuses changes that would spread the
 // damage; doctor reports it.
 func TestDamagedDatabaseIsFoundAtOpen(t *testing.T) {
+	storetest.SQLiteOnly(t, "damaged pages of the file")
 	path := governedDatabase(t)
 	db, err := sql.Open("sqlite", path)
 	if err != nil {

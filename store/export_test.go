@@ -7,6 +7,10 @@ import (
 
 // ForceSchemaVersion pretends a newer certgov wrote the database.
 func (s *Store) ForceSchemaVersion(ctx context.Context, v int) error {
+	if s.dialect == postgresDialect {
+		_, err := s.db.ExecContext(ctx, `UPDATE certgov_schema SET version = ?`, v)
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
 	return err
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"certgov/store/storetest"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,7 +38,7 @@ func TestStoredStateEqualsRelinking(t *testing.T) {
 			if err := estate.Write(dir); err != nil {
 				t.Fatal(err)
 			}
-			s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+			s, err := Open(ctx, storetest.Location(t, filepath.Join(t.TempDir(), "p.db")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -462,7 +463,7 @@ func demoStore(t *testing.T) (*Store, string) {
 	if err := estate.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "demo.db"))
+	s, err := Open(context.Background(), storetest.Location(t, filepath.Join(t.TempDir(), "demo.db")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"certgov/store/storetest"
 	"context"
 	"database/sql"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 // becomes an identity of its own without the owner; files read by the older
 // reader are read again on the next import.
 func TestMigrationSplitsLookalikesAndRereadsTrustFiles(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite schema history (PostgreSQL starts at version 9)")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", path)

@@ -107,7 +107,11 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 	case err != nil:
 		err = fmt.Errorf("database %s: %w", s.path, err)
 	case version == 0:
-		err = fmt.Errorf("database %s has no certgov schema: an administrator runs certgov db init --db URL first", s.path)
+		// An empty database its owner opens gets the schema, as a new
+		// SQLite file does; roles and grants stay db init's.
+		if err = s.migratePostgres(ctx); isPermissionDenied(err) {
+			err = fmt.Errorf("database %s has no certgov schema: an administrator runs certgov db init --db URL first", s.path)
+		}
 	case version > len(migrations):
 		err = fmt.Errorf("database %s: schema version %d is newer than this certgov knows (%d): upgrade certgov", s.path, version, len(migrations))
 	case version < len(migrations):

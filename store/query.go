@@ -121,7 +121,8 @@ const sourcesOfCertificate = `(SELECT json_group_array(s.path) FROM certificate_
 // recordQuery reads certificates with their identity and their current
 // sources, in identity-name order: linking from the raw facts reads them
 // so. (The CROSS JOIN makes SQLite walk identities in name-index order and
-// sort only within an identity, instead of sorting every row in memory.)
+// sort only within an identity, instead of sorting every row in memory;
+// PostgreSQL plans its join itself and is asked with a plain JOIN: scanRecords.)
 var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name, ` + sourcesOfCertificate + `
 	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id
 	ORDER BY i.name COLLATE NOCASE, i.identity_key, c.not_after, c.fingerprint_sha256`
@@ -238,6 +239,9 @@ func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []
 	query := linkedQuery
 	if withSources {
 		query = recordQuery
+		if s.dialect == postgresDialect {
+			query = strings.Replace(recordQuery, "CROSS JOIN", "JOIN", 1)
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {

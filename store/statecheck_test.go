@@ -1,7 +1,7 @@
 package store_test
 
 import (
-	"database/sql"
+	"certgov/store/storetest"
 	"errors"
 	"strings"
 	"testing"
@@ -44,11 +44,7 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 		t.Fatalf("after real changes: %v, %v; want the trail to explain everything", diffs, err)
 	}
 
-	db, err := sql.Open("sqlite", s.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.OpenRaw(t, s.Path())
 	for _, tamper := range []struct {
 		name, sql, want string
 	}{

@@ -11,13 +11,14 @@ import (
 	"certgov/cmd/certgov/demo"
 	"certgov/model"
 	"certgov/store"
+	"certgov/store/storetest"
 )
 
 var ctx = context.Background()
 
 func openTemp(t *testing.T) *store.Store {
 	t.Helper()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "sub", "certgov.db"))
+	s, err := store.Open(ctx, storetest.Location(t, filepath.Join(t.TempDir(), "sub", "certgov.db")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +77,7 @@ func counts(t *testing.T, s *store.Store) store.Counts {
 }
 
 func TestDatabaseFileIsPrivate(t *testing.T) {
+	storetest.SQLiteOnly(t, "file modes")
 	dir := filepath.Join(t.TempDir(), "data", "certgov")
 	path := filepath.Join(dir, "certgov.db")
 	s, err := store.Open(ctx, path)
@@ -248,7 +250,7 @@ func TestRecordsCarrySources(t *testing.T) {
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db")
+	path := storetest.Location(t, filepath.Join(t.TempDir(), "db"))
 	s, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

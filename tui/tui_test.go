@@ -1,8 +1,8 @@
 package tui
 
 import (
+	"certgov/store/storetest"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,10 +34,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	packageDir = dir
-	code := m.Run()
-	if demoStore != nil {
-		demoStore.Close()
-	}
+	code := storetest.RunBoth(m, func() {
+		if demoStore != nil {
+			demoStore.Close()
+			demoStore = nil
+		}
+	})
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -46,7 +48,7 @@ func TestMain(m *testing.M) {
 func openDemo(t *testing.T) *store.Store {
 	t.Helper()
 	if demoStore == nil {
-		demoStore = buildDemoIn(t, packageDir)
+		demoStore = buildDemoIn(t, packageDir, storetest.SharedLocation)
 	}
 	return demoStore
 }
@@ -54,19 +56,27 @@ func openDemo(t *testing.T) *store.Store {
 // buildDemo builds the demo estate into a new database of the test's own.
 func buildDemo(t *testing.T) *store.Store {
 	t.Helper()
-	return buildDemoIn(t, t.TempDir())
+	return buildDemoIn(t, t.TempDir(), storetest.Location)
 }
 
-func buildDemoIn(t *testing.T, dir string) *store.Store {
+// buildDemoIn writes the estate in dir and imports it into a database at
+// location(dir/demo.db).
+func buildDemoIn(t *testing.T, dir string, location func(testing.TB, string) string) *store.Store {
 	t.Helper()
 	estate, err := demo.Generate(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.RemoveAll(filepath.Join(dir, "estate")); err != nil {
+		t.Fatal(err)
+	}
 	if err := estate.Write(filepath.Join(dir, "estate")); err != nil {
 		t.Fatal(err)
 	}
-	s := openStore(t, filepath.Join(dir, "demo.db"))
+	s, err := store.Open(context.Background(), location(t, filepath.Join(dir, "demo.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	imp, err := s.NewImport(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -78,9 +88,11 @@ func buildDemoIn(t *testing.T, dir string) *store.Store {
 	return s
 }
 
+// openStore opens a database of the test's own: the SQLite file at path,
+// or a new PostgreSQL database in that pass.
 func openStore(t *testing.T, path string) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), path)
+	s, err := store.Open(context.Background(), storetest.Location(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -844,10 +856,7 @@ func TestHelpListsFilterTerms(t *testing.T) {
 // dashboard's status line, as findings and check flag it.
 func TestDashboardFlagsUnexplainedState(t *testing.T) {
 	s := buildDemo(t)
-	raw, err := sql.Open("sqlite", s.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := storetest.OpenRaw(t, s.Path())
 	if _, err := raw.Exec(`UPDATE identities SET owner = 'mallory' WHERE name = 'partner-acme-logistics'`); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 package evidence
 
 import (
+	"certgov/store/storetest"
 	"context"
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -27,7 +27,7 @@ func demoStore(t *testing.T) *store.Store {
 	if err := estate.Write(filepath.Join(dir, "estate")); err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(context.Background(), filepath.Join(dir, "demo.db"))
+	s, err := store.Open(context.Background(), storetest.Location(t, filepath.Join(dir, "demo.db")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +89,7 @@ func TestExportAndVerify(t *testing.T) {
 		t.Error("an unsigned bundle passed --require-signature")
 	}
 
-	raw, err := sql.Open("sqlite", s.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := storetest.OpenRaw(t, s.Path())
 	if _, err := raw.Exec(`UPDATE identities SET owner = 'mallory' WHERE name = 'partner-acme-logistics'`); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,11 @@
+package evidence
+
+import (
+	"os"
+	"testing"
+
+	"certgov/store/storetest"
+)
+
+// TestMain runs every test on SQLite, then on PostgreSQL (storetest).
+func TestMain(m *testing.M) { os.Exit(storetest.RunBoth(m)) }
