@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"certgov/model"
@@ -228,7 +229,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO linked_summary(id, version, summary) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary`, linkerVersion, string(summary)); err != nil {
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary`, strconv.Itoa(linkerVersion), string(summary)); err != nil {
 		return done, err
 	}
 	done.all, done.chainsChecked = touched == nil, rv.chains.Verified

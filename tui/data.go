@@ -119,7 +119,7 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 	}
 	for i := range ds.Events {
 		e := &ds.Events[i]
-		for _, v := range []*string{&e.Actor, &e.OSUser, &e.Host, &e.Action, &e.Identity, &e.Campaign, &e.Before, &e.After, &e.Reason} {
+		for _, v := range []*string{&e.Actor, &e.OnBehalfOf, &e.OSUser, &e.Host, &e.Action, &e.Identity, &e.Campaign, &e.Before, &e.After, &e.Reason} {
 			*v = model.Printable(*v)
 		}
 	}

@@ -148,8 +148,16 @@ func auditItems(ds *Dataset) []listItem {
 		if e.Campaign != "" {
 			subject = strings.TrimSpace("campaign " + e.Campaign + " " + e.Identity)
 		}
-		text := fmt.Sprintf("%5d  %s  %-18s %-18s %s", e.Seq, e.At.Format("2006-01-02 15:04"), e.Actor, e.Action, subject)
+		actor := e.Actor
+		if e.OnBehalfOf != "" {
+			// A team database's login, and whom it acted for.
+			actor += " for " + e.OnBehalfOf
+		}
+		text := fmt.Sprintf("%5d  %s  %-18s %-18s %s", e.Seq, e.At.Format("2006-01-02 15:04"), actor, e.Action, subject)
 		item := listItem{text: text, detail: []string{"hash " + e.Hash}}
+		if e.OnBehalfOf != "" {
+			item.detail = append(item.detail, "database login "+e.Actor+", on behalf of "+e.OnBehalfOf)
+		}
 		if by := e.RunBy(); by != "" {
 			item.detail = append(item.detail, "run by "+by+" as "+e.Actor)
 		}

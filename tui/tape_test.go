@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bufio"
+	"certgov/store/storetest"
 	"context"
 	"os"
 	"path/filepath"
@@ -124,7 +125,17 @@ func applyTapeCommand(t *testing.T, s *store.Store, line string) {
 		}
 	}
 	if m := tapeReview.FindStringSubmatch(line); m != nil {
-		if _, err := s.Decide(context.Background(), m[2], m[1], model.Decision(m[3]), m[4], store.Change{Actor: m[5], Reason: m[4], At: now}, model.DefaultPolicy()); err != nil {
+		reviewer := s
+		if storetest.Postgres() {
+			// On a team database the reviewer is the login, not --as:
+			// the tape's reviewer logs in as herself.
+			if _, err := store.InitPostgres(context.Background(), s.Path(), store.TeamSetup{Reviewers: []string{m[5]}}); err != nil {
+				t.Fatal(err)
+			}
+			reviewer = openStore(t, storetest.As(t, s.Path(), m[5]))
+			defer reviewer.Close()
+		}
+		if _, err := reviewer.Decide(context.Background(), m[2], m[1], model.Decision(m[3]), m[4], store.Change{Actor: m[5], Reason: m[4], At: now}, model.DefaultPolicy()); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
 	}
