@@ -70,6 +70,9 @@ func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) e
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE identity_name = ? AND identity_key = ?`, ref.name, ref.key); err != nil {
 			return err
 		}
+		// Read whole before writing: a PostgreSQL connection runs one
+		// statement at a time, and the writer flushes on the same one.
+		var certs []model.Certificate
 		err := eachRowOf(ctx, tx, `SELECT facts FROM linked WHERE identity_name = ? AND identity_key = ?
 			ORDER BY not_after, fingerprint_sha256`, []any{ref.name, ref.key}, func(rows *sql.Rows) error {
 			for rows.Next() {
@@ -81,14 +84,17 @@ func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) e
 				if err := decodeFacts(facts, &c); err != nil {
 					return err
 				}
-				if err := w.add(ctx, ref, &c); err != nil {
-					return err
-				}
+				certs = append(certs, c)
 			}
 			return rows.Err()
 		})
 		if err != nil {
 			return err
+		}
+		for i := range certs {
+			if err := w.add(ctx, ref, &certs[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return w.flush(ctx)

@@ -54,8 +54,12 @@ func parsePostgres(location string) (*pgx.ConnConfig, error) {
 	return config, nil
 }
 
-// RedactURL is a database URL without its password, for messages.
+// RedactURL is a database URL without its password, for messages; a
+// file path is returned as it is.
 func RedactURL(location string) string {
+	if !IsPostgres(location) {
+		return location
+	}
 	if !strings.HasPrefix(location, "postgres://") && !strings.HasPrefix(location, "postgresql://") {
 		// key=value form: drop the password field.
 		fields := strings.Fields(postgresConnString(location))

@@ -73,7 +73,7 @@ func (s *Store) Sources(ctx context.Context) ([]SourceInfo, error) {
 func (s *Store) removedEntries(ctx context.Context, path string) ([]RemovedEntry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT v.id, v.imported_at, e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location
 		FROM sources v LEFT JOIN trust_entries e ON e.source_id = v.id
-		WHERE v.path = ? ORDER BY coalesce(v.superseded_at, 1 << 62), v.id, e.id`, path)
+		WHERE v.path = ? ORDER BY v.superseded_at IS NULL, v.superseded_at, v.id, e.id`, path)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,10 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 		t.Fatalf("after real changes: %v, %v; want the trail to explain everything", diffs, err)
 	}
 
+	reviewer := "erin" // on PostgreSQL, the login
+	if s.Postgres() {
+		reviewer = s.Login()
+	}
 	db := storetest.OpenRaw(t, s.Path())
 	for _, tamper := range []struct {
 		name, sql, want string
@@ -53,7 +57,7 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 		{"exception inserted", `INSERT INTO exceptions(identity_id, fingerprint_sha256, state, reason, until, decided_by, decided_at)
 			SELECT identity_id, fingerprint_sha256, 'approved', 'ok', 4102444800, 'ciso', 1 FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE i.name = 'beta-svc'`,
 			`exception decision 1 of beta-svc`},
-		{"decision changed", `UPDATE campaign_items SET decision = 'certify' WHERE identity = 'alpha-svc'`, `decision of campaign 2026-Q4, alpha-svc: the database says "certify by erin`},
+		{"decision changed", `UPDATE campaign_items SET decision = 'certify' WHERE identity = 'alpha-svc'`, `decision of campaign 2026-Q4, alpha-svc: the database says "certify by ` + reviewer},
 		{"statement changed", `UPDATE campaigns SET closed_statement = 'all fine'`, `campaign of campaign 1`},
 		{"exception deleted", `DELETE FROM exceptions WHERE reason = 'partner cannot rotate yet'`, `exception decision 1 of alpha-svc`},
 	} {

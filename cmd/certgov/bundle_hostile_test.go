@@ -1,6 +1,7 @@
 package main
 
 import (
+	"certgov/store/storetest"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,7 +20,7 @@ import (
 func TestBundleFolderIsHostile(t *testing.T) {
 	home := isolate(t)
 	certgov(t, "demo", "--no-tui")
-	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	keyFile := writeKey(t, key)
 
@@ -116,15 +117,16 @@ func TestRefusedSettings(t *testing.T) {
 	if r := certgov(t, "--db", "", "ls"); r.code != 2 || !strings.Contains(r.stderr, `--db ""`) {
 		t.Errorf(`--db "": exit %d %q, want a usage error`, r.code, r.stderr)
 	}
-	// A server address is refused, not made into a file named "postgres:".
-	if r := certgov(t, "--db", "postgres://db.example/certgov", "ls"); r.code != 2 || !strings.Contains(r.stderr, "PostgreSQL") {
-		t.Errorf("--db postgres://: exit %d %q, want a usage error", r.code, r.stderr)
+	// A server address is a team database, never a file named
+	// "postgres:"; its password stays out of the error.
+	if r := certgov(t, "--db", "postgres://erin:s3cret@db.invalid/certgov", "ls"); r.code != 1 || !strings.Contains(r.stderr, "db.invalid") || strings.Contains(r.stderr, "s3cret") {
+		t.Errorf("--db postgres://: exit %d %q, want a connection error without the password", r.code, r.stderr)
 	}
 	if _, err := os.Stat("postgres:"); err == nil {
 		t.Error(`a file or folder named "postgres:" was made`)
 	}
 	certgov(t, "demo", "--no-tui")
-	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
 	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
 	if r := certgov(t, "export", "--inventory", "--out", filepath.Join(t.TempDir(), "b"), "--sign-key", writeKey(t, weak)); r.code == 0 || !strings.Contains(r.stderr, "too weak") {
 		t.Errorf("RSA-1024 signing key: exit %d %q", r.code, r.stderr)
@@ -141,9 +143,10 @@ func TestRefusedSettings(t *testing.T) {
 
 // audit verify does not call a damaged database file intact.
 func TestAuditVerifyChecksTheFile(t *testing.T) {
+	storetest.SQLiteOnly(t, "damage to the file's pages")
 	home := isolate(t)
 	certgov(t, "demo", "--no-tui")
-	db := filepath.Join(home, "data", "certgov", "demo.db")
+	db := database(t, filepath.Join(home, "data", "certgov", "demo.db"))
 	if r := certgov(t, "--db", db, "audit", "verify"); r.code != 0 {
 		t.Fatalf("a sound database: %s", r.stderr)
 	}
@@ -167,8 +170,9 @@ func TestAuditVerifyChecksTheFile(t *testing.T) {
 // A database other users may read is named on every use, and doctor
 // --fix makes it private.
 func TestWorldReadableDatabase(t *testing.T) {
+	storetest.SQLiteOnly(t, "the file's mode")
 	isolate(t)
-	db := filepath.Join(t.TempDir(), "shared.db")
+	db := database(t, filepath.Join(t.TempDir(), "shared.db"))
 	certgov(t, "--db", db, "ls")
 	os.Chmod(db, 0o666)
 	if r := certgov(t, "--db", db, "ls"); !strings.Contains(r.stderr, "other users may read it") {

@@ -22,7 +22,7 @@ func TestConcurrentWritersKeepTheChain(t *testing.T) {
 	}
 	home := isolate(t)
 	certgov(t, "demo", "--no-tui")
-	db := filepath.Join(home, "data", "certgov", "demo.db")
+	db := database(t, filepath.Join(home, "data", "certgov", "demo.db"))
 	before := len(auditEventsOf(t, db))
 
 	const writers, changes = 4, 8

@@ -13,6 +13,7 @@ import (
 
 	"certgov/cmd/certgov/demo"
 	"certgov/importers"
+	"certgov/model"
 	"certgov/store"
 )
 
@@ -59,10 +60,20 @@ overwrite a database that is not a demo.`,
 }
 
 func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) error {
-	if err := removeOldDemo(ctx, dbPath); err != nil {
+	estateDir := dbPath + ".estate"
+	if store.IsPostgres(dbPath) {
+		// A team database is never dropped by certgov: the demo fills an
+		// empty one, its estate kept beside the default database.
+		if err := checkEmptyTeamDatabase(ctx, dbPath); err != nil {
+			return err
+		}
+		var err error
+		if estateDir, err = store.DefaultPath("demo-team.estate"); err != nil {
+			return err
+		}
+	} else if err := removeOldDemo(ctx, dbPath); err != nil {
 		return err
 	}
-	estateDir := dbPath + ".estate"
 	if err := os.RemoveAll(estateDir); err != nil {
 		return err
 	}
@@ -93,12 +104,12 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Demo database: %s\n", dbPath)
+	fmt.Fprintf(w, "Demo database: %s\n", model.Printable(store.RedactURL(dbPath)))
 	fmt.Fprintf(w, "  %d identities, %d certificates from %d files (%d private keys found on disk)\n",
 		counts.Identities, counts.Certificates, summary.SourcesNew, counts.PrivateKeys)
 	fmt.Fprintf(w, "Demo estate:   %s (the files it was imported from)\n\n", estateDir)
 	fmt.Fprintf(w, "Try next:\n")
-	fmt.Fprintf(w, "  export CERTGOV_DB=%s\n", dbPath)
+	fmt.Fprintf(w, "  export CERTGOV_DB=%s\n", model.Printable(store.RedactURL(dbPath)))
 	fmt.Fprintf(w, "  certgov                                         # the dashboard\n")
 	fmt.Fprintf(w, "  certgov findings                                # what needs attention, most urgent first\n")
 	fmt.Fprintf(w, "  certgov ls --filter 'selfsigned expires<30d'     # self-signed, expiring within 30 days\n")
@@ -112,6 +123,24 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// checkEmptyTeamDatabase refuses to put the demo into a PostgreSQL
+// database that holds anything.
+func checkEmptyTeamDatabase(ctx context.Context, location string) error {
+	s, err := store.Open(ctx, location)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c, err := s.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	if c.Identities > 0 || c.Sources > 0 {
+		return fmt.Errorf("%s is not empty: the demo fills an empty team database (create a new one for it)", store.RedactURL(location))
+	}
+	return nil
 }
 
 // removeOldDemo deletes a previous demo database, and refuses to delete

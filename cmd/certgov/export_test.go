@@ -31,7 +31,7 @@ func writeKey(t *testing.T, key crypto.Signer) string {
 func TestEvidenceBundle(t *testing.T) {
 	home := isolate(t)
 	certgov(t, "demo", "--no-tui")
-	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
 	certgov(t, "campaign", "start", "2026-Q4", "--filter", "selfsigned !ca")
 	var status struct {
 		Items []struct{ Identity string } `json:"items"`

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"net/url"
+	"slices"
+	"sync"
+
 	"bytes"
+	"certgov/store"
+	"certgov/store/storetest"
 	"context"
 	"encoding/json"
 	"os"
@@ -23,7 +29,28 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("CERTGOV_WRITE_ESTATE"); spec != "" {
 		os.Exit(writeEstate(spec))
 	}
-	os.Exit(m.Run())
+	os.Exit(storetest.RunBoth(m))
+}
+
+// databases are the PostgreSQL databases standing for the SQLite files
+// tests name, in the PostgreSQL pass: test name and path → URL.
+var databases sync.Map
+
+// database is where a test's database at the SQLite path lives in this
+// pass: the path itself, or (PostgreSQL pass) a database of the test's
+// own, the same one each time the test names that path.
+func database(t testing.TB, path string) string {
+	t.Helper()
+	if !storetest.Postgres() {
+		return path
+	}
+	key := t.Name() + "\x00" + path
+	if location, ok := databases.Load(key); ok {
+		return location.(string)
+	}
+	location := storetest.NewDatabase(t)
+	databases.Store(key, location)
+	return location
 }
 
 type result struct {
@@ -33,9 +60,55 @@ type result struct {
 
 func certgov(t *testing.T, args ...string) result {
 	t.Helper()
+	args = withDatabase(t, args)
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
 	return result{code, out.String(), errOut.String()}
+}
+
+// actorName is whom the audit trail names for a change made --as name:
+// the name on SQLite, the database login on PostgreSQL (which keeps the
+// name as on behalf of).
+func actorName(name string) string {
+	if !storetest.Postgres() {
+		return name
+	}
+	u, err := url.Parse(os.Getenv(storetest.EnvPostgres))
+	if err != nil {
+		return name
+	}
+	return u.User.Username()
+}
+
+// actedByPrefix is how a report starts to say who acted --as name: "name
+// (run by …" on SQLite, "on behalf of name" on PostgreSQL.
+func actedByPrefix(name string) string {
+	if storetest.Postgres() {
+		return "on behalf of " + name
+	}
+	return name + " (run by "
+}
+
+// withDatabase gives a command the test's PostgreSQL database, in that
+// pass, where it would use a default SQLite file: the demo's, or the
+// default database.
+func withDatabase(t *testing.T, args []string) []string {
+	t.Helper()
+	if !storetest.Postgres() || slices.Contains(args, "--db") || len(args) == 0 || os.Getenv("CERTGOV_DB") != "" {
+		return args
+	}
+	name := "certgov.db"
+	if args[0] == "demo" {
+		name = "demo.db"
+	}
+	if args[0] == "verify" || args[0] == "help" || args[0] == "--help" || args[0] == "--version" {
+		return args
+	}
+	path, err := store.DefaultPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{"--db", database(t, path)}, args...)
 }
 
 // isolate points the default paths and environment at a temporary home.

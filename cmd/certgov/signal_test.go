@@ -23,7 +23,7 @@ func TestSIGTERMStopsABusyImport(t *testing.T) {
 	isolate(t)
 	corpus := t.TempDir()
 	writeCorpus(t, corpus, 4000)
-	db := filepath.Join(t.TempDir(), "term.db")
+	db := database(t, filepath.Join(t.TempDir(), "term.db"))
 	stderrFile := filepath.Join(t.TempDir(), "stderr")
 	child := childImportTo(t, db, corpus, stderrFile)
 	deadline := time.Now().Add(time.Minute)

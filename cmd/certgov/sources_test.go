@@ -32,7 +32,7 @@ func pemFingerprint(t *testing.T, path string) string {
 // folder stops admitting; and a host's sources can be forgotten.
 func TestSourcesAreRealPlaces(t *testing.T) {
 	isolate(t)
-	t.Setenv("CERTGOV_DB", filepath.Join(t.TempDir(), "certgov.db"))
+	t.Setenv("CERTGOV_DB", database(t, filepath.Join(t.TempDir(), "certgov.db")))
 	estate := t.TempDir()
 	gw := filepath.Join(estate, "gw1")
 	os.MkdirAll(gw, 0o700)

@@ -66,7 +66,7 @@ func TestDemoTapeCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		if strings.HasPrefix(typed, "export CERTGOV_DB=") {
-			t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+			t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
 			continue
 		}
 		for _, command := range strings.Split(typed, " && ") {

@@ -149,10 +149,7 @@ func (r *report) addItem(it *attestationItem) []string {
 	if it.DecidedAt != nil {
 		decided = it.DecidedAt.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	reviewer := it.Reviewer
-	if it.ReviewerRunBy != "" {
-		reviewer += " (run by " + it.ReviewerRunBy + ")"
-	}
+	reviewer := actorText(it.Reviewer, it.ReviewerFor, it.ReviewerRunBy)
 	for _, f := range it.Findings {
 		r.addFinding(f)
 	}
@@ -197,7 +194,7 @@ func (r *report) addExceptions(decisions []store.ExceptionDecision, t *trailInfo
 			j.Until = d.Until.Format("2006-01-02")
 		}
 		if e := t.exceptions[exceptionKey(d.Fingerprint, d.DecidedAt, d.State)]; e != nil {
-			j.RunBy = e.RunBy()
+			j.RunBy, j.For = e.RunBy(), e.OnBehalfOf
 		}
 		switch {
 		case latest[d.Fingerprint] != i:
@@ -210,10 +207,7 @@ func (r *report) addExceptions(decisions []store.ExceptionDecision, t *trailInfo
 			j.Status = string(d.State)
 		}
 		out = append(out, j)
-		by := j.DecidedBy
-		if j.RunBy != "" {
-			by += " (run by " + j.RunBy + ")"
-		}
+		by := actorText(j.DecidedBy, j.For, j.RunBy)
 		r.exceptions = append(r.exceptions, []string{j.Identity, shortFP(j.Fingerprint), string(j.State), orDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
 	}
 	return out
@@ -610,4 +604,20 @@ func (p *parts) remove() {
 		f.Close()
 	}
 	os.RemoveAll(p.dir)
+}
+
+// actorText is who decided as a report says it, as Event.ActedBy does:
+// "bob (run by root@ci-7)", "alice (on behalf of bob; run by …)".
+func actorText(actor, onBehalfOf, runBy string) string {
+	var more []string
+	if onBehalfOf != "" {
+		more = append(more, "on behalf of "+onBehalfOf)
+	}
+	if runBy != "" {
+		more = append(more, "run by "+runBy)
+	}
+	if len(more) == 0 {
+		return actor
+	}
+	return actor + " (" + strings.Join(more, "; ") + ")"
 }

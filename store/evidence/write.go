@@ -39,7 +39,9 @@ type attestationItem struct {
 	Comment       string            `json:"comment"`
 	Reviewer      string            `json:"reviewer"`
 	ReviewerRunBy string            `json:"reviewer_run_by,omitempty"`
-	DecidedAt     *time.Time        `json:"decided_at"`
+	// ReviewerFor is whom a team database's login decided for (--as).
+	ReviewerFor string     `json:"reviewer_on_behalf_of,omitempty"`
+	DecidedAt   *time.Time `json:"decided_at"`
 }
 
 // auditLog says which events audit.jsonl holds.
@@ -60,6 +62,7 @@ type exceptionDecisionJSON struct {
 	Reason      string               `json:"reason"`
 	DecidedBy   string               `json:"decided_by"`
 	RunBy       string               `json:"decided_by_run_by,omitempty"`
+	For         string               `json:"decided_on_behalf_of,omitempty"`
 	DecidedAt   string               `json:"decided_at"`
 	Status      string               `json:"status_at_export"`
 }
@@ -146,7 +149,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 			it.Identity, it.Fingerprint, it.Snapshot = ci.Identity, ci.Fingerprint, ci.Snapshot
 			it.Decision, it.Comment, it.Reviewer, it.DecidedAt = ci.Decision, ci.Comment, ci.Reviewer, ci.DecidedAt
 			if e := trail.decisions[ci.Fingerprint]; e != nil && ci.DecidedAt != nil {
-				it.ReviewerRunBy = e.RunBy()
+				it.ReviewerRunBy, it.ReviewerFor = e.RunBy(), e.OnBehalfOf
 			}
 		}
 		b, err := json.Marshal(it)
