@@ -31,12 +31,13 @@ type Store struct {
 	login    string
 	pgConfig *pgx.ConnConfig
 
-	watchMu  sync.Mutex
-	watch    *sql.Conn // WaitForChange's own connection (SQLite)
-	listener *pgx.Conn // WaitForChange's LISTEN connection (PostgreSQL)
-	notified int64     // notifications the listener received
-	stopOnce sync.Once
-	stop     chan struct{} // closed by Close (closing)
+	watchMu   sync.Mutex
+	watch     *sql.Conn // WaitForChange's own connection (SQLite)
+	listener  *pgx.Conn // WaitForChange's LISTEN connection (PostgreSQL)
+	notified  int64     // notifications the listener received
+	stopOnce  sync.Once
+	stop      chan struct{} // closed by Close (closing)
+	closeOnce sync.Once
 
 	// lastRelink is what the last Reindex did, for tests.
 	lastRelink relinked
@@ -309,7 +310,7 @@ func (s *Store) closing() chan struct{} {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	close(s.closing())
+	s.closeOnce.Do(func() { close(s.closing()) })
 	s.watchMu.Lock()
 	if s.watch != nil {
 		s.watch.Close()

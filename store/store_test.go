@@ -27,7 +27,7 @@ func openTemp(t *testing.T) *store.Store {
 }
 
 // fileWith builds an importer result holding freshly issued certificates.
-func fileWith(t *testing.T, path string, names ...string) model.FileResult {
+func fileWith(t testing.TB, path string, names ...string) model.FileResult {
 	t.Helper()
 	g := demo.NewGenerator(uint64(len(path)))
 	now := time.Now()
@@ -46,7 +46,7 @@ func fileWith(t *testing.T, path string, names ...string) model.FileResult {
 	return res
 }
 
-func runImport(t *testing.T, s *store.Store, dryRun bool, files ...model.FileResult) store.ImportSummary {
+func runImport(t testing.TB, s *store.Store, dryRun bool, files ...model.FileResult) store.ImportSummary {
 	t.Helper()
 	imp, err := s.NewImport(ctx)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // teamDatabase is a PostgreSQL database set up by its administrator with
 // db init: alice and bob review, audrey audits, ci imports. It holds one
 // import of ten identities; alice owns svc-0.
-func teamDatabase(t *testing.T, setup store.TeamSetup) string {
+func teamDatabase(t testing.TB, setup store.TeamSetup) string {
 	t.Helper()
 	if !storetest.Postgres() {
 		t.Skip("team mode is a PostgreSQL database's: runs in the PostgreSQL pass")
@@ -37,7 +37,7 @@ func teamDatabase(t *testing.T, setup store.TeamSetup) string {
 	return admin
 }
 
-func openAs(t *testing.T, location, login string) *store.Store {
+func openAs(t testing.TB, location, login string) *store.Store {
 	t.Helper()
 	s, err := store.Open(ctx, storetest.As(t, location, login))
 	if err != nil {
@@ -231,5 +231,68 @@ func TestTeamDashboardIsNotified(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification within 10 s (poll interval: an hour)")
+	}
+}
+
+// BenchmarkTeamReviewers: 8 reviewers, each logged in as themselves,
+// make 100 owner changes each at once, on the same 10 identities (so
+// that they contend). No update may be lost: each identity's events
+// chain before → after; the audit chain verifies.
+func BenchmarkTeamReviewers(b *testing.B) {
+	const reviewers, changes = 8, 100
+	setup := store.TeamSetup{Importers: []string{"ci"}}
+	for r := range reviewers {
+		setup.Reviewers = append(setup.Reviewers, fmt.Sprintf("reviewer-%d", r))
+	}
+	for b.Loop() {
+		b.StopTimer()
+		admin := teamDatabase(b, setup)
+		stores := make([]*store.Store, reviewers)
+		for r := range stores {
+			stores[r] = openAs(b, admin, fmt.Sprintf("reviewer-%d", r))
+		}
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for r, s := range stores {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := range changes {
+					if _, err := s.SetOwner(ctx, fmt.Sprintf("svc-%d", (r+c)%10), fmt.Sprintf("team-%d-%d", r, c), store.Change{At: time.Now()}); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(reviewers*changes)/time.Since(start).Seconds(), "changes/s")
+		b.StopTimer()
+		events, err := stores[0].AuditEvents(ctx, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		last := map[string]string{}
+		changed := 0
+		for _, e := range events {
+			if e.Action != "owner.set" && e.Action != "owner.change" {
+				continue
+			}
+			changed++
+			if prev, ok := last[e.Identity]; ok && e.Before != prev {
+				b.Fatalf("lost update on %s: event %d replaces %q, the one before set %q", e.Identity, e.Seq, e.Before, prev)
+			}
+			last[e.Identity] = e.After
+		}
+		if changed < reviewers*changes {
+			b.Fatalf("%d owner events for %d changes", changed, reviewers*changes)
+		}
+		if _, _, err := stores[0].VerifyAudit(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range stores {
+			s.Close()
+		}
+		b.StartTimer()
 	}
 }
