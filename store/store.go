@@ -1,6 +1,8 @@
 // Package store is certgov's governance database: SQLite through
 // modernc.org/sqlite (pure Go), with ordered migrations, WAL and a busy
-// timeout so that several certgov processes can share one file.
+// timeout so that several certgov processes can share one file; or, for
+// a team, PostgreSQL through pgx (postgres.go, team.go), the same store
+// behind a small dialect seam.
 package store
 
 import (
