@@ -194,21 +194,13 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 
 // beginTx starts a writing transaction: on PostgreSQL it takes the write
 // lock first (writeLockKey); SQLite's connections begin IMMEDIATE.
-func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.lockWrites(ctx, tx); err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return tx, nil
-}
+func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) { return s.beginTxOn(ctx, s.db) }
 
-// beginTxOn is beginTx on a connection of the caller's.
-func (s *Store) beginTxOn(ctx context.Context, conn *sql.Conn) (*sql.Tx, error) {
-	tx, err := conn.BeginTx(ctx, nil)
+// beginTxOn is beginTx on a connection of the caller's (or the pool).
+func (s *Store) beginTxOn(ctx context.Context, on interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}) (*sql.Tx, error) {
+	tx, err := on.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
