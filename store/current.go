@@ -186,7 +186,7 @@ func scanLinkedRows(rows *sql.Rows) ([]scannedRecord, error) {
 		if err := rows.Scan(&r.IdentityKey, &r.IdentityName, &r.facts, &r.linked); err != nil {
 			return nil, err
 		}
-		if err := r.decode(); err != nil {
+		if err := r.decode(nil); err != nil {
 			return nil, err
 		}
 	}

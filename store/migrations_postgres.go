@@ -258,12 +258,12 @@ CREATE TABLE current_periods (
 CREATE INDEX current_periods_expiry ON current_periods(not_after);
 CREATE INDEX current_periods_identity ON current_periods(identity_key);
 
--- SQLite's json_group_array, for the queries both dialects share: the
--- JSON array of the values, [] for none.
-CREATE FUNCTION certgov_json_array(text[]) RETURNS text LANGUAGE sql IMMUTABLE
+-- SQLite's json_group_array of ids, for the queries both dialects share:
+-- the JSON array of the values, [] for none.
+CREATE FUNCTION certgov_json_array(bigint[]) RETURNS text LANGUAGE sql IMMUTABLE
 	AS 'SELECT to_json($1)::text';
-CREATE AGGREGATE json_group_array(text) (
-	SFUNC = array_append, STYPE = text[], FINALFUNC = certgov_json_array, INITCOND = '{}'
+CREATE AGGREGATE json_group_array(bigint) (
+	SFUNC = array_append, STYPE = bigint[], FINALFUNC = certgov_json_array, INITCOND = '{}'
 );
 
 CREATE FUNCTION certgov_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -299,11 +300,15 @@ func (c numberedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 type numberedConn struct{ *stdlib.Conn }
 
 func (c numberedConn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.Prepare(numberPlaceholders(query))
+	return c.PrepareContext(context.Background(), query)
 }
 
 func (c numberedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, numberPlaceholders(query))
+	stmt, err := c.Conn.PrepareContext(ctx, numberPlaceholders(query))
+	if err != nil {
+		return nil, err
+	}
+	return decodingStmt{stmt.(*stdlib.Stmt)}, nil
 }
 
 func (c numberedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -311,9 +316,16 @@ func (c numberedConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c numberedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, numberPlaceholders(query), args)
+	rows, err := c.Conn.QueryContext(ctx, numberPlaceholders(query), args)
+	if err != nil {
+		return nil, err
+	}
+	return decodingRows{rows}, nil
 }
 
+// CheckNamedValue converts an argument as database/sql would, then
+// passes booleans as 0 and 1 (as SQLite stores them) and escapes text
+// PostgreSQL cannot hold (escapeText).
 func (c numberedConn) CheckNamedValue(v *driver.NamedValue) error {
 	if b, ok := v.Value.(bool); ok {
 		v.Value = int64(0)
@@ -323,8 +335,96 @@ func (c numberedConn) CheckNamedValue(v *driver.NamedValue) error {
 		return nil
 	}
 	value, err := driver.DefaultParameterConverter.ConvertValue(v.Value)
+	if text, ok := value.(string); ok {
+		value = escapeText(text)
+	}
 	v.Value = value
 	return err
+}
+
+// decodingStmt is a prepared statement whose rows unescape text.
+type decodingStmt struct{ *stdlib.Stmt }
+
+func (s decodingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := s.Stmt.QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	return decodingRows{rows}, nil
+}
+
+// decodingRows unescape the text columns escapeText wrote.
+type decodingRows struct{ driver.Rows }
+
+func (r decodingRows) Next(dest []driver.Value) error {
+	if err := r.Rows.Next(dest); err != nil {
+		return err
+	}
+	for i, v := range dest {
+		if text, ok := v.(string); ok && strings.IndexByte(text, textEscape) >= 0 {
+			dest[i] = unescapeText(text)
+		}
+	}
+	return nil
+}
+
+// PostgreSQL text holds neither NUL nor bytes that are not UTF-8, and a
+// hostile file may put either in a certificate's names or its own path:
+// certgov must store them as they are, as SQLite does, not fail the
+// import. Such a string is stored escaped with SOH (0x01), which is
+// escaped itself, so the encoding is one-to-one and every other string is
+// stored unchanged: "\x01" + '0' is NUL, + '1' is SOH, + 'x' and two hex
+// digits is a byte that is not UTF-8.
+const textEscape = 0x01
+
+func escapeText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && strings.IndexByte(s, textEscape) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case s[i] == 0:
+			b.WriteString("\x010")
+		case s[i] == textEscape:
+			b.WriteString("\x011")
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\x01x%02x", s[i])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += max(size, 1)
+	}
+	return b.String()
+}
+
+func unescapeText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != textEscape || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '0':
+			b.WriteByte(0)
+			i++
+		case '1':
+			b.WriteByte(textEscape)
+			i++
+		case 'x':
+			if n, err := strconv.ParseUint(s[i+2:min(i+4, len(s))], 16, 8); err == nil && i+4 <= len(s) {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 var numbered sync.Map // query → its numbered form

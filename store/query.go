@@ -112,11 +112,29 @@ func decodeStrings(text string) ([]string, error) {
 	return out, err
 }
 
-// sourcesOfCertificate is the JSON list of the current sources' paths of
-// the certificate c. It is the core queries' one SQLite function (on
-// PostgreSQL: json_agg).
-const sourcesOfCertificate = `(SELECT json_group_array(s.path) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
+// sourcesOfCertificate is the JSON list of the ids of the current sources
+// of the certificate c (the schema defines json_group_array for
+// PostgreSQL). Ids, not paths: a path is any bytes a file system allows,
+// and JSON keeps only UTF-8; currentSourcePaths names them.
+const sourcesOfCertificate = `(SELECT json_group_array(cs.source_id) FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
 		WHERE cs.fingerprint_sha256 = c.fingerprint_sha256 AND s.superseded_at IS NULL)`
+
+// currentSourcePaths maps the current sources' ids to their paths.
+func (s *Store) currentSourcePaths(ctx context.Context) (map[int64]string, error) {
+	paths := map[int64]string{}
+	err := s.eachRow(ctx, `SELECT id, path FROM sources WHERE superseded_at IS NULL`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id int64
+			var path string
+			if err := rows.Scan(&id, &path); err != nil {
+				return err
+			}
+			paths[id] = path
+		}
+		return rows.Err()
+	})
+	return paths, err
+}
 
 // recordQuery reads certificates with their identity and their current
 // sources, in identity-name order: linking from the raw facts reads them
@@ -130,6 +148,10 @@ var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identit
 // eachRecordOf calls fn for each of the given certificates with its
 // identity and current sources, as EachRecord does.
 func (s *Store) eachRecordOf(ctx context.Context, fingerprints []string, fn func(*model.Record) error) error {
+	paths, err := s.currentSourcePaths(ctx)
+	if err != nil {
+		return err
+	}
 	return inChunks(fingerprints, func(in string, args []any) error {
 		var batch []scannedRecord
 		err := s.eachRow(ctx, `SELECT `+qualified("c.", certificateColumns)+`, i.identity_key, i.name, `+sourcesOfCertificate+`
@@ -148,7 +170,7 @@ func (s *Store) eachRecordOf(ctx context.Context, fingerprints []string, fn func
 			return err
 		}
 		for i := range batch {
-			if err := batch[i].decode(); err != nil {
+			if err := batch[i].decode(paths); err != nil {
 				return err
 			}
 			if err := fn(&batch[i].Record); err != nil {
@@ -181,16 +203,24 @@ type scannedRecord struct {
 	linked  string // the stored linked state, "" when there is none
 }
 
-// decode fills the record from what was scanned.
-func (r *scannedRecord) decode() error {
+// decode fills the record from what was scanned; paths names the
+// current sources (currentSourcePaths) when the record was read with
+// them.
+func (r *scannedRecord) decode(paths map[int64]string) error {
 	if r.facts != "" {
 		return decodeFacts(r.facts, &r.Certificate)
 	}
 	if err := r.enc.decodeInto(&r.Certificate); err != nil {
 		return err
 	}
-	if err := json.Unmarshal([]byte(r.sources), &r.Sources); err != nil {
+	var ids []int64
+	if err := json.Unmarshal([]byte(r.sources), &ids); err != nil {
 		return err
+	}
+	for _, id := range ids {
+		if path, ok := paths[id]; ok {
+			r.Sources = append(r.Sources, path)
+		}
 	}
 	// Sorting and de-duplicating the few paths here is cheaper than
 	// asking SQLite to do it once per row.
@@ -211,6 +241,13 @@ func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) er
 // eachRecord is EachRecord with either each certificate's sources
 // (withSources) or its stored linked state, which names them.
 func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *model.Record, linked string) error) error {
+	var paths map[int64]string
+	if withSources {
+		var err error
+		if paths, err = s.currentSourcePaths(ctx); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []scannedRecord, 4)
@@ -222,7 +259,7 @@ func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *mod
 	for batch := range batches {
 		for i := range batch {
 			r := &batch[i]
-			if err := r.decode(); err != nil {
+			if err := r.decode(paths); err != nil {
 				cancel()
 				return err
 			}

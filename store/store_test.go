@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -306,5 +307,41 @@ func TestImportWaitingForParsersDoesNotHoldTheLock(t *testing.T) {
 	close(results)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Names and paths from hostile files may hold NUL and bytes that are not
+// UTF-8; the database keeps them exactly, on PostgreSQL too (whose text
+// can hold neither), and a value that looks like the escape does not
+// change.
+func TestHostileTextIsKeptExactly(t *testing.T) {
+	s := openTemp(t)
+	path := "/evil/\xff\xfe-\x01x41-\x00.pem"
+	name := "evil\x00svc\x01\x010"
+	runImport(t, s, false, fileWith(t, path, name, "plain-svc"))
+	var names, sources []string
+	err := s.EachRecord(ctx, func(r *model.Record) error {
+		names = append(names, r.IdentityName)
+		sources = append(sources, r.Sources...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(names, name) || !slices.Contains(names, "plain-svc") {
+		t.Errorf("names %q, want %q kept", names, name)
+	}
+	if len(sources) != 2 || sources[0] != path {
+		t.Errorf("sources %q, want %q", sources, path)
+	}
+	if _, err := s.SetOwner(ctx, "plain-svc", "ops\x01team", store.Change{Actor: "erin", At: time.Now()}); err == nil {
+		t.Error("a typed owner with a control character was accepted")
+	}
+	if n, _, err := s.VerifyAudit(ctx); err != nil || n == 0 {
+		t.Errorf("audit: %d %v", n, err)
+	}
+	// A second import of the same file knows it.
+	if sum := runImport(t, s, false, fileWith(t, path, name, "plain-svc")); sum.FilesUnchanged != 1 {
+		t.Errorf("re-import: %+v", sum)
 	}
 }

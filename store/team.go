@@ -323,8 +323,7 @@ func (c *copySource) Next() bool {
 }
 
 // convert makes a SQLite value (dynamically typed) the target column's
-// type. PostgreSQL text holds neither NUL nor invalid UTF-8: such a value
-// is refused by name rather than altered.
+// type; text goes in as every write to PostgreSQL writes it (escapeText).
 func (c *copySource) convert(column string, v any) (any, error) {
 	switch c.types[column] {
 	case "text":
@@ -334,8 +333,8 @@ func (c *copySource) convert(column string, v any) (any, error) {
 		case []byte:
 			v = string(x)
 		}
-		if x, ok := v.(string); ok && (!utf8.ValidString(x) || strings.ContainsRune(x, 0)) {
-			return nil, fmt.Errorf("row %d, %s: text PostgreSQL cannot hold (NUL or invalid UTF-8)", c.row, column)
+		if x, ok := v.(string); ok {
+			return escapeText(x), nil // as every write to PostgreSQL does
 		}
 	case "bytea":
 		if x, ok := v.(string); ok {
