@@ -59,3 +59,64 @@ func (b *rowBatch) flush(ctx context.Context) error {
 	b.args = b.args[:0]
 	return err
 }
+
+// maxRowsPerInsert keeps a multi-row statement's parameters under
+// SQLite's limit (32,766) and PostgreSQL's (65,535).
+func maxRowsPerInsert(columns int) int { return min(500, 30000/columns) }
+
+// multiRow is head VALUES (?, …), … for n rows of the given columns.
+func multiRow(head, tail string, columns, n int) string {
+	row := "(?" + strings.Repeat(", ?", columns-1) + ")"
+	return head + " VALUES " + row + strings.Repeat(", "+row, n-1) + tail
+}
+
+// insertRows inserts rows (each the same number of values) with as few
+// multi-row INSERTs as the parameter limits allow, and returns how many
+// rows they added (an ON CONFLICT DO NOTHING tail skips some).
+func insertRows(ctx context.Context, q execQuerier, head, tail string, rows [][]any) (int64, error) {
+	var added int64
+	for chunk := range chunksOf(rows) {
+		res, err := q.ExecContext(ctx, multiRow(head, tail, len(chunk[0]), len(chunk)), flatten(chunk)...)
+		if err != nil {
+			return added, err
+		}
+		n, _ := res.RowsAffected()
+		added += n
+	}
+	return added, nil
+}
+
+// eachRowsOf is insertRows for an INSERT … RETURNING: scan reads what
+// each chunk returns.
+func eachRowsOf(ctx context.Context, q queryer, head, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+	for chunk := range chunksOf(rows) {
+		if err := eachRowOf(ctx, q, multiRow(head, tail, len(chunk[0]), len(chunk)), flatten(chunk), scan); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func chunksOf(rows [][]any) func(yield func([][]any) bool) {
+	return func(yield func([][]any) bool) {
+		if len(rows) == 0 {
+			return
+		}
+		size := maxRowsPerInsert(len(rows[0]))
+		for len(rows) > 0 {
+			n := min(size, len(rows))
+			if !yield(rows[:n]) {
+				return
+			}
+			rows = rows[n:]
+		}
+	}
+}
+
+func flatten(rows [][]any) []any {
+	out := make([]any, 0, len(rows)*len(rows[0]))
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}

@@ -292,11 +292,6 @@ type writer struct {
 }
 
 var writerStatements = map[string]string{
-	"identity":   `INSERT INTO identities(identity_key, key_hash, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-	"identityID": `SELECT id FROM identities WHERE key_hash = ?`,
-	"certificate": `INSERT INTO certificates(` + certificateColumns + `, identity_id, der, first_seen)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(fingerprint_sha256) DO NOTHING`,
 	"sourceID": `SELECT id FROM sources WHERE path = ? AND content_sha256 = ?`,
 	"source": `INSERT INTO sources(path, kind, content_sha256, size, imported_at, import_id, certificate_count, problem_count, reader_version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
@@ -306,7 +301,6 @@ var writerStatements = map[string]string{
 	"pendingOld": `INSERT INTO relink_pending(source_id)
 		SELECT id FROM sources WHERE path = ? AND id <> ? AND superseded_at IS NULL ON CONFLICT DO NOTHING`,
 	"pending": `INSERT INTO relink_pending(source_id) VALUES (?) ON CONFLICT DO NOTHING`,
-	"link":    `INSERT INTO certificate_sources(fingerprint_sha256, source_id, location) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	"key":     `INSERT INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -361,27 +355,8 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			return sum, err
 		}
 	}
-	for i := range res.Certificates {
-		fc := &res.Certificates[i]
-		identityID, created, err := w.identity(ctx, &fc.Certificate)
-		if err != nil {
-			return sum, err
-		}
-		if created {
-			sum.IdentitiesNew++
-		}
-		inserted, err := w.stmts["certificate"].ExecContext(ctx, append(certificateArgs(&fc.Certificate), identityID, fc.DER, w.now)...)
-		if err != nil {
-			return sum, fmt.Errorf("certificate %s: %w", fc.FingerprintSHA256, err)
-		}
-		if n, _ := inserted.RowsAffected(); n > 0 {
-			sum.CertificatesNew++
-		} else {
-			sum.CertificatesKnown++
-		}
-		if _, err := w.stmts["link"].ExecContext(ctx, fc.FingerprintSHA256, sourceID, fc.Location); err != nil {
-			return sum, err
-		}
+	if err := w.certificates(ctx, res.Certificates, sourceID, &sum); err != nil {
+		return sum, err
 	}
 	for _, k := range res.Keys {
 		if _, err := w.stmts["key"].ExecContext(ctx, sourceID, k.Location, k.KeyType, k.SPKISHA256); err != nil {
@@ -462,19 +437,85 @@ func (w *writer) source(ctx context.Context, res model.FileResult) (id int64, cr
 	return id, false, err
 }
 
-func (w *writer) identity(ctx context.Context, c *model.Certificate) (id int64, created bool, err error) {
-	hash := identityKeyHash(c.IdentityKey)
-	err = w.stmts["identity"].QueryRowContext(ctx, c.IdentityKey, hash, c.IdentityName, w.now).Scan(&id)
-	if err == nil {
-		return id, true, nil
+// certificates writes a file's certificates, their identities and where
+// the file holds them, a few statements for the whole file rather than
+// three or four per certificate: on PostgreSQL each statement is a round
+// trip to the server.
+func (w *writer) certificates(ctx context.Context, found []model.FoundCertificate, sourceID int64, sum *ImportSummary) error {
+	if len(found) == 0 {
+		return nil
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		err = w.stmts["identityID"].QueryRowContext(ctx, hash).Scan(&id)
-	}
+	ids, created, err := w.identities(ctx, found)
 	if err != nil {
-		return 0, false, fmt.Errorf("identity: %w", err)
+		return fmt.Errorf("identity: %w", err)
 	}
-	return id, created, nil
+	sum.IdentitiesNew += created
+	rows := make([][]any, len(found))
+	for i := range found {
+		fc := &found[i]
+		rows[i] = append(certificateArgs(&fc.Certificate), ids[string(identityKeyHash(fc.IdentityKey))], fc.DER, w.now)
+	}
+	added, err := insertRows(ctx, w.conn, `INSERT INTO certificates(`+certificateColumns+`, identity_id, der, first_seen)`,
+		` ON CONFLICT(fingerprint_sha256) DO NOTHING`, rows)
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	sum.CertificatesNew += int(added)
+	sum.CertificatesKnown += len(found) - int(added)
+	for i := range found {
+		rows[i] = []any{found[i].FingerprintSHA256, sourceID, found[i].Location}
+	}
+	_, err = insertRows(ctx, w.conn, `INSERT INTO certificate_sources(fingerprint_sha256, source_id, location)`, ` ON CONFLICT DO NOTHING`, rows)
+	return err
+}
+
+// identities returns the id of each identity the certificates belong to,
+// by key hash, creating those that are new (in the certificates' order,
+// so ids follow first sight), and how many it created.
+func (w *writer) identities(ctx context.Context, found []model.FoundCertificate) (map[string]int64, int, error) {
+	ids := map[string]int64{}
+	var hashes []string
+	var newRows [][]any
+	for i := range found {
+		hash := string(identityKeyHash(found[i].IdentityKey))
+		if _, seen := ids[hash]; !seen {
+			ids[hash] = 0
+			hashes = append(hashes, hash)
+		}
+	}
+	scan := func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id int64
+			var hash []byte
+			if err := rows.Scan(&id, &hash); err != nil {
+				return err
+			}
+			ids[string(hash)] = id
+		}
+		return rows.Err()
+	}
+	for len(hashes) > 0 {
+		n := min(500, len(hashes))
+		args := make([]any, n)
+		for i, h := range hashes[:n] {
+			args[i] = []byte(h) // a blob: SQLite never finds a blob by text
+		}
+		hashes = hashes[n:]
+		err := eachRowOf(ctx, w.conn, `SELECT id, key_hash FROM identities WHERE key_hash IN (?`+strings.Repeat(", ?", n-1)+`)`, args, scan)
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	for i := range found {
+		c := &found[i].Certificate
+		hash := string(identityKeyHash(c.IdentityKey))
+		if ids[hash] == 0 {
+			ids[hash] = -1 // queued
+			newRows = append(newRows, []any{c.IdentityKey, []byte(hash), c.IdentityName, w.now})
+		}
+	}
+	err := eachRowsOf(ctx, w.conn, `INSERT INTO identities(identity_key, key_hash, name, created_at)`, ` RETURNING id, key_hash`, newRows, scan)
+	return ids, len(newRows), err
 }
 
 // identityKeyHash is how identities are looked up by key. At 128 bits a
