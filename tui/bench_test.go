@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"certgov/store/storetest"
 	"context"
 	"fmt"
 	"os"
@@ -35,11 +36,19 @@ const estateCertificates = 100_000
 
 // estateDB returns the imported realistic estate's database, building it
 // the first time (a few minutes).
+//
+// In the PostgreSQL pass it is one database on the server for the pass.
 func estateDB(b *testing.B) string {
 	b.Helper()
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d", estateCertificates))
 	db := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-v%d.db", estateCertificates, store.SchemaVersion()))
-	if _, err := os.Stat(db + ".complete"); err == nil {
+	if storetest.Postgres() {
+		if teamEstate != "" {
+			return teamEstate
+		}
+		db = storetest.SharedLocation(b, "")
+		teamEstate = db
+	} else if _, err := os.Stat(db + ".complete"); err == nil {
 		// State an older certgov linked is relinked by this first open,
 		// not in a measured one.
 		s, err := store.Open(context.Background(), db)
@@ -60,7 +69,9 @@ func estateDB(b *testing.B) string {
 		}
 		os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
 	}
-	os.Remove(db)
+	if !storetest.Postgres() {
+		os.Remove(db)
+	}
 	s, err := store.Open(context.Background(), db)
 	if err != nil {
 		b.Fatal(err)
@@ -74,13 +85,21 @@ func estateDB(b *testing.B) string {
 	if _, err := imp.Run(context.Background(), importers.Walk(context.Background(), []string{dir}, opts), false, nil); err != nil {
 		b.Fatal(err)
 	}
-	os.WriteFile(db+".complete", nil, 0o644)
+	if !storetest.Postgres() {
+		os.WriteFile(db+".complete", nil, 0o644)
+	}
 	return db
 }
+
+// teamEstate is the PostgreSQL pass's estate database.
+var teamEstate string
 
 // copyOf copies a database file for a benchmark that writes.
 func copyOf(b *testing.B, path string) string {
 	b.Helper()
+	if store.IsPostgres(path) {
+		return path // the pass's own database: what it writes goes with it
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)

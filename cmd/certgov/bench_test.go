@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"certgov/store/storetest"
 	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
@@ -45,6 +46,7 @@ func benchCorpus(b *testing.B, n int) string {
 }
 
 func BenchmarkImport(b *testing.B) {
+	storetest.SQLiteOnly(b, "a synthetic corpus; BenchmarkEstate measures PostgreSQL")
 	for _, size := range corpusSizes {
 		b.Run(size.name+"/bare", func(b *testing.B) {
 			dir := benchCorpus(b, size.n)
@@ -107,6 +109,7 @@ func certgovProcess(b *testing.B, args ...string) float64 {
 }
 
 func BenchmarkListJSON(b *testing.B) {
+	storetest.SQLiteOnly(b, "a synthetic corpus; BenchmarkEstate measures PostgreSQL")
 	for _, size := range corpusSizes {
 		b.Run(size.name, func(b *testing.B) {
 			dir := benchCorpus(b, size.n)

@@ -15,6 +15,7 @@ import (
 
 	"certgov/cmd/certgov/demo"
 	"certgov/store"
+	"certgov/store/storetest"
 )
 
 // The estate benchmarks run certgov as a user would (a child process per
@@ -25,7 +26,8 @@ import (
 //	go test -run '^$' -bench 'Estate/10k' -benchtime 5x ./cmd/certgov
 //
 // and Estate/100k for the large one (generated once, kept in the temp
-// folder, like the import corpus).
+// folder, like the import corpus). Under .ci/with-postgres they run on
+// SQLite, then again on PostgreSQL (the bare yardsticks on SQLite only).
 
 var estateSizes = []struct {
 	name string
@@ -75,6 +77,17 @@ func writeEstate(spec string) int {
 func importedEstate(b *testing.B, n int) (fresh func() string) {
 	b.Helper()
 	dir := benchEstate(b, n)
+	if storetest.Postgres() {
+		// One PostgreSQL database per size for the pass: a read changes
+		// nothing there, so every read may use it.
+		master, ok := teamEstates[n]
+		if !ok {
+			master = storetest.SharedLocation(b, "")
+			certgovProcess(b, "--db", master, "import", dir)
+			teamEstates[n] = master
+		}
+		return func() string { return master }
+	}
 	// Per schema version, so that a fresh import is what is measured,
 	// never a migration.
 	master := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-v%d.db", n, store.SchemaVersion()))
@@ -103,6 +116,18 @@ func importedEstate(b *testing.B, n int) (fresh func() string) {
 	}
 }
 
+// teamEstates are the PostgreSQL databases importedEstate filled, by size.
+var teamEstates = map[int]string{}
+
+// freshDatabase is a new, empty database for one import: a SQLite file,
+// or (PostgreSQL pass) a new database, made with the timer stopped.
+func freshDatabase(b *testing.B, name string) string {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	return storetest.Location(b, filepath.Join(b.TempDir(), name))
+}
+
 // upToDate opens a kept database once, so that state an older certgov
 // linked is relinked here and not in what a benchmark measures.
 func upToDate(b *testing.B, db string) {
@@ -121,11 +146,12 @@ func BenchmarkEstate(b *testing.B) {
 			b.ResetTimer()
 			var peak float64
 			for range b.N {
-				peak = max(peak, certgovProcess(b, "--db", filepath.Join(b.TempDir(), "fresh.db"), "import", dir))
+				peak = max(peak, certgovProcess(b, "--db", freshDatabase(b, "fresh.db"), "import", dir))
 			}
 			reportPerCert(b, size.n, peak)
 		})
 		b.Run(size.name+"/bare-import", func(b *testing.B) {
+			storetest.SQLiteOnly(b, "the yardstick is SQLite's bare loop")
 			dir := benchEstate(b, size.n)
 			b.ResetTimer()
 			for range b.N {
@@ -145,6 +171,7 @@ func BenchmarkEstate(b *testing.B) {
 			reportPerCert(b, size.n, peak)
 		})
 		b.Run(size.name+"/bare-ls", func(b *testing.B) {
+			storetest.SQLiteOnly(b, "the yardstick reads the SQLite file")
 			db := importedEstate(b, size.n)()
 			b.ResetTimer()
 			for range b.N {
