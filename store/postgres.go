@@ -93,8 +93,9 @@ func RedactURL(location string) string {
 // wait for it.
 const writeLockKey = 0x63657274676f76 // "certgov"
 
-// openPostgres opens the database at the URL location. Nothing is created
-// here: certgov db init creates the schema and roles (InitPostgres).
+// openPostgres opens the database at the URL location. An empty database
+// gets the schema when its owner opens it; the roles and grants a team
+// needs are certgov db init's (InitPostgres).
 func openPostgres(ctx context.Context, location string) (*Store, error) {
 	config, err := parsePostgres(location)
 	if err != nil {
