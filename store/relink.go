@@ -86,7 +86,7 @@ func (s *Store) Reindex(ctx context.Context, force bool) error {
 	}
 	done, err := s.relink(ctx, force)
 	s.lastRelink = done
-	return err
+	return s.permitted(err)
 }
 
 // relinked says what a Reindex did.

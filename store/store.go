@@ -77,6 +77,8 @@ func (s *Store) Doctor(ctx context.Context, fix bool) ([]string, bool) {
 	ok := true
 	if err := s.IntegrityCheck(ctx); err != nil {
 		report, ok = append(report, "integrity: DAMAGED: "+err.Error()), false
+	} else if s.dialect == postgresDialect {
+		report = append(report, "integrity: the PostgreSQL server's (its WAL, and data checksums where the cluster has them)")
 	} else {
 		report = append(report, "integrity: ok")
 	}
