@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -108,6 +109,9 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
+	if warning := s.plaintextWarning(ctx, config.Host); warning != "" {
+		s.warnings = append(s.warnings, warning)
+	}
 	version, err := s.schemaVersion(ctx)
 	switch {
 	case err != nil:
@@ -135,6 +139,22 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// plaintextWarning warns when the connection to a server on another
+// machine is not encrypted: logins, owners and the whole inventory cross
+// the network. (pgx's default, sslmode=prefer, falls back to plain text
+// silently; sslmode=verify-full also checks the server's certificate.)
+func (s *Store) plaintextWarning(ctx context.Context, host string) string {
+	if strings.HasPrefix(host, "/") || host == "localhost" || net.ParseIP(host).IsLoopback() {
+		return ""
+	}
+	var encrypted bool
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)`).Scan(&encrypted)
+	if err != nil || encrypted {
+		return ""
+	}
+	return fmt.Sprintf("the connection to %s is not encrypted: logins and the inventory cross the network in plain text (add sslmode=verify-full to the URL)", host)
 }
 
 // Login is the database login changes are made as on PostgreSQL; "" on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +48,26 @@ func TestChangeRetriesSerializationFailures(t *testing.T) {
 	})
 	if err == nil || attempts != 1 {
 		t.Errorf("a unique violation was retried (%d attempts): %v", attempts, err)
+	}
+}
+
+// A plain-text connection to another machine is warned about; a local
+// one (loopback, a Unix socket) is not.
+func TestPlaintextConnectionIsWarnedAbout(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("a PostgreSQL connection's: runs in the PostgreSQL pass")
+	}
+	s, err := Open(context.Background(), storetest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if w := s.plaintextWarning(context.Background(), "db.example.com"); !strings.Contains(w, "not encrypted") || !strings.Contains(w, "sslmode=verify-full") {
+		t.Errorf("no warning for a remote plain-text connection: %q", w)
+	}
+	for _, host := range []string{"127.0.0.1", "::1", "localhost", "/var/run/postgresql"} {
+		if w := s.plaintextWarning(context.Background(), host); w != "" {
+			t.Errorf("%s: %q", host, w)
+		}
 	}
 }
