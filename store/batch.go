@@ -24,10 +24,7 @@ func newRowBatch(tx *sql.Tx, head string, columns int) *rowBatch {
 	return &rowBatch{tx: tx, head: head, columns: columns}
 }
 
-func (b *rowBatch) query(rows int) string {
-	row := "(?" + strings.Repeat(", ?", b.columns-1) + ")"
-	return b.head + " VALUES " + row + strings.Repeat(", "+row, rows-1) + b.tail
-}
+func (b *rowBatch) query(rows int) string { return multiRow(b.head, b.tail, b.columns, rows) }
 
 // add queues one row, writing the batch when it is full.
 func (b *rowBatch) add(ctx context.Context, values ...any) error {
