@@ -77,18 +77,23 @@ func (e *Event) Canonical() []byte {
 // where that differs ("erin (run by root@ci-7)", "alice (on behalf of
 // bob; run by alice@laptop)"). Events from before certgov recorded the
 // OS user give the name alone.
-func (e *Event) ActedBy() string {
+func (e *Event) ActedBy() string { return ActorText(e.Actor, e.OnBehalfOf, e.RunBy()) }
+
+// ActorText is an actor as a person reads it, with whom it acted for and
+// who really ran certgov where those are known: ActedBy, and the reports'
+// reviewer and decider columns.
+func ActorText(actor, onBehalfOf, runBy string) string {
 	var more []string
-	if e.OnBehalfOf != "" {
-		more = append(more, "on behalf of "+e.OnBehalfOf)
+	if onBehalfOf != "" {
+		more = append(more, "on behalf of "+onBehalfOf)
 	}
-	if by := e.RunBy(); by != "" {
-		more = append(more, "run by "+by)
+	if runBy != "" {
+		more = append(more, "run by "+runBy)
 	}
 	if len(more) == 0 {
-		return e.Actor
+		return actor
 	}
-	return e.Actor + " (" + strings.Join(more, "; ") + ")"
+	return actor + " (" + strings.Join(more, "; ") + ")"
 }
 
 // RunBy is who really ran certgov for the event ("root@ci-7"), when that

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5/pgconn"
 	"strings"
 	"time"
 
@@ -135,9 +134,8 @@ func dueText(t time.Time) string {
 // isUniqueViolation reports SQLite's SQLITE_CONSTRAINT_UNIQUE and
 // PostgreSQL's unique_violation.
 func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
+	if e := postgresError(err); e != nil {
+		return e.Code == "23505"
 	}
 	return sqliteCode(err) == sqliteConstraintUnique
 }

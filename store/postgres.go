@@ -258,18 +258,27 @@ func (s *Store) lockWrites(ctx context.Context, q execQuerier) error {
 	return err
 }
 
+// postgresError is err's PostgreSQL error, nil when it has none.
+func postgresError(err error) *pgconn.PgError {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr
+	}
+	return nil
+}
+
 // retryable reports PostgreSQL's serialization failure and deadlock: the
 // transaction did nothing and may simply run again.
 func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+	e := postgresError(err)
+	return e != nil && (e.Code == "40001" || e.Code == "40P01")
 }
 
 // isPermissionDenied reports PostgreSQL's insufficient_privilege: the
 // login's role does not allow the statement.
 func isPermissionDenied(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "42501"
+	e := postgresError(err)
+	return e != nil && e.Code == "42501"
 }
 
 // NotPermittedError is a change the database login's role does not allow
@@ -288,9 +297,7 @@ func (e *NotPermittedError) Unwrap() error { return e.Err }
 // permitted turns PostgreSQL's permission errors into NotPermittedError.
 func (s *Store) permitted(err error) error {
 	if isPermissionDenied(err) {
-		var pgErr *pgconn.PgError
-		errors.As(err, &pgErr)
-		return &NotPermittedError{Login: s.login, Err: errors.New(pgErr.Message)}
+		return &NotPermittedError{Login: s.login, Err: errors.New(postgresError(err).Message)}
 	}
 	return err
 }

@@ -149,7 +149,7 @@ func (r *report) addItem(it *attestationItem) []string {
 	if it.DecidedAt != nil {
 		decided = it.DecidedAt.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	reviewer := actorText(it.Reviewer, it.ReviewerFor, it.ReviewerRunBy)
+	reviewer := store.ActorText(it.Reviewer, it.ReviewerFor, it.ReviewerRunBy)
 	for _, f := range it.Findings {
 		r.addFinding(f)
 	}
@@ -207,7 +207,7 @@ func (r *report) addExceptions(decisions []store.ExceptionDecision, t *trailInfo
 			j.Status = string(d.State)
 		}
 		out = append(out, j)
-		by := actorText(j.DecidedBy, j.For, j.RunBy)
+		by := store.ActorText(j.DecidedBy, j.For, j.RunBy)
 		r.exceptions = append(r.exceptions, []string{j.Identity, shortFP(j.Fingerprint), string(j.State), orDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
 	}
 	return out
@@ -604,20 +604,4 @@ func (p *parts) remove() {
 		f.Close()
 	}
 	os.RemoveAll(p.dir)
-}
-
-// actorText is who decided as a report says it, as Event.ActedBy does:
-// "bob (run by root@ci-7)", "alice (on behalf of bob; run by …)".
-func actorText(actor, onBehalfOf, runBy string) string {
-	var more []string
-	if onBehalfOf != "" {
-		more = append(more, "on behalf of "+onBehalfOf)
-	}
-	if runBy != "" {
-		more = append(more, "run by "+runBy)
-	}
-	if len(more) == 0 {
-		return actor
-	}
-	return actor + " (" + strings.Join(more, "; ") + ")"
 }
