@@ -143,18 +143,31 @@ func (e *FourEyesError) Error() string {
 // CheckFourEyes refuses a decision (approve, certify) on an identity by
 // its owner when the policy asks for four eyes. deciders are every name
 // the decider goes by (the database login, the name acted for, the OS
-// user); owners are compared without regard to case, as people write
-// them.
+// user); names are compared by CanonicalName, so that case, invisible
+// characters, lookalike letters or an address's domain do not make the
+// owner someone else.
 func CheckFourEyes(p Policy, identity, owner, decision string, deciders ...string) error {
 	if !p.FourEyes || strings.TrimSpace(owner) == "" {
 		return nil
 	}
+	o := CanonicalName(owner)
 	for _, d := range deciders {
-		if d != "" && strings.EqualFold(strings.TrimSpace(d), strings.TrimSpace(owner)) {
+		if d == "" {
+			continue
+		}
+		// "аlice" (Cyrillic а), "ALICE", "alice@example.com" are alice.
+		c := CanonicalName(d)
+		if c == o || localPart(c) == o || localPart(o) == c {
 			return &FourEyesError{Identity: identity, Owner: owner, Decider: d, Decision: decision}
 		}
 	}
 	return nil
+}
+
+// localPart is an address's part before its @ (the whole name without one).
+func localPart(name string) string {
+	local, _, _ := strings.Cut(name, "@")
+	return local
 }
 
 // DefaultPolicy is the policy when no policy file says otherwise.

@@ -70,12 +70,21 @@ func hex2(c byte) string {
 // hidden reports runes that act on the display or are invisible: C1
 // controls, bidirectional marks, embeddings, overrides and isolates,
 // zero-width characters, line and paragraph separators, the byte order
-// mark, interlinear annotation and tag characters.
+// mark, interlinear annotation, and every default-ignorable or blank code
+// point that lets one name pass for another (soft hyphen, combining
+// grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and
+// other variation selectors, braille blank, tag characters).
 func hidden(r rune) bool {
 	switch {
 	case r >= 0x80 && r <= 0x9f: // C1, including CSI (0x9b) and OSC (0x9d)
 		return true
-	case r == 0x061c, r == 0x180e: // Arabic letter mark, Mongolian vowel separator
+	case r == 0x00ad, r == 0x034f, r == 0x061c: // soft hyphen, CGJ, Arabic letter mark
+		return true
+	case r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0: // Hangul fillers
+		return true
+	case r == 0x17b4, r == 0x17b5: // Khmer inherent vowels
+		return true
+	case r >= 0x180b && r <= 0x180f: // Mongolian variation selectors and vowel separator
 		return true
 	case r >= 0x200b && r <= 0x200f: // zero-width space, joiners, LRM, RLM
 		return true
@@ -83,9 +92,13 @@ func hidden(r rune) bool {
 		return true
 	case r >= 0x2060 && r <= 0x206f: // word joiner, invisible operators, isolates
 		return true
+	case r == 0x2800: // braille pattern blank
+		return true
+	case r >= 0xfe00 && r <= 0xfe0f: // variation selectors
+		return true
 	case r == 0xfeff, r >= 0xfff9 && r <= 0xfffb: // BOM, interlinear annotation
 		return true
-	case r >= 0xe0000 && r <= 0xe007f: // tag characters
+	case r >= 0xe0000 && r <= 0xe0fff: // tags and variation selectors supplement
 		return true
 	}
 	return false

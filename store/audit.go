@@ -156,8 +156,16 @@ type execQuerier interface {
 
 // appendEvent chains e to the trail inside the caller's transaction, so
 // that a change and its event are committed together or not at all. The
-// write lock taken by the transaction orders concurrent writers.
-func appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
+// write lock taken by the transaction orders concurrent writers. On
+// PostgreSQL the event is made at the server's time (txTime).
+func (s *Store) appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
+	if s.dialect == postgresDialect {
+		at, err := txTime(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		e.At = at
+	}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&e.Seq, &e.PrevHash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

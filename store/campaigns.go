@@ -98,7 +98,7 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 	if !due.IsZero() {
 		dueValue = due.Unix()
 	}
-	return len(items), s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	return len(items), s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO campaigns(name, scope, due, started_at, started_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			name, filter.String(), dueValue, ch.At.Unix(), ch.Actor).Scan(&id)
@@ -263,7 +263,7 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 		return nil, err
 	}
 	item := &CampaignItem{Identity: ident.Name, Decision: decision, Comment: comment, Reviewer: ch.Actor}
-	return item, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	return item, s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		var before, fingerprint string
 		var closed sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT closed_at FROM campaigns WHERE id = ?`, c.ID).Scan(&closed); err != nil {
@@ -385,7 +385,7 @@ func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch C
 	if err != nil {
 		return nil, err
 	}
-	return c, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	return c, s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		var open int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND decision = ''`, c.ID).Scan(&open); err != nil {
 			return nil, err

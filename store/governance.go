@@ -143,7 +143,10 @@ func (s *Store) target(ctx context.Context, ref string, now time.Time) (*Identit
 //
 // On PostgreSQL a transaction the server ends with a serialization
 // failure or a deadlock has changed nothing and runs again, a few times.
-func (s *Store) change(ctx context.Context, ch Change, fn func(tx *sql.Tx) (*Event, error)) error {
+//
+// On PostgreSQL the change is made at the server's time (txTime), which
+// ch.At is set to before fn runs: the audit trigger refuses any other.
+func (s *Store) change(ctx context.Context, ch *Change, fn func(tx *sql.Tx) (*Event, error)) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
@@ -160,18 +163,23 @@ func (s *Store) change(ctx context.Context, ch Change, fn func(tx *sql.Tx) (*Eve
 	}
 }
 
-func (s *Store) changeOnce(ctx context.Context, ch Change, fn func(tx *sql.Tx) (*Event, error)) error {
+func (s *Store) changeOnce(ctx context.Context, ch *Change, fn func(tx *sql.Tx) (*Event, error)) error {
 	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if s.dialect == postgresDialect {
+		if ch.At, err = txTime(ctx, tx); err != nil {
+			return err
+		}
+	}
 	e, err := fn(tx)
 	if err != nil {
 		return err
 	}
 	e.OnBehalfOf = ch.OnBehalfOf
-	if err := appendEvent(ctx, tx, e); err != nil {
+	if err := s.appendEvent(ctx, tx, e); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -188,7 +196,7 @@ func (s *Store) SetOwner(ctx context.Context, ref, owner string, ch Change) (*Id
 	if err != nil {
 		return nil, err
 	}
-	return ident, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	return ident, s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		var before sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT owner FROM identities WHERE id = ?`, ident.ID).Scan(&before); err != nil {
 			return nil, err
@@ -224,7 +232,7 @@ func (s *Store) SetExpiry(ctx context.Context, ref string, date time.Time, ch Ch
 			return nil, "", err
 		}
 	}
-	return ident, warning, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	return ident, warning, s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		var before sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT expires_at FROM identities WHERE id = ?`, ident.ID).Scan(&before); err != nil {
 			return nil, err
@@ -272,7 +280,7 @@ func (s *Store) DecideException(ctx context.Context, ref string, state model.Exc
 	case !cert.SelfSigned:
 		return nil, nil, fmt.Errorf("%s is not self-signed: exceptions are for self-signed certificates", ident.Name)
 	}
-	return ident, cert, s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	return ident, cert, s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		before, err := latestException(ctx, tx, cert.FingerprintSHA256)
 		if err != nil {
 			return nil, err

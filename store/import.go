@@ -155,7 +155,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		// Imports are audited too, in the transaction that stores them.
 		after, _ := json.Marshal(batch)
 		batch = ImportSummary{}
-		if err := appendEvent(ctx, conn, imp.event(&Event{At: time.Now(), Action: "import", After: string(after)})); err != nil {
+		if err := imp.s.appendEvent(ctx, conn, imp.event(&Event{At: time.Now(), Action: "import", After: string(after)})); err != nil {
 			return err
 		}
 		_, err := conn.ExecContext(ctx, "COMMIT")
@@ -601,7 +601,7 @@ func (imp *Import) removeMissing(ctx context.Context, conn *sql.Conn, seen map[s
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return 0, err
 		}
-		if err := appendEvent(ctx, conn, imp.event(&Event{At: now, Action: "source.removed", Before: paths[i],
+		if err := imp.s.appendEvent(ctx, conn, imp.event(&Event{At: now, Action: "source.removed", Before: paths[i],
 			Reason: "no longer in the imported folder"})); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return 0, err

@@ -339,6 +339,12 @@ CREATE INDEX certificates_spki ON certificates(spki_sha256, identity_id);
 	`
 ALTER TABLE audit_events ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
 `,
+	// 10: PostgreSQL's triggers check what the client promises
+	// (postgresGuards). A SQLite file is one person's: it gets the index
+	// four eyes reads a certificate's events by.
+	`
+CREATE INDEX audit_events_fingerprint ON audit_events(fingerprint);
+`,
 }
 
 // migrationSteps are Go steps that run after the SQL of the migration with

@@ -10,6 +10,7 @@ import "strings"
 // with migrations.
 var postgresMigrations = map[int]string{
 	postgresBaseline: postgresSchema,
+	10:               postgresGuards,
 }
 
 // postgresBaseline is the schema version postgresSchema creates.
@@ -314,3 +315,255 @@ CREATE TRIGGER audit_events_changed AFTER INSERT ON audit_events
 CREATE TRIGGER linked_summary_changed AFTER INSERT OR UPDATE OR DELETE ON linked_summary
 	FOR EACH STATEMENT EXECUTE FUNCTION certgov_notify_change();
 `)
+
+// postgresGuards (version 10) make the database enforce what the client
+// promises, so that a login with a role cannot forge what certgov shows:
+//   - every certgov function runs with a fixed search_path (pg_catalog,
+//     certgov's schema, pg_temp last) and names its tables with the
+//     schema, so that a temporary table called pg_class or audit_events
+//     cannot stand in for the real one inside a trigger;
+//   - the audit trigger recomputes each event's hash from its canonical
+//     form (Event.Canonical, byte for byte), checks seq and prev_hash
+//     against the real table and the event time against the server's
+//     clock (the transaction's start, which the client reads and uses);
+//   - exceptions and campaign decisions are checked by the database too:
+//     the decider is the login, the time the server's, an approval within
+//     the policy's limit and the certificate's notAfter, and four eyes
+//     compares canonical names (case folded, NFKC, confusable skeleton)
+//     with every owner the identity has had;
+//   - the write lock is a table only writing roles may lock (an advisory
+//     lock is open to every login), waited for with a timeout.
+// «schema» stands for the quoted schema name (postgresSchemaName).
+const postgresGuards = `
+CREATE INDEX audit_events_fingerprint ON audit_events(fingerprint);
+CREATE TABLE write_lock (id bigint PRIMARY KEY CHECK (id = 1));
+INSERT INTO write_lock VALUES (1);
+
+-- TR39's confusables: a character and its skeleton (fillConfusables).
+CREATE TABLE confusables (ch text COLLATE "C" PRIMARY KEY, skeleton text COLLATE "C" NOT NULL);
+
+ALTER FUNCTION certgov_json_array(bigint[]) SET search_path = pg_catalog, «schema», pg_temp;
+ALTER FUNCTION certgov_audit_append_only() SET search_path = pg_catalog, «schema», pg_temp;
+ALTER FUNCTION certgov_notify_change() SET search_path = pg_catalog, «schema», pg_temp;
+
+-- A string as Go's encoding/json writes it (HTML-safe), from its stored
+-- form (escapeText: SOH escapes NUL, SOH and bytes that are not UTF-8).
+CREATE FUNCTION certgov_json_text(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	r text := replace(replace(s, '\', '\\'), '"', '\"');
+	c int;
+BEGIN
+	IF strpos(r, chr(1)) > 0 THEN
+		r := regexp_replace(r, chr(1) || 'x[0-9a-f]{2}', '\\ufffd', 'g');
+		r := replace(r, chr(1) || '0', '\u0000');
+		r := replace(r, chr(1) || '1', '\u0001');
+	END IF;
+	IF r ~ '[\x01-\x1f]' THEN
+		r := replace(replace(replace(replace(replace(r, chr(8), '\b'), chr(12), '\f'), chr(10), '\n'), chr(13), '\r'), chr(9), '\t');
+		FOR c IN 1..31 LOOP
+			IF c NOT IN (8, 9, 10, 12, 13) THEN
+				r := replace(r, chr(c), '\u00' || lpad(to_hex(c), 2, '0'));
+			END IF;
+		END LOOP;
+	END IF;
+	r := replace(replace(replace(r, '<', '\u003c'), '>', '\u003e'), '&', '\u0026');
+	r := replace(replace(r, U&'\2028', '\u2028'), U&'\2029', '\u2029');
+	RETURN '"' || r || '"';
+END $f$;
+
+-- Event.Canonical and its chain hash.
+CREATE FUNCTION certgov_event_hash(e «schema».audit_events) RETURNS text LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	j text;
+BEGIN
+	j := '[' || e.seq || ',' || e.at || ',' || certgov_json_text(e.actor) || ',' || certgov_json_text(e.action) || ','
+		|| certgov_json_text(e.identity) || ',' || certgov_json_text(e.fingerprint) || ',' || certgov_json_text(e.before) || ','
+		|| certgov_json_text(e.after) || ',' || certgov_json_text(e.reason);
+	IF e.format >= 2 THEN
+		j := j || ',' || certgov_json_text(e.campaign) || ',' || certgov_json_text(e.os_user) || ',' || certgov_json_text(e.host);
+	END IF;
+	IF e.format >= 3 THEN
+		j := j || ',' || certgov_json_text(e.on_behalf_of);
+	END IF;
+	j := j || ',' || certgov_json_text(e.prev_hash) || ']';
+	RETURN encode(sha256(convert_to(e.prev_hash || j, 'UTF8')), 'hex');
+END $f$;
+
+-- The time a change is made at: the server's clock at the start of the
+-- transaction, in whole seconds (the client reads the same).
+CREATE FUNCTION certgov_now() RETURNS bigint LANGUAGE sql STABLE
+SET search_path = pg_catalog, «schema», pg_temp
+AS 'SELECT floor(extract(epoch FROM transaction_timestamp()))::bigint';
+
+-- Whether the login owns certgov's tables: the administrator, who may
+-- copy a trail up in other names (db copy) and is trusted with the schema.
+CREATE FUNCTION certgov_is_administrator() RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, «schema», pg_temp
+AS $f$SELECT pg_has_role(session_user, (SELECT relowner FROM pg_catalog.pg_class WHERE oid = '«schema».audit_events'::regclass), 'MEMBER')$f$;
+
+-- A name as four eyes and lookalike-name compare it (model.CanonicalName):
+-- default-ignorable characters dropped, NFKC, lower case, TR39 skeleton.
+CREATE FUNCTION certgov_canonical_name(s text) RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	d text;
+	out text := '';
+	letter text;
+BEGIN
+	IF s IS NULL THEN
+		RETURN NULL;
+	END IF;
+	d := regexp_replace(s, '[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]', '', 'g');
+	d := normalize(btrim(d), NFD);
+	d := normalize(lower(normalize(d, NFKC) COLLATE "und-x-icu"), NFD);
+	FOREACH letter IN ARRAY regexp_split_to_array(d, '') LOOP
+		out := out || coalesce((SELECT c.skeleton FROM «schema».confusables c WHERE c.ch = letter), letter);
+	END LOOP;
+	RETURN normalize(out, NFD);
+END $f$;
+
+-- Whether name is, by its canonical form, one of the identity's owners:
+-- its owner now, or any owner the audit trail gave it (so that setting
+-- someone else as owner for a moment lets no owner decide), also when
+-- name or owner is an address whose local part is the other.
+CREATE FUNCTION certgov_was_owner(subject_id bigint, name text) RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	n text := certgov_canonical_name(name);
+	o text;
+	co text;
+BEGIN
+	IF n IS NULL OR n = '' THEN
+		RETURN NULL;
+	END IF;
+	FOR o IN
+		SELECT i.owner FROM «schema».identities i WHERE i.id = subject_id AND i.owner IS NOT NULL
+		UNION
+		SELECT v FROM «schema».audit_events a JOIN «schema».certificates c ON c.fingerprint_sha256 = a.fingerprint,
+			LATERAL (VALUES (a.before), (a.after)) AS vals(v)
+		WHERE c.identity_id = subject_id AND a.action IN ('owner.set', 'owner.clear') AND v <> ''
+	LOOP
+		co := certgov_canonical_name(o);
+		IF co = n OR split_part(co, '@', 1) = n OR split_part(n, '@', 1) = co THEN
+			RETURN o;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END $f$;
+
+-- Four eyes, when the database asks for it (db init --four-eyes): none
+-- of the deciders is or was the identity's owner.
+CREATE FUNCTION certgov_check_four_eyes(subject_id bigint, decision text, VARIADIC deciders text[]) RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	d text;
+	was text;
+BEGIN
+	IF coalesce((SELECT m.value FROM «schema».meta m WHERE m.key = 'four_eyes'), '') <> 'on' THEN
+		RETURN;
+	END IF;
+	FOREACH d IN ARRAY deciders LOOP
+		was := certgov_was_owner(subject_id, d);
+		IF was IS NOT NULL THEN
+			RAISE EXCEPTION 'four eyes: % is or was the owner (%) of identity %, and may not % it', d, was, subject_id, decision
+				USING ERRCODE = 'insufficient_privilege';
+		END IF;
+	END LOOP;
+END $f$;
+
+-- Each event continues the real chain, hashes to what it says, is made
+-- now by the login that writes it; a decision event passes four eyes.
+CREATE OR REPLACE FUNCTION certgov_audit_append() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	last_seq  bigint;
+	last_hash text;
+	subject_id bigint;
+	administrator boolean := certgov_is_administrator();
+BEGIN
+	SELECT a.seq, a.hash INTO last_seq, last_hash FROM «schema».audit_events a ORDER BY a.seq DESC LIMIT 1;
+	IF NEW.seq <> coalesce(last_seq, 0) + 1 OR NEW.prev_hash <> coalesce(last_hash, repeat('0', 64)) THEN
+		RAISE EXCEPTION 'audit event % does not continue the trail (last is %)', NEW.seq, coalesce(last_seq, 0)
+			USING ERRCODE = 'serialization_failure';
+	END IF;
+	IF NEW.hash IS DISTINCT FROM certgov_event_hash(NEW) THEN
+		RAISE EXCEPTION 'audit event %: its hash is not the hash of its content', NEW.seq USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF administrator THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.actor IS DISTINCT FROM session_user::text THEN
+		RAISE EXCEPTION 'audit event % names % as its actor, but the database login is %', NEW.seq, NEW.actor, session_user
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.format <> 3 OR NEW.at <> certgov_now() THEN
+		RAISE EXCEPTION 'audit event %: made at %, but the server''s clock says %', NEW.seq, NEW.at, certgov_now()
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.action = 'exception.approve' OR (NEW.action = 'campaign.decide' AND NEW.after = 'certify') THEN
+		SELECT c.identity_id INTO subject_id FROM «schema».certificates c WHERE c.fingerprint_sha256 = NEW.fingerprint;
+		PERFORM certgov_check_four_eyes(subject_id, CASE NEW.action WHEN 'exception.approve' THEN 'approve' ELSE 'certify' END,
+			NEW.actor, NEW.on_behalf_of);
+	END IF;
+	RETURN NEW;
+END $f$;
+
+-- An exception decision is the login's, made now, with a reason; an
+-- approval ends within the policy's limit (meta exception_max_days) and
+-- by the certificate's notAfter, and passes four eyes.
+CREATE FUNCTION certgov_exception_check() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	cert_not_after bigint;
+	max_days bigint := coalesce((SELECT m.value FROM «schema».meta m WHERE m.key = 'exception_max_days'), '90')::bigint;
+BEGIN
+	IF certgov_is_administrator() THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.decided_by IS DISTINCT FROM session_user::text OR NEW.decided_at <> certgov_now() THEN
+		RAISE EXCEPTION 'an exception decision is made by the database login (%), now', session_user USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF btrim(NEW.reason) = '' THEN
+		RAISE EXCEPTION 'an exception decision needs a reason' USING ERRCODE = 'check_violation';
+	END IF;
+	IF NEW.state = 'approved' THEN
+		SELECT c.not_after INTO cert_not_after FROM «schema».certificates c WHERE c.fingerprint_sha256 = NEW.fingerprint_sha256 AND c.identity_id = NEW.identity_id;
+		IF cert_not_after IS NULL THEN
+			RAISE EXCEPTION 'no certificate % in identity %', NEW.fingerprint_sha256, NEW.identity_id USING ERRCODE = 'check_violation';
+		END IF;
+		IF NEW.until IS NULL OR NEW.until > cert_not_after OR NEW.until > NEW.decided_at + max_days * 86400 THEN
+			RAISE EXCEPTION 'an approval ends by the certificate''s notAfter and within % days', max_days USING ERRCODE = 'check_violation';
+		END IF;
+		PERFORM certgov_check_four_eyes(NEW.identity_id, 'approve', NEW.decided_by);
+	END IF;
+	RETURN NEW;
+END $f$;
+CREATE TRIGGER exceptions_check BEFORE INSERT ON exceptions FOR EACH ROW EXECUTE FUNCTION certgov_exception_check();
+
+-- A campaign item keeps what it was launched with; its decision is the
+-- login's, made now, and a certification passes four eyes.
+CREATE FUNCTION certgov_item_check() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+BEGIN
+	IF certgov_is_administrator() THEN
+		RETURN NEW;
+	END IF;
+	IF (NEW.campaign_id, NEW.identity_id, NEW.identity, NEW.fingerprint, NEW.snapshot)
+		IS DISTINCT FROM (OLD.campaign_id, OLD.identity_id, OLD.identity, OLD.fingerprint, OLD.snapshot) THEN
+		RAISE EXCEPTION 'a campaign item keeps the identity and snapshot it was launched with' USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (SELECT c.closed_at FROM «schema».campaigns c WHERE c.id = NEW.campaign_id) IS NOT NULL THEN
+		RAISE EXCEPTION 'the campaign is closed' USING ERRCODE = 'check_violation';
+	END IF;
+	IF NEW.reviewer IS DISTINCT FROM session_user::text OR NEW.decided_at IS DISTINCT FROM certgov_now() THEN
+		RAISE EXCEPTION 'a decision is made by the database login (%), now', session_user USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.decision = 'certify' THEN
+		PERFORM certgov_check_four_eyes(NEW.identity_id, 'certify', NEW.reviewer);
+	END IF;
+	RETURN NEW;
+END $f$;
+CREATE TRIGGER campaign_items_check BEFORE UPDATE ON campaign_items FOR EACH ROW EXECUTE FUNCTION certgov_item_check();
+`

@@ -4,15 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"certgov/model"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,9 +39,15 @@ const (
 )
 
 // IsPostgres reports whether a --db location names a PostgreSQL database
-// rather than a SQLite file: a postgres:// or postgresql:// URL, or
-// "postgres:" and libpq's key=value form ("postgres:host=db dbname=certgov").
-func IsPostgres(location string) bool { return strings.HasPrefix(location, "postgres:") }
+// rather than a SQLite file: a postgres:// or postgresql:// URL,
+// "postgres:" and libpq's key=value form ("postgres:host=db dbname=certgov"),
+// or that key=value form alone ("host=db dbname=certgov").
+func IsPostgres(location string) bool {
+	return strings.HasPrefix(location, "postgres:") || strings.HasPrefix(location, "postgresql://") || keyValueDSN.MatchString(location)
+}
+
+// keyValueDSN is how libpq's key=value form starts.
+var keyValueDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|connect_timeout|application_name)\s*=`)
 
 // postgresConnString is what pgx parses for a location IsPostgres accepts.
 func postgresConnString(location string) string {
@@ -56,25 +66,22 @@ func parsePostgres(location string) (*pgx.ConnConfig, error) {
 	return config, nil
 }
 
-// RedactURL is a database URL without its password, for messages; a
-// file path is returned as it is.
+// RedactURL is a database location without its password, for every
+// message; a file path is returned as it is.
 func RedactURL(location string) string {
 	if !IsPostgres(location) {
 		return location
 	}
 	if !strings.HasPrefix(location, "postgres://") && !strings.HasPrefix(location, "postgresql://") {
-		// key=value form: drop the password field.
-		fields := strings.Fields(postgresConnString(location))
-		for i, f := range fields {
-			if strings.HasPrefix(f, "password=") {
-				fields[i] = "password=xxxxx"
-			}
+		prefix := ""
+		if strings.HasPrefix(location, "postgres:") {
+			prefix = "postgres:"
 		}
-		return "postgres:" + strings.Join(fields, " ")
+		return prefix + redactKeyValue(postgresConnString(location))
 	}
 	u, err := url.Parse(location)
 	if err != nil {
-		return "postgres://…"
+		return "postgres://… (an address that is not a URL; not shown)"
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
@@ -87,12 +94,77 @@ func RedactURL(location string) string {
 	return u.String()
 }
 
-// writeLockKey is the advisory lock every writing transaction on
-// PostgreSQL takes first: writers then run one at a time, as SQLite's
+// redactKeyValue masks the password of libpq's key=value form, read as
+// libpq reads it: spaces around =, values in single quotes with
+// backslash escapes. A form it cannot read is not shown at all.
+func redactKeyValue(dsn string) string {
+	var out []string
+	for rest := strings.TrimSpace(dsn); rest != ""; rest = strings.TrimLeft(rest, " \t\r\n") {
+		eq := strings.IndexByte(rest, '=')
+		if eq <= 0 {
+			return "(a key=value address certgov cannot read; not shown)"
+		}
+		key := strings.TrimSpace(rest[:eq])
+		rest = strings.TrimLeft(rest[eq+1:], " \t\r\n")
+		var value string
+		if strings.HasPrefix(rest, "'") {
+			end := 1
+			for end < len(rest) && rest[end] != '\'' {
+				if rest[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(rest) {
+				return "(a key=value address certgov cannot read; not shown)"
+			}
+			value, rest = rest[:end+1], rest[end+1:]
+		} else {
+			end := strings.IndexAny(rest, " \t\r\n")
+			if end < 0 {
+				end = len(rest)
+			}
+			value, rest = rest[:end], rest[end:]
+		}
+		if key == "password" {
+			value = "xxxxx"
+		}
+		out = append(out, key+"="+value)
+	}
+	return strings.Join(out, " ")
+}
+
+// passwordWarning is the warning for a password written in --db itself,
+// which every user of the machine sees in the process list.
+func passwordWarning(location string) string {
+	if RedactURL(location) == location {
+		return ""
+	}
+	return "the --db address holds a password, which other users of this machine can read in the process list (ps): keep it in a password file (PGPASSFILE, ~/.pgpass, mode 0600) or PGPASSWORD instead"
+}
+
+// Every writing transaction on PostgreSQL first locks the table
+// write_lock (EXCLUSIVE): writers then run one at a time, as SQLite's
 // BEGIN IMMEDIATE makes them, so the audit chain stays one sequence and
 // a change reads the value it replaces with no lost update. Readers never
-// wait for it.
-const writeLockKey = 0x63657274676f76 // "certgov"
+// wait for it, and only the writing roles may take it: an advisory lock
+// would be open to every login, the read-only auditor's too. A wait for
+// it ends after writeLockTimeout with WriteLockTimeoutError.
+const writeLockTimeout = 30 * time.Second
+
+// migrationLockKey is the advisory lock schema migrations take: they run
+// as the schema's owner, before write_lock exists.
+const migrationLockKey = 0x63657274676f76 // "certgov"
+
+// WriteLockTimeoutError is a write that waited too long for another
+// login's transaction to end.
+type WriteLockTimeoutError struct {
+	Waited time.Duration
+}
+
+func (e *WriteLockTimeoutError) Error() string {
+	return fmt.Sprintf("another login's transaction has held certgov's write lock for over %s: try again, or ask an administrator to look at pg_stat_activity", e.Waited)
+}
 
 // openPostgres opens the database at the URL location. An empty database
 // gets the schema when its owner opens it; the roles and grants a team
@@ -110,6 +182,9 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
 	if warning := s.plaintextWarning(ctx, config.Host); warning != "" {
+		s.warnings = append(s.warnings, warning)
+	}
+	if warning := passwordWarning(location); warning != "" {
 		s.warnings = append(s.warnings, warning)
 	}
 	version, err := s.schemaVersion(ctx)
@@ -179,11 +254,14 @@ func (s *Store) postgresSchemaVersion(ctx context.Context, q execQuerier) (int, 
 // migratePostgres brings an initialised or empty database to the current
 // schema, in one transaction under the write lock.
 func (s *Store) migratePostgres(ctx context.Context) error {
-	tx, err := s.beginTx(ctx)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(migrationLockKey)); err != nil {
+		return err
+	}
 	version, err := s.postgresSchemaVersion(ctx, tx)
 	if err != nil {
 		return err
@@ -203,9 +281,18 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 		}
 		version = postgresBaseline
 	}
+	var schema string
+	if err := tx.QueryRowContext(ctx, `SELECT quote_ident(current_schema())`).Scan(&schema); err != nil {
+		return err
+	}
 	for v := version + 1; v <= len(migrations); v++ {
-		if _, err := tx.ExecContext(ctx, postgresMigrations[v]); err != nil {
+		if _, err := tx.ExecContext(ctx, strings.ReplaceAll(postgresMigrations[v], "«schema»", schema)); err != nil {
 			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if step := postgresMigrationSteps[v]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE certgov_schema SET version = ?`, len(migrations)); err != nil {
@@ -254,8 +341,25 @@ func (s *Store) lockWrites(ctx context.Context, q execQuerier) error {
 	if s.dialect != postgresDialect {
 		return nil
 	}
-	_, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLockKey))
+	if _, err := q.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, writeLockTimeout.Milliseconds())); err != nil {
+		return err
+	}
+	_, err := q.ExecContext(ctx, `LOCK TABLE write_lock IN EXCLUSIVE MODE`)
+	if e := postgresError(err); e != nil && e.Code == "55P03" {
+		return &WriteLockTimeoutError{Waited: writeLockTimeout}
+	}
 	return err
+}
+
+// txTime is the time a change is made at on PostgreSQL: the server's
+// clock at the start of the transaction, in whole seconds, which the
+// audit trigger checks every event against (certgov_now).
+func txTime(ctx context.Context, q execQuerier) (time.Time, error) {
+	var at int64
+	if err := q.QueryRowContext(ctx, `SELECT certgov_now()`).Scan(&at); err != nil {
+		return time.Time{}, err
+	}
+	return unixUTC(at), nil
 }
 
 // postgresError is err's PostgreSQL error, nil when it has none.
@@ -502,7 +606,11 @@ func numberPlaceholders(query string) string {
 }
 
 // waitForNotification is WaitForChange on PostgreSQL: versions count the
-// notifications the listening connection has received.
+// changes the listening connection has heard of. Any login may NOTIFY
+// certgov's channel, so a notification only says "look": the change is
+// what changedToken reads, and a flood of notifications that changed
+// nothing is waited out in bursts of at most notifyBurst, never delaying
+// a real change by more than that.
 func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, error) {
 	if s.listener == nil {
 		conn, err := pgx.ConnectConfig(ctx, s.pgConfig)
@@ -513,28 +621,76 @@ func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, er
 			conn.Close(context.WithoutCancel(ctx))
 			return 0, err
 		}
-		s.listener, s.notified = conn, 1
+		token, err := s.changedToken(ctx)
+		if err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return 0, err
+		}
+		s.listener, s.notified, s.notifiedToken = conn, 1, token
 	}
 	if since != s.notified {
 		return s.notified, nil
 	}
-	if _, err := s.listener.WaitForNotification(ctx); err != nil {
-		if ctx.Err() == nil {
-			// The connection is gone: the next call connects again.
-			s.listener.Close(context.WithoutCancel(ctx))
-			s.listener = nil
-		}
-		return 0, err
-	}
-	// One commit notifies once per table it changed: take them together.
 	for {
-		quick, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err := s.listener.WaitForNotification(quick)
+		if _, err := s.listener.WaitForNotification(ctx); err != nil {
+			if ctx.Err() == nil {
+				// The connection is gone: the next call connects again.
+				s.listener.Close(context.WithoutCancel(ctx))
+				s.listener = nil
+			}
+			return 0, err
+		}
+		// One commit notifies once per table it changed: take them
+		// together, for a bounded time however many arrive.
+		burst, cancel := context.WithTimeout(ctx, notifyBurst)
+		for {
+			if _, err := s.listener.WaitForNotification(burst); err != nil {
+				break
+			}
+		}
 		cancel()
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		token, err := s.changedToken(ctx)
 		if err != nil {
-			break
+			return 0, err
+		}
+		if token != s.notifiedToken {
+			s.notifiedToken = token
+			s.notified++
+			return s.notified, nil
 		}
 	}
-	s.notified++
-	return s.notified, nil
+}
+
+// notifyBurst is how long notifications are taken together.
+const notifyBurst = 50 * time.Millisecond
+
+// changedToken changes with every change a dashboard shows: every
+// governance change and import writes an audit event, and every relink
+// its summary.
+func (s *Store) changedToken(ctx context.Context) (string, error) {
+	var token string
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT max(seq) FROM audit_events), 0) || '/' ||
+		coalesce((SELECT version || md5(summary) FROM linked_summary WHERE id = 1), '')`).Scan(&token)
+	return token, err
+}
+
+// postgresMigrationSteps are Go steps that run after the SQL of the
+// PostgreSQL migration with the same number, in its transaction.
+var postgresMigrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	10: fillConfusables,
+}
+
+// fillConfusables loads TR39's confusable skeletons
+// (model.ConfusableSkeletons) for certgov_canonical_name, in one
+// statement.
+func fillConfusables(ctx context.Context, tx *sql.Tx) error {
+	table, err := json.Marshal(model.ConfusableSkeletons())
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO confusables(ch, skeleton) SELECT key, value FROM json_each_text(?::json)`, string(table))
+	return err
 }

@@ -24,7 +24,7 @@ func TestChangeRetriesSerializationFailures(t *testing.T) {
 	defer s.Close()
 	attempts := 0
 	ch := Change{Actor: "erin", At: time.Now()}
-	err = s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	err = s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		attempts++
 		switch attempts {
 		case 1:
@@ -42,7 +42,7 @@ func TestChangeRetriesSerializationFailures(t *testing.T) {
 		t.Fatalf("events %v %v", events, err)
 	}
 	attempts = 0
-	err = s.change(ctx, ch, func(tx *sql.Tx) (*Event, error) {
+	err = s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		attempts++
 		return nil, &pgconn.PgError{Code: "23505", Message: "duplicate key"}
 	})

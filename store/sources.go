@@ -181,7 +181,7 @@ func (s *Store) ForgetSources(ctx context.Context, key, host string, ch Change) 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO relink_pending(source_id) VALUES (?) ON CONFLICT DO NOTHING`, id); err != nil {
 			return nil, err
 		}
-		if err := appendEvent(ctx, tx, &Event{At: ch.At, Actor: ch.Actor, OnBehalfOf: ch.OnBehalfOf, Action: "source.forget", Before: keys[i], Reason: ch.Reason}); err != nil {
+		if err := s.appendEvent(ctx, tx, &Event{At: ch.At, Actor: ch.Actor, OnBehalfOf: ch.OnBehalfOf, Action: "source.forget", Before: keys[i], Reason: ch.Reason}); err != nil {
 			return nil, err
 		}
 	}

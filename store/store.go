@@ -33,13 +33,14 @@ type Store struct {
 	login    string
 	pgConfig *pgx.ConnConfig
 
-	watchMu   sync.Mutex
-	watch     *sql.Conn // WaitForChange's own connection (SQLite)
-	listener  *pgx.Conn // WaitForChange's LISTEN connection (PostgreSQL)
-	notified  int64     // notifications the listener received
-	stopOnce  sync.Once
-	stop      chan struct{} // closed by Close (closing)
-	closeOnce sync.Once
+	watchMu       sync.Mutex
+	watch         *sql.Conn // WaitForChange's own connection (SQLite)
+	listener      *pgx.Conn // WaitForChange's LISTEN connection (PostgreSQL)
+	notified      int64     // notifications the listener received
+	notifiedToken string    // changedToken when the listener last reported a change
+	stopOnce      sync.Once
+	stop          chan struct{} // closed by Close (closing)
+	closeOnce     sync.Once
 
 	// lastRelink is what the last Reindex did, for tests.
 	lastRelink relinked

@@ -73,9 +73,18 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 		`GRANT INSERT ON identities TO ` + RoleImporter,
 		`GRANT UPDATE (owner, expires_at) ON identities TO ` + RoleReviewer,
 		`GRANT INSERT ON exceptions TO ` + RoleReviewer,
-		`GRANT INSERT, UPDATE ON campaigns, campaign_items TO ` + RoleReviewer,
+		`GRANT INSERT, UPDATE ON campaigns TO ` + RoleReviewer,
+		// An item keeps its identity and snapshot from launch: only its
+		// decision is the reviewer's to write (certgov_item_check too).
+		`GRANT INSERT ON campaign_items TO ` + RoleReviewer,
+		`REVOKE UPDATE ON campaign_items FROM ` + RoleReviewer,
+		`GRANT UPDATE (decision, comment, reviewer, decided_at) ON campaign_items TO ` + RoleReviewer,
 		`GRANT INSERT ON audit_events TO ` + RoleImporter + ", " + RoleReviewer,
 		`REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM PUBLIC, ` + all,
+		// Only writers may take the write lock (lockWrites): a reader
+		// holding it would stop every write.
+		`REVOKE ALL ON write_lock FROM PUBLIC, ` + all,
+		`GRANT UPDATE ON write_lock TO ` + RoleImporter + ", " + RoleReviewer,
 		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + currentSchema + ` TO ` + RoleImporter + ", " + RoleReviewer,
 	}
 	tx, err := s.beginTx(ctx)
@@ -221,7 +230,7 @@ func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, erro
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLockKey)); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE write_lock IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		for _, table := range copyTables {
