@@ -41,6 +41,13 @@ type Options struct {
 	// Host names the gateway or machine the files came from; it prefixes
 	// every source key (model.SourceKey).
 	Host string
+	// Root is where a copy of Host's files lies: an absolute path a
+	// configuration names (/etc/nginx/ca.pem) is read under it. Without
+	// it, a copied configuration (Host set) may name absolute paths
+	// inside the imported tree only: this machine's /etc is not Host's.
+	Root string
+	// Tree is the canonical paths being imported (Walk sets it).
+	Tree []string
 
 	// seen remembers self-issued certificates already classified in this
 	// walk: CA certificates repeat in every bundle, and checking their
@@ -144,6 +151,9 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	if err == nil && res.Empty() && len(res.Problems) > 0 {
 		// Nothing usable: the file failed, and is read again next time.
 		err = res.Problems[0].Err
+		if item := res.Problems[0].Item; item != "" {
+			err = fmt.Errorf("%s: %w", item, err)
+		}
 		if n := len(res.Problems); n > 1 {
 			err = fmt.Errorf("%w (and %d more problems)", err, n-1)
 		}
@@ -311,6 +321,39 @@ type reader struct {
 	// depends lists the files the configuration names, each with the
 	// SHA-256 of what was read ("missing" when it could not be).
 	depends []string
+}
+
+// referencedPath is where a path a configuration names is read from:
+// a relative one from the naming file's folder; an absolute one as it is
+// for this machine's own configuration, under Root for a copy of Host's,
+// and otherwise only inside the imported tree (OutsideTreeError).
+func (r *reader) referencedPath(path, from string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return filepath.Join(filepath.Dir(from), path), nil
+	}
+	if r.opts.Host == "" {
+		return path, nil
+	}
+	if r.opts.Root != "" {
+		return filepath.Join(r.opts.Root, path), nil
+	}
+	for _, top := range r.opts.Tree {
+		if rel, err := filepath.Rel(top, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return path, nil
+		}
+	}
+	return "", &OutsideTreeError{Path: path, Host: r.opts.Host}
+}
+
+// OutsideTreeError is an absolute path in a copied configuration that
+// lies outside what was imported: read from this machine, it would be
+// this machine's file, not the host's.
+type OutsideTreeError struct {
+	Path, Host string
+}
+
+func (e *OutsideTreeError) Error() string {
+	return fmt.Sprintf("names %s, not imported: this machine's file is not %s's; pass --root DIR, the folder holding a copy of %s's files", e.Path, e.Host, e.Host)
 }
 
 // readReferenced reads a file the configuration names (a CA file, an

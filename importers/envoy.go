@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -195,11 +194,11 @@ func (r *reader) envoyTrustedCA(ds *yaml.Node) {
 		}
 		data = decoded
 	case yamlGet(ds, "filename") != nil:
-		caPath = yamlString(ds, "filename")
-		if !filepath.IsAbs(caPath) {
-			caPath = filepath.Join(filepath.Dir(r.path), caPath)
-		}
 		var err error
+		if caPath, err = r.referencedPath(yamlString(ds, "filename"), r.path); err != nil {
+			r.problem(ds.Line, "trusted_ca", err)
+			return
+		}
 		if data, err = r.readReferenced(caPath); err != nil {
 			r.problem(ds.Line, "trusted_ca", err)
 			return

@@ -261,3 +261,113 @@ func TestPinListStartingWithZero(t *testing.T) {
 		t.Errorf("Detect = %q, want %q", got, model.KindPinList)
 	}
 }
+
+// writeTree writes files under a new folder and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func walkAll(t *testing.T, paths []string, opts importers.Options) []model.FileResult {
+	t.Helper()
+	var out []model.FileResult
+	for r := range importers.Walk(context.Background(), paths, opts) {
+		out = append(out, r)
+	}
+	return out
+}
+
+func problemText(results []model.FileResult) string {
+	var b strings.Builder
+	for _, r := range results {
+		if r.Err != nil {
+			b.WriteString(r.Err.Error() + "\n")
+		}
+		for _, p := range r.Problems {
+			b.WriteString(p.Error() + "\n")
+		}
+	}
+	return b.String()
+}
+
+// An include may name any file: its bytes never reach an error. The
+// environment (passwords in it) and /etc/passwd were printed in the
+// "not ended by ;" error.
+func TestIncludedFilesAreNeverPrinted(t *testing.T) {
+	t.Setenv("CERTGOV_TEST_SECRET", "s3cret-in-the-environment")
+	passwd := writeTree(t, map[string]string{"passwd": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/false\n"})
+	dir := writeTree(t, map[string]string{"nginx.conf": "http {\n include /proc/self/environ;\n include " + filepath.Join(passwd, "passwd") + ";\n ssl_verify_client on;\n}\n"})
+	text := problemText(walkAll(t, []string{dir}, importers.Options{}))
+	if text == "" {
+		t.Fatal("no problem reported for the included non-configurations")
+	}
+	for _, secret := range []string{"s3cret", "root:x", "/bin/bash", "PATH="} {
+		if strings.Contains(text, secret) {
+			t.Errorf("a problem prints %q:\n%s", secret, text)
+		}
+	}
+	if !strings.Contains(text, "nginx.conf:2") || !strings.Contains(text, "include") {
+		t.Errorf("problems do not name the line and directive:\n%s", text)
+	}
+}
+
+// With --host the configuration is a copy: an absolute path in it names
+// the host's file, never this machine's. Outside the imported tree it is
+// reported; with --root it is read under the copy.
+func TestCopiedConfigurationsDoNotReadThisMachine(t *testing.T) {
+	ca := string(interop(t, "ca.pem"))
+	local := writeTree(t, map[string]string{"etc/ssl/ca.pem": ca})
+	conf := "http {\n ssl_verify_client on;\n ssl_client_certificate " + filepath.Join(local, "etc/ssl/ca.pem") + ";\n server { listen 443; }\n}\n"
+	copied := writeTree(t, map[string]string{"nginx.conf": conf})
+	results := walkAll(t, []string{copied}, importers.Options{Host: "gw-eu-1"})
+	if text := problemText(results); !strings.Contains(text, "not imported") || !strings.Contains(text, "--root") {
+		t.Errorf("an absolute path outside the tree: %q", text)
+	}
+	if n := len(results[0].Certificates) + len(results[0].TrustEntries); n != 0 {
+		t.Errorf("this machine's CA file was read as gw-eu-1's: %d certificates and entries", n)
+	}
+	// The host's copy under --root: /LOCAL/etc/ssl/ca.pem is read from ROOT/LOCAL/etc/ssl/ca.pem.
+	root := writeTree(t, map[string]string{filepath.Join(local, "etc/ssl/ca.pem"): ca})
+	results = walkAll(t, []string{copied}, importers.Options{Host: "gw-eu-1", Root: root})
+	if text := problemText(results); text != "" || len(results[0].TrustEntries) == 0 {
+		t.Errorf("with --root: %d entries, problems %q", len(results[0].TrustEntries), text)
+	}
+	// This machine's own configuration (no --host) reads its own files.
+	results = walkAll(t, []string{copied}, importers.Options{})
+	if len(results[0].TrustEntries) == 0 {
+		t.Errorf("a local configuration's absolute CA path was not read: %q", problemText(results))
+	}
+}
+
+// A glob over a huge tree stops while it expands, not after.
+func TestIncludeGlobIsBoundedWhileItExpands(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 150 {
+		sub := filepath.Join(dir, "tree", fmt.Sprint(i))
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 150 {
+			if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("%d.conf", j)), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte("http {\n include tree/*/*.pem;\n ssl_verify_client on;\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	results := walkAll(t, []string{filepath.Join(dir, "nginx.conf")}, importers.Options{})
+	if text := problemText(results); !strings.Contains(text, "stopped after looking at 20000 folder entries") {
+		t.Errorf("problems %q", text)
+	}
+}

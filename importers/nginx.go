@@ -2,6 +2,7 @@ package importers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -136,7 +137,7 @@ func (p *nginxParser) block(file string, tokens []nginxToken, depth int) ([]*ngi
 			j++
 		}
 		if j >= len(tokens) || tokens[j].text == "}" {
-			return nil, nil, fmt.Errorf("line %d: %q is not ended by ; or {", t.line, t.text)
+			return nil, nil, fmt.Errorf("line %d: %s is not ended by ; or {", t.line, directiveName(t.text))
 		}
 		d := &nginxDirective{name: t.text, line: t.line, file: file}
 		for _, a := range tokens[1:j] {
@@ -172,7 +173,7 @@ func (p *nginxParser) block(file string, tokens []nginxToken, depth int) ([]*ngi
 			return nil, nil, err
 		}
 		if len(rest) == 0 {
-			return nil, nil, fmt.Errorf("line %d: %s { is not closed", d.line, d.name)
+			return nil, nil, fmt.Errorf("line %d: %s { is not closed", d.line, directiveName(d.name))
 		}
 		d.block = inner
 		tokens = rest[1:]
@@ -181,21 +182,39 @@ func (p *nginxParser) block(file string, tokens []nginxToken, depth int) ([]*ngi
 	return out, nil, nil
 }
 
+// directiveName is a directive's name as an error may show it: only a
+// word shaped like nginx's directives. An include may pull in any file
+// (/proc/self/environ, /etc/passwd), and a parse error must never print
+// its bytes.
+func directiveName(word string) string {
+	if directiveShape.MatchString(word) {
+		return word
+	}
+	return "a directive"
+}
+
+var directiveShape = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
 // include reads the files an include directive names: relative to the
 // including configuration, with glob patterns, within bounds on depth and
-// count, refusing loops. A missing file is a problem of the directive, as
-// nginx -t would report it.
+// count (the glob itself stops early: boundedGlob), refusing loops. A
+// missing file is a problem of the directive, as nginx -t would report
+// it.
 func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*nginxDirective, error) {
-	pattern := d.args[0]
-	if !filepath.IsAbs(pattern) {
-		pattern = filepath.Join(filepath.Dir(file), pattern)
+	pattern, err := p.r.referencedPath(d.args[0], file)
+	if err != nil {
+		p.r.problemIn(file, d.line, "include", err)
+		return nil, nil
 	}
 	if depth >= nginxMaxIncludeDepth {
 		p.r.problemIn(file, d.line, "include", fmt.Errorf("includes nest deeper than %d", nginxMaxIncludeDepth))
 		return nil, nil
 	}
-	matches, err := filepath.Glob(pattern)
-	if err != nil || len(matches) == 0 {
+	matches, err := boundedGlob(p.r.ctx, pattern, nginxMaxIncludeFiles-p.included+1)
+	if errors.Is(err, errGlobTooLarge) {
+		p.r.problemIn(file, d.line, "include", err)
+	}
+	if len(matches) == 0 {
 		if !strings.ContainsAny(d.args[0], "*?[") {
 			p.r.problemIn(file, d.line, "include", fmt.Errorf("%s: no such file", d.args[0]))
 		}
@@ -218,7 +237,8 @@ func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*ngi
 		}
 		list, err := p.parse(m, data, depth+1)
 		if err != nil {
-			p.r.problemIn(m, 0, "include", err)
+			// Named from the include, which is where the mistake is.
+			p.r.problemIn(file, d.line, "include", fmt.Errorf("%s is not an nginx configuration: %w", m, err))
 			continue
 		}
 		out = append(out, list...)
@@ -315,9 +335,10 @@ func (n *nginxConfig) apply(tls nginxTLS, scope string) {
 		if d == nil {
 			continue
 		}
-		path := d.args[0]
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(d.file), path)
+		path, err := n.r.referencedPath(d.args[0], d.file)
+		if err != nil {
+			n.r.problemIn(d.file, d.line, name, fmt.Errorf("CA file: %w", err))
+			continue
 		}
 		location := fmt.Sprintf("line %d: %s", d.line, name)
 		if d.file != n.r.path {

@@ -34,6 +34,11 @@ type job struct {
 func Walk(ctx context.Context, paths []string, opts Options) <-chan model.FileResult {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	opts.seen = newFactsCache()
+	for _, p := range paths {
+		if real, err := Canonical(p); err == nil {
+			opts.Tree = append(opts.Tree, real)
+		}
+	}
 	jobs := make(chan job, workers*4)
 	results := make(chan model.FileResult, workers*4)
 	send := func(r model.FileResult) {

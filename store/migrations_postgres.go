@@ -333,6 +333,7 @@ CREATE TRIGGER linked_summary_changed AFTER INSERT OR UPDATE OR DELETE ON linked
 //     with every owner the identity has had;
 //   - the write lock is a table only writing roles may lock (an advisory
 //     lock is open to every login), waited for with a timeout.
+//
 // «schema» stands for the quoted schema name (postgresSchemaName).
 const postgresGuards = `
 CREATE INDEX audit_events_fingerprint ON audit_events(fingerprint);

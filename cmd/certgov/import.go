@@ -25,6 +25,7 @@ type importFlags struct {
 	passwordFile string
 	verbose      bool
 	host         string
+	root         string
 }
 
 func newImportCommand(a *app) *cobra.Command {
@@ -40,6 +41,10 @@ chains, bundles, openssl -text dumps), DER, PKCS#7 (.p7b/.p7c), PKCS#12
 Importing the same files again adds nothing. Files are known by their
 canonical absolute path (symbolic links resolved), and with --host by the
 gateway or machine they came from too: "gw-eu-1:/etc/nginx/nginx.conf".
+A configuration imported with --host is a copy of that host's: an
+absolute path it names is read under --root (the folder holding the copy
+of the host's files), or else only from inside the imported tree, never
+from this machine's own /etc.
 Re-importing a folder ends the sources of files that are gone from it, so
 their trust entries stop admitting (the history stays). The files a
 configuration names (CA files, includes) are part of its content: a
@@ -63,6 +68,7 @@ a prompt on a terminal; the empty password and "changeit" are tried too.`,
 	cmd.Flags().StringVar(&f.passwordFile, "password-file", "", "file whose first line is the keystore password")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also list skipped files")
 	cmd.Flags().StringVar(&f.host, "host", "", "the gateway or machine these files came from (part of every source's name)")
+	cmd.Flags().StringVar(&f.root, "root", "", "with --host: the folder holding a copy of the host's files; absolute paths in its configurations are read under it")
 	cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(importers.Kinds, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -76,7 +82,16 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 			return usageError{err}
 		}
 	}
-	opts := importers.Options{Kind: model.SourceKind(f.kind), Host: f.host}
+	if f.root != "" {
+		if f.host == "" {
+			return usageError{fmt.Errorf("--root goes with --host: it is where a copy of that host's files lies")}
+		}
+		fi, err := os.Stat(f.root)
+		if err != nil || !fi.IsDir() {
+			return usageError{fmt.Errorf("--root %s: not a folder", model.Printable(f.root))}
+		}
+	}
+	opts := importers.Options{Kind: model.SourceKind(f.kind), Host: f.host, Root: f.root}
 	password, err := keystorePassword(f.passwordFile)
 	if err != nil {
 		return err
