@@ -334,7 +334,7 @@ CREATE TRIGGER linked_summary_changed AFTER INSERT OR UPDATE OR DELETE ON linked
 //   - the write lock is a table only writing roles may lock (an advisory
 //     lock is open to every login), waited for with a timeout.
 //
-// «schema» stands for the quoted schema name (postgresSchemaName).
+// «schema» stands for the quoted schema name (migratePostgres puts it in).
 const postgresGuards = `
 CREATE INDEX audit_events_fingerprint ON audit_events(fingerprint);
 CREATE TABLE write_lock (id bigint PRIMARY KEY CHECK (id = 1));

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -49,12 +50,49 @@ func actionFor(msg tea.KeyPressMsg, k KeyMap) (actionKind, bool) {
 
 // prompt asks an action's questions one after the other on the status
 // line, then, for more than one identity, asks to confirm (default no).
+//
+// A confirmation is modal and answers only keys typed after it is on
+// screen: a key within typeAheadWindow of it appearing was typed ahead
+// (text meant for a field, an Enter, a y) and cancels it; any key but
+// the answer cancels it and is swallowed, never run as a command. A bulk
+// change is confirmed by typing a code shown in the question, which no
+// text typed ahead can know.
 type prompt struct {
 	kind    actionKind
 	targets []Row
 	fields  []promptField
 	index   int
-	confirm bool // the last step: y/N
+	confirm bool // the last step: y/N, or the code for more than one identity
+
+	shownAt time.Time       // when the confirmation appeared
+	code    string          // what a bulk confirmation asks to type
+	answer  textinput.Model // where it is typed
+}
+
+// typeAheadWindow is how soon after a confirmation appears a key counts
+// as typed before it could be read: faster than anyone reads a question.
+const typeAheadWindow = 300 * time.Millisecond
+
+// codeLetters make confirmation codes: no y or n (the answers of a y/N),
+// nothing that reads as another character (0/O, 1/I/L).
+const codeLetters = "ABCDEFGHJKMPQRSTUVWXZ23456789"
+
+// askConfirm makes p's last step its confirmation, shown from now.
+func (p *prompt) askConfirm() tea.Cmd {
+	p.confirm, p.shownAt = true, time.Now()
+	if len(p.targets) <= 1 {
+		return nil
+	}
+	code := make([]byte, 4)
+	for i := range code {
+		code[i] = codeLetters[rand.IntN(len(codeLetters))]
+	}
+	p.code = string(code)
+	p.answer = textinput.New()
+	p.answer.Prompt = ""
+	p.answer.CharLimit = len(code) + 4
+	p.answer.SetWidth(8)
+	return p.answer.Focus()
 }
 
 type promptField struct {
@@ -112,8 +150,7 @@ func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) 
 	}
 	m.prompt = p
 	if len(p.fields) == 0 {
-		p.confirm = true // nothing to ask but yes or no
-		return m, nil
+		return m, p.askConfirm() // nothing to ask but yes or no
 	}
 	return m, m.prompt.fields[0].input.Focus()
 }
@@ -132,15 +169,7 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if p.confirm {
-		switch msg.String() {
-		case "y", "Y":
-			m.prompt = nil
-			m.takeDecided(p)
-			return m, m.finishAction(p)
-		case "n", "N", "enter":
-			m.prompt, m.flash = nil, "cancelled"
-		}
-		return m, nil
+		return m.updateConfirm(msg)
 	}
 	if msg.String() == "enter" {
 		if strings.TrimSpace(p.fields[p.index].input.Value()) == "" && p.kind != actionOwner {
@@ -152,8 +181,7 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, p.fields[p.index].input.Focus()
 		}
 		if len(p.targets) > 1 {
-			p.confirm = true
-			return m, nil
+			return m, p.askConfirm()
 		}
 		m.prompt = nil
 		m.takeDecided(p)
@@ -162,6 +190,37 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	p.fields[p.index].input, cmd = p.fields[p.index].input.Update(msg)
 	return m, cmd
+}
+
+// updateConfirm answers a confirmation. Every key is its: the answer
+// applies, anything else cancels, and nothing reaches the screen behind.
+func (m Model) updateConfirm(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	p := m.prompt
+	if time.Since(p.shownAt) < typeAheadWindow {
+		m.prompt, m.flash = nil, "cancelled: a key came before the question was on screen (typed ahead); nothing changed"
+		return m, nil
+	}
+	if p.code == "" {
+		if s := msg.String(); s == "y" || s == "Y" {
+			m.prompt = nil
+			m.takeDecided(p)
+			return m, m.finishAction(p)
+		}
+		m.prompt, m.flash = nil, "cancelled"
+		return m, nil
+	}
+	if msg.String() != "enter" {
+		var cmd tea.Cmd
+		p.answer, cmd = p.answer.Update(msg)
+		return m, cmd
+	}
+	if !strings.EqualFold(strings.TrimSpace(p.answer.Value()), p.code) {
+		m.prompt, m.flash = nil, fmt.Sprintf("not applied: the code was %s, not %q; nothing changed", p.code, p.answer.Value())
+		return m, nil
+	}
+	m.prompt = nil
+	m.takeDecided(p)
+	return m, m.finishAction(p)
 }
 
 // finishAction runs what the prompt collected.
@@ -190,6 +249,9 @@ func (p *prompt) view(st Styles) string {
 	}
 	if len(p.targets) > 1 {
 		who = fmt.Sprintf("%d identities", len(p.targets))
+	}
+	if p.confirm && p.code != "" {
+		return st.Label.Render(fmt.Sprintf("%s for %s: %s — to apply, type %s and enter (esc cancels): ", actionNames[p.kind], who, p.values(), p.code)) + p.answer.View()
 	}
 	if p.confirm {
 		return st.Label.Render(fmt.Sprintf("%s for %s: %s — apply? y/N", actionNames[p.kind], who, p.values()))

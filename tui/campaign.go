@@ -24,8 +24,10 @@ type campaignScreen struct {
 	cursor   int
 	offset   int
 	// selection holds the items chosen with space or V (by identity
-	// name): c, v and n decide them all, after a y/N naming the count.
-	selection map[string]bool
+	// name), all in view: c, v and n decide them all, after a
+	// confirmation naming the count. selectionNote says why it shrank.
+	selection     map[string]bool
+	selectionNote string
 	// showDecided lists the decided items instead of the queue (D): a
 	// decision there is changed with c, v or n, audited like the first.
 	showDecided bool
@@ -51,8 +53,10 @@ func (s *campaignScreen) targets() []Row {
 	return out
 }
 
-// refilter applies the queue's filter.
+// refilter applies the queue's filter; the cursor stays on its item
+// while that is shown.
 func (s *campaignScreen) refilter(now time.Time) {
+	current := s.cursorName()
 	s.rows = s.rows[:0]
 	for _, r := range s.all {
 		if s.filter.filter.Match(&r.Record, now) {
@@ -60,6 +64,34 @@ func (s *campaignScreen) refilter(now time.Time) {
 		}
 	}
 	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+	s.selectName(current)
+	s.keepSelectionInView()
+}
+
+// cursorName is the identity under the cursor, "" for none.
+func (s *campaignScreen) cursorName() string {
+	if r := s.selected(); r != nil {
+		return r.IdentityName
+	}
+	return ""
+}
+
+// keepSelectionInView drops selected items the queue no longer shows,
+// and says so: a bulk decision must never reach items out of sight.
+func (s *campaignScreen) keepSelectionInView() {
+	if len(s.selection) == 0 {
+		return
+	}
+	shown := 0
+	for _, r := range s.rows {
+		if s.selection[r.IdentityName] {
+			shown++
+		}
+	}
+	if left := len(s.selection) - shown; left > 0 {
+		s.selection = nil
+		s.selectionNote = fmt.Sprintf("selection cleared (%d left the view)", left)
+	}
 }
 
 // updateFilter handles keys while the queue's filter field has focus.
@@ -115,6 +147,7 @@ func (s *campaignScreen) decided(identity string) {
 		}
 		return list
 	}
+	current := s.cursorName()
 	before := len(s.all)
 	if s.all = remove(s.all); len(s.all) < before && !s.showDecided {
 		s.campaign.Decided++
@@ -122,6 +155,8 @@ func (s *campaignScreen) decided(identity string) {
 	s.rows = remove(s.rows)
 	delete(s.selection, identity)
 	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+	// The cursor stays on its item; on the next one when its own went.
+	s.selectName(current)
 }
 
 // selectName puts the cursor on the named item, if it is in the queue.
@@ -154,6 +189,7 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 		s.refilter(now)
 		return nil, false
 	case key.Matches(msg, k.Select):
+		s.selectionNote = ""
 		if r := s.selected(); r != nil {
 			if s.selection == nil {
 				s.selection = map[string]bool{}
@@ -168,6 +204,7 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 		return nil, false
 	case key.Matches(msg, k.SelectAll):
 		// Every item shown, or none when they all are.
+		s.selectionNote = ""
 		all := len(s.rows) > 0
 		for _, r := range s.rows {
 			all = all && s.selection[r.IdentityName]
@@ -221,8 +258,11 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	if s.showDecided {
 		hint = "decided items: c, v or n changes a decision (audited) · D back to the queue"
 	}
-	if n := len(s.selection); n > 0 {
-		hint = fmt.Sprintf("%d selected: c certifies, v revokes, n asks for a change, all after a y/N · esc clears the selection", n)
+	switch n := len(s.selection); {
+	case n > 0:
+		hint = fmt.Sprintf("%d of %d shown selected: c certifies, v revokes, n asks for a change, after a confirmation · esc clears", n, len(s.rows))
+	case s.selectionNote != "":
+		hint = s.selectionNote
 	}
 	b.WriteString(s.filter.view(st, width, hint,
 		fmt.Sprintf("  (%d of %d) · esc clears", len(s.rows), len(s.all))))

@@ -85,7 +85,10 @@ type identitiesScreen struct {
 	sortCol int
 	reverse bool
 
-	selection map[string]bool // identity keys chosen with space or V
+	selection map[string]bool // identity keys chosen with space or V, all in view
+	// selectionNote says why the selection shrank: selected rows left the
+	// view (a filter, a reload), and actions only apply to what is shown.
+	selectionNote string
 
 	filter filterField
 }
@@ -112,12 +115,12 @@ func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
 	s.selectKey(selected)
 }
 
-// targets are what an action applies to: the selection, else the row
-// under the cursor.
+// targets are what an action applies to: the selected rows in view,
+// else the row under the cursor.
 func (s *identitiesScreen) targets() []Row {
 	var out []Row
 	if len(s.selection) > 0 {
-		for i := range s.ds.Rows {
+		for _, i := range s.order {
 			if s.selection[s.ds.Rows[i].IdentityKey] {
 				out = append(out, s.ds.Rows[i])
 			}
@@ -189,6 +192,25 @@ func (s *identitiesScreen) refresh(now time.Time) {
 		}
 	}
 	s.cursor = min(s.cursor, max(0, len(s.order)-1))
+	s.keepSelectionInView()
+}
+
+// keepSelectionInView drops selected rows the view no longer shows, and
+// says so: a bulk action must never reach rows the reviewer cannot see.
+func (s *identitiesScreen) keepSelectionInView() {
+	if len(s.selection) == 0 {
+		return
+	}
+	shown := make(map[string]bool, len(s.selection))
+	for _, i := range s.order {
+		if k := s.ds.Rows[i].IdentityKey; s.selection[k] {
+			shown[k] = true
+		}
+	}
+	if left := len(s.selection) - len(shown); left > 0 {
+		s.selection = nil
+		s.selectionNote = fmt.Sprintf("selection cleared (%d left the view)", left)
+	}
 }
 
 // applyFilter sets the filter from another screen (overview, findings).
@@ -239,6 +261,7 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 			return &s.ds.Rows[s.order[s.cursor]], true
 		}
 	case key.Matches(msg, k.Select):
+		s.selectionNote = ""
 		if r := s.selected(); r != nil {
 			if s.selection == nil {
 				s.selection = map[string]bool{}
@@ -251,6 +274,7 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 			s.cursor = min(s.cursor+1, len(s.order)-1)
 		}
 	case key.Matches(msg, k.SelectAll):
+		s.selectionNote = ""
 		if len(s.selection) > 0 {
 			s.selection = nil
 		} else {
@@ -390,8 +414,11 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	if s.ds.FirstPage {
 		footer = fmt.Sprintf("  %s (the first %d loaded)", position(offset, rowsHeight, len(s.order)), len(s.ds.Rows))
 	}
-	if len(s.selection) > 0 {
-		footer += fmt.Sprintf(" · %d selected: o e a x apply to all of them, esc clears", len(s.selection))
+	switch {
+	case len(s.selection) > 0:
+		footer += fmt.Sprintf(" · %d of %d shown selected: o e a x apply to them, esc clears", len(s.selection), len(s.order))
+	case s.selectionNote != "":
+		footer += " · " + s.selectionNote
 	}
 	b.WriteString(st.Dim.Render(footer))
 	return b.String()

@@ -93,7 +93,16 @@ func TestDemoTape(t *testing.T) {
 			for range count {
 				m = press(t, m, name)
 			}
-		case "Sleep", "", "Show", "Hide", "Screenshot":
+		case "Sleep":
+			// Time passes: a confirmation on screen has been read.
+			if m.prompt != nil {
+				d, err := time.ParseDuration(arg)
+				if err != nil {
+					t.Fatalf("demo.tape:%d: %v", n, err)
+				}
+				m.prompt.shownAt = m.prompt.shownAt.Add(-d)
+			}
+		case "", "Show", "Hide", "Screenshot":
 		default:
 			if !strings.HasPrefix(command, "#") {
 				t.Fatalf("demo.tape:%d: %q is not replayed by this test", n, command)

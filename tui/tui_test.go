@@ -163,6 +163,20 @@ func typeText(t *testing.T, m Model, text string) Model {
 	return m
 }
 
+// confirm answers the confirmation on screen as a person does, after
+// reading it: y, or the code a bulk change asks for, and enter.
+func confirm(t *testing.T, m Model) Model {
+	t.Helper()
+	if m.prompt == nil || !m.prompt.confirm {
+		t.Fatalf("no confirmation on screen:\n%s", screenText(m))
+	}
+	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
+	if m.prompt.code == "" {
+		return pressRun(t, m, "y")
+	}
+	return pressRun(t, typeText(t, m, m.prompt.code), "enter")
+}
+
 func screenText(m Model) string { return ansi.Strip(m.View().Content) }
 
 // checkFits asserts the frame is exactly the terminal's size or smaller.
@@ -462,10 +476,10 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 	m = press(t, m, "2", "space", "space", "space", "space", "space", "o")
 	m = typeText(t, m, "payments@example.com")
 	m = press(t, m, "enter")
-	if got := screenText(m); !strings.Contains(got, "5 identities") || !strings.Contains(got, "y/N") {
+	if got := screenText(m); !strings.Contains(got, "5 identities") || !strings.Contains(got, "type "+m.prompt.code+" and enter") {
 		t.Fatalf("no confirmation:\n%s", got)
 	}
-	m = pressRun(t, m, "y")
+	m = confirm(t, m)
 	if !strings.Contains(m.flash, "owner: 5 done") {
 		t.Fatalf("bulk owner: %q", m.flash)
 	}
@@ -478,12 +492,14 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 	if owned != 5 {
 		t.Fatalf("%d identities owned", owned)
 	}
-	// A bulk action answered N writes nothing.
+	// A bulk action answered with anything but its code writes nothing.
 	m = press(t, m, "esc", "V", "o")
 	m = typeText(t, m, "nobody")
 	m = press(t, m, "enter")
-	m = pressRun(t, m, "n")
-	if m.flash != "cancelled" {
+	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
+	m = press(t, m, "y")
+	m = pressRun(t, m, "enter")
+	if !strings.Contains(m.flash, "not applied") {
 		t.Fatalf("declined bulk: %q", m.flash)
 	}
 
@@ -714,7 +730,7 @@ func TestCampaignBulkDecisions(t *testing.T) {
 	}
 	m = update(t, m, m.loadCmd()())
 	m = press(t, m, "7", "space", "space", "space")
-	if len(m.campaign.selection) != 3 || !strings.Contains(screenText(m), "3 selected") {
+	if len(m.campaign.selection) != 3 || !strings.Contains(screenText(m), "3 of ") {
 		t.Fatalf("space did not select: %d selected\n%s", len(m.campaign.selection), screenText(m))
 	}
 	m = press(t, m, "c")
@@ -726,7 +742,7 @@ func TestCampaignBulkDecisions(t *testing.T) {
 	if m.prompt == nil || !m.prompt.confirm || !strings.Contains(screenText(m), "3 identities") {
 		t.Fatalf("no y/N naming the count:\n%s", screenText(m))
 	}
-	m = pressRun(t, m, "y")
+	m = confirm(t, m)
 	if !strings.Contains(m.flash, "3 done") || len(m.campaign.rows) != n-3 {
 		t.Fatalf("bulk certify: %q, %d left of %d", m.flash, len(m.campaign.rows), n)
 	}
@@ -741,7 +757,7 @@ func TestCampaignBulkDecisions(t *testing.T) {
 	m = press(t, m, "space", "space", "n")
 	m = typeText(t, m, "rotate to the internal CA")
 	m = press(t, m, "enter")
-	m = pressRun(t, m, "y")
+	m = confirm(t, m)
 	if !strings.Contains(m.flash, "2 done") || len(m.campaign.rows) != n-5 {
 		t.Fatalf("bulk needs-change: %q, %d left", m.flash, len(m.campaign.rows))
 	}
@@ -871,5 +887,137 @@ func TestDashboardFlagsUnexplainedState(t *testing.T) {
 	m := loaded(t, s, 120, 35)
 	if got := screenText(m); !strings.Contains(got, "1 governance values are not what the audit trail records") {
 		t.Errorf("no warning on the status line:\n%s", got)
+	}
+}
+
+// The attack: keys typed ahead of a confirmation (a comment meant for a
+// field, Enter, y) decided sixteen items. A confirmation now answers only
+// keys typed after it appeared, swallows every other key, and a bulk one
+// wants a code no typed-ahead text knows; the cursor stays on its item.
+func TestTypeAheadNeverDecides(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 140, 40)
+	f, _ := model.ParseFilter("selfsigned !ca")
+	if _, err := s.StartCampaign(context.Background(), "2026-Q4-typeahead", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m = update(t, m, m.loadCmd()())
+	m = press(t, m, "7", "V", "n")
+	m = typeText(t, m, "rotate")
+	// Enter, then the rest of a burst: y, and text that would run as
+	// commands (v revokes, c certifies) if the prompt let go of it.
+	m = press(t, m, "enter")
+	if m.prompt == nil || m.prompt.code == "" {
+		t.Fatalf("a bulk change asks for no code:\n%s", screenText(m))
+	}
+	m = pressRun(t, m, "y")
+	if m.prompt != nil || !strings.Contains(m.flash, "typed ahead") {
+		t.Fatalf("a key typed ahead answered the confirmation: %q", m.flash)
+	}
+	// The rest of the burst, with the selection still on: v opens a bulk
+	// revoke, the text fills its comment, Enter asks for the code, and
+	// the y after it is typed ahead again.
+	m = typeText(t, m, "v Q4 review call; still in use")
+	m = press(t, m, "enter")
+	m = pressRun(t, m, "y")
+	m = pressRun(t, m, "enter")
+	if m.prompt != nil {
+		t.Fatalf("a prompt is still open: %s", screenText(m))
+	}
+	decided := 0
+	err := s.EachCampaignItem(context.Background(), mustCampaign(t, s, "2026-Q4-typeahead"), func(it *store.CampaignItem) error {
+		if it.Decision != "" && it.Decision != store.DecisionUndecided {
+			decided++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decided != 0 {
+		t.Fatalf("typed-ahead keys decided %d items", decided)
+	}
+	// Text typed ahead into the code field is not the code.
+	m = press(t, m, "esc", "7")
+	m.campaign.selection = nil
+	m = press(t, m, "V", "n")
+	m = typeText(t, m, "rotate")
+	m = press(t, m, "enter")
+	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
+	m = typeText(t, m, "Q4 review call; still in use")
+	m = pressRun(t, m, "enter")
+	if !strings.Contains(m.flash, "not applied") {
+		t.Fatalf("a wrong code: %q", m.flash)
+	}
+	// One item's y/N: a y typed ahead cancels; after it is read, any key
+	// but y cancels and is swallowed, not run as a command.
+	clean := *m.campaign.rows[0]
+	clean.Findings = nil
+	next, _ := m.startAction(actionCertifyItem, []Row{clean})
+	m = next.(Model)
+	if !strings.Contains(screenText(m), "apply? y/N") {
+		t.Fatalf("no y/N:\n%s", screenText(m))
+	}
+	m = pressRun(t, m, "y")
+	if m.prompt != nil || !strings.Contains(m.flash, "typed ahead") {
+		t.Fatalf("y typed ahead of a y/N: %q", m.flash)
+	}
+	next, _ = m.startAction(actionCertifyItem, []Row{clean})
+	m = next.(Model)
+	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
+	screen := m.screen
+	m = pressRun(t, m, "2")
+	if m.prompt != nil || m.flash != "cancelled" || m.screen != screen {
+		t.Fatalf("a key at a y/N: prompt %v, %q, screen %d → %d", m.prompt != nil, m.flash, screen, m.screen)
+	}
+}
+
+func mustCampaign(t *testing.T, s *store.Store, name string) *store.Campaign {
+	t.Helper()
+	c, err := s.CampaignByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Selected rows that leave the view leave the selection, with a note; an
+// action then applies to what is shown. After a bulk decision the cursor
+// is on the item it was on, not on whatever took its row.
+func TestSelectionFollowsTheView(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 140, 40)
+	m = press(t, m, "2", "space", "space", "space", "space")
+	if len(m.identities.selection) != 4 {
+		t.Fatalf("%d selected", len(m.identities.selection))
+	}
+	m = press(t, m, "/")
+	m = typeText(t, m, "payments")
+	m = press(t, m, "enter")
+	if len(m.identities.targets()) > 1 && len(m.identities.selection) != 0 {
+		t.Fatalf("selected rows out of view kept: %d", len(m.identities.selection))
+	}
+	if !strings.Contains(screenText(m), "selection cleared (3 left the view)") {
+		t.Fatalf("no note (%d selected, %q):\n%s", len(m.identities.selection), m.identities.selectionNote, screenText(m))
+	}
+	m = press(t, m, "o")
+	if m.prompt == nil || len(m.prompt.targets) != 1 {
+		t.Fatalf("o after the selection left the view targets %d rows", len(m.prompt.targets))
+	}
+	m = press(t, m, "esc")
+
+	f, _ := model.ParseFilter("selfsigned !ca")
+	if _, err := s.StartCampaign(context.Background(), "2026-Q4-cursor", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m = update(t, m, m.loadCmd()())
+	m = press(t, m, "7", "space", "space", "space")
+	on := m.campaign.cursorName()
+	m = press(t, m, "n")
+	m = typeText(t, m, "rotate to the internal CA")
+	m = press(t, m, "enter")
+	m = confirm(t, m)
+	if !strings.Contains(m.flash, "3 done") || m.campaign.cursorName() != on {
+		t.Fatalf("after a bulk decision (%q) the cursor is on %q, was on %q", m.flash, m.campaign.cursorName(), on)
 	}
 }
