@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,6 +54,7 @@ const (
 	FindingRevokedButTrusted    = "revoked-but-trusted"
 	FindingExceptionExpired     = "exception-expired"
 	FindingSubjectCollision     = "subject-collision"
+	FindingLookalikeName        = "lookalike-name"
 	FindingMatchWithoutChain    = "match-without-chain"
 	FindingMalformed            = "malformed"
 	FindingTrustIncomplete      = "trust-incomplete"
@@ -92,6 +94,7 @@ var FindingTypes = map[string]FindingType{
 	FindingRevokedButTrusted:    {FindingRevokedButTrusted, SeverityCritical, "revoked, yet a trust entry still admits it", []string{"NHI1:2025", "PR.AA-01", "PR.AA-05"}},
 	FindingExceptionExpired:     {FindingExceptionExpired, SeverityHigh, "the approved exception has ended", []string{"NHI7:2025", "PR.AA-05", "GV.PO-02"}},
 	FindingSubjectCollision:     {FindingSubjectCollision, SeverityHigh, "carries the name of a CA-signed identity without its CA: a lookalike", []string{"NHI4:2025", "PR.AA-02", "PR.AA-03"}},
+	FindingLookalikeName:        {FindingLookalikeName, SeverityHigh, "its name or its owner's reads like another's but differs by invisible or lookalike characters", []string{"NHI4:2025", "PR.AA-02", "GV.RR-02"}},
 	FindingMatchWithoutChain:    {FindingMatchWithoutChain, SeverityMedium, "matches a DN or SAN rule (or a pin of a context that also requires a chain), but its chain does not verify to that server's anchors: not admitted", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingMalformed:            {FindingMalformed, SeverityMedium, "certificate that Go's crypto/x509 refuses to parse", []string{"ID.AM-08", "PR.AA-01"}},
 	FindingReviewOverdue:        {FindingReviewOverdue, SeverityHigh, "its review-by date has passed: re-attest it or set a new date", []string{"NHI7:2025", "GV.RR-02", "ID.AM-08"}},
@@ -255,6 +258,10 @@ type CertificateSubject struct {
 	// SharesKeyWith names the other identities whose certificates carry
 	// its public key.
 	SharesKeyWith []string
+	// LooksLike names the other identities whose names differ from its
+	// own only by invisible or lookalike characters (Lookalikes);
+	// OwnerLooksLike, the other owners that do from its owner.
+	LooksLike, OwnerLooksLike []string
 	// TrustChecked says trust entries were linked, so Trust and Chain
 	// are meaningful.
 	TrustChecked bool
@@ -300,6 +307,14 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 		}
 		add(FindingKeyReuse, "its public key is also the key of "+strings.Join(names, ", ")+more, "")
 	}
+	if len(s.LooksLike) > 0 {
+		add(FindingLookalikeName, fmt.Sprintf("its name %s reads like %s, which differs only by invisible or lookalike characters: which is real?",
+			quotedNames([]string{s.IdentityName}), quotedNames(s.LooksLike)), "")
+	}
+	if len(s.OwnerLooksLike) > 0 {
+		add(FindingLookalikeName, fmt.Sprintf("its owner %s reads like the owner %s, which differs only by invisible or lookalike characters: four eyes and reviewers may take one for the other",
+			quotedNames([]string{s.Owner}), quotedNames(s.OwnerLooksLike)), "")
+	}
 	if s.Malformed != "" {
 		add(FindingMalformed, "Go's crypto/x509 refuses it ("+s.Malformed+"); OpenSSL and most gateways may still accept it", "")
 	}
@@ -319,6 +334,16 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 		trustFindings(s, now, add)
 	}
 	return out
+}
+
+// quotedNames quotes names so that what Printable escapes in them shows:
+// "ledger.payments.svc\u00ad".
+func quotedNames(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // trustFindings are the findings about how the certificate is trusted;

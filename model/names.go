@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -47,3 +48,32 @@ var ConfusableSkeletons = sync.OnceValue(func() map[string]string {
 	}
 	return table
 })
+
+// Lookalikes groups names by CanonicalName and returns, for each name
+// whose canonical form another, different name shares, those others:
+// "ledger.payments.svc" and "ledger.payments.svc" with a soft hyphen
+// name each other. Names alone in their group are left out.
+func Lookalikes(names []string) map[string][]string {
+	groups := map[string][]string{}
+	for _, n := range names {
+		c := CanonicalName(n)
+		if !slices.Contains(groups[c], n) {
+			groups[c] = append(groups[c], n)
+		}
+	}
+	out := map[string][]string{}
+	for _, group := range groups {
+		if len(group) < 2 {
+			continue
+		}
+		slices.Sort(group)
+		for _, n := range group {
+			for _, other := range group {
+				if other != n {
+					out[n] = append(out[n], other)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -336,3 +336,51 @@ func TestPasswordsAreNeverShown(t *testing.T) {
 		t.Errorf("warnings %q", w)
 	}
 }
+
+// Names that differ only by invisible or lookalike characters raise
+// lookalike-name, for identities (a soft hyphen after the real name) and
+// for owners (a Cyrillic а).
+func TestLookalikeNames(t *testing.T) {
+	s := openTemp(t)
+	runImport(t, s, false, fileWith(t, "/names.pem", "ledger.payments.svc", "ledger.payments.svc\u00ad", "fx.payments.svc", "rates.payments.svc"))
+	for name, owner := range map[string]string{"fx.payments.svc": "alice@example.com", "rates.payments.svc": "\u0430lice@example.com"} {
+		if _, err := s.SetOwner(ctx, name, owner, store.Change{Actor: "erin", At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	err = rv.Each(ctx, model.DefaultPolicy(), time.Now(), func(r *model.Record, findings []model.Finding) error {
+		for _, f := range findings {
+			if f.Code == model.FindingLookalikeName {
+				got[r.IdentityName] = f.Message
+				if f.Severity != model.SeverityHigh {
+					t.Errorf("severity %s", f.Severity)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"ledger.payments.svc":       `reads like "ledger.payments.svc\u00ad"`,
+		"ledger.payments.svc\u00ad": `its name "ledger.payments.svc\u00ad"`,
+		"fx.payments.svc":           `its owner "alice@example.com" reads like the owner "аlice@example.com"`,
+		"rates.payments.svc":        `its owner "аlice@example.com"`,
+	} {
+		if !strings.Contains(got[name], want) {
+			t.Errorf("%q: %q, want %q", name, got[name], want)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("lookalike-name on %d identities: %v", len(got), got)
+	}
+	if out := model.Printable("ledger.payments.svc\u00ad"); out != `ledger.payments.svc\u00ad` {
+		t.Errorf("the sanitizer shows %q", out)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -28,6 +29,7 @@ type Review struct {
 	actingCAs  map[string]bool
 	exposed    map[string][]model.KeyOnDisk
 	shared     map[string][]string // public key -> the identities carrying it, when several
+	lookalikes readAlikes
 	admitted   []map[string]bool   // per name rule: the identities it admits
 	admitsAny  []bool              // per entry: it admits some certificate
 
@@ -64,6 +66,9 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 		if rv.shared, err = s.SharedKeys(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if rv.lookalikes, err = rv.loadLookalikes(ctx); err != nil {
+		return nil, err
 	}
 	if rv.stored {
 		// Entries are loaded when records need them: all of them for a
@@ -290,11 +295,50 @@ func (rv *Review) EntryFindings() []model.Finding {
 	return model.EntryFindings(uses)
 }
 
+// readAlikes are the identity names and the owners that read like
+// another's (model.Lookalikes).
+type readAlikes struct {
+	identities, owners map[string][]string
+}
+
+// loadLookalikes compares every identity's name with the others', and
+// every owner (set by reviewers or imported) with the others.
+func (rv *Review) loadLookalikes(ctx context.Context) (readAlikes, error) {
+	var names, owners []string
+	err := rv.s.eachRow(ctx, `SELECT DISTINCT name FROM identities`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return err
+			}
+			names = append(names, name)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return readAlikes{}, err
+	}
+	seen := map[string]bool{}
+	for _, m := range []map[string]Governance{rv.reviewer, rv.governed} {
+		for _, g := range m {
+			if g.Owner != "" && !seen[g.Owner] {
+				seen[g.Owner] = true
+				owners = append(owners, g.Owner)
+			}
+		}
+	}
+	return readAlikes{identities: model.Lookalikes(names), owners: model.Lookalikes(owners)}, nil
+}
+
 // Findings computes the findings of a linked record and notes their codes
 // on it.
 func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) []model.Finding {
 	subject := &model.CertificateSubject{Record: *r, KeysOnDisk: rv.exposed[r.SPKISHA256],
-		SharesKeyWith: others(rv.shared[r.SPKISHA256], r.IdentityName), TrustChecked: rv.trustChecked}
+		SharesKeyWith: others(rv.shared[r.SPKISHA256], r.IdentityName), TrustChecked: rv.trustChecked,
+		LooksLike: rv.lookalikes.identities[r.IdentityName]}
+	if r.Owner != "" {
+		subject.OwnerLooksLike = rv.lookalikes.owners[r.Owner]
+	}
 	findings := model.CertificateFindings(subject, policy, now)
 	r.Findings = r.Findings[:0]
 	for _, f := range findings {

@@ -13,8 +13,19 @@ import (
 	"certgov/model"
 )
 
-var defaultFailOn = []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired, model.FindingSubjectCollision,
-	model.FindingReviewOverdue, model.FindingRevokePending}
+// defaultFailOn are the codes check fails on unless told otherwise: every
+// critical finding (an exposed private key among them), and the high ones
+// an operator must act on.
+var defaultFailOn = func() []string {
+	codes := []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired, model.FindingSubjectCollision,
+		model.FindingReviewOverdue, model.FindingRevokePending, model.FindingLookalikeName}
+	for _, code := range model.FindingCodes() {
+		if model.FindingTypes[code].Severity == model.SeverityCritical && !slices.Contains(codes, code) {
+			codes = append(codes, code)
+		}
+	}
+	return codes
+}()
 
 func newCheckCommand(a *app) *cobra.Command {
 	var within, failOn, output, policyFile string

@@ -581,6 +581,12 @@ func TestCheck(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "FAIL:") || !strings.Contains(r.stdout, "expired") {
 		t.Fatalf("check on the demo: %d\n%s", r.code, r.stdout)
 	}
+	// Every critical finding fails the default check: an exposed key too.
+	for _, code := range []string{"private-key-exposed", "revoked-but-trusted"} {
+		if !strings.Contains(r.stdout, "critical "+code) {
+			t.Errorf("the default check leaves out %s:\n%s", code, r.stdout)
+		}
+	}
 	if r := certgov(t, "check", "--fail-on", "revoked-but-trusted", "-o", "json"); r.code != 1 || !strings.Contains(r.stdout, `"ok": false`) {
 		t.Fatalf("json: %+v", r)
 	}
