@@ -30,8 +30,8 @@ type Review struct {
 	exposed    map[string][]model.KeyOnDisk
 	shared     map[string][]string // public key -> the identities carrying it, when several
 	lookalikes readAlikes
-	admitted   []map[string]bool   // per name rule: the identities it admits
-	admitsAny  []bool              // per entry: it admits some certificate
+	admitted   []map[string]bool // per name rule: the identities it admits
+	admitsAny  []bool            // per entry: it admits some certificate
 
 	// stored: the linked state kept by Reindex is current, so records
 	// take their trust, chain and CA facts from it instead of linking.
