@@ -465,3 +465,62 @@ func TestGuardedDecisions(t *testing.T) {
 		t.Errorf("the report does not show the scripted run")
 	}
 }
+
+// certgov verify and the README's recipe accept and reject the same
+// bundles: a decision changed in attestation.json while audit.jsonl still
+// says otherwise (the attack re-summed, and re-signed, such a bundle), a
+// key twice in one object, and audit.jsonl in another byte form (CRLF, a
+// BOM, an unended last line) are refused by both.
+func TestVerifyAndRecipeAgree(t *testing.T) {
+	forceClosedCampaign(t)
+	good := filepath.Join(t.TempDir(), "bundle")
+	if r := certgov(t, "export", "--campaign", "2026-Q4", "--out", good); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	// firstMatch replaces the first match of re (its group 1 kept) with
+	// that group and with.
+	firstMatch := func(re, with string) func([]byte) []byte {
+		return func(data []byte) []byte {
+			m := regexp.MustCompile(re).FindSubmatchIndex(data)
+			if m == nil {
+				t.Fatalf("no %s in the bundle", re)
+			}
+			return append(append(append([]byte(nil), data[:m[0]]...), append(data[m[2]:m[3]:m[3]], with...)...), data[m[1]:]...)
+		}
+	}
+	for _, tc := range []struct {
+		name, file string
+		change     func([]byte) []byte
+	}{
+		{"as exported", "", nil},
+		{"revoke turned into certify", "attestation.json", firstMatch(`("decision":")revoke`, "certify")},
+		{"a decision's time moved", "attestation.json", firstMatch(`("decided_at":")20`, "19")},
+		{"a decision's reviewer changed", "attestation.json", firstMatch(`("reviewer":")[^"]+`, "mallory")},
+		{"an undecided item certified", "attestation.json", firstMatch(`("decision":")undecided`, "certify")},
+		{"items twice", "attestation.json", func(data []byte) []byte {
+			return append([]byte(`{"items": [],`), bytes.TrimPrefix(data, []byte("{"))...)
+		}},
+		{"CRLF", "audit.jsonl", func(data []byte) []byte { return bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n")) }},
+		{"a BOM", "audit.jsonl", func(data []byte) []byte { return append([]byte("\xef\xbb\xbf"), data...) }},
+		{"the last line unended", "audit.jsonl", func(data []byte) []byte { return bytes.TrimSuffix(data, []byte("\n")) }},
+	} {
+		dir := filepath.Join(t.TempDir(), "bundle")
+		copyDir(t, good, dir)
+		if tc.change != nil {
+			path := filepath.Join(dir, tc.file)
+			data, _ := os.ReadFile(path)
+			changed := tc.change(data)
+			if bytes.Equal(changed, data) {
+				t.Fatalf("%s: nothing changed", tc.name)
+			}
+			os.WriteFile(path, changed, 0o600)
+			resum(t, dir)
+		}
+		r := certgov(t, "verify", dir)
+		out, recipeOK := runRecipe(t, dir)
+		if want := tc.change == nil; (r.code == 0) != want || recipeOK != want {
+			t.Errorf("%s: verify exit %d (%s), recipe ok %v (%s); want both to %s", tc.name, r.code, strings.TrimSpace(r.stderr), recipeOK, strings.TrimSpace(out),
+				map[bool]string{true: "accept", false: "refuse"}[want])
+		}
+	}
+}

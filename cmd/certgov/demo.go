@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,17 +108,37 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 	fmt.Fprintf(w, "Demo database: %s\n", model.Printable(store.RedactURL(dbPath)))
 	fmt.Fprintf(w, "  %d identities, %d certificates from %d files (%d private keys found on disk)\n",
 		counts.Identities, counts.Certificates, summary.SourcesNew, counts.PrivateKeys)
-	fmt.Fprintf(w, "Demo estate:   %s (the files it was imported from)\n\n", estateDir)
+	fmt.Fprintf(w, "Demo estate:   %s (the files it was imported from)\n\n", model.Printable(estateDir))
 	fmt.Fprintf(w, "Try next:\n")
 	fmt.Fprintf(w, "  export CERTGOV_DB=%s\n", model.Printable(store.RedactURL(dbPath)))
-	fmt.Fprintf(w, "  certgov                                         # the dashboard\n")
-	fmt.Fprintf(w, "  certgov findings                                # what needs attention, most urgent first\n")
-	fmt.Fprintf(w, "  certgov ls --filter 'selfsigned expires<30d'     # self-signed, expiring within 30 days\n")
-	fmt.Fprintf(w, "  certgov ls --filter 'expired !ca' -o json       # expired client certificates\n")
-	fmt.Fprintf(w, "  certgov ls --filter 'untrusted !ca'             # trusted nowhere: removal candidates\n")
-	fmt.Fprintf(w, "  certgov show ledger.payments.svc                # one identity, its versions and sources\n")
-	fmt.Fprintf(w, "  certgov import %s               # re-import: nothing new\n", estateDir)
+	me := invokedAs()
+	for _, next := range [][2]string{
+		{"", "the dashboard"},
+		{"findings", "what needs attention, most urgent first"},
+		{"ls --filter 'selfsigned expires<30d'", "self-signed, expiring within 30 days"},
+		{"ls --filter 'expired !ca' -o json", "expired client certificates"},
+		{"ls --filter 'untrusted !ca'", "trusted nowhere: removal candidates"},
+		{"show ledger.payments.svc", "one identity, its versions and sources"},
+		{"import " + model.Printable(estateDir), "re-import: nothing new"},
+	} {
+		fmt.Fprintf(w, "  %-62s # %s\n", strings.TrimSpace(me+" "+next[0]), next[1])
+	}
 	return nil
+}
+
+// invokedAs is how to run this certgov again, for the lines that
+// suggest commands: "go run ./cmd/certgov" after go run (its binary is a
+// temporary file), the name when certgov was found on the PATH, else the
+// path it was started by.
+func invokedAs() string {
+	exe := os.Args[0]
+	switch {
+	case strings.Contains(exe, string(filepath.Separator)+"go-build"):
+		return "go run ./cmd/certgov"
+	case !strings.ContainsRune(exe, filepath.Separator):
+		return exe
+	}
+	return model.Printable(exe)
 }
 
 func isTerminal(w io.Writer) bool {

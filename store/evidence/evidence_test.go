@@ -27,7 +27,7 @@ func TestVerifyAuditLog(t *testing.T) {
 	check := func(content string, first, last int64, want string) string {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "audit.jsonl"), []byte(content), 0o600)
-		_, err := verifyAuditLog(context.Background(), dir, store.GenesisHash(), first, last, want)
+		_, _, err := verifyAuditLog(context.Background(), dir, store.GenesisHash(), first, last, want, "")
 		if err == nil {
 			return ""
 		}

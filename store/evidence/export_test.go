@@ -76,8 +76,8 @@ func TestExportAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if last := checked[len(checked)-1]; !strings.Contains(last, "audit.jsonl") || !strings.Contains(last, "chain") {
-		t.Errorf("verify did not check the audit chain: %v", checked)
+	if all := strings.Join(checked, "\n"); !strings.Contains(all, "events chain from") || !strings.Contains(all, "are the ones audit.jsonl records") {
+		t.Errorf("verify did not check the audit chain and the decisions against it: %v", checked)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	for _, want := range []string{"INCOMPLETE", "carried to Q1", "contract ended", "## Revoke"} {

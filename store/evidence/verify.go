@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"certgov/model"
 	"certgov/store"
@@ -104,21 +106,115 @@ func VerifyBundle(ctx context.Context, dir string, pubPEM []byte, requireSignatu
 	if _, err := doc.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
+	if err := model.CheckUniqueKeys(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}); err != nil {
+		return nil, fmt.Errorf("attestation.json: %w", err)
+	}
+	if _, err := doc.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
 	var quoted struct {
 		Head struct {
 			Seq  int64  `json:"seq"`
 			Hash string `json:"hash"`
 		} `json:"audit_head"`
-		Log auditLog `json:"audit_log"`
+		Log      auditLog `json:"audit_log"`
+		Campaign *struct {
+			Name string `json:"name"`
+		} `json:"campaign"`
 	}
-	if err := topLevelFields(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, &quoted, "audit_head", "audit_log"); err != nil {
+	if err := topLevelFields(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, &quoted, "audit_head", "audit_log", "campaign"); err != nil {
 		return nil, fmt.Errorf("attestation.json: %w", err)
 	}
-	n, err := verifyAuditLog(ctx, dir, quoted.Log.PrevHash, quoted.Log.FirstSeq, quoted.Head.Seq, quoted.Head.Hash)
+	campaign := ""
+	if quoted.Campaign != nil {
+		campaign = quoted.Campaign.Name
+	}
+	n, decided, err := verifyAuditLog(ctx, dir, quoted.Log.PrevHash, quoted.Log.FirstSeq, quoted.Head.Seq, quoted.Head.Hash, campaign)
 	if err != nil {
 		return nil, fmt.Errorf("audit.jsonl: %w", err)
 	}
-	return append(checked, fmt.Sprintf("audit.jsonl: %d events chain from %s to the head attestation.json quotes (%s)", n, shortFP(quoted.Log.PrevHash), shortFP(quoted.Head.Hash))), nil
+	checked = append(checked, fmt.Sprintf("audit.jsonl: %d events chain from %s to the head attestation.json quotes (%s)", n, shortFP(quoted.Log.PrevHash), shortFP(quoted.Head.Hash)))
+	if campaign == "" {
+		return checked, nil
+	}
+	if _, err := doc.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	items, err := crossCheckItems(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, decided, quoted.Log.FirstSeq <= 1)
+	if err != nil {
+		return nil, fmt.Errorf("attestation.json: %w", err)
+	}
+	return append(checked, fmt.Sprintf("attestation.json: the decisions of its %d items are the ones audit.jsonl records", items)), nil
+}
+
+// decideEvent is a campaign decision as audit.jsonl records it.
+type decideEvent struct {
+	decision, actor string
+	at              int64
+}
+
+// crossCheckItems reads the items of attestation.json and checks each
+// decision, its decider and its time against the last decision audit.jsonl
+// records for the item's certificate in the campaign: an item without a
+// decision has none there. When audit.jsonl starts later than the first
+// event (export --since), a decision made before it cannot be checked.
+func crossCheckItems(r io.Reader, decided map[string]decideEvent, complete bool) (int, error) {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return 0, errors.New("not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return 0, err
+		}
+		if tok != "items" {
+			if err := model.SkipJSON(dec); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return 0, errors.New("items: not an array")
+		}
+		n := 0
+		for ; dec.More(); n++ {
+			var it struct {
+				Identity    string         `json:"identity"`
+				Fingerprint string         `json:"fingerprint_sha256"`
+				Decision    model.Decision `json:"decision"`
+				Reviewer    string         `json:"reviewer"`
+				DecidedAt   *time.Time     `json:"decided_at"`
+			}
+			if err := dec.Decode(&it); err != nil {
+				return n, fmt.Errorf("items[%d]: %w", n, err)
+			}
+			e, ok := decided[it.Fingerprint]
+			switch it.Decision {
+			case model.DecisionCertify, model.DecisionRevoke, model.DecisionNeedsChange:
+				if !ok && !complete {
+					continue // decided before the events audit.jsonl holds
+				}
+				if !ok || e.decision != string(it.Decision) || e.actor != it.Reviewer || it.DecidedAt == nil || it.DecidedAt.Unix() != e.at {
+					return n, fmt.Errorf("items[%d] (%s): %s by %s is not the decision audit.jsonl records (%s)", n, model.Printable(it.Identity),
+						it.Decision, model.Printable(it.Reviewer), e.text())
+				}
+			default:
+				if ok {
+					return n, fmt.Errorf("items[%d] (%s): undecided, but audit.jsonl records %s", n, model.Printable(it.Identity), e.text())
+				}
+			}
+		}
+		return n, nil
+	}
+	return 0, errors.New("no items")
+}
+
+func (e decideEvent) text() string {
+	if e.decision == "" {
+		return "no decision"
+	}
+	return fmt.Sprintf("%s by %s at %s", e.decision, model.Printable(e.actor), time.Unix(e.at, 0).UTC().Format(time.RFC3339))
 }
 
 // topLevelFields decodes the named top-level fields of a JSON object into
@@ -162,48 +258,102 @@ func topLevelFields(r io.Reader, v any, names ...string) error {
 // recipe does: each line is an event's canonical form, its last element
 // the hash before it; the hash of a line is SHA-256(previous hash + line).
 // The first line must follow prev and carry seq first; the last must
-// be event head with hash want.
-func verifyAuditLog(ctx context.Context, dir, prev string, first, head int64, want string) (int, error) {
+// be event head with hash want. The file has one byte form: UTF-8 lines
+// ended by LF alone, no BOM, no carriage return, no blank line. It
+// returns the last decision it records for each certificate in campaign.
+func verifyAuditLog(ctx context.Context, dir, prev string, first, head int64, want, campaign string) (int, map[string]decideEvent, error) {
 	f, _, err := openBundleFile(dir, "audit.jsonl")
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(contextReader{ctx, f})
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc.Split(lfLines)
+	decided := map[string]decideEvent{}
 	n, seq := 0, first
 	for sc.Scan() {
 		line := sc.Bytes()
+		if bytes.IndexByte(line, '\r') >= 0 || (n == 0 && bytes.HasPrefix(line, []byte("\xef\xbb\xbf"))) {
+			return n, nil, fmt.Errorf("line %d: a carriage return or a byte order mark: audit.jsonl is LF-ended UTF-8 without either", n+1)
+		}
 		var fields []json.RawMessage
 		if err := json.Unmarshal(line, &fields); err != nil || len(fields) < 2 {
-			return n, fmt.Errorf("line %d: not an event's canonical form", n+1)
+			return n, nil, fmt.Errorf("line %d: not an event's canonical form", n+1)
 		}
 		var gotSeq int64
 		var gotPrev string
 		if json.Unmarshal(fields[0], &gotSeq) != nil || json.Unmarshal(fields[len(fields)-1], &gotPrev) != nil {
-			return n, fmt.Errorf("line %d: not an event's canonical form", n+1)
+			return n, nil, fmt.Errorf("line %d: not an event's canonical form", n+1)
 		}
 		switch {
 		case gotSeq != seq:
-			return n, fmt.Errorf("line %d: event %d where event %d belongs (an event left out or added)", n+1, gotSeq, seq)
+			return n, nil, fmt.Errorf("line %d: event %d where event %d belongs (an event left out or added)", n+1, gotSeq, seq)
 		case gotPrev != prev:
-			return n, fmt.Errorf("line %d (event %d): its prev_hash is not the hash of the line before", n+1, gotSeq)
+			return n, nil, fmt.Errorf("line %d (event %d): its prev_hash is not the hash of the line before", n+1, gotSeq)
+		}
+		if fp, e, ok := campaignDecision(fields, campaign); ok {
+			decided[fp] = e
 		}
 		prev = store.ChainHash(prev, line)
 		n, seq = n+1, seq+1
 	}
 	if err := sc.Err(); err != nil {
-		return n, err
+		return n, nil, err
 	}
 	switch {
 	case n == 0 && head == 0:
-		return 0, nil
+		return 0, decided, nil
 	case seq-1 != head:
-		return n, fmt.Errorf("ends at event %d, but attestation.json quotes head event %d", seq-1, head)
+		return n, nil, fmt.Errorf("ends at event %d, but attestation.json quotes head event %d", seq-1, head)
 	case prev != want:
-		return n, fmt.Errorf("the chain ends at hash %s, but attestation.json quotes %s", prev, want)
+		return n, nil, fmt.Errorf("the chain ends at hash %s, but attestation.json quotes %s", prev, want)
 	}
-	return n, nil
+	return n, decided, nil
+}
+
+// errUnendedLine is a last line without its LF.
+var errUnendedLine = errors.New("the last line is not ended by LF")
+
+// lfLines splits at LF alone (bufio.ScanLines would also drop a CR
+// before it, passing a CRLF file the README's recipe refuses), and
+// refuses a last line without one.
+func lfLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return 0, nil, errUnendedLine
+	}
+	return 0, nil, nil
+}
+
+// campaignDecision reads a campaign.decide event of campaign from its
+// canonical form (Event.Canonical: [seq, at, actor, action, identity,
+// fingerprint, before, after, reason, campaign…, prev_hash]; format 1
+// names the campaign in the reason, "campaign NAME: comment").
+func campaignDecision(fields []json.RawMessage, campaign string) (string, decideEvent, bool) {
+	if campaign == "" || len(fields) < 10 {
+		return "", decideEvent{}, false
+	}
+	var action, fp, after, reason, actor, name string
+	var at int64
+	for i, v := range map[int]any{1: &at, 2: &actor, 3: &action, 5: &fp, 7: &after, 8: &reason} {
+		if json.Unmarshal(fields[i], v) != nil {
+			return "", decideEvent{}, false
+		}
+	}
+	if action != "campaign.decide" {
+		return "", decideEvent{}, false
+	}
+	if len(fields) >= 13 {
+		if json.Unmarshal(fields[9], &name) != nil {
+			return "", decideEvent{}, false
+		}
+	} else {
+		name, _, _ = strings.Cut(strings.TrimPrefix(reason, "campaign "), ": ")
+	}
+	return fp, decideEvent{decision: after, actor: actor, at: at}, name == campaign
 }
 
 // openBundleFile opens a file of the bundle folder itself: a regular
