@@ -250,7 +250,7 @@ func (s *Store) VerifyTrail(ctx context.Context) ([]Event, []StateDifference, er
 	if _, _, err := verifyChain(events); err != nil {
 		return nil, nil, err
 	}
-	diffs, err := s.verifyStateOf(ctx, events)
+	diffs, err := s.verifyStateOf(ctx, events, true)
 	return events, diffs, err
 }
 

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,9 +121,54 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 				return nil, err
 			}
 		}
-		after, _ := json.Marshal(map[string]any{"scope": filter.String(), "items": len(items), "due": dueText(due)})
+		digests, err := campaignItemDigests(ctx, tx, id, true)
+		if err != nil {
+			return nil, err
+		}
+		after, _ := json.Marshal(map[string]any{"scope": filter.String(), "items": len(items), "due": dueText(due),
+			"items_sha256": digests.items, "snapshots_sha256": digests.snapshots})
 		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.start", Campaign: name, After: string(after), Reason: ch.Reason}, nil
 	})
+}
+
+// itemDigests bind a campaign's items to its start event: items covers
+// each item's identity id, name and certificate; snapshots, what each
+// looked like at launch. The state check recomputes them, so an item
+// moved to another identity, or a finding taken out of its snapshot, is
+// a difference the trail does not explain.
+type itemDigests struct {
+	items, snapshots string
+}
+
+// campaignItemDigests computes a campaign's itemDigests from its rows
+// (snapshots only when asked: they are most of the bytes).
+func campaignItemDigests(ctx context.Context, q queryer, campaign int64, snapshots bool) (itemDigests, error) {
+	items, snaps := sha256.New(), sha256.New()
+	column := "''"
+	if snapshots {
+		column = "snapshot"
+	}
+	err := eachRowOf(ctx, q, `SELECT identity_id, identity, fingerprint, `+column+` FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`,
+		[]any{campaign}, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var id int64
+				var identity, fingerprint, snapshot string
+				if err := rows.Scan(&id, &identity, &fingerprint, &snapshot); err != nil {
+					return err
+				}
+				line, _ := json.Marshal([]any{id, identity, fingerprint})
+				items.Write(append(line, '\n'))
+				sum := sha256.Sum256([]byte(snapshot))
+				line, _ = json.Marshal([]any{id, hex.EncodeToString(sum[:])})
+				snaps.Write(append(line, '\n'))
+			}
+			return rows.Err()
+		})
+	d := itemDigests{items: hex.EncodeToString(items.Sum(nil))}
+	if snapshots {
+		d.snapshots = hex.EncodeToString(snaps.Sum(nil))
+	}
+	return d, err
 }
 
 func dueText(t time.Time) string {

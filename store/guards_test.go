@@ -222,6 +222,19 @@ func TestCampaignItemsCannotBeRewritten(t *testing.T) {
 			t.Errorf("%s: accepted", st)
 		}
 	}
+	// A reviewer decides and closes with --force, as certgov does.
+	if _, err := alice.Decide(ctx, "Q4", "svc-3", store.DecisionRevoke, "retired", store.Change{At: time.Now()}, model.DefaultPolicy()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CloseCampaign(ctx, "Q4", true, store.Change{Reason: "carried to Q1", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `UPDATE campaign_items SET decision = 'certify', reviewer = 'alice', decided_at = certgov_now() WHERE decision = 'undecided'`); err == nil {
+		t.Error("a decision in a closed campaign was accepted")
+	}
+	if diffs, err := openAs(t, admin, "audrey").VerifyState(ctx); err != nil || len(diffs) > 0 {
+		t.Errorf("state: %v %v", diffs, err)
+	}
 }
 
 // The read-only auditor cannot hold the write lock: the advisory lock
@@ -382,5 +395,42 @@ func TestLookalikeNames(t *testing.T) {
 	}
 	if out := model.Printable("ledger.payments.svc\u00ad"); out != `ledger.payments.svc\u00ad` {
 		t.Errorf("the sanitizer shows %q", out)
+	}
+}
+
+// On either database, a campaign item rewritten behind certgov's back
+// (a finding taken out of its snapshot, the item moved to another
+// identity) is a difference the trail does not explain: the items and
+// their snapshots are bound to the campaign's start event.
+func TestRewrittenCampaignItemsAreNotExplained(t *testing.T) {
+	s := openTemp(t)
+	runImport(t, s, false, fileWith(t, "/items.pem", "svc-a", "svc-b", "svc-c"))
+	if _, err := s.StartCampaign(ctx, "Q4", time.Time{}, nil, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if diffs, err := s.VerifyStateFull(ctx); err != nil || len(diffs) > 0 {
+		t.Fatalf("before: %v %v", diffs, err)
+	}
+	raw := storetest.OpenRaw(t, s.Path())
+	if res, err := raw.Exec(`UPDATE campaign_items SET snapshot = '{"findings": []}' WHERE identity = 'svc-a'`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%d items rewritten", n)
+	}
+	quick, err := s.VerifyState(ctx)
+	if err != nil || len(quick) != 0 {
+		t.Errorf("the quick check reads no snapshot: %v %v", quick, err)
+	}
+	full, err := s.VerifyStateFull(ctx)
+	if err != nil || len(full) != 1 || full[0].What != "snapshots at launch" {
+		t.Errorf("a snapshot rewritten: %v %v", full, err)
+	}
+	runImport(t, s, false, fileWith(t, "/later.pem", "svc-later"))
+	if _, err := raw.Exec(`UPDATE campaign_items SET identity_id = (SELECT id FROM identities WHERE name = 'svc-later') WHERE identity = 'svc-a'`); err != nil {
+		t.Fatal(err)
+	}
+	quick, err = s.VerifyState(ctx)
+	if err != nil || len(quick) != 1 || quick[0].What != "items" {
+		t.Errorf("an item moved to another identity: %v %v", quick, err)
 	}
 }

@@ -64,6 +64,9 @@ func (d trailDecision) String() string {
 
 // trailCampaign is a campaign as its events state it.
 type trailCampaign struct {
+	// digests bind the items to the start event (since certgov 10;
+	// empty for campaigns started before).
+	digests                     itemDigests
 	name, scope, due, startedBy string
 	startedAt                   int64
 	items                       int
@@ -120,12 +123,15 @@ func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
 		case "campaign.start":
 			name, _ := e.CampaignOf()
 			var after struct {
-				Scope string `json:"scope"`
-				Items int    `json:"items"`
-				Due   string `json:"due"`
+				Scope     string `json:"scope"`
+				Items     int    `json:"items"`
+				Due       string `json:"due"`
+				Digest    string `json:"items_sha256"`
+				Snapshots string `json:"snapshots_sha256"`
 			}
 			json.Unmarshal([]byte(e.After), &after)
-			c := &trailCampaign{name: name, scope: after.Scope, due: after.Due, items: after.Items, startedBy: e.Actor, startedAt: e.At.Unix(), decisions: map[string]trailDecision{}}
+			c := &trailCampaign{name: name, scope: after.Scope, due: after.Due, items: after.Items, startedBy: e.Actor, startedAt: e.At.Unix(),
+				decisions: map[string]trailDecision{}, digests: itemDigests{items: after.Digest, snapshots: after.Snapshots}}
 			f.campaigns = append(f.campaigns, c)
 			open[name] = c
 		case "campaign.decide":
@@ -150,17 +156,31 @@ func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
 // VerifyState replays the audit trail and compares what it explains with
 // the governance tables, returning every difference (none: the state is
 // the trail's). Run it after VerifyAudit: a trail that does not chain
-// explains nothing.
+// explains nothing. It checks which identity and certificate each
+// campaign item is about, but not what its snapshot held at launch:
+// every command runs it, and the snapshots are most of a campaign's
+// bytes. VerifyStateFull checks those too.
 func (s *Store) VerifyState(ctx context.Context) ([]StateDifference, error) {
 	events, err := s.AuditEvents(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	return s.verifyStateOf(ctx, events)
+	return s.verifyStateOf(ctx, events, false)
 }
 
-// verifyStateOf is VerifyState on events already read.
-func (s *Store) verifyStateOf(ctx context.Context, events []Event) ([]StateDifference, error) {
+// VerifyStateFull is VerifyState with every campaign item's snapshot at
+// launch checked too: what doctor, audit verify, export and db copy run.
+func (s *Store) VerifyStateFull(ctx context.Context) ([]StateDifference, error) {
+	events, err := s.AuditEvents(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.verifyStateOf(ctx, events, true)
+}
+
+// verifyStateOf is VerifyState on events already read; full checks the
+// items' snapshots too.
+func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([]StateDifference, error) {
 	var err error
 	// Only the certificates the trail and the exceptions name: loading
 	// every certificate would cost most of the check at 100,000.
@@ -326,6 +346,21 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event) ([]StateDiffe
 		})
 		if err != nil {
 			return nil, err
+		}
+		if trail.digests.items == "" {
+			continue // started before certgov bound items to the trail
+		}
+		got, err := campaignItemDigests(ctx, s.db, cs[i].ID, full)
+		if err != nil {
+			return nil, err
+		}
+		if got.items != trail.digests.items {
+			add("items", subject, "items whose identities or certificates hash to "+shortFingerprint(got.items),
+				"the items it was started with ("+shortFingerprint(trail.digests.items)+")")
+		}
+		if full && got.snapshots != trail.digests.snapshots {
+			add("snapshots at launch", subject, "snapshots that hash to "+shortFingerprint(got.snapshots),
+				"the snapshots it was started with ("+shortFingerprint(trail.digests.snapshots)+")")
 		}
 	}
 	return diffs, nil

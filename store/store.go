@@ -87,7 +87,7 @@ func (s *Store) Doctor(ctx context.Context, fix bool) ([]string, bool) {
 		report, ok = append(report, "audit trail: BROKEN: "+err.Error()), false
 	} else {
 		report = append(report, fmt.Sprintf("audit trail: intact (%d events)", n))
-		switch diffs, err := s.VerifyState(ctx); {
+		switch diffs, err := s.VerifyStateFull(ctx); {
 		case err != nil:
 			report, ok = append(report, "governance state: cannot check: "+err.Error()), false
 		case len(diffs) > 0:

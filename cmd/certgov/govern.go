@@ -307,7 +307,7 @@ func newAuditCommand(a *app) *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "audit trail intact: %d events, head %s\n", n, head)
 				// The governance tables must be what the trail says.
-				diffs, err := s.VerifyState(cmd.Context())
+				diffs, err := s.VerifyStateFull(cmd.Context())
 				if err != nil {
 					return err
 				}
