@@ -40,7 +40,16 @@ type Event struct {
 	Hash     string `json:"hash"`
 	// Format is the canonical form the hash covers (Canonical).
 	Format int `json:"format"`
+	// BeforeCopy marks an event a db copy brought up from a SQLite file
+	// (it comes before a db.copy event): its actor is a name that file
+	// recorded (--as, the OS user), not a database login. Not hashed: it
+	// is read from the trail's own db.copy event.
+	BeforeCopy bool `json:"before_copy,omitempty"`
 }
+
+// ActionCopy is the boundary event db copy writes on the target after
+// the events it copied (CopyTo).
+const ActionCopy = "db.copy"
 
 // genesisHash is the prev_hash of the first event.
 var genesisHash = strings.Repeat("0", 64)
@@ -77,7 +86,13 @@ func (e *Event) Canonical() []byte {
 // where that differs ("erin (run by root@ci-7)", "alice (on behalf of
 // bob; run by alice@laptop)"). Events from before certgov recorded the
 // OS user give the name alone.
-func (e *Event) ActedBy() string { return ActorText(e.Actor, e.OnBehalfOf, e.RunBy()) }
+func (e *Event) ActedBy() string {
+	text := ActorText(e.Actor, e.OnBehalfOf, e.RunBy())
+	if e.BeforeCopy {
+		text += " [a name from a SQLite file, before db copy; not a login]"
+	}
+	return text
+}
 
 // ActorText is an actor as a person reads it, with whom it acted for and
 // who really ran certgov where those are known: ActedBy, and the reports'
@@ -194,9 +209,20 @@ func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, erro
 		query += ` WHERE identity = ?`
 		args = append(args, identity)
 	}
-	return collect(ctx, s.db, query+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
+	events, err := collect(ctx, s.db, query+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
 		return scanEvent(rows)
 	})
+	if err != nil || s.dialect != postgresDialect {
+		return events, err
+	}
+	var copied int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_events WHERE action = ?`, ActionCopy).Scan(&copied); err != nil {
+		return nil, err
+	}
+	for i := range events {
+		events[i].BeforeCopy = events[i].Seq < copied
+	}
+	return events, nil
 }
 
 // eventColumns are the audit_events columns scanEvent and insertEvent

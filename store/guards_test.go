@@ -434,3 +434,39 @@ func TestRewrittenCampaignItemsAreNotExplained(t *testing.T) {
 		t.Errorf("an item moved to another identity: %v %v", quick, err)
 	}
 }
+
+// A row deleted from the derived tables (an importer login may write
+// them) made an identity vanish from ls, findings, check and export with
+// no event and doctor silent: VerifyDerived names it, and doctor fails.
+func TestDerivedTablesAreChecked(t *testing.T) {
+	s := openTemp(t)
+	runImport(t, s, false, fileWith(t, "/derived.pem", "svc-kept", "svc-gone", "svc-changed"))
+	if diffs, err := s.VerifyDerived(ctx); err != nil || len(diffs) > 0 {
+		t.Fatalf("after an import: %v %v", diffs, err)
+	}
+	raw := storetest.OpenRaw(t, s.Path())
+	for _, st := range []string{
+		`DELETE FROM linked WHERE identity_name = 'svc-gone'`,
+		`DELETE FROM current_periods WHERE identity_name = 'svc-gone'`,
+		`UPDATE linked SET state = facts WHERE identity_name = 'svc-changed'`,
+	} {
+		if _, err := raw.Exec(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diffs, err := s.VerifyDerived(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range diffs {
+		got[d.Identity] = d.What
+	}
+	if got["svc-gone"] != "missing" || got["svc-changed"] != "altered" || len(got) != 2 {
+		t.Errorf("differences %v", diffs)
+	}
+	report, ok := s.Doctor(ctx, false)
+	if ok || !strings.Contains(strings.Join(report, "\n"), "linked state: 2 certificates differ") {
+		t.Errorf("doctor: %v\n%s", ok, strings.Join(report, "\n"))
+	}
+}

@@ -96,6 +96,14 @@ func (s *Store) Doctor(ctx context.Context, fix bool) ([]string, bool) {
 			report = append(report, "governance state: matches the audit trail")
 		}
 	}
+	switch diffs, err := s.VerifyDerived(ctx); {
+	case err != nil:
+		report, ok = append(report, "linked state: cannot check: "+err.Error()), false
+	case len(diffs) > 0:
+		report, ok = append(report, fmt.Sprintf("linked state: %d certificates differ from what linking their facts gives (first: %s); certgov reindex rebuilds it", len(diffs), diffs[0])), false
+	default:
+		report = append(report, "linked state: what linking the facts gives")
+	}
 	for _, path := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
 		info, err := os.Stat(path)
 		if err != nil {

@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -192,7 +197,9 @@ var copyTables = []string{"meta", "identities", "imports", "sources", "certifica
 // CopySummary is what CopyTo copied.
 type CopySummary struct {
 	Rows   map[string]int64
-	Events int64
+	Events int64 // copied from the source
+	// SourceHead is the hash of the source's last event.
+	SourceHead string
 }
 
 // CopyTo copies this SQLite database, every row of every table with its
@@ -201,9 +208,34 @@ type CopySummary struct {
 // on the target as it did here. It is run by the target's administrator:
 // the audit trail's triggers let only the schema's owner write events in
 // other names than its own.
+//
+// Only a database whose trail explains its state is copied (the full
+// state check, and the derived tables against the facts): a copy must not
+// launder a value edited behind certgov's back into a trail that then
+// reads as intact. After the copied events it writes a db.copy event in
+// the administrator's name, naming the source file's SHA-256 and head, so
+// that the SQLite names before it never read as database logins.
 func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, error) {
 	if s.dialect != sqliteDialect {
 		return nil, errors.New("db copy copies a SQLite database up to PostgreSQL")
+	}
+	events, diffs, err := s.VerifyTrail(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: copying it would carry the break up", s.path, err)
+	}
+	derived, err := s.VerifyDerived(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range derived {
+		diffs = append(diffs, StateDifference{What: "linked state", Subject: d.Identity + " (" + d.Fingerprint + ")", InTable: d.What, InTrail: "what linking its facts gives (certgov reindex)"})
+	}
+	if len(diffs) > 0 {
+		return nil, &UnexplainedStateError{Path: s.path, Differences: diffs}
+	}
+	boundary, err := s.copyBoundary(ctx, events)
+	if err != nil {
+		return nil, err
 	}
 	target, err := Open(ctx, location)
 	if err != nil {
@@ -240,6 +272,9 @@ func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, erro
 			}
 			sum.Rows[table] = n
 		}
+		if err := insertBoundary(ctx, tx, boundary); err != nil {
+			return fmt.Errorf("the db.copy event: %w", err)
+		}
 		// Identity columns continue after the copied ids.
 		rows, err := tx.Query(ctx, `SELECT table_name FROM information_schema.columns
 			WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'`)
@@ -260,8 +295,70 @@ func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, erro
 	if err != nil {
 		return nil, target.permitted(err)
 	}
-	sum.Events = sum.Rows["audit_events"]
+	sum.Events, sum.SourceHead = sum.Rows["audit_events"], boundary.Before
 	return sum, nil
+}
+
+// UnexplainedStateError refuses a db copy of a database whose state its
+// trail does not explain.
+type UnexplainedStateError struct {
+	Path        string
+	Differences []StateDifference
+}
+
+func (e *UnexplainedStateError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d values are not what the audit trail records (or what the facts give); db copy refuses to carry them up:", e.Path, len(e.Differences))
+	for i, d := range e.Differences {
+		if i == 5 {
+			fmt.Fprintf(&b, "\n  … and %d more (certgov audit verify, certgov doctor)", len(e.Differences)-5)
+			break
+		}
+		b.WriteString("\n  " + d.String())
+	}
+	return b.String()
+}
+
+// copyBoundary is the db.copy event, but for its seq, time, actor and
+// hash, which the target gives it (insertBoundary).
+func (s *Store) copyBoundary(ctx context.Context, events []Event) (*Event, error) {
+	// The file's bytes, with what its WAL holds written into it first.
+	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	head, seq := genesisHash, int64(0)
+	if n := len(events); n > 0 {
+		head, seq = events[n-1].Hash, events[n-1].Seq
+	}
+	after, _ := json.Marshal(map[string]any{"source": s.path, "source_sha256": hex.EncodeToString(h.Sum(nil)), "source_events": seq, "source_head": head})
+	return &Event{Action: ActionCopy, Before: head, After: string(after),
+		Reason: "copied up from a SQLite file: the actors of the events before this one are names that file recorded (--as, OS users), not database logins"}, nil
+}
+
+// insertBoundary appends e to the trail copied into tx, made now by the
+// login that copies.
+func insertBoundary(ctx context.Context, tx pgx.Tx, e *Event) error {
+	var at int64
+	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1), 0),
+		coalesce((SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1), $1), session_user, certgov_now()`, genesisHash).Scan(&e.Seq, &e.PrevHash, &e.Actor, &at)
+	if err != nil {
+		return err
+	}
+	e.Seq++
+	e.At, e.Format = unixUTC(at), eventFormat
+	e.OSUser, e.Host = whoRuns()
+	e.Hash = e.computeHash()
+	_, err = tx.Exec(ctx, `INSERT INTO audit_events(`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		e.Seq, at, escapeText(e.Actor), e.Action, escapeText(e.Identity), e.Fingerprint, escapeText(e.Before), escapeText(e.After), escapeText(e.Reason),
+		e.PrevHash, e.Hash, e.Format, escapeText(e.Campaign), escapeText(e.OSUser), escapeText(e.Host), escapeText(e.OnBehalfOf))
+	return err
 }
 
 // copyTable streams one table into the target (COPY), its values made

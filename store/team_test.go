@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,9 +185,25 @@ func TestCopyUpKeepsTheChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := openAs(t, target, "audrey")
-	upN, upHead, err := up.VerifyAudit(ctx)
-	if err != nil || upN != n || upHead != head {
-		t.Fatalf("on the target: %d events to %s (%v); here %d to %s", upN, upHead, err, n, head)
+	upN, _, err := up.VerifyAudit(ctx)
+	if err != nil || upN != n+1 {
+		t.Fatalf("on the target: %d events (%v); here %d, and the copy adds its own", upN, err, n)
+	}
+	// The copied events keep their hashes up to the source's head; the
+	// db.copy event after them names that head and the file, and marks
+	// the names before it as the file's, not logins.
+	events, err := up.AuditEvents(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boundary := events[n]
+	if events[n-1].Hash != head || boundary.Action != store.ActionCopy || boundary.Before != head || !strings.Contains(boundary.After, "source_sha256") {
+		t.Errorf("after the copied events: %+v", boundary)
+	}
+	for _, e := range events[:n] {
+		if !e.BeforeCopy || !strings.Contains(e.ActedBy(), "not a login") {
+			t.Errorf("copied event %d reads as a login's: %q", e.Seq, e.ActedBy())
+		}
 	}
 	if diffs, err := up.VerifyState(ctx); err != nil || len(diffs) > 0 {
 		t.Errorf("state on the target: %v %v", diffs, err)
@@ -196,11 +213,26 @@ func TestCopyUpKeepsTheChain(t *testing.T) {
 	if _, err := alice.SetOwner(ctx, "alpha-svc", "alice", store.Change{At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if n2, _, err := up.VerifyAudit(ctx); err != nil || n2 != n+1 {
+	if n2, _, err := up.VerifyAudit(ctx); err != nil || n2 != n+2 {
 		t.Errorf("after a change on the target: %d events, %v", n2, err)
 	}
 	if _, err := local.CopyTo(ctx, target); err == nil {
 		t.Error("copied into a database that is not empty")
+	}
+
+	// A file whose owner was edited without an event is not copied up:
+	// the copy would launder it into a trail that reads as intact.
+	raw := storetest.OpenRaw(t, local.Path())
+	if _, err := raw.Exec(`UPDATE identities SET owner = 'mallory' WHERE name = 'beta-svc'`); err != nil {
+		t.Fatal(err)
+	}
+	fresh := storetest.NewDatabase(t)
+	if _, err := store.InitPostgres(ctx, fresh, team); err != nil {
+		t.Fatal(err)
+	}
+	var unexplained *store.UnexplainedStateError
+	if _, err := local.CopyTo(ctx, fresh); !errors.As(err, &unexplained) || !strings.Contains(err.Error(), "mallory") {
+		t.Errorf("a laundering copy: %v", err)
 	}
 }
 

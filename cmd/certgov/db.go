@@ -61,7 +61,12 @@ identity, whatever policy file a reviewer passes.`,
 		Long: `Copies every row of a SQLite governance database into an initialised, empty
 PostgreSQL database (certgov db init first), in one transaction, then
 verifies the audit trail on the target. Events keep their sequence numbers
-and hashes, so the chain an auditor checked before still checks.`,
+and hashes, so the chain an auditor checked before still checks; a db.copy
+event follows them, in the administrator's name, naming the source file's
+SHA-256 and head, so that the names the file recorded (--as, OS users) never
+read as database logins. A file whose governance state its trail does not
+explain (a value edited behind certgov's back), or whose linked state is
+not what its facts give, is refused.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" || to == "" {
@@ -104,6 +109,7 @@ and hashes, so the chain an auditor checked before still checks.`,
 				fmt.Fprintf(out, "%-20s %d rows\n", t, sum.Rows[t])
 			}
 			fmt.Fprintf(out, "audit trail intact on %s: %d events, head %s\n", model.Printable(store.RedactURL(to)), n, head)
+			fmt.Fprintf(out, "  the source's %d events up to its head %s, then a db.copy event naming the file: the names before it are the file's, not logins\n", sum.Events, sum.SourceHead)
 			return nil
 		},
 	}

@@ -76,6 +76,15 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 	if err != nil {
 		return nil, fmt.Errorf("export refused: %w", err)
 	}
+	// The records, trust and findings the bundle quotes come from the
+	// derived tables: they must be what linking the facts gives.
+	derived, err := s.VerifyDerived(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export refused: %w", err)
+	}
+	for _, d := range derived {
+		diffs = append(diffs, store.StateDifference{What: "linked state", Subject: d.Identity + " (" + d.Fingerprint + ")", InTable: d.What, InTrail: "what linking its facts gives"})
+	}
 	if len(diffs) > 0 && !o.AllowUnverified {
 		return nil, &UnverifiedError{Differences: diffs}
 	}
