@@ -97,6 +97,8 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 	if haveEntries != wantEntries {
 		diffs = append(diffs, DerivedDifference{What: "entry findings"})
 	}
-	sort.Slice(diffs, func(i, j int) bool { return diffs[i].Identity+diffs[i].Fingerprint < diffs[j].Identity+diffs[j].Fingerprint })
+	sort.Slice(diffs, func(i, j int) bool {
+		return diffs[i].Identity+diffs[i].Fingerprint < diffs[j].Identity+diffs[j].Fingerprint
+	})
 	return diffs, nil
 }
