@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // ForceSchemaVersion pretends a newer certgov wrote the database.
@@ -18,3 +19,11 @@ func (s *Store) ForceSchemaVersion(ctx context.Context, v int) error {
 // OpenReadOnly opens a database read-only as Open does for a file this
 // user may not write (which root, running the tests, always may).
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) { return openReadOnly(ctx, path) }
+
+// SetWriteLockTimeout shortens the wait for the write lock, for a test
+// that holds it; it returns a function that restores it.
+func SetWriteLockTimeout(d time.Duration) func() {
+	before := writeLockTimeout
+	writeLockTimeout = d
+	return func() { writeLockTimeout = before }
+}

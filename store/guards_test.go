@@ -269,6 +269,24 @@ func TestAuditorCannotStopWrites(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("a write waited on the auditor")
 	}
+	tx.Rollback()
+
+	// A writer holding the lock makes another wait, with a timeout and a
+	// clear error, never forever.
+	defer store.SetWriteLockTimeout(500 * time.Millisecond)()
+	held, err := rawAs(t, admin, "bob").BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Rollback()
+	if _, err := held.ExecContext(ctx, `LOCK TABLE write_lock IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = openAs(t, admin, "alice").SetOwner(ctx, "svc-4", "bob", store.Change{At: time.Now()})
+	var timeout *store.WriteLockTimeoutError
+	if !errors.As(err, &timeout) || !strings.Contains(err.Error(), "write lock") {
+		t.Errorf("a write while another holds the lock: %v", err)
+	}
 }
 
 // Any login may NOTIFY certgov's channel: the auditor's flood every 5 ms

@@ -150,7 +150,7 @@ func passwordWarning(location string) string {
 // wait for it, and only the writing roles may take it: an advisory lock
 // would be open to every login, the read-only auditor's too. A wait for
 // it ends after writeLockTimeout with WriteLockTimeoutError.
-const writeLockTimeout = 30 * time.Second
+var writeLockTimeout = 30 * time.Second
 
 // migrationLockKey is the advisory lock schema migrations take: they run
 // as the schema's owner, before write_lock exists.

@@ -187,6 +187,9 @@ func BenchmarkEstate(b *testing.B) {
 			{"ls-nothing", []string{"ls", "--filter", "fp:0000000000", "-o", "json"}},
 			{"findings-json", []string{"findings", "-o", "json"}},
 			{"check", []string{"check", "--fail-on", "weak-key"}},
+			// doctor relinks every certificate in memory to check the
+			// derived tables (VerifyDerived), and replays the trail.
+			{"doctor", []string{"doctor"}},
 		} {
 			b.Run(size.name+"/"+read.name, func(b *testing.B) {
 				db := importedEstate(b, size.n)()
