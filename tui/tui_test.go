@@ -163,6 +163,17 @@ func typeText(t *testing.T, m Model, text string) Model {
 	return m
 }
 
+// withCampaign starts a campaign over the self-signed client
+// certificates, due in a month, and reloads the dashboard.
+func withCampaign(t *testing.T, s *store.Store, m Model, name string) Model {
+	t.Helper()
+	f, _ := model.ParseFilter("selfsigned !ca")
+	if _, err := s.StartCampaign(context.Background(), name, time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return update(t, m, m.loadCmd()())
+}
+
 // confirm answers the confirmation on screen as a person does, after
 // reading it: y, or the code a bulk change asks for, and enter.
 func confirm(t *testing.T, m Model) Model {
@@ -170,11 +181,19 @@ func confirm(t *testing.T, m Model) Model {
 	if m.prompt == nil || !m.prompt.confirm {
 		t.Fatalf("no confirmation on screen:\n%s", screenText(m))
 	}
-	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
 	if m.prompt.code == "" {
+		m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
 		return pressRun(t, m, "y")
 	}
-	return pressRun(t, typeText(t, m, m.prompt.code), "enter")
+	return answerRead(t, m, m.prompt.code)
+}
+
+// answerRead types text and enter at the confirmation on screen, after
+// reading it.
+func answerRead(t *testing.T, m Model, text string) Model {
+	t.Helper()
+	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
+	return pressRun(t, typeText(t, m, text), "enter")
 }
 
 func screenText(m Model) string { return ansi.Strip(m.View().Content) }
@@ -496,10 +515,7 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 	m = press(t, m, "esc", "V", "o")
 	m = typeText(t, m, "nobody")
 	m = press(t, m, "enter")
-	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
-	m = press(t, m, "y")
-	m = pressRun(t, m, "enter")
-	if !strings.Contains(m.flash, "not applied") {
+	if m = answerRead(t, m, "y"); !strings.Contains(m.flash, "not applied") {
 		t.Fatalf("declined bulk: %q", m.flash)
 	}
 
@@ -768,11 +784,7 @@ func TestCampaignBulkDecisions(t *testing.T) {
 func TestCampaignDecidedView(t *testing.T) {
 	s := openDemo(t)
 	m := loaded(t, s, 140, 40)
-	f, _ := model.ParseFilter("selfsigned !ca")
-	if _, err := s.StartCampaign(context.Background(), "2026-Q4-decided", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	m = update(t, m, m.loadCmd()())
+	m = withCampaign(t, s, m, "2026-Q4-decided")
 	m = press(t, m, "7", "n")
 	m = typeText(t, m, "rotate it")
 	m = pressRun(t, m, "enter")
@@ -897,11 +909,7 @@ func TestDashboardFlagsUnexplainedState(t *testing.T) {
 func TestTypeAheadNeverDecides(t *testing.T) {
 	s := openDemo(t)
 	m := loaded(t, s, 140, 40)
-	f, _ := model.ParseFilter("selfsigned !ca")
-	if _, err := s.StartCampaign(context.Background(), "2026-Q4-typeahead", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	m = update(t, m, m.loadCmd()())
+	m = withCampaign(t, s, m, "2026-Q4-typeahead")
 	m = press(t, m, "7", "V", "n")
 	m = typeText(t, m, "rotate")
 	// Enter, then the rest of a burst: y, and text that would run as
@@ -943,10 +951,7 @@ func TestTypeAheadNeverDecides(t *testing.T) {
 	m = press(t, m, "V", "n")
 	m = typeText(t, m, "rotate")
 	m = press(t, m, "enter")
-	m.prompt.shownAt = m.prompt.shownAt.Add(-time.Second)
-	m = typeText(t, m, "Q4 review call; still in use")
-	m = pressRun(t, m, "enter")
-	if !strings.Contains(m.flash, "not applied") {
+	if m = answerRead(t, m, "Q4 review call; still in use"); !strings.Contains(m.flash, "not applied") {
 		t.Fatalf("a wrong code: %q", m.flash)
 	}
 	// One item's y/N: a y typed ahead cancels; after it is read, any key
@@ -1006,11 +1011,7 @@ func TestSelectionFollowsTheView(t *testing.T) {
 	}
 	m = press(t, m, "esc")
 
-	f, _ := model.ParseFilter("selfsigned !ca")
-	if _, err := s.StartCampaign(context.Background(), "2026-Q4-cursor", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	m = update(t, m, m.loadCmd()())
+	m = withCampaign(t, s, m, "2026-Q4-cursor")
 	m = press(t, m, "7", "space", "space", "space")
 	on := m.campaign.cursorName()
 	m = press(t, m, "n")
