@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -54,6 +55,23 @@ func BenchmarkCanonicalName(b *testing.B) {
 	for b.Loop() {
 		for _, n := range names {
 			CanonicalName(n)
+		}
+	}
+}
+
+func TestCheckUniqueKeys(t *testing.T) {
+	for doc, ok := range map[string]bool{
+		`{"a": 1, "b": {"a": 2}, "c": [{"a": 1}, {"a": 2}]}`: true,
+		`{"items": [], "items": [1]}`:                        false,
+		`{"a": 1, "\u0061": 2}`:                              false,
+		`{"x": {"k": "a", "k": "b"}}`:                        false,
+		`[{"a": "\"a\"", "b": "a,\"a\":"}]`:                  true,
+		`{"s": "}{", "s2": "{\"s\": 1}"}`:                    true,
+		`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k3":3}`: false,
+	} {
+		err := CheckUniqueKeys(strings.NewReader(doc))
+		if (err == nil) != ok {
+			t.Errorf("%s: %v", doc, err)
 		}
 	}
 }

@@ -1,12 +1,14 @@
 package model
 
 import (
+	"bufio"
 	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -255,45 +257,89 @@ func sameJSON(a, b any) bool {
 // CheckUniqueKeys reads one JSON document and refuses an object that
 // holds a key twice: JSON readers disagree on which copy counts (Go keeps
 // the last, others the first), so such a document can say two things.
+// Keys are compared as decoded ("a" and "\u0061" are one key). It scans
+// bytes rather than tokens (a 230 MB attestation in about a second, not
+// seven) and leaves checking that the document is JSON to its parser.
 func CheckUniqueKeys(r io.Reader) error {
 	type frame struct {
-		keys    map[string]bool // nil for an array
+		object  bool
 		wantKey bool
+		keys    []string        // while few
+		many    map[string]bool // past uniqueKeysListed
 	}
-	dec := json.NewDecoder(r)
+	const uniqueKeysListed = 16
+	br := bufio.NewReaderSize(r, 64<<10)
 	var stack []frame
-	afterValue := func() {
-		if n := len(stack); n > 0 && stack[n-1].keys != nil {
-			stack[n-1].wantKey = true
-		}
-	}
+	var str []byte
 	for {
-		tok, err := dec.Token()
-		if err == io.EOF && len(stack) == 0 {
+		c, err := br.ReadByte()
+		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("not JSON: %w", err)
+			return err
 		}
-		if n := len(stack); n > 0 && stack[n-1].wantKey {
-			if key, ok := tok.(string); ok {
-				if stack[n-1].keys[key] {
-					return fmt.Errorf("the key %q appears twice in one object: JSON readers disagree on which counts", Printable(key))
+		switch c {
+		case '{':
+			stack = append(stack, frame{object: true, wantKey: true})
+		case '[':
+			stack = append(stack, frame{})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+		case '"':
+			str = append(str[:0], '"')
+			escaped := false
+			for {
+				b, err := br.ReadByte()
+				if err != nil {
+					return fmt.Errorf("not JSON: an unended string")
 				}
-				stack[n-1].keys[key], stack[n-1].wantKey = true, false
+				str = append(str, b)
+				if b == '\\' {
+					escaped = true
+					next, err := br.ReadByte()
+					if err != nil {
+						return fmt.Errorf("not JSON: an unended string")
+					}
+					str = append(str, next)
+					continue
+				}
+				if b == '"' {
+					break
+				}
+			}
+			n := len(stack)
+			if n == 0 || !stack[n-1].object || !stack[n-1].wantKey {
+				continue // a value
+			}
+			key := string(str[1 : len(str)-1])
+			if escaped {
+				if err := json.Unmarshal(str, &key); err != nil {
+					return fmt.Errorf("not JSON: %w", err)
+				}
+			}
+			f := &stack[n-1]
+			f.wantKey = false
+			if f.many == nil && slices.Contains(f.keys, key) || f.many[key] {
+				return fmt.Errorf("the key %q appears twice in one object: JSON readers disagree on which counts", Printable(key))
+			}
+			if f.many == nil && len(f.keys) < uniqueKeysListed {
+				f.keys = append(f.keys, key)
 				continue
 			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
-		case json.Delim('['):
-			stack = append(stack, frame{})
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			afterValue()
-		default:
-			afterValue()
+			if f.many == nil {
+				f.many = make(map[string]bool, 2*uniqueKeysListed)
+				for _, k := range f.keys {
+					f.many[k] = true
+				}
+			}
+			f.many[key] = true
 		}
 	}
 }

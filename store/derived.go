@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"certgov/model"
@@ -66,7 +67,8 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 				R model.RecordJSON
 				F []model.Finding
 			}{r.JSON(), findings})
-			out[r.FingerprintSHA256] = seen{r.IdentityName, sha256.Sum256(line)}
+			// Cloned: a record's strings may share a larger buffer.
+			out[strings.Clone(r.FingerprintSHA256)] = seen{strings.Clone(r.IdentityName), sha256.Sum256(line)}
 			return err
 		})
 		entries, _ := json.Marshal(rv.EntryFindings())
