@@ -488,3 +488,31 @@ func TestDerivedTablesAreChecked(t *testing.T) {
 		t.Errorf("doctor: %v\n%s", ok, strings.Join(report, "\n"))
 	}
 }
+
+// Every certgov function in the database runs with a fixed search_path
+// that puts pg_temp last: none resolves a name through a login's
+// temporary tables.
+func TestEveryFunctionFixesItsSearchPath(t *testing.T) {
+	admin := teamDatabase(t, team)
+	rows, err := storetest.OpenRaw(t, admin).QueryContext(ctx, `SELECT p.proname, coalesce(array_to_string(p.proconfig, ','), '')
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = current_schema() AND p.prokind = 'f'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	count := 0
+	for rows.Next() {
+		var name, config string
+		if err := rows.Scan(&name, &config); err != nil {
+			t.Fatal(err)
+		}
+		count++
+		if !strings.Contains(config, "search_path=pg_catalog, ") || !strings.HasSuffix(config, ", pg_temp") {
+			t.Errorf("function %s: %q", name, config)
+		}
+	}
+	if count < 10 {
+		t.Errorf("%d certgov functions", count)
+	}
+}
