@@ -473,6 +473,10 @@ func TestGuardedDecisions(t *testing.T) {
 // BOM, an unended last line) are refused by both.
 func TestVerifyAndRecipeAgree(t *testing.T) {
 	forceClosedCampaign(t)
+	until := time.Now().AddDate(0, 0, 20).Format("2006-01-02")
+	if r := certgov(t, "exception", "approve", "partner-bluth-homes", "--reason", "migration to the CA by March", "--until", until); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
 	good := filepath.Join(t.TempDir(), "bundle")
 	if r := certgov(t, "export", "--campaign", "2026-Q4", "--out", good); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -497,6 +501,8 @@ func TestVerifyAndRecipeAgree(t *testing.T) {
 		{"a decision's time moved", "attestation.json", firstMatch(`("decided_at":")20`, "19")},
 		{"a decision's reviewer changed", "attestation.json", firstMatch(`("reviewer":")[^"]+`, "mallory")},
 		{"an undecided item certified", "attestation.json", firstMatch(`("decision":")undecided`, "certify")},
+		{"an exception's end moved", "attestation.json", firstMatch(`("until": ?")`+until, "2099-12-31")},
+		{"an exception's decider changed", "attestation.json", firstMatch(`("decided_by": ?")[^"]+`, "ciso")},
 		{"items twice", "attestation.json", func(data []byte) []byte {
 			return append([]byte(`{"items": [],`), bytes.TrimPrefix(data, []byte("{"))...)
 		}},

@@ -121,30 +121,77 @@ func VerifyBundle(ctx context.Context, dir string, pubPEM []byte, requireSignatu
 		Campaign *struct {
 			Name string `json:"name"`
 		} `json:"campaign"`
+		Exceptions []exceptionDecisionJSON `json:"exception_decisions"`
 	}
-	if err := topLevelFields(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, &quoted, "audit_head", "audit_log", "campaign"); err != nil {
+	if err := topLevelFields(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, &quoted, "audit_head", "audit_log", "campaign", "exception_decisions"); err != nil {
 		return nil, fmt.Errorf("attestation.json: %w", err)
 	}
 	campaign := ""
 	if quoted.Campaign != nil {
 		campaign = quoted.Campaign.Name
 	}
-	n, decided, err := verifyAuditLog(ctx, dir, quoted.Log.PrevHash, quoted.Log.FirstSeq, quoted.Head.Seq, quoted.Head.Hash, campaign)
+	n, trail, err := verifyAuditLog(ctx, dir, quoted.Log.PrevHash, quoted.Log.FirstSeq, quoted.Head.Seq, quoted.Head.Hash, campaign)
 	if err != nil {
 		return nil, fmt.Errorf("audit.jsonl: %w", err)
 	}
 	checked = append(checked, fmt.Sprintf("audit.jsonl: %d events chain from %s to the head attestation.json quotes (%s)", n, shortFP(quoted.Log.PrevHash), shortFP(quoted.Head.Hash)))
+	if err := crossCheckExceptions(quoted.Exceptions, trail.exceptions, quoted.Log.FirstSeq <= 1); err != nil {
+		return nil, fmt.Errorf("attestation.json: %w", err)
+	}
+	checked = append(checked, fmt.Sprintf("attestation.json: its %d exception decisions are the ones audit.jsonl records", len(quoted.Exceptions)))
 	if campaign == "" {
 		return checked, nil
 	}
 	if _, err := doc.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	items, err := crossCheckItems(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, decided, quoted.Log.FirstSeq <= 1)
+	items, err := crossCheckItems(contextReader{ctx, io.LimitReader(doc, maxAttestationSize)}, trail.decided, quoted.Log.FirstSeq <= 1)
 	if err != nil {
 		return nil, fmt.Errorf("attestation.json: %w", err)
 	}
 	return append(checked, fmt.Sprintf("attestation.json: the decisions of its %d items are the ones audit.jsonl records", items)), nil
+}
+
+// trailDecisions are the decisions audit.jsonl records: the last one on
+// each certificate in the bundle's campaign, and every exception
+// decision in order.
+type trailDecisions struct {
+	decided    map[string]decideEvent
+	exceptions []exceptionEvent
+}
+
+// exceptionEvent is an exception decision as audit.jsonl records it.
+type exceptionEvent struct {
+	fingerprint, after, actor, reason string
+	at                                int64
+}
+
+// exceptionActions are the events that record exception decisions.
+var exceptionActions = map[string]bool{"exception.approve": true, "exception.reject": true, "exception.revoke": true}
+
+// crossCheckExceptions checks attestation.json's exception decisions
+// (every one, oldest first) against the exception events of audit.jsonl:
+// the same decisions in the same order, each with its certificate, state
+// (and end), decider, time and reason. When audit.jsonl starts later
+// than the first event, its events are the last decisions listed.
+func crossCheckExceptions(listed []exceptionDecisionJSON, events []exceptionEvent, complete bool) error {
+	if len(events) > len(listed) || (complete && len(events) != len(listed)) {
+		return fmt.Errorf("it lists %d exception decisions, audit.jsonl records %d", len(listed), len(events))
+	}
+	offset := len(listed) - len(events)
+	for i, e := range events {
+		d := listed[offset+i]
+		after := string(d.State)
+		if d.Until != "" {
+			after += " until " + d.Until
+		}
+		at, err := time.Parse(time.RFC3339, d.DecidedAt)
+		if err != nil || d.Fingerprint != e.fingerprint || after != e.after || d.DecidedBy != e.actor || at.Unix() != e.at || d.Reason != e.reason {
+			return fmt.Errorf("exception decision %d (%s): %s by %s is not the decision audit.jsonl records (%s by %s at %s)", offset+i+1, model.Printable(d.Identity),
+				after, model.Printable(d.DecidedBy), e.after, model.Printable(e.actor), time.Unix(e.at, 0).UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // decideEvent is a campaign decision as audit.jsonl records it.
@@ -261,55 +308,74 @@ func topLevelFields(r io.Reader, v any, names ...string) error {
 // be event head with hash want. The file has one byte form: UTF-8 lines
 // ended by LF alone, no BOM, no carriage return, no blank line. It
 // returns the last decision it records for each certificate in campaign.
-func verifyAuditLog(ctx context.Context, dir, prev string, first, head int64, want, campaign string) (int, map[string]decideEvent, error) {
+func verifyAuditLog(ctx context.Context, dir, prev string, first, head int64, want, campaign string) (int, trailDecisions, error) {
+	var none trailDecisions
 	f, _, err := openBundleFile(dir, "audit.jsonl")
 	if err != nil {
-		return 0, nil, err
+		return 0, none, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(contextReader{ctx, f})
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	sc.Split(lfLines)
-	decided := map[string]decideEvent{}
+	trail := trailDecisions{decided: map[string]decideEvent{}}
 	n, seq := 0, first
 	for sc.Scan() {
 		line := sc.Bytes()
 		if bytes.IndexByte(line, '\r') >= 0 || (n == 0 && bytes.HasPrefix(line, []byte("\xef\xbb\xbf"))) {
-			return n, nil, fmt.Errorf("line %d: a carriage return or a byte order mark: audit.jsonl is LF-ended UTF-8 without either", n+1)
+			return n, none, fmt.Errorf("line %d: a carriage return or a byte order mark: audit.jsonl is LF-ended UTF-8 without either", n+1)
 		}
 		var fields []json.RawMessage
 		if err := json.Unmarshal(line, &fields); err != nil || len(fields) < 2 {
-			return n, nil, fmt.Errorf("line %d: not an event's canonical form", n+1)
+			return n, none, fmt.Errorf("line %d: not an event's canonical form", n+1)
 		}
 		var gotSeq int64
 		var gotPrev string
 		if json.Unmarshal(fields[0], &gotSeq) != nil || json.Unmarshal(fields[len(fields)-1], &gotPrev) != nil {
-			return n, nil, fmt.Errorf("line %d: not an event's canonical form", n+1)
+			return n, none, fmt.Errorf("line %d: not an event's canonical form", n+1)
 		}
 		switch {
 		case gotSeq != seq:
-			return n, nil, fmt.Errorf("line %d: event %d where event %d belongs (an event left out or added)", n+1, gotSeq, seq)
+			return n, none, fmt.Errorf("line %d: event %d where event %d belongs (an event left out or added)", n+1, gotSeq, seq)
 		case gotPrev != prev:
-			return n, nil, fmt.Errorf("line %d (event %d): its prev_hash is not the hash of the line before", n+1, gotSeq)
+			return n, none, fmt.Errorf("line %d (event %d): its prev_hash is not the hash of the line before", n+1, gotSeq)
 		}
 		if fp, e, ok := campaignDecision(fields, campaign); ok {
-			decided[fp] = e
+			trail.decided[fp] = e
+		}
+		if e, ok := exceptionDecision(fields); ok {
+			trail.exceptions = append(trail.exceptions, e)
 		}
 		prev = store.ChainHash(prev, line)
 		n, seq = n+1, seq+1
 	}
 	if err := sc.Err(); err != nil {
-		return n, nil, err
+		return n, none, err
 	}
 	switch {
 	case n == 0 && head == 0:
-		return 0, decided, nil
+		return 0, trail, nil
 	case seq-1 != head:
-		return n, nil, fmt.Errorf("ends at event %d, but attestation.json quotes head event %d", seq-1, head)
+		return n, none, fmt.Errorf("ends at event %d, but attestation.json quotes head event %d", seq-1, head)
 	case prev != want:
-		return n, nil, fmt.Errorf("the chain ends at hash %s, but attestation.json quotes %s", prev, want)
+		return n, none, fmt.Errorf("the chain ends at hash %s, but attestation.json quotes %s", prev, want)
 	}
-	return n, decided, nil
+	return n, trail, nil
+}
+
+// exceptionDecision reads an exception event from its canonical form.
+func exceptionDecision(fields []json.RawMessage) (exceptionEvent, bool) {
+	var e exceptionEvent
+	var action string
+	if len(fields) < 10 || json.Unmarshal(fields[3], &action) != nil || !exceptionActions[action] {
+		return e, false
+	}
+	for i, v := range map[int]any{1: &e.at, 2: &e.actor, 5: &e.fingerprint, 7: &e.after, 8: &e.reason} {
+		if json.Unmarshal(fields[i], v) != nil {
+			return e, false
+		}
+	}
+	return e, true
 }
 
 // errUnendedLine is a last line without its LF.
