@@ -47,14 +47,6 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 	if err != nil || !stored.stored {
 		return nil, err
 	}
-	fresh, err := s.NewReview(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fresh.stored = false
-	if err := fresh.prepareLinking(ctx); err != nil {
-		return nil, err
-	}
 	now := time.Now()
 	type seen struct {
 		identity string
@@ -74,11 +66,30 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 		entries, _ := json.Marshal(rv.EntryFindings())
 		return out, sha256.Sum256(entries), err
 	}
-	have, haveEntries, err := walk(stored)
-	if err != nil {
-		return nil, err
+	// The stored walk runs beside linking afresh: they read the same
+	// database and share nothing.
+	var have map[string]seen
+	var haveEntries [32]byte
+	storedDone := make(chan error, 1)
+	go func() {
+		var err error
+		have, haveEntries, err = walk(stored)
+		storedDone <- err
+	}()
+	want, wantEntries, err := func() (map[string]seen, [32]byte, error) {
+		fresh, err := s.NewReview(ctx)
+		if err != nil {
+			return nil, [32]byte{}, err
+		}
+		fresh.stored = false
+		if err := fresh.prepareLinking(ctx); err != nil {
+			return nil, [32]byte{}, err
+		}
+		return walk(fresh)
+	}()
+	if storedErr := <-storedDone; err == nil {
+		err = storedErr
 	}
-	want, wantEntries, err := walk(fresh)
 	if err != nil {
 		return nil, err
 	}
