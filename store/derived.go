@@ -85,6 +85,11 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 		if err := fresh.prepareLinking(ctx); err != nil {
 			return nil, [32]byte{}, err
 		}
+		// Compared afresh too, not taken from the stored summary.
+		fresh.lookalikes.identities = nil
+		if fresh.lookalikes, err = fresh.loadLookalikes(ctx); err != nil {
+			return nil, [32]byte{}, err
+		}
 		return walk(fresh)
 	}()
 	if storedErr := <-storedDone; err == nil {

@@ -29,6 +29,10 @@ type linkedSummary struct {
 	// certificate's key (70 ms at 100,000). Nil in a summary stored before
 	// it was kept: reads then compute it.
 	SharedKeys map[string][]string `json:"shared_keys"`
+	// LookalikeNames maps the identity names that read like others to
+	// those others (lookalike-name), so that reads need not compare every
+	// name (0.1 s at 100,000). Nil in a summary stored before it was kept.
+	LookalikeNames map[string][]string `json:"lookalike_names"`
 }
 
 // loadLinkedSummary reads the stored summary (nil when there is none, or
@@ -58,6 +62,7 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSumma
 	if sum.SharedKeys != nil {
 		rv.shared = sum.SharedKeys
 	}
+	rv.lookalikes.identities = sum.LookalikeNames
 	return &sum, true, nil
 }
 
@@ -220,8 +225,13 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if err != nil {
 		return done, err
 	}
+	lookalikes, err := identityLookalikes(ctx, tx)
+	if err != nil {
+		return done, err
+	}
 	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
-		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs, SharedKeys: shared})
+		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs, SharedKeys: shared,
+		LookalikeNames: lookalikes})
 	if err != nil {
 		return done, err
 	}

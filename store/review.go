@@ -301,23 +301,18 @@ type readAlikes struct {
 	identities, owners map[string][]string
 }
 
-// loadLookalikes compares every identity's name with the others', and
-// every owner (set by reviewers or imported) with the others.
+// loadLookalikes compares every identity's name with the others (unless
+// the stored summary gave them: relinks keep them), and every owner (set
+// by reviewers or imported) with the others.
 func (rv *Review) loadLookalikes(ctx context.Context) (readAlikes, error) {
-	var names, owners []string
-	err := rv.s.eachRow(ctx, `SELECT DISTINCT name FROM identities`, nil, func(rows *sql.Rows) error {
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				return err
-			}
-			names = append(names, name)
+	out := readAlikes{identities: rv.lookalikes.identities}
+	if out.identities == nil {
+		var err error
+		if out.identities, err = identityLookalikes(ctx, rv.s.db); err != nil {
+			return out, err
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		return readAlikes{}, err
 	}
+	var owners []string
 	seen := map[string]bool{}
 	for _, m := range []map[string]Governance{rv.reviewer, rv.governed} {
 		for _, g := range m {
@@ -327,7 +322,24 @@ func (rv *Review) loadLookalikes(ctx context.Context) (readAlikes, error) {
 			}
 		}
 	}
-	return readAlikes{identities: model.Lookalikes(names), owners: model.Lookalikes(owners)}, nil
+	out.owners = model.Lookalikes(owners)
+	return out, nil
+}
+
+// identityLookalikes compares every identity's name with the others.
+func identityLookalikes(ctx context.Context, q queryer) (map[string][]string, error) {
+	var names []string
+	err := eachRowOf(ctx, q, `SELECT DISTINCT name FROM identities`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return err
+			}
+			names = append(names, name)
+		}
+		return rows.Err()
+	})
+	return model.Lookalikes(names), err
 }
 
 // Findings computes the findings of a linked record and notes their codes
