@@ -38,6 +38,16 @@ func (d DerivedDifference) String() string {
 	return fmt.Sprintf("linked state of %s (%s) is not what linking its facts gives", d.Identity, shortFingerprint(d.Fingerprint))
 }
 
+// AsState is d as the state checks list it, beside the values the trail
+// does not explain (export, db copy).
+func (d DerivedDifference) AsState() StateDifference {
+	subject := "trust entries"
+	if d.Fingerprint != "" {
+		subject = d.Identity + " (" + d.Fingerprint + ")"
+	}
+	return StateDifference{What: "linked state", Subject: subject, InTable: d.What, InTrail: "what linking the facts gives (certgov reindex rebuilds it)"}
+}
+
 // VerifyDerived compares the stored linked state with linking every
 // certificate afresh, in memory (it writes nothing, so an auditor may
 // run it). A stored state that is not current yet (a relink pending) is

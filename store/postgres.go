@@ -259,7 +259,15 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	// Any login may take an advisory lock: the wait is bounded as the
+	// write lock's is.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, writeLockTimeout.Milliseconds())); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(migrationLockKey)); err != nil {
+		if e := postgresError(err); e != nil && e.Code == "55P03" {
+			return &WriteLockTimeoutError{Waited: writeLockTimeout}
+		}
 		return err
 	}
 	version, err := s.postgresSchemaVersion(ctx, tx)

@@ -228,7 +228,7 @@ func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, erro
 		return nil, err
 	}
 	for _, d := range derived {
-		diffs = append(diffs, StateDifference{What: "linked state", Subject: d.Identity + " (" + d.Fingerprint + ")", InTable: d.What, InTrail: "what linking its facts gives (certgov reindex)"})
+		diffs = append(diffs, d.AsState())
 	}
 	if len(diffs) > 0 {
 		return nil, &UnexplainedStateError{Path: s.path, Differences: diffs}

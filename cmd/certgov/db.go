@@ -81,14 +81,13 @@ not what its facts give, is refused.`,
 				return err
 			}
 			defer src.Close()
-			if n, _, err := src.VerifyAudit(ctx); err != nil {
-				return fmt.Errorf("%s: the audit trail does not verify (%v): copying it would carry the break up", from, err)
-			} else if n == 0 {
-				fmt.Fprintln(cmd.ErrOrStderr(), "certgov: note: the source has no audit events")
-			}
+			// CopyTo verifies the source's chain and state first.
 			sum, err := src.CopyTo(ctx, to)
 			if err != nil {
 				return err
+			}
+			if sum.Events == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "certgov: note: the source has no audit events")
 			}
 			target, err := store.Open(ctx, to)
 			if err != nil {

@@ -83,7 +83,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 		return nil, fmt.Errorf("export refused: %w", err)
 	}
 	for _, d := range derived {
-		diffs = append(diffs, store.StateDifference{What: "linked state", Subject: d.Identity + " (" + d.Fingerprint + ")", InTable: d.What, InTrail: "what linking its facts gives"})
+		diffs = append(diffs, d.AsState())
 	}
 	if len(diffs) > 0 && !o.AllowUnverified {
 		return nil, &UnverifiedError{Differences: diffs}
