@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"certgov/model"
@@ -201,7 +203,7 @@ var directiveShape = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // missing file is a problem of the directive, as nginx -t would report
 // it.
 func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*nginxDirective, error) {
-	pattern, err := p.r.referencedPath(d.args[0], file)
+	pattern, err := p.r.referencedPath(d.args[0], p.r.path)
 	if err != nil {
 		p.r.problemIn(file, d.line, "include", err)
 		return nil, nil
@@ -250,25 +252,26 @@ func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*ngi
 // nginx inherits each directive from the enclosing context separately,
 // unless the context sets its own; order inside a block does not matter.
 type nginxTLS struct {
-	verify  *nginxDirective
-	caFiles map[string]*nginxDirective // ssl_client_certificate, ssl_trusted_certificate
+	verify, depth, crl *nginxDirective
+	caFiles            map[string]*nginxDirective // ssl_client_certificate, ssl_trusted_certificate
 }
 
 func (t nginxTLS) inherit(block []*nginxDirective) nginxTLS {
-	out := nginxTLS{verify: t.verify, caFiles: map[string]*nginxDirective{}}
-	for k, v := range t.caFiles {
-		out.caFiles[k] = v
-	}
+	out := nginxTLS{verify: t.verify, depth: t.depth, crl: t.crl, caFiles: map[string]*nginxDirective{}}
+	maps.Copy(out.caFiles, t.caFiles)
 	for _, d := range block {
+		if d.isBlock || len(d.args) != 1 {
+			continue
+		}
 		switch d.name {
 		case "ssl_verify_client":
-			if len(d.args) == 1 {
-				out.verify = d
-			}
+			out.verify = d
+		case "ssl_verify_depth":
+			out.depth = d
+		case "ssl_crl":
+			out.crl = d
 		case "ssl_client_certificate", "ssl_trusted_certificate":
-			if len(d.args) == 1 {
-				out.caFiles[d.name] = d
-			}
+			out.caFiles[d.name] = d
 		}
 	}
 	return out
@@ -280,104 +283,422 @@ func (r *reader) readNginx(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
-	n := &nginxConfig{r: r, read: map[string][]model.FoundCertificate{}}
+	n := &nginxConfig{r: r, read: map[string]nginxFile{}, maps: map[string]*nginxDirective{}}
+	n.collectMaps(top)
 	n.walk(top, nginxTLS{}, true)
 	return nil
 }
 
 type nginxConfig struct {
 	r    *reader
-	read map[string][]model.FoundCertificate // CA files read so far, by path
+	read map[string]nginxFile // files read so far, by path
+	// maps are the map blocks by the variable they set ("$allowed"):
+	// nginx allows them in http only, and their variables are global.
+	maps map[string]*nginxDirective
+}
+
+// nginxFile is a CA or CRL file as read: its certificates, or why it
+// could not be read.
+type nginxFile struct {
+	certs []model.FoundCertificate
+	err   error
+}
+
+func (n *nginxConfig) collectMaps(list []*nginxDirective) {
+	for _, d := range list {
+		switch {
+		case d.name == "map" && d.isBlock && len(d.args) == 2:
+			n.maps[d.args[1]] = d
+		case d.name == "http" && d.isBlock:
+			n.collectMaps(d.block)
+		}
+	}
 }
 
 // walk evaluates a list of directives with the settings inherited from
-// outside: each server block is a scope of its own; a file without http or
-// server blocks (a snippet included into a server) is one scope.
+// outside: each server block is a server of its own. A file without http
+// or server blocks (a snippet imported by itself) is no server: the CA
+// files it verifies with are a standalone anchor list.
 func (n *nginxConfig) walk(list []*nginxDirective, outer nginxTLS, top bool) {
 	here := outer.inherit(list)
-	servers := 0
+	contexts := 0
 	for _, d := range list {
 		switch {
-		case d.name == "map" && len(d.args) == 2 && trustMapVariables[d.args[0]]:
-			n.r.nginxMap(d)
 		case d.name == "http" && d.isBlock:
 			n.walk(d.block, here, false)
-			servers++
+			contexts++
 		case d.name == "server" && d.isBlock:
 			n.server(d, here.inherit(d.block))
-			servers++
+			contexts++
 		}
 	}
-	if servers == 0 && top {
-		n.apply(here, "")
+	if contexts == 0 && top && here.verify != nil && (here.verify.args[0] == model.VerifyOn || here.verify.args[0] == model.VerifyOptional) {
+		for _, name := range nginxCAFileDirectives {
+			if d := here.caFiles[name]; d != nil {
+				if f := n.file(d, name); f.err == nil {
+					n.r.anchors(f.certs, name+" "+filepath.Base(d.args[0]), n.where(d.file, d.line)+": "+name, "", "")
+				}
+			}
+		}
 	}
 }
 
+var nginxCAFileDirectives = []string{"ssl_client_certificate", "ssl_trusted_certificate"}
+
+// where names a place in the configuration for people: the file relative
+// to nginx's prefix (the folder of the imported nginx.conf), and the line.
+func (n *nginxConfig) where(file string, line int) string {
+	rel, err := filepath.Rel(filepath.Dir(n.r.path), file)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		rel = file
+	}
+	return fmt.Sprintf("%s:%d", rel, line)
+}
+
+// file reads a CA or CRL file a directive names, once: paths relative to
+// nginx's prefix, whichever file the directive is written in. Its
+// certificates are inventoried; its CRLs are imported.
+func (n *nginxConfig) file(d *nginxDirective, name string) nginxFile {
+	path, err := n.r.referencedPath(d.args[0], n.r.path)
+	if err != nil {
+		n.r.problemIn(d.file, d.line, name, fmt.Errorf("%s: %w", d.args[0], err))
+		return nginxFile{err: err}
+	}
+	if f, ok := n.read[path]; ok {
+		return f
+	}
+	if n.r.interrupted() {
+		return nginxFile{err: n.r.ctx.Err()}
+	}
+	data, err := n.r.readReferenced(path)
+	if err != nil {
+		n.r.problemIn(d.file, d.line, name, fmt.Errorf("%s: %w", d.args[0], err))
+		n.read[path] = nginxFile{err: err}
+		return n.read[path]
+	}
+	sub := &reader{ctx: n.r.ctx, path: path, opts: n.r.opts, res: &model.FileResult{}}
+	if err := sub.readPEM(data); err != nil {
+		n.r.problemIn(d.file, d.line, name, err)
+	}
+	n.r.res.Problems = append(n.r.res.Problems, sub.res.Problems...)
+	n.r.res.CRLs = append(n.r.res.CRLs, sub.res.CRLs...)
+	var f nginxFile
+	location := n.where(d.file, d.line) + ": " + name + " " + d.args[0]
+	for _, c := range sub.res.Certificates {
+		c.Location = strings.TrimSuffix(location+", "+c.Location, ", ")
+		n.r.res.Certificates = append(n.r.res.Certificates, c)
+		f.certs = append(f.certs, c)
+	}
+	n.read[path] = f
+	return f
+}
+
+// server reads one server block as nginx decides its clients: the mode
+// and depth of ssl_verify_client and ssl_verify_depth, the anchors of its
+// CA files (both directives anchor; only ssl_client_certificate's are sent
+// as CA names), its CRL, and the maps its if/return tests. All of its
+// entries are all-of conditions: a chain to an anchor (unless the mode
+// verifies none), then each gate.
 func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
-	scope := fmt.Sprintf("server line %d", d.line)
-	if d.file != n.r.path {
-		scope = fmt.Sprintf("server %s:%d", d.file, d.line)
+	srv := model.Server{Kind: "nginx server", Host: n.r.opts.Host, Location: n.where(d.file, d.line), Mode: model.VerifyOff, Depth: 1}
+	srv.Scope = "server " + srv.Location
+	for _, x := range d.block {
+		switch {
+		case x.name == "server_name" && !x.isBlock:
+			srv.Names = append(srv.Names, x.args...)
+		case x.name == "listen" && !x.isBlock && len(x.args) > 0:
+			srv.Listen = append(srv.Listen, x.args[0])
+		}
 	}
-	n.apply(tls, scope)
+	defer func() { n.r.res.Servers = append(n.r.res.Servers, srv) }()
+	unknown := func(why string) { srv.Unknown = strings.TrimPrefix(srv.Unknown+"; "+why, "; ") }
+
+	if v := tls.verify; v != nil {
+		switch mode := v.args[0]; mode {
+		case model.VerifyOn, model.VerifyOptional, model.VerifyOptionalNoCA, model.VerifyOff:
+			srv.Mode = mode
+		default:
+			n.r.problemIn(v.file, v.line, "ssl_verify_client", fmt.Errorf("unknown mode %q (nginx -t refuses it)", directiveName(mode)))
+			unknown("ssl_verify_client has an unknown mode")
+		}
+	}
+	if v := tls.depth; v != nil {
+		depth, err := strconv.Atoi(v.args[0])
+		if err != nil || depth < 0 {
+			n.r.problemIn(v.file, v.line, "ssl_verify_depth", fmt.Errorf("%q is not a depth (nginx -t refuses it)", directiveName(v.args[0])))
+			unknown("ssl_verify_depth is not a number")
+		}
+		srv.Depth = depth
+	}
+	// Every file is read, whatever the mode, so that its certificates are
+	// inventoried and what cannot be read is reported.
+	var anchorFiles []*nginxDirective
+	files := map[*nginxDirective]nginxFile{}
+	for _, name := range nginxCAFileDirectives {
+		if f := tls.caFiles[name]; f != nil {
+			anchorFiles = append(anchorFiles, f)
+			files[f] = n.file(f, name)
+		}
+	}
+	if c := tls.crl; c != nil {
+		srv.CRLs = append(srv.CRLs, c.args[0])
+		if f := n.file(c, "ssl_crl"); f.err != nil && srv.Mode != model.VerifyOff {
+			unknown("its CRL " + c.args[0] + " cannot be read")
+		}
+	}
+	if srv.Mode == model.VerifyOff {
+		return // no certificate is asked for
+	}
+	gate := n.gates(d)
+	srv.Gates = gate.texts
+	if gate.unknown != "" {
+		unknown(gate.unknown)
+	}
+	verifies := srv.Mode != model.VerifyOptionalNoCA || gate.requireVerify
+	if verifies && len(anchorFiles) == 0 {
+		n.r.problemIn(d.file, d.line, "server", errors.New("ssl_verify_client "+srv.Mode+" without ssl_client_certificate or ssl_trusted_certificate (nginx -t refuses it)"))
+		unknown("it verifies client certificates without a CA file")
+	}
+	var entries []model.TrustEntry
+	for _, f := range anchorFiles {
+		read := files[f]
+		srv.Anchors = append(srv.Anchors, f.name+" "+f.args[0])
+		if read.err != nil {
+			unknown(f.name + " " + f.args[0] + " cannot be read")
+			continue
+		}
+		for _, c := range read.certs {
+			if f.name == "ssl_client_certificate" {
+				srv.CANames = append(srv.CANames, c.Subject)
+			}
+			if verifies {
+				entries = append(entries, model.TrustEntry{Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256",
+					Label: f.name + " " + filepath.Base(f.args[0]), Location: n.where(f.file, f.line) + ": " + f.name})
+			}
+		}
+	}
+	if srv.Unknown != "" || gate.none {
+		return // never the entries of some other context instead
+	}
+	entries = append(entries, gate.entries...)
+	if !verifies {
+		if len(gate.entries) == 0 {
+			srv.AdmitsAny = true
+		}
+		for _, e := range gate.entries {
+			if e.Kind == model.EntrySubjectDN || e.Kind == model.EntrySAN {
+				srv.SpoofableNames = append(srv.SpoofableNames, e.Value)
+			}
+		}
+	}
+	for i := range entries {
+		entries[i].Scope, entries[i].AllOf = srv.Scope, true
+	}
+	n.r.res.TrustEntries = append(n.r.res.TrustEntries, entries...)
 }
 
-// apply reads the CA files in force in one scope. With ssl_verify_client
-// on or optional they are the scope's anchors; with off (nginx's default)
-// no certificate is requested, and with optional_no_ca none is verified,
-// so the files admit nobody there and are only inventoried.
-func (n *nginxConfig) apply(tls nginxTLS, scope string) {
-	mode := "off"
-	if tls.verify != nil {
-		mode = tls.verify.args[0]
+// nginxGates is what a server's if/return blocks make of its maps.
+type nginxGates struct {
+	entries []model.TrustEntry
+	// requireVerify: an if refuses unless $ssl_client_verify is SUCCESS,
+	// so under optional_no_ca the CA files decide after all.
+	requireVerify bool
+	none          bool // a gate admits no certificate at all
+	unknown       string
+	texts         []string
+}
+
+// gates reads the server's if blocks that refuse (return 4xx, 444), in
+// the server block and in its "location /" (every request that no other
+// location takes): each tests a variable; a map on a client-certificate
+// variable gates the server with the keys whose value the ifs let
+// through.
+func (n *nginxConfig) gates(server *nginxDirective) nginxGates {
+	var g nginxGates
+	tests := map[string][]nginxCondition{} // by map variable, in order
+	var order []string
+	ifs := server.block
+	for _, x := range server.block {
+		if x.name == "location" && x.isBlock && slices.Equal(x.args, []string{"/"}) {
+			ifs = append(slices.Clone(ifs), x.block...)
+		}
 	}
-	for _, name := range []string{"ssl_client_certificate", "ssl_trusted_certificate"} {
-		d := tls.caFiles[name]
-		if d == nil {
+	for _, x := range ifs {
+		if x.name != "if" || !x.isBlock || !refuses(x.block) {
 			continue
 		}
-		path, err := n.r.referencedPath(d.args[0], d.file)
-		if err != nil {
-			n.r.problemIn(d.file, d.line, name, fmt.Errorf("CA file: %w", err))
-			continue
+		cond, ok := parseNginxCondition(x.args)
+		where := n.where(x.file, x.line)
+		switch {
+		case !ok:
+			if strings.Contains(strings.Join(x.args, " "), "$ssl_client") {
+				g.unknown = "the if at " + where + " is not a condition certgov reads"
+			}
+		case cond.variable == "$ssl_client_verify":
+			if cond.op == "!=" && cond.value == "SUCCESS" {
+				g.requireVerify = true
+				g.texts = append(g.texts, "if $ssl_client_verify != SUCCESS at "+where)
+			}
+		case n.maps[cond.variable] != nil:
+			if tests[cond.variable] == nil {
+				order = append(order, cond.variable)
+			}
+			cond.where = where
+			tests[cond.variable] = append(tests[cond.variable], cond)
+		case strings.HasPrefix(cond.variable, "$ssl_client_"):
+			g.unknown = "the if at " + where + " tests " + cond.variable + " itself: certgov reads maps on it"
 		}
-		location := fmt.Sprintf("line %d: %s", d.line, name)
-		if d.file != n.r.path {
-			location = fmt.Sprintf("%s:%d: %s", d.file, d.line, name)
+	}
+	for _, variable := range order {
+		n.mapGate(n.maps[variable], tests[variable], &g)
+	}
+	return g
+}
+
+// mapGate turns one map, tested by conds, into the allow list it is.
+func (n *nginxConfig) mapGate(d *nginxDirective, conds []nginxCondition, g *nginxGates) {
+	source, result := d.args[0], d.args[1]
+	var wheres []string
+	for _, c := range conds {
+		wheres = append(wheres, c.where)
+	}
+	text := fmt.Sprintf("map %s %s (%s), tested at %s", source, result, n.where(d.file, d.line), strings.Join(wheres, ", "))
+	refused := func(value string) bool {
+		for _, c := range conds {
+			if c.holds(value) {
+				return true
+			}
 		}
-		certs, seen := n.read[path]
-		if !seen && n.r.interrupted() {
+		return false
+	}
+	pairs, fallback := nginxMapPairs(d)
+	if !trustMapVariables[source] {
+		if strings.HasPrefix(source, "$ssl_client_") {
+			g.unknown = "map on " + source + " gates it: certgov reads maps on $ssl_client_fingerprint, $ssl_client_s_dn and $ssl_client_serial"
+		}
+		g.texts = append(g.texts, text+": not on the client certificate")
+		return
+	}
+	var allowed []nginxMapPair
+	deny := 0
+	for _, p := range pairs {
+		if strings.HasPrefix(p.value, "$") {
+			g.unknown = "map " + result + " sets a variable's value: certgov cannot tell what it admits"
 			return
 		}
-		if !seen {
-			data, err := n.r.readReferenced(path)
-			if err != nil {
-				n.r.problemIn(d.file, d.line, name, fmt.Errorf("CA file %s: %w", d.args[0], err))
-				n.read[path] = nil
-				continue
-			}
-			ca := &reader{ctx: n.r.ctx, path: path, opts: n.r.opts, res: &model.FileResult{}}
-			if err := ca.readPEM(data); err != nil {
-				n.r.problemIn(d.file, d.line, name, err)
-			}
-			n.r.res.Problems = append(n.r.res.Problems, ca.res.Problems...)
-			for _, c := range ca.res.Certificates {
-				c.Location = strings.TrimSuffix(location+" "+d.args[0]+", "+c.Location, ", ")
-				n.r.res.Certificates = append(n.r.res.Certificates, c)
-				certs = append(certs, c)
-			}
-			n.read[path] = certs
+		if refused(p.value) {
+			deny++
+		} else {
+			allowed = append(allowed, p)
 		}
-		if mode == "on" || mode == "optional" {
-			n.r.anchors(certs, name+" "+filepath.Base(d.args[0])+" (ssl_verify_client "+mode+")", location, scope, "")
+	}
+	switch {
+	case !refused(fallback) && deny > 0:
+		g.unknown = "map " + result + " admits by default and refuses the certificates it lists: certgov reads allow lists"
+		return
+	case !refused(fallback):
+		g.texts = append(g.texts, text+": admits every certificate by default")
+		return
+	case len(allowed) == 0:
+		g.none = true
+		g.texts = append(g.texts, text+": admits no certificate")
+		return
+	}
+	g.texts = append(g.texts, text)
+	for _, p := range allowed {
+		entry, err := nginxMapEntry(source, p.key)
+		if err != nil {
+			n.r.problemIn(d.file, p.line, "map "+source, err)
+			continue
 		}
+		entry.Label = fmt.Sprintf("map %s %s = %s", source, result, p.value)
+		entry.Location = n.where(d.file, p.line) + ": map " + source
+		g.entries = append(g.entries, entry)
 	}
 }
 
-// nginxMap reads the pairs of a map block on a client-certificate
-// variable. Each allowing pair is a trust entry labelled with what it is:
-// the map, its variable and the value it sets.
-func (r *reader) nginxMap(d *nginxDirective) {
-	variable, result := d.args[0], d.args[1]
+// refuses reports whether an if block ends the request with an error
+// status (return 4xx or 5xx, or 444, which closes the connection).
+func refuses(block []*nginxDirective) bool {
+	for _, d := range block {
+		if d.name == "return" && len(d.args) > 0 {
+			if code, err := strconv.Atoi(d.args[0]); err == nil && code >= 400 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nginxCondition is an if's condition on a variable: "($v)", "(!$v)",
+// "($v = x)", "($v != x)", "($v ~ re)" and its negated and case-blind
+// forms.
+type nginxCondition struct {
+	variable, op, value, where string
+}
+
+func parseNginxCondition(args []string) (nginxCondition, bool) {
+	text := strings.TrimSpace(strings.Join(args, " "))
+	if !strings.HasPrefix(text, "(") || !strings.HasSuffix(text, ")") {
+		return nginxCondition{}, false
+	}
+	fields := strings.Fields(strings.TrimSpace(text[1 : len(text)-1]))
+	switch len(fields) {
+	case 1:
+		if v, ok := strings.CutPrefix(fields[0], "!"); ok && strings.HasPrefix(v, "$") {
+			return nginxCondition{variable: v, op: "!"}, true
+		}
+		if strings.HasPrefix(fields[0], "$") {
+			return nginxCondition{variable: fields[0]}, true
+		}
+	case 2, 3:
+		value := ""
+		if len(fields) == 3 {
+			value = fields[2]
+		}
+		switch fields[1] {
+		case "=", "!=", "~", "~*", "!~", "!~*":
+			if strings.HasPrefix(fields[0], "$") {
+				return nginxCondition{variable: fields[0], op: fields[1], value: value}, true
+			}
+		}
+	}
+	return nginxCondition{}, false
+}
+
+// holds says whether the condition is true for a variable's value, as
+// nginx decides it: a bare variable is true unless empty or "0".
+func (c nginxCondition) holds(value string) bool {
+	switch c.op {
+	case "":
+		return value != "" && value != "0"
+	case "!":
+		return value == "" || value == "0"
+	case "=":
+		return value == c.value
+	case "!=":
+		return value != c.value
+	}
+	pattern := c.value
+	if strings.HasSuffix(c.op, "*") {
+		pattern = "(?i)" + pattern
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return false
+	}
+	return re.MatchString(value) != strings.HasPrefix(c.op, "!")
+}
+
+// nginxMapPair is one key/value line of a map block.
+type nginxMapPair struct {
+	key, value string
+	line       int
+}
+
+// nginxMapPairs reads a map block's pairs and its default ("" when none,
+// as nginx sets).
+func nginxMapPairs(d *nginxDirective) (pairs []nginxMapPair, fallback string) {
 	tokens := d.mapTokens
 	for i := 0; i < len(tokens); {
 		j := i
@@ -386,25 +707,16 @@ func (r *reader) nginxMap(d *nginxDirective) {
 		}
 		words := tokens[i:min(j, len(tokens))]
 		i = j + 1
-		if len(words) != 2 || (!words[0].quoted && (words[0].text == "default" || words[0].text == "hostnames" || words[0].text == "volatile" || words[0].text == "include")) {
+		if len(words) == 2 && !words[0].quoted && words[0].text == "default" {
+			fallback = words[1].text
 			continue
 		}
-		key, value, line := words[0].text, words[1].text, words[0].line
-		if denies(value) {
+		if len(words) != 2 || (!words[0].quoted && (words[0].text == "hostnames" || words[0].text == "volatile" || words[0].text == "include")) {
 			continue
 		}
-		entry, err := nginxMapEntry(variable, key)
-		if err != nil {
-			r.problemIn(d.file, line, "map "+variable, err)
-			continue
-		}
-		entry.Label = fmt.Sprintf("map %s %s = %s", variable, result, value)
-		entry.Location = fmt.Sprintf("line %d: map %s", line, variable)
-		if d.file != r.path {
-			entry.Location = fmt.Sprintf("%s:%d: map %s", d.file, line, variable)
-		}
-		r.res.TrustEntries = append(r.res.TrustEntries, entry)
+		pairs = append(pairs, nginxMapPair{key: words[0].text, value: words[1].text, line: words[0].line})
 	}
+	return pairs, fallback
 }
 
 // closingBrace is the index of the first unquoted "}" in tokens, or -1.
@@ -417,32 +729,25 @@ func closingBrace(tokens []nginxToken) int {
 	return -1
 }
 
-// denies reports map values that mean "not allowed".
-func denies(value string) bool {
-	switch strings.ToLower(value) {
-	case "", "0", "off", "no", "false", "deny":
-		return true
-	}
-	return false
-}
-
 // trustMapVariables are the map keys that decide which certificates get in.
 var trustMapVariables = map[string]bool{"$ssl_client_fingerprint": true, "$ssl_client_s_dn": true, "$ssl_client_serial": true}
 
 func nginxMapEntry(variable, key string) (model.TrustEntry, error) {
 	switch variable {
 	case "$ssl_client_fingerprint":
-		value, algorithm, err := model.ParseFingerprintPin(key)
-		if err != nil {
-			return model.TrustEntry{}, err
+		// nginx looks the SHA-1 hex up as it is (case aside): a key
+		// with colons, or a SHA-256, never matches.
+		value := strings.ToLower(key)
+		if len(value) != 40 || strings.Trim(value, "0123456789abcdef") != "" {
+			return model.TrustEntry{}, fmt.Errorf("key %q never matches: $ssl_client_fingerprint is 40 hex digits of SHA-1 without colons", key)
 		}
-		return model.TrustEntry{Kind: model.EntryFingerprint, Value: value, HashAlgorithm: algorithm}, nil
+		return model.TrustEntry{Kind: model.EntryFingerprint, Value: value, HashAlgorithm: "sha1"}, nil
 	case "$ssl_client_s_dn":
 		if pattern, ok := strings.CutPrefix(key, "~*"); ok {
-			return model.TrustEntry{Kind: model.EntrySubjectDN, Value: "(?i)" + pattern, Match: model.MatchRegex}, nil
+			return model.TrustEntry{Kind: model.EntrySubjectDN, Value: "(?i)" + pattern, Match: model.MatchSearch}, nil
 		}
 		if pattern, ok := strings.CutPrefix(key, "~"); ok {
-			return model.TrustEntry{Kind: model.EntrySubjectDN, Value: pattern, Match: model.MatchRegex}, nil
+			return model.TrustEntry{Kind: model.EntrySubjectDN, Value: pattern, Match: model.MatchSearch}, nil
 		}
 		if _, err := model.ParseDNString(key); err != nil {
 			return model.TrustEntry{}, err

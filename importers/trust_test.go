@@ -58,7 +58,7 @@ func TestPinList(t *testing.T) {
 	if len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0].Error(), "pins.txt:5: ") {
 		t.Errorf("problems %v, want line 5 named", res.Problems)
 	}
-	ix, _ := model.NewTrustIndex(res.TrustEntries)
+	ix, _ := model.NewTrustIndex(res.TrustEntries, res.Servers)
 	if got := ix.Evaluate(&client.Certificate, model.Chain{}).Admitted; len(got) != 3 {
 		t.Errorf("the pins admit the fixture through %d entries, want 3", len(got))
 	}
@@ -173,38 +173,54 @@ func TestCRL(t *testing.T) {
 
 func TestNginx(t *testing.T) {
 	path := filepath.Join("testdata", "trust", "nginx", "nginx.conf")
-	res := importers.ReadFile(context.Background(), path, importers.Options{}, true)
+	res := importers.ReadFile(context.Background(), path, importers.Options{Host: "edge-1"}, true)
 	if res.Err != nil || res.Source.Kind != model.KindNginx {
 		t.Fatalf("kind %q, err %v", res.Source.Kind, res.Err)
 	}
 	got := entrySummary(res)
+	// Only the maps a server's if/return tests gate it, and only that
+	// server: the serial map and the user-agent map gate nobody.
 	want := []string{
-		"fingerprint map $ssl_client_fingerprint $partner_allowed = 1 @line 4: map $ssl_client_fingerprint",
-		"subject-dn map $ssl_client_s_dn $client_name = ledger @line 11: map $ssl_client_s_dn",
-		"subject-dn map $ssl_client_s_dn $client_name = logistics @line 12: map $ssl_client_s_dn",
-		"serial map $ssl_client_serial $legacy_client = legacy @line 17: map $ssl_client_serial",
-		"ca ssl_client_certificate client-ca.pem (ssl_verify_client on) @line 27: ssl_client_certificate",
+		"ca ssl_client_certificate client-ca.pem @nginx.conf:27: ssl_client_certificate",
+		"fingerprint map $ssl_client_fingerprint $partner_allowed = 1 @nginx.conf:4: map $ssl_client_fingerprint",
+		"subject-dn map $ssl_client_s_dn $client_name = ledger @nginx.conf:11: map $ssl_client_s_dn",
+		"subject-dn map $ssl_client_s_dn $client_name = logistics @nginx.conf:12: map $ssl_client_s_dn",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("entries\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if res.TrustEntries[0].HashAlgorithm != "sha1" || res.TrustEntries[2].Match != model.MatchRegex {
-		t.Errorf("fingerprint %+v, regex %+v", res.TrustEntries[0], res.TrustEntries[2])
+	if len(res.TrustEntries) == 4 && (res.TrustEntries[1].HashAlgorithm != "sha1" || res.TrustEntries[3].Match != model.MatchSearch ||
+		res.TrustEntries[0].Scope != "server nginx.conf:22" || res.TrustEntries[2].Scope != "server nginx.conf:36" || !res.TrustEntries[2].AllOf) {
+		t.Errorf("entries %+v", res.TrustEntries)
+	}
+	var servers []string
+	for _, s := range res.Servers {
+		servers = append(servers, fmt.Sprintf("%s|%s|%s|admits-any=%v|spoofable=%d|unknown=%s", s.Name(), s.PolicyText(), s.Location, s.AdmitsAny, len(s.SpoofableNames), s.Unknown))
+	}
+	wantServers := []string{
+		"edge-1 partners.example:443|verify on, depth 1|nginx.conf:22|admits-any=false|spoofable=0|unknown=",
+		"edge-1 names.example:8443|verify optional_no_ca|nginx.conf:36|admits-any=false|spoofable=2|unknown=",
+		"edge-1 broken.example:9443|verify on, depth 1|nginx.conf:44|admits-any=false|spoofable=0|unknown=ssl_trusted_certificate missing-intermediates.pem cannot be read",
+	}
+	if !slices.Equal(servers, wantServers) {
+		t.Errorf("servers\n%s\nwant\n%s", strings.Join(servers, "\n"), strings.Join(wantServers, "\n"))
 	}
 	var problems []string
 	for _, p := range res.Problems {
 		problems = append(problems, p.Error())
 	}
-	if len(problems) != 2 || !strings.Contains(problems[0], "nginx.conf:6: ") || !strings.Contains(problems[1], "nginx.conf:28: ") || !strings.Contains(problems[1], "missing-intermediates.pem") {
-		t.Errorf("problems %q: want the bad fingerprint (line 6) and the missing CA file (line 28)", problems)
+	if len(problems) != 2 || !strings.Contains(problems[0], "nginx.conf:6: ") || !strings.Contains(problems[1], "nginx.conf:49: ") || !strings.Contains(problems[1], "missing-intermediates.pem") {
+		t.Errorf("problems %q: want the bad fingerprint (line 6) and the missing CA file (line 49)", problems)
 	}
 	if len(res.Certificates) != 1 || res.Certificates[0].CommonName != "Interop Root CA" {
-		t.Errorf("the CA file's certificates are inventoried: %v", commonNames(res))
+		t.Errorf("the CA file's certificates are inventoried once: %v", commonNames(res))
 	}
 	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
-	ix, _ := model.NewTrustIndex(res.TrustEntries)
-	if n := len(ix.Evaluate(&client.Certificate, model.Chain{}).Admitted); n != 2 {
-		t.Errorf("the fixture is admitted by %d entries, want its SHA-1 pin and its serial", n)
+	ix, _ := model.NewTrustIndex(res.TrustEntries, res.Servers)
+	// The fixture is self-signed: partners.example verifies its chain
+	// before the fingerprint map, so the pin alone does not admit it.
+	if ev := ix.Evaluate(&client.Certificate, model.Chain{}); len(ev.Admitted) != 0 || len(ev.Unverified) != 1 {
+		t.Errorf("the fixture is admitted by %d entries (want none) and meets %d without the chain (want its SHA-1 pin)", len(ev.Admitted), len(ev.Unverified))
 	}
 }
 
@@ -225,7 +241,7 @@ func TestEnvoy(t *testing.T) {
 		t.Errorf("problems %v: want the bad hash (line 17) and the unknown san_type", res.Problems)
 	}
 	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
-	ix, _ := model.NewTrustIndex(res.TrustEntries)
+	ix, _ := model.NewTrustIndex(res.TrustEntries, res.Servers)
 	// The self-signed fixture does not chain to the context's trusted_ca,
 	// so Envoy rejects it before its SAN matchers and pins count: nothing
 	// admits it, and the four conditions it meets are reported.
@@ -313,21 +329,23 @@ func TestNginxScopesAndIncludes(t *testing.T) {
     server { listen 1; }
 }
 `)
+	// Relative paths resolve from nginx's prefix (the folder of
+	// nginx.conf), whichever file names them.
 	write("conf.d/a.conf", `server {
     listen 2;
-    ssl_client_certificate ../clients.pem;
+    ssl_client_certificate clients.pem;
 }
 server {
     listen 3;
     ssl_verify_client off;
 }
 server {
-    ssl_client_certificate ../clients.pem;
+    ssl_client_certificate clients.pem;
     listen 4;
     ssl_verify_client optional_no_ca;
 }
 `)
-	write("conf.d/loop.conf", "include ../nginx.conf;\n")
+	write("conf.d/loop.conf", "include nginx.conf;\n")
 	res := importers.ReadFile(context.Background(), filepath.Join(dir, "nginx.conf"), importers.Options{}, true)
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -340,8 +358,8 @@ server {
 	// inherited mode; server 3 turns verification off; server 4 verifies
 	// nothing (optional_no_ca), wherever the directive stands.
 	want := []string{
-		"a.conf:1 ssl_client_certificate clients.pem (ssl_verify_client on)",
-		"server line 5 ssl_client_certificate ca.pem (ssl_verify_client on)",
+		"a.conf:1 ssl_client_certificate clients.pem",
+		"server nginx.conf:5 ssl_client_certificate ca.pem",
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -356,6 +374,19 @@ server {
 	}
 	if len(res.Certificates) != 2 {
 		t.Errorf("the CA files' certificates are inventoried once each: %v", commonNames(res))
+	}
+	var servers []string
+	for _, s := range res.Servers {
+		servers = append(servers, s.Name()+" "+s.PolicyText()+fmt.Sprint(" admits-any=", s.AdmitsAny))
+	}
+	wantServers := []string{
+		"nginx server :2 (conf.d/a.conf:1) verify on, depth 1 admits-any=false",
+		"nginx server :3 (conf.d/a.conf:5) verify off admits-any=false",
+		"nginx server :4 (conf.d/a.conf:9) verify optional_no_ca admits-any=true",
+		"nginx server :1 (nginx.conf:5) verify on, depth 1 admits-any=false",
+	}
+	if !slices.Equal(servers, wantServers) {
+		t.Errorf("servers\n%s\nwant\n%s", strings.Join(servers, "\n"), strings.Join(wantServers, "\n"))
 	}
 }
 

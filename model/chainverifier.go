@@ -2,6 +2,7 @@ package model
 
 import (
 	"crypto/x509"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -75,7 +76,6 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 			continue
 		}
 		var out Chain
-		seen := map[string]bool{}
 		for _, step := range steps {
 			if len(step) == 1 {
 				// The leaf is a CA or an anchor itself: Verify took it as
@@ -93,9 +93,8 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 				problem = up.problem
 			}
 			for _, w := range up.ends {
-				if !at.Before(w.from) && !at.After(w.til) && !seen[w.end.Anchor] {
-					seen[w.end.Anchor] = true
-					out.Ends = append(out.Ends, w.end)
+				if !at.Before(w.from) && !at.After(w.til) {
+					out.addEnd(w.end)
 				}
 			}
 		}
@@ -131,7 +130,7 @@ func (v *ChainVerifier) chainsOf(issuer *x509.Certificate) *caChains {
 		// anchors above (an intermediate listed in a truststore, whose root
 		// is listed elsewhere) are built without it among the roots.
 		fp := v.fingerprint(issuer)
-		up.ends = append(up.ends, chainWindow{end: ChainEnd{Anchor: fp, Root: v.roots[fp]}, from: issuer.NotBefore, til: issuer.NotAfter})
+		up.ends = append(up.ends, chainWindow{end: ChainEnd{Anchor: fp, Root: v.roots[fp], Depth: 0}, from: issuer.NotBefore, til: issuer.NotAfter})
 		if v.roots[fp] {
 			return up
 		}
@@ -169,10 +168,13 @@ func (v *ChainVerifier) chainsOf(issuer *x509.Certificate) *caChains {
 			}
 			end := chain[len(chain)-1]
 			fp := v.fingerprint(end)
-			key := fp + w.from.String() + w.til.String()
+			// Every certificate of the issuer's chain but its anchor sits
+			// between the leaf and the anchor.
+			depth := len(chain) - 1
+			key := fmt.Sprint(fp, w.from, w.til, depth)
 			if !seen[key] {
 				seen[key] = true
-				w.end = ChainEnd{Anchor: fp, Root: v.roots[fp]}
+				w.end = ChainEnd{Anchor: fp, Root: v.roots[fp], Depth: depth}
 				up.ends = append(up.ends, w)
 			}
 		}

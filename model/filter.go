@@ -75,6 +75,10 @@ func (r *Record) ExplicitRef() (TrustRef, bool) {
 
 // TrustRef names one trust entry that admits a certificate.
 type TrustRef struct {
+	// Server names the server whose entry it is (Server.Name); empty for
+	// an entry of a standalone trust store (a CA file or pin list that no
+	// imported server names).
+	Server   string    `json:"server,omitempty"`
 	Source   string    `json:"source"`
 	Kind     EntryKind `json:"kind"`
 	Entry    string    `json:"entry"`

@@ -58,7 +58,13 @@ func appendCached[K comparable](cache *map[K]string, key K, b []byte, encode fun
 }
 
 func appendTrustRef(b []byte, t TrustRef) []byte {
-	b = append(b, `{"source":`...)
+	b = append(b, '{')
+	if t.Server != "" {
+		b = append(b, `"server":`...)
+		b = appendJSONString(b, t.Server)
+		b = append(b, ',')
+	}
+	b = append(b, `"source":`...)
 	b = appendJSONString(b, t.Source)
 	b = appendField(b, "kind", string(t.Kind))
 	b = appendField(b, "entry", t.Entry)

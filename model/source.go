@@ -156,12 +156,15 @@ type FileResult struct {
 	Certificates []FoundCertificate
 	Keys         []PrivateKeyFact
 	TrustEntries []TrustEntry
-	CRLs         []CRL
-	Governance   []GovernanceValue
-	Problems     []Problem
-	Err          error
-	Skipped      string // reason, when skipped
-	Unchanged    bool
+	// Servers are the listeners the file configures; their trust entries
+	// are those of TrustEntries with their Scope.
+	Servers    []Server
+	CRLs       []CRL
+	Governance []GovernanceValue
+	Problems   []Problem
+	Err        error
+	Skipped    string // reason, when skipped
+	Unchanged  bool
 }
 
 // ElideSource shortens a source key to at most max characters from the

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"slices"
@@ -52,6 +53,10 @@ const (
 	MatchSuffix   = "suffix"
 	MatchContains = "contains"
 	MatchRegex    = "regex"
+	// MatchSearch is a regular expression searched for anywhere in the
+	// value, as nginx's map searches its "~" keys (PCRE, unanchored);
+	// MatchRegex must match the whole value.
+	MatchSearch = "search"
 	// MatchPartialChain marks an anchor entry of a list whose every
 	// certificate is a trust anchor, as Java's PKIX treats a truststore.
 	// Without it an anchor list behaves as OpenSSL's CAfile: a chain must
@@ -150,6 +155,9 @@ type TrustIndex struct {
 	anyAnchor map[int]bool
 	// allOf groups the entries of all-of scopes (TrustEntry.AllOf).
 	allOf map[string][]int
+	// depth bounds, by place, the CA certificates a chain may have between
+	// leaf and anchor (Server.Depth); places without a bound are absent.
+	depth map[string]int
 }
 
 func placeKey(e *TrustEntry) string { return e.Source + "\x00" + e.Scope }
@@ -159,10 +167,18 @@ type compiledPattern struct {
 	re    *regexp.Regexp // regex entries; nil for prefix/suffix/contains
 }
 
-// NewTrustIndex indexes entries. An entry that cannot be used (a bad
-// regular expression, an unknown kind) is reported and left out.
-func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
-	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{}, allOf: map[string][]int{}}
+// NewTrustIndex indexes entries, with the servers they belong to (an
+// entry belongs to the server of its source and scope). An entry that
+// cannot be used (a bad regular expression, an unknown kind) is reported
+// and left out.
+func NewTrustIndex(entries []TrustEntry, servers []Server) (*TrustIndex, []error) {
+	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{},
+		allOf: map[string][]int{}, depth: map[string]int{}}
+	for _, s := range servers {
+		if s.Depth >= 0 {
+			ix.depth[s.Key()] = s.Depth
+		}
+	}
 	var errs []error
 	var names []int
 	for i, e := range entries {
@@ -183,8 +199,8 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			if !e.AllOf {
 				names = append(names, i)
 			}
-			if e.Match == MatchRegex {
-				re, err := regexp.Compile("^(?:" + e.Value + ")$")
+			if e.Match == MatchRegex || e.Match == MatchSearch {
+				re, err := compileRule(e)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: subject DN pattern %q: %w", e.Location, e.Value, err))
 					continue
@@ -205,8 +221,8 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 			switch e.Match {
 			case "", MatchExact:
 				ix.add(sanKey(e.SANType, e.Value), i)
-			case MatchRegex:
-				re, err := regexp.Compile("^(?:" + e.Value + ")$")
+			case MatchRegex, MatchSearch:
+				re, err := compileRule(e)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: SAN pattern %q: %w", e.Location, e.Value, err))
 					continue
@@ -223,6 +239,15 @@ func NewTrustIndex(entries []TrustEntry) (*TrustIndex, []error) {
 	}
 	ix.scopeNameRules(names)
 	return ix, errs
+}
+
+// compileRule compiles a pattern rule: anchored for MatchRegex, searched
+// for MatchSearch.
+func compileRule(e TrustEntry) (*regexp.Regexp, error) {
+	if e.Match == MatchSearch {
+		return regexp.Compile(e.Value)
+	}
+	return regexp.Compile("^(?:" + e.Value + ")$")
 }
 
 // scopeNameRules finds, for each name rule, the anchors of the server it
@@ -306,6 +331,10 @@ type ChainEnd struct {
 	// nginx, HAProxy, Envoy) requires; other ends count only for anchor
 	// lists that accept partial chains (MatchPartialChain).
 	Root bool `json:"r,omitempty"`
+	// Depth counts the CA certificates between the leaf and the anchor
+	// on the shortest chain found, as OpenSSL's verify depth counts them:
+	// 0 for a leaf the anchor issued (or a leaf that is its own anchor).
+	Depth int `json:"d,omitempty"`
 }
 
 // Chain is what chain verification found for one certificate.
@@ -436,7 +465,9 @@ func (ix *TrustIndex) decideAllOf(conditions map[int]string, admit func(int, str
 		return
 	}
 	decided := map[string]bool{}
-	for i := range conditions {
+	// In entry order, so that the admissions come in the same order on
+	// every run.
+	for _, i := range slices.Sorted(maps.Keys(conditions)) {
 		place := placeKey(&ix.entries[i])
 		if decided[place] {
 			continue
@@ -480,10 +511,31 @@ func (ix *TrustIndex) decideAllOf(conditions map[int]string, admit func(int, str
 
 // anchorAccepts: an anchor entry accepts a chain that ends at its
 // certificate when that certificate is self-signed, or when its list
-// accepts partial chains.
+// accepts partial chains, and the chain is no deeper than its server
+// allows.
 func (ix *TrustIndex) anchorAccepts(entry int, end ChainEnd) bool {
 	e := &ix.entries[entry]
+	if depth, bounded := ix.depth[placeKey(e)]; bounded && end.Depth > depth {
+		return false
+	}
 	return e.Value == end.Anchor && (end.Root || e.Match == MatchPartialChain)
+}
+
+// TooDeep reports whether chain reaches one of the entry's anchor only
+// through more CA certificates than its server allows: why a certificate
+// of that CA is refused there.
+func (ix *TrustIndex) TooDeep(entry int, chain Chain) (depth, limit int, ok bool) {
+	e := &ix.entries[entry]
+	limit, bounded := ix.depth[placeKey(e)]
+	if !bounded || e.Kind != EntryCA {
+		return 0, 0, false
+	}
+	for _, end := range chain.Ends {
+		if end.Anchor == e.Value && (end.Root || e.Match == MatchPartialChain) && end.Depth > limit {
+			return end.Depth, limit, true
+		}
+	}
+	return 0, 0, false
 }
 
 // chainForNameRule returns the anchor through which c's chain satisfies
@@ -531,7 +583,7 @@ func (ix *TrustIndex) patternMatches(p compiledPattern, c *Certificate, sans []t
 			return false, false
 		}
 		switch e.Match {
-		case MatchRegex:
+		case MatchRegex, MatchSearch:
 			hit = p.re.MatchString(san.value)
 		case MatchPrefix:
 			hit = strings.HasPrefix(san.value, e.Value)
@@ -607,16 +659,23 @@ func VerifyChain(leaf *x509.Certificate, anchors, intermediates *x509.CertPool, 
 	if err != nil {
 		return Chain{Problem: chainProblem(err)}
 	}
-	seen := map[string]bool{}
 	var out Chain
 	for _, chain := range chains {
 		fp := fingerprintHex(chain[len(chain)-1].Raw)
-		if !seen[fp] {
-			seen[fp] = true
-			out.Ends = append(out.Ends, ChainEnd{Anchor: fp, Root: roots[fp]})
-		}
+		out.addEnd(ChainEnd{Anchor: fp, Root: roots[fp], Depth: max(len(chain)-2, 0)})
 	}
 	return out
+}
+
+// addEnd adds a chain end, keeping for each anchor its shortest chain.
+func (ch *Chain) addEnd(end ChainEnd) {
+	for i, e := range ch.Ends {
+		if e.Anchor == end.Anchor {
+			ch.Ends[i].Depth = min(e.Depth, end.Depth)
+			return
+		}
+	}
+	ch.Ends = append(ch.Ends, end)
 }
 
 // chainProblem says in a reviewer's words why no chain verified.
@@ -639,9 +698,25 @@ func chainProblem(err error) string {
 		}
 		return invalid.Error()
 	case errors.As(err, &unknown):
+		if strings.Contains(unknown.Error(), "insecure algorithm") {
+			// Go keeps the reason unexported: its message names it.
+			return "a signature of its chain uses an algorithm refused as too weak (" + insecureAlgorithm(unknown.Error()) + "): OpenSSL 3 at its default security level refuses it too"
+		}
 		return "no imported trust anchor verifies its issuer"
 	}
 	return err.Error()
+}
+
+// insecureAlgorithm picks the algorithm's name out of Go's message
+// ("… insecure algorithm SHA1-RSA …").
+func insecureAlgorithm(message string) string {
+	_, rest, _ := strings.Cut(message, "insecure algorithm ")
+	name, _, _ := strings.Cut(rest, " ")
+	name = strings.Trim(name, `"()\`)
+	if name == "" {
+		return "SHA-1 or MD5"
+	}
+	return name
 }
 
 // Trust models of an identity (RFC 8705 names where they apply).

@@ -51,7 +51,7 @@ func BenchmarkLink(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		ix, errs := model.NewTrustIndex(entries)
+		ix, errs := model.NewTrustIndex(entries, nil)
 		if len(errs) > 0 {
 			b.Fatal(errs)
 		}

@@ -114,7 +114,7 @@ func TestTrustIndex(t *testing.T) {
 		{Kind: model.EntryFingerprint, Value: strings.Repeat("0", 64), HashAlgorithm: "sha256", Location: "line 11"},
 		{Kind: model.EntrySAN, SANType: "dns", Value: "(", Match: model.MatchRegex, Location: "line 12"},
 	}
-	ix, errs := model.NewTrustIndex(entries)
+	ix, errs := model.NewTrustIndex(entries, nil)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "line 12") {
 		t.Fatalf("errors %v, want the bad pattern on line 12", errs)
 	}
@@ -168,7 +168,7 @@ func TestPatternWorkIsBounded(t *testing.T) {
 	}
 	entries = append(entries, model.TrustEntry{Kind: model.EntrySAN, SANType: "dns", Match: model.MatchSuffix,
 		Value: ".hostile.example", Location: "line 501"})
-	ix, errs := model.NewTrustIndex(entries)
+	ix, errs := model.NewTrustIndex(entries, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -268,7 +268,7 @@ func TestAllOfContext(t *testing.T) {
 	), context("validation context line 9",
 		model.TrustEntry{Kind: model.EntryFingerprint, Value: partner.FingerprintSHA256, HashAlgorithm: "sha256"},
 	)...)
-	ix, errs := model.NewTrustIndex(entries)
+	ix, errs := model.NewTrustIndex(entries, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

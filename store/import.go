@@ -25,6 +25,7 @@ type ImportSummary struct {
 	IdentitiesNew     int `json:"identities_new"`
 	PrivateKeys       int `json:"private_keys"`
 	TrustEntries      int `json:"trust_entries"`
+	Servers           int `json:"servers"`
 	Revocations       int `json:"revocations"`
 	GovernanceValues  int `json:"governance_values"`
 	Problems          int `json:"problems"`
@@ -91,8 +92,9 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 // different trust entries, so that `certgov import` reads such files again.
 // 2: every certificate of an anchor list is an anchor, name rules carry
 // their server's scope, Envoy contexts are all-of, truststores are anchor
-// lists.
-const ReaderVersion = 2
+// lists. 3: configurations yield their servers; nginx as nginx decides
+// (depth, maps gate through if/return, paths from the prefix).
+const ReaderVersion = 3
 
 // batchCertificates bounds a transaction: large enough to amortise the
 // commit, small enough that a killed import loses little.
@@ -278,6 +280,7 @@ func (s *ImportSummary) add(o ImportSummary) {
 	s.IdentitiesNew += o.IdentitiesNew
 	s.PrivateKeys += o.PrivateKeys
 	s.TrustEntries += o.TrustEntries
+	s.Servers += o.Servers
 	s.Revocations += o.Revocations
 	s.GovernanceValues += o.GovernanceValues
 }
@@ -310,6 +313,8 @@ var writerStatements = map[string]string{
 	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"entriesOf":     `DELETE FROM trust_entries WHERE source_id = ?`,
+	"server":        `INSERT INTO servers(source_id, scope, doc) VALUES (?, ?, ?)`,
+	"serversOf":     `DELETE FROM servers WHERE source_id = ?`,
 	"readerVersion": `UPDATE sources SET reader_version = ? WHERE id = ? AND reader_version < ?`,
 }
 
@@ -374,8 +379,10 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		}
 		if n, _ := updated.RowsAffected(); n > 0 {
 			reread = true
-			if _, err := w.stmts["entriesOf"].ExecContext(ctx, sourceID); err != nil {
-				return sum, err
+			for _, stmt := range []string{"entriesOf", "serversOf"} {
+				if _, err := w.stmts[stmt].ExecContext(ctx, sourceID); err != nil {
+					return sum, err
+				}
 			}
 		}
 	}
@@ -385,6 +392,16 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 				return sum, err
 			}
 			sum.TrustEntries++
+		}
+		for _, srv := range res.Servers {
+			doc, err := json.Marshal(srv)
+			if err != nil {
+				return sum, err
+			}
+			if _, err := w.stmts["server"].ExecContext(ctx, sourceID, srv.Scope, string(doc)); err != nil {
+				return sum, err
+			}
+			sum.Servers++
 		}
 	}
 	if isNew {

@@ -21,7 +21,7 @@ import (
 
 // linkerVersion changes whenever linking changes what it computes, so that
 // state stored by an older certgov is never read.
-const linkerVersion = 8
+const linkerVersion = 9
 
 // linkedState is one certificate's stored linked state. It is read for
 // every certificate on every read, so it is kept small and binary:

@@ -345,6 +345,20 @@ ALTER TABLE audit_events ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
 	`
 CREATE INDEX audit_events_fingerprint ON audit_events(fingerprint);
 `,
+	// 11: servers are first-class: each configuration's servers (nginx
+	// server blocks…) with their verification policy, as model.Server in
+	// JSON; their trust entries are those of the same source and scope.
+	// Chains are verified again: their ends now say how deep they are.
+	`
+CREATE TABLE servers (
+	id        INTEGER PRIMARY KEY,
+	source_id INTEGER NOT NULL REFERENCES sources(id),
+	scope     TEXT NOT NULL,
+	doc       TEXT NOT NULL
+);
+CREATE INDEX servers_source ON servers(source_id);
+DELETE FROM chain_anchors;
+`,
 }
 
 // migrationSteps are Go steps that run after the SQL of the migration with

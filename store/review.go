@@ -24,6 +24,8 @@ type Review struct {
 	governed   map[string]Governance
 	revoked    map[string]Revocation
 	entries    []StoredEntry
+	servers    []model.Server
+	serverOf   map[string]*model.Server // by Server.Key
 	index      *model.TrustIndex
 	chains     *Chains
 	actingCAs  map[string]bool
@@ -96,7 +98,25 @@ func (rv *Review) loadTemplatesFor(ctx context.Context, states []string) error {
 		}
 	}
 	slices.Sort(missing)
-	return rv.s.trustEntriesByID(ctx, slices.Compact(missing), func(e StoredEntry) { rv.refTemplates[e.ID] = e.ref() })
+	if len(missing) > 0 && rv.serverOf == nil {
+		if err := rv.loadServers(ctx); err != nil {
+			return err
+		}
+	}
+	return rv.s.trustEntriesByID(ctx, slices.Compact(missing), func(e StoredEntry) { rv.refTemplates[e.ID] = e.ref(rv.serverOf) })
+}
+
+// loadServers loads the servers, which name the entries they hold.
+func (rv *Review) loadServers(ctx context.Context) error {
+	var err error
+	if rv.servers, err = rv.s.Servers(ctx); err != nil {
+		return err
+	}
+	rv.serverOf = map[string]*model.Server{}
+	for i := range rv.servers {
+		rv.serverOf[rv.servers[i].Key()] = &rv.servers[i]
+	}
+	return nil
 }
 
 // loadEntries loads the trust entries, which stored references name by id.
@@ -105,9 +125,12 @@ func (rv *Review) loadEntries(ctx context.Context) error {
 	if rv.entries, err = rv.s.TrustEntries(ctx); err != nil {
 		return err
 	}
+	if err := rv.loadServers(ctx); err != nil {
+		return err
+	}
 	rv.refTemplates = make(map[int64]model.TrustRef, len(rv.entries))
 	for i := range rv.entries {
-		rv.refTemplates[rv.entries[i].ID] = rv.entries[i].ref()
+		rv.refTemplates[rv.entries[i].ID] = rv.entries[i].ref(rv.serverOf)
 	}
 	return nil
 }
@@ -130,7 +153,7 @@ func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) er
 		plain[i] = e.TrustEntry
 	}
 	// Entries that cannot be used were reported when they were imported.
-	rv.index, _ = model.NewTrustIndex(plain)
+	rv.index, _ = model.NewTrustIndex(plain, rv.servers)
 	rv.admitted = make([]map[string]bool, len(plain))
 	rv.admitsAny = make([]bool, len(plain))
 	rv.trustChecked = len(rv.entries) > 0
@@ -243,7 +266,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 				}
 				places[place] = true
 			}
-			ref := e.ref()
+			ref := rv.refTemplates[e.ID]
 			ref.Anchor = rv.chains.AnchorNames[a.Anchor]
 			ref.Explicit = model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)
 			r.Trust = append(r.Trust, ref)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
@@ -26,7 +27,7 @@ type StoredEntry struct {
 
 // ref is the reference to this entry that an admitted certificate shows:
 // the rule, and the place (where in the file, and which server there).
-func (e *StoredEntry) ref() model.TrustRef {
+func (e *StoredEntry) ref(servers map[string]*model.Server) model.TrustRef {
 	entry := e.Label
 	if entry == "" {
 		entry = e.Value
@@ -35,7 +36,29 @@ func (e *StoredEntry) ref() model.TrustRef {
 	if e.Scope != "" {
 		location = strings.TrimPrefix(location+", "+e.Scope, ", ")
 	}
-	return model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location}
+	ref := model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location}
+	if srv := servers[e.Source+"\x00"+e.Scope]; srv != nil {
+		ref.Server = srv.Name()
+	}
+	return ref
+}
+
+// Servers lists the servers of every current source, in the order of
+// their sources' paths and of the files.
+func (s *Store) Servers(ctx context.Context) ([]model.Server, error) {
+	return collect(ctx, s.db, `SELECT s.path, v.doc FROM servers v JOIN sources s ON s.id = v.source_id
+		WHERE s.superseded_at IS NULL ORDER BY s.path, v.id`, nil, func(rows *sql.Rows) (model.Server, error) {
+		var path, doc string
+		var srv model.Server
+		if err := rows.Scan(&path, &doc); err != nil {
+			return srv, err
+		}
+		if err := json.Unmarshal([]byte(doc), &srv); err != nil {
+			return srv, fmt.Errorf("server of %s: %w", path, err)
+		}
+		srv.Source = path
+		return srv, nil
+	})
 }
 
 const entryQuery = `SELECT e.id, e.kind, e.value, e.hash_algorithm, e.san_type, e.match, e.label, e.location, e.scope, e.all_of, s.path, s.kind
@@ -71,7 +94,7 @@ func scanEntries(rows *sql.Rows, fn func(StoredEntry)) error {
 
 // chainVersion changes whenever what a cached chain result means changes,
 // so that results of an older certgov are never reused.
-const chainVersion = "chains-v3"
+const chainVersion = "chains-v4"
 
 // Chains is what chain verification found for the whole inventory.
 type Chains struct {

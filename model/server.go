@@ -1,0 +1,152 @@
+package model
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Verification modes, as nginx's ssl_verify_client names them. Other
+// servers map onto them: an Envoy context that requires a client
+// certificate, a Java service with client auth needed, is "on".
+const (
+	// VerifyOn requires a certificate whose chain verifies.
+	VerifyOn = "on"
+	// VerifyOptional verifies a certificate when one is presented: a
+	// presented certificate that does not verify is refused as under on.
+	VerifyOptional = "optional"
+	// VerifyOptionalNoCA asks for a certificate and does not verify it:
+	// only the server's gates (maps on fingerprint, DN, serial) decide.
+	VerifyOptionalNoCA = "optional_no_ca"
+	// VerifyOff asks for no certificate.
+	VerifyOff = "off"
+)
+
+// Server is one listener that decides which client certificates get in:
+// an nginx server block, an Envoy filter chain, a Keycloak realm client,
+// an OAuth registration, an ingress with client-certificate annotations,
+// a Java service over a truststore. Its trust entries are those of its
+// source with its Scope; they state its anchors and gates, and its policy
+// here says how the chain to those anchors is checked.
+type Server struct {
+	// Scope is the Scope of its trust entries in its source.
+	Scope string `json:"scope"`
+	// Kind says what it is: "nginx server", "envoy filter chain"…
+	Kind string `json:"kind"`
+	// Host is the machine the configuration came from (import --host).
+	Host   string   `json:"host,omitempty"`
+	Names  []string `json:"names,omitempty"`  // server_name, realm client, listener name
+	Listen []string `json:"listen,omitempty"` // nginx listen addresses as written
+	// Location is where it is configured ("sites-enabled/api.conf:12").
+	Location string `json:"location"`
+	Mode     string `json:"mode"`
+	// Depth bounds the CA certificates between a leaf and its anchor as
+	// OpenSSL's verify depth does (nginx ssl_verify_depth, default 1: one
+	// intermediate); -1 when the server sets no bound.
+	Depth int `json:"depth"`
+	// CRLs names the revocation lists it checks (nginx ssl_crl).
+	CRLs []string `json:"crls,omitempty"`
+	// Anchors names its anchor files as configured ("ssl_client_certificate
+	// ca.pem"); CANames are the subject DNs it asks clients for (the
+	// certificate_authorities of its CertificateRequest), RFC 4514.
+	Anchors []string `json:"anchors,omitempty"`
+	CANames []string `json:"ca_names,omitempty"`
+	// Gates describe, for people, what it checks beyond the chain: each
+	// map an if/return tests, each pin or name list.
+	Gates []string `json:"gates,omitempty"`
+	// AdmitsAny: it asks for a certificate, verifies nothing and gates
+	// nothing (optional_no_ca alone): any certificate gets in.
+	AdmitsAny bool `json:"admits_any,omitempty"`
+	// SpoofableNames: it admits by a DN or SAN without verifying a chain
+	// (optional_no_ca with a name map): anyone can present that name.
+	SpoofableNames []string `json:"spoofable_names,omitempty"`
+	// Unknown says why what it admits cannot be known (a CA file it names
+	// cannot be read, a gate certgov cannot model); it then has no trust
+	// entries, and never inherits another context's instead.
+	Unknown string `json:"unknown,omitempty"`
+	// Source is the file it was imported from (set by the store).
+	Source string `json:"source"`
+}
+
+// Name is how people refer to the server: its host, then its first
+// server name (or the kind) with the port it listens on, then where it is
+// configured when it has no name: "gw-01 api.example.com:443".
+func (s *Server) Name() string {
+	var b strings.Builder
+	if s.Host != "" {
+		b.WriteString(s.Host + " ")
+	}
+	name := ""
+	if len(s.Names) > 0 && s.Names[0] != "" && s.Names[0] != "_" {
+		name = s.Names[0]
+	}
+	port := ""
+	if len(s.Listen) > 0 {
+		port = listenPort(s.Listen[0])
+	}
+	switch {
+	case name != "" && port != "":
+		b.WriteString(name + ":" + port)
+	case name != "":
+		b.WriteString(name)
+	case port != "":
+		b.WriteString(s.Kind + " :" + port)
+	default:
+		b.WriteString(s.Kind)
+	}
+	if name == "" {
+		b.WriteString(" (" + s.Location + ")")
+	}
+	return b.String()
+}
+
+// listenPort is the port of an nginx listen address: "443", "[::]:443",
+// "127.0.0.1:8443"; "" for a UNIX socket.
+func listenPort(listen string) string {
+	if strings.HasPrefix(listen, "unix:") {
+		return ""
+	}
+	if _, port, err := net.SplitHostPort(listen); err == nil {
+		return port
+	}
+	if strings.Trim(listen, "0123456789") == "" {
+		return listen
+	}
+	return "80" // an address alone: nginx listens on port 80
+}
+
+// Key identifies the server among all imported ones: its source and scope.
+func (s *Server) Key() string { return s.Source + "\x00" + s.Scope }
+
+// PolicyText sums up its verification policy for people: "verify on,
+// depth 1, CRL crl.pem".
+func (s *Server) PolicyText() string {
+	parts := []string{"verify " + s.Mode}
+	if s.Mode != VerifyOff && s.Mode != VerifyOptionalNoCA {
+		if s.Depth >= 0 {
+			parts = append(parts, fmt.Sprintf("depth %d", s.Depth))
+		} else {
+			parts = append(parts, "depth unbounded")
+		}
+	}
+	for _, c := range s.CRLs {
+		parts = append(parts, "CRL "+c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Verdict is a server's answer for one certificate.
+type Verdict struct {
+	Server string `json:"server"` // its Name
+	// Admitted: the configuration admits the certificate (Reasons say
+	// how); RefusedNow says why a handshake would fail today all the same
+	// (expired, revoked).
+	Admitted   bool     `json:"admitted"`
+	Reasons    []string `json:"reasons,omitempty"`
+	RefusedNow string   `json:"refused_now,omitempty"`
+	Unknown    string   `json:"unknown,omitempty"`
+}
+
+// PassesNow reports whether a handshake with the certificate succeeds
+// today at that server.
+func (v Verdict) PassesNow() bool { return v.Admitted && v.RefusedNow == "" && v.Unknown == "" }
