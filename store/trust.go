@@ -2,12 +2,12 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"runtime"
 	"slices"
