@@ -89,6 +89,11 @@ type TrustRef struct {
 	// Explicit: the entry names the certificate itself (ExplicitTrust),
 	// so trusting it is a self-signed exception to govern.
 	Explicit bool `json:"explicit"`
+	// RefusedNow says why the server refuses the certificate in a
+	// handshake today although its configuration admits it (RefusedNow).
+	RefusedNow string `json:"refused_now,omitempty"`
+	// ServerKey identifies the server (Server.Key).
+	ServerKey string `json:"-"`
 }
 
 // FilterTerm is one term of the filter language and what it matches. The

@@ -75,6 +75,9 @@ func appendTrustRef(b []byte, t TrustRef) []byte {
 		b = appendField(b, "anchor", t.Anchor)
 	}
 	b = appendBool(b, "explicit", t.Explicit)
+	if t.RefusedNow != "" {
+		b = appendField(b, "refused_now", t.RefusedNow)
+	}
 	return append(b, '}')
 }
 

@@ -169,6 +169,7 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 		}
 		r := &group[current].Record
 		rv.link(r, group[current].linked)
+		rv.refusals(r, now)
 		r.Current = true
 		if err := fn(r, rv.Findings(r, policy, now), len(group)); err != nil {
 			return err

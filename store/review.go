@@ -198,6 +198,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 		for i := range records {
 			r := &records[i]
 			rv.link(r, linked[i])
+			rv.refusals(r, now)
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
@@ -224,7 +225,19 @@ func (rv *Review) Link(r *model.Record) error {
 		}
 	}
 	rv.link(r, state)
+	rv.refusals(r, time.Now())
 	return nil
+}
+
+// refusals notes, on each reference to a server, why that server refuses
+// r in a handshake now although it is configured to admit it. It is read
+// time's, never stored: time moves.
+func (rv *Review) refusals(r *model.Record, now time.Time) {
+	for i := range r.Trust {
+		if t := &r.Trust[i]; t.ServerKey != "" {
+			t.RefusedNow = model.RefusedNow(&r.Certificate, rv.serverOf[t.ServerKey], now, r.RevokedBy)
+		}
+	}
 }
 
 // link applies governance, then the stored linked state when the review

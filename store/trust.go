@@ -38,7 +38,7 @@ func (e *StoredEntry) ref(servers map[string]*model.Server) model.TrustRef {
 	}
 	ref := model.TrustRef{Source: e.Source, Kind: e.Kind, Entry: entry, Location: location}
 	if srv := servers[e.Source+"\x00"+e.Scope]; srv != nil {
-		ref.Server = srv.Name()
+		ref.Server, ref.ServerKey = srv.Name(), srv.Key()
 	}
 	return ref
 }

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// interopEstate is made by stock OpenSSL 3 with its defaults, as people
+// make client certificates: a root, two intermediates below it, leaves at
+// each depth (one SHA-1 signed), self-signed partners (one listed, one
+// stranger, one carrying a CA-signed leaf's DN), and the gateway's own
+// server certificate.
+const interopEstate = `
+set -e
+sub() { openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null; }
+self() { openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1.key" -subj "$2" -days 30 -out "$1.pem" 2>/dev/null; }
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > ca.ext
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+self root "/O=Interop/CN=Interop Root CA"
+sub int1 "/O=Interop/CN=Interop Issuing CA 1"
+openssl x509 -req -in int1.csr -CA root.pem -CAkey root.key -days 30 -extfile ca.ext -out int1.pem 2>/dev/null
+sub int2 "/O=Interop/CN=Interop Issuing CA 2"
+openssl x509 -req -in int2.csr -CA int1.pem -CAkey int1.key -days 30 -extfile ca.ext -out int2.pem 2>/dev/null
+sub direct "/O=Example Corp/OU=ops/CN=direct.ops.svc"
+openssl x509 -req -in direct.csr -CA root.pem -CAkey root.key -days 30 -out direct.pem 2>/dev/null
+sub ledger "/O=Example Corp/OU=payments/CN=ledger.payments.svc"
+openssl x509 -req -in ledger.csr -CA int1.pem -CAkey int1.key -days 30 -extfile client.ext -out ledger.pem 2>/dev/null
+cat int1.pem > ledger.chain
+sub deep "/O=Example Corp/OU=payments/CN=deep.payments.svc"
+openssl x509 -req -in deep.csr -CA int2.pem -CAkey int2.key -days 30 -extfile client.ext -out deep.pem 2>/dev/null
+cat int2.pem int1.pem > deep.chain
+sub legacy "/O=Example Corp/OU=payments/CN=legacy.payments.svc"
+openssl x509 -req -sha1 -in legacy.csr -CA int1.pem -CAkey int1.key -days 30 -extfile client.ext -out legacy.pem 2>/dev/null
+cat int1.pem > legacy.chain
+self partner "/O=Partner A/CN=partner-a"
+self stranger "/O=Stranger/CN=stranger"
+self spoof "/O=Example Corp/OU=payments/CN=ledger.payments.svc"
+self server "/CN=gateway.test"
+cat root.pem partner.pem > root-and-partners.pem
+openssl x509 -in partner.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f > partner.sha1
+`
+
+// interopClients are the client certificates presented to every server.
+var interopClients = []string{"direct", "ledger", "deep", "legacy", "partner", "stranger", "spoof"}
+
+// interopServer is one nginx server block of the suite: its name (and
+// server_name), the directives of its block, and the ifs that gate it.
+type interopServer struct {
+	name, block string
+	port        int
+	// off: it asks for no certificate (checked as such, not as admits).
+	off bool
+}
+
+// TestServersAgreeWithNginx runs a real nginx (Debian's nginx-light) on
+// 127.0.0.1 with server blocks covering what nginx decides (modes, depth,
+// http-level inheritance, maps that gate through if/return and ones that
+// do not, unanchored map regexes, a DN map on a chain and without one,
+// servers in sites-enabled files pulling snippets by paths relative to the
+// prefix), presents every client certificate to every server, and fails
+// naming each pair where certgov's answer (ls -o json: a trust reference
+// naming the server) differs from nginx's (HTTP 200 or not).
+func TestServersAgreeWithNginx(t *testing.T) {
+	nginx := interopTool(t, "nginx", "/usr/sbin/nginx")
+	openssl := interopTool(t, "openssl", "")
+	isolate(t)
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs")
+	os.MkdirAll(certs, 0o700)
+	gen := exec.Command("bash", "-c", interopEstate)
+	gen.Dir = certs
+	gen.Env = append(os.Environ(), "PATH="+filepath.Dir(openssl)+":"+os.Getenv("PATH"))
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	partnerSHA1, _ := os.ReadFile(filepath.Join(certs, "partner.sha1"))
+
+	servers := []*interopServer{
+		{name: "ca-only", block: "ssl_verify_client on; ssl_client_certificate certs/root.pem;"},
+		{name: "ca-partners", block: "ssl_verify_client on; ssl_client_certificate certs/root-and-partners.pem;"},
+		{name: "optional", block: "ssl_verify_client optional; ssl_client_certificate certs/root.pem;"},
+		{name: "fingerprint-map", block: "ssl_verify_client optional_no_ca; ssl_client_certificate certs/root.pem; if ($partner_ok = 0) { return 403; }"},
+		// The CA file admits nobody by itself under optional_no_ca: with
+		// no gate every certificate gets in, as nginx does it.
+		{name: "dn-map-chain", block: "ssl_verify_client on; ssl_verify_depth 2; ssl_client_certificate certs/root.pem; if ($payments_ok != 1) { return 403; }"},
+		{name: "dn-map-no-chain", block: "ssl_verify_client optional_no_ca; ssl_client_certificate certs/root.pem; location / { if ($payments_ok = 0) { return 403; } return 200 \"ok\\n\"; }"},
+		{name: "depth-0", block: "ssl_verify_client on; ssl_verify_depth 0; ssl_client_certificate certs/root.pem;"},
+		{name: "depth-2", block: "ssl_verify_client on; ssl_verify_depth 2; ssl_client_certificate certs/root-and-partners.pem;"},
+		{name: "inherited", block: ""},
+		// A map no if tests gates nothing.
+		{name: "untested-map", block: "ssl_verify_client on; ssl_client_certificate certs/root.pem; set $unused $serial_ok;"},
+		{name: "off", block: "ssl_verify_client off;", off: true},
+		{name: "site", block: "include snippets/mtls.conf;"}, // in sites-enabled/, below
+	}
+	for _, s := range servers {
+		s.port = freePort(t)
+	}
+	var blocks strings.Builder
+	for _, s := range servers {
+		if s.name == "site" {
+			continue
+		}
+		location := `location / { return 200 "ok\n"; }`
+		if strings.Contains(s.block, "location /") {
+			location = ""
+		}
+		fmt.Fprintf(&blocks, "    server {\n        listen 127.0.0.1:%d ssl;\n        server_name %s.test;\n        %s\n        %s\n    }\n", s.port, s.name, s.block, location)
+	}
+	site := servers[len(servers)-1]
+	files := map[string]string{
+		"nginx.conf": fmt.Sprintf(`worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/tmp; proxy_temp_path %[1]s/tmp; fastcgi_temp_path %[1]s/tmp; uwsgi_temp_path %[1]s/tmp; scgi_temp_path %[1]s/tmp;
+    ssl_certificate certs/server.pem;
+    ssl_certificate_key certs/server.key;
+    # Inherited by every server that sets neither.
+    ssl_verify_client on;
+    ssl_client_certificate certs/root.pem;
+    map $ssl_client_fingerprint $partner_ok { default 0; %[2]s 1; }
+    map $ssl_client_s_dn $payments_ok { default 0; "~OU=payments" 1; }
+    map $ssl_client_serial $serial_ok { default 0; 01 1; }
+%[3]s
+    include sites-enabled/*.conf;
+}
+`, dir, strings.TrimSpace(string(partnerSHA1)), blocks.String()),
+		"sites-enabled/site.conf": fmt.Sprintf("server {\n    listen 127.0.0.1:%d ssl;\n    server_name site.test;\n    include snippets/mtls.conf;\n    location / { return 200 \"ok\\n\"; }\n}\n", site.port),
+		// Relative to the prefix (the folder of nginx.conf), not to this
+		// file's folder.
+		"snippets/mtls.conf": "ssl_verify_client on;\nssl_client_certificate certs/root-and-partners.pem;\nssl_verify_depth 2;\n",
+	}
+	for name, text := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "tmp"), 0o700)
+	conf := filepath.Join(dir, "nginx.conf")
+	if out, err := exec.Command(nginx, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s", err, out)
+	}
+	daemon := exec.Command(nginx, "-p", dir, "-c", conf, "-g", "daemon off;")
+	daemon.Stderr = os.Stderr
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	waitListening(t, servers[0].port)
+
+	// certgov's answers.
+	if r := certgov(t, "import", certs); r.code != 0 {
+		t.Fatalf("import certs: %d %s", r.code, r.stderr)
+	}
+	if r := certgov(t, "import", conf); r.code != 0 {
+		t.Fatalf("import nginx.conf: %d %s", r.code, r.stderr)
+	}
+	r := certgov(t, "ls", "-o", "json")
+	var records []trustRecord
+	if err := json.Unmarshal([]byte(r.stdout), &records); err != nil {
+		t.Fatalf("ls: %v\n%s", err, r.stderr)
+	}
+	byFingerprint := map[string]trustRecord{}
+	for _, rec := range records {
+		byFingerprint[rec.Fingerprint] = rec
+	}
+
+	var differ []string
+	pairs := 0
+	for _, client := range interopClients {
+		pemData, err := os.ReadFile(filepath.Join(certs, client+".pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := byFingerprint[fingerprintOfPEM(t, pemData)]
+		chain, _ := os.ReadFile(filepath.Join(certs, client+".chain"))
+		pair, err := tls.X509KeyPair(append(pemData, chain...), mustRead(t, filepath.Join(certs, client+".key")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range servers {
+			status, asked := presentTo(t, s.port, s.name+".test", pair)
+			name := fmt.Sprintf("%s.test:%d", s.name, s.port)
+			if s.off {
+				if asked {
+					t.Errorf("%s asked %s for a certificate: ssl_verify_client off asks none", name, client)
+				}
+				if admittedByServer(rec, name) {
+					t.Errorf("certgov says %s admits %s, but it asks for no certificate", name, client)
+				}
+				continue
+			}
+			pairs++
+			real := status == 200
+			if said := admittedByServer(rec, name); said != real {
+				differ = append(differ, fmt.Sprintf("%s at %s: nginx answered %d, certgov says admitted=%v (trust %v; findings %v)", client, s.name, status, said, serverNames(rec), rec.Findings))
+			}
+		}
+	}
+	for _, d := range differ {
+		t.Error(d)
+	}
+	t.Logf("%d certificate/server pairs compared with nginx, %d differ", pairs, len(differ))
+}
+
+func admittedByServer(rec trustRecord, server string) bool {
+	for _, ref := range rec.Trust {
+		if ref.Server == server && ref.RefusedNow == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func serverNames(rec trustRecord) []string {
+	var out []string
+	for _, ref := range rec.Trust {
+		out = append(out, cmpOr(ref.Server, filepath.Base(ref.Source)))
+	}
+	return slices.Compact(out)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// presentTo connects with the client certificate pair, asks for / and
+// returns the HTTP status (0 when the handshake or the request failed) and
+// whether the server asked for a certificate at all.
+func presentTo(t *testing.T, port int, serverName string, pair tls.Certificate) (status int, asked bool) {
+	t.Helper()
+	config := &tls.Config{ServerName: serverName, InsecureSkipVerify: true,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked = true
+			return &pair, nil
+		}}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", port), config)
+	if err != nil {
+		return 0, asked
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", serverName)
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return 0, asked
+	}
+	fmt.Sscanf(line, "HTTP/1.1 %d", &status)
+	return status, asked
+}
+
+// interopTool finds a program the suite runs; CI installs it (.ci/run),
+// so there its absence fails the test.
+func interopTool(t *testing.T, name, fallback string) string {
+	t.Helper()
+	if path, err := exec.LookPath(name); err == nil {
+		return path
+	}
+	if fallback != "" {
+		if _, err := os.Stat(fallback); err == nil {
+			return fallback
+		}
+	}
+	if os.Getenv("CERTGOV_CI") != "" {
+		t.Fatalf("%s is missing on CI (.ci/run installs it)", name)
+	}
+	t.Skipf("no %s here", name)
+	return ""
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitListening(t *testing.T, port int) {
+	t.Helper()
+	for range 100 {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on port %d", port)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
