@@ -300,6 +300,7 @@ type nginxConfig struct {
 // nginxFile is a CA or CRL file as read: its certificates, or why it
 // could not be read.
 type nginxFile struct {
+	path  string
 	certs []model.FoundCertificate
 	err   error
 }
@@ -373,7 +374,7 @@ func (n *nginxConfig) file(d *nginxDirective, name string) nginxFile {
 	data, err := n.r.readReferenced(path)
 	if err != nil {
 		n.r.problemIn(d.file, d.line, name, fmt.Errorf("%s: %w", d.args[0], err))
-		n.read[path] = nginxFile{err: err}
+		n.read[path] = nginxFile{path: path, err: err}
 		return n.read[path]
 	}
 	sub := &reader{ctx: n.r.ctx, path: path, opts: n.r.opts, res: &model.FileResult{}}
@@ -382,7 +383,7 @@ func (n *nginxConfig) file(d *nginxDirective, name string) nginxFile {
 	}
 	n.r.res.Problems = append(n.r.res.Problems, sub.res.Problems...)
 	n.r.res.CRLs = append(n.r.res.CRLs, sub.res.CRLs...)
-	var f nginxFile
+	f := nginxFile{path: path}
 	location := n.where(d.file, d.line) + ": " + name + " " + d.args[0]
 	for _, c := range sub.res.Certificates {
 		c.Location = strings.TrimSuffix(location+", "+c.Location, ", ")
@@ -463,6 +464,9 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 	for _, f := range anchorFiles {
 		read := files[f]
 		srv.Anchors = append(srv.Anchors, f.name+" "+f.args[0])
+		if read.path != "" {
+			srv.AnchorFiles = append(srv.AnchorFiles, model.SourceKey(n.r.opts.Host, read.path))
+		}
 		if read.err != nil {
 			unknown(f.name + " " + f.args[0] + " cannot be read")
 			continue

@@ -53,6 +53,10 @@ type Server struct {
 	// certificate_authorities of its CertificateRequest), RFC 4514.
 	Anchors []string `json:"anchors,omitempty"`
 	CANames []string `json:"ca_names,omitempty"`
+	// AnchorFiles are the anchor files' paths as read (resolved from
+	// nginx's prefix): a CA file a server names is that server's, not a
+	// trust store of its own.
+	AnchorFiles []string `json:"anchor_files,omitempty"`
 	// Gates describe, for people, what it checks beyond the chain: each
 	// map an if/return tests, each pin or name list.
 	Gates []string `json:"gates,omitempty"`
@@ -191,4 +195,64 @@ func RefusedNow(c *Certificate, srv *Server, now time.Time, revokedBy string) st
 func WeakSignature(algorithm string) bool {
 	a := strings.ToUpper(algorithm)
 	return strings.Contains(a, "SHA1") || strings.Contains(a, "MD5") || strings.Contains(a, "MD2")
+}
+
+// ServerAdmission is one server that admits a certificate, with the
+// entries that do (anchor, then gates) and why it refuses it now, if it
+// does.
+type ServerAdmission struct {
+	Server     string   `json:"server"`
+	Key        string   `json:"-"`
+	Reasons    []string `json:"reasons"`
+	RefusedNow string   `json:"refused_now,omitempty"`
+}
+
+// AdmittingServers groups a certificate's trust references by server, in
+// the order they come; references of standalone trust stores (no server)
+// are left out.
+func AdmittingServers(refs []TrustRef) []ServerAdmission {
+	var out []ServerAdmission
+	index := map[string]int{}
+	for _, t := range refs {
+		if t.ServerKey == "" {
+			continue
+		}
+		i, ok := index[t.ServerKey]
+		if !ok {
+			i = len(out)
+			index[t.ServerKey] = i
+			out = append(out, ServerAdmission{Server: t.Server, Key: t.ServerKey, RefusedNow: t.RefusedNow})
+		}
+		out[i].Reasons = append(out[i].Reasons, t.Reason())
+	}
+	return out
+}
+
+// Reason says, for people, how the entry admits: "anchor Root CA
+// (sha256:…) in ssl_client_certificate root.pem (nginx.conf:12)", "map
+// $ssl_client_fingerprint $ok = 1 (nginx.conf:4)".
+func (t TrustRef) Reason() string {
+	var b strings.Builder
+	switch {
+	case t.Kind == EntryCA && t.Anchor != "":
+		b.WriteString("chain to " + t.Anchor + " in " + t.Entry)
+	default:
+		b.WriteString(string(t.Kind) + " " + t.Entry)
+	}
+	if loc, _, _ := strings.Cut(t.Location, ", server "); loc != "" {
+		b.WriteString(" (" + loc + ")")
+	}
+	return b.String()
+}
+
+// Printable is the server with every string a configuration wrote made
+// safe to print (Printable).
+func (s Server) Printable() Server {
+	for _, p := range []*string{&s.Scope, &s.Kind, &s.Host, &s.Location, &s.Mode, &s.Unknown, &s.Source} {
+		*p = Printable(*p)
+	}
+	for _, list := range []*[]string{&s.Names, &s.Listen, &s.CRLs, &s.Anchors, &s.CANames, &s.AnchorFiles, &s.Gates, &s.SpoofableNames} {
+		*list = printableList(*list)
+	}
+	return s
 }

@@ -370,7 +370,7 @@ func TestTrustLinking(t *testing.T) {
 	if r := certgov(t, "ls", "--filter", "untrusted !ca", "-o", "csv"); !strings.Contains(r.stdout, "jks-client") || strings.Contains(r.stdout, "interop-client") {
 		t.Errorf("untrusted filter:\n%s", r.stdout)
 	}
-	if r := certgov(t, "show", "interop-client"); !strings.Contains(r.stdout, "Trusted by") || !strings.Contains(r.stdout, "pins.txt (line 2)") ||
+	if r := certgov(t, "show", "interop-client"); !strings.Contains(r.stdout, "Also listed in") || !strings.Contains(r.stdout, "pins.txt (line 2) (standalone trust store") ||
 		!strings.Contains(r.stdout, "high self-signed-unapproved") {
 		t.Errorf("show lacks the trust entries:\n%s", r.stdout)
 	}

@@ -173,6 +173,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newShowCommand(a),
 		newFindingsCommand(a),
 		newSourcesCommand(a),
+		newServersCommand(a),
 		newTUICommand(a),
 		newOwnerCommand(a),
 		newExpiryCommand(a),

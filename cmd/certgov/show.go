@@ -83,6 +83,10 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	if err := rv.Link(&record); err != nil {
 		return err
 	}
+	named, err := rv.NamedAnchorFiles(ctx)
+	if err != nil {
+		return err
+	}
 	findings := rv.Findings(&record, model.DefaultPolicy(), now)
 	model.SortFindings(findings)
 	view := showJSON{
@@ -103,13 +107,13 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 		enc.SetIndent("", "  ")
 		return enc.Encode(view)
 	case "text":
-		printShow(w, ident, index, &record, findings, occurrences, keys, now)
+		printShow(w, ident, index, &record, findings, occurrences, keys, named, now)
 		return nil
 	}
 	return usageError{fmt.Errorf("-o %q: want text or json", format)}
 }
 
-func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, findings []model.Finding, occurrences []store.Occurrence, keys []store.KeyOccurrence, now time.Time) {
+func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, findings []model.Finding, occurrences []store.Occurrence, keys []store.KeyOccurrence, named map[string]bool, now time.Time) {
 	c := ident.Certificates[index]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// Values hold what files and people wrote: printable, never raw.
@@ -167,16 +171,31 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 			row(label, v)
 		}
 	}
-	var trustedBy []string
-	for _, t := range record.Trust {
-		by := fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, withLocation(t.Source, t.Location))
-		if t.Anchor != "" {
-			by += " via " + t.Anchor
+	// The servers that admit it, each with its reasons and whether a
+	// handshake passes today; then the standalone trust stores that list
+	// it (a CA file a server names is that server's, not listed again).
+	var admittedBy, listedIn []string
+	for _, a := range model.AdmittingServers(record.Trust) {
+		verdict := "passes today"
+		if a.RefusedNow != "" {
+			verdict = "configured to admit, refused now: " + a.RefusedNow
 		}
-		trustedBy = append(trustedBy, by)
+		admittedBy = append(admittedBy, a.Server+": "+verdict)
+		for _, reason := range a.Reasons {
+			admittedBy = append(admittedBy, "  "+reason)
+		}
 	}
-	if len(trustedBy) == 0 {
-		trustedBy = []string{"(no imported trust entry admits it)"}
+	for _, t := range record.Trust {
+		if t.ServerKey == "" && !named[t.Source] {
+			listedIn = append(listedIn, fmt.Sprintf("%s %q in %s (standalone trust store: no imported server names it)", t.Kind, t.Entry, withLocation(t.Source, t.Location)))
+		}
+	}
+	if len(admittedBy) == 0 {
+		why := "no imported server admits it"
+		if !record.Chain.Verified() && record.Chain.Problem != "" {
+			why += ": " + record.Chain.Problem
+		}
+		admittedBy = []string{why}
 	}
 	owner := record.Owner
 	if owner == "" {
@@ -187,7 +206,10 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 		row("Review by", record.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(record.ExpiresAt, now)+")")
 	}
 	row("Trust model", record.TrustModel)
-	rows("Trusted by", trustedBy)
+	rows("Admitted by", admittedBy)
+	if len(listedIn) > 0 {
+		rows("Also listed in", listedIn)
+	}
 	var flagged []string
 	for _, f := range findings {
 		flagged = append(flagged, fmt.Sprintf("%s %s: %s [%s]", f.Severity, f.Code, f.Message, strings.Join(f.Frameworks, ", ")))

@@ -382,10 +382,16 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 			fmt.Fprintf(&nginx, "    %x 1;   # %s\n", sum, p.Cert.Subject.CommonName)
 		}
 	}
-	nginx.WriteString("}\n\nserver {\n    listen 8443 ssl;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/workload-ca-chain.pem;\n}\n")
+	// Workloads come in through the company CA; the DN map lets only the
+	// carriers' services through (its if/return is what makes it a gate).
+	// Paths are relative to nginx's prefix, the folder of nginx.conf.
+	nginx.WriteString("}\n\nserver {\n    listen 8443 ssl;\n    server_name carriers.partner-edge.example;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/workload-ca-chain.pem;\n    if ($carrier = \"\") { return 403; }\n}\n")
+	// Partners are let in by the SHA-1 fingerprint map alone: nothing
+	// verifies their self-signed certificates.
+	nginx.WriteString("\nserver {\n    listen 8444 ssl;\n    server_name partners.partner-edge.example;\n    ssl_verify_client optional_no_ca;\n    if ($partner_ok != 1) { return 403; }\n}\n")
 	// The carriers' own self-signed certificates, pasted into the file
 	// nginx calls its CA file: each is its own trust anchor there.
-	nginx.WriteString("\nserver {\n    listen 9443 ssl;\n    ssl_client_certificate carrier-clients.pem;\n    ssl_verify_client on;\n}\n")
+	nginx.WriteString("\nserver {\n    listen 9443 ssl;\n    server_name legacy-carriers.partner-edge.example;\n    ssl_client_certificate carrier-clients.pem;\n    ssl_verify_client on;\n}\n")
 	var carriers [][]byte
 	for i, p := range partners {
 		if i%6 == 1 {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+func newServersCommand(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "servers [-o table|json]",
+		Short: "List the servers that decide client certificates, their policy and what each admits",
+		Long: `List every server the imported configurations define (an nginx server block,
+an Envoy filter chain…): its name (host, server_name:port), where it is
+configured, its verification policy (ssl_verify_client mode, depth, CRL), its
+gates (the maps its if/return tests), and how many identities it admits today
+and refuses now although configured to admit them (expired, revoked). A server
+certgov cannot read fully (a CA file it names cannot be read) is "unknown":
+certgov never guesses what it admits. CA files and pin lists that no imported
+server names follow, as standalone trust stores.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o %q: want table or json", output)}
+			}
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				servers, stores, err := s.ServersReport(cmd.Context(), time.Now())
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					for i := range servers {
+						servers[i].Server = servers[i].Server.Printable()
+						servers[i].Name = model.Printable(servers[i].Name)
+					}
+					return printJSON(cmd.OutOrStdout(), struct {
+						Servers     []store.ServerReport `json:"servers"`
+						TrustStores []store.TrustStore   `json:"standalone_trust_stores"`
+					}{servers, stores})
+				}
+				printServers(cmd.OutOrStdout(), servers, stores)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.AddCommand(newWhatIfCommand(a))
+	return cmd
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printServers(w io.Writer, servers []store.ServerReport, stores []store.TrustStore) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVER\tPOLICY\tADMITS\tREFUSED NOW\tCONFIGURED IN\tNOTES")
+	for _, s := range servers {
+		var notes []string
+		switch {
+		case s.Unknown != "":
+			notes = append(notes, "UNKNOWN: "+s.Unknown)
+		case s.AdmitsAny:
+			notes = append(notes, "ADMITS ANY CERTIFICATE: it verifies nothing and gates nothing")
+		case len(s.SpoofableNames) > 0:
+			notes = append(notes, "SPOOFABLE: admits by name without a chain ("+strings.Join(s.SpoofableNames, "; ")+")")
+		}
+		notes = append(notes, s.Gates...)
+		admits := fmt.Sprint(len(s.Admits))
+		if s.Unknown != "" {
+			admits = "?"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", model.Printable(s.Name), model.Printable(s.PolicyText()), admits, len(s.RefusedNow),
+			model.Printable(model.ElideSource(s.Source, 40)+":"+s.Location[strings.LastIndex(s.Location, ":")+1:]), model.Printable(strings.Join(notes, "; ")))
+	}
+	tw.Flush()
+	if len(stores) > 0 {
+		fmt.Fprintln(w, "\nStandalone trust stores (no imported server names them):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, st := range stores {
+			fmt.Fprintf(tw, "  %s\t%s\tlists %d identities\n", model.Printable(st.Source), model.Printable(st.Kind), st.Admits)
+		}
+		tw.Flush()
+	}
+}
+
+func newWhatIfCommand(a *app) *cobra.Command {
+	var output, remove string
+	cmd := &cobra.Command{
+		Use:   "what-if --remove REF [-o text|json]",
+		Short: "List the identities that would lose their last admitting server if REF went",
+		Long: `Answer "what breaks if this goes?" without changing anything. REF names what
+to take away: a server (its name as certgov servers prints it, or a part of it
+only one server's name has), an anchor (its SHA-256 fingerprint, or a prefix of
+at least 8 hex digits), a source (its path), or a trust entry (its label or
+value). Every current certificate is evaluated again without it; the answer
+lists the identities that would lose their last admitting server, then those
+that lose one but keep access elsewhere.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if remove == "" {
+				return usageError{fmt.Errorf("what-if needs --remove REF")}
+			}
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("-o %q: want text or json", output)}
+			}
+			return a.withStore(cmd.Context(), func(s *store.Store) error {
+				res, err := s.WhatIf(cmd.Context(), remove, time.Now())
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					return printJSON(cmd.OutOrStdout(), res)
+				}
+				printWhatIf(cmd.OutOrStdout(), res)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&remove, "remove", "", "the server, anchor fingerprint, source or trust entry to take away")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printWhatIf(w io.Writer, res *store.WhatIfResult) {
+	fmt.Fprintf(w, "Without %d trust entr%s:\n", len(res.Removed), map[bool]string{true: "y", false: "ies"}[len(res.Removed) == 1])
+	for _, r := range res.Removed {
+		fmt.Fprintln(w, "  "+model.Printable(r))
+	}
+	fmt.Fprintf(w, "\n%d identit%s would lose their last admitting server:\n", len(res.LoseAll), map[bool]string{true: "y", false: "ies"}[len(res.LoseAll) == 1])
+	for _, c := range res.LoseAll {
+		fmt.Fprintf(w, "  %s (%s): loses %s\n", model.Printable(c.Identity), shortFingerprint(c.Fingerprint), model.Printable(strings.Join(c.Loses, ", ")))
+	}
+	fmt.Fprintf(w, "\n%d identit%s keep access elsewhere:\n", len(res.KeepSome), map[bool]string{true: "y", false: "ies"}[len(res.KeepSome) == 1])
+	for _, c := range res.KeepSome {
+		fmt.Fprintf(w, "  %s (%s): loses %s, keeps %s\n", model.Printable(c.Identity), shortFingerprint(c.Fingerprint),
+			model.Printable(strings.Join(c.Loses, ", ")), model.Printable(strings.Join(c.Keeps, ", ")))
+	}
+}
