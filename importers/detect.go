@@ -48,6 +48,11 @@ type Options struct {
 	Root string
 	// Tree is the canonical paths being imported (Walk sets it).
 	Tree []string
+	// Server names the service that uses the imported anchor list or
+	// truststore (a Tomcat, Kafka or Spring service over a Java
+	// truststore): the file then configures that server, instead of
+	// standing alone as a trust store.
+	Server string
 
 	// seen remembers self-issued certificates already classified in this
 	// walk: CA certificates repeat in every bundle, and checking their
@@ -82,9 +87,14 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 		now = opts.Now
 	}
 	key := model.SourceKey(opts.Host, path)
+	contentSHA256 := hex.EncodeToString(sum[:])
+	if opts.Server != "" {
+		// The same bytes serving a named service are another reading.
+		contentSHA256 = dependentHash(sum, []string{"server\x00" + opts.Server})
+	}
 	res := model.FileResult{Source: model.Source{
 		Path:          key,
-		ContentSHA256: hex.EncodeToString(sum[:]),
+		ContentSHA256: contentSHA256,
 		Size:          int64(len(data)),
 		ImportedAt:    now().UTC().Truncate(time.Second),
 	}}
@@ -123,6 +133,9 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	default:
 		err = f.read(r, data)
 	}
+	if err == nil && opts.Server != "" {
+		r.serve(opts.Server)
+	}
 	if ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -136,6 +149,9 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	if len(r.depends) > 0 {
 		// The files the configuration names are part of its content: a
 		// changed CA file makes a changed configuration.
+		if opts.Server != "" {
+			r.depends = append(r.depends, "server\x00"+opts.Server)
+		}
 		res.Source.ContentSHA256 = dependentHash(sum, r.depends)
 		if err == nil && opts.Known != nil && opts.Known(key, res.Source.ContentSHA256) {
 			return model.FileResult{Source: res.Source, Unchanged: true}
@@ -224,6 +240,31 @@ func (r *reader) readPEMFile(data []byte) error {
 		r.trustCAs()
 	}
 	return nil
+}
+
+// serve makes the file's anchors those of one server, the named service
+// that uses it: Java's PKIX (a truststore) and OpenSSL-based services (a
+// CA file) set no depth bound of their own.
+func (r *reader) serve(name string) {
+	srv := model.Server{Kind: "service", Names: []string{name}, Host: r.opts.Host, Location: filepath.Base(r.path),
+		Mode: model.VerifyOn, Depth: -1, Scope: "service " + name}
+	if r.res.Source.Kind == model.KindJKS || r.res.Source.Kind == model.KindPKCS12 {
+		srv.Kind = "java service"
+	}
+	n := 0
+	for i := range r.res.TrustEntries {
+		if e := &r.res.TrustEntries[i]; e.Scope == "" {
+			e.Scope = srv.Scope
+			n++
+		}
+	}
+	if n == 0 {
+		r.problem(0, "--server "+name, errors.New("the file holds no anchors for a server to use"))
+		return
+	}
+	srv.Anchors = []string{filepath.Base(r.path)}
+	srv.AnchorFiles = []string{r.res.Source.Path}
+	r.res.Servers = append(r.res.Servers, srv)
 }
 
 // readCABundle reads a PEM file whose every certificate is an anchor.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -94,10 +96,14 @@ func (r *reader) readEnvoy(data []byte) error {
 	}
 	found := 0
 	for _, doc := range docs {
+		listeners := envoyListeners(doc)
 		yamlWalk(doc, 0, func(n *yaml.Node) {
 			if isValidationContext(n) && !r.interrupted() {
 				found++
 				r.envoyValidationContext(n)
+				if l, ok := listeners[n]; ok {
+					r.envoyServer(n, l)
+				}
 			}
 		})
 	}
@@ -105,6 +111,91 @@ func (r *reader) readEnvoy(data []byte) error {
 		return errors.New("envoy: no CertificateValidationContext (trusted_ca, verify_certificate_hash, …) found")
 	}
 	return nil
+}
+
+// envoyListener is the listener filter chain a validation context
+// verifies clients for.
+type envoyListener struct {
+	name, port string
+	chain      int // index among the listener's filter chains
+	chains     int
+	require    bool // require_client_certificate
+}
+
+// envoyListeners finds, for each validation context inside a listener's
+// filter chain, that listener and chain. A validation context elsewhere
+// (a cluster's, verifying upstream servers) verifies no client.
+func envoyListeners(doc *yaml.Node) map[*yaml.Node]envoyListener {
+	out := map[*yaml.Node]envoyListener{}
+	yamlWalk(doc, 0, func(n *yaml.Node) {
+		chains := yamlSequence(yamlGet(n, "filter_chains"))
+		if len(chains) == 0 {
+			return
+		}
+		port := yamlString(yamlGet(yamlGet(n, "address"), "socket_address"), "port_value")
+		for i, chain := range chains {
+			l := envoyListener{name: yamlString(n, "name"), port: port, chain: i, chains: len(chains)}
+			yamlWalk(chain, 0, func(m *yaml.Node) {
+				if yamlString(m, "require_client_certificate") == "true" {
+					l.require = true
+				}
+			})
+			yamlWalk(chain, 0, func(m *yaml.Node) {
+				if isValidationContext(m) {
+					out[m] = l
+				}
+			})
+		}
+	})
+	return out
+}
+
+// envoyServer records the listener filter chain that uses validation
+// context n: Envoy verifies a presented certificate whether or not it
+// requires one (require_client_certificate: on, else optional), to the
+// depth max_verify_depth sets (unbounded otherwise; its 0, the leaf alone,
+// is taken as a chain straight from an anchor).
+func (r *reader) envoyServer(n *yaml.Node, l envoyListener) {
+	name := l.name
+	if name == "" {
+		name = "listener"
+	}
+	if l.chains > 1 {
+		name = fmt.Sprintf("%s chain %d", name, l.chain+1)
+	}
+	srv := model.Server{Kind: "envoy listener", Host: r.opts.Host, Names: []string{name}, Location: fmt.Sprintf("%s:%d", filepath.Base(r.path), n.Line),
+		Mode: model.VerifyOptional, Depth: -1, Scope: fmt.Sprintf("validation context line %d", n.Line)}
+	if l.port != "" {
+		srv.Listen = []string{l.port}
+	}
+	if l.require {
+		srv.Mode = model.VerifyOn
+	}
+	if v := yamlString(n, "max_verify_depth"); v != "" {
+		if depth, err := strconv.Atoi(v); err == nil && depth >= 0 {
+			// Envoy counts the anchor ("1 allows the leaf and one CA
+			// certificate"); OpenSSL's depth counts the CAs between.
+			srv.Depth = max(depth-1, 0)
+		} else {
+			r.problem(yamlGet(n, "max_verify_depth").Line, "max_verify_depth", fmt.Errorf("%q is not a depth", v))
+		}
+	}
+	for _, key := range validationContextKeys {
+		if yamlGet(n, key) != nil {
+			srv.Gates = append(srv.Gates, key)
+		}
+	}
+	if ca := yamlGet(n, "trusted_ca"); ca != nil {
+		srv.Anchors = []string{"trusted_ca " + cmpOr(yamlString(ca, "filename"), "(inline)")}
+	}
+	r.res.Servers = append(r.res.Servers, srv)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // envoyValidationContext reads one CertificateValidationContext. Envoy

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"certgov/model"
 )
@@ -44,7 +45,30 @@ func (r *reader) readKeycloak(data []byte) error {
 			r.problem(0, where, err)
 			continue
 		}
+		before := len(r.res.TrustEntries)
 		r.res.TrustEntries = append(r.res.TrustEntries, entry)
+		gate := "x509.subjectdn " + dn
+		if entry.Match == model.MatchRegex {
+			gate = "x509.subjectdn matches " + dn
+		}
+		r.clientServer("keycloak client", realm.Realm+"/"+c.ClientID, where, model.VerifyOn, before, gate)
 	}
 	return nil
+}
+
+// clientServer makes the entries added since before the conditions of
+// one client registration, a server of its own: an authorization
+// server's client verifies the chain to its own truststore (which an
+// export does not hold, so any imported anchor counts), then the name
+// registered; a self-signed registration compares the certificate alone.
+func (r *reader) clientServer(kind, name, where, mode string, before int, gates ...string) {
+	if len(r.res.TrustEntries) == before {
+		return
+	}
+	srv := model.Server{Kind: kind, Host: r.opts.Host, Names: []string{name}, Location: filepath.Base(r.path) + " " + where,
+		Mode: mode, Depth: -1, Scope: "client " + name, Gates: gates}
+	for i := before; i < len(r.res.TrustEntries); i++ {
+		r.res.TrustEntries[i].Scope = srv.Scope
+	}
+	r.res.Servers = append(r.res.Servers, srv)
 }

@@ -5,7 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -33,7 +37,7 @@ func (r *reader) readKubernetes(data []byte) error {
 		return fmt.Errorf("kubernetes: %w", err)
 	}
 	var secrets []k8sSecret
-	clientCAs := map[string]bool{} // namespace/name of Secrets used as client CAs
+	clientCAs := map[string][]model.Server{} // namespace/name of Secrets used as client CAs
 	var visit func(obj *yaml.Node)
 	visit = func(obj *yaml.Node) {
 		switch yamlString(obj, "kind") {
@@ -47,12 +51,13 @@ func (r *reader) readKubernetes(data []byte) error {
 			}
 		case "Ingress":
 			meta := yamlGet(obj, "metadata")
-			ref := yamlString(yamlGet(meta, "annotations"), "nginx.ingress.kubernetes.io/auth-tls-secret")
+			annotations := yamlGet(meta, "annotations")
+			ref := yamlString(annotations, "nginx.ingress.kubernetes.io/auth-tls-secret")
 			if ref != "" {
 				if !strings.Contains(ref, "/") {
 					ref = namespaceOf(meta) + "/" + ref
 				}
-				clientCAs[ref] = true
+				clientCAs[ref] = append(clientCAs[ref], r.k8sIngress(obj, meta, annotations))
 			}
 		}
 	}
@@ -61,16 +66,27 @@ func (r *reader) readKubernetes(data []byte) error {
 			visit(doc.Content[0])
 		}
 	}
+	defer func() {
+		// Ingresses whose secret is not in this file: certgov does not
+		// guess their anchors.
+		for _, ref := range slices.Sorted(maps.Keys(clientCAs)) {
+			for _, srv := range clientCAs[ref] {
+				srv.Unknown = "its auth-tls-secret " + ref + " (ca.crt) is not in this file"
+				r.res.Servers = append(r.res.Servers, srv)
+			}
+		}
+	}()
 	for _, s := range secrets {
 		if r.interrupted() {
 			return r.ctx.Err()
 		}
 		where := fmt.Sprintf("secret %s/%s", s.namespace, s.name)
 		if crt, ok := s.values["tls.crt"]; ok {
-			r.k8sCertificates(crt, s.lines["tls.crt"], where+" tls.crt", false)
+			r.k8sCertificates(crt, s.lines["tls.crt"], where+" tls.crt", nil)
 		}
 		if ca, ok := s.values["ca.crt"]; ok {
 			r.k8sCertificates(ca, s.lines["ca.crt"], where+" ca.crt", clientCAs[s.namespace+"/"+s.name])
+			delete(clientCAs, s.namespace+"/"+s.name)
 		}
 		if key, ok := s.values["tls.key"]; ok {
 			block, _ := pem.Decode(key)
@@ -88,20 +104,65 @@ func (r *reader) readKubernetes(data []byte) error {
 	return nil
 }
 
-func (r *reader) k8sCertificates(data []byte, line int, where string, clientCA bool) {
-	if clientCA {
-		r.trustCAData(r.path, data, line, fmt.Sprintf("line %d: %s", line, where), "auth-tls-secret", "", "")
-		return
-	}
+// k8sCertificates inventories a Secret's certificates; a ca.crt that
+// ingresses name in auth-tls-secret is the anchors of each of them.
+func (r *reader) k8sCertificates(data []byte, line int, where string, ingresses []model.Server) {
 	ca := &reader{ctx: r.ctx, path: r.path, opts: r.opts, res: &model.FileResult{}}
 	ca.readPEM(data)
+	location := fmt.Sprintf("line %d: %s", line, where)
 	for _, c := range ca.res.Certificates {
-		c.Location = fmt.Sprintf("line %d: %s", line, where)
+		c.Location = location
 		r.res.Certificates = append(r.res.Certificates, c)
 	}
 	for _, p := range ca.res.Problems {
 		r.problem(line, where, p.Err)
 	}
+	for _, srv := range ingresses {
+		if len(ca.res.Certificates) == 0 {
+			srv.Unknown = "its auth-tls-secret holds no readable CA certificate"
+		} else if srv.Mode == model.VerifyOn || srv.Mode == model.VerifyOptional {
+			r.anchors(ca.res.Certificates, "auth-tls-secret", location, srv.Scope, "")
+		}
+		srv.Anchors = []string{"auth-tls-secret " + where}
+		r.res.Servers = append(r.res.Servers, srv)
+	}
+}
+
+// k8sIngress is the server an Ingress with client-certificate annotations
+// is, as ingress-nginx runs it: auth-tls-verify-client (default on) and
+// auth-tls-verify-depth (default 1) become nginx's ssl_verify_client and
+// ssl_verify_depth.
+func (r *reader) k8sIngress(obj, meta, annotations *yaml.Node) model.Server {
+	name := namespaceOf(meta) + "/" + yamlString(meta, "name")
+	srv := model.Server{Kind: "ingress", Host: r.opts.Host, Location: fmt.Sprintf("%s:%d", filepath.Base(r.path), obj.Line),
+		Mode: model.VerifyOn, Depth: 1, Scope: "ingress " + name}
+	for _, rule := range yamlSequence(yamlGet(yamlGet(obj, "spec"), "rules")) {
+		if host := yamlString(rule, "host"); host != "" {
+			srv.Names = append(srv.Names, host)
+		}
+	}
+	if len(srv.Names) == 0 {
+		srv.Names = []string{name}
+	}
+	srv.Listen = []string{"443"}
+	switch mode := yamlString(annotations, "nginx.ingress.kubernetes.io/auth-tls-verify-client"); mode {
+	case "":
+	case model.VerifyOn, model.VerifyOptional, model.VerifyOptionalNoCA, model.VerifyOff:
+		srv.Mode = mode
+	default:
+		srv.Unknown = "auth-tls-verify-client has an unknown mode"
+	}
+	if v := yamlString(annotations, "nginx.ingress.kubernetes.io/auth-tls-verify-depth"); v != "" {
+		depth, err := strconv.Atoi(v)
+		if err != nil || depth < 0 {
+			srv.Unknown = "auth-tls-verify-depth is not a number"
+		}
+		srv.Depth = depth
+	}
+	if srv.Mode == model.VerifyOptionalNoCA {
+		srv.AdmitsAny = true
+	}
+	return srv
 }
 
 // k8sSecret reads a Secret's certificate keys; ok is false for Secrets

@@ -58,6 +58,10 @@ const (
 	FindingMatchWithoutChain    = "match-without-chain"
 	FindingMalformed            = "malformed"
 	FindingTrustIncomplete      = "trust-incomplete"
+	// Findings about servers.
+	FindingSpoofableNameGate = "spoofable-name-gate"
+	FindingAdmitsAnyCert     = "admits-any-certificate"
+	FindingServerUnknown     = "server-unknown"
 	// Findings about governance that has run out.
 	FindingReviewOverdue = "review-overdue"
 	FindingRevokePending = "revoke-pending"
@@ -99,6 +103,9 @@ var FindingTypes = map[string]FindingType{
 	FindingMalformed:            {FindingMalformed, SeverityMedium, "certificate that Go's crypto/x509 refuses to parse", []string{"ID.AM-08", "PR.AA-01"}},
 	FindingReviewOverdue:        {FindingReviewOverdue, SeverityHigh, "its review-by date has passed: re-attest it or set a new date", []string{"NHI7:2025", "GV.RR-02", "ID.AM-08"}},
 	FindingRevokePending:        {FindingRevokePending, SeverityHigh, "a campaign decided to revoke it (or asked for a change that is overdue), yet it is still trusted", []string{"NHI1:2025", "PR.AA-01", "GV.PO-02"}},
+	FindingSpoofableNameGate:    {FindingSpoofableNameGate, SeverityCritical, "a server admits by subject DN or SAN without verifying a chain (nginx optional_no_ca with a DN map): anyone can present that name", []string{"NHI4:2025", "PR.AA-03", "PR.AA-05"}},
+	FindingAdmitsAnyCert:        {FindingAdmitsAnyCert, SeverityCritical, "a server asks for a client certificate, verifies none and gates nothing: any certificate gets in", []string{"NHI4:2025", "PR.AA-03"}},
+	FindingServerUnknown:        {FindingServerUnknown, SeverityMedium, "certgov cannot tell what a server admits (a file it names cannot be read, a gate it cannot model)", []string{"ID.AM-08", "PR.AA-05"}},
 	FindingTrustIncomplete:      {FindingTrustIncomplete, SeverityHigh, "so many names times pattern rules that certgov did not try every rule: a gateway may admit it", []string{"NHI4:2025", "PR.AA-03"}},
 }
 
@@ -326,12 +333,51 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	}
 	if s.Revoked {
 		add(FindingRevoked, "revoked by the CRL in "+s.RevokedBy, s.RevokedBy)
-		if len(s.Trust) > 0 {
-			add(FindingRevokedButTrusted, fmt.Sprintf("revoked, yet still admitted by %s %q in %s", s.Trust[0].Kind, s.Trust[0].Entry, s.Trust[0].Source), s.Trust[0].Source)
+		if t, ok := admittingRef(s.Trust); ok {
+			add(FindingRevokedButTrusted, fmt.Sprintf("revoked, yet still admitted by %s", t.Where()), t.Source)
 		}
 	}
 	if s.TrustChecked {
 		trustFindings(s, now, add)
+	}
+	return out
+}
+
+// admittingRef is the reference to name when saying what still admits a
+// certificate: the first server that lets it in today, else the first
+// standalone trust store that lists it. None when every server refuses it
+// now (a CRL they check revokes it) and no trust store lists it.
+func admittingRef(refs []TrustRef) (TrustRef, bool) {
+	for _, t := range refs {
+		if t.ServerKey != "" && t.RefusedNow == "" {
+			return t, true
+		}
+	}
+	for _, t := range refs {
+		if t.ServerKey == "" {
+			return t, true
+		}
+	}
+	return TrustRef{}, false
+}
+
+// ServerFindings are the findings about servers themselves.
+func ServerFindings(servers []Server) []Finding {
+	var out []Finding
+	add := func(code string, srv *Server, message string) {
+		t := FindingTypes[code]
+		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: srv.Source, Identity: srv.Name(), Message: message, Frameworks: t.Frameworks})
+	}
+	for i := range servers {
+		srv := &servers[i]
+		switch {
+		case srv.Unknown != "":
+			add(FindingServerUnknown, srv, fmt.Sprintf("server %s (%s): what it admits is unknown: %s", srv.Name(), srv.Location, srv.Unknown))
+		case srv.AdmitsAny:
+			add(FindingAdmitsAnyCert, srv, fmt.Sprintf("server %s (%s) asks for a client certificate under %s and verifies none, with no gate: any certificate gets in", srv.Name(), srv.Location, srv.Mode))
+		case len(srv.SpoofableNames) > 0:
+			add(FindingSpoofableNameGate, srv, fmt.Sprintf("server %s (%s) admits by name under %s without verifying a chain: anyone can present %s", srv.Name(), srv.Location, srv.Mode, quotedNames(srv.SpoofableNames)))
+		}
 	}
 	return out
 }
@@ -351,9 +397,9 @@ func quotedNames(names []string) string {
 func trustFindings(s *CertificateSubject, now time.Time, add func(code, message, source string)) {
 	explicit, how := "", ""
 	if t, ok := s.ExplicitRef(); ok {
-		explicit, how = t.Source, "pinned or registered in "+t.Source
+		explicit, how = t.Source, "pinned or registered at "+t.Where()
 		if t.Kind == EntryCA {
-			how = "listed as its own trust anchor in " + t.Source
+			how = "listed as its own trust anchor at " + t.Where()
 		}
 	}
 	switch {
@@ -378,14 +424,14 @@ func trustFindings(s *CertificateSubject, now time.Time, add func(code, message,
 	for _, rule := range s.MatchesWithoutChain {
 		add(FindingMatchWithoutChain, rule, "")
 	}
-	if d := s.Decision; d != nil && len(s.Trust) > 0 {
-		switch {
+	if t, ok := admittingRef(s.Trust); ok && s.Decision != nil {
+		switch d := s.Decision; {
 		case d.Decision == DecisionRevoke:
-			add(FindingRevokePending, fmt.Sprintf("%s decided revoke in campaign %s on %s (%s), yet %s %q in %s still admits it",
-				d.Reviewer, d.Campaign, d.DecidedAt.UTC().Format("2006-01-02"), d.Comment, s.Trust[0].Kind, s.Trust[0].Entry, s.Trust[0].Source), s.Trust[0].Source)
+			add(FindingRevokePending, fmt.Sprintf("%s decided revoke in campaign %s on %s (%s), yet %s still admits it",
+				d.Reviewer, d.Campaign, d.DecidedAt.UTC().Format("2006-01-02"), d.Comment, t.Where()), t.Source)
 		case d.Decision == DecisionNeedsChange && !d.Due.IsZero() && now.After(d.Due):
-			add(FindingRevokePending, fmt.Sprintf("%s asked for a change in campaign %s (%s), due %s and not made; it is still trusted",
-				d.Reviewer, d.Campaign, d.Comment, d.Due.UTC().Format("2006-01-02")), s.Trust[0].Source)
+			add(FindingRevokePending, fmt.Sprintf("%s asked for a change in campaign %s (%s), due %s and not made; %s still admits it",
+				d.Reviewer, d.Campaign, d.Comment, d.Due.UTC().Format("2006-01-02"), t.Where()), t.Source)
 		}
 	}
 	if n := s.PatternRulesUntried; n > 0 {

@@ -22,6 +22,9 @@ const (
 	VerifyOptionalNoCA = "optional_no_ca"
 	// VerifyOff asks for no certificate.
 	VerifyOff = "off"
+	// VerifyRegistered compares the certificate with the ones registered
+	// (RFC 8705 self_signed_tls_client_auth) and builds no chain.
+	VerifyRegistered = "registered"
 )
 
 // Server is one listener that decides which client certificates get in:
@@ -128,7 +131,7 @@ func (s *Server) Key() string { return s.Source + "\x00" + s.Scope }
 // depth 1, CRL crl.pem".
 func (s *Server) PolicyText() string {
 	parts := []string{"verify " + s.Mode}
-	if s.Mode != VerifyOff && s.Mode != VerifyOptionalNoCA {
+	if s.Mode == VerifyOn || s.Mode == VerifyOptional {
 		if s.Depth >= 0 {
 			parts = append(parts, fmt.Sprintf("depth %d", s.Depth))
 		} else {
@@ -255,4 +258,13 @@ func (s Server) Printable() Server {
 		*list = printableList(*list)
 	}
 	return s
+}
+
+// Where names what holds the entry for people: its server and where that
+// is configured, or the standalone trust store's file.
+func (t TrustRef) Where() string {
+	if t.Server != "" {
+		return fmt.Sprintf("server %s (%s %q)", t.Server, t.Kind, t.Entry)
+	}
+	return fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, t.Source)
 }

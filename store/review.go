@@ -328,7 +328,7 @@ func (rv *Review) EntryFindings() []model.Finding {
 		}
 		sort.Strings(uses[i].Identities)
 	}
-	return model.EntryFindings(uses)
+	return append(model.EntryFindings(uses), model.ServerFindings(rv.servers)...)
 }
 
 // readAlikes are the identity names and the owners that read like

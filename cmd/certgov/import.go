@@ -26,6 +26,7 @@ type importFlags struct {
 	verbose      bool
 	host         string
 	root         string
+	server       string
 }
 
 func newImportCommand(a *app) *cobra.Command {
@@ -41,6 +42,10 @@ chains, bundles, openssl -text dumps), DER, PKCS#7 (.p7b/.p7c), PKCS#12
 Importing the same files again adds nothing. Files are known by their
 canonical absolute path (symbolic links resolved), and with --host by the
 gateway or machine they came from too: "gw-eu-1:/etc/nginx/nginx.conf".
+Each configuration yields its servers (nginx server blocks, Envoy
+listeners, ingresses, realm clients); a truststore or CA file imported with
+--server NAME is the anchors of that service (a Tomcat, Kafka or Spring
+service), otherwise a standalone trust store.
 A configuration imported with --host is a copy of that host's: an
 absolute path it names is read under --root (the folder holding the copy
 of the host's files), or else only from inside the imported tree, never
@@ -69,6 +74,7 @@ a prompt on a terminal; the empty password and "changeit" are tried too.`,
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also list skipped files")
 	cmd.Flags().StringVar(&f.host, "host", "", "the gateway or machine these files came from (part of every source's name)")
 	cmd.Flags().StringVar(&f.root, "root", "", "with --host: the folder holding a copy of the host's files; absolute paths in its configurations are read under it")
+	cmd.Flags().StringVar(&f.server, "server", "", "the service that uses this truststore or CA file (a Tomcat, Kafka or Spring service): it becomes that server's anchors, not a standalone trust store")
 	cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(importers.Kinds, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -91,7 +97,10 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 			return usageError{fmt.Errorf("--root %s: not a folder", model.Printable(f.root))}
 		}
 	}
-	opts := importers.Options{Kind: model.SourceKind(f.kind), Host: f.host, Root: f.root}
+	if f.server != "" && (len(f.server) > 100 || model.Printable(f.server) != f.server || strings.TrimSpace(f.server) != f.server) {
+		return usageError{fmt.Errorf("--server %q: name the service in up to 100 printable characters (payments-kafka:9093)", model.Printable(f.server))}
+	}
+	opts := importers.Options{Kind: model.SourceKind(f.kind), Host: f.host, Root: f.root, Server: f.server}
 	password, err := keystorePassword(f.passwordFile)
 	if err != nil {
 		return err
