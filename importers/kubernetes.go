@@ -122,6 +122,9 @@ func (r *reader) k8sCertificates(data []byte, line int, where string, ingresses 
 			srv.Unknown = "its auth-tls-secret holds no readable CA certificate"
 		} else if srv.Mode == model.VerifyOn || srv.Mode == model.VerifyOptional {
 			r.anchors(ca.res.Certificates, "auth-tls-secret", location, srv.Scope, "")
+		} else if srv.AdmitsAny {
+			r.res.TrustEntries = append(r.res.TrustEntries, model.TrustEntry{Kind: model.EntryAny, Value: "*",
+				Label: "any certificate (auth-tls-verify-client optional_no_ca)", Location: srv.Location, Scope: srv.Scope})
 		}
 		srv.Anchors = []string{"auth-tls-secret " + where}
 		r.res.Servers = append(r.res.Servers, srv)

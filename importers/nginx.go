@@ -488,6 +488,8 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 	if !verifies {
 		if len(gate.entries) == 0 {
 			srv.AdmitsAny = true
+			entries = append(entries, model.TrustEntry{Kind: model.EntryAny, Value: "*",
+				Label: "any certificate (ssl_verify_client optional_no_ca, no gate)", Location: srv.Location})
 		}
 		for _, e := range gate.entries {
 			if e.Kind == model.EntrySubjectDN || e.Kind == model.EntrySAN {

@@ -37,7 +37,10 @@ type content struct {
 
 func newContent(data []byte) *content {
 	return &content{data: data, json: looksLikeJSON(data), derKind: sync.OnceValue(func() model.SourceKind {
-		if len(data) == 0 || data[0] != 0x30 {
+		// Every DER structure certgov reads is longer than 127 bytes, so
+		// its length is in long form (or BER's indefinite 0x80): a text
+		// file that starts with "0" is not one.
+		if len(data) < 2 || data[0] != 0x30 || data[1] < 0x80 || data[1] > 0x84 {
 			return ""
 		}
 		return detectDER(data)

@@ -356,9 +356,11 @@ server {
 	}
 	// Server 1 inherits everything; server 2 its own CA file with the
 	// inherited mode; server 3 turns verification off; server 4 verifies
-	// nothing (optional_no_ca), wherever the directive stands.
+	// nothing and gates nothing (optional_no_ca), wherever the directive
+	// stands: it admits any certificate.
 	want := []string{
 		"a.conf:1 ssl_client_certificate clients.pem",
+		"a.conf:9 any certificate (ssl_verify_client optional_no_ca, no gate)",
 		"server nginx.conf:5 ssl_client_certificate ca.pem",
 	}
 	slices.Sort(got)

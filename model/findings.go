@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,6 +63,7 @@ const (
 	FindingSpoofableNameGate = "spoofable-name-gate"
 	FindingAdmitsAnyCert     = "admits-any-certificate"
 	FindingServerUnknown     = "server-unknown"
+	FindingCANamesDrift      = "ca-names-drift"
 	// Findings about governance that has run out.
 	FindingReviewOverdue = "review-overdue"
 	FindingRevokePending = "revoke-pending"
@@ -106,6 +108,7 @@ var FindingTypes = map[string]FindingType{
 	FindingSpoofableNameGate:    {FindingSpoofableNameGate, SeverityCritical, "a server admits by subject DN or SAN without verifying a chain (nginx optional_no_ca with a DN map): anyone can present that name", []string{"NHI4:2025", "PR.AA-03", "PR.AA-05"}},
 	FindingAdmitsAnyCert:        {FindingAdmitsAnyCert, SeverityCritical, "a server asks for a client certificate, verifies none and gates nothing: any certificate gets in", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingServerUnknown:        {FindingServerUnknown, SeverityMedium, "certgov cannot tell what a server admits (a file it names cannot be read, a gate it cannot model)", []string{"ID.AM-08", "PR.AA-05"}},
+	FindingCANamesDrift:         {FindingCANamesDrift, SeverityHigh, "a scanned server asks clients for other CA names than its imported configuration lists (certgov scan): the configuration certgov evaluates is not what runs", []string{"ID.AM-08", "PR.AA-05", "PR.PS-01"}},
 	FindingTrustIncomplete:      {FindingTrustIncomplete, SeverityHigh, "so many names times pattern rules that certgov did not try every rule: a gateway may admit it", []string{"NHI4:2025", "PR.AA-03"}},
 }
 
@@ -377,9 +380,99 @@ func ServerFindings(servers []Server) []Finding {
 			add(FindingAdmitsAnyCert, srv, fmt.Sprintf("server %s (%s) asks for a client certificate under %s and verifies none, with no gate: any certificate gets in", srv.Name(), srv.Location, srv.Mode))
 		case len(srv.SpoofableNames) > 0:
 			add(FindingSpoofableNameGate, srv, fmt.Sprintf("server %s (%s) admits by name under %s without verifying a chain: anyone can present %s", srv.Name(), srv.Location, srv.Mode, quotedNames(srv.SpoofableNames)))
+		case srv.Kind == ScannedEndpoint:
+			if configured := ConfigurationOf(srv, servers); configured != nil {
+				if message := CANamesDrift(srv, configured); message != "" {
+					add(FindingCANamesDrift, srv, message)
+				}
+			}
 		}
 	}
 	return out
+}
+
+// ScannedEndpoint is the kind of the server certgov scan records.
+const ScannedEndpoint = "scanned endpoint"
+
+// ConfigurationOf finds the imported server a scanned endpoint runs: of
+// the configured servers of the same host (import --host, scan --host)
+// listening on the scanned port, the one with the scanned server name
+// when any has it; nil when there is not exactly one.
+func ConfigurationOf(scanned *Server, servers []Server) *Server {
+	port := ""
+	if len(scanned.Listen) > 0 {
+		port = scanned.Listen[0]
+	}
+	var candidates []*Server
+	for i := range servers {
+		s := &servers[i]
+		if s.Kind == ScannedEndpoint || s.Host != scanned.Host || s.Unknown != "" {
+			continue
+		}
+		for _, l := range s.Listen {
+			if listenPort(l) == port {
+				candidates = append(candidates, s)
+				break
+			}
+		}
+	}
+	if len(scanned.Names) > 0 {
+		var named []*Server
+		for _, s := range candidates {
+			if slices.Contains(s.Names, scanned.Names[0]) {
+				named = append(named, s)
+			}
+		}
+		if len(named) > 0 {
+			candidates = named
+		}
+	}
+	if len(candidates) != 1 {
+		return nil
+	}
+	return candidates[0]
+}
+
+// CANamesDrift compares the CA names a scanned endpoint asked for with
+// those its configuration sends (nginx: the subjects of
+// ssl_client_certificate); "" when they agree.
+func CANamesDrift(scanned, configured *Server) string {
+	want, got := map[string]bool{}, map[string]bool{}
+	for _, n := range configured.CANames {
+		want[strings.ToLower(n)] = true
+	}
+	for _, n := range scanned.CANames {
+		got[strings.ToLower(n)] = true
+	}
+	var extra, missing []string
+	for _, n := range scanned.CANames {
+		if !want[strings.ToLower(n)] {
+			extra = append(extra, n)
+		}
+	}
+	for _, n := range configured.CANames {
+		if !got[strings.ToLower(n)] {
+			missing = append(missing, n)
+		}
+	}
+	asks := scanned.Mode != VerifyOff
+	wants := configured.Mode != VerifyOff
+	switch {
+	case asks && !wants:
+		return fmt.Sprintf("%s asks clients for a certificate, but its imported configuration (%s %s) says ssl_verify_client off", scanned.Location, configured.Name(), configured.Location)
+	case !asks && wants:
+		return fmt.Sprintf("%s asks clients for no certificate, but its imported configuration (%s %s) verifies them (%s)", scanned.Location, configured.Name(), configured.Location, configured.Mode)
+	case len(extra) == 0 && len(missing) == 0:
+		return ""
+	}
+	var parts []string
+	if len(extra) > 0 {
+		parts = append(parts, "asks for CA names its imported configuration does not list: "+quotedNames(extra))
+	}
+	if len(missing) > 0 {
+		parts = append(parts, "does not ask for CA names its imported configuration lists: "+quotedNames(missing))
+	}
+	return fmt.Sprintf("%s %s (configuration: %s %s)", scanned.Location, strings.Join(parts, "; "), configured.Name(), configured.Location)
 }
 
 // quotedNames quotes names so that what Printable escapes in them shows:
@@ -466,7 +559,7 @@ func EntryFindings(uses []EntryUse) []Finding {
 	for _, u := range uses {
 		what := describeEntry(u.Entry)
 		switch {
-		case u.Entry.Kind == EntryJWKSURI:
+		case u.Entry.Kind == EntryJWKSURI, u.Entry.Kind == EntryAny:
 		case u.Entry.Kind == EntryCA:
 			// A trusted CA names its own, known certificate; that it
 			// issued no client certificate here is common (a system

@@ -239,6 +239,8 @@ func (t TrustRef) Reason() string {
 	switch {
 	case t.Kind == EntryCA && t.Anchor != "":
 		b.WriteString("chain to " + t.Anchor + " in " + t.Entry)
+	case t.Kind == EntryAny:
+		b.WriteString(t.Entry)
 	default:
 		b.WriteString(string(t.Kind) + " " + t.Entry)
 	}

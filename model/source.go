@@ -60,6 +60,9 @@ const (
 	KindKubernetes SourceKind = "kubernetes"
 	KindCRL        SourceKind = "crl"
 	KindCSV        SourceKind = "csv-inventory"
+	// KindTLSScan is what certgov scan saw at a live endpoint: the
+	// server's own chain and the CA names it asks clients for.
+	KindTLSScan SourceKind = "tls-scan"
 )
 
 // Source is one file certificates were found in, at one content version.

@@ -44,6 +44,9 @@ const (
 	// EntryJWKSURI records a jwks_uri registration: certgov never fetches
 	// it, so it admits no certificate it can name.
 	EntryJWKSURI EntryKind = "jwks-uri"
+	// EntryAny is a server that admits every certificate: it asks for one
+	// and neither verifies nor gates it (nginx optional_no_ca alone).
+	EntryAny EntryKind = "any"
 )
 
 // SAN matching modes, as Envoy's StringMatcher names them.
@@ -155,6 +158,8 @@ type TrustIndex struct {
 	anyAnchor map[int]bool
 	// allOf groups the entries of all-of scopes (TrustEntry.AllOf).
 	allOf map[string][]int
+	// any are the entries that admit every certificate (EntryAny).
+	any []int
 	// depth bounds, by place, the CA certificates a chain may have between
 	// leaf and anchor (Server.Depth); places without a bound are absent.
 	depth map[string]int
@@ -193,6 +198,8 @@ func NewTrustIndex(entries []TrustEntry, servers []Server) (*TrustIndex, []error
 		case EntrySerial:
 			ix.add("serial:"+strings.TrimLeft(e.Value, "0"), i)
 		case EntryJWKSURI:
+		case EntryAny:
+			ix.any = append(ix.any, i)
 		case EntryCA:
 			ix.add("anchor:"+e.Value, i)
 		case EntrySubjectDN:
@@ -401,6 +408,9 @@ func (ix *TrustIndex) Evaluate(c *Certificate, chain Chain) Evaluation {
 		}
 		conditions[i] = anchor
 		return true
+	}
+	for _, i := range ix.any {
+		admit(i, "")
 	}
 	for _, key := range []string{"sha256:" + c.FingerprintSHA256, "sha1:" + c.FingerprintSHA1, "spki:" + c.SPKISHA256, "serial:" + strings.TrimLeft(c.Serial, "0")} {
 		for _, i := range ix.byKey[key] {
@@ -751,6 +761,9 @@ func ExplicitTrust(kind EntryKind, anchor, fingerprint string, actsAsCA bool) bo
 func TrustModelOf(refs []TrustRef) string {
 	explicit, viaCA := false, false
 	for _, t := range refs {
+		if t.Kind == EntryAny {
+			continue // a server that admits anyone states no trust in it
+		}
 		if t.Explicit {
 			explicit = true
 		} else {

@@ -174,6 +174,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newFindingsCommand(a),
 		newSourcesCommand(a),
 		newServersCommand(a),
+		newScanCommand(a),
 		newTUICommand(a),
 		newOwnerCommand(a),
 		newExpiryCommand(a),

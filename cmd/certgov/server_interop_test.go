@@ -100,6 +100,8 @@ func TestServersAgreeWithNginx(t *testing.T) {
 		// A map no if tests gates nothing.
 		{name: "untested-map", block: "ssl_verify_client on; ssl_client_certificate certs/root.pem; set $unused $serial_ok;"},
 		{name: "off", block: "ssl_verify_client off;", off: true},
+		// Asks, verifies nothing, gates nothing: every certificate gets in.
+		{name: "no-gate", block: "ssl_verify_client optional_no_ca;"},
 		{name: "site", block: "include snippets/mtls.conf;"}, // in sites-enabled/, below
 	}
 	for _, s := range servers {
@@ -177,7 +179,6 @@ http {
 	for _, rec := range records {
 		byFingerprint[rec.Fingerprint] = rec
 	}
-
 	var differ []string
 	pairs := 0
 	for _, client := range interopClients {
@@ -214,6 +215,62 @@ http {
 		t.Error(d)
 	}
 	t.Logf("%d certificate/server pairs compared with nginx, %d differ", pairs, len(differ))
+
+	// The servers' own findings: a DN map without a chain is spoofable,
+	// optional_no_ca without a gate admits anyone.
+	findings := certgov(t, "findings", "-o", "json").stdout
+	for _, want := range []string{`spoofable-name-gate`, `dn-map-no-chain.test:`, `admits-any-certificate`, `no-gate.test:`} {
+		if !strings.Contains(findings, want) {
+			t.Errorf("findings lack %q", want)
+		}
+	}
+
+	// scan: the CA names nginx asks for are those of the configuration
+	// certgov imported; after the snippet changes behind its back (and
+	// nginx reloads), they drift.
+	scan := certgov(t, "scan", fmt.Sprintf("127.0.0.1:%d", site.port), "--servername", "site.test")
+	if scan.code != 0 || !strings.Contains(scan.stdout, "asks for CN=partner-a,O=Partner A") || !strings.Contains(scan.stdout, "matches  its imported configuration: site.test:") ||
+		!strings.Contains(scan.stdout, "serves   CN=gateway.test") {
+		t.Errorf("scan: %d\n%s%s", scan.code, scan.stdout, scan.stderr)
+	}
+	if off := certgov(t, "scan", fmt.Sprintf("127.0.0.1:%d", servers[10].port), "--servername", "off.test"); !strings.Contains(off.stdout, "asks clients for no certificate") || !strings.Contains(off.stdout, "matches") {
+		t.Errorf("scan of the server with verify off: %s%s", off.stdout, off.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "snippets", "mtls.conf"), []byte("ssl_verify_client on;\nssl_client_certificate certs/root.pem;\n"), 0o600)
+	if out, err := exec.Command(nginx, "-p", dir, "-c", conf, "-s", "reload").CombinedOutput(); err != nil {
+		t.Fatalf("nginx reload: %v %s", err, out)
+	}
+	for range 50 { // the reload takes effect when the new workers run
+		if _, asked := presentTo(t, site.port, "site.test", tls.Certificate{}); asked {
+			if cas := askedCANames(t, site.port, "site.test"); cas == 1 {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	scan = certgov(t, "scan", fmt.Sprintf("127.0.0.1:%d", site.port), "--servername", "site.test")
+	if !strings.Contains(scan.stdout, "DRIFT") || !strings.Contains(scan.stdout, `does not ask for CA names its imported configuration lists: "CN=partner-a,O=Partner A"`) {
+		t.Errorf("scan after the snippet changed:\n%s%s", scan.stdout, scan.stderr)
+	}
+	if f := certgov(t, "findings", "-o", "json").stdout; !strings.Contains(f, "ca-names-drift") {
+		t.Error("findings lack the ca-names-drift the scan found")
+	}
+}
+
+// askedCANames counts the CA names the server at port asks for.
+func askedCANames(t *testing.T, port int, serverName string) int {
+	t.Helper()
+	n := -1
+	config := &tls.Config{ServerName: serverName, InsecureSkipVerify: true,
+		GetClientCertificate: func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			n = len(cri.AcceptableCAs)
+			return &tls.Certificate{}, nil
+		}}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", port), config)
+	if err == nil {
+		conn.Close()
+	}
+	return n
 }
 
 func admittedByServer(rec trustRecord, server string) bool {
