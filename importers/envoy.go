@@ -156,10 +156,7 @@ func envoyListeners(doc *yaml.Node) map[*yaml.Node]envoyListener {
 // depth max_verify_depth sets (unbounded otherwise; its 0, the leaf alone,
 // is taken as a chain straight from an anchor).
 func (r *reader) envoyServer(n *yaml.Node, l envoyListener) {
-	name := l.name
-	if name == "" {
-		name = "listener"
-	}
+	name := "envoy " + cmpOr(l.name, "listener")
 	if l.chains > 1 {
 		name = fmt.Sprintf("%s chain %d", name, l.chain+1)
 	}

@@ -51,7 +51,7 @@ func (r *reader) readKeycloak(data []byte) error {
 		if entry.Match == model.MatchRegex {
 			gate = "x509.subjectdn matches " + dn
 		}
-		r.clientServer("keycloak client", realm.Realm+"/"+c.ClientID, where, model.VerifyOn, before, gate)
+		r.clientServer("keycloak client", "keycloak "+realm.Realm+"/"+c.ClientID, where, model.VerifyOn, before, gate)
 	}
 	return nil
 }

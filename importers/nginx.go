@@ -545,6 +545,8 @@ func (n *nginxConfig) gates(server *nginxDirective) nginxGates {
 				g.requireVerify = true
 				g.texts = append(g.texts, "if $ssl_client_verify != SUCCESS at "+where)
 			}
+		case cond.bad:
+			g.unknown = "the if at " + where + " has a regular expression certgov cannot read"
 		case n.maps[cond.variable] != nil:
 			if tests[cond.variable] == nil {
 				order = append(order, cond.variable)
@@ -588,6 +590,9 @@ func (n *nginxConfig) mapGate(d *nginxDirective, conds []nginxCondition, g *ngin
 	var allowed []nginxMapPair
 	deny := 0
 	for _, p := range pairs {
+		if n.r.interrupted() {
+			return
+		}
 		if strings.HasPrefix(p.value, "$") {
 			g.unknown = "map " + result + " sets a variable's value: certgov cannot tell what it admits"
 			return
@@ -641,6 +646,8 @@ func refuses(block []*nginxDirective) bool {
 // forms.
 type nginxCondition struct {
 	variable, op, value, where string
+	re                         *regexp.Regexp // for ~ and its forms, compiled once
+	bad                        bool           // a regular expression Go cannot compile
 }
 
 func parseNginxCondition(args []string) (nginxCondition, bool) {
@@ -663,9 +670,22 @@ func parseNginxCondition(args []string) (nginxCondition, bool) {
 			value = fields[2]
 		}
 		switch fields[1] {
-		case "=", "!=", "~", "~*", "!~", "!~*":
+		case "=", "!=":
 			if strings.HasPrefix(fields[0], "$") {
 				return nginxCondition{variable: fields[0], op: fields[1], value: value}, true
+			}
+		case "~", "~*", "!~", "!~*":
+			if strings.HasPrefix(fields[0], "$") {
+				c := nginxCondition{variable: fields[0], op: fields[1], value: value}
+				pattern := value
+				if strings.HasSuffix(c.op, "*") {
+					pattern = "(?i)" + pattern
+				}
+				var err error
+				if c.re, err = regexp.Compile(pattern); err != nil {
+					c.bad = true
+				}
+				return c, true
 			}
 		}
 	}
@@ -685,15 +705,10 @@ func (c nginxCondition) holds(value string) bool {
 	case "!=":
 		return value != c.value
 	}
-	pattern := c.value
-	if strings.HasSuffix(c.op, "*") {
-		pattern = "(?i)" + pattern
-	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
+	if c.re == nil {
 		return false
 	}
-	return re.MatchString(value) != strings.HasPrefix(c.op, "!")
+	return c.re.MatchString(value) != strings.HasPrefix(c.op, "!")
 }
 
 // nginxMapPair is one key/value line of a map block.

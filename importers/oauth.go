@@ -62,10 +62,10 @@ func (r *reader) readOAuthClients(data []byte) error {
 		switch c.TokenEndpointAuthMethod {
 		case "tls_client_auth":
 			r.tlsClientAuth(c, where)
-			r.clientServer("oauth client", c.ClientID, where, model.VerifyOn, before, "tls_client_auth")
+			r.clientServer("oauth client", "oauth "+c.ClientID, where, model.VerifyOn, before, "tls_client_auth")
 		case "self_signed_tls_client_auth":
 			r.selfSignedClientAuth(c, where)
-			r.clientServer("oauth client", c.ClientID, where, model.VerifyRegistered, before, "self_signed_tls_client_auth")
+			r.clientServer("oauth client", "oauth "+c.ClientID, where, model.VerifyRegistered, before, "self_signed_tls_client_auth")
 		}
 		// Other methods (client_secret_basic, private_key_jwt, …) are not
 		// certificate trust; their secrets are never read.

@@ -125,6 +125,7 @@ var FilterTerms = []FilterTerm{
 	{"exception:STATE", "its exception: approved, ended, rejected, revoked, pending (self-signed, trusted by name, undecided), none"},
 	{"exception-ends<30d", "an approved exception ends within 30 days"},
 	{"source:TEXT", "a file holding it or an entry admitting it: path or host contains TEXT"},
+	{"server:TEXT", "a server whose name contains TEXT lets it in today (certgov servers names them)"},
 	{"current", "its identity's current certificate"},
 	{"revoked", "revoked by an imported CRL"},
 }
@@ -357,6 +358,15 @@ func parseTerm(tok token) (term, error) {
 			}
 			for _, ref := range r.Trust {
 				if containsFold(ref.Source, needle) {
+					return true
+				}
+			}
+			return false
+		}
+	case "server":
+		t.match = func(r *Record, _ time.Time) bool {
+			for _, ref := range r.Trust {
+				if ref.Server != "" && ref.RefusedNow == "" && containsFold(ref.Server, needle) {
 					return true
 				}
 			}

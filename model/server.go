@@ -131,12 +131,8 @@ func (s *Server) Key() string { return s.Source + "\x00" + s.Scope }
 // depth 1, CRL crl.pem".
 func (s *Server) PolicyText() string {
 	parts := []string{"verify " + s.Mode}
-	if s.Mode == VerifyOn || s.Mode == VerifyOptional {
-		if s.Depth >= 0 {
-			parts = append(parts, fmt.Sprintf("depth %d", s.Depth))
-		} else {
-			parts = append(parts, "depth unbounded")
-		}
+	if (s.Mode == VerifyOn || s.Mode == VerifyOptional) && s.Depth >= 0 {
+		parts = append(parts, fmt.Sprintf("depth %d", s.Depth))
 	}
 	for _, c := range s.CRLs {
 		parts = append(parts, "CRL "+c)

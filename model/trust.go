@@ -163,6 +163,8 @@ type TrustIndex struct {
 	// depth bounds, by place, the CA certificates a chain may have between
 	// leaf and anchor (Server.Depth); places without a bound are absent.
 	depth map[string]int
+	// serverNames names the server of each place that is one.
+	serverNames map[string]string
 }
 
 func placeKey(e *TrustEntry) string { return e.Source + "\x00" + e.Scope }
@@ -178,11 +180,12 @@ type compiledPattern struct {
 // and left out.
 func NewTrustIndex(entries []TrustEntry, servers []Server) (*TrustIndex, []error) {
 	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{},
-		allOf: map[string][]int{}, depth: map[string]int{}}
+		allOf: map[string][]int{}, depth: map[string]int{}, serverNames: map[string]string{}}
 	for _, s := range servers {
 		if s.Depth >= 0 {
 			ix.depth[s.Key()] = s.Depth
 		}
+		ix.serverNames[s.Key()] = s.Name()
 	}
 	var errs []error
 	var names []int
@@ -300,6 +303,8 @@ func (ix *TrustIndex) RequiredChain(entry int) string {
 	switch {
 	case ix.anyAnchor[entry]:
 		return "a chain to any imported CA anchor"
+	case ix.serverNames[placeKey(&e)] != "":
+		return "a chain to an anchor of server " + ix.serverNames[placeKey(&e)]
 	case e.Scope != "":
 		return "a chain to an anchor of " + e.Scope
 	}

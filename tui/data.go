@@ -56,6 +56,7 @@ type Dataset struct {
 	Certificates int
 	Findings     []model.Finding
 	Sources      []store.SourceInfo
+	Servers      []serverView
 	Events       []store.Event                 // the audit trail, oldest first
 	Campaign     *store.Campaign               // the newest open campaign, if any
 	Undecided    []string                      // its undecided items' identity names
@@ -102,6 +103,11 @@ func Load(ctx context.Context, s *store.Store, policy model.Policy, now time.Tim
 		return nil, err
 	}
 	ds.Findings = append(ds.Findings, printableFindings(rv.EntryFindings())...)
+	servers, err := s.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds.Servers = serverViews(servers, ds.Rows)
 	model.SortFindings(ds.Findings)
 	if ds.Sources, err = s.Sources(ctx); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ type KeyMap struct {
 	Owner, Expiry, Approve, Reject           key.Binding
 	Select, SelectAll                        key.Binding
 	Certify, RevokeItem, NeedsChange, Export key.Binding
-	Decided                                  key.Binding
+	Decided, WhatIf                          key.Binding
 }
 
 func newKeyMap() KeyMap {
@@ -29,7 +29,8 @@ func newKeyMap() KeyMap {
 		Reverse:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse")),
 		NextScreen:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
 		PrevScreen:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
-		Screen:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7"), key.WithHelp("1-7", "screens")),
+		Screen:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8"), key.WithHelp("1-8", "screens")),
+		WhatIf:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "what if it went")),
 		Certify:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certify")),
 		RevokeItem:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoke")),
 		NeedsChange: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "needs change")),
@@ -64,7 +65,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Open, k.Back, k.Filter, k.Sort, k.Reverse, k.Copy},
 		{k.Owner, k.Expiry, k.Approve, k.Reject, k.Select, k.SelectAll},
-		{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Export},
+		{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Export, k.WhatIf},
 		{k.NextScreen, k.PrevScreen, k.Screen, k.Reload, k.Help, k.Quit},
 	}
 }

@@ -30,12 +30,13 @@ const (
 	screenSources
 	screenAudit
 	screenCampaign
+	screenServers
 	screenDetail
 )
 
-var screenNames = []string{"1 Overview", "2 Identities", "3 Exceptions", "4 Findings", "5 Sources", "6 Audit", "7 Campaign"}
+var screenNames = []string{"1 Overview", "2 Identities", "3 Exceptions", "4 Findings", "5 Sources", "6 Audit", "7 Campaign", "8 Servers"}
 
-const tabCount = screen(7)
+const tabCount = screen(8)
 
 // Options configure the dashboard.
 type Options struct {
@@ -79,6 +80,7 @@ type Model struct {
 	audit      listScreen
 	exceptions exceptionsScreen
 	campaign   campaignScreen
+	servers    serversScreen
 	detail     detailScreen
 	prompt     *prompt // an action's questions, when one is under way
 }
@@ -266,6 +268,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.version = msg.version
 		}
 		return m, tea.Batch(cmds...)
+	case whatIfMsg:
+		m.servers.answer(msg)
+		return m, nil
 	case detailMsg:
 		if msg.err != nil {
 			m.status = msg.err.Error()

@@ -42,6 +42,8 @@ func (m *Model) panes(s screen) pane {
 		return &m.audit
 	case screenCampaign:
 		return &m.campaign
+	case screenServers:
+		return &m.servers
 	case screenDetail:
 		return &m.detail
 	}
@@ -49,7 +51,7 @@ func (m *Model) panes(s screen) pane {
 }
 
 // allScreens lists every screen, for handing them data.
-var allScreens = []screen{screenOverview, screenIdentities, screenExceptions, screenFindings, screenSources, screenAudit, screenCampaign, screenDetail}
+var allScreens = []screen{screenOverview, screenIdentities, screenExceptions, screenFindings, screenSources, screenAudit, screenCampaign, screenServers, screenDetail}
 
 // take applies what an action helper returned (a new root and a command)
 // to the root a pane was given.

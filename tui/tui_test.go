@@ -1022,3 +1022,52 @@ func TestSelectionFollowsTheView(t *testing.T) {
 		t.Fatalf("after a bulk decision (%q) the cursor is on %q, was on %q", m.flash, m.campaign.cursorName(), on)
 	}
 }
+
+// The Servers screen lists the demo's servers with their policy; enter
+// shows what one admits and refuses now; w answers what would break
+// without it (a read: nothing to confirm, nothing changes); it fits
+// 80x24.
+func TestServersScreen(t *testing.T) {
+	s := openDemo(t)
+	m := loaded(t, s, 80, 24)
+	m = press(t, m, "8")
+	if m.screen != screenServers || !strings.Contains(screenText(m), "carriers.partner-edge") || !strings.Contains(screenText(m), "verify on, depth 1") {
+		t.Fatalf("servers screen:\n%s", screenText(m))
+	}
+	checkFits(t, m, 80, 24)
+	m = press(t, m, "enter")
+	text := screenText(m)
+	if !strings.Contains(text, "Admits today (2)") || !strings.Contains(text, "carrier-gateway.logistics.svc") || !strings.Contains(text, "tested at nginx.conf:24") {
+		t.Fatalf("enter on carriers.partner-edge.example:8443:\n%s", text)
+	}
+	checkFits(t, m, 80, 24)
+	events := len(m.ds.Events)
+	next, cmd := m.Update(keyMsg("w"))
+	m = next.(Model)
+	if cmd == nil || m.prompt != nil {
+		t.Fatal("w asks nothing back and runs the what-if")
+	}
+	m = update(t, m, cmd())
+	if text := m.servers.whatIf; !strings.Contains(text, "2 identities lose their last admitting server") || !strings.Contains(screenText(m), "Without carriers.partner-edge.example:8443") {
+		t.Errorf("what-if:\n%s\n%s", text, screenText(m))
+	}
+	m = update(t, m, m.loadCmd()())
+	if len(m.ds.Events) != events {
+		t.Error("a what-if wrote to the audit trail")
+	}
+	m = press(t, m, "esc")
+	if m.servers.open || m.screen != screenServers {
+		t.Error("esc does not return to the list")
+	}
+	// A refused-now entry says why.
+	for i, v := range m.servers.views {
+		if len(v.refusedNow) > 0 {
+			m.servers.cursor = i
+			break
+		}
+	}
+	m = press(t, m, "enter")
+	if text := screenText(m); !strings.Contains(text, "Configured to admit, refused now") || !strings.Contains(text, "expired on ") {
+		t.Errorf("a server refusing some now:\n%s", text)
+	}
+}

@@ -1,0 +1,231 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// serverView is one server as the Servers screen lists it: the server and
+// the identities whose current certificate it concerns.
+type serverView struct {
+	model.Server
+	name string
+	// admits: it lets them in today; refusedNow: configured to admit,
+	// refused in a handshake today (why, per identity); claims: they match
+	// a name rule of its without the chain it requires first.
+	admits     []string
+	refusedNow []string
+	claims     []string
+}
+
+// serverViews groups the rows by the servers that concern them.
+func serverViews(servers []model.Server, rows []Row) []serverView {
+	views := make([]serverView, len(servers))
+	index := map[string]int{}
+	for i, srv := range servers {
+		views[i] = serverView{Server: srv.Printable(), name: model.Printable(srv.Name())}
+		index[srv.Key()] = i
+	}
+	for r := range rows {
+		row := &rows[r]
+		for _, a := range model.AdmittingServers(row.Trust) {
+			i, ok := index[a.Key]
+			if !ok {
+				continue
+			}
+			if a.RefusedNow != "" {
+				views[i].refusedNow = append(views[i].refusedNow, row.IdentityName+": "+a.RefusedNow)
+			} else {
+				views[i].admits = append(views[i].admits, row.IdentityName)
+			}
+		}
+		for _, m := range row.MatchesWithoutChain {
+			for i := range views {
+				if strings.HasSuffix(m, "server "+views[i].name) {
+					views[i].claims = append(views[i].claims, row.IdentityName+": "+m)
+				}
+			}
+		}
+	}
+	return views
+}
+
+// serversScreen lists the servers; enter opens one (what it admits, what
+// it refuses now, who claims its names without its chain), and w asks
+// what would break without it.
+type serversScreen struct {
+	views          []serverView
+	cursor, offset int
+	open           bool   // one server's lists are shown
+	scroll         int    // within them
+	whatIf         string // the what-if answer for the open server, when asked
+	asking         bool
+}
+
+type whatIfMsg struct {
+	server string
+	result *store.WhatIfResult
+	err    error
+}
+
+func (s *serversScreen) setData(ds *Dataset, _ time.Time) {
+	s.views = ds.Servers
+	s.cursor = min(s.cursor, max(0, len(s.views)-1))
+}
+
+func (s *serversScreen) selected() *serverView {
+	if s.cursor < len(s.views) {
+		return &s.views[s.cursor]
+	}
+	return nil
+}
+
+func (s *serversScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	switch {
+	case s.open && key.Matches(msg, m.keys.Back):
+		s.open, s.whatIf, s.scroll = false, "", 0
+	case key.Matches(msg, m.keys.Open) && s.selected() != nil:
+		s.open, s.whatIf, s.scroll = true, "", 0
+	case key.Matches(msg, m.keys.WhatIf) && s.selected() != nil && !s.asking:
+		// A question, not a change: nothing to confirm.
+		s.open, s.asking, s.scroll = true, true, 0
+		return whatIfCmd(m.opts.Store, s.selected().name, m.opts.Now())
+	case s.open:
+		switch {
+		case key.Matches(msg, m.keys.Down), key.Matches(msg, m.keys.PageDown):
+			s.scroll += map[bool]int{true: page, false: 1}[key.Matches(msg, m.keys.PageDown)]
+		case key.Matches(msg, m.keys.Up), key.Matches(msg, m.keys.PageUp):
+			s.scroll = max(0, s.scroll-map[bool]int{true: page, false: 1}[key.Matches(msg, m.keys.PageUp)])
+		}
+	default:
+		s.cursor = moveCursor(msg, m.keys, s.cursor, len(s.views), page)
+		s.offset = scrolled(s.cursor, s.offset, max(1, page-2))
+	}
+	return nil
+}
+
+func whatIfCmd(st *store.Store, server string, now time.Time) tea.Cmd {
+	return func() tea.Msg {
+		res, err := st.WhatIf(context.Background(), server, now)
+		return whatIfMsg{server: server, result: res, err: err}
+	}
+}
+
+// answer takes a what-if answer for the server it was asked about.
+func (s *serversScreen) answer(msg whatIfMsg) {
+	s.asking = false
+	if v := s.selected(); v == nil || v.name != msg.server {
+		return
+	}
+	if msg.err != nil {
+		s.whatIf = "what-if failed: " + msg.err.Error()
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Without %s, %d identities lose their last admitting server", msg.server, len(msg.result.LoseAll))
+	for _, c := range msg.result.LoseAll {
+		fmt.Fprintf(&b, "\n  %s", c.Identity)
+	}
+	fmt.Fprintf(&b, "\n%d keep access elsewhere", len(msg.result.KeepSome))
+	for _, c := range msg.result.KeepSome {
+		fmt.Fprintf(&b, "\n  %s: still %s", c.Identity, strings.Join(c.Keeps, ", "))
+	}
+	s.whatIf = b.String()
+}
+
+func (s *serversScreen) render(m *Model, height int) string {
+	if s.open && s.selected() != nil {
+		return s.viewServer(m.styles, m.width, height)
+	}
+	return s.viewList(m.styles, m.width, height)
+}
+
+func (s *serversScreen) viewList(st Styles, width, height int) string {
+	var b strings.Builder
+	b.WriteString(st.Label.Render(fmt.Sprintf("Servers (%d) — enter lists what one admits and refuses · w: what if it went", len(s.views))) + "\n")
+	// The name takes what the numbers leave, and the note the rest.
+	nameWidth := max(16, min(40, width-57))
+	b.WriteString(st.Header.Render(fmt.Sprintf("  %s  %-22s  %6s  %7s  %s", pad("SERVER", nameWidth), "POLICY", "ADMITS", "REFUSED", "NOTE")) + "\n")
+	rows := max(1, height-3)
+	offset := scrolled(s.cursor, s.offset, rows)
+	if len(s.views) == 0 {
+		b.WriteString(st.Dim.Render("  no server imported: import gateway configurations (nginx, Envoy, ingresses…)") + "\n")
+	}
+	for i := offset; i < len(s.views) && i < offset+rows; i++ {
+		v := &s.views[i]
+		note, style := "", st.Dim
+		switch {
+		case v.Unknown != "":
+			note, style = "unknown: "+v.Unknown, st.Severity(model.SeverityMedium)
+		case v.AdmitsAny:
+			note, style = "admits any certificate", st.Severity(model.SeverityCritical)
+		case len(v.SpoofableNames) > 0:
+			note, style = "spoofable: names without a chain", st.Severity(model.SeverityCritical)
+		case len(v.claims) > 0:
+			note = fmt.Sprintf("%d claim its names without its chain", len(v.claims))
+		}
+		admits := fmt.Sprint(len(v.admits))
+		if v.Unknown != "" {
+			admits = "?"
+		}
+		line := fmt.Sprintf("%s  %-22s  %6s  %7d  ", pad(v.name, nameWidth), pad(v.PolicyText(), 22), admits, len(v.refusedNow))
+		if i == s.cursor {
+			b.WriteString(st.Selected.Render("▶ "+line+note) + "\n")
+		} else {
+			b.WriteString("  " + line + style.Render(note) + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (s *serversScreen) viewServer(st Styles, width, height int) string {
+	v := s.selected()
+	lines := []string{st.Title.Render(v.name) + st.Dim.Render("  · esc back · w what if it went"),
+		fmt.Sprintf("%s at %s (%s)", v.Kind, v.Location, model.ElideSource(v.Source, 60)),
+		"policy: " + v.PolicyText()}
+	for _, a := range v.Anchors {
+		lines = append(lines, "anchors: "+a)
+	}
+	for _, g := range v.Gates {
+		lines = append(lines, "gate: "+g)
+	}
+	if v.Unknown != "" {
+		lines = append(lines, st.Severity(model.SeverityMedium).Render("unknown: "+v.Unknown))
+	}
+	if len(v.SpoofableNames) > 0 {
+		lines = append(lines, st.Severity(model.SeverityCritical).Render("spoofable: anyone can present "+strings.Join(v.SpoofableNames, "; ")))
+	}
+	if s.asking {
+		lines = append(lines, "", "asking what would break without it…")
+	}
+	if s.whatIf != "" {
+		lines = append(lines, "")
+		lines = append(lines, strings.Split(s.whatIf, "\n")...)
+	}
+	section := func(title string, items []string) {
+		lines = append(lines, "", st.Label.Render(fmt.Sprintf("%s (%d)", title, len(items))))
+		for _, it := range items {
+			lines = append(lines, "  "+it)
+		}
+	}
+	section("Admits today", v.admits)
+	section("Configured to admit, refused now", v.refusedNow)
+	section("Claim its names without its chain (refused)", v.claims)
+	start := min(s.scroll, max(0, len(lines)-height))
+	return strings.Join(lines[start:], "\n")
+}
+
+func (s *serversScreen) shortHelp(k KeyMap) []key.Binding {
+	if s.open {
+		return []key.Binding{k.Up, k.Down, k.WhatIf, k.Back, k.Help, k.Quit}
+	}
+	return []key.Binding{k.Up, k.Down, k.Open, k.WhatIf, k.NextScreen, k.Help, k.Quit}
+}
