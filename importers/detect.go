@@ -248,8 +248,8 @@ func (r *reader) readPEMFile(data []byte) error {
 func (r *reader) serve(name string) {
 	srv := model.Server{Kind: "service", Names: []string{name}, Host: r.opts.Host, Location: filepath.Base(r.path),
 		Mode: model.VerifyOn, Depth: -1, Scope: "service " + name}
-	if r.res.Source.Kind == model.KindJKS || r.res.Source.Kind == model.KindPKCS12 {
-		srv.Kind = "java service"
+	if r.res.Source.Kind == model.KindJKS || r.res.Source.Kind == model.KindPKCS12 || r.res.Source.Kind == model.KindTrustStore {
+		srv.Kind, srv.AcceptsSHA1 = "java service", true
 	}
 	n := 0
 	for i := range r.res.TrustEntries {

@@ -26,6 +26,7 @@ type ChainVerifier struct {
 	isAnchor               map[*x509.Certificate]bool
 	fingerprints           map[*x509.Certificate]string
 	upstream               map[*x509.Certificate]*caChains
+	bySubject              map[string][]*x509.Certificate // every CA and anchor, by raw subject
 }
 
 // caChains are one CA's verified chains to anchors.
@@ -49,17 +50,49 @@ type chainWindow struct {
 func NewChainVerifier(anchors, intermediates []*x509.Certificate, roots map[string]bool) *ChainVerifier {
 	v := &ChainVerifier{anchors: x509.NewCertPool(), intermediates: x509.NewCertPool(), issuers: x509.NewCertPool(),
 		roots: roots, anchorList: anchors, isAnchor: map[*x509.Certificate]bool{},
-		fingerprints: map[*x509.Certificate]string{}, upstream: map[*x509.Certificate]*caChains{}}
+		fingerprints: map[*x509.Certificate]string{}, upstream: map[*x509.Certificate]*caChains{}, bySubject: map[string][]*x509.Certificate{}}
 	for _, c := range anchors {
 		v.anchors.AddCert(c)
 		v.issuers.AddCert(c)
 		v.isAnchor[c] = true
+		v.bySubject[string(c.RawSubject)] = append(v.bySubject[string(c.RawSubject)], c)
 	}
 	for _, c := range intermediates {
 		v.intermediates.AddCert(c)
 		v.issuers.AddCert(c)
+		v.bySubject[string(c.RawSubject)] = append(v.bySubject[string(c.RawSubject)], c)
 	}
 	return v
+}
+
+// verifySHA1 finds the chains of a leaf signed with SHA-1, which Go and
+// OpenSSL 3 refuse and Java's PKIX still accepts for client certificates
+// of a private CA: the leaf's signature is checked by hand against each
+// issuing CA, whose own chains were verified as usual. Its ends are
+// marked Weak: only servers that accept SHA-1 take them.
+func (v *ChainVerifier) verifySHA1(leaf *x509.Certificate) Chain {
+	var out Chain
+	for _, issuer := range v.bySubject[string(leaf.RawIssuer)] {
+		if !(issuer.BasicConstraintsValid && issuer.IsCA) || !SignedBy(leaf, issuer.PublicKey) {
+			continue
+		}
+		v.mu.Lock()
+		up := v.chainsOf(issuer)
+		v.mu.Unlock()
+		if up.constrained {
+			continue
+		}
+		for _, at := range []time.Time{leaf.NotBefore.Add(time.Second), leaf.NotAfter.Add(-time.Second)} {
+			for _, w := range up.ends {
+				if !at.Before(w.from) && !at.After(w.til) {
+					end := w.end
+					end.Weak = true
+					out.addEnd(end)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Verify is VerifyChain(leaf, anchors, intermediates, roots).
@@ -102,13 +135,19 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 			return out
 		}
 	}
+	why := "no imported trust anchor verifies its issuer"
 	switch {
 	case problem != "":
-		return Chain{Problem: problem}
+		why = problem
 	case lastErr != nil:
-		return Chain{Problem: chainProblem(lastErr)}
+		why = chainProblem(lastErr)
 	}
-	return Chain{Problem: "no imported trust anchor verifies its issuer"}
+	var out Chain
+	if leaf.SignatureAlgorithm == x509.SHA1WithRSA || leaf.SignatureAlgorithm == x509.ECDSAWithSHA1 {
+		out = v.verifySHA1(leaf)
+	}
+	out.Problem = why
+	return out
 }
 
 // chainsOf builds, once, the chains from issuer (as the leaf's issuing CA)

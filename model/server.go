@@ -49,6 +49,10 @@ type Server struct {
 	// OpenSSL's verify depth does (nginx ssl_verify_depth, default 1: one
 	// intermediate); -1 when the server sets no bound.
 	Depth int `json:"depth"`
+	// AcceptsSHA1: it takes a client certificate signed with SHA-1 by a
+	// private CA, as Java's PKIX does (its disabledAlgorithms refuse SHA-1
+	// only for chains to the JDK's own roots); OpenSSL 3 refuses it.
+	AcceptsSHA1 bool `json:"accepts_sha1,omitempty"`
 	// CRLs names the revocation lists it checks (nginx ssl_crl).
 	CRLs []string `json:"crls,omitempty"`
 	// Anchors names its anchor files as configured ("ssl_client_certificate

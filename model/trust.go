@@ -165,6 +165,9 @@ type TrustIndex struct {
 	depth map[string]int
 	// serverNames names the server of each place that is one.
 	serverNames map[string]string
+	// acceptsSHA1 are the places whose server takes a chain that needs a
+	// SHA-1 signature (Java's PKIX).
+	acceptsSHA1 map[string]bool
 }
 
 func placeKey(e *TrustEntry) string { return e.Source + "\x00" + e.Scope }
@@ -180,12 +183,13 @@ type compiledPattern struct {
 // and left out.
 func NewTrustIndex(entries []TrustEntry, servers []Server) (*TrustIndex, []error) {
 	ix := &TrustIndex{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{},
-		allOf: map[string][]int{}, depth: map[string]int{}, serverNames: map[string]string{}}
+		allOf: map[string][]int{}, depth: map[string]int{}, serverNames: map[string]string{}, acceptsSHA1: map[string]bool{}}
 	for _, s := range servers {
 		if s.Depth >= 0 {
 			ix.depth[s.Key()] = s.Depth
 		}
 		ix.serverNames[s.Key()] = s.Name()
+		ix.acceptsSHA1[s.Key()] = s.AcceptsSHA1
 	}
 	var errs []error
 	var names []int
@@ -347,19 +351,30 @@ type ChainEnd struct {
 	// on the shortest chain found, as OpenSSL's verify depth counts them:
 	// 0 for a leaf the anchor issued (or a leaf that is its own anchor).
 	Depth int `json:"d,omitempty"`
+	// Weak: the chain holds only with the leaf's SHA-1 signature, which
+	// OpenSSL 3 and Go refuse and Java accepts (Server.AcceptsSHA1).
+	Weak bool `json:"w,omitempty"`
 }
 
 // Chain is what chain verification found for one certificate.
 type Chain struct {
 	Ends []ChainEnd `json:"ends,omitempty"`
-	// Problem says why no chain verified, when none did and the reason is
-	// worth telling (an expired CA, a key usage that forbids client
-	// authentication); empty otherwise.
+	// Problem says why no chain verified as OpenSSL verifies it, when none
+	// did and the reason is worth telling (an expired CA, a key usage that
+	// forbids client authentication, a SHA-1 signature); empty otherwise.
 	Problem string `json:"problem,omitempty"`
 }
 
-// Verified reports whether some chain verified.
-func (ch Chain) Verified() bool { return len(ch.Ends) > 0 }
+// Verified reports whether some chain verified as OpenSSL verifies it
+// (a chain that needs a SHA-1 signature does not).
+func (ch Chain) Verified() bool {
+	for _, e := range ch.Ends {
+		if !e.Weak {
+			return true
+		}
+	}
+	return false
+}
 
 // Admission is one entry that admits a certificate; Anchor is the anchor
 // a chain rule's chain ends at (empty for pins).
@@ -533,6 +548,9 @@ func (ix *TrustIndex) anchorAccepts(entry int, end ChainEnd) bool {
 	if depth, bounded := ix.depth[placeKey(e)]; bounded && end.Depth > depth {
 		return false
 	}
+	if end.Weak && !ix.acceptsSHA1[placeKey(e)] {
+		return false
+	}
 	return e.Value == end.Anchor && (end.Root || e.Match == MatchPartialChain)
 }
 
@@ -687,6 +705,7 @@ func (ch *Chain) addEnd(end ChainEnd) {
 	for i, e := range ch.Ends {
 		if e.Anchor == end.Anchor {
 			ch.Ends[i].Depth = min(e.Depth, end.Depth)
+			ch.Ends[i].Weak = e.Weak && end.Weak
 			return
 		}
 	}
@@ -715,7 +734,7 @@ func chainProblem(err error) string {
 	case errors.As(err, &unknown):
 		if strings.Contains(unknown.Error(), "insecure algorithm") {
 			// Go keeps the reason unexported: its message names it.
-			return "a signature of its chain uses an algorithm refused as too weak (" + insecureAlgorithm(unknown.Error()) + "): OpenSSL 3 at its default security level refuses it too"
+			return "a signature of its chain uses " + insecureAlgorithm(unknown.Error()) + ", which OpenSSL 3 (at its default security level) and Go refuse as too weak; Java still accepts SHA-1 from a private CA"
 		}
 		return "no imported trust anchor verifies its issuer"
 	}

@@ -94,7 +94,7 @@ func scanEntries(rows *sql.Rows, fn func(StoredEntry)) error {
 
 // chainVersion changes whenever what a cached chain result means changes,
 // so that results of an older certgov are never reused.
-const chainVersion = "chains-v4"
+const chainVersion = "chains-v5"
 
 // Chains is what chain verification found for the whole inventory.
 type Chains struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -72,17 +73,8 @@ type interopServer struct {
 // naming the server) differs from nginx's (HTTP 200 or not).
 func TestServersAgreeWithNginx(t *testing.T) {
 	nginx := interopTool(t, "nginx", "/usr/sbin/nginx")
-	openssl := interopTool(t, "openssl", "")
 	isolate(t)
-	dir := t.TempDir()
-	certs := filepath.Join(dir, "certs")
-	os.MkdirAll(certs, 0o700)
-	gen := exec.Command("bash", "-c", interopEstate)
-	gen.Dir = certs
-	gen.Env = append(os.Environ(), "PATH="+filepath.Dir(openssl)+":"+os.Getenv("PATH"))
-	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("openssl: %v\n%s", err, out)
-	}
+	dir, certs := makeInteropEstate(t)
 	partnerSHA1, _ := os.ReadFile(filepath.Join(certs, "partner.sha1"))
 
 	servers := []*interopServer{
@@ -273,6 +265,180 @@ func askedCANames(t *testing.T, port int, serverName string) int {
 		conn.Close()
 	}
 	return n
+}
+
+// makeInteropEstate runs interopEstate with stock openssl in dir/certs.
+func makeInteropEstate(t *testing.T) (dir, certs string) {
+	t.Helper()
+	openssl := interopTool(t, "openssl", "")
+	dir = t.TempDir()
+	certs = filepath.Join(dir, "certs")
+	os.MkdirAll(certs, 0o700)
+	gen := exec.Command("bash", "-c", interopEstate)
+	gen.Dir = certs
+	gen.Env = append(os.Environ(), "PATH="+filepath.Dir(openssl)+":"+os.Getenv("PATH"))
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	return dir, certs
+}
+
+// interopLedger is certgov's answers for the estate: ls -o json by
+// fingerprint.
+func interopLedger(t *testing.T) map[string]trustRecord {
+	t.Helper()
+	r := certgov(t, "ls", "-o", "json")
+	var records []trustRecord
+	if err := json.Unmarshal([]byte(r.stdout), &records); err != nil {
+		t.Fatalf("ls: %v\n%s", err, r.stderr)
+	}
+	out := map[string]trustRecord{}
+	for _, rec := range records {
+		out[rec.Fingerprint] = rec
+	}
+	return out
+}
+
+// presentEach presents every interop client certificate to each server
+// (name and port) and compares the answer with certgov's; it returns the
+// pairs that differ, and how many were compared.
+func presentEach(t *testing.T, certs string, servers map[string]int, real func(status int) bool) (differ []string, pairs int) {
+	t.Helper()
+	byFingerprint := interopLedger(t)
+	for _, client := range interopClients {
+		pemData := mustRead(t, filepath.Join(certs, client+".pem"))
+		rec := byFingerprint[fingerprintOfPEM(t, pemData)]
+		chain, _ := os.ReadFile(filepath.Join(certs, client+".chain"))
+		pair, err := tls.X509KeyPair(append(pemData, chain...), mustRead(t, filepath.Join(certs, client+".key")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(servers)) {
+			status, _ := presentTo(t, servers[name], "localhost", pair)
+			pairs++
+			if said := admittedByServer(rec, name); said != real(status) {
+				differ = append(differ, fmt.Sprintf("%s at %s: the server answered %d, certgov says admitted=%v (trust %v; findings %v)", client, name, status, said, serverNames(rec), rec.Findings))
+			}
+		}
+	}
+	return differ, pairs
+}
+
+// javaServer is a Java TLS service (as Tomcat, Kafka and Spring run one):
+// client authentication required, PKIX over a JKS truststore, one
+// listener per truststore; it answers HTTP 200 once the handshake
+// succeeds.
+const javaServer = `
+import javax.net.ssl.*;
+import java.io.*;
+import java.net.*;
+import java.security.KeyStore;
+
+public class Server {
+    public static void main(String[] args) throws Exception {
+        char[] password = "changeit".toCharArray();
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(new FileInputStream(args[0]), password);
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, password);
+        for (int i = 1; i + 1 < args.length; i += 2) {
+            KeyStore trust = KeyStore.getInstance("JKS");
+            trust.load(new FileInputStream(args[i + 1]), password);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            SSLServerSocket socket = (SSLServerSocket) context.getServerSocketFactory()
+                .createServerSocket(Integer.parseInt(args[i]), 50, InetAddress.getLoopbackAddress());
+            socket.setNeedClientAuth(true);
+            new Thread(() -> serve(socket)).start();
+        }
+        System.out.println("ready");
+    }
+
+    static void serve(SSLServerSocket socket) {
+        while (true) {
+            try {
+                SSLSocket s = (SSLSocket) socket.accept();
+                new Thread(() -> answer(s)).start();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    static void answer(SSLSocket s) {
+        try (s) {
+            s.startHandshake();
+            OutputStream out = s.getOutputStream();
+            out.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n".getBytes());
+            out.flush();
+        } catch (IOException e) {
+            // refused: the handshake failed
+        }
+    }
+}
+`
+
+// TestServersAgreeWithJava runs a Java 17 TLS service (Debian's
+// openjdk-17-jdk-headless) with three JKS truststores made by keytool with
+// its defaults (the root; the root and a self-signed partner; the issuing
+// CA alone, which Java's PKIX takes as an anchor by itself), imports each
+// truststore with --server, presents every client certificate, and fails
+// naming each pair where certgov's answer differs from the handshake.
+func TestServersAgreeWithJava(t *testing.T) {
+	java := interopTool(t, "java", "")
+	keytool := interopTool(t, "keytool", "")
+	isolate(t)
+	dir, certs := makeInteropEstate(t)
+	run := func(name string, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
+		}
+	}
+	run(keytool, "-genkeypair", "-alias", "server", "-keyalg", "RSA", "-dname", "CN=java.test", "-keystore", filepath.Join(dir, "server.p12"), "-storepass", "changeit")
+	stores := map[string][]string{
+		"java-root":          {"root"},
+		"java-root-partners": {"root", "partner"},
+		"java-issuing":       {"int1"},
+	}
+	servers := map[string]int{}
+	args := []string{filepath.Join(dir, "Server.java"), filepath.Join(dir, "server.p12")}
+	for name, members := range stores {
+		store := filepath.Join(dir, name+".jks")
+		for _, m := range members {
+			run(keytool, "-importcert", "-noprompt", "-alias", m, "-file", filepath.Join(certs, m+".pem"), "-keystore", store, "-storetype", "JKS", "-storepass", "changeit")
+		}
+		servers[name] = freePort(t)
+		args = append(args, fmt.Sprint(servers[name]), store)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Server.java"), []byte(javaServer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	daemon := exec.Command(java, args...)
+	daemon.Stderr = os.Stderr
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	for _, port := range servers {
+		waitListening(t, port)
+	}
+
+	if r := certgov(t, "import", certs); r.code != 0 {
+		t.Fatalf("import certs: %d %s", r.code, r.stderr)
+	}
+	for name := range stores {
+		if r := certgov(t, "import", "--server", name, filepath.Join(dir, name+".jks")); r.code != 0 {
+			t.Fatalf("import %s: %d %s", name, r.code, r.stderr)
+		}
+	}
+	differ, pairs := presentEach(t, certs, servers, func(status int) bool { return status == 200 })
+	for _, d := range differ {
+		t.Error(d)
+	}
+	t.Logf("%d certificate/server pairs compared with Java, %d differ", pairs, len(differ))
 }
 
 func admittedByServer(rec trustRecord, server string) bool {
