@@ -17,6 +17,7 @@ import (
 	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/trust"
 )
 
 func trustFixture(t *testing.T, name string) []byte {
@@ -58,7 +59,7 @@ func TestPinList(t *testing.T) {
 	if len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0].Error(), "pins.txt:5: ") {
 		t.Errorf("problems %v, want line 5 named", res.Problems)
 	}
-	ix, _ := model.NewTrustIndex(res.TrustEntries, res.Servers)
+	ix, _ := trust.NewIndex(res.TrustEntries, res.Servers)
 	if got := ix.Evaluate(&client.Certificate, model.Chain{}).Admitted; len(got) != 3 {
 		t.Errorf("the pins admit the fixture through %d entries, want 3", len(got))
 	}
@@ -216,7 +217,7 @@ func TestNginx(t *testing.T) {
 		t.Errorf("the CA file's certificates are inventoried once: %v", commonNames(res))
 	}
 	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
-	ix, _ := model.NewTrustIndex(res.TrustEntries, res.Servers)
+	ix, _ := trust.NewIndex(res.TrustEntries, res.Servers)
 	// The fixture is self-signed: partners.example verifies its chain
 	// before the fingerprint map, so the pin alone does not admit it.
 	if ev := ix.Evaluate(&client.Certificate, model.Chain{}); len(ev.Admitted) != 0 || len(ev.Unverified) != 1 {
@@ -241,7 +242,7 @@ func TestEnvoy(t *testing.T) {
 		t.Errorf("problems %v: want the bad hash (line 17) and the unknown san_type", res.Problems)
 	}
 	client := importers.Parse(context.Background(), "client.pem", interop(t, "client.pem"), importers.Options{}, true).Certificates[0]
-	ix, _ := model.NewTrustIndex(res.TrustEntries, res.Servers)
+	ix, _ := trust.NewIndex(res.TrustEntries, res.Servers)
 	// The self-signed fixture does not chain to the context's trusted_ca,
 	// so Envoy rejects it before its SAN matchers and pins count: nothing
 	// admits it, and the four conditions it meets are reported.

@@ -3,9 +3,7 @@ package model
 import (
 	"fmt"
 	"net"
-	"slices"
 	"strings"
-	"time"
 )
 
 // Verification modes, as nginx's ssl_verify_client names them. Other
@@ -160,44 +158,25 @@ type Verdict struct {
 // today at that server.
 func (v Verdict) PassesNow() bool { return v.Admitted && v.RefusedNow == "" && v.Unknown == "" }
 
-// RefusedNow says why a server whose configuration admits c refuses it in
-// a handshake today, or "": c is not valid now, a CRL the server checks
-// revokes it (revokedBy names the CRL), or, where the server verifies no
-// chain (optional_no_ca), verification fails for a reason nginx does not
-// forgive: nginx lets only an unknown issuer pass there, so a purpose
-// that excludes client authentication or a signature too weak for
-// OpenSSL 3 still refuses.
-func RefusedNow(c *Certificate, srv *Server, now time.Time, revokedBy string) string {
-	switch {
-	case now.Before(c.NotBefore):
-		return "not valid before " + c.NotBefore.UTC().Format(time.DateOnly)
-	case now.After(c.NotAfter):
-		return "expired on " + c.NotAfter.UTC().Format(time.DateOnly)
-	case srv == nil:
-		return ""
-	case revokedBy != "" && len(srv.CRLs) > 0:
-		return "revoked by " + revokedBy
+// Printable is the server with every string a configuration wrote made
+// safe to print (Printable).
+func (s Server) Printable() Server {
+	for _, p := range []*string{&s.Scope, &s.Kind, &s.Host, &s.Location, &s.Mode, &s.Unknown, &s.Source} {
+		*p = Printable(*p)
 	}
-	if srv.Mode != VerifyOptionalNoCA {
-		return "" // its chain verified, which checked the rest
+	for _, list := range []*[]string{&s.Names, &s.Listen, &s.CRLs, &s.Anchors, &s.CANames, &s.AnchorFiles, &s.Gates, &s.SpoofableNames} {
+		*list = printableList(*list)
 	}
-	if len(c.ExtKeyUsage) > 0 && !slices.Contains(c.ExtKeyUsage, "clientAuth") {
-		return "its extended key usage does not allow TLS client authentication"
-	}
-	if len(c.KeyUsage) > 0 && !slices.Contains(c.KeyUsage, "digitalSignature") && !slices.Contains(c.KeyUsage, "keyAgreement") {
-		return "its key usage allows neither digitalSignature nor keyAgreement"
-	}
-	if !c.SelfSigned && WeakSignature(c.SignatureAlgorithm) {
-		return "its signature algorithm " + c.SignatureAlgorithm + " is too weak for OpenSSL 3 at its default security level"
-	}
-	return ""
+	return s
 }
 
-// WeakSignature reports signature algorithms OpenSSL 3 refuses at its
-// default security level (and Go refuses to verify): SHA-1, MD5, MD2.
-func WeakSignature(algorithm string) bool {
-	a := strings.ToUpper(algorithm)
-	return strings.Contains(a, "SHA1") || strings.Contains(a, "MD5") || strings.Contains(a, "MD2")
+// Where names what holds the entry for people: its server and where that
+// is configured, or the standalone trust store's file.
+func (t TrustRef) Where() string {
+	if t.Server != "" {
+		return fmt.Sprintf("server %s (%s %q)", t.Server, t.Kind, t.Entry)
+	}
+	return fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, t.Source)
 }
 
 // ServerAdmission is one server that admits a certificate, with the
@@ -248,25 +227,4 @@ func (t TrustRef) Reason() string {
 		b.WriteString(" (" + loc + ")")
 	}
 	return b.String()
-}
-
-// Printable is the server with every string a configuration wrote made
-// safe to print (Printable).
-func (s Server) Printable() Server {
-	for _, p := range []*string{&s.Scope, &s.Kind, &s.Host, &s.Location, &s.Mode, &s.Unknown, &s.Source} {
-		*p = Printable(*p)
-	}
-	for _, list := range []*[]string{&s.Names, &s.Listen, &s.CRLs, &s.Anchors, &s.CANames, &s.AnchorFiles, &s.Gates, &s.SpoofableNames} {
-		*list = printableList(*list)
-	}
-	return s
-}
-
-// Where names what holds the entry for people: its server and where that
-// is configured, or the standalone trust store's file.
-func (t TrustRef) Where() string {
-	if t.Server != "" {
-		return fmt.Sprintf("server %s (%s %q)", t.Server, t.Kind, t.Entry)
-	}
-	return fmt.Sprintf("%s %q in %s", t.Kind, t.Entry, t.Source)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"certgov/model"
+	"certgov/model/trust"
 )
 
 // Review links every certificate to the trust entries that admit it, the
@@ -26,7 +27,7 @@ type Review struct {
 	entries    []StoredEntry
 	servers    []model.Server
 	serverOf   map[string]*model.Server // by Server.Key
-	index      *model.TrustIndex
+	index      *trust.Index
 	chains     *Chains
 	actingCAs  map[string]bool
 	exposed    map[string][]model.KeyOnDisk
@@ -153,7 +154,7 @@ func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) er
 		plain[i] = e.TrustEntry
 	}
 	// Entries that cannot be used were reported when they were imported.
-	rv.index, _ = model.NewTrustIndex(plain, rv.servers)
+	rv.index, _ = trust.NewIndex(plain, rv.servers)
 	rv.admitted = make([]map[string]bool, len(plain))
 	rv.admitsAny = make([]bool, len(plain))
 	rv.trustChecked = len(rv.entries) > 0
@@ -235,7 +236,7 @@ func (rv *Review) Link(r *model.Record) error {
 func (rv *Review) refusals(r *model.Record, now time.Time) {
 	for i := range r.Trust {
 		if t := &r.Trust[i]; t.ServerKey != "" {
-			t.RefusedNow = model.RefusedNow(&r.Certificate, rv.serverOf[t.ServerKey], now, r.RevokedBy)
+			t.RefusedNow = trust.RefusedNow(&r.Certificate, rv.serverOf[t.ServerKey], now, r.RevokedBy)
 		}
 	}
 }

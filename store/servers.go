@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"certgov/model"
+	"certgov/model/trust"
 )
 
 // ServerReport is a server with what it admits: the identities whose
@@ -159,7 +160,7 @@ func (s *Store) WhatIf(ctx context.Context, ref string, now time.Time) (*WhatIfR
 	if len(out.Removed) == 0 {
 		return nil, fmt.Errorf("%q: %w: no server, anchor fingerprint, source or trust entry matches", ref, ErrNotFound)
 	}
-	index, _ := model.NewTrustIndex(plain, rv.servers)
+	index, _ := trust.NewIndex(plain, rv.servers)
 	err = rv.Each(ctx, model.DefaultPolicy(), now, func(r *model.Record, _ []model.Finding) error {
 		if !r.Current {
 			return nil

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"certgov/model"
+	"certgov/model/trust"
 )
 
 // StoredEntry is a trust entry with the kind of file it comes from (the
@@ -125,7 +126,7 @@ type chainedName struct {
 // Each result is kept with a key naming the CA certificates and anchors
 // its chain could go through (those above its issuer's name, caKeys), so
 // only certificates whose possible issuers changed cost a signature
-// verification, about one each (model.ChainVerifier): a CA that arrives
+// verification, about one each (trust.ChainVerifier): a CA that arrives
 // under another name changes no other certificate's key. It does so for
 // the certificates in only (nil: all); the anchors are all named either
 // way. keep: store what was verified in the cache; reads do not, so that
@@ -299,7 +300,7 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	if len(todo) == 0 {
 		return out, nil
 	}
-	chains, err := s.verifyChains(ctx, model.NewChainVerifier(anchors, intermediates, roots), todo)
+	chains, err := s.verifyChains(ctx, trust.NewChainVerifier(anchors, intermediates, roots), todo)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +344,7 @@ type chainCandidate struct {
 // verifyChains verifies the candidates' chains on every core (a leaf
 // costs one signature check, and an import's first relink has one per
 // certificate); nil where the certificate does not parse.
-func (s *Store) verifyChains(ctx context.Context, verifier *model.ChainVerifier, todo []chainCandidate) ([]*model.Chain, error) {
+func (s *Store) verifyChains(ctx context.Context, verifier *trust.ChainVerifier, todo []chainCandidate) ([]*model.Chain, error) {
 	out := make([]*model.Chain, len(todo))
 	type job struct {
 		i   int

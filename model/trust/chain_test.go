@@ -1,4 +1,4 @@
-package model_test
+package trust_test
 
 import (
 	"crypto/x509"
@@ -9,6 +9,7 @@ import (
 
 	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/trust"
 )
 
 // The chain verifier must answer exactly as VerifyChain (x509.Verify on
@@ -63,10 +64,10 @@ func TestChainVerifierAgreesWithVerifyChain(t *testing.T) {
 					intermediateList = append(intermediateList, c)
 				}
 			}
-			v := model.NewChainVerifier(anchorList, intermediateList, roots)
+			v := trust.NewChainVerifier(anchorList, intermediateList, roots)
 			verified := 0
 			for _, c := range certs {
-				want := model.VerifyChain(c, anchors, intermediates, roots)
+				want := trust.VerifyChain(c, anchors, intermediates, roots)
 				got := v.Verify(c)
 				if !sameChain(got, want) {
 					t.Errorf("%s (partial %v): %s: verifier %+v, VerifyChain %+v", name, partial, c.Subject, got, want)

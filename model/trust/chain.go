@@ -1,11 +1,94 @@
-package model
+package trust
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+
+	"certgov/model"
 )
+
+// VerifyChain finds the trusted certificates that leaf's chain verifies
+// to for client authentication. anchors holds the certificates a chain may
+// end at: the self-signed certificates of anchor lists, and every
+// certificate of lists that accept partial chains; roots names (by
+// SHA-256 fingerprint) those of them that are self-signed. intermediates
+// are the other CA certificates known (a client sends its chain). A
+// self-signed leaf listed as an anchor is its own chain. Chains are
+// checked at moments within the leaf's validity (its start, then its end),
+// so an expired certificate still shows which CA it belongs to; whether it
+// is expired is a finding of its own.
+func VerifyChain(leaf *x509.Certificate, anchors, intermediates *x509.CertPool, roots map[string]bool) model.Chain {
+	if why := model.ClientAuthPurpose(leaf); why != "" {
+		return model.Chain{Problem: why}
+	}
+	var chains [][]*x509.Certificate
+	var err error
+	for _, at := range []time.Time{leaf.NotBefore.Add(time.Second), leaf.NotAfter.Add(-time.Second)} {
+		chains, err = leaf.Verify(x509.VerifyOptions{
+			Roots: anchors, Intermediates: intermediates, CurrentTime: at,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return model.Chain{Problem: chainProblem(err)}
+	}
+	var out model.Chain
+	for _, chain := range chains {
+		fp := fingerprintHex(chain[len(chain)-1].Raw)
+		out.AddEnd(model.ChainEnd{Anchor: fp, Root: roots[fp], Depth: max(len(chain)-2, 0)})
+	}
+	return out
+}
+
+// chainProblem says in a reviewer's words why no chain verified.
+func chainProblem(err error) string {
+	var invalid x509.CertificateInvalidError
+	var unknown x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &invalid):
+		switch invalid.Reason {
+		case x509.Expired:
+			return "a CA certificate of its chain is not valid while it is"
+		case x509.IncompatibleUsage:
+			return "the extended key usage of its chain does not allow TLS client authentication"
+		case x509.NotAuthorizedToSign:
+			return "its issuer is not allowed to sign certificates (no CA basic constraint)"
+		case x509.CANotAuthorizedForThisName:
+			return "a name constraint of its chain excludes it"
+		case x509.TooManyIntermediates:
+			return "its chain is longer than a path length constraint allows"
+		}
+		return invalid.Error()
+	case errors.As(err, &unknown):
+		if strings.Contains(unknown.Error(), "insecure algorithm") {
+			// Go keeps the reason unexported: its message names it.
+			return "a signature of its chain uses " + insecureAlgorithm(unknown.Error()) + ", which OpenSSL 3 (at its default security level) and Go refuse as too weak; Java still accepts SHA-1 from a private CA"
+		}
+		return "no imported trust anchor verifies its issuer"
+	}
+	return err.Error()
+}
+
+// insecureAlgorithm picks the algorithm's name out of Go's message
+// ("… insecure algorithm SHA1-RSA …").
+func insecureAlgorithm(message string) string {
+	_, rest, _ := strings.Cut(message, "insecure algorithm ")
+	name, _, _ := strings.Cut(rest, " ")
+	name = strings.Trim(name, `"()\`)
+	if name == "" {
+		return "SHA-1 or MD5"
+	}
+	return name
+}
 
 // ChainVerifier answers VerifyChain's question for many leaves at the cost
 // of about one signature check each. x509.Verify builds every chain from
@@ -39,7 +122,7 @@ type caChains struct {
 // chainWindow is one chain end and the moments at which the whole chain is
 // valid.
 type chainWindow struct {
-	end       ChainEnd
+	end       model.ChainEnd
 	from, til time.Time
 }
 
@@ -70,10 +153,10 @@ func NewChainVerifier(anchors, intermediates []*x509.Certificate, roots map[stri
 // of a private CA: the leaf's signature is checked by hand against each
 // issuing CA, whose own chains were verified as usual. Its ends are
 // marked Weak: only servers that accept SHA-1 take them.
-func (v *ChainVerifier) verifySHA1(leaf *x509.Certificate) Chain {
-	var out Chain
+func (v *ChainVerifier) verifySHA1(leaf *x509.Certificate) model.Chain {
+	var out model.Chain
 	for _, issuer := range v.bySubject[string(leaf.RawIssuer)] {
-		if !(issuer.BasicConstraintsValid && issuer.IsCA) || !SignedBy(leaf, issuer.PublicKey) {
+		if !(issuer.BasicConstraintsValid && issuer.IsCA) || !model.SignedBy(leaf, issuer.PublicKey) {
 			continue
 		}
 		v.mu.Lock()
@@ -87,7 +170,7 @@ func (v *ChainVerifier) verifySHA1(leaf *x509.Certificate) Chain {
 				if !at.Before(w.from) && !at.After(w.til) {
 					end := w.end
 					end.Weak = true
-					out.addEnd(end)
+					out.AddEnd(end)
 				}
 			}
 		}
@@ -96,9 +179,9 @@ func (v *ChainVerifier) verifySHA1(leaf *x509.Certificate) Chain {
 }
 
 // Verify is VerifyChain(leaf, anchors, intermediates, roots).
-func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
-	if why := ClientAuthPurpose(leaf); why != "" {
-		return Chain{Problem: why}
+func (v *ChainVerifier) Verify(leaf *x509.Certificate) model.Chain {
+	if why := model.ClientAuthPurpose(leaf); why != "" {
+		return model.Chain{Problem: why}
 	}
 	var lastErr error
 	problem := ""
@@ -108,7 +191,7 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 			lastErr = err
 			continue
 		}
-		var out Chain
+		var out model.Chain
 		for _, step := range steps {
 			if len(step) == 1 {
 				// The leaf is a CA or an anchor itself: Verify took it as
@@ -127,7 +210,7 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 			}
 			for _, w := range up.ends {
 				if !at.Before(w.from) && !at.After(w.til) {
-					out.addEnd(w.end)
+					out.AddEnd(w.end)
 				}
 			}
 		}
@@ -142,7 +225,7 @@ func (v *ChainVerifier) Verify(leaf *x509.Certificate) Chain {
 	case lastErr != nil:
 		why = chainProblem(lastErr)
 	}
-	var out Chain
+	var out model.Chain
 	if leaf.SignatureAlgorithm == x509.SHA1WithRSA || leaf.SignatureAlgorithm == x509.ECDSAWithSHA1 {
 		out = v.verifySHA1(leaf)
 	}
@@ -169,7 +252,7 @@ func (v *ChainVerifier) chainsOf(issuer *x509.Certificate) *caChains {
 		// anchors above (an intermediate listed in a truststore, whose root
 		// is listed elsewhere) are built without it among the roots.
 		fp := v.fingerprint(issuer)
-		up.ends = append(up.ends, chainWindow{end: ChainEnd{Anchor: fp, Root: v.roots[fp], Depth: 0}, from: issuer.NotBefore, til: issuer.NotAfter})
+		up.ends = append(up.ends, chainWindow{end: model.ChainEnd{Anchor: fp, Root: v.roots[fp], Depth: 0}, from: issuer.NotBefore, til: issuer.NotAfter})
 		if v.roots[fp] {
 			return up
 		}
@@ -213,7 +296,7 @@ func (v *ChainVerifier) chainsOf(issuer *x509.Certificate) *caChains {
 			key := fmt.Sprint(fp, w.from, w.til, depth)
 			if !seen[key] {
 				seen[key] = true
-				w.end = ChainEnd{Anchor: fp, Root: v.roots[fp], Depth: depth}
+				w.end = model.ChainEnd{Anchor: fp, Root: v.roots[fp], Depth: depth}
 				up.ends = append(up.ends, w)
 			}
 		}
@@ -264,4 +347,9 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+func fingerprintHex(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
 }

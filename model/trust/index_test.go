@@ -1,4 +1,4 @@
-package model_test
+package trust_test
 
 import (
 	"crypto/x509"
@@ -10,86 +10,30 @@ import (
 
 	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/trust"
 )
 
-func TestParseDNString(t *testing.T) {
-	want := "cn=ledger service,ou=payments,o=example corp,c=de"
-	for _, s := range []string{
-		"CN=Ledger Service,OU=payments,O=Example Corp,C=DE",
-		"cn=ledger service, ou=payments, o=Example Corp, c=DE",
-		"CN = Ledger  Service ; OU=payments;O=Example Corp;C=DE",
-		"/C=DE/O=Example Corp/OU=payments/CN=Ledger Service",
-		`OID.2.5.4.3=Ledger Service,OU=payments,O="Example Corp",C=DE`,
-	} {
-		dn, err := model.ParseDNString(s)
-		if err != nil {
-			t.Errorf("ParseDNString(%q): %v", s, err)
-			continue
-		}
-		if got := dn.Normalized(); got != want {
-			t.Errorf("ParseDNString(%q).Normalized() = %q, want %q", s, got, want)
-		}
+var day = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+
+func issue(t *testing.T, g *demo.Generator, tmpl demo.Template, parent *demo.Issued) *demo.Issued {
+	t.Helper()
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore, tmpl.NotAfter = day.AddDate(0, -1, 0), day.AddDate(0, 2, 0)
 	}
-	escaped, err := model.ParseDNString(`CN=a\,b\2bc+UID=7,O=x`)
+	c, err := g.Issue(tmpl, parent)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if escaped[0][0].Value != "a,b+c" || escaped[0][1].Type != "UID" || len(escaped) != 2 {
-		t.Errorf("escapes and multi-valued RDNs: %+v", escaped)
-	}
-	for _, bad := range []string{"CN", "=x", "CN=a,,O=b", `CN=a\`, `CN="open`} {
-		if _, err := model.ParseDNString(bad); err == nil {
-			t.Errorf("ParseDNString(%q) accepted", bad)
-		}
-	}
+	return c
 }
 
-// A certificate's DN, printed and read back, compares equal to itself.
-func TestDNStringRoundTripsCertificateNames(t *testing.T) {
-	g := demo.NewGenerator(9)
-	c := facts(t, issue(t, g, demo.Template{CommonName: ` lead,"odd"+name#\ `, OrgUnit: "a;b", Org: "Ex=ample"}, nil))
-	dn, err := model.ParseDNString(c.Subject)
+func facts(t *testing.T, i *demo.Issued) model.Certificate {
+	t.Helper()
+	c, err := model.ParseCertificate(i.Cert.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dn.Normalized() != c.SubjectNormalized {
-		t.Errorf("round trip of %q: %q != %q", c.Subject, dn.Normalized(), c.SubjectNormalized)
-	}
-}
-
-func TestParsePins(t *testing.T) {
-	fp := strings.Repeat("ab", 32)
-	for _, s := range []string{fp, strings.ToUpper(fp), "sha256:" + fp, "SHA256:" + colons(fp), colons(strings.ToUpper(fp))} {
-		v, alg, err := model.ParseFingerprintPin(s)
-		if err != nil || v != fp || alg != "sha256" {
-			t.Errorf("ParseFingerprintPin(%q) = %q %q %v", s, v, alg, err)
-		}
-	}
-	if v, alg, err := model.ParseFingerprintPin(strings.Repeat("0F", 20)); err != nil || alg != "sha1" || v != strings.Repeat("0f", 20) {
-		t.Errorf("SHA-1 pin: %q %q %v", v, alg, err)
-	}
-	for _, bad := range []string{"", "abc", "md5:" + fp, fp + "00", "zz" + fp[2:]} {
-		if _, _, err := model.ParseFingerprintPin(bad); err == nil {
-			t.Errorf("ParseFingerprintPin(%q) accepted", bad)
-		}
-	}
-	const spki = "OuWzWk2oIGy/sSNQj7ahe9dUcvvlwpzUG5D75pVG6JM="
-	for _, s := range []string{spki, strings.TrimRight(spki, "="), "sha256/" + spki, "OuWzWk2oIGy_sSNQj7ahe9dUcvvlwpzUG5D75pVG6JM"} {
-		if got, err := model.ParseSPKIPin(s); err != nil || got != spki {
-			t.Errorf("ParseSPKIPin(%q) = %q %v", s, got, err)
-		}
-	}
-	if _, err := model.ParseSPKIPin("dG9vIHNob3J0"); err == nil {
-		t.Error("a short SPKI hash was accepted")
-	}
-}
-
-func colons(hex string) string {
-	var parts []string
-	for i := 0; i < len(hex); i += 2 {
-		parts = append(parts, hex[i:i+2])
-	}
-	return strings.Join(parts, ":")
+	return c
 }
 
 func TestTrustIndex(t *testing.T) {
@@ -114,7 +58,7 @@ func TestTrustIndex(t *testing.T) {
 		{Kind: model.EntryFingerprint, Value: strings.Repeat("0", 64), HashAlgorithm: "sha256", Location: "line 11"},
 		{Kind: model.EntrySAN, SANType: "dns", Value: "(", Match: model.MatchRegex, Location: "line 12"},
 	}
-	ix, errs := model.NewTrustIndex(entries, nil)
+	ix, errs := trust.NewIndex(entries, nil)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "line 12") {
 		t.Fatalf("errors %v, want the bad pattern on line 12", errs)
 	}
@@ -128,7 +72,7 @@ func TestTrustIndex(t *testing.T) {
 	}
 	anchors, roots := x509.NewCertPool(), map[string]bool{caFacts.FingerprintSHA256: true}
 	anchors.AddCert(ca.Cert)
-	chain := model.VerifyChain(mustParse(t, ledger.DER), anchors, x509.NewCertPool(), roots)
+	chain := trust.VerifyChain(mustParse(t, ledger.DER), anchors, x509.NewCertPool(), roots)
 	if len(chain.Ends) != 1 || chain.Ends[0] != (model.ChainEnd{Anchor: caFacts.FingerprintSHA256, Root: true}) {
 		t.Fatalf("VerifyChain = %+v", chain)
 	}
@@ -139,7 +83,7 @@ func TestTrustIndex(t *testing.T) {
 	// RFC 8705 §2.1: a name rule is looked at only after the chain
 	// verified. The self-signed partner matches the DN pattern and the
 	// email SAN, and is admitted by its pins alone.
-	partnerChain := model.VerifyChain(mustParse(t, partner.DER), anchors, x509.NewCertPool(), roots)
+	partnerChain := trust.VerifyChain(mustParse(t, partner.DER), anchors, x509.NewCertPool(), roots)
 	if partnerChain.Verified() {
 		t.Errorf("a self-signed certificate chains to %+v", partnerChain)
 	}
@@ -168,7 +112,7 @@ func TestPatternWorkIsBounded(t *testing.T) {
 	}
 	entries = append(entries, model.TrustEntry{Kind: model.EntrySAN, SANType: "dns", Match: model.MatchSuffix,
 		Value: ".hostile.example", Location: "line 501"})
-	ix, errs := model.NewTrustIndex(entries, nil)
+	ix, errs := trust.NewIndex(entries, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -197,7 +141,7 @@ func TestPatternWorkIsBounded(t *testing.T) {
 	}
 }
 
-func admittedEntries(ev model.Evaluation) []int {
+func admittedEntries(ev trust.Evaluation) []int {
 	var out []int
 	for _, a := range ev.Admitted {
 		out = append(out, a.Entry)
@@ -214,39 +158,6 @@ func mustParse(t *testing.T, der []byte) *x509.Certificate {
 	return c
 }
 
-func TestTrustModelOf(t *testing.T) {
-	const self, other = "aa", "bb"
-	refs := func(kindAndAnchor ...any) []model.TrustRef {
-		var out []model.TrustRef
-		for i := 0; i < len(kindAndAnchor); i += 2 {
-			kind, anchor := kindAndAnchor[i].(model.EntryKind), kindAndAnchor[i+1].(string)
-			out = append(out, model.TrustRef{Kind: kind, Explicit: model.ExplicitTrust(kind, anchor, self, false)})
-		}
-		return out
-	}
-	cases := map[string][]model.TrustRef{
-		model.TrustModelUntrusted:  nil,
-		model.TrustModelSelfSigned: refs(model.EntryFingerprint, "", model.EntryRegistered, ""),
-		model.TrustModelCA:         refs(model.EntryCA, other, model.EntrySubjectDN, other),
-		model.TrustModelMixed:      refs(model.EntrySPKI, "", model.EntrySAN, other),
-	}
-	// A self-signed certificate listed in a CA file is its own anchor:
-	// explicit trust, like a pin.
-	cases[model.TrustModelSelfSigned+" (own anchor)"] = refs(model.EntryCA, self)
-	for want, r := range cases {
-		want, _, _ = strings.Cut(want, " ")
-		if got := model.TrustModelOf(r); got != want {
-			t.Errorf("TrustModelOf(%+v) = %q, want %q", r, got, want)
-		}
-	}
-	if model.ExplicitTrust(model.EntryCA, self, self, true) {
-		t.Error("a root CA that issued imported certificates is explicit trust of a client")
-	}
-}
-
-// Envoy admits a certificate in a validation context only when its chain
-// verifies to trusted_ca, one SAN matcher matches and one hash or SPKI pin
-// matches (each when the context states it).
 func TestAllOfContext(t *testing.T) {
 	g := demo.NewGenerator(11)
 	ca := issue(t, g, demo.Template{CommonName: "Mesh CA", CA: true}, nil)
@@ -268,7 +179,7 @@ func TestAllOfContext(t *testing.T) {
 	), context("validation context line 9",
 		model.TrustEntry{Kind: model.EntryFingerprint, Value: partner.FingerprintSHA256, HashAlgorithm: "sha256"},
 	)...)
-	ix, errs := model.NewTrustIndex(entries, nil)
+	ix, errs := trust.NewIndex(entries, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
