@@ -133,11 +133,37 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 		field("Revoked", st.Error.Render("yes, by the CRL in "+r.RevokedBy))
 	}
 
-	section(fmt.Sprintf("Trusted by (%d)", len(r.Trust)))
-	if len(r.Trust) == 0 {
-		lines = append(lines, st.Dim.Render("  no imported trust entry admits it"))
+	// The servers that admit it, each with why and whether a handshake
+	// passes today; then the standalone trust stores that list it.
+	admitting := model.AdmittingServers(r.Trust)
+	section(fmt.Sprintf("Admitted by (%d servers)", len(admitting)))
+	if len(admitting) == 0 {
+		why := "no imported server admits it"
+		if r.Chain.Problem != "" && !r.Chain.Verified() {
+			why += ": " + r.Chain.Problem
+		}
+		lines = append(lines, st.Dim.Render("  "+why))
 	}
+	for _, a := range admitting {
+		verdict := st.Dim.Render("passes today")
+		if a.RefusedNow != "" {
+			verdict = st.Error.Render("refused now: " + a.RefusedNow)
+		}
+		lines = append(lines, "  "+a.Server+"  "+verdict)
+		for _, reason := range a.Reasons {
+			lines = append(lines, st.Dim.Render("    "+reason))
+		}
+	}
+	var stores []model.TrustRef
 	for _, t := range r.Trust {
+		if t.ServerKey == "" {
+			stores = append(stores, t)
+		}
+	}
+	if len(stores) > 0 {
+		section(fmt.Sprintf("Listed in standalone trust stores (%d)", len(stores)))
+	}
+	for _, t := range stores {
 		// The place on a line of its own, cut from the left so that the
 		// host and the file name stay readable at any width.
 		lines = append(lines, fmt.Sprintf("  %-12s %s", t.Kind, t.Entry))

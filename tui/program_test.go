@@ -28,14 +28,14 @@ func TestProgram(t *testing.T) {
 		tm.Type("selfsigned")
 		tm.Send(keyMsg("enter"))
 		tm.Send(keyMsg("enter"))
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Trusted by")) },
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Admitted by (")) },
 			teatest.WithDuration(10*time.Second))
 		tm.Send(keyMsg("q"))
 		final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
 		if final.screen != screenDetail || final.identities.filter.text != "selfsigned" {
 			t.Fatalf("%v: screen %v, filter %q", size, final.screen, final.identities.filter.text)
 		}
-		if got := screenText(final); !strings.Contains(got, "Trusted by") || !strings.Contains(got, final.detail.row.IdentityName) {
+		if got := screenText(final); !strings.Contains(got, "Admitted by (") || !strings.Contains(got, final.detail.row.IdentityName) {
 			t.Fatalf("%v final screen:\n%s", size, got)
 		}
 	}

@@ -244,7 +244,7 @@ func TestReviewerPath(t *testing.T) {
 		// Open one: where it is trusted and why it is flagged.
 		m = press(t, m, "enter")
 		got = screenText(m)
-		for _, want := range []string{first.IdentityName, "Trusted by", "Findings (", "self_signed_tls_client_auth"} {
+		for _, want := range []string{first.IdentityName, "Admitted by (", "Findings (", "self_signed_tls_client_auth"} {
 			if !strings.Contains(got, want) {
 				t.Fatalf("%dx%d detail lacks %q:\n%s", w, h, want, got)
 			}
@@ -418,12 +418,12 @@ func TestWideTerminalShowsDetailBesideTable(t *testing.T) {
 	m = press(t, m, "2")
 	got := screenText(m)
 	row := m.identities.selected()
-	if row == nil || !strings.Contains(got, "│") || !strings.Contains(got, "Trusted by") || strings.Count(got, row.IdentityName) < 2 {
+	if row == nil || !strings.Contains(got, "│") || !strings.Contains(got, "Admitted by (") || strings.Count(got, row.IdentityName) < 2 {
 		t.Fatalf("wide layout:\n%s", got)
 	}
 	checkFits(t, m, 160, 45)
 	narrow := loaded(t, openDemo(t), 120, 35)
-	if got := screenText(press(t, narrow, "2")); strings.Contains(got, "Trusted by") {
+	if got := screenText(press(t, narrow, "2")); strings.Contains(got, "Admitted by (") {
 		t.Fatal("the preview pane shows on a 120-column terminal")
 	}
 }

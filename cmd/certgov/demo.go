@@ -118,7 +118,9 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 		{"ls --filter 'selfsigned expires<30d'", "self-signed, expiring within 30 days"},
 		{"ls --filter 'expired !ca' -o json", "expired client certificates"},
 		{"ls --filter 'untrusted !ca'", "trusted nowhere: removal candidates"},
-		{"show ledger.payments.svc", "one identity, its versions and sources"},
+		{"show ledger.payments.svc", "one identity: the servers that admit it, and why"},
+		{"servers", "the servers that decide, their policy and what each admits"},
+		{"servers what-if --remove carriers.partner-edge.example", "who would lose access if it went"},
 		{"import " + model.Printable(estateDir), "re-import: nothing new"},
 	} {
 		fmt.Fprintf(w, "  %-62s # %s\n", strings.TrimSpace(me+" "+next[0]), next[1])

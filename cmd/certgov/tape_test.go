@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,6 +52,24 @@ func TestDemoTapeCommands(t *testing.T) {
 	}
 	defer f.Close()
 	evidence := filepath.Join(t.TempDir(), "evidence")
+	// The gateway the tape scans: its certificate (the tape makes it while
+	// hidden) and a free port for it.
+	gateway := t.TempDir()
+	openssl := interopTool(t, "openssl", "")
+	if out, err := exec.Command(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", filepath.Join(gateway, "gw.key"),
+		"-out", filepath.Join(gateway, "gw.pem"), "-subj", "/CN=carriers.partner-edge.example", "-days", "30").CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
+	// The port is the one the demo's configuration names, as on the tape:
+	// the scan compares the gateway with the server configured there.
+	const port = 8443
+	if l, err := net.Listen("tcp", "127.0.0.1:8443"); err != nil {
+		t.Fatalf("port 8443, where the tape's gateway listens, is taken: %v", err)
+	} else {
+		l.Close()
+	}
+	localize := strings.NewReplacer("/tmp/evidence", evidence, "~/.local/share", filepath.Join(home, "data"), "/tmp/gw.", filepath.Join(gateway, "gw."))
+	scanned := ""
 	inShell, ran := false, 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -69,19 +89,41 @@ func TestDemoTapeCommands(t *testing.T) {
 			t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
 			continue
 		}
+		typed = strings.TrimPrefix(typed, "clear; ")
+		if server, ok := strings.CutPrefix(typed, "openssl s_server "); ok {
+			// The stand-in gateway, in the background as the tape runs it.
+			args := shellWords(localize.Replace(strings.TrimSuffix(server, " >/dev/null 2>&1 &")))
+			daemon := exec.Command(openssl, append([]string{"s_server"}, args...)...)
+			if err := daemon.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+			waitListening(t, port)
+			continue
+		}
+		typed, _, _ = strings.Cut(typed, " | ") // head: the terminal's own tool
 		for _, command := range strings.Split(typed, " && ") {
-			args := shellWords(strings.ReplaceAll(command, "/tmp/evidence", evidence))
+			args := shellWords(localize.Replace(command))
 			if args[0] != "/tmp/certgov" || len(args) == 1 {
 				continue // grep, sha256sum: the auditor's own tools; the dashboard (tui's TestDemoTape replays it)
 			}
-			if r := certgov(t, args[1:]...); r.code != 0 {
+			r := certgov(t, args[1:]...)
+			if r.code != 0 {
 				t.Fatalf("%s: exit %d\n%s%s", command, r.code, r.stdout, r.stderr)
+			}
+			if args[1] == "scan" {
+				scanned = r.stdout
 			}
 			ran++
 		}
 	}
 	if ran < 5 {
 		t.Fatalf("ran %d certgov commands from the tape", ran)
+	}
+	// The scan shows what the tape says: the CA names asked for beyond
+	// the configuration's.
+	if !strings.Contains(scanned, "DRIFT") || !strings.Contains(scanned, "Example Corp Legacy Root") {
+		t.Errorf("the tape's scan does not show the drift:\n%s", scanned)
 	}
 	md, _ := os.ReadFile(filepath.Join(evidence, "report.md"))
 	if !strings.Contains(string(md), "INCOMPLETE") || !strings.Contains(string(md), "contract ended") {
