@@ -364,6 +364,16 @@ func admittingRef(refs []TrustRef) (TrustRef, bool) {
 	return TrustRef{}, false
 }
 
+// AboutConfiguration reports the finding codes about trust entries and
+// servers, which concern no certificate.
+func AboutConfiguration(code string) bool {
+	switch code {
+	case FindingPinWithoutCert, FindingDNMatchAmbiguous, FindingSpoofableNameGate, FindingAdmitsAnyCert, FindingServerUnknown, FindingCANamesDrift:
+		return true
+	}
+	return false
+}
+
 // ServerFindings are the findings about servers themselves.
 func ServerFindings(servers []Server) []Finding {
 	var out []Finding

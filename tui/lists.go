@@ -113,8 +113,8 @@ func findingItems(ds *Dataset) []listItem {
 			text:     fmt.Sprintf("%-24s %6d  %s", g.code, g.count, t.Title),
 			detail:   append([]string{"maps to " + strings.Join(t.Frameworks, ", ")}, g.examples...),
 		}
-		// Findings about trust entries (drift) concern no certificate.
-		if g.code != model.FindingPinWithoutCert && g.code != model.FindingDNMatchAmbiguous {
+		// Findings about trust entries and servers concern no certificate.
+		if !model.AboutConfiguration(g.code) {
 			item.filter = "finding:" + g.code
 		}
 		items = append(items, item)
