@@ -160,6 +160,11 @@ func Parse(ctx context.Context, path string, data []byte, opts Options, explicit
 	if r.unlisted > 0 {
 		r.res.Problems = append(r.res.Problems, model.Problem{Path: path, Err: fmt.Errorf("%d more problems not listed", r.unlisted)})
 	}
+	var part *partOfError
+	if errors.As(err, &part) {
+		res.Skipped = part.Error()
+		return res
+	}
 	if errors.Is(err, errNotCertificateMaterial) && !promisesCertificates {
 		res.Skipped = "not certificate material"
 		return res
@@ -378,10 +383,8 @@ func (r *reader) referencedPath(path, from string) (string, error) {
 	if r.opts.Root != "" {
 		return filepath.Join(r.opts.Root, path), nil
 	}
-	for _, top := range r.opts.Tree {
-		if rel, err := filepath.Rel(top, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return path, nil
-		}
+	if r.inTree(path) {
+		return path, nil
 	}
 	return "", &OutsideTreeError{Path: path, Host: r.opts.Host}
 }
@@ -395,6 +398,17 @@ type OutsideTreeError struct {
 
 func (e *OutsideTreeError) Error() string {
 	return fmt.Sprintf("names %s, not imported: this machine's file is not %s's; pass --root DIR, the folder holding a copy of %s's files", e.Path, e.Host, e.Host)
+}
+
+// inTree reports whether path lies in what is being imported (Walk's
+// roots).
+func (r *reader) inTree(path string) bool {
+	for _, top := range r.opts.Tree {
+		if rel, err := filepath.Rel(top, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return true
+		}
+	}
+	return false
 }
 
 // readReferenced reads a file the configuration names (a CA file, an

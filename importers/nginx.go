@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -98,7 +99,10 @@ const (
 )
 
 type nginxParser struct {
-	r        *reader
+	r *reader
+	// conf is the nginx.conf whose folder is nginx's prefix: relative
+	// paths resolve from there.
+	conf     string
 	included int
 	active   []string // the include chain, to refuse loops
 }
@@ -203,7 +207,7 @@ var directiveShape = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // missing file is a problem of the directive, as nginx -t would report
 // it.
 func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*nginxDirective, error) {
-	pattern, err := p.r.referencedPath(d.args[0], p.r.path)
+	pattern, err := p.r.referencedPath(d.args[0], p.conf)
 	if err != nil {
 		p.r.problemIn(file, d.line, "include", err)
 		return nil, nil
@@ -278,12 +282,16 @@ func (t nginxTLS) inherit(block []*nginxDirective) nginxTLS {
 }
 
 func (r *reader) readNginx(data []byte) error {
-	p := &nginxParser{r: r}
+	conf := nginxConfOf(r.path)
+	if conf != r.path && r.inTree(conf) {
+		return &partOfError{whole: conf}
+	}
+	p := &nginxParser{r: r, conf: conf}
 	top, err := p.parse(r.path, data, 0)
 	if err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
-	n := &nginxConfig{r: r, read: map[string]nginxFile{}, maps: map[string]*nginxDirective{}}
+	n := &nginxConfig{r: r, conf: conf, read: map[string]nginxFile{}, maps: map[string]*nginxDirective{}}
 	n.collectMaps(top)
 	n.walk(top, nginxTLS{}, true)
 	return nil
@@ -291,10 +299,42 @@ func (r *reader) readNginx(data []byte) error {
 
 type nginxConfig struct {
 	r    *reader
+	conf string // the nginx.conf whose folder is the prefix
 	read map[string]nginxFile // files read so far, by path
 	// maps are the map blocks by the variable they set ("$allowed"):
 	// nginx allows them in http only, and their variables are global.
 	maps map[string]*nginxDirective
+}
+
+// nginxConfOf finds the nginx.conf a file belongs to: the file itself
+// when it is one, else an nginx.conf in its folder or up to two folders
+// above (sites-enabled/, conf.d/, snippets/ lie beside it). nginx reads
+// such a file through nginx.conf's includes, with nginx.conf's folder as
+// the prefix of every relative path; without one, the file's own folder
+// stands for the prefix.
+func nginxConfOf(path string) string {
+	if filepath.Base(path) == "nginx.conf" {
+		return path
+	}
+	dir := filepath.Dir(path)
+	for range 3 {
+		candidate := filepath.Join(dir, "nginx.conf")
+		if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() {
+			return candidate
+		}
+		if parent := filepath.Dir(dir); parent != dir {
+			dir = parent
+		}
+	}
+	return path
+}
+
+// partOfError skips a file that is part of a configuration imported in
+// the same run: it is read there, through its includes, once.
+type partOfError struct{ whole string }
+
+func (e *partOfError) Error() string {
+	return "part of the nginx configuration " + e.whole + ", read through its includes"
 }
 
 // nginxFile is a CA or CRL file as read: its certificates, or why it
@@ -349,7 +389,7 @@ var nginxCAFileDirectives = []string{"ssl_client_certificate", "ssl_trusted_cert
 // where names a place in the configuration for people: the file relative
 // to nginx's prefix (the folder of the imported nginx.conf), and the line.
 func (n *nginxConfig) where(file string, line int) string {
-	rel, err := filepath.Rel(filepath.Dir(n.r.path), file)
+	rel, err := filepath.Rel(filepath.Dir(n.conf), file)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		rel = file
 	}
@@ -360,7 +400,7 @@ func (n *nginxConfig) where(file string, line int) string {
 // nginx's prefix, whichever file the directive is written in. Its
 // certificates are inventoried; its CRLs are imported.
 func (n *nginxConfig) file(d *nginxDirective, name string) nginxFile {
-	path, err := n.r.referencedPath(d.args[0], n.r.path)
+	path, err := n.r.referencedPath(d.args[0], n.conf)
 	if err != nil {
 		n.r.problemIn(d.file, d.line, name, fmt.Errorf("%s: %w", d.args[0], err))
 		return nginxFile{err: err}
@@ -784,11 +824,20 @@ func nginxMapEntry(variable, key string) (model.TrustEntry, error) {
 	return model.TrustEntry{}, fmt.Errorf("map on %s", variable)
 }
 
-// nginxDirective finds the directives certgov reads, at the start of a
-// line (a comment or a pin list's label that names them does not count).
+// nginxDirectivePattern finds the directives certgov reads, at the start
+// of a line (a comment or a pin list's label that names them does not
+// count).
 var nginxDirectivePattern = regexp.MustCompile(`(?m)^\s*(ssl_client_certificate|ssl_trusted_certificate|ssl_verify_client)\s|^\s*map\s+\$ssl_client_(fingerprint|s_dn|serial)\s`)
 
+// nginxMainPattern finds a main configuration's contexts: an nginx.conf
+// whose client-certificate settings all lie in included files has events
+// and http blocks of its own.
+var nginxMainPattern = regexp.MustCompile(`(?m)^\s*events\s*\{[\s\S]*^\s*http\s*\{`)
+
 func looksLikeNginx(data []byte) bool {
-	// The regular expression is slow on large files: most are not nginx.
-	return bytes.Contains(data, []byte("ssl_")) && nginxDirectivePattern.Match(data)
+	// The regular expressions are slow on large files: most are not nginx.
+	if bytes.Contains(data, []byte("ssl_")) && nginxDirectivePattern.Match(data) {
+		return true
+	}
+	return bytes.Contains(data, []byte("events")) && bytes.Contains(data, []byte("http")) && nginxMainPattern.Match(data)
 }

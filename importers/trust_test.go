@@ -419,3 +419,46 @@ func TestReferencedFilesAreContent(t *testing.T) {
 		t.Errorf("the new CA file's certificate is not an anchor: %d entries, before %d", len(changed.TrustEntries), len(first.TrustEntries))
 	}
 }
+
+// Importing /etc/nginx as a folder reads each server once, as nginx does:
+// through nginx.conf's includes. The files below its folder (sites-enabled,
+// snippets) are parts of it, skipped as files of their own; imported alone,
+// one resolves its paths from nginx.conf's folder all the same.
+func TestNginxFolderIsOneConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ca.pem", string(interop(t, "ca.pem")))
+	write("nginx.conf", "user www-data;\nevents {\n    worker_connections 768;\n}\nhttp {\n    include sites-enabled/*.conf;\n}\n")
+	write("sites-enabled/api.conf", "server {\n    listen 443 ssl;\n    server_name api.example;\n    include snippets/mtls.conf;\n}\n")
+	write("snippets/mtls.conf", "ssl_verify_client on;\nssl_client_certificate ca.pem;\n")
+	var servers, skipped []string
+	for res := range importers.Walk(context.Background(), []string{dir}, importers.Options{}) {
+		if res.Err != nil {
+			t.Errorf("%v", res.Err)
+		}
+		for _, p := range res.Problems {
+			t.Errorf("%s: %v", res.Source.Path, p.Error())
+		}
+		for _, s := range res.Servers {
+			servers = append(servers, s.Name()+" "+s.PolicyText()+" from "+filepath.Base(res.Source.Path))
+		}
+		if res.Skipped != "" {
+			skipped = append(skipped, filepath.Base(res.Source.Path)+": "+res.Skipped)
+		}
+	}
+	if want := []string{"api.example:443 verify on, depth 1 from nginx.conf"}; !slices.Equal(servers, want) {
+		t.Errorf("servers %q, want %q", servers, want)
+	}
+	if !slices.ContainsFunc(skipped, func(s string) bool { return strings.HasPrefix(s, "mtls.conf: part of the nginx configuration") }) {
+		t.Errorf("the snippet was not skipped as part of nginx.conf: %q", skipped)
+	}
+	alone := importers.ReadFile(context.Background(), filepath.Join(dir, "snippets", "mtls.conf"), importers.Options{Kind: model.KindNginx}, true)
+	if alone.Err != nil || len(alone.Problems) > 0 || len(alone.TrustEntries) != 1 {
+		t.Errorf("the snippet alone: err %v, problems %v, entries %v", alone.Err, alone.Problems, entrySummary(alone))
+	}
+}

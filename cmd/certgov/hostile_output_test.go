@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -136,4 +137,47 @@ func TestHostileNamesInEvidence(t *testing.T) {
 	if !strings.Contains(string(csvData), "'=cmd") {
 		t.Errorf("attestation.csv lacks the quoted identity:\n%s", csvData)
 	}
+}
+
+// A configuration's words reach the terminal through the server's name,
+// gates and reasons: a server_name carrying terminal escapes and a bidi
+// override, a map value with a newline. servers, what-if, show and scan's
+// comparison print them escaped.
+func TestHostileServerNames(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	now := time.Now()
+	g := demo.NewGenerator(12)
+	issued, err := g.SelfSigned(demo.Template{CommonName: "partner", NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 1, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "partner.pem"), issued.PEM(), 0o600)
+	sha1sum := sha1Hex(issued.Cert.Raw)
+	conf := "map $ssl_client_fingerprint $ok { default 0; " + sha1sum + " \"1\x1b]0;pwned\x07\"; }\n" +
+		"server {\n listen 8443 ssl;\n server_name \"evil\x1b]52;c;ZXZpbA==\x07\u202egnp.example\";\n ssl_verify_client optional_no_ca;\n if ($ok = 0) { return 403; }\n}\n"
+	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o600)
+	if r := certgov(t, "import", dir); r.code > 1 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	sum := sha256.Sum256(issued.Cert.Raw)
+	fp := hex.EncodeToString(sum[:])
+	for _, args := range [][]string{{"servers"}, {"servers", "-o", "json"}, {"servers", "what-if", "--remove", "gnp.example"}, {"show", fp}, {"findings"}} {
+		r := certgov(t, args...)
+		out := r.stdout + r.stderr
+		if strings.ContainsAny(out, "\x1b\x07\u202e") {
+			t.Errorf("certgov %s printed raw control or bidi characters:\n%q", strings.Join(args, " "), out)
+		}
+		if r.code != 0 && args[0] != "findings" {
+			t.Errorf("certgov %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if r := certgov(t, "show", fp); !strings.Contains(r.stdout, `evil\x1b]52;c;ZXZpbA==\x07\u202egnp.example:8443: passes today`) {
+		t.Errorf("show does not name the server, escaped:\n%s", r.stdout)
+	}
+}
+
+func sha1Hex(der []byte) string {
+	sum := sha1.Sum(der)
+	return hex.EncodeToString(sum[:])
 }
