@@ -299,7 +299,7 @@ func (r *reader) readNginx(data []byte) error {
 
 type nginxConfig struct {
 	r    *reader
-	conf string // the nginx.conf whose folder is the prefix
+	conf string               // the nginx.conf whose folder is the prefix
 	read map[string]nginxFile // files read so far, by path
 	// maps are the map blocks by the variable they set ("$allowed"):
 	// nginx allows them in http only, and their variables are global.
