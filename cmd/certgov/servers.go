@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -64,6 +65,10 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func printServers(w io.Writer, servers []store.ServerReport, stores []store.TrustStore) {
+	all := make([]model.Server, len(servers))
+	for i := range servers {
+		all[i] = servers[i].Server
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVER\tPOLICY\tADMITS\tREFUSED NOW\tCONFIGURED IN\tNOTES")
 	for _, s := range servers {
@@ -75,6 +80,13 @@ func printServers(w io.Writer, servers []store.ServerReport, stores []store.Trus
 			notes = append(notes, "ADMITS ANY CERTIFICATE: it verifies nothing and gates nothing")
 		case len(s.SpoofableNames) > 0:
 			notes = append(notes, "SPOOFABLE: admits by name without a chain ("+strings.Join(s.SpoofableNames, "; ")+")")
+		case s.Kind == model.ScannedEndpoint:
+			notes = append(notes, fmt.Sprintf("scanned: asks for %d CA names", len(s.CANames)))
+			if configured := model.ConfigurationOf(&s.Server, all); configured != nil {
+				if drift := model.CANamesDrift(&s.Server, configured); drift != "" {
+					notes = append(notes, "DRIFT: "+drift)
+				}
+			}
 		}
 		notes = append(notes, s.Gates...)
 		admits := fmt.Sprint(len(s.Admits))
@@ -82,7 +94,7 @@ func printServers(w io.Writer, servers []store.ServerReport, stores []store.Trus
 			admits = "?"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", model.Printable(s.Name), model.Printable(s.PolicyText()), admits, len(s.RefusedNow),
-			model.Printable(model.ElideSource(s.Source, 40)+":"+s.Location[strings.LastIndex(s.Location, ":")+1:]), model.Printable(strings.Join(notes, "; ")))
+			model.Printable(configuredIn(&s.Server)), model.Printable(strings.Join(notes, "; ")))
 	}
 	tw.Flush()
 	if len(stores) > 0 {
@@ -93,6 +105,18 @@ func printServers(w io.Writer, servers []store.ServerReport, stores []store.Trus
 		}
 		tw.Flush()
 	}
+}
+
+// configuredIn is where a server is configured, for a table: the
+// location in its file, below the file's folder and host, cut from the
+// left.
+func configuredIn(s *model.Server) string {
+	host, path := model.SplitSourceKey(s.Source)
+	where := s.Location
+	if dir := filepath.Dir(path); dir != "." && !strings.HasPrefix(path, "tls:") {
+		where = filepath.Join(dir, s.Location)
+	}
+	return model.ElideSource(model.SourceKey(host, where), 48)
 }
 
 func newWhatIfCommand(a *app) *cobra.Command {
