@@ -342,6 +342,7 @@ func (e *partOfError) Error() string {
 type nginxFile struct {
 	path  string
 	certs []model.FoundCertificate
+	crls  []model.CRL
 	err   error
 }
 
@@ -423,7 +424,7 @@ func (n *nginxConfig) file(d *nginxDirective, name string) nginxFile {
 	}
 	n.r.res.Problems = append(n.r.res.Problems, sub.res.Problems...)
 	n.r.res.CRLs = append(n.r.res.CRLs, sub.res.CRLs...)
-	f := nginxFile{path: path}
+	f := nginxFile{path: path, crls: sub.res.CRLs}
 	location := n.where(d.file, d.line) + ": " + name + " " + d.args[0]
 	for _, c := range sub.res.Certificates {
 		c.Location = strings.TrimSuffix(location+", "+c.Location, ", ")
@@ -483,8 +484,12 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 	}
 	if c := tls.crl; c != nil {
 		srv.CRLs = append(srv.CRLs, c.args[0])
-		if f := n.file(c, "ssl_crl"); f.err != nil && srv.Mode != model.VerifyOff {
+		f := n.file(c, "ssl_crl")
+		if f.err != nil && srv.Mode != model.VerifyOff {
 			unknown("its CRL " + c.args[0] + " cannot be read")
+		}
+		for _, crl := range f.crls {
+			srv.CRLIssuers = append(srv.CRLIssuers, crl.IssuerNormalized)
 		}
 	}
 	if srv.Mode == model.VerifyOff {

@@ -51,8 +51,10 @@ type Server struct {
 	// private CA, as Java's PKIX does (its disabledAlgorithms refuse SHA-1
 	// only for chains to the JDK's own roots); OpenSSL 3 refuses it.
 	AcceptsSHA1 bool `json:"accepts_sha1,omitempty"`
-	// CRLs names the revocation lists it checks (nginx ssl_crl).
-	CRLs []string `json:"crls,omitempty"`
+	// CRLs names the revocation lists it checks (nginx ssl_crl), and
+	// CRLIssuers the issuers (normalized DNs) of the lists in them.
+	CRLs       []string `json:"crls,omitempty"`
+	CRLIssuers []string `json:"crl_issuers,omitempty"`
 	// Anchors names its anchor files as configured ("ssl_client_certificate
 	// ca.pem"); CANames are the subject DNs it asks clients for (the
 	// certificate_authorities of its CertificateRequest), RFC 4514.

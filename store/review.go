@@ -27,6 +27,10 @@ type Review struct {
 	entries    []StoredEntry
 	servers    []model.Server
 	serverOf   map[string]*model.Server // by Server.Key
+	// caIssuer maps each issuing CA's subject to its issuer (normalized
+	// DNs), loaded when a server checks CRLs: OpenSSL then wants a CRL
+	// from the issuer of every certificate of the chain.
+	caIssuer   map[string]string
 	index      *trust.Index
 	chains     *Chains
 	actingCAs  map[string]bool
@@ -114,10 +118,47 @@ func (rv *Review) loadServers(ctx context.Context) error {
 		return err
 	}
 	rv.serverOf = map[string]*model.Server{}
+	checksCRLs := false
 	for i := range rv.servers {
 		rv.serverOf[rv.servers[i].Key()] = &rv.servers[i]
+		checksCRLs = checksCRLs || len(rv.servers[i].CRLs) > 0
 	}
-	return nil
+	if !checksCRLs {
+		return nil
+	}
+	rv.caIssuer = map[string]string{}
+	return rv.s.eachRow(ctx, `SELECT DISTINCT subject_normalized, issuer_normalized FROM certificates
+		WHERE subject_normalized IN (SELECT issuer_normalized FROM certificates)`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var subject, issuer string
+			if err := rows.Scan(&subject, &issuer); err != nil {
+				return err
+			}
+			rv.caIssuer[subject] = issuer
+		}
+		return rows.Err()
+	})
+}
+
+// chainIssuers are the issuers of r's chain for the CRL rule: the leaf's
+// issuer, its issuer, and so on up to a self-issued CA, which issues its
+// own CRL (a self-signed leaf is its own issuer). Nil when no server
+// checks CRLs.
+func (rv *Review) chainIssuers(r *model.Record) []string {
+	if rv.caIssuer == nil {
+		return nil
+	}
+	issuer := r.IssuerNormalized
+	out := []string{issuer}
+	for range 16 { // a loop of CAs issuing each other ends here
+		next, ok := rv.caIssuer[issuer]
+		if !ok || next == issuer {
+			break
+		}
+		out = append(out, next)
+		issuer = next
+	}
+	return out
 }
 
 // loadEntries loads the trust entries, which stored references name by id.
@@ -234,9 +275,13 @@ func (rv *Review) Link(r *model.Record) error {
 // r in a handshake now although it is configured to admit it. It is read
 // time's, never stored: time moves.
 func (rv *Review) refusals(r *model.Record, now time.Time) {
+	var issuers []string
 	for i := range r.Trust {
 		if t := &r.Trust[i]; t.ServerKey != "" {
-			t.RefusedNow = trust.RefusedNow(&r.Certificate, rv.serverOf[t.ServerKey], now, r.RevokedBy)
+			if issuers == nil {
+				issuers = rv.chainIssuers(r)
+			}
+			t.RefusedNow = trust.RefusedNow(&r.Certificate, rv.serverOf[t.ServerKey], now, r.RevokedBy, issuers)
 		}
 	}
 }

@@ -48,6 +48,16 @@ self stranger "/O=Stranger/CN=stranger"
 self spoof "/O=Example Corp/OU=payments/CN=ledger.payments.svc"
 self server "/CN=gateway.test"
 cat root.pem partner.pem > root-and-partners.pem
+# CRLs as openssl ca writes them: the root revokes direct; the issuing CA 1
+# revokes nothing; the issuing CA 2 and the partner publish none.
+for ca in root int1; do
+  mkdir -p $ca.db && : > $ca.db/index.txt && echo 01 > $ca.db/crlnumber
+  printf '[ca]\ndefault_ca = this\n[this]\ndatabase = %s.db/index.txt\ncrlnumber = %s.db/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n' $ca $ca > $ca.cnf
+done
+openssl ca -config root.cnf -keyfile root.key -cert root.pem -revoke direct.pem 2>/dev/null
+openssl ca -config root.cnf -keyfile root.key -cert root.pem -gencrl -out root.crl 2>/dev/null
+openssl ca -config int1.cnf -keyfile int1.key -cert int1.pem -gencrl -out int1.crl 2>/dev/null
+cat root.crl int1.crl > crls.pem
 openssl x509 -in partner.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f > partner.sha1
 `
 
@@ -90,6 +100,10 @@ func TestServersAgreeWithNginx(t *testing.T) {
 		{name: "depth-2", block: "ssl_verify_client on; ssl_verify_depth 2; ssl_client_certificate certs/root-and-partners.pem;"},
 		{name: "inherited", block: ""},
 		// A map no if tests gates nothing.
+		// OpenSSL wants a CRL from the issuer of every certificate of the
+		// chain once it checks any: direct is revoked, deep's issuing CA 2
+		// and the self-signed partner have none.
+		{name: "crl", block: "ssl_verify_client on; ssl_verify_depth 2; ssl_client_certificate certs/root-and-partners.pem; ssl_crl certs/crls.pem;"},
 		{name: "untested-map", block: "ssl_verify_client on; ssl_client_certificate certs/root.pem; set $unused $serial_ok;"},
 		{name: "off", block: "ssl_verify_client off;", off: true},
 		// Asks, verifies nothing, gates nothing: every certificate gets in.
@@ -225,7 +239,13 @@ http {
 		!strings.Contains(scan.stdout, "serves   CN=gateway.test") {
 		t.Errorf("scan: %d\n%s%s", scan.code, scan.stdout, scan.stderr)
 	}
-	if off := certgov(t, "scan", fmt.Sprintf("127.0.0.1:%d", servers[10].port), "--servername", "off.test"); !strings.Contains(off.stdout, "asks clients for no certificate") || !strings.Contains(off.stdout, "matches") {
+	offPort := 0
+	for _, s := range servers {
+		if s.off {
+			offPort = s.port
+		}
+	}
+	if off := certgov(t, "scan", fmt.Sprintf("127.0.0.1:%d", offPort), "--servername", "off.test"); !strings.Contains(off.stdout, "asks clients for no certificate") || !strings.Contains(off.stdout, "matches") {
 		t.Errorf("scan of the server with verify off: %s%s", off.stdout, off.stderr)
 	}
 	os.WriteFile(filepath.Join(dir, "snippets", "mtls.conf"), []byte("ssl_verify_client on;\nssl_client_certificate certs/root.pem;\n"), 0o600)

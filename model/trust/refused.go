@@ -9,13 +9,17 @@ import (
 )
 
 // RefusedNow says why a server whose configuration admits c refuses it in
-// a handshake today, or "": c is not valid now, a CRL the server checks
-// revokes it (revokedBy names the CRL), or, where the server verifies no
-// chain (optional_no_ca), verification fails for a reason nginx does not
+// a handshake today, or "": c is not valid now; the server checks CRLs
+// and one of them revokes it (revokedBy names the CRL), or, as OpenSSL
+// checks every certificate of the chain once it checks CRLs at all (nginx
+// ssl_crl), a CA of the chain has no CRL there (issuers are the issuers
+// of the chain's certificates, the leaf's first, up to the self-signed
+// anchor, which issues its own); or, where the server verifies no chain
+// (optional_no_ca), verification fails for a reason nginx does not
 // forgive: nginx lets only an unknown issuer pass there, so a purpose
 // that excludes client authentication or a signature too weak for
 // OpenSSL 3 still refuses.
-func RefusedNow(c *model.Certificate, srv *model.Server, now time.Time, revokedBy string) string {
+func RefusedNow(c *model.Certificate, srv *model.Server, now time.Time, revokedBy string, issuers []string) string {
 	switch {
 	case now.Before(c.NotBefore):
 		return "not valid before " + c.NotBefore.UTC().Format(time.DateOnly)
@@ -25,6 +29,13 @@ func RefusedNow(c *model.Certificate, srv *model.Server, now time.Time, revokedB
 		return ""
 	case revokedBy != "" && len(srv.CRLs) > 0:
 		return "revoked by " + revokedBy
+	}
+	if len(srv.CRLs) > 0 && srv.Mode != model.VerifyOff {
+		for _, issuer := range issuers {
+			if !slices.Contains(srv.CRLIssuers, issuer) {
+				return "its ssl_crl holds no CRL from " + issuer + ", and OpenSSL then refuses (it checks every certificate of the chain)"
+			}
+		}
 	}
 	if srv.Mode != model.VerifyOptionalNoCA {
 		return "" // its chain verified, which checked the rest
