@@ -40,8 +40,8 @@ const estateCertificates = 100_000
 // In the PostgreSQL pass it is one database on the server for the pass.
 func estateDB(b *testing.B) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d", estateCertificates))
-	db := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-v%d.db", estateCertificates, store.SchemaVersion()))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-g%d", estateCertificates, demo.ScaleGeneration))
+	db := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-g%d-v%d.db", estateCertificates, demo.ScaleGeneration, store.SchemaVersion()))
 	if storetest.Postgres() {
 		if teamEstate != "" {
 			return teamEstate

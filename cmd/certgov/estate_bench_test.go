@@ -36,7 +36,7 @@ var estateSizes = []struct {
 
 func benchEstate(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-g%d", n, demo.ScaleGeneration))
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
 		return dir
 	}
@@ -90,7 +90,7 @@ func importedEstate(b *testing.B, n int) (fresh func() string) {
 	}
 	// Per schema version, so that a fresh import is what is measured,
 	// never a migration.
-	master := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-v%d.db", n, store.SchemaVersion()))
+	master := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-estate-%d-g%d-v%d.db", n, demo.ScaleGeneration, store.SchemaVersion()))
 	if _, err := os.Stat(master + ".complete"); err != nil {
 		os.Remove(master)
 		certgovProcess(b, "--db", master, "import", dir)

@@ -14,13 +14,20 @@ import (
 	"time"
 )
 
+// ScaleGeneration changes whenever GenerateScale writes other files for
+// the same arguments, so that benchmarks do not measure a cached estate
+// of an older generator. 2: the gateways' DN maps gate their servers
+// through if/return, and the servers are named.
+const ScaleGeneration = 2
+
 // GenerateScale builds an estate of about n certificates shaped like a
 // large organisation's, for benchmarks: two roots (one P-384, one RSA) with
 // two issuing CAs each; 60% of the certificates CA-signed workloads with
 // one to three versions each; 40% self-signed partner certificates, some
 // re-issued with the same key; CA bundles and chain files; pin lists for
-// half of the partners; nginx gateways with CA files and DN maps; OAuth
-// registrations with DN and SAN rules; Envoy contexts with SAN prefixes.
+// half of the partners; nginx gateways with CA files and DN maps that
+// gate them; OAuth registrations with DN and SAN rules; Envoy contexts
+// with SAN prefixes.
 // Files hold up to 100 certificates. Keys are fresh; structure and dates
 // are fixed by seed.
 func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
@@ -204,7 +211,9 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 		if i%2 == 1 {
 			bundle = "bundle-b.pem"
 		}
-		conf := fmt.Sprintf("map $ssl_client_s_dn $allowed {\n    default 0;\n%s}\n\nserver {\n    listen 443 ssl;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/%s;\n}\n", maps[i].String(), bundle)
+		// The DN map gates the server through its if/return, as nginx
+		// configurations do.
+		conf := fmt.Sprintf("map $ssl_client_s_dn $allowed {\n    default 0;\n%s}\n\nserver {\n    listen 443 ssl;\n    server_name gw-%02d.example;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/%s;\n    if ($allowed = 0) { return 403; }\n}\n", maps[i].String(), i, bundle)
 		e.add(fmt.Sprintf("gateways/gw-%02d/nginx.conf", i), []byte(conf))
 	}
 	registrations, err := json.MarshalIndent(map[string]any{"clients": clients}, "", "  ")
