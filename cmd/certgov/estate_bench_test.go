@@ -187,6 +187,10 @@ func BenchmarkEstate(b *testing.B) {
 			{"ls-nothing", []string{"ls", "--filter", "fp:0000000000", "-o", "json"}},
 			{"findings-json", []string{"findings", "-o", "json"}},
 			{"check", []string{"check", "--fail-on", "weak-key"}},
+			// servers walks every current certificate per server; what-if
+			// evaluates every one again without a gateway.
+			{"servers", []string{"servers", "-o", "json"}},
+			{"what-if", []string{"servers", "what-if", "--remove", "gw-03.example:443"}},
 			// doctor relinks every certificate in memory to check the
 			// derived tables (VerifyDerived), and replays the trail.
 			{"doctor", []string{"doctor"}},
