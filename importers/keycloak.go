@@ -66,7 +66,7 @@ func (r *reader) clientServer(kind, name, where, mode string, before int, gates 
 		return
 	}
 	srv := model.Server{Kind: kind, Host: r.opts.Host, Names: []string{name}, Location: filepath.Base(r.path) + " " + where,
-		Mode: mode, Depth: -1, Scope: "client " + name, Gates: gates, AcceptsSHA1: kind == "keycloak client"}
+		Mode: mode, Depth: -1, Scope: name, Gates: gates, AcceptsSHA1: kind == "keycloak client"}
 	for i := before; i < len(r.res.TrustEntries); i++ {
 		r.res.TrustEntries[i].Scope = srv.Scope
 	}

@@ -185,10 +185,13 @@ func (t TrustRef) Where() string {
 // entries that do (anchor, then gates) and why it refuses it now, if it
 // does.
 type ServerAdmission struct {
-	Server     string   `json:"server"`
-	Key        string   `json:"-"`
-	Reasons    []string `json:"reasons"`
-	RefusedNow string   `json:"refused_now,omitempty"`
+	Server string `json:"server"`
+	// ConfiguredIn is where: the server's file and its place there
+	// ("/etc/nginx/nginx.conf, server nginx.conf:19").
+	ConfiguredIn string   `json:"configured_in"`
+	Key          string   `json:"-"`
+	Reasons      []string `json:"reasons"`
+	RefusedNow   string   `json:"refused_now,omitempty"`
 }
 
 // AdmittingServers groups a certificate's trust references by server, in
@@ -205,7 +208,11 @@ func AdmittingServers(refs []TrustRef) []ServerAdmission {
 		if !ok {
 			i = len(out)
 			index[t.ServerKey] = i
-			out = append(out, ServerAdmission{Server: t.Server, Key: t.ServerKey, RefusedNow: t.RefusedNow})
+			where := t.Source
+			if i := strings.LastIndex(t.Location, ", "); i >= 0 {
+				where += ", " + t.Location[i+2:] // the entry's scope: the server's place
+			}
+			out = append(out, ServerAdmission{Server: t.Server, ConfiguredIn: where, Key: t.ServerKey, RefusedNow: t.RefusedNow})
 		}
 		out[i].Reasons = append(out[i].Reasons, t.Reason())
 	}
@@ -225,7 +232,11 @@ func (t TrustRef) Reason() string {
 	default:
 		b.WriteString(string(t.Kind) + " " + t.Entry)
 	}
-	if loc, _, _ := strings.Cut(t.Location, ", server "); loc != "" {
+	loc := t.Location
+	if i := strings.LastIndex(loc, ", "); i >= 0 && t.ServerKey != "" {
+		loc = loc[:i] // the server's place, which its admission names already
+	}
+	if loc != "" {
 		b.WriteString(" (" + loc + ")")
 	}
 	return b.String()

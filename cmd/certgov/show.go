@@ -180,7 +180,7 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 		if a.RefusedNow != "" {
 			verdict = "configured to admit, refused now: " + a.RefusedNow
 		}
-		admittedBy = append(admittedBy, a.Server+": "+verdict)
+		admittedBy = append(admittedBy, a.Server+": "+verdict, "  configured in "+a.ConfiguredIn)
 		for _, reason := range a.Reasons {
 			admittedBy = append(admittedBy, "  "+reason)
 		}
