@@ -438,12 +438,28 @@ func TestServersAgreeWithJava(t *testing.T) {
 	}
 	daemon := exec.Command(java, args...)
 	daemon.Stderr = os.Stderr
+	stdout, err := daemon.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
-	for _, port := range servers {
-		waitListening(t, port)
+	// The JVM compiles Server.java first, which takes seconds on a busy
+	// machine: it says "ready" once every listener is bound.
+	ready := make(chan bool, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		ready <- strings.TrimSpace(line) == "ready"
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("the Java service did not start")
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the Java service did not start within 2 minutes")
 	}
 
 	if r := certgov(t, "import", certs); r.code != 0 {
@@ -541,7 +557,7 @@ func freePort(t *testing.T) int {
 
 func waitListening(t *testing.T, port int) {
 	t.Helper()
-	for range 100 {
+	for range 400 { // 20 s: a loaded CI machine starts servers slowly
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			c.Close()
 			return
