@@ -2,6 +2,7 @@ package importers
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -156,7 +157,7 @@ func envoyListeners(doc *yaml.Node) map[*yaml.Node]envoyListener {
 // depth max_verify_depth sets (unbounded otherwise; its 0, the leaf alone,
 // is taken as a chain straight from an anchor).
 func (r *reader) envoyServer(n *yaml.Node, l envoyListener) {
-	name := "envoy " + cmpOr(l.name, "listener")
+	name := "envoy " + cmp.Or(l.name, "listener")
 	if l.chains > 1 {
 		name = fmt.Sprintf("%s chain %d", name, l.chain+1)
 	}
@@ -183,16 +184,9 @@ func (r *reader) envoyServer(n *yaml.Node, l envoyListener) {
 		}
 	}
 	if ca := yamlGet(n, "trusted_ca"); ca != nil {
-		srv.Anchors = []string{"trusted_ca " + cmpOr(yamlString(ca, "filename"), "(inline)")}
+		srv.Anchors = []string{"trusted_ca " + cmp.Or(yamlString(ca, "filename"), "(inline)")}
 	}
 	r.res.Servers = append(r.res.Servers, srv)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // envoyValidationContext reads one CertificateValidationContext. Envoy

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -37,8 +38,10 @@ func (s *Store) ServersReport(ctx context.Context, now time.Time) ([]ServerRepor
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := rv.loadServers(ctx); err != nil {
-		return nil, nil, err
+	if rv.serverOf == nil { // a review that links afresh loaded them already
+		if err := rv.loadServers(ctx); err != nil {
+			return nil, nil, err
+		}
 	}
 	reports := make([]ServerReport, len(rv.servers))
 	index := map[string]int{}
@@ -147,9 +150,9 @@ func (s *Store) WhatIf(ctx context.Context, ref string, now time.Time) (*WhatIfR
 	plain := []model.TrustEntry{}
 	for _, e := range rv.entries {
 		if removes(&e) {
-			what := string(e.Kind) + " " + cmpOr(e.Label, e.Value)
+			what := string(e.Kind) + " " + cmp.Or(e.Label, e.Value)
 			if e.Kind == model.EntryCA {
-				what += " " + cmpOr(rv.anchorName(e.Value), "sha256:"+e.Value[:min(16, len(e.Value))]+"…")
+				what += " " + cmp.Or(rv.anchorName(e.Value), "sha256:"+e.Value[:min(16, len(e.Value))]+"…")
 			}
 			out.Removed = append(out.Removed, withLocation(e.Source, e.Location)+": "+what)
 			continue
@@ -248,13 +251,6 @@ func (rv *Review) removal(ref string) (func(*StoredEntry) bool, error) {
 		return e.Source == ref || strings.HasSuffix(e.Source, "/"+ref) || e.Label == ref || e.Value == ref ||
 			(e.Kind == model.EntryCA && strings.HasSuffix(e.Label, " "+filepath.Base(ref)))
 	}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // NamedAnchorFiles are the anchor files that some imported server names

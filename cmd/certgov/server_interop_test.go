@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -489,16 +490,9 @@ func admittedByServer(rec trustRecord, server string) bool {
 func serverNames(rec trustRecord) []string {
 	var out []string
 	for _, ref := range rec.Trust {
-		out = append(out, cmpOr(ref.Server, filepath.Base(ref.Source)))
+		out = append(out, cmp.Or(ref.Server, filepath.Base(ref.Source)))
 	}
 	return slices.Compact(out)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // presentTo connects with the client certificate pair, asks for / and
