@@ -172,13 +172,11 @@ type execQuerier interface {
 // appendEvent chains e to the trail inside the caller's transaction, so
 // that a change and its event are committed together or not at all. The
 // write lock taken by the transaction orders concurrent writers. On
-// PostgreSQL the event is made at the server's time (txTime).
+// PostgreSQL the event is made at the server's time (changeTime).
 func (s *Store) appendEvent(ctx context.Context, tx execQuerier, e *Event) error {
-	if s.dialect == postgresDialect {
-		at, err := txTime(ctx, tx)
-		if err != nil {
-			return fmt.Errorf("audit: %w", err)
-		}
+	if at, ok, err := s.dialect.changeTime(ctx, tx); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	} else if ok {
 		e.At = at
 	}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&e.Seq, &e.PrevHash)
@@ -212,9 +210,11 @@ func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, erro
 	events, err := collect(ctx, s.db, query+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
 		return scanEvent(rows)
 	})
-	if err != nil || s.dialect != postgresDialect {
-		return events, err
+	if err != nil {
+		return nil, err
 	}
+	// Events before a db copy were made in a SQLite file, as names its
+	// users gave: there is no copy event in a SQLite file itself.
 	var copied int64
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_events WHERE action = ?`, ActionCopy).Scan(&copied); err != nil {
 		return nil, err

@@ -105,7 +105,7 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 		err := tx.QueryRowContext(ctx, `INSERT INTO campaigns(name, scope, due, started_at, started_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			name, filter.String(), dueValue, ch.At.Unix(), ch.Actor).Scan(&id)
 		if err != nil {
-			if isUniqueViolation(err) {
+			if s.isUniqueViolation(err) {
 				return nil, fmt.Errorf("campaign %q: %w", name, ErrCampaignExists)
 			}
 			return nil, err
@@ -176,15 +176,6 @@ func dueText(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02")
-}
-
-// isUniqueViolation reports SQLite's SQLITE_CONSTRAINT_UNIQUE and
-// PostgreSQL's unique_violation.
-func isUniqueViolation(err error) bool {
-	if e := postgresError(err); e != nil {
-		return e.Code == "23505"
-	}
-	return sqliteCode(err) == sqliteConstraintUnique
 }
 
 // OpenCampaign finds the open campaign with the name.

@@ -8,7 +8,7 @@ import (
 
 // ForceSchemaVersion pretends a newer certgov wrote the database.
 func (s *Store) ForceSchemaVersion(ctx context.Context, v int) error {
-	if s.dialect == postgresDialect {
+	if s.Postgres() {
 		_, err := s.db.ExecContext(ctx, `UPDATE certgov_schema SET version = ?`, v)
 		return err
 	}

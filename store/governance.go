@@ -73,14 +73,15 @@ type Change struct {
 // claims; a name given with --as (one that is neither the login nor the
 // OS user) is kept as whom the change was made for.
 func (s *Store) authenticated(ch Change) Change {
-	if s.dialect != postgresDialect {
+	login := s.dialect.login()
+	if login == "" {
 		return ch
 	}
 	osUser, _ := whoRuns()
-	if ch.Actor != "" && ch.Actor != s.login && ch.Actor != osUser {
+	if ch.Actor != "" && ch.Actor != login && ch.Actor != osUser {
 		ch.OnBehalfOf = ch.Actor
 	}
-	ch.Actor = s.login
+	ch.Actor = login
 	return ch
 }
 
@@ -144,7 +145,7 @@ func (s *Store) target(ctx context.Context, ref string, now time.Time) (*Identit
 // On PostgreSQL a transaction the server ends with a serialization
 // failure or a deadlock has changed nothing and runs again, a few times.
 //
-// On PostgreSQL the change is made at the server's time (txTime), which
+// On PostgreSQL the change is made at the server's time (changeTime), which
 // ch.At is set to before fn runs: the audit trigger refuses any other.
 func (s *Store) change(ctx context.Context, ch *Change, fn func(tx *sql.Tx) (*Event, error)) error {
 	if err := s.writable(); err != nil {
@@ -152,7 +153,7 @@ func (s *Store) change(ctx context.Context, ch *Change, fn func(tx *sql.Tx) (*Ev
 	}
 	for attempt := 1; ; attempt++ {
 		err := s.changeOnce(ctx, ch, fn)
-		if !retryable(err) || attempt == 5 {
+		if !s.retryable(err) || attempt == 5 {
 			return s.permitted(err)
 		}
 		select {
@@ -169,10 +170,10 @@ func (s *Store) changeOnce(ctx context.Context, ch *Change, fn func(tx *sql.Tx) 
 		return err
 	}
 	defer tx.Rollback()
-	if s.dialect == postgresDialect {
-		if ch.At, err = txTime(ctx, tx); err != nil {
-			return err
-		}
+	if at, ok, err := s.dialect.changeTime(ctx, tx); err != nil {
+		return err
+	} else if ok {
+		ch.At = at
 	}
 	e, err := fn(tx)
 	if err != nil {

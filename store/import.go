@@ -123,10 +123,8 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, err
 	}
 	defer conn.Close()
-	if imp.s.dialect == sqliteDialect {
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
-			return sum, err
-		}
+	if err := imp.s.dialect.tuneWriter(ctx, conn); err != nil {
+		return sum, err
 	}
 
 	w := &writer{conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
@@ -206,7 +204,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 			continue
 		}
 		if !inTx {
-			if err := imp.s.beginOn(ctx, conn); err != nil {
+			if err := imp.s.dialect.beginOn(ctx, conn); err != nil {
 				return sum, fmt.Errorf("begin: %w", err)
 			}
 			inTx, txStarted = true, time.Now()
@@ -605,7 +603,7 @@ func (imp *Import) removeMissing(ctx context.Context, conn *sql.Conn, seen map[s
 	if len(gone) == 0 || dryRun {
 		return len(gone), nil
 	}
-	if err := imp.s.beginOn(ctx, conn); err != nil {
+	if err := imp.s.dialect.beginOn(ctx, conn); err != nil {
 		return 0, err
 	}
 	now := time.Now().UTC()

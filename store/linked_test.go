@@ -428,7 +428,7 @@ func TestReadsDoNotWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer writer.Close()
-	if err := s.beginOn(ctx, writer); err != nil {
+	if err := s.dialect.beginOn(ctx, writer); err != nil {
 		t.Fatal(err)
 	}
 	defer writer.ExecContext(ctx, "ROLLBACK")

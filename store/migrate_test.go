@@ -28,7 +28,7 @@ func TestMigrationSplitsLookalikesAndRereadsTrustFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range migrations[:4] {
-		if _, err := db.Exec(m); err != nil {
+		if _, err := db.Exec(m.sqlite.sql); err != nil {
 			t.Fatalf("migration %d: %v", i+1, err)
 		}
 	}

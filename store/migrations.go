@@ -1,16 +1,17 @@
 package store
 
-import (
-	"context"
-	"database/sql"
-)
-
-// migrations bring the schema from PRAGMA user_version N to N+1 (on
-// PostgreSQL: postgresMigrations); each runs
-// in its own transaction. Append only: never edit a migration that landed.
-var migrations = []string{
+// migrations bring the schema from version N to N+1, each entry in every
+// dialect's terms: SQLite's (its PRAGMA user_version) and PostgreSQL's
+// (certgov_schema). Versions mean the same schema in both. PostgreSQL
+// starts at its baseline, version 9, whose entry creates the whole schema
+// of that version at once (postgresSchema): SQLite's earlier steps (a
+// rekey, rebuilt tables) are history PostgreSQL never had, so its part of
+// versions 1 to 8 is empty. Append only: never edit a migration that
+// landed.
+var migrations = []migration{
 	// 1: certificates, identities, sources and private key facts.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE TABLE meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
@@ -101,9 +102,11 @@ CREATE TABLE private_keys (
 	UNIQUE (source_id, location)
 );
 CREATE INDEX private_keys_spki ON private_keys(spki_sha256);
-`,
+`},
+	},
 	// 2: trust entries, as trust configurations state them.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE TABLE trust_entries (
 	id             INTEGER PRIMARY KEY,
 	source_id      INTEGER NOT NULL REFERENCES sources(id),
@@ -157,9 +160,11 @@ CREATE TABLE chain_anchors (
 	ca_set             TEXT NOT NULL,
 	anchors            TEXT NOT NULL
 ) WITHOUT ROWID;
-`,
+`},
+	},
 	// 3: governance decisions and the audit trail.
-	`
+	{
+		sqlite: migrationStep{sql: `
 ALTER TABLE identities ADD COLUMN owner TEXT;
 ALTER TABLE identities ADD COLUMN expires_at INTEGER;
 
@@ -196,9 +201,11 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-`,
+`},
+	},
 	// 4: attestation campaigns.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE TABLE campaigns (
 	id         INTEGER PRIMARY KEY,
 	name       TEXT NOT NULL,
@@ -224,7 +231,8 @@ CREATE TABLE campaign_items (
 	decided_at  INTEGER,
 	PRIMARY KEY (campaign_id, identity_id)
 ) WITHOUT ROWID;
-`,
+`},
+	},
 	// 5: trust as the gateways decide it. Name rules are scoped to their
 	// server; certificates Go refuses are kept with the reason; sources
 	// remember which reader version read them, so that files read by an
@@ -232,7 +240,8 @@ CREATE TABLE campaign_items (
 	// self-signed ones), which rekeyIdentities does after this SQL; the
 	// linked state of every certificate is stored (linked.go), with the
 	// certificate's facts, in the order reads walk them.
-	`
+	{
+		sqlite: migrationStep{sql: `
 ALTER TABLE trust_entries ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE trust_entries ADD COLUMN all_of INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE certificates ADD COLUMN malformed TEXT NOT NULL DEFAULT '';
@@ -276,7 +285,8 @@ CREATE TABLE linked_summary (
 	version TEXT NOT NULL,
 	summary TEXT NOT NULL
 );
-`,
+`, after: rekeyIdentities},
+	},
 	// 6: the linked read table keeps each certificate's facts as one
 	// binary value (facts.go): reads fetched 25 columns a row. Open
 	// rebuilds its rows. Imports note the sources they add, supersede or
@@ -284,7 +294,8 @@ CREATE TABLE linked_summary (
 	// that relinking after an import, even one killed halfway, touches
 	// only what those sources hold. current_periods says when each
 	// certificate is current, for the dashboard's first page.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE INDEX certificate_sources_source ON certificate_sources(source_id);
 CREATE TABLE relink_pending (source_id INTEGER PRIMARY KEY);
 -- When each certificate is its identity's current one (model.CurrentPeriods):
@@ -316,40 +327,52 @@ CREATE TABLE linked (
 CREATE UNIQUE INDEX linked_order ON linked(identity_name, identity_key, not_after, fingerprint_sha256);
 CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
 DELETE FROM linked_summary;
-`,
+`},
+	},
 	// 7: events say who really ran the command (the OS user and host,
 	// beside the --as name) and name their campaign; their format says
 	// which canonical form their hash covers (Event.canonical), so that
 	// older events keep their hashes. A campaign keeps the statement its
 	// closer gave.
-	`
+	{
+		sqlite: migrationStep{sql: `
 ALTER TABLE audit_events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE audit_events ADD COLUMN campaign TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_events ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_events ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ALTER TABLE campaigns ADD COLUMN closed_statement TEXT NOT NULL DEFAULT '';
-`,
+`},
+	},
 	// 8: one public key in several identities (key-reuse) is found from
 	// this index alone.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE INDEX certificates_spki ON certificates(spki_sha256, identity_id);
-`,
+`},
+	},
 	// 9: on a team database (PostgreSQL) an event's actor is the database
 	// login; the name a change was made for (--as) is kept beside it.
-	`
+	{
+		sqlite: migrationStep{sql: `
 ALTER TABLE audit_events ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
-`,
+`},
+		postgres: migrationStep{sql: postgresSchema},
+	},
 	// 10: PostgreSQL's triggers check what the client promises
 	// (postgresGuards). A SQLite file is one person's: it gets the index
 	// four eyes reads a certificate's events by.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE INDEX audit_events_fingerprint ON audit_events(fingerprint);
-`,
+`},
+		postgres: migrationStep{sql: postgresGuards, after: fillConfusables},
+	},
 	// 11: servers are first-class: each configuration's servers (nginx
 	// server blocks…) with their verification policy, as model.Server in
 	// JSON; their trust entries are those of the same source and scope.
 	// Chains are verified again: their ends now say how deep they are.
-	`
+	{
+		sqlite: migrationStep{sql: `
 CREATE TABLE servers (
 	id        INTEGER PRIMARY KEY,
 	source_id INTEGER NOT NULL REFERENCES sources(id),
@@ -358,11 +381,12 @@ CREATE TABLE servers (
 );
 CREATE INDEX servers_source ON servers(source_id);
 DELETE FROM chain_anchors;
-`,
+`},
+		postgres: migrationStep{sql: postgresServers},
+	},
 }
 
-// migrationSteps are Go steps that run after the SQL of the migration with
-// the same number, in its transaction.
-var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
-	5: rekeyIdentities,
+// migration is one version's schema change, in each dialect's terms.
+type migration struct {
+	sqlite, postgres migrationStep
 }

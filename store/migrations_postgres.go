@@ -2,18 +2,6 @@ package store
 
 import "strings"
 
-// postgresMigrations bring a PostgreSQL schema from version N to N+1, as
-// migrations do for SQLite; versions mean the same schema in both. A
-// PostgreSQL database starts at postgresBaseline, which creates the
-// schema of that version at once: SQLite's earlier steps (a rekey, a
-// rebuilt table) are history PostgreSQL never had. Append only, in step
-// with migrations.
-var postgresMigrations = map[int]string{
-	postgresBaseline: postgresSchema,
-	10:               postgresGuards,
-	11:               postgresServers,
-}
-
 // postgresServers is SQLite's migration 11.
 var postgresServers = strings.NewReplacer("TEXT", `text COLLATE "C"`).Replace(`
 CREATE TABLE servers (
@@ -26,7 +14,8 @@ CREATE INDEX servers_source ON servers(source_id);
 DELETE FROM chain_anchors;
 `)
 
-// postgresBaseline is the schema version postgresSchema creates.
+// postgresBaseline is the schema version postgresSchema creates: a new
+// PostgreSQL database starts there (migrations).
 const postgresBaseline = 9
 
 // postgresSchema is SQLite's schema at version 9 in PostgreSQL's terms:

@@ -24,19 +24,34 @@ import (
 )
 
 // The team database: the same store on PostgreSQL (pgx through
-// database/sql). The dialect seam is small: queries are written once, with
-// ? placeholders, which the connection below numbers for PostgreSQL; the
-// schema is PostgreSQL's own (postgresSchema), with SQLite's NOCASE and
-// json_group_array defined there; what remains differs in a few named
-// places (dialect checks in this package: write locks, PRAGMAs, change
-// notification, error codes).
+// database/sql). Queries are written once, with ? placeholders, which the
+// connection below numbers for PostgreSQL; the schema is PostgreSQL's own
+// (postgresSchema), with SQLite's NOCASE and json_group_array defined
+// there; what remains differs in postgresDialect's methods.
 
-type dialect int
+// postgresDialect is a PostgreSQL database whose logins are its users:
+// every change is made as the session user, at the server's time.
+type postgresDialect struct {
+	config  *pgx.ConnConfig // connects the change listener
+	session string          // the session user, the actor of every change
+	schema  string          // the schema migrations run in, quoted («schema» in their SQL)
 
-const (
-	sqliteDialect dialect = iota
-	postgresDialect
-)
+	listener      *pgx.Conn // WaitForChange's LISTEN connection
+	notified      int64     // notifications the listener received
+	notifiedToken string    // changedToken when the listener last reported a change
+}
+
+func (*postgresDialect) name() string { return "postgres" }
+
+func (d *postgresDialect) login() string { return d.session }
+
+func (*postgresDialect) baseline() int { return postgresBaseline }
+
+func (d *postgresDialect) migration(m migration) migrationStep {
+	step := m.postgres
+	step.sql = strings.ReplaceAll(step.sql, "«schema»", d.schema)
+	return step
+}
 
 // IsPostgres reports whether a --db location names a PostgreSQL database
 // rather than a SQLite file: a postgres:// or postgresql:// URL,
@@ -176,8 +191,9 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 	}
 	db := sql.OpenDB(numberedConnector{stdlibConnector(config)})
 	db.SetMaxIdleConns(4)
-	s := &Store{db: db, path: RedactURL(location), dialect: postgresDialect, pgConfig: config}
-	if err := db.QueryRowContext(ctx, `SELECT session_user`).Scan(&s.login); err != nil {
+	d := &postgresDialect{config: config}
+	s := &Store{db: db, path: RedactURL(location), dialect: d}
+	if err := db.QueryRowContext(ctx, `SELECT session_user`).Scan(&d.session); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
@@ -194,7 +210,7 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 	case version == 0:
 		// An empty database its owner opens gets the schema, as a new
 		// SQLite file does; roles and grants stay db init's.
-		if err = s.migratePostgres(ctx); isPermissionDenied(err) {
+		if _, err = s.migrate(ctx); s.isPermissionDenied(err) {
 			err = fmt.Errorf("database %s has no certgov schema: an administrator runs certgov db init --db URL first", s.path)
 		}
 	case version > len(migrations):
@@ -204,7 +220,7 @@ func openPostgres(ctx context.Context, location string) (*Store, error) {
 	}
 	if err == nil {
 		err = s.relinkIfOlder(ctx)
-		if isPermissionDenied(err) {
+		if s.isPermissionDenied(err) {
 			// A reader (an auditor) cannot relink; reads link in memory.
 			err = nil
 		}
@@ -234,14 +250,14 @@ func (s *Store) plaintextWarning(ctx context.Context, host string) string {
 
 // Login is the database login changes are made as on PostgreSQL; "" on
 // SQLite, where the actor is the name given (--as) and the OS user.
-func (s *Store) Login() string { return s.login }
+func (s *Store) Login() string { return s.dialect.login() }
 
 // Postgres reports whether the store is a PostgreSQL team database.
-func (s *Store) Postgres() bool { return s.dialect == postgresDialect }
+func (s *Store) Postgres() bool { return s.dialect.name() == "postgres" }
 
-// postgresSchemaVersion reads the schema version; 0 for a database
-// certgov has not initialised.
-func (s *Store) postgresSchemaVersion(ctx context.Context, q execQuerier) (int, error) {
+// schemaVersion reads the schema version; 0 for a database certgov has
+// not initialised.
+func (*postgresDialect) schemaVersion(ctx context.Context, q execQuerier) (int, error) {
 	var exists bool
 	if err := q.QueryRowContext(ctx, `SELECT to_regclass('certgov_schema') IS NOT NULL`).Scan(&exists); err != nil || !exists {
 		return 0, err
@@ -251,16 +267,10 @@ func (s *Store) postgresSchemaVersion(ctx context.Context, q execQuerier) (int, 
 	return version, err
 }
 
-// migratePostgres brings an initialised or empty database to the current
-// schema, in one transaction under the write lock.
-func (s *Store) migratePostgres(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	// Any login may take an advisory lock: the wait is bounded as the
-	// write lock's is.
+// lockMigrations takes the migrations' advisory lock (any login may
+// take one, so the wait is bounded as the write lock's is) and reads the
+// schema the migrations run in.
+func (d *postgresDialect) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, writeLockTimeout.Milliseconds())); err != nil {
 		return err
 	}
@@ -270,85 +280,43 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 		}
 		return err
 	}
-	version, err := s.postgresSchemaVersion(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this certgov knows (%d): upgrade certgov", version, len(migrations))
-	}
-	if version == 0 {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE certgov_schema (version bigint NOT NULL)`); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO certgov_schema(version) VALUES (0)`); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, postgresSchema); err != nil {
-			return fmt.Errorf("schema: %w", err)
-		}
-		version = postgresBaseline
-	}
-	var schema string
-	if err := tx.QueryRowContext(ctx, `SELECT quote_ident(current_schema())`).Scan(&schema); err != nil {
-		return err
-	}
-	for v := version + 1; v <= len(migrations); v++ {
-		if _, err := tx.ExecContext(ctx, strings.ReplaceAll(postgresMigrations[v], "«schema»", schema)); err != nil {
-			return fmt.Errorf("migration %d: %w", v, err)
-		}
-		if step := postgresMigrationSteps[v]; step != nil {
-			if err := step(ctx, tx); err != nil {
-				return fmt.Errorf("migration %d: %w", v, err)
-			}
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE certgov_schema SET version = ?`, len(migrations)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return tx.QueryRowContext(ctx, `SELECT quote_ident(current_schema())`).Scan(&d.schema)
 }
 
-// beginTx starts a writing transaction: on PostgreSQL it takes the write
-// lock first (writeLockKey); SQLite's connections begin IMMEDIATE.
-func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) { return s.beginTxOn(ctx, s.db) }
-
-// beginTxOn is beginTx on a connection of the caller's (or the pool).
-func (s *Store) beginTxOn(ctx context.Context, on interface {
-	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
-}) (*sql.Tx, error) {
-	tx, err := on.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
+// initialise makes the version table; the migrations then start at the
+// baseline, which creates the schema of that version at once.
+func (d *postgresDialect) initialise(ctx context.Context, tx *sql.Tx) (int, error) {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE certgov_schema (version bigint NOT NULL)`); err != nil {
+		return 0, err
 	}
-	if err := s.lockWrites(ctx, tx); err != nil {
-		tx.Rollback()
-		return nil, err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO certgov_schema(version) VALUES (0)`); err != nil {
+		return 0, err
 	}
-	return tx, nil
+	return d.baseline() - 1, nil
 }
 
-// beginOn starts a writing transaction by statement on conn, for the
-// import, which commits and begins again on the same connection.
-func (s *Store) beginOn(ctx context.Context, conn *sql.Conn) error {
-	if s.dialect == sqliteDialect {
-		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-		return err
-	}
+func (*postgresDialect) setSchemaVersion(ctx context.Context, tx *sql.Tx, version int) error {
+	_, err := tx.ExecContext(ctx, `UPDATE certgov_schema SET version = ?`, version)
+	return err
+}
+
+// beginOn begins, then takes the write lock.
+func (d *postgresDialect) beginOn(ctx context.Context, conn *sql.Conn) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
 		return err
 	}
-	if err := s.lockWrites(ctx, conn); err != nil {
+	if err := d.lockWrites(ctx, conn); err != nil {
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
 	return nil
 }
 
-func (s *Store) lockWrites(ctx context.Context, q execQuerier) error {
-	if s.dialect != postgresDialect {
-		return nil
-	}
+// tuneWriter has nothing to tune: the server's buffers are shared.
+func (*postgresDialect) tuneWriter(context.Context, *sql.Conn) error { return nil }
+
+// lockWrites takes write_lock (see writeLockTimeout).
+func (*postgresDialect) lockWrites(ctx context.Context, q execQuerier) error {
 	if _, err := q.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, writeLockTimeout.Milliseconds())); err != nil {
 		return err
 	}
@@ -359,15 +327,29 @@ func (s *Store) lockWrites(ctx context.Context, q execQuerier) error {
 	return err
 }
 
-// txTime is the time a change is made at on PostgreSQL: the server's
-// clock at the start of the transaction, in whole seconds, which the
-// audit trigger checks every event against (certgov_now).
-func txTime(ctx context.Context, q execQuerier) (time.Time, error) {
+// integrity has nothing for a client to walk: the server keeps its own
+// files consistent.
+func (*postgresDialect) integrity(context.Context, *sql.DB) (string, error) {
+	return "the PostgreSQL server's (its WAL, and data checksums where the cluster has them)", nil
+}
+
+func (*postgresDialect) recordQuery() string { return postgresRecordQuery }
+
+func (d *postgresDialect) close() {
+	if d.listener != nil {
+		d.listener.Close(context.Background())
+	}
+}
+
+// changeTime is the server's clock at the start of the transaction, in
+// whole seconds, which the audit trigger checks every event against
+// (certgov_now).
+func (*postgresDialect) changeTime(ctx context.Context, q execQuerier) (time.Time, bool, error) {
 	var at int64
 	if err := q.QueryRowContext(ctx, `SELECT certgov_now()`).Scan(&at); err != nil {
-		return time.Time{}, err
+		return time.Time{}, false, err
 	}
-	return unixUTC(at), nil
+	return unixUTC(at), true, nil
 }
 
 // postgresError is err's PostgreSQL error, nil when it has none.
@@ -379,18 +361,25 @@ func postgresError(err error) *pgconn.PgError {
 	return nil
 }
 
-// retryable reports PostgreSQL's serialization failure and deadlock: the
-// transaction did nothing and may simply run again.
-func retryable(err error) bool {
+// classify reads PostgreSQL's SQLSTATE: unique_violation; serialization
+// failure and deadlock (the transaction did nothing and may simply run
+// again); insufficient_privilege; data_corrupted and index_corrupted.
+func (*postgresDialect) classify(err error) errorClass {
 	e := postgresError(err)
-	return e != nil && (e.Code == "40001" || e.Code == "40P01")
-}
-
-// isPermissionDenied reports PostgreSQL's insufficient_privilege: the
-// login's role does not allow the statement.
-func isPermissionDenied(err error) bool {
-	e := postgresError(err)
-	return e != nil && e.Code == "42501"
+	if e == nil {
+		return otherError
+	}
+	switch e.Code {
+	case "23505":
+		return uniqueViolation
+	case "40001", "40P01":
+		return retryableError
+	case "42501":
+		return permissionDenied
+	case "XX001", "XX002":
+		return corruptDatabase
+	}
+	return otherError
 }
 
 // NotPermittedError is a change the database login's role does not allow
@@ -408,8 +397,8 @@ func (e *NotPermittedError) Unwrap() error { return e.Err }
 
 // permitted turns PostgreSQL's permission errors into NotPermittedError.
 func (s *Store) permitted(err error) error {
-	if isPermissionDenied(err) {
-		return &NotPermittedError{Login: s.login, Err: errors.New(postgresError(err).Message)}
+	if s.isPermissionDenied(err) {
+		return &NotPermittedError{Login: s.Login(), Err: errors.New(postgresError(err).Message)}
 	}
 	return err
 }
@@ -613,15 +602,15 @@ func numberPlaceholders(query string) string {
 	return out
 }
 
-// waitForNotification is WaitForChange on PostgreSQL: versions count the
+// waitForChange is WaitForChange on PostgreSQL: versions count the
 // changes the listening connection has heard of. Any login may NOTIFY
 // certgov's channel, so a notification only says "look": the change is
 // what changedToken reads, and a flood of notifications that changed
 // nothing is waited out in bursts of at most notifyBurst, never delaying
 // a real change by more than that.
-func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, error) {
-	if s.listener == nil {
-		conn, err := pgx.ConnectConfig(ctx, s.pgConfig)
+func (d *postgresDialect) waitForChange(ctx context.Context, db *sql.DB, since int64, _ time.Duration) (int64, error) {
+	if d.listener == nil {
+		conn, err := pgx.ConnectConfig(ctx, d.config)
 		if err != nil {
 			return 0, err
 		}
@@ -629,22 +618,22 @@ func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, er
 			conn.Close(context.WithoutCancel(ctx))
 			return 0, err
 		}
-		token, err := s.changedToken(ctx)
+		token, err := changedToken(ctx, db)
 		if err != nil {
 			conn.Close(context.WithoutCancel(ctx))
 			return 0, err
 		}
-		s.listener, s.notified, s.notifiedToken = conn, 1, token
+		d.listener, d.notified, d.notifiedToken = conn, 1, token
 	}
-	if since != s.notified {
-		return s.notified, nil
+	if since != d.notified {
+		return d.notified, nil
 	}
 	for {
-		if _, err := s.listener.WaitForNotification(ctx); err != nil {
+		if _, err := d.listener.WaitForNotification(ctx); err != nil {
 			if ctx.Err() == nil {
 				// The connection is gone: the next call connects again.
-				s.listener.Close(context.WithoutCancel(ctx))
-				s.listener = nil
+				d.listener.Close(context.WithoutCancel(ctx))
+				d.listener = nil
 			}
 			return 0, err
 		}
@@ -652,7 +641,7 @@ func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, er
 		// together, for a bounded time however many arrive.
 		burst, cancel := context.WithTimeout(ctx, notifyBurst)
 		for {
-			if _, err := s.listener.WaitForNotification(burst); err != nil {
+			if _, err := d.listener.WaitForNotification(burst); err != nil {
 				break
 			}
 		}
@@ -660,14 +649,14 @@ func (s *Store) waitForNotification(ctx context.Context, since int64) (int64, er
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		token, err := s.changedToken(ctx)
+		token, err := changedToken(ctx, db)
 		if err != nil {
 			return 0, err
 		}
-		if token != s.notifiedToken {
-			s.notifiedToken = token
-			s.notified++
-			return s.notified, nil
+		if token != d.notifiedToken {
+			d.notifiedToken = token
+			d.notified++
+			return d.notified, nil
 		}
 	}
 }
@@ -678,17 +667,11 @@ const notifyBurst = 50 * time.Millisecond
 // changedToken changes with every change a dashboard shows: every
 // governance change and import writes an audit event, and every relink
 // its summary.
-func (s *Store) changedToken(ctx context.Context) (string, error) {
+func changedToken(ctx context.Context, db *sql.DB) (string, error) {
 	var token string
-	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT max(seq) FROM audit_events), 0) || '/' ||
+	err := db.QueryRowContext(ctx, `SELECT coalesce((SELECT max(seq) FROM audit_events), 0) || '/' ||
 		coalesce((SELECT version || md5(summary) FROM linked_summary WHERE id = 1), '')`).Scan(&token)
 	return token, err
-}
-
-// postgresMigrationSteps are Go steps that run after the SQL of the
-// PostgreSQL migration with the same number, in its transaction.
-var postgresMigrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
-	10: fillConfusables,
 }
 
 // fillConfusables loads TR39's confusable skeletons

@@ -285,10 +285,7 @@ func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *mod
 func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []scannedRecord) error {
 	query := linkedQuery
 	if withSources {
-		query = recordQuery
-		if s.dialect == postgresDialect {
-			query = postgresRecordQuery
-		}
+		query = s.dialect.recordQuery()
 	}
 	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
@@ -649,25 +646,5 @@ func (s *Store) WaitForChange(ctx context.Context, since int64, poll time.Durati
 	}()
 	s.watchMu.Lock()
 	defer s.watchMu.Unlock()
-	if s.dialect == postgresDialect {
-		return s.waitForNotification(ctx, since)
-	}
-	if s.watch == nil {
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
-			return 0, err
-		}
-		s.watch = conn
-	}
-	for {
-		var v int64
-		if err := s.watch.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil || v != since {
-			return v, err
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(poll):
-		}
-	}
+	return s.dialect.waitForChange(ctx, s.db, since, poll)
 }

@@ -152,10 +152,8 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	defer conn.Close()
-	if s.dialect == sqliteDialect {
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
-			return done, err
-		}
+	if err := s.dialect.tuneWriter(ctx, conn); err != nil {
+		return done, err
 	}
 	tx, err := s.beginTxOn(ctx, conn)
 	if err != nil {

@@ -1,8 +1,7 @@
-// Package store is certgov's governance database: SQLite through
-// modernc.org/sqlite (pure Go), with ordered migrations, WAL and a busy
-// timeout so that several certgov processes can share one file; or, for
-// a team, PostgreSQL through pgx (postgres.go, team.go), the same store
-// behind a small dialect seam.
+// Package store is certgov's governance database: a SQLite file
+// (sqlite.go) or, for a team, PostgreSQL (postgres.go, team.go), the same
+// store behind one dialect interface (dialect.go) and one list of
+// migrations carrying both dialects' SQL (migrations.go).
 package store
 
 import (
@@ -10,37 +9,22 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	_ "modernc.org/sqlite"
 )
 
 // Store is an open governance database.
 type Store struct {
 	db      *sql.DB
-	path    string // the file, or the URL without its password
-	dialect dialect
+	path    string  // the file, or the URL without its password
+	dialect dialect // what differs between the databases (dialect.go)
 
-	// login is the PostgreSQL session user, the actor of every change;
-	// pgConfig connects the change listener (WaitForChange).
-	login    string
-	pgConfig *pgx.ConnConfig
-
-	watchMu       sync.Mutex
-	watch         *sql.Conn // WaitForChange's own connection (SQLite)
-	listener      *pgx.Conn // WaitForChange's LISTEN connection (PostgreSQL)
-	notified      int64     // notifications the listener received
-	notifiedToken string    // changedToken when the listener last reported a change
-	stopOnce      sync.Once
-	stop          chan struct{} // closed by Close (closing)
-	closeOnce     sync.Once
+	watchMu   sync.Mutex // one WaitForChange at a time: the dialect's watch is one connection
+	stopOnce  sync.Once
+	stop      chan struct{} // closed by Close (closing)
+	closeOnce sync.Once
 
 	// lastRelink is what the last Reindex did, for tests.
 	lastRelink relinked
@@ -76,12 +60,10 @@ func (s *Store) Warnings() []string { return s.warnings }
 func (s *Store) Doctor(ctx context.Context, fix bool) ([]string, bool) {
 	var report []string
 	ok := true
-	if err := s.IntegrityCheck(ctx); err != nil {
+	if checked, err := s.dialect.integrity(ctx, s.db); err != nil {
 		report, ok = append(report, "integrity: DAMAGED: "+err.Error()), false
-	} else if s.dialect == postgresDialect {
-		report = append(report, "integrity: the PostgreSQL server's (its WAL, and data checksums where the cluster has them)")
 	} else {
-		report = append(report, "integrity: ok")
+		report = append(report, "integrity: "+checked)
 	}
 	if n, _, err := s.VerifyAudit(ctx); err != nil {
 		report, ok = append(report, "audit trail: BROKEN: "+err.Error()), false
@@ -140,178 +122,6 @@ func DefaultPath(name string) (string, error) {
 	return filepath.Join(dir, "certgov", name), nil
 }
 
-// Open opens (and creates, mode 0600 in a 0700 folder) the database at
-// path and brings its schema up to date. A database that exists but that
-// this user may not write (the file, or the folder where SQLite keeps its
-// journal; a read-only mount) is opened read-only: reads work, changes
-// return ErrReadOnly. Either way the governance tables are checked
-// (quickCheck); a damaged database is opened with a warning and refuses
-// changes.
-//
-// A postgres:// URL opens a PostgreSQL team database instead (openPostgres).
-func Open(ctx context.Context, path string) (*Store, error) {
-	if IsPostgres(path) {
-		return openPostgres(ctx, path)
-	}
-	if _, err := os.Stat(path); err == nil && !writable(path) {
-		return openReadOnly(ctx, path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("database folder: %w", err)
-	}
-	// Create the file ourselves so that it never exists with wider
-	// permissions than 0600; SQLite gives the -wal and -shm files the
-	// permissions of the database file.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	info, err := f.Stat()
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	var warnings []string
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		warnings = append(warnings, fmt.Sprintf("%s: other users may read it (mode %04o); certgov doctor --fix makes it 0600", path, perm))
-	}
-
-	db, err := sql.Open("sqlite", dsn(path, url.Values{}))
-	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path, warnings: warnings}
-	if err := s.init(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	if err := s.checkAtOpen(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := s.relinkIfOlder(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	return s, nil
-}
-
-// dsn is the data source name of the database at path, with extra
-// parameters q.
-func dsn(path string, q url.Values) string {
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// Statement journals in memory: on disk they cost a write per changed
-	// page. 4 MiB of page cache a connection: reads walk tables in order;
-	// the import's writer takes 16 MiB (Import.Run), as it inserts at
-	// random places of several indexes.
-	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Add("_pragma", "cache_size(-4096)")
-	q.Set("_txlock", "immediate")
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-}
-
-// writable reports whether this user may write the database file and the
-// folder SQLite keeps its journal (-wal, -shm) in.
-func writable(path string) bool {
-	return syscall.Access(path, unixWriteOK) == nil && syscall.Access(filepath.Dir(path), unixWriteOK) == nil
-}
-
-const unixWriteOK = 2 // W_OK of access(2)
-
-// openReadOnly opens an existing database for reading only: nothing is
-// migrated or written. Where the folder is not writable either, SQLite
-// cannot make the shared-memory file WAL readers need, so a database
-// with no pending journal is opened as immutable (nobody can change it
-// there anyway).
-func openReadOnly(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	q.Set("mode", "ro")
-	if syscall.Access(filepath.Dir(path), unixWriteOK) != nil {
-		if info, err := os.Stat(path + "-wal"); err != nil || info.Size() == 0 {
-			q.Set("immutable", "1")
-		}
-	}
-	db, err := sql.Open("sqlite", dsn(path, q))
-	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path, unwritable: ErrReadOnly}
-	version, err := s.schemaVersion(ctx)
-	switch {
-	case err != nil:
-		err = fmt.Errorf("database %s (read-only): %w", path, err)
-	case version > len(migrations):
-		err = fmt.Errorf("database %s: schema version %d is newer than this certgov knows (%d): upgrade certgov", path, version, len(migrations))
-	case version < len(migrations):
-		err = fmt.Errorf("database %s: written by an older certgov (schema %d of %d) and read-only here: open it once where it is writable to upgrade it", path, version, len(migrations))
-	default:
-		err = s.checkAtOpen(ctx)
-	}
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// governanceTables hold what no imported file can give back: owners and
-// review dates (identities), exceptions, campaigns and the audit trail.
-// They are small, so checking them at every open costs milliseconds even
-// at 100,000 certificates, where checking the whole file takes seconds
-// (certgov doctor does that).
-var governanceTables = []string{"identities", "exceptions", "campaigns", "campaign_items", "audit_events", "meta"}
-
-// checkAtOpen runs PRAGMA quick_check over the governance tables. A
-// damaged database stays open for reading, with a warning, and refuses
-// changes; errors other than damage fail the open.
-func (s *Store) checkAtOpen(ctx context.Context) error {
-	var problems []string
-	for _, table := range governanceTables {
-		found, err := s.check(ctx, fmt.Sprintf("PRAGMA quick_check(%s)", table), 5)
-		if err != nil {
-			if isCorrupt(err) {
-				problems = append(problems, table+": "+err.Error())
-				continue
-			}
-			return fmt.Errorf("database %s: %w", s.path, err)
-		}
-		for _, p := range found {
-			problems = append(problems, table+": "+p)
-		}
-	}
-	if len(problems) > 0 {
-		s.unwritable = ErrDamaged
-		s.warnings = append(s.warnings, fmt.Sprintf("%s is DAMAGED (%s): answers may be wrong and changes are refused; run certgov doctor and restore a backup",
-			s.path, strings.Join(problems, "; ")))
-	}
-	return nil
-}
-
-// SQLite result codes certgov tells apart (sqlite.org/rescode.html).
-const (
-	sqliteCorrupt          = 11
-	sqliteNotADB           = 26
-	sqliteConstraintUnique = 2067 // SQLITE_CONSTRAINT | 8<<8
-)
-
-// sqliteCode is the SQLite result code of err, or 0 when it has none.
-func sqliteCode(err error) int {
-	var e interface{ Code() int }
-	if errors.As(err, &e) {
-		return e.Code()
-	}
-	return 0
-}
-
-// isCorrupt reports whether err is SQLite's SQLITE_CORRUPT or
-// SQLITE_NOTADB (extended codes included).
-func isCorrupt(err error) bool {
-	code := sqliteCode(err) & 0xff
-	return code == sqliteCorrupt || code == sqliteNotADB
-}
-
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
@@ -325,42 +135,9 @@ func (s *Store) closing() chan struct{} {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing()) })
 	s.watchMu.Lock()
-	if s.watch != nil {
-		s.watch.Close()
-	}
-	if s.listener != nil {
-		s.listener.Close(context.Background())
-	}
+	s.dialect.close()
 	s.watchMu.Unlock()
 	return s.db.Close()
-}
-
-func (s *Store) init(ctx context.Context) error {
-	// Settings of the file rather than the connection. page_size only
-	// takes effect before the journal mode becomes WAL, and modernc
-	// applies DSN pragmas in name order, so they are set here in the
-	// order that works.
-	for _, pragma := range []string{
-		"PRAGMA page_size = 8192",
-		"PRAGMA journal_mode = WAL",
-	} {
-		if _, err := s.db.ExecContext(ctx, pragma); err != nil {
-			return fmt.Errorf("%s: %w", pragma, err)
-		}
-	}
-	before, err := s.schemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	if err := s.migrate(ctx); err != nil {
-		return err
-	}
-	// A database from before the stored linked state (or its current
-	// form) gets it now, once, so that its first reads are as fast as any.
-	if before > 0 && before < linkedStateSchema {
-		return s.Reindex(ctx, false)
-	}
-	return nil
 }
 
 // relinkIfOlder relinks a database whose linked state an older certgov
@@ -384,95 +161,29 @@ func (s *Store) relinkIfOlder(ctx context.Context) error {
 const linkedStateSchema = 6
 
 func (s *Store) schemaVersion(ctx context.Context) (int, error) {
-	if s.dialect == postgresDialect {
-		return s.postgresSchemaVersion(ctx, s.db)
-	}
-	var version int
-	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version)
-	return version, err
+	return s.dialect.schemaVersion(ctx, s.db)
 }
 
 // SchemaVersion is the database schema this certgov writes.
 func SchemaVersion() int { return len(migrations) }
 
-func (s *Store) migrate(ctx context.Context) error {
-	var version int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this certgov knows (%d): upgrade certgov", version, len(migrations))
-	}
-	for i := version; i < len(migrations); i++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		// Another process may have migrated while we waited for the lock.
-		var current int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if current > i {
-			tx.Rollback()
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if step := migrationSteps[i+1]; step != nil {
-			if err := step(ctx, tx); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// IntegrityCheck runs PRAGMA integrity_check and returns its complaint.
+// IntegrityCheck checks the database's own structures (SQLite's PRAGMA
+// integrity_check) and returns the damage it found.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
-	if s.dialect == postgresDialect {
-		// The server keeps its own files consistent (WAL, checksums
-		// when the cluster has them): nothing for a client to walk.
-		return nil
-	}
-	problems, err := s.check(ctx, "PRAGMA integrity_check(20)", 20)
-	if err != nil {
-		return err
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
-	}
-	return nil
+	_, err := s.dialect.integrity(ctx, s.db)
+	return err
 }
 
-// check runs an integrity pragma and returns up to limit of the lines it
-// reports other than "ok".
-func (s *Store) check(ctx context.Context, pragma string, limit int) ([]string, error) {
-	var problems []string
-	err := s.eachRow(ctx, pragma, nil, func(rows *sql.Rows) error {
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				return err
-			}
-			if line != "ok" && len(problems) < limit {
-				problems = append(problems, line)
-			}
+// Open opens the database at location: a PostgreSQL team database for a
+// postgres:// URL (IsPostgres), else a SQLite file (openSQLite), the
+// first of backends that accepts it. Its schema is brought up to date.
+func Open(ctx context.Context, location string) (*Store, error) {
+	for _, b := range backends {
+		if b.accepts(location) {
+			return b.open(ctx, location)
 		}
-		return rows.Err()
-	})
-	return problems, err
+	}
+	return nil, fmt.Errorf("database %s: no backend reads it", RedactURL(location))
 }
 
 // unixUTC is a time the database stores as Unix seconds.

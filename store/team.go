@@ -50,13 +50,24 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 	}
 	db := sql.OpenDB(numberedConnector{stdlibConnector(config)})
 	defer db.Close()
-	s := &Store{db: db, path: RedactURL(location), dialect: postgresDialect, pgConfig: config}
-	before, err := s.postgresSchemaVersion(ctx, db)
+	d := &postgresDialect{config: config}
+	s := &Store{db: db, path: RedactURL(location), dialect: d}
+	if err := db.QueryRowContext(ctx, `SELECT session_user`).Scan(&d.session); err != nil {
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	before, err := s.migrate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
-	if err := s.migratePostgres(ctx); err != nil {
+	// Only the schema's owner (or a superuser) administers it: a GRANT by
+	// another login grants nothing, and PostgreSQL only warns.
+	var owns bool
+	if err := db.QueryRowContext(ctx, `SELECT pg_has_role(session_user, tableowner, 'MEMBER') FROM pg_tables
+		WHERE schemaname = current_schema() AND tablename = 'certgov_schema'`).Scan(&owns); err != nil {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	if !owns {
+		return nil, &NotPermittedError{Login: s.Login(), Err: errors.New("db init is the schema owner's: an administrator runs it")}
 	}
 	var done []string
 	switch {
@@ -216,7 +227,7 @@ type CopySummary struct {
 // the administrator's name, naming the source file's SHA-256 and head, so
 // that the SQLite names before it never read as database logins.
 func (s *Store) CopyTo(ctx context.Context, location string) (*CopySummary, error) {
-	if s.dialect != sqliteDialect {
+	if s.Postgres() {
 		return nil, errors.New("db copy copies a SQLite database up to PostgreSQL")
 	}
 	events, diffs, err := s.VerifyTrail(ctx)

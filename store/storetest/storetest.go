@@ -9,9 +9,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/coverage"
 	"strings"
 	"testing"
 	"time"
@@ -33,9 +35,19 @@ func Postgres() bool { return postgresPass }
 // RunBoth runs the package's tests on SQLite, then on PostgreSQL when
 // EnvPostgres is set, and returns the exit code for os.Exit.
 //
+// The environment is read before the first m.Run: Go's test cache keys a
+// result on the variables the test binary read, and stops recording them
+// when m.Run ends, so a read after it would let a cached SQLite-only
+// result stand for a run against a server (or a dead one).
+//
 // afterEach runs after each pass: a package that keeps a store for all its
 // tests closes it there, so the next pass builds its own.
 func RunBoth(m *testing.M, afterEach ...func()) int {
+	server, ci := os.Getenv(EnvPostgres), os.Getenv("CERTGOV_CI")
+	if server == "" && ci != "" {
+		fmt.Fprintln(os.Stderr, "storetest: CERTGOV_CI is set but "+EnvPostgres+" is not: CI runs every test on PostgreSQL too (.ci/with-postgres)")
+		return 1
+	}
 	after := func() {
 		for _, f := range afterEach {
 			f()
@@ -48,11 +60,7 @@ func RunBoth(m *testing.M, afterEach ...func()) int {
 	postgresPass = false
 	code := m.Run()
 	after()
-	if os.Getenv(EnvPostgres) == "" {
-		if os.Getenv("CERTGOV_CI") != "" {
-			fmt.Fprintln(os.Stderr, "storetest: CERTGOV_CI is set but "+EnvPostgres+" is not: CI runs every test on PostgreSQL too (.ci/with-postgres)")
-			return 1
-		}
+	if server == "" {
 		fmt.Fprintln(os.Stderr, "storetest: "+EnvPostgres+" is unset: the tests ran on SQLite only (.ci/with-postgres go test ./... runs them on PostgreSQL too)")
 		return code
 	}
@@ -61,7 +69,25 @@ func RunBoth(m *testing.M, afterEach ...func()) int {
 		code = pgCode
 	}
 	after()
+	if err := writeCoverage(); err != nil {
+		fmt.Fprintln(os.Stderr, "storetest: the PostgreSQL pass's coverage: "+err.Error())
+		return 1
+	}
 	return code
+}
+
+// writeCoverage writes the coverage counters again after the PostgreSQL
+// pass, when the tests run with -cover and a coverage folder
+// (go test -cover ./... -args -test.gocoverdir=DIR): the testing package
+// writes them once, when the first m.Run ends, so without this the
+// PostgreSQL code would never count. The counters are cumulative, so
+// go tool covdata merges the two files into the figure of both passes.
+func writeCoverage() error {
+	dir := flag.Lookup("test.gocoverdir")
+	if dir == nil || dir.Value.String() == "" || testing.CoverMode() == "" {
+		return nil
+	}
+	return coverage.WriteCountersDir(dir.Value.String())
 }
 
 // shared are the databases SharedLocation made, dropped after the pass.
