@@ -164,14 +164,14 @@ func datePresets(now time.Time) []string {
 
 func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := m.prompt
-	if msg.String() == "esc" || msg.String() == "ctrl+c" {
+	if key.Matches(msg, m.keys.Cancel) {
 		m.prompt, m.flash = nil, "cancelled"
 		return m, nil
 	}
 	if p.confirm {
 		return m.updateConfirm(msg)
 	}
-	if msg.String() == "enter" {
+	if key.Matches(msg, m.keys.Submit) {
 		if strings.TrimSpace(p.fields[p.index].input.Value()) == "" && p.kind != actionOwner {
 			return m, nil // every field is needed
 		}
@@ -201,7 +201,7 @@ func (m Model) updateConfirm(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if p.code == "" {
-		if s := msg.String(); s == "y" || s == "Y" {
+		if key.Matches(msg, m.keys.Yes) {
 			m.prompt = nil
 			m.takeDecided(p)
 			return m, m.finishAction(p)
@@ -209,7 +209,7 @@ func (m Model) updateConfirm(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.prompt, m.flash = nil, "cancelled"
 		return m, nil
 	}
-	if msg.String() != "enter" {
+	if !key.Matches(msg, m.keys.Submit) {
 		var cmd tea.Cmd
 		p.answer, cmd = p.answer.Update(msg)
 		return m, cmd

@@ -95,8 +95,8 @@ func (s *campaignScreen) keepSelectionInView() {
 }
 
 // updateFilter handles keys while the queue's filter field has focus.
-func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
-	changed, cmd := s.filter.update(msg)
+func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, k KeyMap, now time.Time) tea.Cmd {
+	changed, cmd := s.filter.update(msg, k)
 	if changed {
 		s.refilter(now)
 	}

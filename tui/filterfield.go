@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -54,13 +55,13 @@ func (f *filterField) clear() {
 
 // update handles a key while the field has focus; changed says the filter
 // to apply is new.
-func (f *filterField) update(msg tea.KeyPressMsg) (changed bool, cmd tea.Cmd) {
-	switch msg.String() {
-	case "enter":
+func (f *filterField) update(msg tea.KeyPressMsg, k KeyMap) (changed bool, cmd tea.Cmd) {
+	switch {
+	case key.Matches(msg, k.Submit):
 		f.active = false
 		f.input.Blur()
 		return false, nil
-	case "esc":
+	case key.Matches(msg, k.Back):
 		f.active = false
 		f.input.Blur()
 		had := f.text != ""
@@ -70,7 +71,7 @@ func (f *filterField) update(msg tea.KeyPressMsg) (changed bool, cmd tea.Cmd) {
 	if f.replacing {
 		f.replacing = false
 		switch {
-		case msg.String() == "backspace" || msg.String() == "delete":
+		case key.Matches(msg, k.Erase):
 			f.input.SetValue("") // deletes the selection, as an editor does
 			return f.apply(cmd)
 		case msg.Text != "":
@@ -98,14 +99,17 @@ func (f *filterField) apply(cmd tea.Cmd) (bool, tea.Cmd) {
 
 // view draws the field while it has focus, else the kept filter with a
 // summary, else a hint; an error goes beside it.
-func (f *filterField) view(st Styles, width int, hint, summary string) string {
+func (f filterField) view(st Styles, width int, hint, summary string) string {
 	var s string
 	switch {
 	case f.active && f.replacing:
 		s = "/ " + st.Selected.Render(f.text) + st.Dim.Render("   (typing replaces it; ← → edit it)")
 	case f.active:
-		f.input.SetWidth(max(16, width-4-ansi.StringWidth(f.err)-2))
-		s = f.input.View()
+		// Sized on a copy: drawing changes nothing, and the width is
+		// the frame's, which only the view knows.
+		in := f.input
+		in.SetWidth(max(16, width-4-ansi.StringWidth(f.err)-2))
+		s = in.View()
 	case f.text != "":
 		s = st.Label.Render("filter: ") + f.text + st.Dim.Render(summary)
 	default:

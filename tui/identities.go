@@ -103,8 +103,8 @@ var sortByExpiry = func() int {
 	return 0
 }()
 
-func newIdentitiesScreen() identitiesScreen {
-	return identitiesScreen{filter: newFilterField("filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"), sortCol: sortByExpiry}
+func newIdentitiesScreen() *identitiesScreen {
+	return &identitiesScreen{filter: newFilterField("filter: text, expired, expires<30d, selfsigned, finding:CODE, owner:none, …"), sortCol: sortByExpiry}
 }
 
 func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
@@ -221,8 +221,8 @@ func (s *identitiesScreen) applyFilter(expr string, now time.Time) {
 }
 
 // updateFilter handles keys while the filter field has focus.
-func (s *identitiesScreen) updateFilter(msg tea.KeyPressMsg, now time.Time) tea.Cmd {
-	changed, cmd := s.filter.update(msg)
+func (s *identitiesScreen) updateFilter(msg tea.KeyPressMsg, k KeyMap, now time.Time) tea.Cmd {
+	changed, cmd := s.filter.update(msg, k)
 	if changed {
 		selected := s.selectedKey()
 		s.refresh(now)

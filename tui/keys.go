@@ -1,17 +1,27 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"fmt"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap holds every key binding; help shows them per screen.
 type KeyMap struct {
 	Up, Down, Top, Bottom, PageUp, PageDown  key.Binding
 	Open, Back, Filter, Sort, Reverse        key.Binding
 	NextScreen, PrevScreen, Screen           key.Binding
+	Screens                                  []key.Binding // one per tab, 1 to len(tabs); Screen is their help
 	Reload, Copy, Help, Quit, ForceQuit      key.Binding
 	Owner, Expiry, Approve, Reject           key.Binding
 	Select, SelectAll                        key.Binding
 	Certify, RevokeItem, NeedsChange, Export key.Binding
 	Decided, WhatIf                          key.Binding
+
+	// In a text field or a question: Submit ends the field, Cancel drops
+	// it (or the whole action), Erase deletes the text shown selected,
+	// Yes answers a yes-or-no question.
+	Submit, Cancel, Erase, Yes key.Binding
 }
 
 func newKeyMap() KeyMap {
@@ -29,7 +39,8 @@ func newKeyMap() KeyMap {
 		Reverse:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse")),
 		NextScreen:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
 		PrevScreen:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
-		Screen:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8"), key.WithHelp("1-8", "screens")),
+		Screen:      key.NewBinding(key.WithKeys(), key.WithHelp(fmt.Sprintf("1-%d", len(tabs)), "screens")),
+		Screens:     screenKeys(),
 		WhatIf:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "what if it went")),
 		Certify:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certify")),
 		RevokeItem:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoke")),
@@ -47,6 +58,10 @@ func newKeyMap() KeyMap {
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
+		Submit:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next / done")),
+		Cancel:      key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+		Erase:       key.NewBinding(key.WithKeys("backspace", "delete")),
+		Yes:         key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 	}
 }
 

@@ -20,24 +20,6 @@ import (
 	"certgov/store"
 )
 
-type screen int
-
-const (
-	screenOverview screen = iota
-	screenIdentities
-	screenExceptions
-	screenFindings
-	screenSources
-	screenAudit
-	screenCampaign
-	screenServers
-	screenDetail
-)
-
-var screenNames = []string{"1 Overview", "2 Identities", "3 Exceptions", "4 Findings", "5 Sources", "6 Audit", "7 Campaign", "8 Servers"}
-
-const tabCount = screen(8)
-
 // Options configure the dashboard.
 type Options struct {
 	Store  *store.Store
@@ -73,15 +55,13 @@ type Model struct {
 	flash    string // the last action's outcome
 	loadTime time.Duration
 
-	overview   overviewScreen
-	identities identitiesScreen
-	findings   listScreen
-	sources    listScreen
-	audit      listScreen
-	exceptions exceptionsScreen
-	campaign   campaignScreen
-	servers    serversScreen
-	detail     detailScreen
+	// panes are the tabs' screens, in tabs order; identities and
+	// campaign are two of them, which the root routes keys to itself
+	// (their filter fields, the campaign's decisions).
+	panes      []pane
+	identities *identitiesScreen
+	campaign   *campaignScreen
+	detail     *detailScreen
 	prompt     *prompt // an action's questions, when one is under way
 }
 
@@ -102,13 +82,12 @@ func New(opts Options) Model {
 		screen: screenOverview,
 		width:  80, height: 24,
 	}
-	m.identities = newIdentitiesScreen()
-	m.findings = listScreen{build: func(ds *Dataset, _ time.Time) []listItem { return findingItems(ds) },
-		title: "Findings by code — enter lists the identities concerned"}
-	m.sources = listScreen{build: sourceItems,
-		title: "Imported files — enter lists what one holds or admits; removed entries are drift"}
-	m.audit = listScreen{build: func(ds *Dataset, _ time.Time) []listItem { return auditItems(ds) },
-		title: "Audit trail, newest first — hash-chained; certgov audit verify checks it"}
+	for _, t := range tabs {
+		m.panes = append(m.panes, t.newPane())
+	}
+	m.identities = paneOf[*identitiesScreen](m.panes)
+	m.campaign = paneOf[*campaignScreen](m.panes)
+	m.detail = &detailScreen{}
 	m.loading, m.loadSeq = true, 1 // Init starts the first load
 	return m
 }
@@ -244,9 +223,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.status, m.ds, m.loadTime = "", msg.ds, msg.elapsed
-		for _, s := range allScreens {
-			m.panes(s).setData(m.ds, m.opts.Now())
+		for _, p := range m.panes {
+			p.setData(m.ds, m.opts.Now())
 		}
+		m.detail.setData(m.ds, m.opts.Now())
 		return m, nil
 	case actionDoneMsg:
 		m.flash = msg.summary()
@@ -268,9 +248,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.version = msg.version
 		}
 		return m, tea.Batch(cmds...)
-	case whatIfMsg:
-		m.servers.answer(msg)
-		return m, nil
 	case detailMsg:
 		if msg.err != nil {
 			m.status = msg.err.Error()
@@ -280,6 +257,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	}
+	for _, p := range m.panes {
+		if r, ok := p.(receiver); ok && r.receive(msg) {
+			break
+		}
 	}
 	return m, nil
 }
@@ -292,10 +274,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.updatePrompt(msg)
 	}
 	if m.screen == screenCampaign && m.campaign.filter.active {
-		return m, m.campaign.updateFilter(msg, m.opts.Now())
+		return m, m.campaign.updateFilter(msg, m.keys, m.opts.Now())
 	}
 	if m.screen == screenIdentities && m.identities.filter.active {
-		cmd := m.identities.updateFilter(msg, m.opts.Now())
+		cmd := m.identities.updateFilter(msg, m.keys, m.opts.Now())
 		return m, cmd
 	}
 	switch {
@@ -307,14 +289,17 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Reload):
 		return m, m.load()
 	case key.Matches(msg, m.keys.NextScreen):
-		m.switchTo((m.listScreen() + 1) % tabCount)
+		m.switchTo((m.listScreen() + 1) % screen(len(tabs)))
 		return m, nil
 	case key.Matches(msg, m.keys.PrevScreen):
-		m.switchTo((m.listScreen() + tabCount - 1) % tabCount)
+		m.switchTo((m.listScreen() + screen(len(tabs)) - 1) % screen(len(tabs)))
 		return m, nil
-	case key.Matches(msg, m.keys.Screen):
-		m.switchTo(screen(msg.String()[0] - '1'))
-		return m, nil
+	}
+	for i, b := range m.keys.Screens {
+		if key.Matches(msg, b) {
+			m.switchTo(screen(i))
+			return m, nil
+		}
 	}
 	if key.Matches(msg, m.keys.Copy) {
 		if row := m.selectedRow(); row != nil {
@@ -331,21 +316,22 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	return m, m.panes(m.screen).handle(&m, msg, page)
+	return m, m.pane(m.screen).handle(&m, msg, page)
+}
+
+// pane is the screen's pane.
+func (m Model) pane(s screen) pane {
+	if s == screenDetail {
+		return m.detail
+	}
+	return m.panes[s]
 }
 
 // selectedRow is the identity the current screen points at, if any: what
 // y copies the fingerprint of.
 func (m Model) selectedRow() *Row {
-	switch m.screen {
-	case screenIdentities:
-		return m.identities.selected()
-	case screenExceptions:
-		return m.exceptions.selected()
-	case screenCampaign:
-		return m.campaign.selected()
-	case screenDetail:
-		return &m.detail.row
+	if p, ok := m.pane(m.screen).(rowPointer); ok {
+		return p.selected()
 	}
 	return nil
 }
@@ -398,7 +384,7 @@ func (m Model) listScreen() screen {
 }
 
 func (m *Model) switchTo(s screen) {
-	if s >= 0 && s < tabCount {
+	if s >= 0 && int(s) < len(tabs) {
 		m.screen = s
 	}
 }
@@ -410,7 +396,7 @@ func (m Model) bodyHeight() int {
 }
 
 func (m Model) renderHelp() string {
-	hk := helpKeys{k: m.keys, short: m.panes(m.screen).shortHelp(m.keys)}
+	hk := helpKeys{k: m.keys, short: m.pane(m.screen).shortHelp(m.keys)}
 	if m.showHelp {
 		h := fullHelp(m.styles, hk.FullHelp(), m.width)
 		if m.screen == screenIdentities || m.screen == screenCampaign {
@@ -483,8 +469,8 @@ func (m Model) View() tea.View {
 
 func (m Model) renderTabs() string {
 	parts := []string{m.styles.Title.Render("certgov")}
-	for i, name := range screenNames {
-		style := m.styles.Tab
+	for i := range tabs {
+		name, style := tabLabel(screen(i)), m.styles.Tab
 		if screen(i) == m.listScreen() {
 			style = m.styles.ActiveTab
 		} else if m.width < 110 {
@@ -516,24 +502,25 @@ func (m Model) renderBody() string {
 	if len(m.ds.Rows) == 0 {
 		return emptyState(m.styles, m.opts.Store.Path())
 	}
-	return m.panes(m.screen).render(&m, m.bodyHeight())
+	return m.pane(m.screen).render(m.frame(m.bodyHeight()))
 }
 
 // wideLayout is the width from which the selected identity's detail is
 // shown beside the table.
 const wideLayout = 140
 
-func (m Model) identitiesWithPreview(h int) string {
-	tableWidth := m.width * 11 / 20
-	table := strings.Split(fitHeight(m.identities.view(m.styles, tableWidth, h, m.opts.Now()), h), "\n")
+func (s *identitiesScreen) withPreview(f frame) string {
+	h := f.height
+	tableWidth := f.width * 11 / 20
+	table := strings.Split(fitHeight(s.view(f.styles, tableWidth, h, f.now), h), "\n")
 	var side []string
-	if row := m.identities.selected(); row != nil {
+	if row := s.selected(); row != nil {
 		preview := detailScreen{row: *row, preview: true}
-		side = strings.Split(preview.view(m.styles, m.width-tableWidth-3, h, m.opts.Now()), "\n")
+		side = strings.Split(preview.view(f.styles, f.width-tableWidth-3, h, f.now), "\n")
 	}
 	var b strings.Builder
 	for i, line := range table {
-		b.WriteString(pad(line, tableWidth) + " " + m.styles.Dim.Render("│") + " ")
+		b.WriteString(pad(line, tableWidth) + " " + f.styles.Dim.Render("│") + " ")
 		if i < len(side) {
 			b.WriteString(side[i])
 		}

@@ -7,51 +7,34 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// A pane is one screen of the dashboard. The root keeps each in a field
-// (panes maps a screen to it), hands every pane the data when it loads,
-// handles the keys that mean the same everywhere (screens, help, quit,
-// copy, prompts) and passes the rest to the current pane, and draws it.
-// Adding a screen is its file (a type with these methods), its constant
-// and name, and one line in panes.
+// A pane is one screen of the dashboard. The root keeps one per tab
+// (tabs.go), hands every pane the data when it loads, handles the keys
+// that mean the same everywhere (screens, help, quit, copy, prompts) and
+// passes the rest to the current pane, and draws it. Adding a screen is
+// its file (a type with these methods) and one line in tabs.
 type pane interface {
 	// setData takes a newly loaded dataset.
 	setData(ds *Dataset, now time.Time)
 	// handle takes a key the root left to the pane; it may act on the
 	// root (start an action, open the detail, show another screen).
 	handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd
-	// render draws the pane; it changes nothing.
-	render(m *Model, height int) string
+	// render draws the pane into the frame; it changes nothing.
+	render(f frame) string
 	// shortHelp is the pane's line of key help.
 	shortHelp(k KeyMap) []key.Binding
 }
 
-// panes maps each screen to its pane.
-func (m *Model) panes(s screen) pane {
-	switch s {
-	case screenOverview:
-		return &m.overview
-	case screenIdentities:
-		return &m.identities
-	case screenExceptions:
-		return &m.exceptions
-	case screenFindings:
-		return &m.findings
-	case screenSources:
-		return &m.sources
-	case screenAudit:
-		return &m.audit
-	case screenCampaign:
-		return &m.campaign
-	case screenServers:
-		return &m.servers
-	case screenDetail:
-		return &m.detail
-	}
-	return nil
+// frame is what a pane draws into. It is a value, and render has no
+// handle on the root: drawing changes nothing.
+type frame struct {
+	styles        Styles
+	width, height int
+	now           time.Time
 }
 
-// allScreens lists every screen, for handing them data.
-var allScreens = []screen{screenOverview, screenIdentities, screenExceptions, screenFindings, screenSources, screenAudit, screenCampaign, screenServers, screenDetail}
+func (m Model) frame(height int) frame {
+	return frame{styles: m.styles, width: m.width, height: height, now: m.opts.Now()}
+}
 
 // take applies what an action helper returned (a new root and a command)
 // to the root a pane was given.
@@ -76,8 +59,8 @@ func (s *overviewScreen) handle(m *Model, msg tea.KeyPressMsg, _ int) tea.Cmd {
 	return nil
 }
 
-func (s *overviewScreen) render(m *Model, height int) string {
-	return s.view(m.styles, m.width, height, m.opts.Now())
+func (s *overviewScreen) render(f frame) string {
+	return s.view(f.styles, f.width, f.height, f.now)
 }
 
 func (s *overviewScreen) shortHelp(k KeyMap) []key.Binding {
@@ -96,11 +79,11 @@ func (s *identitiesScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.C
 	return nil
 }
 
-func (s *identitiesScreen) render(m *Model, height int) string {
-	if m.width >= wideLayout && m.ds != nil {
-		return m.identitiesWithPreview(height)
+func (s *identitiesScreen) render(f frame) string {
+	if f.width >= wideLayout && s.ds != nil {
+		return s.withPreview(f)
 	}
-	return s.view(m.styles, m.width, height, m.opts.Now())
+	return s.view(f.styles, f.width, f.height, f.now)
 }
 
 func (s *identitiesScreen) shortHelp(k KeyMap) []key.Binding {
@@ -122,8 +105,8 @@ func (s *exceptionsScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.C
 	return nil
 }
 
-func (s *exceptionsScreen) render(m *Model, height int) string {
-	return s.view(m.styles, m.width, height, m.opts.Now())
+func (s *exceptionsScreen) render(f frame) string {
+	return s.view(f.styles, f.width, f.height, f.now)
 }
 
 func (s *exceptionsScreen) shortHelp(k KeyMap) []key.Binding {
@@ -141,8 +124,8 @@ func (s *listScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
 	return nil
 }
 
-func (s *listScreen) render(m *Model, height int) string {
-	return s.view(m.styles, m.width, height, s.title)
+func (s *listScreen) render(f frame) string {
+	return s.view(f.styles, f.width, f.height, s.title)
 }
 
 func (s *listScreen) shortHelp(k KeyMap) []key.Binding {
@@ -155,8 +138,8 @@ func (s *campaignScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd
 	return m.take(m.updateCampaign(msg, page))
 }
 
-func (s *campaignScreen) render(m *Model, height int) string {
-	return s.view(m.styles, m.width, height, m.opts.Now())
+func (s *campaignScreen) render(f frame) string {
+	return s.view(f.styles, f.width, f.height, f.now)
 }
 
 func (s *campaignScreen) shortHelp(k KeyMap) []key.Binding {
@@ -192,8 +175,11 @@ func (s *detailScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
 	return nil
 }
 
-func (s *detailScreen) render(m *Model, height int) string {
-	return s.view(m.styles, m.width, height, m.opts.Now())
+// selected is the identity the detail shows.
+func (s *detailScreen) selected() *Row { return &s.row }
+
+func (s *detailScreen) render(f frame) string {
+	return s.view(f.styles, f.width, f.height, f.now)
 }
 
 func (s *detailScreen) shortHelp(k KeyMap) []key.Binding {

@@ -120,6 +120,15 @@ func whatIfCmd(st *store.Store, server string, now time.Time) tea.Cmd {
 }
 
 // answer takes a what-if answer for the server it was asked about.
+// receive takes the answer to a what-if question.
+func (s *serversScreen) receive(msg tea.Msg) bool {
+	answer, ok := msg.(whatIfMsg)
+	if ok {
+		s.answer(answer)
+	}
+	return ok
+}
+
 func (s *serversScreen) answer(msg whatIfMsg) {
 	s.asking = false
 	if v := s.selected(); v == nil || v.name != msg.server {
@@ -141,11 +150,11 @@ func (s *serversScreen) answer(msg whatIfMsg) {
 	s.whatIf = b.String()
 }
 
-func (s *serversScreen) render(m *Model, height int) string {
+func (s *serversScreen) render(f frame) string {
 	if s.open && s.selected() != nil {
-		return s.viewServer(m.styles, m.width, height)
+		return s.viewServer(f.styles, f.width, f.height)
 	}
-	return s.viewList(m.styles, m.width, height)
+	return s.viewList(f.styles, f.width, f.height)
 }
 
 func (s *serversScreen) viewList(st Styles, width, height int) string {

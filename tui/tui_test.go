@@ -276,8 +276,8 @@ func TestReviewerPath(t *testing.T) {
 func TestFindingLeadsToIdentities(t *testing.T) {
 	m := loaded(t, openDemo(t), 120, 35)
 	m = press(t, m, "4")
-	for i := 0; m.findings.items[m.findings.cursor].filter != "finding:revoked-but-trusted"; i++ {
-		if i > len(m.findings.items) {
+	for i := 0; tabPane[*listScreen](m, "Findings").items[tabPane[*listScreen](m, "Findings").cursor].filter != "finding:revoked-but-trusted"; i++ {
+		if i > len(tabPane[*listScreen](m, "Findings").items) {
 			t.Fatal("no revoked-but-trusted group on the findings screen")
 		}
 		m = press(t, m, "down")
@@ -288,7 +288,7 @@ func TestFindingLeadsToIdentities(t *testing.T) {
 	}
 	// The overview's numbers lead to their lists too.
 	m = press(t, m, "esc", "1", "down", "enter")
-	if m.identities.filter.text != "selfsigned" || len(m.identities.order) != m.overview.items[1].count {
+	if m.identities.filter.text != "selfsigned" || len(m.identities.order) != tabPane[*overviewScreen](m, "Overview").items[1].count {
 		t.Fatalf("overview → %q, %d rows", m.identities.filter.text, len(m.identities.order))
 	}
 }
@@ -360,11 +360,11 @@ func TestFirstFrameShowsCounts(t *testing.T) {
 // number said (both come from the same filter).
 func TestOverviewNumbersOpenTheirLists(t *testing.T) {
 	m := loaded(t, openDemo(t), 140, 40)
-	if n := len(m.overview.items); n < 12+13+1 {
+	if n := len(tabPane[*overviewScreen](m, "Overview").items); n < 12+13+1 {
 		t.Fatalf("%d selectable numbers on the overview", n)
 	}
-	for i, it := range m.overview.items {
-		m.overview.cursor = i
+	for i, it := range tabPane[*overviewScreen](m, "Overview").items {
+		tabPane[*overviewScreen](m, "Overview").cursor = i
 		m.screen = screenOverview
 		m = press(t, m, "enter")
 		if m.screen != screenIdentities || m.identities.filter.text != it.filter || len(m.identities.order) != it.count {
@@ -469,21 +469,21 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 	m = press(t, m, "3")
 	// The riskiest are expired: an approval cannot outlive them, so take
 	// the first that is valid for another month.
-	for m.exceptions.selected().NotAfter.Before(time.Now().AddDate(0, 1, 0)) {
+	for tabPane[*exceptionsScreen](m, "Exceptions").selected().NotAfter.Before(time.Now().AddDate(0, 1, 0)) {
 		m = press(t, m, "down")
 	}
-	first := m.exceptions.selected().IdentityName
-	queued := len(m.exceptions.queue)
+	first := tabPane[*exceptionsScreen](m, "Exceptions").selected().IdentityName
+	queued := len(tabPane[*exceptionsScreen](m, "Exceptions").queue)
 	m = press(t, m, "a")
 	m = typeText(t, m, "contract renewal under way")
 	m = press(t, m, "enter")
 	m = typeText(t, m, until)
 	m = pressRun(t, m, "enter")
-	if !strings.Contains(m.flash, "approve exception: 1 done") || len(m.exceptions.queue) != queued-1 {
-		t.Fatalf("approve: status %q, queue %d → %d", m.flash, queued, len(m.exceptions.queue))
+	if !strings.Contains(m.flash, "approve exception: 1 done") || len(tabPane[*exceptionsScreen](m, "Exceptions").queue) != queued-1 {
+		t.Fatalf("approve: status %q, queue %d → %d", m.flash, queued, len(tabPane[*exceptionsScreen](m, "Exceptions").queue))
 	}
 	// Reject the next one.
-	second := m.exceptions.selected().IdentityName
+	second := tabPane[*exceptionsScreen](m, "Exceptions").selected().IdentityName
 	m = press(t, m, "x")
 	m = typeText(t, m, "partner left")
 	m = pressRun(t, m, "enter")
@@ -721,9 +721,9 @@ func TestFilterReplacesAndSourcesOpen(t *testing.T) {
 	}
 
 	m = press(t, m, "5")
-	for i, it := range m.sources.items {
+	for i, it := range tabPane[*listScreen](m, "Sources").items {
 		if strings.Contains(it.text, "pinned-clients") {
-			m.sources.cursor = i
+			tabPane[*listScreen](m, "Sources").cursor = i
 			break
 		}
 	}
@@ -1031,7 +1031,7 @@ func TestServersScreen(t *testing.T) {
 	s := openDemo(t)
 	m := loaded(t, s, 80, 24)
 	m = press(t, m, "8")
-	if m.screen != screenServers || !strings.Contains(screenText(m), "carriers.partner-edge") || !strings.Contains(screenText(m), "verify on, depth 1") {
+	if m.screen != tabNamed("Servers") || !strings.Contains(screenText(m), "carriers.partner-edge") || !strings.Contains(screenText(m), "verify on, depth 1") {
 		t.Fatalf("servers screen:\n%s", screenText(m))
 	}
 	checkFits(t, m, 80, 24)
@@ -1048,7 +1048,7 @@ func TestServersScreen(t *testing.T) {
 		t.Fatal("w asks nothing back and runs the what-if")
 	}
 	m = update(t, m, cmd())
-	if text := m.servers.whatIf; !strings.Contains(text, "2 identities lose their last admitting server") || !strings.Contains(screenText(m), "Without carriers.partner-edge.example:8443") {
+	if text := tabPane[*serversScreen](m, "Servers").whatIf; !strings.Contains(text, "2 identities lose their last admitting server") || !strings.Contains(screenText(m), "Without carriers.partner-edge.example:8443") {
 		t.Errorf("what-if:\n%s\n%s", text, screenText(m))
 	}
 	m = update(t, m, m.loadCmd()())
@@ -1056,13 +1056,13 @@ func TestServersScreen(t *testing.T) {
 		t.Error("a what-if wrote to the audit trail")
 	}
 	m = press(t, m, "esc")
-	if m.servers.open || m.screen != screenServers {
+	if tabPane[*serversScreen](m, "Servers").open || m.screen != tabNamed("Servers") {
 		t.Error("esc does not return to the list")
 	}
 	// A refused-now entry says why.
-	for i, v := range m.servers.views {
+	for i, v := range tabPane[*serversScreen](m, "Servers").views {
 		if len(v.refusedNow) > 0 {
-			m.servers.cursor = i
+			tabPane[*serversScreen](m, "Servers").cursor = i
 			break
 		}
 	}
@@ -1071,3 +1071,6 @@ func TestServersScreen(t *testing.T) {
 		t.Errorf("a server refusing some now:\n%s", text)
 	}
 }
+
+// tabPane is the pane of the named tab.
+func tabPane[T pane](m Model, name string) T { return m.panes[tabNamed(name)].(T) }
