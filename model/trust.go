@@ -9,9 +9,8 @@ import (
 	"strings"
 )
 
-// Trust entry kinds: the ways a server can come to trust a client
-// certificate.
-// EntryKind is the kind of a trust entry: what it matches on.
+// EntryKind is the kind of a trust entry: what it matches on, one of the
+// ways a server can come to trust a client certificate.
 type EntryKind string
 
 const (

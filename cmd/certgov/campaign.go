@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -16,7 +15,8 @@ import (
 
 func newCampaignCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "campaign", Short: "Quarterly attestation campaigns: start, status, list, close"}
-	var due, filter, policyFile, output string
+	var due, filter, policyFile string
+	var output *output
 	var force bool
 	var statement string
 	start := &cobra.Command{
@@ -53,11 +53,15 @@ func newCampaignCommand(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printCampaign(cmd.Context(), cmd.OutOrStdout(), s, c, output)
+				paces, err := s.CampaignPaces(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				return output.write(cmd, a, &campaignStatus{ctx: cmd.Context(), s: s, c: c, paces: paces})
 			})
 		},
 	}
-	status.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	output = outputFlag(status, "table", "json")
 	list := &cobra.Command{
 		Use: "list", Short: "Every campaign, newest first", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -143,31 +147,36 @@ func dueOf(c *store.Campaign) string {
 	return d
 }
 
-func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Campaign, format string) error {
-	paces, err := s.CampaignPaces(ctx, c)
-	if err != nil {
-		return err
-	}
-	switch format {
-	case "json":
-		var items []store.CampaignItem
-		if err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
-			items = append(items, *it)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if items == nil {
-			items = []store.CampaignItem{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			*store.Campaign
-			Reviewers []model.ReviewerPace `json:"reviewers"`
-			Items     []store.CampaignItem `json:"items"`
-		}{c, nonNilSlice(paces), items})
-	case "table":
+// campaignStatus is what campaign status prints: the campaign, its
+// reviewers' pace and every item, read as they are written.
+type campaignStatus struct {
+	ctx   context.Context
+	s     *store.Store
+	c     *store.Campaign
+	paces []model.ReviewerPace
+}
+
+func (st *campaignStatus) eachItem(fn func(it *store.CampaignItem) error) error {
+	return st.s.EachCampaignItem(st.ctx, st.c, fn)
+}
+
+// jsonValue is the status as one JSON value; the items are read first.
+func (st *campaignStatus) jsonValue() (any, error) {
+	items := []store.CampaignItem{}
+	err := st.eachItem(func(it *store.CampaignItem) error {
+		items = append(items, *it)
+		return nil
+	})
+	return struct {
+		*store.Campaign
+		Reviewers []model.ReviewerPace `json:"reviewers"`
+		Items     []store.CampaignItem `json:"items"`
+	}{st.c, nonNilSlice(st.paces), items}, err
+}
+
+func (st *campaignStatus) writeText(w io.Writer, _ int) error {
+	c, s, ctx, paces := st.c, st.s, st.ctx, st.paces
+	{
 		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", model.Printable(c.Name), c.Decided, c.Items, dueOf(c), model.Printable(orDash(c.Scope)))
 		for _, p := range paces {
 			fmt.Fprintf(w, "  %s: %s\n", model.Printable(p.Reviewer), p)
@@ -183,7 +192,6 @@ func printCampaign(ctx context.Context, w io.Writer, s *store.Store, c *store.Ca
 		}
 		return tw.Flush()
 	}
-	return usageError{fmt.Errorf("-o %q: want table or json", format)}
 }
 
 func nonNilSlice[T any](s []T) []T {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -28,7 +27,8 @@ var defaultFailOn = func() []string {
 }()
 
 func newCheckCommand(a *app) *cobra.Command {
-	var within, failOn, output, policyFile string
+	var within, failOn, policyFile string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "check [--within 30d] [--fail-on CODES] [-o text|json]",
 		Short: "For cron and CI: print what needs attention, exit 1 when it matters",
@@ -65,7 +65,7 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 			if err != nil {
 				return err
 			}
-			if err := printCheck(cmd.OutOrStdout(), failing, codes, output); err != nil {
+			if err := output.write(cmd, a, checkResult{failing: failing, codes: codes}); err != nil {
 				return err
 			}
 			if len(failing) > 0 {
@@ -80,26 +80,28 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 	}
 	cmd.Flags().StringVar(&within, "within", "", "expiring window, e.g. 14d (default: the policy's 30d)")
 	cmd.Flags().StringVar(&failOn, "fail-on", strings.Join(defaultFailOn, ","), "finding codes that make the check fail")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	output = outputFlag(cmd, "text", "json")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
 	return cmd
 }
 
-func printCheck(w io.Writer, failing []model.Finding, codes []string, format string) error {
-	switch format {
-	case "json":
-		out := struct {
-			OK       bool            `json:"ok"`
-			FailOn   []string        `json:"fail_on"`
-			Findings []model.Finding `json:"findings"`
-		}{len(failing) == 0, codes, failing}
-		if out.Findings == nil {
-			out.Findings = []model.Finding{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	case "text":
+// checkResult is what check prints: the failing findings of the codes.
+type checkResult struct {
+	failing []model.Finding
+	codes   []string
+}
+
+func (c checkResult) jsonValue() (any, error) {
+	return struct {
+		OK       bool            `json:"ok"`
+		FailOn   []string        `json:"fail_on"`
+		Findings []model.Finding `json:"findings"`
+	}{len(c.failing) == 0, c.codes, nonNilSlice(c.failing)}, nil
+}
+
+func (c checkResult) writeText(w io.Writer, _ int) error {
+	failing, codes := c.failing, c.codes
+	{
 		if len(failing) == 0 {
 			fmt.Fprintf(w, "OK: no %s\n", strings.Join(codes, ", "))
 			return nil
@@ -110,5 +112,4 @@ func printCheck(w io.Writer, failing []model.Finding, codes []string, format str
 		fmt.Fprintf(w, "FAIL: %d finding(s)\n", len(failing))
 		return nil
 	}
-	return usageError{fmt.Errorf("-o %q: want text or json", format)}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"certgov/model"
 	"certgov/store"
@@ -235,6 +236,35 @@ func TestTableFitsNarrowTerminals(t *testing.T) {
 				t.Errorf("an 80-column row is %d wide", n)
 			}
 		}
+	}
+}
+
+// On an 80-column terminal every line of ls and findings fits: ls drops
+// the issuer, the date and the key; findings gives each finding two
+// lines. Piped, both print every column.
+func TestCommandsFitANarrowTerminal(t *testing.T) {
+	isolate(t)
+	certgov(t, "import", interopDir(t))
+	for _, args := range [][]string{{"ls"}, {"findings"}} {
+		narrow := certgovOn(t, 80, args...)
+		if narrow.code != 0 || narrow.stdout == "" {
+			t.Fatalf("%v at 80 columns: %+v", args, narrow)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(narrow.stdout, "\n"), "\n") {
+			if n := utf8.RuneCountInString(line); n > 80 {
+				t.Errorf("%v at 80 columns: a line of %d: %q", args, n, line)
+			}
+		}
+		piped := certgov(t, args...)
+		if piped.stdout == narrow.stdout {
+			t.Errorf("%v: the same output piped and at 80 columns", args)
+		}
+	}
+	if narrow, piped := certgovOn(t, 80, "ls").stdout, certgov(t, "ls").stdout; strings.Contains(narrow, "ISSUER") || !strings.Contains(piped, "ISSUER") {
+		t.Errorf("ls: ISSUER at 80 columns %v, piped %v", strings.Contains(narrow, "ISSUER"), strings.Contains(piped, "ISSUER"))
+	}
+	if narrow := certgovOn(t, 80, "findings").stdout; strings.Contains(narrow, "FINGERPRINT") || !strings.Contains(narrow, "\n          ") {
+		t.Errorf("findings at 80 columns is not two lines a finding:\n%s", narrow)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"certgov/cmd/certgov/demo"
 	"certgov/importers"
@@ -45,7 +44,7 @@ overwrite a database that is not a demo.`,
 			if err := buildDemo(cmd.Context(), path, cmd.OutOrStdout(), time.Now()); err != nil {
 				return err
 			}
-			if noTUI || !isTerminal(cmd.OutOrStdout()) {
+			if noTUI || !a.streams.terminal {
 				return nil
 			}
 			s, err := store.Open(cmd.Context(), path)
@@ -53,7 +52,7 @@ overwrite a database that is not a demo.`,
 				return err
 			}
 			defer s.Close()
-			return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+			return runDashboard(cmd.Context(), s, "", a.actor(), a.streams)
 		},
 	}
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "only build the database; do not open the dashboard")
@@ -141,11 +140,6 @@ func invokedAs() string {
 		return exe
 	}
 	return model.Printable(exe)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // checkEmptyTeamDatabase refuses to put the demo into a PostgreSQL

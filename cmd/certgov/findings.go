@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +15,8 @@ import (
 )
 
 func newFindingsCommand(a *app) *cobra.Command {
-	var filter, output, policyFile string
+	var filter, policyFile string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "findings [--filter EXPR] [--policy FILE] [-o table|json|csv]",
 		Short: "List what needs attention, most urgent first",
@@ -41,13 +39,15 @@ finding:CODE to select by code. --policy reads a JSON policy file:
 				return err
 			}
 			defer s.Close()
-			return listFindings(cmd.Context(), s, f, policy, output, cmd.OutOrStdout(), time.Now())
+			all, err := collectFindings(cmd.Context(), s, f, policy, time.Now())
+			if err != nil {
+				return err
+			}
+			return output.write(cmd, a, findingList(all))
 		},
 	}
-	cmd.Flags().StringVar(&filter, "filter", "", "filter expression (see certgov ls --help)")
-	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (JSON) with the thresholds")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
-	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	reviewFlags(cmd, &filter, &policyFile, "filter expression (see certgov ls --help)", "policy file (JSON) with the thresholds")
+	output = outputFlag(cmd, "table", "json", "csv")
 	return cmd
 }
 
@@ -73,61 +73,64 @@ func loadPolicy(path string) (model.Policy, error) {
 	return p, nil
 }
 
-func listFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, format string, w io.Writer, now time.Time) error {
+// collectFindings are the findings of the certificates and trust entries
+// the filter selects, most urgent first.
+func collectFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, now time.Time) ([]model.Finding, error) {
 	rv, err := s.NewReview(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	all, err := rv.AllFindings(ctx, policy, now,
+	return rv.AllFindings(ctx, policy, now,
 		func(r *model.Record, _ model.Finding) bool { return f.Match(r, now) },
 		func(fd model.Finding) bool { return f.MatchEntryFinding(fd.Code, now) })
-	if err != nil {
-		return err
+}
+
+// findingList is what findings prints.
+type findingList []model.Finding
+
+func (l findingList) writeText(w io.Writer, width int) error {
+	// Narrow terminals get two lines a finding, so that the message, the
+	// part a reviewer reads, is not cut.
+	if width > 0 && width < 140 {
+		for _, fd := range l {
+			fmt.Fprintf(w, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(withOwner(fd), width-37), clip(fd.Message, width-10))
+		}
+		if len(l) == 0 {
+			fmt.Fprintln(w, "(no findings)")
+		}
+		return nil
 	}
-	switch format {
-	case "table":
-		// Narrow terminals get two lines a finding, so that the message,
-		// the part a reviewer reads, is not cut.
-		if width := terminalWidth(w); width > 0 && width < 140 {
-			for _, fd := range all {
-				fmt.Fprintf(w, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(withOwner(fd), width-37), clip(fd.Message, width-10))
-			}
-			if len(all) == 0 {
-				fmt.Fprintln(w, "(no findings)")
-			}
-			return nil
-		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tOWNER\tFINGERPRINT\tMESSAGE")
-		for _, fd := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd), 24), shortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
-		}
-		if len(all) == 0 {
-			fmt.Fprintln(tw, "(no findings)")
-		}
-		return tw.Flush()
-	case "json":
-		buf := bufio.NewWriterSize(w, 64<<10)
-		jw := &jsonArrayWriter{w: buf}
-		for _, fd := range all {
-			if err := jw.write(fd); err != nil {
-				return err
-			}
-		}
-		if err := jw.close(); err != nil {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tOWNER\tFINGERPRINT\tMESSAGE")
+	for _, fd := range l {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd), 24), shortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
+	}
+	if len(l) == 0 {
+		fmt.Fprintln(tw, "(no findings)")
+	}
+	return tw.Flush()
+}
+
+func (l findingList) eachJSON(yield func(any) error) error {
+	for _, fd := range l {
+		if err := yield(fd); err != nil {
 			return err
 		}
-		return buf.Flush()
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"code", "severity", "fingerprint_sha256", "identity", "owner", "source", "message", "frameworks"})
-		for _, fd := range all {
-			cw.Write(csvCells(fd.Code, string(fd.Severity), fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")))
-		}
-		cw.Flush()
-		return cw.Error()
 	}
-	return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
+	return nil
+}
+
+func (l findingList) csvHeader() []string {
+	return []string{"code", "severity", "fingerprint_sha256", "identity", "owner", "source", "message", "frameworks"}
+}
+
+func (l findingList) eachCSVRow(yield func([]string) error) error {
+	for _, fd := range l {
+		if err := yield([]string{fd.Code, string(fd.Severity), fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ownerOf is a finding's owner as tables show it: "-" for none, nothing

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/user"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -215,7 +213,8 @@ type exceptionRow struct {
 }
 
 func newExceptionListCommand(a *app) *cobra.Command {
-	var state, output string
+	var state string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "list [--state approved|ended|rejected|revoked|pending] [-o table|json]",
 		Short: "List the self-signed certificates' exceptions: in force, ended, refused, and those awaiting a decision",
@@ -223,9 +222,6 @@ func newExceptionListCommand(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if state != "" && (!slices.Contains(model.ExceptionStatuses, model.ExceptionState(state)) || state == string(model.ExceptionNone)) {
 				return usageError{fmt.Errorf("--state %q: want approved, ended, rejected, revoked or pending", state)}
-			}
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: want table or json", output)}
 			}
 			s, _, policy, err := a.openReview(cmd.Context(), "", "")
 			if err != nil {
@@ -257,28 +253,26 @@ func newExceptionListCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "IDENTITY\tOWNER\tSTATUS\tUNTIL\tDECIDED BY\tREASON\tFINGERPRINT")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(orDash(r.Owner), 24), r.Status, orDash(r.Until),
-					clip(orDash(r.DecidedBy), 20), clip(orDash(r.Reason), 40), r.Fingerprint[:16])
-			}
-			return tw.Flush()
+			return output.write(cmd, a, printed{value: rows, text: func(w io.Writer, _ int) error {
+				tw := newTable(w)
+				fmt.Fprintln(tw, "IDENTITY\tOWNER\tSTATUS\tUNTIL\tDECIDED BY\tREASON\tFINGERPRINT")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(orDash(r.Owner), 24), r.Status, orDash(r.Until),
+						clip(orDash(r.DecidedBy), 20), clip(orDash(r.Reason), 40), r.Fingerprint[:16])
+				}
+				return tw.Flush()
+			}})
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only this status: approved (in force), ended, rejected, revoked, pending (self-signed, trusted by name, undecided)")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	output = outputFlag(cmd, "table", "json")
 	return cmd
 }
 
 func newAuditCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "The append-only, hash-chained audit trail"}
-	var filter, output string
+	var filter string
+	var output *output
 	logCmd := &cobra.Command{
 		Use: "log [--filter TEXT] [-o table|json]", Short: "List the audit events, oldest first", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -287,12 +281,12 @@ func newAuditCommand(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printEvents(cmd.OutOrStdout(), events, filter, output)
+				return output.write(cmd, a, eventsMatching(events, filter))
 			})
 		},
 	}
 	logCmd.Flags().StringVar(&filter, "filter", "", "only events whose actor, OS user, action, identity, fingerprint or campaign contains TEXT")
-	logCmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	output = outputFlag(logCmd, "table", "json")
 	verify := &cobra.Command{
 		Use: "verify", Short: "Check the database file, the hash chain, and that the governance state is what the trail records: exit 0 when intact, 1 naming what is broken", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -339,23 +333,26 @@ func newAuditCommand(a *app) *cobra.Command {
 	return cmd
 }
 
-func printEvents(w io.Writer, events []store.Event, filter, format string) error {
-	var shown []store.Event
+// eventList is what audit log prints.
+type eventList []store.Event
+
+// eventsMatching are the events whose actor, OS user, action, identity,
+// fingerprint or campaign contains filter.
+func eventsMatching(events []store.Event, filter string) eventList {
+	shown := eventList{}
 	for _, e := range events {
 		if filter == "" || containsAnyFold(filter, e.Actor, e.OSUser, e.Action, e.Identity, e.Fingerprint, e.Campaign) {
 			shown = append(shown, e)
 		}
 	}
-	switch format {
-	case "json":
-		if shown == nil {
-			shown = []store.Event{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(shown)
-	case "table":
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	return shown
+}
+
+func (shown eventList) jsonValue() (any, error) { return []store.Event(shown), nil }
+
+func (shown eventList) writeText(w io.Writer, _ int) error {
+	{
+		tw := newTable(w)
 		fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tIDENTITY\tBEFORE\tAFTER\tREASON")
 		for _, e := range shown {
 			subject := e.Identity
@@ -367,7 +364,6 @@ func printEvents(w io.Writer, events []store.Event, filter, format string) error
 		}
 		return tw.Flush()
 	}
-	return usageError{fmt.Errorf("-o %q: want table or json", format)}
 }
 
 func orDash(s string) string {

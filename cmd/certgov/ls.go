@@ -1,29 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"certgov/model"
 	"certgov/store"
 )
 
-var outputFormats = []string{"table", "json", "csv"}
-
 func newLsCommand(a *app) *cobra.Command {
-	var filter, output, policyFile string
+	var filter, policyFile string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "ls [--filter EXPR] [-o table|json|csv]",
 		Short: "List certificates, one row each",
@@ -39,64 +33,69 @@ Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
 				return err
 			}
 			defer s.Close()
-			return listRecords(cmd.Context(), s, f, policy, output, cmd.OutOrStdout(), time.Now())
+			return output.write(cmd, a, &recordList{ctx: cmd.Context(), s: s, filter: f, policy: policy, now: time.Now()})
 		},
 	}
-	cmd.Flags().StringVar(&filter, "filter", "", "filter expression (see above)")
-	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings (see certgov findings --help)")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
-	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	reviewFlags(cmd, &filter, &policyFile, "filter expression (see above)", "policy file for the findings (see certgov findings --help)")
+	output = outputFlag(cmd, "table", "json", "csv")
 	return cmd
 }
 
-func listRecords(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, format string, w io.Writer, now time.Time) error {
-	var emit func(*model.Record) error
-	var finish func() error
-	switch format {
-	case "table":
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		columns := tableColumns(terminalWidth(w))
-		fmt.Fprintln(tw, strings.Join(columns.header, "\t"))
-		emit = func(r *model.Record) error {
-			_, err := fmt.Fprintln(tw, strings.Join(columns.row(r, now), "\t"))
-			return err
-		}
-		finish = tw.Flush
-	case "json":
-		buf := bufio.NewWriterSize(w, 64<<10)
-		jw := &jsonArrayWriter{w: buf, cache: &model.JSONCache{}}
-		emit = func(r *model.Record) error {
-			j := r.JSON()
-			return jw.write(&j)
-		}
-		finish = func() error {
-			if err := jw.close(); err != nil {
-				return err
-			}
-			return buf.Flush()
-		}
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write(csvHeader)
-		emit = func(r *model.Record) error { return cw.Write(csvRow(r)) }
-		finish = func() error { cw.Flush(); return cw.Error() }
-	default:
-		return usageError{fmt.Errorf("-o %q: want one of %s", format, strings.Join(outputFormats, ", "))}
-	}
-	rv, err := s.NewReview(ctx)
+// reviewFlags are the flags of the commands that read a review: a
+// filter and a policy.
+func reviewFlags(cmd *cobra.Command, filter, policyFile *string, filterHelp, policyHelp string) {
+	cmd.Flags().StringVar(filter, "filter", "", filterHelp)
+	cmd.Flags().StringVar(policyFile, "policy", "", policyHelp)
+}
+
+// recordList is what ls prints: the certificates the filter selects,
+// streamed from the review one at a time in every format.
+type recordList struct {
+	ctx    context.Context
+	s      *store.Store
+	filter *model.Filter
+	policy model.Policy
+	now    time.Time
+}
+
+func (l *recordList) each(fn func(r *model.Record) error) error {
+	rv, err := l.s.NewReview(l.ctx)
 	if err != nil {
 		return err
 	}
-	err = rv.Each(ctx, policy, now, func(r *model.Record, _ []model.Finding) error {
-		if !f.Match(r, now) {
+	return rv.Each(l.ctx, l.policy, l.now, func(r *model.Record, _ []model.Finding) error {
+		if !l.filter.Match(r, l.now) {
 			return nil
 		}
-		return emit(r)
+		return fn(r)
+	})
+}
+
+func (l *recordList) writeText(w io.Writer, width int) error {
+	tw := newTable(w)
+	columns := tableColumns(width)
+	fmt.Fprintln(tw, strings.Join(columns.header, "\t"))
+	err := l.each(func(r *model.Record) error {
+		_, err := fmt.Fprintln(tw, strings.Join(columns.row(r, l.now), "\t"))
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	return finish()
+	return tw.Flush()
+}
+
+func (l *recordList) eachJSON(yield func(any) error) error {
+	return l.each(func(r *model.Record) error {
+		j := r.JSON()
+		return yield(&j)
+	})
+}
+
+func (l *recordList) csvHeader() []string { return csvHeader }
+
+func (l *recordList) eachCSVRow(yield func([]string) error) error {
+	return l.each(func(r *model.Record) error { return yield(csvRow(r)) })
 }
 
 type lsColumns struct {
@@ -151,19 +150,6 @@ func (c lsColumns) row(r *model.Record, now time.Time) []string {
 		row = append(row, clip(r.Issuer, 48))
 	}
 	return row
-}
-
-// terminalWidth is the width of w when it is a terminal, else 0.
-func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return 0
-	}
-	width, _, err := term.GetSize(int(f.Fd()))
-	if err != nil {
-		return 0
-	}
-	return width
 }
 
 // clip makes s printable (model.Printable), then shortens it to n runes:
@@ -230,15 +216,7 @@ var csvHeader = []string{"fingerprint_sha256", "identity", "owner", "trust_model
 func csvRow(r *model.Record) []string {
 	j := r.JSON()
 	sans := r.SANs.Labeled()
-	return csvCells(j.FingerprintSHA256, j.Identity, j.Owner, j.TrustModel, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
+	return []string{j.FingerprintSHA256, j.Identity, j.Owner, j.TrustModel, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
 		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
-		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"), strings.Join(j.Findings, ";"))
-}
-
-// csvCells makes every cell printable and never a spreadsheet formula.
-func csvCells(cells ...string) []string {
-	for i := range cells {
-		cells[i] = model.CSVCell(cells[i])
-	}
-	return cells
+		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"), strings.Join(j.Findings, ";")}
 }

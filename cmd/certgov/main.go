@@ -54,7 +54,7 @@ func runUntilSignalled(args []string, stdin io.Reader, stdout, stderr io.Writer)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, args, stdin, stdout, stderr) }()
+	go func() { done <- run(ctx, args, osStreams(stdin, stdout, stderr)) }()
 	var sig os.Signal
 	select {
 	case code := <-done:
@@ -87,11 +87,13 @@ func signalName(sig os.Signal) string {
 
 // run executes one certgov command line and returns its exit status:
 // 0 success, 1 failure (bad input, unknown REF), 2 bad usage.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCommand(stdin)
+func run(ctx context.Context, args []string, st streams) int {
+	stderr := st.err
+	root := newRootCommand(st)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(st.in)
+	root.SetOut(st.out)
+	root.SetErr(st.err)
 	err := root.ExecuteContext(ctx)
 	var exit exitError
 	switch {
@@ -132,18 +134,19 @@ type usageError struct{ error }
 
 // app holds what every sub-command shares.
 type app struct {
-	dbPath string
-	dbFlag *pflag.Flag // to tell --db "" from no --db
-	as     string      // --as: the actor of governance changes
-	stdin  io.Reader
-	root   *cobra.Command // for its output streams
+	dbPath  string
+	dbFlag  *pflag.Flag // to tell --db "" from no --db
+	as      string      // --as: the actor of governance changes
+	stdin   io.Reader
+	streams streams
+	root    *cobra.Command // for its output streams
 	// unverified counts the governance values the audit trail does not
 	// explain, found when a review was opened (openReview).
 	unverified int
 }
 
-func newRootCommand(stdin io.Reader) *cobra.Command {
-	a := &app{stdin: stdin}
+func newRootCommand(st streams) *cobra.Command {
+	a := &app{stdin: st.in, streams: st}
 	root := &cobra.Command{
 		Use:   "certgov",
 		Short: "Governance for certificate-backed non-human identities",
@@ -161,7 +164,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 	root.Args = exactArgs(0)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		return a.withStore(cmd.Context(), func(s *store.Store) error {
-			return runDashboard(cmd.Context(), s, "", a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+			return runDashboard(cmd.Context(), s, "", a.actor(), a.streams)
 		})
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database: a SQLite file, or postgres://USER@HOST/DB for a team database (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")

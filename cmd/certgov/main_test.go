@@ -60,9 +60,16 @@ type result struct {
 
 func certgov(t *testing.T, args ...string) result {
 	t.Helper()
+	return certgovOn(t, 0, args...)
+}
+
+// certgovOn runs certgov writing to a terminal width columns wide (0: not
+// a terminal, a pipe or a file).
+func certgovOn(t *testing.T, width int, args ...string) result {
+	t.Helper()
 	args = withDatabase(t, args)
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	code := run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errOut, terminal: width > 0, width: width})
 	return result{code, out.String(), errOut.String()}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -16,7 +15,7 @@ import (
 )
 
 func newServersCommand(a *app) *cobra.Command {
-	var output string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "servers [-o table|json]",
 		Short: "List the servers that decide client certificates, their policy and what each admits",
@@ -30,38 +29,30 @@ certgov never guesses what it admits. CA files and pin lists that no imported
 server names follow, as standalone trust stores.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: want table or json", output)}
-			}
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
 				servers, stores, err := s.ServersReport(cmd.Context(), time.Now())
 				if err != nil {
 					return err
 				}
-				if output == "json" {
+				if output.is("json") {
 					for i := range servers {
 						servers[i].Server = servers[i].Server.Printable()
 						servers[i].Name = model.Printable(servers[i].Name)
 					}
-					return printJSON(cmd.OutOrStdout(), struct {
+				}
+				return output.write(cmd, a, printed{
+					value: struct {
 						Servers     []store.ServerReport `json:"servers"`
 						TrustStores []store.TrustStore   `json:"standalone_trust_stores"`
-					}{servers, stores})
-				}
-				printServers(cmd.OutOrStdout(), servers, stores)
-				return nil
+					}{servers, stores},
+					text: func(w io.Writer, _ int) error { printServers(w, servers, stores); return nil },
+				})
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	output = outputFlag(cmd, "table", "json")
 	cmd.AddCommand(newWhatIfCommand(a))
 	return cmd
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func printServers(w io.Writer, servers []store.ServerReport, stores []store.TrustStore) {
@@ -120,7 +111,8 @@ func configuredIn(s *model.Server) string {
 }
 
 func newWhatIfCommand(a *app) *cobra.Command {
-	var output, remove string
+	var remove string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "what-if --remove REF [-o text|json]",
 		Short: "List the identities that would lose their last admitting server if REF went",
@@ -136,24 +128,17 @@ that lose one but keep access elsewhere.`,
 			if remove == "" {
 				return usageError{fmt.Errorf("what-if needs --remove REF")}
 			}
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf("-o %q: want text or json", output)}
-			}
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
 				res, err := s.WhatIf(cmd.Context(), remove, time.Now())
 				if err != nil {
 					return err
 				}
-				if output == "json" {
-					return printJSON(cmd.OutOrStdout(), res)
-				}
-				printWhatIf(cmd.OutOrStdout(), res)
-				return nil
+				return output.write(cmd, a, printed{value: res, text: func(w io.Writer, _ int) error { printWhatIf(w, res); return nil }})
 			})
 		},
 	}
 	cmd.Flags().StringVar(&remove, "remove", "", "the server, anchor fingerprint, source or trust entry to take away")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	output = outputFlag(cmd, "text", "json")
 	return cmd
 }
 

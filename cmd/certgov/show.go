@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -17,7 +16,7 @@ import (
 )
 
 func newShowCommand(a *app) *cobra.Command {
-	var output string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "show REF",
 		Short: "Show everything known about a certificate or identity",
@@ -29,11 +28,15 @@ identity, its current certificate is shown with all its versions.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
-				return show(cmd.Context(), s, args[0], output, cmd.OutOrStdout(), time.Now())
+				result, err := show(cmd.Context(), s, args[0], time.Now())
+				if err != nil {
+					return err
+				}
+				return output.write(cmd, a, result)
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	output = outputFlag(cmd, "text", "json")
 	return cmd
 }
 
@@ -55,10 +58,11 @@ type versionJSON struct {
 	Current           bool   `json:"current"`
 }
 
-func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, now time.Time) error {
+// show is what certgov show prints about REF.
+func show(ctx context.Context, s *store.Store, ref string, now time.Time) (printed, error) {
 	ident, index, err := s.Resolve(ctx, ref, now)
 	if err != nil {
-		return err
+		return printed{}, err
 	}
 	if index < 0 {
 		index = ident.Current
@@ -66,11 +70,11 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	cert := ident.Certificates[index]
 	occurrences, err := s.Occurrences(ctx, cert.FingerprintSHA256)
 	if err != nil {
-		return err
+		return printed{}, err
 	}
 	keys, err := s.PrivateKeysFor(ctx, cert.SPKISHA256)
 	if err != nil {
-		return err
+		return printed{}, err
 	}
 	record := model.Record{Certificate: cert, Current: index == ident.Current}
 	for _, o := range occurrences {
@@ -78,14 +82,14 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	}
 	rv, err := s.NewReview(ctx)
 	if err != nil {
-		return err
+		return printed{}, err
 	}
 	if err := rv.Link(&record); err != nil {
-		return err
+		return printed{}, err
 	}
 	named, err := rv.NamedAnchorFiles(ctx)
 	if err != nil {
-		return err
+		return printed{}, err
 	}
 	findings := rv.Findings(&record, model.DefaultPolicy(), now)
 	model.SortFindings(findings)
@@ -101,16 +105,10 @@ func show(ctx context.Context, s *store.Store, ref, format string, w io.Writer, 
 	for i, c := range ident.Certificates {
 		view.Versions = append(view.Versions, versionJSON{c.FingerprintSHA256, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), i == ident.Current})
 	}
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(view)
-	case "text":
+	return printed{value: view, text: func(w io.Writer, _ int) error {
 		printShow(w, ident, index, &record, findings, occurrences, keys, named, now)
 		return nil
-	}
-	return usageError{fmt.Errorf("-o %q: want text or json", format)}
+	}}, nil
 }
 
 func printShow(w io.Writer, ident *store.Identity, index int, record *model.Record, findings []model.Finding, occurrences []store.Occurrence, keys []store.KeyOccurrence, named map[string]bool, now time.Time) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -18,7 +17,7 @@ import (
 )
 
 func newSourcesCommand(a *app) *cobra.Command {
-	var output string
+	var output *output
 	cmd := &cobra.Command{
 		Use:   "sources [-o table|json]",
 		Short: "List imported files, their counts, and trust entries they dropped",
@@ -33,11 +32,11 @@ versions had and the current one lacks (drift), with the date they vanished.`,
 				if err != nil {
 					return err
 				}
-				return printSources(cmd.OutOrStdout(), sources, output, time.Now())
+				return output.write(cmd, a, sourceList{sources: sources, now: time.Now()})
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	output = outputFlag(cmd, "table", "json")
 	cmd.AddCommand(newSourcesRemoveCommand(a))
 	return cmd
 }
@@ -111,16 +110,17 @@ func commonDir(sources []store.SourceInfo) string {
 	return prefix
 }
 
-func printSources(w io.Writer, sources []store.SourceInfo, format string, now time.Time) error {
-	switch format {
-	case "json":
-		if sources == nil {
-			sources = []store.SourceInfo{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sources)
-	case "table":
+// sourceList is what sources prints.
+type sourceList struct {
+	sources []store.SourceInfo
+	now     time.Time
+}
+
+func (l sourceList) jsonValue() (any, error) { return nonNilSlice(l.sources), nil }
+
+func (l sourceList) writeText(w io.Writer, _ int) error {
+	sources, now := l.sources, l.now
+	{
 		// Paths are shown below the folder they all share, named once.
 		base := commonDir(sources)
 		if base != "" {
@@ -142,5 +142,4 @@ func printSources(w io.Writer, sources []store.SourceInfo, format string, now ti
 		}
 		return nil
 	}
-	return usageError{fmt.Errorf("-o %q: want table or json", format)}
 }

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"certgov/store"
 	"certgov/tui"
@@ -23,7 +20,7 @@ func newTUICommand(a *app) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd.Context(), func(s *store.Store) error {
-				return runDashboard(cmd.Context(), s, policyFile, a.actor(), cmd.InOrStdin(), cmd.OutOrStdout())
+				return runDashboard(cmd.Context(), s, policyFile, a.actor(), a.streams)
 			})
 		},
 	}
@@ -33,15 +30,15 @@ func newTUICommand(a *app) *cobra.Command {
 
 // runDashboard opens the dashboard on a terminal; elsewhere it says how to
 // get one.
-func runDashboard(ctx context.Context, s *store.Store, policyFile, actor string, in io.Reader, out io.Writer) error {
+func runDashboard(ctx context.Context, s *store.Store, policyFile, actor string, st streams) error {
 	policy, err := loadPolicy(policyFile)
 	if err != nil {
 		return err
 	}
-	if f, ok := out.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+	if !st.terminal {
 		return fmt.Errorf("the dashboard needs a terminal; for scripts use certgov ls, findings or sources")
 	}
-	p := tea.NewProgram(tui.New(tui.Options{Store: s, Policy: policy, Actor: actor}), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	p := tea.NewProgram(tui.New(tui.Options{Store: s, Policy: policy, Actor: actor}), tea.WithContext(ctx), tea.WithInput(st.in), tea.WithOutput(st.out))
 	_, err = p.Run()
 	// Stopped by a signal (the context): a normal end for a dashboard.
 	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, context.Canceled) {
