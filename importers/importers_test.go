@@ -17,9 +17,9 @@ import (
 
 	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 )
 
 const interopPassword = "s3cret"

@@ -47,8 +47,8 @@ func newContent(data []byte) *content {
 	}), jsonKind: sync.OnceValue(func() model.SourceKind { return detectJSON(data) })}
 }
 
-// when is the confidence c if ok, else 0.
-func when(ok bool, c int) int {
+// confidenceIf is the confidence c if ok, else 0.
+func confidenceIf(ok bool, c int) int {
 	if ok {
 		return c
 	}
@@ -57,47 +57,47 @@ func when(ok bool, c int) int {
 
 var formats = []format{
 	{kind: model.KindPEM, read: (*reader).readPEMFile,
-		sniff: func(c *content) int { return when(!c.json && bytes.Contains(c.data, pemBegin), 50) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && bytes.Contains(c.data, pemBegin), 50) }},
 	{kind: model.KindDER, read: (*reader).readDER,
-		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindDER, 40) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && c.derKind() == model.KindDER, 40) }},
 	{kind: model.KindPKCS7, read: (*reader).readPKCS7,
-		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindPKCS7, 40) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && c.derKind() == model.KindPKCS7, 40) }},
 	{kind: model.KindPKCS12, read: (*reader).readPKCS12,
-		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindPKCS12, 40) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && c.derKind() == model.KindPKCS12, 40) }},
 	{kind: model.KindJKS, read: (*reader).readJKS,
-		sniff: func(c *content) int { return when(bytes.HasPrefix(c.data, jksMagic), 100) }},
+		sniff: func(c *content) int { return confidenceIf(bytes.HasPrefix(c.data, jksMagic), 100) }},
 	{kind: model.KindCABundle, read: (*reader).readCABundle,
 		sniff: func(*content) int { return 0 }}, // a PEM file the PEM reader finds to hold anchors
 	{kind: model.KindPinList, read: (*reader).readPinList,
-		sniff: func(c *content) int { return when(!c.json && looksLikePinList(c.data), 20) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikePinList(c.data), 20) }},
 	{kind: model.KindOAuth, read: (*reader).readOAuthClients,
-		sniff: func(c *content) int { return when(c.json && c.jsonKind() == model.KindOAuth, 90) }},
+		sniff: func(c *content) int { return confidenceIf(c.json && c.jsonKind() == model.KindOAuth, 90) }},
 	{kind: model.KindKeycloak, read: (*reader).readKeycloak,
-		sniff: func(c *content) int { return when(c.json && c.jsonKind() == model.KindKeycloak, 90) }},
+		sniff: func(c *content) int { return confidenceIf(c.json && c.jsonKind() == model.KindKeycloak, 90) }},
 	{kind: model.KindNginx, read: (*reader).readNginx,
-		sniff: func(c *content) int { return when(!c.json && looksLikeNginx(c.data), 70) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeNginx(c.data), 70) }},
 	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
 		sniff: func(c *content) int {
 			if c.json {
-				return when(c.jsonKind() == model.KindEnvoy, 90)
+				return confidenceIf(c.jsonKind() == model.KindEnvoy, 90)
 			}
 			// A PEM file that quotes an Envoy setting in its comments is PEM.
-			return when(looksLikeEnvoy(c.data) && !bytes.HasPrefix(bytes.TrimSpace(c.data), pemBegin), 60)
+			return confidenceIf(looksLikeEnvoy(c.data) && !bytes.HasPrefix(bytes.TrimSpace(c.data), pemBegin), 60)
 		}},
 	{kind: model.KindKubernetes, read: (*reader).readKubernetes,
 		sniff: func(c *content) int {
 			if c.json {
-				return when(c.jsonKind() == model.KindKubernetes, 90)
+				return confidenceIf(c.jsonKind() == model.KindKubernetes, 90)
 			}
-			return when(looksLikeKubernetes(c.data), 80)
+			return confidenceIf(looksLikeKubernetes(c.data), 80)
 		}},
 	{kind: model.KindCRL, read: func(r *reader, data []byte) error { return r.readCRL(data, 0, "") },
-		sniff: func(c *content) int { return when(!c.json && c.derKind() == model.KindCRL, 40) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && c.derKind() == model.KindCRL, 40) }},
 	{kind: model.KindCSV, read: (*reader).readCSV,
-		sniff: func(c *content) int { return when(!c.json && looksLikeCSV(c.data), 30) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeCSV(c.data), 30) }},
 	{kind: kindJCEKS, notForced: true, read: func(*reader, []byte) error {
 		return errors.New("JCEKS keystores are not supported: convert with keytool -importkeystore -deststoretype pkcs12")
-	}, sniff: func(c *content) int { return when(bytes.HasPrefix(c.data, jceksMagic), 100) }},
+	}, sniff: func(c *content) int { return confidenceIf(bytes.HasPrefix(c.data, jceksMagic), 100) }},
 }
 
 // Kinds lists the formats that --kind accepts, in the table's order.

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/model/trust"
 )
 

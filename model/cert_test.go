@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/demo"
 )
 
 var day = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/demo"
 )
 
 func TestParseDNString(t *testing.T) {

@@ -192,3 +192,21 @@ func Relative(t, now time.Time) string {
 	}
 	return "in " + s
 }
+
+// OrDash is s, or "-" when s is empty: how tables and reports show a
+// value that is not there.
+func OrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ShortFingerprint is how tables and reports name a certificate: the
+// first 16 hex digits of its SHA-256 fingerprint ("-" for none).
+func ShortFingerprint(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16]
+	}
+	return OrDash(fp)
+}

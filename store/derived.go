@@ -29,13 +29,13 @@ type DerivedDifference struct {
 func (d DerivedDifference) String() string {
 	switch d.What {
 	case "missing":
-		return fmt.Sprintf("linked state: no row for %s (%s): it is missing from ls, findings, check and exports", d.Identity, shortFingerprint(d.Fingerprint))
+		return fmt.Sprintf("linked state: no row for %s (%s): it is missing from ls, findings, check and exports", d.Identity, model.ShortFingerprint(d.Fingerprint))
 	case "unexpected":
-		return fmt.Sprintf("linked state: a row for %s (%s), which the facts do not hold", d.Identity, shortFingerprint(d.Fingerprint))
+		return fmt.Sprintf("linked state: a row for %s (%s), which the facts do not hold", d.Identity, model.ShortFingerprint(d.Fingerprint))
 	case "entry findings":
 		return "linked state: the findings about trust entries are not what linking the facts gives"
 	}
-	return fmt.Sprintf("linked state of %s (%s) is not what linking its facts gives", d.Identity, shortFingerprint(d.Fingerprint))
+	return fmt.Sprintf("linked state of %s (%s) is not what linking its facts gives", d.Identity, model.ShortFingerprint(d.Fingerprint))
 }
 
 // AsState is d as the state checks list it, beside the values the trail

@@ -112,6 +112,12 @@ type migrationStep struct {
 // migrate brings the schema to len(migrations) in one transaction: every
 // pending version, or none. It returns the version found before.
 func (s *Store) migrate(ctx context.Context) (before int, err error) {
+	// A current schema is read without a transaction: a writing one would
+	// wait for every other writer (an import holds SQLite's write lock
+	// for seconds) just to find nothing to do.
+	if before, err = s.dialect.schemaVersion(ctx, s.db); err != nil || before == len(migrations) {
+		return before, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"certgov/store/storetest"
 )
@@ -133,4 +134,35 @@ func schemaOf(t *testing.T, db *sql.DB, columns, indexes string) map[string]bool
 		rows.Close()
 	}
 	return schema
+}
+
+// Opening a database whose schema is current takes no lock: a dashboard
+// or a read opens while an import holds SQLite's write lock for seconds.
+func TestOpenDoesNotWaitForWriters(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite's file write lock")
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	writer, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if err := s.dialect.beginOn(ctx, writer); err != nil {
+		t.Fatal(err)
+	}
+	defer writer.ExecContext(ctx, "ROLLBACK")
+	// The busy timeout is ten seconds: an Open that waited for the lock
+	// would outlast this.
+	openCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	other, err := Open(openCtx, path)
+	if err != nil {
+		t.Fatalf("open while another connection writes: %v", err)
+	}
+	other.Close()
 }

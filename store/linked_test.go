@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 )
 
 // The stored linked state must always equal what linking from the raw
@@ -35,7 +35,7 @@ func TestStoredStateEqualsRelinking(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			dir := t.TempDir()
-			if err := estate.Write(dir); err != nil {
+			if err := storetest.WriteEstate(estate, dir); err != nil {
 				t.Fatal(err)
 			}
 			s, err := Open(ctx, storetest.Location(t, filepath.Join(t.TempDir(), "p.db")))
@@ -286,7 +286,7 @@ func linkOne(t *testing.T, s *Store, fp string, relink bool) string {
 		t.Fatal(err)
 	}
 	record.Sources = nil // show lists occurrences itself
-	if err := rv.Link(&record); err != nil {
+	if err := rv.Link(ctx, &record); err != nil {
 		t.Fatal(err)
 	}
 	record.Sources = nil
@@ -460,7 +460,7 @@ func demoStore(t *testing.T) (*Store, string) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := estate.Write(dir); err != nil {
+	if err := storetest.WriteEstate(estate, dir); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Open(context.Background(), storetest.Location(t, filepath.Join(t.TempDir(), "demo.db")))
@@ -477,7 +477,7 @@ func demoStore(t *testing.T) (*Store, string) {
 func TestSharedKeysKeptWithTheState(t *testing.T) {
 	s, _ := demoStore(t)
 	ctx := context.Background()
-	rv := &Review{s: s, ctx: ctx}
+	rv := &Review{s: s}
 	if _, current, err := s.loadLinkedSummary(ctx, rv); err != nil || !current {
 		t.Fatalf("summary: current %v, %v", current, err)
 	}

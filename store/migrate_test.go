@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/demo"
 )
 
 // A database made by the previous certgov (schema 4) keeps one identity

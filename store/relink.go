@@ -102,49 +102,10 @@ type relinked struct {
 }
 
 func (s *Store) relink(ctx context.Context, force bool) (done relinked, err error) {
-	rv := &Review{s: s, ctx: ctx, keepChains: true}
-	stored, current, err := s.loadLinkedSummary(ctx, rv)
-	if err != nil || (current && !force) {
+	plan, err := s.planRelink(ctx, force)
+	if err != nil || plan == nil {
 		return done, err
 	}
-	if err := rv.loadSourcePaths(ctx); err != nil {
-		return done, err
-	}
-	if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
-		return done, err
-	}
-	actingCAs := slices.Sorted(maps.Keys(rv.actingCAs))
-	var touched map[string]bool // nil: every certificate
-	if !force && stored != nil {
-		if touched, err = s.touchedByPending(ctx, actingCAs, stored.ActingCAs); err != nil {
-			return done, err
-		}
-	}
-	// Chain verification commits its own cache first, so that it is
-	// done before this transaction takes the write lock.
-	if err := rv.prepareLinkingOf(ctx, touched); err != nil {
-		return done, err
-	}
-	anchorList := slices.Sorted(maps.Keys(rv.chains.AnchorNames))
-	if touched != nil && !slices.Equal(stored.Anchors, anchorList) {
-		// A certificate a CA file names arrived: what chains to it changes.
-		touched = nil
-		if err := rv.prepareLinkingOf(ctx, nil); err != nil {
-			return done, err
-		}
-	}
-	anchors := map[string]int{}
-	for i, fp := range anchorList {
-		anchors[fp] = i + 1
-	}
-	if touched != nil {
-		// The entries' findings count every admission: those of the
-		// certificates not relinked come from their stored state.
-		if err := rv.noteStoredAdmissions(ctx, anchorList, touched); err != nil {
-			return done, err
-		}
-	}
-
 	// The writes go to random places of the read table's fingerprint
 	// index: this connection gets the writer's larger page cache.
 	conn, err := s.db.Conn(ctx)
@@ -160,8 +121,82 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	defer tx.Rollback()
-	if err := deleteLinked(ctx, tx, touched); err != nil {
+	if done.certificates, err = s.writeLinked(ctx, tx, plan); err != nil {
 		return done, err
+	}
+	if err := s.writeLinkedSummary(ctx, tx, plan); err != nil {
+		return done, err
+	}
+	done.all, done.chainsChecked = plan.touched == nil, plan.rv.chains.Verified
+	return done, tx.Commit()
+}
+
+// relinkPlan is what a relink links and with what: the review prepared
+// for the certificates to relink (touched; nil: every one) and the
+// anchors, numbered as stored states name them.
+type relinkPlan struct {
+	rv         *Review
+	touched    map[string]bool
+	anchorList []string
+	anchors    map[string]int // anchor fingerprint → its number in anchorList, from 1
+	actingCAs  []string
+}
+
+// planRelink prepares a relink: nil when the stored state is current and
+// force is not set. A partial relink takes the certificates the pending
+// changes touched, unless a certificate a CA file names arrived.
+func (s *Store) planRelink(ctx context.Context, force bool) (*relinkPlan, error) {
+	rv := &Review{s: s, keepChains: true}
+	stored, current, err := s.loadLinkedSummary(ctx, rv)
+	if err != nil || (current && !force) {
+		return nil, err
+	}
+	if err := rv.loadSourcePaths(ctx); err != nil {
+		return nil, err
+	}
+	if rv.actingCAs, err = s.ActingCAs(ctx); err != nil {
+		return nil, err
+	}
+	p := &relinkPlan{rv: rv, actingCAs: slices.Sorted(maps.Keys(rv.actingCAs))}
+	if !force && stored != nil {
+		if p.touched, err = s.touchedByPending(ctx, p.actingCAs, stored.ActingCAs); err != nil {
+			return nil, err
+		}
+	}
+	// Chain verification commits its own cache first, so that it is
+	// done before the relink's transaction takes the write lock.
+	if err := rv.prepareLinkingOf(ctx, p.touched); err != nil {
+		return nil, err
+	}
+	p.anchorList = slices.Sorted(maps.Keys(rv.chains.AnchorNames))
+	if p.touched != nil && !slices.Equal(stored.Anchors, p.anchorList) {
+		// A certificate a CA file names arrived: what chains to it changes.
+		p.touched = nil
+		if err := rv.prepareLinkingOf(ctx, nil); err != nil {
+			return nil, err
+		}
+	}
+	p.anchors = map[string]int{}
+	for i, fp := range p.anchorList {
+		p.anchors[fp] = i + 1
+	}
+	if p.touched != nil {
+		// The entries' findings count every admission: those of the
+		// certificates not relinked come from their stored state.
+		if err := rv.noteStoredAdmissions(ctx, p.anchorList, p.touched); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// writeLinked links the plan's certificates and writes their states, and
+// when each certificate of their identities is current; it returns how
+// many it linked.
+func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int, error) {
+	rv, touched := p.rv, p.touched
+	if err := deleteLinked(ctx, tx, touched); err != nil {
+		return 0, err
 	}
 	rows := newRowBatch(tx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)`, 6)
 	// A full relink streams every identity in order, so their periods are
@@ -169,7 +204,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	var periods *periodWriter
 	if touched == nil {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods`); err != nil {
-			return done, err
+			return 0, err
 		}
 		periods = newPeriodWriter(tx)
 	}
@@ -178,6 +213,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		sourceIDs[path] = id
 	}
 	identities := map[identityRef]bool{}
+	linked := 0
 	store := func(r *model.Record) error {
 		ref := identityRef{r.IdentityName, r.IdentityKey}
 		if periods != nil {
@@ -192,10 +228,11 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		for _, path := range r.Sources {
 			st.Sources = append(st.Sources, sourceIDs[path])
 		}
-		done.certificates++
+		linked++
 		return rows.add(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
-			encodeFacts(&r.Certificate), encodeState(st, anchors))
+			encodeFacts(&r.Certificate), encodeState(st, p.anchors))
 	}
+	var err error
 	if touched == nil {
 		err = s.EachRecord(ctx, store)
 	} else {
@@ -207,41 +244,39 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if err == nil && periods != nil {
 		err = periods.flush(ctx)
 	}
-	if err != nil {
-		return done, err
+	if err != nil || len(identities) == 0 {
+		return linked, err
 	}
 	// When each certificate is current, for the identities relinked.
-	if len(identities) > 0 {
-		err := rewritePeriods(ctx, tx, slices.SortedFunc(maps.Keys(identities), func(a, b identityRef) int {
-			return strings.Compare(a.name+"\x00"+a.key, b.name+"\x00"+b.key)
-		}))
-		if err != nil {
-			return done, err
-		}
-	}
+	return linked, rewritePeriods(ctx, tx, slices.SortedFunc(maps.Keys(identities), func(a, b identityRef) int {
+		return strings.Compare(a.name+"\x00"+a.key, b.name+"\x00"+b.key)
+	}))
+}
+
+// writeLinkedSummary writes what every read takes from the linked state
+// as a whole, and marks nothing pending.
+func (s *Store) writeLinkedSummary(ctx context.Context, tx *sql.Tx, p *relinkPlan) error {
 	shared, err := s.sharedKeysOf(ctx, tx)
 	if err != nil {
-		return done, err
+		return err
 	}
 	lookalikes, err := identityLookalikes(ctx, tx)
 	if err != nil {
-		return done, err
+		return err
 	}
+	rv := p.rv
 	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
-		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: anchorList, ActingCAs: actingCAs, SharedKeys: shared,
+		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: p.anchorList, ActingCAs: p.actingCAs, SharedKeys: shared,
 		LookalikeNames: lookalikes})
 	if err != nil {
-		return done, err
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM relink_pending`); err != nil {
-		return done, err
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO linked_summary(id, version, summary) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary`, strconv.Itoa(linkerVersion), string(summary)); err != nil {
-		return done, err
-	}
-	done.all, done.chainsChecked = touched == nil, rv.chains.Verified
-	return done, tx.Commit()
+	_, err = tx.ExecContext(ctx, `INSERT INTO linked_summary(id, version, summary) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary`, strconv.Itoa(linkerVersion), string(summary))
+	return err
 }
 
 // deleteLinked removes the stored states about to be written again.

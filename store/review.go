@@ -43,7 +43,6 @@ type Review struct {
 	// stored: the linked state kept by Reindex is current, so records
 	// take their trust, chain and CA facts from it instead of linking.
 	stored        bool
-	ctx           context.Context
 	trustChecked  bool
 	entryFindings []model.Finding
 	refTemplates  map[int64]model.TrustRef
@@ -58,7 +57,7 @@ type Review struct {
 // NewReview loads what linking needs: trust entries, verified chains,
 // revocations, exposed keys and imported governance values.
 func (s *Store) NewReview(ctx context.Context) (*Review, error) {
-	rv := &Review{s: s, ctx: ctx}
+	rv := &Review{s: s}
 	var err error
 	if rv.exposed, err = s.ExposedKeys(ctx); err != nil {
 		return nil, err
@@ -255,14 +254,14 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 }
 
 // Link fills in r's owner, trust entries, trust model and revocation.
-func (rv *Review) Link(r *model.Record) error {
+func (rv *Review) Link(ctx context.Context, r *model.Record) error {
 	state := ""
 	if rv.stored {
 		var err error
-		if state, err = rv.s.linkedStateOf(rv.ctx, r.FingerprintSHA256); err != nil {
+		if state, err = rv.s.linkedStateOf(ctx, r.FingerprintSHA256); err != nil {
 			return err
 		}
-		if err := rv.loadTemplatesFor(rv.ctx, []string{state}); err != nil {
+		if err := rv.loadTemplatesFor(ctx, []string{state}); err != nil {
 			return err
 		}
 	}

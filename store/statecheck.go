@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -179,18 +181,60 @@ func (s *Store) VerifyStateFull(ctx context.Context) ([]StateDifference, error) 
 }
 
 // verifyStateOf is VerifyState on events already read; full checks the
-// items' snapshots too.
+// items' snapshots too. It compares each kind of governance value the
+// trail explains, in turn, with the tables.
 func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([]StateDifference, error) {
-	var err error
-	// Only the certificates the trail and the exceptions name: loading
-	// every certificate would cost most of the check at 100,000.
+	c := &stateCheck{s: s, names: map[int64]string{}, identityOf: map[string]int64{}}
+	if err := c.nameCertificates(ctx, events); err != nil {
+		return nil, err
+	}
+	c.trail = foldTrail(events, c.identityOf)
+	c.diffs = append([]StateDifference(nil), c.trail.unplaced...)
+	for _, compare := range []func(context.Context) error{c.compareOwnersAndReviews, c.compareExceptions} {
+		if err := compare(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.compareCampaigns(ctx, full); err != nil {
+		return nil, err
+	}
+	return c.diffs, nil
+}
+
+// stateCheck is verifyStateOf under way: the trail folded into the values
+// it explains, and the differences found so far.
+type stateCheck struct {
+	s          *Store
+	trail      *governanceFold
+	identityOf map[string]int64 // the certificates the trail and exceptions name → identity
+	names      map[int64]string // identity names, for the differences' subjects
+	diffs      []StateDifference
+}
+
+func (c *stateCheck) add(what, subject, inTable, inTrail string) {
+	if inTable != inTrail {
+		c.diffs = append(c.diffs, StateDifference{What: what, Subject: subject, InTable: inTable, InTrail: inTrail})
+	}
+}
+
+func (c *stateCheck) identityName(id int64) string {
+	if n, ok := c.names[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("identity #%d", id)
+}
+
+// nameCertificates finds the identity of each certificate the trail and
+// the exceptions name: only those, since loading every certificate would
+// cost most of the check at 100,000.
+func (c *stateCheck) nameCertificates(ctx context.Context, events []Event) error {
 	named := map[string]bool{}
 	for i := range events {
 		if events[i].Fingerprint != "" {
 			named[events[i].Fingerprint] = true
 		}
 	}
-	err = s.eachRow(ctx, `SELECT DISTINCT fingerprint_sha256 FROM exceptions`, nil, func(rows *sql.Rows) error {
+	err := c.s.eachRow(ctx, `SELECT DISTINCT fingerprint_sha256 FROM exceptions`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var fp string
 			if err := rows.Scan(&fp); err != nil {
@@ -201,16 +245,10 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	identityOf := map[string]int64{}
-	names := map[int64]string{}
-	fps := make([]string, 0, len(named))
-	for fp := range named {
-		fps = append(fps, fp)
-	}
-	err = inChunks(fps, func(in string, args []any) error {
-		return s.eachRow(ctx, `SELECT c.fingerprint_sha256, i.id, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id
+	return inChunks(slices.Collect(maps.Keys(named)), func(in string, args []any) error {
+		return c.s.eachRow(ctx, `SELECT c.fingerprint_sha256, i.id, i.name FROM certificates c JOIN identities i ON i.id = c.identity_id
 			WHERE c.fingerprint_sha256 IN `+in, args, func(rows *sql.Rows) error {
 			for rows.Next() {
 				var fp, name string
@@ -218,31 +256,18 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([
 				if err := rows.Scan(&fp, &id, &name); err != nil {
 					return err
 				}
-				identityOf[fp], names[id] = id, name
+				c.identityOf[fp], c.names[id] = id, name
 			}
 			return rows.Err()
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	f := foldTrail(events, identityOf)
-	diffs := append([]StateDifference(nil), f.unplaced...)
-	add := func(what, subject, inTable, inTrail string) {
-		if inTable != inTrail {
-			diffs = append(diffs, StateDifference{What: what, Subject: subject, InTable: inTable, InTrail: inTrail})
-		}
-	}
-	identityName := func(id int64) string {
-		if n, ok := names[id]; ok {
-			return n
-		}
-		return fmt.Sprintf("identity #%d", id)
-	}
+}
 
-	// Owners and review dates.
+// compareOwnersAndReviews compares owners and review dates.
+func (c *stateCheck) compareOwnersAndReviews(ctx context.Context) error {
+	f := c.trail
 	seen := map[int64]bool{}
-	err = s.eachRow(ctx, `SELECT id, name, coalesce(owner, ''), expires_at FROM identities WHERE owner IS NOT NULL OR expires_at IS NOT NULL`, nil, func(rows *sql.Rows) error {
+	err := c.s.eachRow(ctx, `SELECT id, name, coalesce(owner, ''), expires_at FROM identities WHERE owner IS NOT NULL OR expires_at IS NOT NULL`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id int64
 			var name, owner string
@@ -250,14 +275,14 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([
 			if err := rows.Scan(&id, &name, &owner, &expires); err != nil {
 				return err
 			}
-			seen[id], names[id] = true, name
-			add("owner", identityName(id), owner, f.owners[id])
-			add("review date", identityName(id), dateText(expires), f.reviews[id])
+			seen[id], c.names[id] = true, name
+			c.add("owner", c.identityName(id), owner, f.owners[id])
+			c.add("review date", c.identityName(id), dateText(expires), f.reviews[id])
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, m := range []struct {
 		what   string
@@ -265,14 +290,18 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([
 	}{{"owner", f.owners}, {"review date", f.reviews}} {
 		for id, v := range m.values {
 			if !seen[id] {
-				add(m.what, identityName(id), "", v)
+				c.add(m.what, c.identityName(id), "", v)
 			}
 		}
 	}
+	return nil
+}
 
-	// Exceptions: every decision row, in order, per certificate.
+// compareExceptions compares every exception decision, in order, per
+// certificate.
+func (c *stateCheck) compareExceptions(ctx context.Context) error {
 	tableExceptions := map[string][]trailException{}
-	err = s.eachRow(ctx, `SELECT fingerprint_sha256, state, reason, until, decided_by, decided_at FROM exceptions ORDER BY id`, nil, func(rows *sql.Rows) error {
+	err := c.s.eachRow(ctx, `SELECT fingerprint_sha256, state, reason, until, decided_by, decided_at FROM exceptions ORDER BY id`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var fp string
 			var e trailException
@@ -286,11 +315,11 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, fp := range sortedUnion(tableExceptions, f.exceptions) {
-		table, trail := tableExceptions[fp], f.exceptions[fp]
-		subject := identityName(identityOf[fp]) + " (" + shortFingerprint(fp) + ")"
+	for _, fp := range sortedUnion(tableExceptions, c.trail.exceptions) {
+		table, trail := tableExceptions[fp], c.trail.exceptions[fp]
+		subject := c.identityName(c.identityOf[fp]) + " (" + model.ShortFingerprint(fp) + ")"
 		for i := range max(len(table), len(trail)) {
 			var inTable, inTrail string
 			if i < len(table) {
@@ -299,71 +328,80 @@ func (s *Store) verifyStateOf(ctx context.Context, events []Event, full bool) ([
 			if i < len(trail) {
 				inTrail = trail[i].String()
 			}
-			add(fmt.Sprintf("exception decision %d", i+1), subject, inTable, inTrail)
+			c.add(fmt.Sprintf("exception decision %d", i+1), subject, inTable, inTrail)
 		}
 	}
+	return nil
+}
 
-	// Campaigns, in start order, and their items' decisions.
-	cs, err := s.Campaigns(ctx)
+// compareCampaigns compares the campaigns, in start order, their items'
+// decisions and the items they were started with (full: their snapshots
+// too).
+func (c *stateCheck) compareCampaigns(ctx context.Context, full bool) error {
+	cs, err := c.s.Campaigns(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
-	for i := range max(len(cs), len(f.campaigns)) {
+	for i := range max(len(cs), len(c.trail.campaigns)) {
 		var inTable, inTrail string
 		var trail *trailCampaign
 		if i < len(cs) {
 			inTable = campaignText(&cs[i])
 		}
-		if i < len(f.campaigns) {
-			trail = f.campaigns[i]
+		if i < len(c.trail.campaigns) {
+			trail = c.trail.campaigns[i]
 			inTrail = trail.String()
 		}
-		subject := fmt.Sprintf("campaign %d", i+1)
-		add("campaign", subject, inTable, inTrail)
+		c.add("campaign", fmt.Sprintf("campaign %d", i+1), inTable, inTrail)
 		if i >= len(cs) || trail == nil {
 			continue
 		}
-		subject = "campaign " + cs[i].Name
-		err := s.eachRow(ctx, `SELECT fingerprint, identity, decision, comment, reviewer, decided_at FROM campaign_items WHERE campaign_id = ?`, []any{cs[i].ID}, func(rows *sql.Rows) error {
-			for rows.Next() {
-				var fp, identity string
-				var d trailDecision
-				var at sql.NullInt64
-				if err := rows.Scan(&fp, &identity, &d.decision, &d.comment, &d.reviewer, &at); err != nil {
-					return err
-				}
-				d.at = at.Int64
-				want, ok := trail.decisions[fp]
-				switch {
-				case ok:
-				case trail.closed:
-					want = trailDecision{decision: DecisionUndecided}
-				}
-				add("decision", subject+", "+identity, d.String(), want.String())
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return nil, err
-		}
-		if trail.digests.items == "" {
-			continue // started before certgov bound items to the trail
-		}
-		got, err := campaignItemDigests(ctx, s.db, cs[i].ID, full)
-		if err != nil {
-			return nil, err
-		}
-		if got.items != trail.digests.items {
-			add("items", subject, "items whose identities or certificates hash to "+shortFingerprint(got.items),
-				"the items it was started with ("+shortFingerprint(trail.digests.items)+")")
-		}
-		if full && got.snapshots != trail.digests.snapshots {
-			add("snapshots at launch", subject, "snapshots that hash to "+shortFingerprint(got.snapshots),
-				"the snapshots it was started with ("+shortFingerprint(trail.digests.snapshots)+")")
+		if err := c.compareCampaignItems(ctx, &cs[i], trail, full); err != nil {
+			return err
 		}
 	}
-	return diffs, nil
+	return nil
+}
+
+func (c *stateCheck) compareCampaignItems(ctx context.Context, campaign *Campaign, trail *trailCampaign, full bool) error {
+	subject := "campaign " + campaign.Name
+	err := c.s.eachRow(ctx, `SELECT fingerprint, identity, decision, comment, reviewer, decided_at FROM campaign_items WHERE campaign_id = ?`, []any{campaign.ID}, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp, identity string
+			var d trailDecision
+			var at sql.NullInt64
+			if err := rows.Scan(&fp, &identity, &d.decision, &d.comment, &d.reviewer, &at); err != nil {
+				return err
+			}
+			d.at = at.Int64
+			want, ok := trail.decisions[fp]
+			if !ok && trail.closed {
+				want = trailDecision{decision: DecisionUndecided}
+			}
+			c.add("decision", subject+", "+identity, d.String(), want.String())
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	if trail.digests.items == "" {
+		return nil // started before certgov bound items to the trail
+	}
+	got, err := campaignItemDigests(ctx, c.s.db, campaign.ID, full)
+	if err != nil {
+		return err
+	}
+	if got.items != trail.digests.items {
+		c.add("items", subject, "items whose identities or certificates hash to "+model.ShortFingerprint(got.items),
+			"the items it was started with ("+model.ShortFingerprint(trail.digests.items)+")")
+	}
+	if full && got.snapshots != trail.digests.snapshots {
+		c.add("snapshots at launch", subject, "snapshots that hash to "+model.ShortFingerprint(got.snapshots),
+			"the snapshots it was started with ("+model.ShortFingerprint(trail.digests.snapshots)+")")
+	}
+	return nil
 }
 
 // campaignText is a campaign row in the words trailCampaign.String uses.
@@ -393,11 +431,4 @@ func sortedUnion[V any](a, b map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func shortFingerprint(fp string) string {
-	if len(fp) > 16 {
-		return fp[:16]
-	}
-	return fp
 }

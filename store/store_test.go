@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/store"
 	"certgov/store/storetest"
 )

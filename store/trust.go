@@ -132,80 +132,130 @@ type chainedName struct {
 // way. keep: store what was verified in the cache; reads do not, so that
 // no read writes.
 func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[string]bool, keep bool) (*Chains, error) {
-	out := &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}}
-	partial := map[string]bool{}
-	for _, e := range entries {
-		if e.Kind == model.EntryCA {
-			partial[e.Value] = partial[e.Value] || e.Match == model.MatchPartialChain
-		}
+	w := newChainWork(entries)
+	if len(w.partial) == 0 {
+		return w.out, nil
 	}
-	if len(partial) == 0 {
-		return out, nil
+	if err := w.loadCAs(ctx, s); err != nil {
+		return nil, err
 	}
-	var anchors, intermediates []*x509.Certificate
-	roots := map[string]bool{}
-	keys := caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}}
-	add := func(fp, subject, issuer, name string, der []byte, selfSigned bool) {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return
-		}
-		key := caKey{fingerprint: fp, issuer: issuer, selfIssued: issuer == subject}
-		// An anchor is an intermediate too, so that chains through a
-		// trusted issuing CA reach the trusted root above it as well.
-		intermediates = append(intermediates, c)
-		isPartial, isAnchor := partial[fp]
-		if isAnchor {
-			out.AnchorNames[fp] = name + " (sha256:" + fp[:16] + "…)"
-			if selfSigned {
-				roots[fp] = true
-			}
-			if selfSigned || isPartial {
-				anchors = append(anchors, c)
-				key.role = "anchor"
-				if isPartial {
-					key.role = "partial anchor"
-				}
-			}
-		}
-		keys.bySubject[subject] = append(keys.bySubject[subject], key)
+	if err := w.findCandidates(ctx, s, only); err != nil {
+		return nil, err
 	}
-	// CA certificates that issued none of the imported ones cannot be in a
-	// chain but as its anchor, and anchors are added below: at scale most
-	// CA:TRUE certificates are `openssl req -x509` client certificates.
-	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, c.issuer_normalized, i.name, c.der, c.self_signed
-		FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.is_ca = 1
-		AND EXISTS (SELECT 1 FROM certificates k WHERE k.issuer_normalized = c.subject_normalized AND k.self_issued = 0)
-		ORDER BY 1`)
+	if len(w.todo) == 0 {
+		return w.out, nil
+	}
+	chains, err := s.verifyChains(ctx, trust.NewChainVerifier(w.anchors, w.intermediates, w.roots), w.todo)
 	if err != nil {
 		return nil, err
 	}
-	loaded := map[string]bool{}
-	for rows.Next() {
-		var fp, subject, issuer, name string
-		var der []byte
-		var selfSigned bool
-		if err := rows.Scan(&fp, &subject, &issuer, &name, &der, &selfSigned); err != nil {
-			rows.Close()
-			return nil, err
+	for i, c := range w.todo {
+		if chains[i] != nil { // nil: not a certificate Go parses
+			w.out.Verified++
+			w.remember(c, *chains[i])
 		}
-		loaded[fp] = true
-		add(fp, subject, issuer, name, der, selfSigned)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if !keep {
+		return w.out, nil
+	}
+	return w.out, s.cacheChains(ctx, w.todo, chains)
+}
+
+// chainWork is chainsOf under way: the anchors and CA certificates a
+// chain may go through, the certificates whose chains are still to be
+// verified, and what was found.
+type chainWork struct {
+	out *Chains
+	// partial holds the anchors' fingerprints: true for an anchor that
+	// ends a chain where it stands (partial-chain), false for one that
+	// must be a self-signed root.
+	partial       map[string]bool
+	anchors       []*x509.Certificate
+	intermediates []*x509.Certificate
+	roots         map[string]bool // self-signed anchors
+	keys          caKeys
+	// interned keeps one copy of each anchor fingerprint chain ends name,
+	// not one per certificate.
+	interned map[string]string
+	todo     []chainCandidate
+}
+
+func newChainWork(entries []StoredEntry) *chainWork {
+	w := &chainWork{
+		out:      &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}},
+		partial:  map[string]bool{},
+		roots:    map[string]bool{},
+		keys:     caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}},
+		interned: map[string]string{},
+	}
+	for _, e := range entries {
+		if e.Kind == model.EntryCA {
+			w.partial[e.Value] = w.partial[e.Value] || e.Match == model.MatchPartialChain
+		}
+	}
+	return w
+}
+
+// addCA adds a CA certificate or an anchor to the pool chains are built
+// from.
+func (w *chainWork) addCA(fp, subject, issuer, name string, der []byte, selfSigned bool) {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return
+	}
+	key := caKey{fingerprint: fp, issuer: issuer, selfIssued: issuer == subject}
+	// An anchor is an intermediate too, so that chains through a trusted
+	// issuing CA reach the trusted root above it as well.
+	w.intermediates = append(w.intermediates, c)
+	isPartial, isAnchor := w.partial[fp]
+	if isAnchor {
+		w.out.AnchorNames[fp] = name + " (sha256:" + model.ShortFingerprint(fp) + "…)"
+		if selfSigned {
+			w.roots[fp] = true
+		}
+		if selfSigned || isPartial {
+			w.anchors = append(w.anchors, c)
+			key.role = "anchor"
+			if isPartial {
+				key.role = "partial anchor"
+			}
+		}
+	}
+	w.keys.bySubject[subject] = append(w.keys.bySubject[subject], key)
+}
+
+// loadCAs loads the CA certificates that issued imported ones, and every
+// anchor.
+func (w *chainWork) loadCAs(ctx context.Context, s *Store) error {
+	// CA certificates that issued none of the imported ones cannot be in a
+	// chain but as its anchor, and anchors are added below: at scale most
+	// CA:TRUE certificates are `openssl req -x509` client certificates.
+	loaded := map[string]bool{}
+	err := s.eachRow(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, c.issuer_normalized, i.name, c.der, c.self_signed
+		FROM certificates c JOIN identities i ON i.id = c.identity_id WHERE c.is_ca = 1
+		AND EXISTS (SELECT 1 FROM certificates k WHERE k.issuer_normalized = c.subject_normalized AND k.self_issued = 0)
+		ORDER BY 1`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp, subject, issuer, name string
+			var der []byte
+			var selfSigned bool
+			if err := rows.Scan(&fp, &subject, &issuer, &name, &der, &selfSigned); err != nil {
+				return err
+			}
+			loaded[fp] = true
+			w.addCA(fp, subject, issuer, name, der, selfSigned)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
 	}
 	// Anchors without CA:TRUE: self-signed client certificates listed in
 	// a CA file, truststore entries.
-	var others []string
-	for fp := range partial {
-		if !loaded[fp] {
-			others = append(others, fp)
+	for _, fp := range slices.Sorted(maps.Keys(w.partial)) {
+		if loaded[fp] {
+			continue
 		}
-	}
-	slices.Sort(others)
-	for _, fp := range others {
 		var subject, issuer, name string
 		var der []byte
 		var selfSigned bool
@@ -214,38 +264,43 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 		if err != nil {
 			continue // an entry whose certificate was not stored (unparsable)
 		}
-		add(fp, subject, issuer, name, der, selfSigned)
+		w.addCA(fp, subject, issuer, name, der, selfSigned)
 	}
+	return nil
+}
 
-	var todo []chainCandidate
-	// Chain ends name few anchors: one copy of each fingerprint, not one
-	// per certificate.
-	interned := map[string]string{}
-	remember := func(c chainCandidate, chain model.Chain) {
-		for i, e := range chain.Ends {
-			if fp, ok := interned[e.Anchor]; ok {
-				chain.Ends[i].Anchor = fp
-			} else {
-				interned[e.Anchor] = e.Anchor
-			}
-		}
-		out.ByCertificate[c.fp] = chain
-		if !chain.Verified() || roots[c.fp] {
-			return
-		}
-		var ends []string
-		for _, e := range chain.Ends {
-			ends = append(ends, e.Anchor)
-		}
-		for _, key := range []string{c.nameDN, c.nameURI} {
-			if key != "" {
-				n := out.chainedNames[key]
-				n.identity = c.identity
-				n.anchors = append(n.anchors, ends...)
-				out.chainedNames[key] = n
-			}
+// remember records c's chain, and the names of a certificate whose chain
+// verified (to recognise lookalikes).
+func (w *chainWork) remember(c chainCandidate, chain model.Chain) {
+	for i, e := range chain.Ends {
+		if fp, ok := w.interned[e.Anchor]; ok {
+			chain.Ends[i].Anchor = fp
+		} else {
+			w.interned[e.Anchor] = e.Anchor
 		}
 	}
+	w.out.ByCertificate[c.fp] = chain
+	if !chain.Verified() || w.roots[c.fp] {
+		return
+	}
+	var ends []string
+	for _, e := range chain.Ends {
+		ends = append(ends, e.Anchor)
+	}
+	for _, key := range []string{c.nameDN, c.nameURI} {
+		if key != "" {
+			n := w.out.chainedNames[key]
+			n.identity = c.identity
+			n.anchors = append(n.anchors, ends...)
+			w.out.chainedNames[key] = n
+		}
+	}
+}
+
+// findCandidates takes each certificate of only (nil: all) that could
+// have a chain: from the cache when its possible issuers are unchanged,
+// else onto todo.
+func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[string]bool) error {
 	consider := func(rows *sql.Rows) error {
 		for rows.Next() {
 			var c chainCandidate
@@ -254,7 +309,7 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &cachedKey, &cachedChain); err != nil {
 				return err
 			}
-			_, isAnchor := partial[c.fp]
+			_, isAnchor := w.partial[c.fp]
 			if selfIssued && !isAnchor {
 				continue // no issuer to chain to, and not listed as its own anchor
 			}
@@ -266,19 +321,19 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 					c.nameURI = "uri:" + uri
 				}
 			}
-			c.key = keys.of(issuer)
+			c.key = w.keys.of(issuer)
 			if cachedKey == c.key {
 				var chain model.Chain
 				if json.Unmarshal([]byte(cachedChain), &chain) == nil {
-					remember(c, chain)
+					w.remember(c, chain)
 					continue
 				}
 			}
-			if !selfIssued && len(keys.bySubject[issuer]) == 0 {
-				out.ByCertificate[c.fp] = model.Chain{Problem: "its issuer is not among the imported certificates"}
+			if !selfIssued && len(w.keys.bySubject[issuer]) == 0 {
+				w.out.ByCertificate[c.fp] = model.Chain{Problem: "its issuer is not among the imported certificates"}
 				continue
 			}
-			todo = append(todo, c)
+			w.todo = append(w.todo, c)
 		}
 		return rows.Err()
 	}
@@ -288,52 +343,36 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 		FROM certificates c JOIN identities i ON i.id = c.identity_id
 		LEFT JOIN chain_anchors ca ON ca.fingerprint_sha256 = c.fingerprint_sha256`
 	if only == nil {
-		err = s.eachRow(ctx, candidates, nil, consider)
-	} else {
-		err = inChunks(slices.Sorted(maps.Keys(only)), func(in string, args []any) error {
-			return s.eachRow(ctx, candidates+` WHERE c.fingerprint_sha256 IN `+in, args, consider)
-		})
+		return s.eachRow(ctx, candidates, nil, consider)
 	}
+	return inChunks(slices.Sorted(maps.Keys(only)), func(in string, args []any) error {
+		return s.eachRow(ctx, candidates+` WHERE c.fingerprint_sha256 IN `+in, args, consider)
+	})
+}
+
+// cacheChains stores the chains just verified with the key of the CA
+// certificates they could go through, for the next review.
+func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains []*model.Chain) error {
+	tx, err := s.beginTx(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(todo) == 0 {
-		return out, nil
-	}
-	chains, err := s.verifyChains(ctx, trust.NewChainVerifier(anchors, intermediates, roots), todo)
-	if err != nil {
-		return nil, err
-	}
-	var tx *sql.Tx
-	var cache *rowBatch
-	if keep {
-		if tx, err = s.beginTx(ctx); err != nil {
-			return nil, err
-		}
-		defer tx.Rollback()
-		cache = newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, ca_set, anchors)`, 3)
-		cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET ca_set = excluded.ca_set, anchors = excluded.anchors`
-	}
+	defer tx.Rollback()
+	cache := newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, ca_set, anchors)`, 3)
+	cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET ca_set = excluded.ca_set, anchors = excluded.anchors`
 	for i, c := range todo {
 		if chains[i] == nil {
-			continue // not a certificate Go parses
+			continue
 		}
-		out.Verified++
-		remember(c, *chains[i])
-		if keep {
-			list, _ := json.Marshal(*chains[i])
-			if err := cache.add(ctx, c.fp, c.key, string(list)); err != nil {
-				return nil, err
-			}
+		list, _ := json.Marshal(*chains[i])
+		if err := cache.add(ctx, c.fp, c.key, string(list)); err != nil {
+			return err
 		}
-	}
-	if !keep {
-		return out, nil
 	}
 	if err := cache.flush(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	return out, tx.Commit()
+	return tx.Commit()
 }
 
 // chainCandidate is a certificate whose chain is to be verified.

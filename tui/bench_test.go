@@ -13,9 +13,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/store"
 	"certgov/store/evidence"
 )
@@ -62,7 +62,7 @@ func estateDB(b *testing.B) string {
 		os.RemoveAll(dir)
 		e, err := demo.GenerateScale(time.Now(), estateCertificates, 7)
 		if err == nil {
-			err = e.Write(dir)
+			err = storetest.WriteEstate(e, dir)
 		}
 		if err != nil {
 			b.Fatal(err)

@@ -21,13 +21,9 @@ type campaignScreen struct {
 	campaign *store.Campaign
 	all      []*Row // undecided items, riskiest first
 	rows     []*Row // all, filtered
-	cursor   int
-	offset   int
-	// selection holds the items chosen with space or V (by identity
-	// name), all in view: c, v and n decide them all, after a
-	// confirmation naming the count. selectionNote says why it shrank.
-	selection     map[string]bool
-	selectionNote string
+	// listNav is over rows; the selection holds identity names: c, v
+	// and n decide them all, after a confirmation naming the count.
+	listNav
 	// showDecided lists the decided items instead of the queue (D): a
 	// decision there is changed with c, v or n, audited like the first.
 	showDecided bool
@@ -63,7 +59,7 @@ func (s *campaignScreen) refilter(now time.Time) {
 			s.rows = append(s.rows, r)
 		}
 	}
-	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+	s.clamp(len(s.rows))
 	s.selectName(current)
 	s.keepSelectionInView()
 }
@@ -78,20 +74,15 @@ func (s *campaignScreen) cursorName() string {
 
 // keepSelectionInView drops selected items the queue no longer shows,
 // and says so: a bulk decision must never reach items out of sight.
-func (s *campaignScreen) keepSelectionInView() {
-	if len(s.selection) == 0 {
-		return
+func (s *campaignScreen) keepSelectionInView() { s.keepSelectionIn(s.shownNames()) }
+
+// shownNames are the identities of the items shown, in order.
+func (s *campaignScreen) shownNames() []string {
+	names := make([]string, len(s.rows))
+	for i, r := range s.rows {
+		names[i] = r.IdentityName
 	}
-	shown := 0
-	for _, r := range s.rows {
-		if s.selection[r.IdentityName] {
-			shown++
-		}
-	}
-	if left := len(s.selection) - shown; left > 0 {
-		s.selection = nil
-		s.selectionNote = fmt.Sprintf("selection cleared (%d left the view)", left)
-	}
+	return names
 }
 
 // updateFilter handles keys while the queue's filter field has focus.
@@ -154,7 +145,7 @@ func (s *campaignScreen) decided(identity string) {
 	}
 	s.rows = remove(s.rows)
 	delete(s.selection, identity)
-	s.cursor = min(s.cursor, max(0, len(s.rows)-1))
+	s.clamp(len(s.rows))
 	// The cursor stays on its item; on the next one when its own went.
 	s.selectName(current)
 }
@@ -189,41 +180,19 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 		s.refilter(now)
 		return nil, false
 	case key.Matches(msg, k.Select):
-		s.selectionNote = ""
 		if r := s.selected(); r != nil {
-			if s.selection == nil {
-				s.selection = map[string]bool{}
-			}
-			if s.selection[r.IdentityName] {
-				delete(s.selection, r.IdentityName)
-			} else {
-				s.selection[r.IdentityName] = true
-			}
-			s.cursor = min(s.cursor+1, max(0, len(s.rows)-1))
+			s.toggle(r.IdentityName, len(s.rows))
 		}
 		return nil, false
 	case key.Matches(msg, k.SelectAll):
-		// Every item shown, or none when they all are.
-		s.selectionNote = ""
-		all := len(s.rows) > 0
-		for _, r := range s.rows {
-			all = all && s.selection[r.IdentityName]
-		}
-		s.selection = map[string]bool{}
-		if !all {
-			for _, r := range s.rows {
-				s.selection[r.IdentityName] = true
-			}
-		}
+		s.selectAll(s.shownNames())
 		return nil, false
 	}
 	if key.Matches(msg, k.Open) {
 		return s.selected(), s.selected() != nil
 	}
-	s.cursor = moveCursor(msg, k, s.cursor, len(s.rows), page)
-	// The offset moves only here, with the cursor: the view reads it
-	// (page is the body height less two; the table shows page-1 rows).
-	s.offset = scrolled(s.cursor, s.offset, max(1, page-1))
+	// page is the body height less two; the table shows page-1 rows.
+	s.move(msg, k, len(s.rows), page, page-1)
 	return nil, false
 }
 

@@ -88,24 +88,45 @@ func (s detailScreen) view(st Styles, width, height int, now time.Time) string {
 
 // lines are the pane's lines at a width.
 func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
-	r := &s.row
-	var lines []string
-	field := func(label, value string) {
-		lines = append(lines, st.Label.Render(pad(label, 16))+" "+value)
+	d := &detailLines{st: st}
+	s.addFacts(d, now)
+	s.addAdmission(d, width)
+	s.addFindings(d)
+	s.addWhereAndHistory(d)
+	for i := range d.lines {
+		d.lines[i] = truncate(d.lines[i], width)
 	}
-	section := func(title string) {
-		lines = append(lines, "", st.Label.Render(title))
-	}
+	return d.lines
+}
+
+// detailLines collects the detail's lines: labelled fields, titled
+// sections, plain lines.
+type detailLines struct {
+	st    Styles
+	lines []string
+}
+
+func (d *detailLines) add(lines ...string) { d.lines = append(d.lines, lines...) }
+
+func (d *detailLines) field(label, value string) {
+	d.add(d.st.Label.Render(pad(label, 16)) + " " + value)
+}
+
+func (d *detailLines) section(title string) { d.add("", d.st.Label.Render(title)) }
+
+// addFacts adds the identity's governance and its certificate's facts.
+func (s detailScreen) addFacts(d *detailLines, now time.Time) {
+	r, st := &s.row, d.st
 	if s.preview {
-		lines = append(lines, st.Title.Render(r.IdentityName))
+		d.add(st.Title.Render(r.IdentityName))
 	} else {
-		lines = append(lines, st.Title.Render(r.IdentityName)+st.Dim.Render("   esc back · y copies the fingerprint"))
+		d.add(st.Title.Render(r.IdentityName) + st.Dim.Render("   esc back · y copies the fingerprint"))
 	}
-	field("Owner", orDash(r.Owner))
+	d.field("Owner", model.OrDash(r.Owner))
 	if !r.ExpiresAt.IsZero() {
-		field("Review by", r.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(r.ExpiresAt, now)+")")
+		d.field("Review by", r.ExpiresAt.Format("2006-01-02")+" ("+model.Relative(r.ExpiresAt, now)+")")
 	}
-	field("Trust model", r.TrustModel)
+	d.field("Trust model", r.TrustModel)
 	if e := r.Exception; e != nil {
 		text := string(e.State) + " by " + e.DecidedBy + " on " + e.DecidedAt.Format("2006-01-02") + ": " + e.Reason
 		if e.State == model.ExceptionApproved {
@@ -114,44 +135,49 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 				text = st.Error.Render("ENDED ") + text
 			}
 		}
-		field("Exception", text)
+		d.field("Exception", text)
 	}
 	expiry := "expires " + model.Relative(r.NotAfter, now)
 	if r.ExpiredAt(now) {
 		expiry = "EXPIRED " + model.Relative(r.NotAfter, now)
 	}
-	field("Validity", fmt.Sprintf("%s to %s (%s)", r.NotBefore.Format("2006-01-02"), r.NotAfter.Format("2006-01-02"), expiryStyle(st, r, now).Render(expiry)))
-	field("Subject", r.Subject)
-	field("Issuer", r.Issuer)
-	field("Signed", r.SigningLabel())
-	field("SANs", sansText(r.SANs))
-	field("Key", r.KeyLabel()+"   signature "+r.SignatureAlgorithm)
-	field("Serial", r.Serial)
-	field("SHA-256", r.FingerprintSHA256)
-	field("SPKI SHA-256", r.SPKISHA256)
+	d.field("Validity", fmt.Sprintf("%s to %s (%s)", r.NotBefore.Format("2006-01-02"), r.NotAfter.Format("2006-01-02"), expiryStyle(st, r, now).Render(expiry)))
+	d.field("Subject", r.Subject)
+	d.field("Issuer", r.Issuer)
+	d.field("Signed", r.SigningLabel())
+	d.field("SANs", sansText(r.SANs))
+	d.field("Key", r.KeyLabel()+"   signature "+r.SignatureAlgorithm)
+	d.field("Serial", r.Serial)
+	d.field("SHA-256", r.FingerprintSHA256)
+	d.field("SPKI SHA-256", r.SPKISHA256)
 	if r.Revoked {
-		field("Revoked", st.Error.Render("yes, by the CRL in "+r.RevokedBy))
+		d.field("Revoked", st.Error.Render("yes, by the CRL in "+r.RevokedBy))
 	}
 
-	// The servers that admit it, each with why and whether a handshake
-	// passes today; then the standalone trust stores that list it.
+}
+
+// addAdmission adds the servers that admit the certificate, each with why
+// and whether a handshake passes today; then the standalone trust stores
+// that list it.
+func (s detailScreen) addAdmission(d *detailLines, width int) {
+	r, st := &s.row, d.st
 	admitting := model.AdmittingServers(r.Trust)
-	section(fmt.Sprintf("Admitted by (%d servers)", len(admitting)))
+	d.section(fmt.Sprintf("Admitted by (%d servers)", len(admitting)))
 	if len(admitting) == 0 {
 		why := "no imported server admits it"
 		if r.Chain.Problem != "" && !r.Chain.Verified() {
 			why += ": " + r.Chain.Problem
 		}
-		lines = append(lines, st.Dim.Render("  "+why))
+		d.add(st.Dim.Render("  " + why))
 	}
 	for _, a := range admitting {
 		verdict := st.Dim.Render("passes today")
 		if a.RefusedNow != "" {
 			verdict = st.Error.Render("refused now: " + a.RefusedNow)
 		}
-		lines = append(lines, "  "+a.Server+"  "+verdict)
+		d.add("  " + a.Server + "  " + verdict)
 		for _, reason := range a.Reasons {
-			lines = append(lines, st.Dim.Render("    "+reason))
+			d.add(st.Dim.Render("    " + reason))
 		}
 	}
 	var stores []model.TrustRef
@@ -161,56 +187,67 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 		}
 	}
 	if len(stores) > 0 {
-		section(fmt.Sprintf("Listed in standalone trust stores (%d)", len(stores)))
+		d.section(fmt.Sprintf("Listed in standalone trust stores (%d)", len(stores)))
 	}
 	for _, t := range stores {
 		// The place on a line of its own, cut from the left so that the
 		// host and the file name stay readable at any width.
-		lines = append(lines, fmt.Sprintf("  %-12s %s", t.Kind, t.Entry))
+		d.add(fmt.Sprintf("  %-12s %s", t.Kind, t.Entry))
 		where := ""
 		if t.Location != "" {
 			where = " (" + t.Location + ")"
 		}
-		lines = append(lines, st.Dim.Render("               "+model.ElideSource(t.Source, max(16, width-17-utf8.RuneCountInString(where)))+where))
+		d.add(st.Dim.Render("               " + model.ElideSource(t.Source, max(16, width-17-utf8.RuneCountInString(where))) + where))
 		if t.Anchor != "" {
-			lines = append(lines, st.Dim.Render("               via "+t.Anchor))
+			d.add(st.Dim.Render("               via " + t.Anchor))
 		}
 	}
 
-	section(fmt.Sprintf("Findings (%d)", len(r.Findings)))
+}
+
+// addFindings adds the certificate's findings with their frameworks.
+func (s detailScreen) addFindings(d *detailLines) {
+	r, st := &s.row, d.st
+	d.section(fmt.Sprintf("Findings (%d)", len(r.Findings)))
 	if len(r.Findings) == 0 {
-		lines = append(lines, st.Dim.Render("  none"))
+		d.add(st.Dim.Render("  none"))
 	}
 	for _, f := range r.Findings {
-		lines = append(lines, "  "+st.Severity(f.Severity).Render(pad(string(f.Severity), 8))+" "+f.Code+": "+f.Message)
-		lines = append(lines, st.Dim.Render("           "+strings.Join(f.Frameworks, ", ")))
+		d.add("  " + st.Severity(f.Severity).Render(pad(string(f.Severity), 8)) + " " + f.Code + ": " + f.Message)
+		d.add(st.Dim.Render("           " + strings.Join(f.Frameworks, ", ")))
 	}
 
-	section("Found in")
+}
+
+// addWhereAndHistory adds the files the certificate was found in, the
+// identity's certificates and its governance history.
+func (s detailScreen) addWhereAndHistory(d *detailLines) {
+	r, st := &s.row, d.st
+	d.section("Found in")
 	for _, src := range r.Sources {
-		lines = append(lines, "  "+src)
+		d.add("  " + src)
 	}
 
-	section(fmt.Sprintf("Certificates of this identity (%d)", r.Versions))
+	d.section(fmt.Sprintf("Certificates of this identity (%d)", r.Versions))
 	switch {
 	case s.preview:
-		lines = append(lines, st.Dim.Render("  enter shows them all"))
+		d.add(st.Dim.Render("  enter shows them all"))
 	case s.identity == nil:
-		lines = append(lines, st.Dim.Render("  loading…"))
+		d.add(st.Dim.Render("  loading…"))
 	default:
 		for i, c := range s.identity.Certificates {
 			mark := "  "
 			if i == s.identity.Current {
 				mark = "* "
 			}
-			lines = append(lines, fmt.Sprintf("%s%s  %s to %s", mark, c.FingerprintSHA256[:16], c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02")))
+			d.add(fmt.Sprintf("%s%s  %s to %s", mark, model.ShortFingerprint(c.FingerprintSHA256), c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02")))
 		}
 	}
 
 	if !s.preview {
-		section(fmt.Sprintf("History (%d)", len(s.history)))
+		d.section(fmt.Sprintf("History (%d)", len(s.history)))
 		if len(s.history) == 0 {
-			lines = append(lines, st.Dim.Render("  no decision recorded yet: o owner · e expiration · a approve · x reject"))
+			d.add(st.Dim.Render("  no decision recorded yet: o owner · e expiration · a approve · x reject"))
 		}
 		for i := len(s.history) - 1; i >= 0; i-- {
 			e := s.history[i]
@@ -218,13 +255,9 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 			if e.Reason != "" {
 				line += " — " + e.Reason
 			}
-			lines = append(lines, line)
+			d.add(line)
 		}
 	}
-	for i := range lines {
-		lines[i] = truncate(lines[i], width)
-	}
-	return lines
 }
 
-func sansText(s model.SANs) string { return orDash(strings.Join(s.Labeled(), ", ")) }
+func sansText(s model.SANs) string { return model.OrDash(strings.Join(s.Labeled(), ", ")) }

@@ -16,9 +16,9 @@ import (
 // registration without an approved exception, riskiest first: expired,
 // then weak, then the most widely trusted.
 type exceptionsScreen struct {
-	ds             *Dataset
-	queue          []int // indexes into ds.Rows
-	cursor, offset int
+	ds    *Dataset
+	queue []int // indexes into ds.Rows
+	listNav
 }
 
 func pending(r *Row, now time.Time) bool {
@@ -51,7 +51,7 @@ func (s *exceptionsScreen) setData(ds *Dataset, now time.Time) {
 		}
 		return ti < tj
 	})
-	s.cursor = min(s.cursor, max(0, len(s.queue)-1))
+	s.clamp(len(s.queue))
 }
 
 func slicesContains(list []string, v string) bool {
@@ -74,10 +74,8 @@ func (s *exceptionsScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (*Row
 	if key.Matches(msg, k.Open) {
 		return s.selected(), s.selected() != nil
 	}
-	s.cursor = moveCursor(msg, k, s.cursor, len(s.queue), page)
-	// The offset moves only here, with the cursor: the view reads it
-	// (page is the body height less two; the table shows page-1 rows).
-	s.offset = scrolled(s.cursor, s.offset, max(1, page-1))
+	// page is the body height less two; the table shows page-1 rows.
+	s.move(msg, k, len(s.queue), page, page-1)
 	return nil, false
 }
 

@@ -27,7 +27,7 @@ var identityColumns = []column{
 		func(a, b *Row, _ time.Time) bool {
 			return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName)
 		}},
-	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return orDash(r.Owner) },
+	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return model.OrDash(r.Owner) },
 		func(a, b *Row, _ time.Time) bool { return a.Owner < b.Owner }},
 	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return r.TrustShort() },
 		func(a, b *Row, _ time.Time) bool { return a.TrustShort() < b.TrustShort() }},
@@ -55,13 +55,6 @@ func exceptionState(r *Row, now time.Time) string {
 	return "-"
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func issuerShort(r *Row) string { return r.issuer }
 
 // findingsCell names the count and the worst severity in words, so that
@@ -80,15 +73,9 @@ type identitiesScreen struct {
 	ds      *Dataset
 	sorted  []int // every row index, in sort order; re-sorted only when the sort changes
 	order   []int // sorted, filtered: what the table shows
-	cursor  int   // position in order
-	offset  int   // first visible position
+	listNav       // over order; the selection holds identity keys
 	sortCol int
 	reverse bool
-
-	selection map[string]bool // identity keys chosen with space or V, all in view
-	// selectionNote says why the selection shrank: selected rows left the
-	// view (a filter, a reload), and actions only apply to what is shown.
-	selectionNote string
 
 	filter filterField
 }
@@ -191,26 +178,21 @@ func (s *identitiesScreen) refresh(now time.Time) {
 			s.order = append(s.order, i)
 		}
 	}
-	s.cursor = min(s.cursor, max(0, len(s.order)-1))
+	s.clamp(len(s.order))
 	s.keepSelectionInView()
 }
 
 // keepSelectionInView drops selected rows the view no longer shows, and
 // says so: a bulk action must never reach rows the reviewer cannot see.
-func (s *identitiesScreen) keepSelectionInView() {
-	if len(s.selection) == 0 {
-		return
+func (s *identitiesScreen) keepSelectionInView() { s.keepSelectionIn(s.shownKeys()) }
+
+// shownKeys are the identity keys of the rows shown, in order.
+func (s *identitiesScreen) shownKeys() []string {
+	keys := make([]string, len(s.order))
+	for j, i := range s.order {
+		keys[j] = s.ds.Rows[i].IdentityKey
 	}
-	shown := make(map[string]bool, len(s.selection))
-	for _, i := range s.order {
-		if k := s.ds.Rows[i].IdentityKey; s.selection[k] {
-			shown[k] = true
-		}
-	}
-	if left := len(s.selection) - len(shown); left > 0 {
-		s.selection = nil
-		s.selectionNote = fmt.Sprintf("selection cleared (%d left the view)", left)
-	}
+	return keys
 }
 
 // applyFilter sets the filter from another screen (overview, findings).
@@ -261,66 +243,16 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 			return &s.ds.Rows[s.order[s.cursor]], true
 		}
 	case key.Matches(msg, k.Select):
-		s.selectionNote = ""
 		if r := s.selected(); r != nil {
-			if s.selection == nil {
-				s.selection = map[string]bool{}
-			}
-			if s.selection[r.IdentityKey] {
-				delete(s.selection, r.IdentityKey)
-			} else {
-				s.selection[r.IdentityKey] = true
-			}
-			s.cursor = min(s.cursor+1, len(s.order)-1)
+			s.toggle(r.IdentityKey, len(s.order))
 		}
 	case key.Matches(msg, k.SelectAll):
-		s.selectionNote = ""
-		if len(s.selection) > 0 {
-			s.selection = nil
-		} else {
-			s.selection = map[string]bool{}
-			for _, i := range s.order {
-				s.selection[s.ds.Rows[i].IdentityKey] = true
-			}
-		}
+		s.selectAll(s.shownKeys())
 	default:
-		s.cursor = moveCursor(msg, k, s.cursor, len(s.order), page)
-		// The offset moves only here, with the cursor: the view reads it
-		// (page is the body height less two; the table shows page-1 rows).
-		s.offset = scrolled(s.cursor, s.offset, max(1, page-1))
+		// page is the body height less two; the table shows page-1 rows.
+		s.move(msg, k, len(s.order), page, page-1)
 	}
 	return nil, false
-}
-
-// scrolled is the first visible position that keeps the cursor in a
-// window of rows lines.
-func scrolled(cursor, offset, rows int) int {
-	if cursor < offset {
-		return cursor
-	}
-	if cursor >= offset+rows {
-		return cursor - rows + 1
-	}
-	return offset
-}
-
-// moveCursor applies the movement keys shared by every list.
-func moveCursor(msg tea.KeyPressMsg, k KeyMap, cursor, n, page int) int {
-	switch {
-	case key.Matches(msg, k.Up):
-		cursor--
-	case key.Matches(msg, k.Down):
-		cursor++
-	case key.Matches(msg, k.Top):
-		cursor = 0
-	case key.Matches(msg, k.Bottom):
-		cursor = n - 1
-	case key.Matches(msg, k.PageUp):
-		cursor -= page
-	case key.Matches(msg, k.PageDown):
-		cursor += page
-	}
-	return max(0, min(cursor, n-1))
 }
 
 // visibleColumns drops the least important columns until the row fits.

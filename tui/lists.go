@@ -24,25 +24,23 @@ type listItem struct {
 // listScreen is a list of items (findings by code, sources, audit
 // events); build makes its items from a dataset.
 type listScreen struct {
-	items          []listItem
-	cursor, offset int
-	build          func(ds *Dataset, now time.Time) []listItem
-	title          string
+	items []listItem
+	listNav
+	build func(ds *Dataset, now time.Time) []listItem
+	title string
 }
 
 func (s *listScreen) setItems(items []listItem) {
 	s.items = items
-	s.cursor = min(s.cursor, max(0, len(items)-1))
+	s.clamp(len(items))
 }
 
 func (s *listScreen) update(msg tea.KeyPressMsg, k KeyMap, page int) (listItem, bool) {
 	if key.Matches(msg, k.Open) && s.cursor < len(s.items) {
 		return s.items[s.cursor], true
 	}
-	s.cursor = moveCursor(msg, k, s.cursor, len(s.items), page)
-	// The offset moves only here, with the cursor: the view reads it
-	// (page is the body height less two; the table shows page-2 rows).
-	s.offset = scrolled(s.cursor, s.offset, max(1, page-2))
+	// page is the body height less two; the list shows page-2 rows.
+	s.move(msg, k, len(s.items), page, page-2)
 	return listItem{}, false
 }
 

@@ -24,9 +24,9 @@ type overviewItem struct {
 }
 
 type overviewScreen struct {
-	ds     *Dataset
-	items  []overviewItem
-	cursor int
+	ds      *Dataset
+	items   []overviewItem
+	listNav // its numbers are laid out in columns: all of them are shown
 }
 
 // countMatching counts the rows a filter expression matches.
@@ -83,7 +83,7 @@ func (s *overviewScreen) setData(ds *Dataset, now time.Time) {
 		add("owners", o.owner, "owner:"+o.owner+" !ca", 0)
 	}
 	add("owners", "(no owner)", "owner:none !ca", 0)
-	s.cursor = min(s.cursor, len(s.items)-1)
+	s.clamp(len(s.items))
 }
 
 // update moves through the numbers; enter returns the filter behind one.
@@ -91,7 +91,7 @@ func (s *overviewScreen) update(msg tea.KeyPressMsg, k KeyMap) (string, bool) {
 	if key.Matches(msg, k.Open) && s.cursor < len(s.items) {
 		return s.items[s.cursor].filter, true
 	}
-	s.cursor = moveCursor(msg, k, s.cursor, len(s.items), 3)
+	s.move(msg, k, len(s.items), 3, len(s.items))
 	return "", false
 }
 

@@ -62,12 +62,12 @@ func serverViews(servers []model.Server, rows []Row) []serverView {
 // it refuses now, who claims its names without its chain), and w asks
 // what would break without it.
 type serversScreen struct {
-	views          []serverView
-	cursor, offset int
-	open           bool   // one server's lists are shown
-	scroll         int    // within them
-	whatIf         string // the what-if answer for the open server, when asked
-	asking         bool
+	views []serverView
+	listNav
+	open   bool   // one server's lists are shown
+	scroll int    // within them
+	whatIf string // the what-if answer for the open server, when asked
+	asking bool
 }
 
 type whatIfMsg struct {
@@ -78,7 +78,7 @@ type whatIfMsg struct {
 
 func (s *serversScreen) setData(ds *Dataset, _ time.Time) {
 	s.views = ds.Servers
-	s.cursor = min(s.cursor, max(0, len(s.views)-1))
+	s.clamp(len(s.views))
 }
 
 func (s *serversScreen) selected() *serverView {
@@ -106,8 +106,7 @@ func (s *serversScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd 
 			s.scroll = max(0, s.scroll-map[bool]int{true: page, false: 1}[key.Matches(msg, m.keys.PageUp)])
 		}
 	default:
-		s.cursor = moveCursor(msg, m.keys, s.cursor, len(s.views), page)
-		s.offset = scrolled(s.cursor, s.offset, max(1, page-2))
+		s.move(msg, m.keys, len(s.views), page, page-2)
 	}
 	return nil
 }

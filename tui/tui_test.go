@@ -2,6 +2,7 @@ package tui
 
 import (
 	"certgov/store/storetest"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -13,9 +14,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/store"
 	"certgov/store/evidence"
 )
@@ -70,7 +71,7 @@ func buildDemoIn(t *testing.T, dir string, location func(testing.TB, string) str
 	if err := os.RemoveAll(filepath.Join(dir, "estate")); err != nil {
 		t.Fatal(err)
 	}
-	if err := estate.Write(filepath.Join(dir, "estate")); err != nil {
+	if err := storetest.WriteEstate(estate, filepath.Join(dir, "estate")); err != nil {
 		t.Fatal(err)
 	}
 	s, err := store.Open(context.Background(), location(t, filepath.Join(dir, "demo.db")))
@@ -448,17 +449,8 @@ func pressRun(t *testing.T, m Model, k string) Model {
 }
 
 func TestGovernanceInTheDashboard(t *testing.T) {
-	dir := t.TempDir()
-	estate, err := demo.Generate(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	estate.Write(filepath.Join(dir, "estate"))
-	s := openStore(t, filepath.Join(dir, "gov.db"))
+	s := buildDemo(t)
 	defer s.Close()
-	imp, _ := s.NewImport(context.Background())
-	opts := importers.Options{Password: []byte(demo.KeystorePassword), Known: imp.Known}
-	imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil)
 
 	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Actor: "carol@example.com"})
 	m = update(t, m, tea.WindowSizeMsg{Width: 140, Height: 40})
@@ -556,18 +548,21 @@ func TestGovernanceInTheDashboard(t *testing.T) {
 	if got := screenText(m); !strings.Contains(got, "History (1)") {
 		t.Fatalf("detail of %s, scrolled:\n%s", first, got)
 	}
-	_ = second
+	// The rejected exception is recorded as rejected, by the reviewer.
+	for _, r := range m.ds.Rows {
+		if r.IdentityName == second && r.Current {
+			if e := r.Exception; e == nil || e.State != model.ExceptionRejected || e.Reason != "partner left" || e.DecidedBy != cmp.Or(s.Login(), "carol@example.com") {
+				t.Fatalf("%s after the rejection: %+v", second, e)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s is no longer listed", second)
 }
 
 func TestCampaignQueue(t *testing.T) {
-	dir := t.TempDir()
-	estate, _ := demo.Generate(time.Now())
-	estate.Write(filepath.Join(dir, "estate"))
-	s := openStore(t, filepath.Join(dir, "c.db"))
+	s := buildDemo(t)
 	defer s.Close()
-	imp, _ := s.NewImport(context.Background())
-	opts := importers.Options{Password: []byte(demo.KeystorePassword), Known: imp.Known}
-	imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil)
 
 	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Actor: "erin"})
 	m = update(t, m, tea.WindowSizeMsg{Width: 140, Height: 40})
@@ -630,7 +625,7 @@ func TestCampaignQueue(t *testing.T) {
 	if m.campaign.filter.text != "" || len(m.campaign.rows) != len(m.campaign.all) {
 		t.Fatal("esc did not clear the queue's filter")
 	}
-	out := filepath.Join(dir, "evidence")
+	out := filepath.Join(t.TempDir(), "evidence")
 	m = press(t, m, "E")
 	m = typeText(t, m, out)
 	m = pressRun(t, m, "enter")

@@ -77,7 +77,7 @@ func newCampaignCommand(a *app) *cobra.Command {
 					if c.ClosedAt != nil {
 						state = "closed " + c.ClosedAt.Format("2006-01-02")
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", model.Printable(c.Name), state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), model.Printable(c.StartedBy), model.Printable(orDash(c.Scope)))
+					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s by %s\t%s\n", model.Printable(c.Name), state, c.Decided, c.Items, dueOf(&c), c.StartedAt.Format("2006-01-02"), model.Printable(c.StartedBy), model.Printable(model.OrDash(c.Scope)))
 				}
 				return tw.Flush()
 			})
@@ -177,14 +177,14 @@ func (st *campaignStatus) jsonValue() (any, error) {
 func (st *campaignStatus) writeText(w io.Writer, _ int) error {
 	c, s, ctx, paces := st.c, st.s, st.ctx, st.paces
 	{
-		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", model.Printable(c.Name), c.Decided, c.Items, dueOf(c), model.Printable(orDash(c.Scope)))
+		fmt.Fprintf(w, "campaign %s: %d of %d decided, due %s, scope %s\n", model.Printable(c.Name), c.Decided, c.Items, dueOf(c), model.Printable(model.OrDash(c.Scope)))
 		for _, p := range paces {
 			fmt.Fprintf(w, "  %s: %s\n", model.Printable(p.Reviewer), p)
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "IDENTITY\tDECISION\tREVIEWER\tCOMMENT")
 		err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
-			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), orDash(string(it.Decision)), clip(orDash(it.Reviewer), 30), clip(it.Comment, 50))
+			_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clip(it.Identity, 40), model.OrDash(string(it.Decision)), clip(model.OrDash(it.Reviewer), 30), clip(it.Comment, 50))
 			return err
 		})
 		if err != nil {

@@ -629,10 +629,44 @@ func TestCheck(t *testing.T) {
 	if r := certgov(t, "check", "--fail-on", "chain-unverified,untrusted", "-o", "json"); r.code != 1 {
 		t.Errorf("several codes: %+v", r)
 	}
-	narrow := certgov(t, "check", "--fail-on", "expiring", "--within", "1d", "-o", "json")
-	wide := certgov(t, "check", "--fail-on", "expiring", "--within", "60d", "-o", "json")
-	if len(narrow.stdout) >= len(wide.stdout) {
-		t.Error("--within does not widen the window")
+	// --within is the expiring window: each certificate the check names
+	// expires within it, and a wider window names more.
+	notAfter := map[string]time.Time{}
+	var records []struct {
+		Fingerprint string `json:"fingerprint_sha256"`
+		NotAfter    string `json:"not_after"`
+	}
+	if err := json.Unmarshal([]byte(certgov(t, "ls", "-o", "json").stdout), &records); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records {
+		notAfter[r.Fingerprint], _ = time.Parse(time.RFC3339, r.NotAfter)
+	}
+	expiringWithin := func(window string, days int) map[string]bool {
+		r := certgov(t, "check", "--fail-on", "expiring", "--within", window, "-o", "json")
+		var out struct {
+			Findings []model.Finding `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatalf("--within %s: %v\n%s", window, err, r.stdout)
+		}
+		named := map[string]bool{}
+		for _, f := range out.Findings {
+			if end := notAfter[f.FingerprintSHA256]; f.Code != "expiring" || end.Before(time.Now()) || end.After(time.Now().AddDate(0, 0, days)) {
+				t.Errorf("--within %s names %s (%s), which expires %s", window, f.Identity, f.Code, end)
+			}
+			named[f.FingerprintSHA256] = true
+		}
+		return named
+	}
+	day, twoMonths := expiringWithin("1d", 1), expiringWithin("60d", 60)
+	for fp := range day {
+		if !twoMonths[fp] {
+			t.Errorf("%s expires within a day but not within 60 days", fp)
+		}
+	}
+	if len(twoMonths) <= len(day) {
+		t.Errorf("--within 60d names %d certificates, 1d %d: the window does not widen", len(twoMonths), len(day))
 	}
 	if r := certgov(t, "check", "--fail-on", "nonsense"); r.code != 2 {
 		t.Errorf("unknown code: %+v", r)

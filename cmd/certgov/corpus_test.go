@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
+	"certgov/model/demo"
 )
 
 // writeCorpus writes about n certificates below dir in the shapes real

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/store"
 )
 
@@ -81,7 +81,7 @@ func buildDemo(ctx context.Context, dbPath string, w io.Writer, now time.Time) e
 	if err != nil {
 		return fmt.Errorf("generating the demo estate: %w", err)
 	}
-	if err := estate.Write(estateDir); err != nil {
+	if err := writeEstate(estate, estateDir); err != nil {
 		return fmt.Errorf("writing the demo estate: %w", err)
 	}
 	s, err := store.Open(ctx, dbPath)
@@ -190,4 +190,19 @@ func removeOldDemo(ctx context.Context, dbPath string) error {
 		}
 	}
 	return os.MkdirAll(filepath.Dir(dbPath), 0o700)
+}
+
+// writeEstate writes a generated estate below dir: folders 0700, files
+// 0600, since the estate holds (throwaway) private keys.
+func writeEstate(e *demo.Estate, dir string) error {
+	for _, p := range e.Paths() {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, e.Files[p], 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }

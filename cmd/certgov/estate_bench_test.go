@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
+	"certgov/model/demo"
 	"certgov/store"
 	"certgov/store/storetest"
 )
@@ -53,8 +53,8 @@ func benchEstate(b *testing.B, n int) string {
 	return dir
 }
 
-// writeEstate writes the scaled estate named by "N:DIR".
-func writeEstate(spec string) int {
+// writeScaledEstate writes the scaled estate named by "N:DIR".
+func writeScaledEstate(spec string) int {
 	var n int
 	var dir string
 	if _, err := fmt.Sscanf(spec, "%d:%s", &n, &dir); err != nil {
@@ -63,7 +63,7 @@ func writeEstate(spec string) int {
 	}
 	e, err := demo.GenerateScale(time.Now(), n, 7)
 	if err == nil {
-		err = e.Write(dir)
+		err = writeEstate(e, dir)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -51,13 +51,6 @@ finding:CODE to select by code. --policy reads a JSON policy file:
 	return cmd
 }
 
-func shortFingerprint(fp string) string {
-	if len(fp) < 12 {
-		return "-"
-	}
-	return fp[:12]
-}
-
 func loadPolicy(path string) (model.Policy, error) {
 	if path == "" {
 		return model.DefaultPolicy(), nil
@@ -103,7 +96,7 @@ func (l findingList) writeText(w io.Writer, width int) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tOWNER\tFINGERPRINT\tMESSAGE")
 	for _, fd := range l {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd), 24), shortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd), 24), model.ShortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
 	}
 	if len(l) == 0 {
 		fmt.Fprintln(tw, "(no findings)")

@@ -257,8 +257,8 @@ func newExceptionListCommand(a *app) *cobra.Command {
 				tw := newTable(w)
 				fmt.Fprintln(tw, "IDENTITY\tOWNER\tSTATUS\tUNTIL\tDECIDED BY\tREASON\tFINGERPRINT")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(orDash(r.Owner), 24), r.Status, orDash(r.Until),
-						clip(orDash(r.DecidedBy), 20), clip(orDash(r.Reason), 40), r.Fingerprint[:16])
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(model.OrDash(r.Owner), 24), r.Status, model.OrDash(r.Until),
+						clip(model.OrDash(r.DecidedBy), 20), clip(model.OrDash(r.Reason), 40), r.Fingerprint[:16])
 				}
 				return tw.Flush()
 			}})
@@ -360,17 +360,10 @@ func (shown eventList) writeText(w io.Writer, _ int) error {
 				subject = strings.TrimSpace("campaign " + e.Campaign + " " + e.Identity)
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Format("2006-01-02 15:04"), clip(e.ActedBy(), 40), model.Printable(e.Action),
-				clip(orDash(subject), 46), clip(orDash(e.Before), 30), clip(orDash(e.After), 40), clip(e.Reason, 40))
+				clip(model.OrDash(subject), 46), clip(model.OrDash(e.Before), 30), clip(model.OrDash(e.After), 40), clip(e.Reason, 40))
 		}
 		return tw.Flush()
 	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func containsAnyFold(needle string, values ...string) bool {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
+	"certgov/model/demo"
 )
 
 // A partner's certificate whose names carry terminal escapes (OSC 52

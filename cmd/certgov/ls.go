@@ -138,7 +138,7 @@ func (c lsColumns) row(r *model.Record, now time.Time) []string {
 	if !c.notAfter {
 		fp = r.FingerprintSHA256[:12]
 	}
-	row := []string{fp, clip(r.IdentityName, c.identityLen), clip(orDash(r.Owner), c.ownerLen), r.SigningShort()}
+	row := []string{fp, clip(r.IdentityName, c.identityLen), clip(model.OrDash(r.Owner), c.ownerLen), r.SigningShort()}
 	if c.key {
 		row = append(row, r.KeyLabel())
 	}

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		os.Exit(runUntilSignalled(argv, os.Stdin, os.Stdout, os.Stderr))
 	}
 	if spec := os.Getenv("CERTGOV_WRITE_ESTATE"); spec != "" {
-		os.Exit(writeEstate(spec))
+		os.Exit(writeScaledEstate(spec))
 	}
 	os.Exit(storetest.RunBoth(m))
 }

@@ -149,11 +149,11 @@ func printWhatIf(w io.Writer, res *store.WhatIfResult) {
 	}
 	fmt.Fprintf(w, "\n%d identit%s would lose their last admitting server:\n", len(res.LoseAll), map[bool]string{true: "y", false: "ies"}[len(res.LoseAll) == 1])
 	for _, c := range res.LoseAll {
-		fmt.Fprintf(w, "  %s (%s): loses %s\n", model.Printable(c.Identity), shortFingerprint(c.Fingerprint), model.Printable(strings.Join(c.Loses, ", ")))
+		fmt.Fprintf(w, "  %s (%s): loses %s\n", model.Printable(c.Identity), model.ShortFingerprint(c.Fingerprint), model.Printable(strings.Join(c.Loses, ", ")))
 	}
 	fmt.Fprintf(w, "\n%d identit%s keep access elsewhere:\n", len(res.KeepSome), map[bool]string{true: "y", false: "ies"}[len(res.KeepSome) == 1])
 	for _, c := range res.KeepSome {
-		fmt.Fprintf(w, "  %s (%s): loses %s, keeps %s\n", model.Printable(c.Identity), shortFingerprint(c.Fingerprint),
+		fmt.Fprintf(w, "  %s (%s): loses %s, keeps %s\n", model.Printable(c.Identity), model.ShortFingerprint(c.Fingerprint),
 			model.Printable(strings.Join(c.Loses, ", ")), model.Printable(strings.Join(c.Keeps, ", ")))
 	}
 }

@@ -84,7 +84,7 @@ func show(ctx context.Context, s *store.Store, ref string, now time.Time) (print
 	if err != nil {
 		return printed{}, err
 	}
-	if err := rv.Link(&record); err != nil {
+	if err := rv.Link(ctx, &record); err != nil {
 		return printed{}, err
 	}
 	named, err := rv.NamedAnchorFiles(ctx)

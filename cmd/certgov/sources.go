@@ -77,7 +77,7 @@ forgotten is an audit event.`,
 					return "", err
 				}
 				if len(forgotten) == 0 {
-					return "", fmt.Errorf("no current source is %s", model.Printable(orDash(key+host)))
+					return "", fmt.Errorf("no current source is %s", model.Printable(model.OrDash(key+host)))
 				}
 				return fmt.Sprintf("forgot %d sources: %s", len(forgotten), strings.Join(forgotten, ", ")), nil
 			})

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/model/trust"
 )
 

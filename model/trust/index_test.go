@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/model/trust"
 )
 

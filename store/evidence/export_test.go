@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"certgov/cmd/certgov/demo"
 	"certgov/importers"
 	"certgov/model"
+	"certgov/model/demo"
 	"certgov/store"
 )
 
@@ -24,7 +24,7 @@ func demoStore(t *testing.T) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := estate.Write(filepath.Join(dir, "estate")); err != nil {
+	if err := storetest.WriteEstate(estate, filepath.Join(dir, "estate")); err != nil {
 		t.Fatal(err)
 	}
 	s, err := store.Open(context.Background(), storetest.Location(t, filepath.Join(dir, "demo.db")))

@@ -162,7 +162,7 @@ func (r *report) addItem(it *attestationItem) []string {
 		}
 		decision := string(it.Decision)
 		r.groups[decision]++
-		r.parts.row("items-"+decision, []string{it.Identity, owner, trust, atLaunch, atExport, orDash(decision), reviewer, decided, it.Comment})
+		r.parts.row("items-"+decision, []string{it.Identity, owner, trust, atLaunch, atExport, model.OrDash(decision), reviewer, decided, it.Comment})
 	}
 	return []string{it.Identity, it.Fingerprint, string(it.Decision), it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport}
 }
@@ -170,7 +170,7 @@ func (r *report) addItem(it *attestationItem) []string {
 func (r *report) addFinding(f model.Finding) {
 	r.findings[f.Code]++
 	r.severities[string(f.Severity)]++
-	r.parts.row("findings", []string{string(f.Severity), f.Code, orDash(f.Identity), shortFP(f.FingerprintSHA256), f.Message})
+	r.parts.row("findings", []string{string(f.Severity), f.Code, model.OrDash(f.Identity), model.ShortFingerprint(f.FingerprintSHA256), f.Message})
 }
 
 func (r *report) addEntryFindings(findings []model.Finding) {
@@ -208,26 +208,13 @@ func (r *report) addExceptions(decisions []store.ExceptionDecision, t *trailInfo
 		}
 		out = append(out, j)
 		by := store.ActorText(j.DecidedBy, j.For, j.RunBy)
-		r.exceptions = append(r.exceptions, []string{j.Identity, shortFP(j.Fingerprint), string(j.State), orDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
+		r.exceptions = append(r.exceptions, []string{j.Identity, model.ShortFingerprint(j.Fingerprint), string(j.State), model.OrDash(j.Until), j.Reason, by, d.DecidedAt.Format("2006-01-02 15:04 UTC"), j.Status})
 	}
 	return out
 }
 
-func shortFP(fp string) string {
-	if len(fp) > 16 {
-		return fp[:16]
-	}
-	return fp
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func when(t *time.Time) string {
+// timeOrDash is a time as the report shows it, "-" for none.
+func timeOrDash(t *time.Time) string {
 	if t == nil {
 		return "-"
 	}
@@ -239,20 +226,20 @@ func (r *report) header() [][2]string {
 	var h [][2]string
 	add := func(label, value string) { h = append(h, [2]string{label, value}) }
 	if c := r.campaign; c != nil {
-		add("Scope", orDash(c.Scope))
+		add("Scope", model.OrDash(c.Scope))
 		closed := "still open at export"
 		if c.ClosedAt != nil {
-			closed = when(c.ClosedAt)
+			closed = timeOrDash(c.ClosedAt)
 		}
-		add("Period", when(&c.StartedAt)+" to "+closed)
+		add("Period", timeOrDash(&c.StartedAt)+" to "+closed)
 		due := "-"
 		if c.Due != nil {
 			due = c.Due.Format("2006-01-02")
 		}
 		add("Due", due)
-		add("Opened by", r.actedBy(r.trail.start, c.StartedBy)+" at "+when(&c.StartedAt))
+		add("Opened by", r.actedBy(r.trail.start, c.StartedBy)+" at "+timeOrDash(&c.StartedAt))
 		if c.ClosedAt != nil {
-			add("Closed by", r.actedBy(r.trail.close, c.ClosedBy)+" at "+when(c.ClosedAt))
+			add("Closed by", r.actedBy(r.trail.close, c.ClosedBy)+" at "+timeOrDash(c.ClosedAt))
 		} else {
 			add("Closed by", "not closed")
 		}
@@ -300,8 +287,8 @@ func (r *report) signOff() [][2]string {
 	var s [][2]string
 	if c := r.campaign; c != nil {
 		if c.ClosedAt != nil {
-			s = append(s, [2]string{"Closed by", r.actedBy(r.trail.close, c.ClosedBy) + " at " + when(c.ClosedAt)})
-			s = append(s, [2]string{"Statement", orDash(c.Statement)})
+			s = append(s, [2]string{"Closed by", r.actedBy(r.trail.close, c.ClosedBy) + " at " + timeOrDash(c.ClosedAt)})
+			s = append(s, [2]string{"Statement", model.OrDash(c.Statement)})
 		} else {
 			s = append(s, [2]string{"Closed by", "not closed: no one has signed this campaign off"})
 		}

@@ -134,7 +134,7 @@ func VerifyBundle(ctx context.Context, dir string, pubPEM []byte, requireSignatu
 	if err != nil {
 		return nil, fmt.Errorf("audit.jsonl: %w", err)
 	}
-	checked = append(checked, fmt.Sprintf("audit.jsonl: %d events chain from %s to the head attestation.json quotes (%s)", n, shortFP(quoted.Log.PrevHash), shortFP(quoted.Head.Hash)))
+	checked = append(checked, fmt.Sprintf("audit.jsonl: %d events chain from %s to the head attestation.json quotes (%s)", n, model.ShortFingerprint(quoted.Log.PrevHash), model.ShortFingerprint(quoted.Head.Hash)))
 	if err := crossCheckExceptions(quoted.Exceptions, trail.exceptions, quoted.Log.FirstSeq <= 1); err != nil {
 		return nil, fmt.Errorf("attestation.json: %w", err)
 	}

@@ -72,21 +72,9 @@ type exceptionDecisionJSON struct {
 // governance state the trail does not explain: evidence must not vouch
 // for a row written behind certgov's back.
 func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, error) {
-	events, diffs, err := s.VerifyTrail(ctx)
+	events, diffs, err := exportable(ctx, s, o)
 	if err != nil {
-		return nil, fmt.Errorf("export refused: %w", err)
-	}
-	// The records, trust and findings the bundle quotes come from the
-	// derived tables: they must be what linking the facts gives.
-	derived, err := s.VerifyDerived(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("export refused: %w", err)
-	}
-	for _, d := range derived {
-		diffs = append(diffs, d.AsState())
-	}
-	if len(diffs) > 0 && !o.AllowUnverified {
-		return nil, &UnverifiedError{Differences: diffs}
+		return nil, err
 	}
 	var campaign *store.Campaign
 	if o.Campaign != "" {
@@ -102,21 +90,52 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 			return nil, err
 		}
 	}
-
-	log, err := writeAuditLog(&o, events)
-	if err != nil {
+	if rep.auditLog, err = writeAuditLog(&o, events); err != nil {
 		return nil, err
 	}
-	rep.auditLog = log
-
-	jsonFile, err := createBundleFile(&o, "attestation.json")
-	if err != nil {
+	if err := writeAttestation(ctx, s, &o, rep, campaign, diffs); err != nil {
 		return nil, err
+	}
+	if err := writeBundleFile(&o, "attestation.schema.json", model.AttestationSchema); err != nil {
+		return nil, err
+	}
+	return sealBundle(&o, rep)
+}
+
+// exportable reads the trail and checks what the bundle will quote: a
+// trail that chains, governance state it explains (unless
+// AllowUnverified: then the differences are returned, for the report to
+// show), and derived tables that are what linking the facts gives.
+func exportable(ctx context.Context, s *store.Store, o Options) ([]store.Event, []store.StateDifference, error) {
+	events, diffs, err := s.VerifyTrail(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export refused: %w", err)
+	}
+	derived, err := s.VerifyDerived(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("export refused: %w", err)
+	}
+	for _, d := range derived {
+		diffs = append(diffs, d.AsState())
+	}
+	if len(diffs) > 0 && !o.AllowUnverified {
+		return nil, nil, &UnverifiedError{Differences: diffs}
+	}
+	return events, diffs, nil
+}
+
+// writeAttestation writes attestation.json and attestation.csv, one item
+// per identity (or campaign item) as the store yields them, and adds each
+// to the report.
+func writeAttestation(ctx context.Context, s *store.Store, o *Options, rep *report, campaign *store.Campaign, diffs []store.StateDifference) error {
+	jsonFile, err := createBundleFile(o, "attestation.json")
+	if err != nil {
+		return err
 	}
 	defer jsonFile.Close()
-	csvFile, err := createBundleFile(&o, "attestation.csv")
+	csvFile, err := createBundleFile(o, "attestation.csv")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer csvFile.Close()
 	jw := bufio.NewWriter(jsonFile)
@@ -125,8 +144,9 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 
 	decisions, err := s.ExceptionDecisions(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	trail := rep.trail
 	exceptions := rep.addExceptions(decisions, trail)
 	var unverified []string
 	for _, d := range diffs {
@@ -135,7 +155,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 	header := map[string]any{
 		"schema_version": 2, "kind": "inventory", "generated_at": o.Now.UTC().Format(time.RFC3339), "generated_by": o.Actor,
 		"generated_by_run_by": store.RunningAs(), "campaign": nil, "frameworks": frameworkMapping(),
-		"audit_head": map[string]any{"seq": log.LastSeq, "hash": trail.head}, "audit_log": log,
+		"audit_head": map[string]any{"seq": rep.auditLog.LastSeq, "hash": trail.head}, "audit_log": rep.auditLog,
 		"exception_decisions": exceptions, "unverified": nonNil(unverified), "reviewers": nonNil(rep.paces),
 	}
 	if campaign != nil {
@@ -149,18 +169,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 	jw.WriteString(",\n  \"items\": [")
 	first := true
 	entryFindings, err := s.EachExportRecord(ctx, o.Policy, o.Now, campaign, func(r *model.Record, findings []model.Finding, ci *store.CampaignItem) error {
-		it := &attestationItem{Findings: nonNil(findings)}
-		if r != nil {
-			j := r.JSON()
-			it.Identity, it.Fingerprint, it.State = r.IdentityName, r.FingerprintSHA256, &j
-		}
-		if ci != nil {
-			it.Identity, it.Fingerprint, it.Snapshot = ci.Identity, ci.Fingerprint, ci.Snapshot
-			it.Decision, it.Comment, it.Reviewer, it.DecidedAt = ci.Decision, ci.Comment, ci.Reviewer, ci.DecidedAt
-			if e := trail.decisions[ci.Fingerprint]; e != nil && ci.DecidedAt != nil {
-				it.ReviewerRunBy, it.ReviewerFor = e.RunBy(), e.OnBehalfOf
-			}
-		}
+		it := attestationItemOf(r, findings, ci, trail)
 		b, err := json.Marshal(it)
 		if err != nil {
 			return err
@@ -179,7 +188,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rep.addEntryFindings(entryFindings)
 	entryJSON, _ := json.Marshal(nonNil(entryFindings))
@@ -190,24 +199,42 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 	jw.Write(complete)
 	jw.WriteString("\n}\n")
 	if err := jw.Flush(); err != nil {
-		return nil, err
+		return err
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return nil, err
-	}
-	if err := writeBundleFile(&o, "attestation.schema.json", model.AttestationSchema); err != nil {
-		return nil, err
-	}
+	return cw.Error()
+}
 
+// attestationItemOf is one item of the attestation: an identity's current
+// record, or a campaign item with its decision and who made it.
+func attestationItemOf(r *model.Record, findings []model.Finding, ci *store.CampaignItem, trail *trailInfo) *attestationItem {
+	it := &attestationItem{Findings: nonNil(findings)}
+	if r != nil {
+		j := r.JSON()
+		it.Identity, it.Fingerprint, it.State = r.IdentityName, r.FingerprintSHA256, &j
+	}
+	if ci != nil {
+		it.Identity, it.Fingerprint, it.Snapshot = ci.Identity, ci.Fingerprint, ci.Snapshot
+		it.Decision, it.Comment, it.Reviewer, it.DecidedAt = ci.Decision, ci.Comment, ci.Reviewer, ci.DecidedAt
+		if e := trail.decisions[ci.Fingerprint]; e != nil && ci.DecidedAt != nil {
+			it.ReviewerRunBy, it.ReviewerFor = e.RunBy(), e.OnBehalfOf
+		}
+	}
+	return it
+}
+
+// sealBundle writes the reports, then the sums of every file and, with a
+// signing key, their signature and the public key.
+func sealBundle(o *Options, rep *report) ([]string, error) {
 	// The signer's key fingerprint goes into the sign-off, so it is known
 	// before the reports are written and the sums taken.
 	if o.SignKey != nil {
+		var err error
 		if rep.signer, err = KeyFingerprint(o.SignKey.Public()); err != nil {
 			return nil, err
 		}
 	}
-	if err := rep.write(&o); err != nil {
+	if err := rep.write(o); err != nil {
 		return nil, err
 	}
 	files := append([]string(nil), BundleFiles...)
@@ -215,7 +242,7 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := writeBundleFile(&o, "SHA256SUMS", sums); err != nil {
+	if err := writeBundleFile(o, "SHA256SUMS", sums); err != nil {
 		return nil, err
 	}
 	files = append(files, "SHA256SUMS")
@@ -224,10 +251,10 @@ func writeBundle(ctx context.Context, s *store.Store, o Options) ([]string, erro
 		if err != nil {
 			return nil, err
 		}
-		if err := writeBundleFile(&o, "SHA256SUMS.sig", sig); err != nil {
+		if err := writeBundleFile(o, "SHA256SUMS.sig", sig); err != nil {
 			return nil, err
 		}
-		if err := writeBundleFile(&o, "signer.pub.pem", pub); err != nil {
+		if err := writeBundleFile(o, "signer.pub.pem", pub); err != nil {
 			return nil, err
 		}
 		files = append(files, "SHA256SUMS.sig", "signer.pub.pem")

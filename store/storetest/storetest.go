@@ -13,12 +13,15 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/coverage"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"certgov/model/demo"
 	_ "github.com/jackc/pgx/v5/stdlib" // OpenRaw
 	_ "modernc.org/sqlite"             // OpenRaw
 )
@@ -200,4 +203,20 @@ func OpenRaw(t testing.TB, location string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// WriteEstate writes a generated estate below dir as certgov demo does:
+// folders 0700, files 0600, since the estate holds (throwaway) private
+// keys.
+func WriteEstate(e *demo.Estate, dir string) error {
+	for _, p := range e.Paths() {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, e.Files[p], 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }

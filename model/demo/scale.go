@@ -34,8 +34,21 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 	day := now.UTC().Truncate(24 * time.Hour)
 	days := func(d int) time.Time { return day.Add(time.Duration(d) * 24 * time.Hour) }
 	e := &Estate{Files: map[string][]byte{}}
-	g := NewGenerator(seed)
+	issuing, err := addScalePKI(e, NewGenerator(seed), days)
+	if err != nil {
+		return nil, err
+	}
+	results, err := issueScale(scaleIdentities(n), issuing, days, seed)
+	if err != nil {
+		return nil, err
+	}
+	addScaleCertificateFiles(e, results)
+	return e, addScaleTrust(e, results)
+}
 
+// addScalePKI adds two roots (P-384 and RSA) with two issuing CAs each,
+// and the bundles that hold them; it returns the issuing CAs.
+func addScalePKI(e *Estate, g *Generator, days func(int) time.Time) ([]*Issued, error) {
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -63,17 +76,23 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 	e.add("pki/bundle-a.pem", concat(roots[0].PEM(), issuing[0].PEM(), issuing[1].PEM()))
 	e.add("pki/bundle-b.pem", concat(roots[1].PEM(), issuing[2].PEM(), issuing[3].PEM()))
 	e.add("pki/roots.pem", concat(roots[0].PEM(), roots[1].PEM()))
+	return issuing, nil
+}
 
-	// Identities: per block of ten, six workloads and four partners;
-	// a workload has one to three versions, a partner one or two.
-	type identity struct {
-		partner  bool
-		index    int
-		versions int
-	}
-	var ids []identity
+// scaleIdentity is one identity of a scale estate.
+type scaleIdentity struct {
+	partner  bool
+	index    int
+	versions int
+}
+
+// scaleIdentities are n certificates' identities: per block of ten, six
+// workloads and four partners; a workload has one to three versions, a
+// partner one or two.
+func scaleIdentities(n int) []scaleIdentity {
+	var ids []scaleIdentity
 	for total, i := 0, 0; total < n; i++ {
-		id := identity{partner: i%10 >= 6, index: i, versions: 1 + i%3}
+		id := scaleIdentity{partner: i%10 >= 6, index: i, versions: 1 + i%3}
 		if id.partner {
 			id.versions = 1 + i%2
 		}
@@ -81,16 +100,24 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 		ids = append(ids, id)
 		total += id.versions
 	}
+	return ids
+}
 
-	type result struct {
-		pem       [][]byte
-		fpHex     string
-		spki      string
-		dn, uri   string
-		partner   bool
-		issuerIdx int
-	}
-	results := make([]result, len(ids))
+// scaleIssued is an identity's certificates (PEM, oldest first) and the
+// names and hashes of its current one, which trust configurations quote.
+type scaleIssued struct {
+	pem       [][]byte
+	fpHex     string
+	spki      string
+	dn, uri   string
+	partner   bool
+	issuerIdx int
+}
+
+// issueScale issues every identity's certificates on four workers, each
+// with its own generator, so that the estate is the same for a seed.
+func issueScale(ids []scaleIdentity, issuing []*Issued, days func(int) time.Time, seed uint64) ([]scaleIssued, error) {
+	results := make([]scaleIssued, len(ids))
 	workers := 4
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -146,8 +173,12 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 	if err := <-errs; err != nil {
 		return nil, err
 	}
+	return results, nil
 
-	// Certificate files of up to 100 certificates.
+}
+
+// addScaleCertificateFiles adds the certificates in files of up to 100.
+func addScaleCertificateFiles(e *Estate, results []scaleIssued) {
 	var file [][]byte
 	certsInFile, fileNo := 0, 0
 	flush := func() {
@@ -166,10 +197,14 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 	}
 	flush()
 
-	// Trust configuration: pins for half of the partners, in lists of
-	// 500; 20 nginx gateways, each trusting one bundle with a DN map of
-	// 50 workloads; OAuth registrations naming 1% of workloads by DN or
-	// URI; an Envoy context per root with a SAN prefix per team.
+}
+
+// addScaleTrust adds the trust configuration: pins for half of the
+// partners, in lists of 500; 20 nginx gateways, each trusting one bundle
+// with a DN map of 50 workloads; OAuth registrations naming 1% of
+// workloads by DN or URI; an Envoy context per root with a SAN prefix per
+// team.
+func addScaleTrust(e *Estate, results []scaleIssued) error {
 	var pins strings.Builder
 	pinFile := 0
 	pinned := 0
@@ -218,7 +253,7 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 	}
 	registrations, err := json.MarshalIndent(map[string]any{"clients": clients}, "", "  ")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.add("oauth/clients.json", registrations)
 	for i := range 2 {
@@ -230,5 +265,5 @@ func GenerateScale(now time.Time, n int, seed uint64) (*Estate, error) {
 		}
 		e.add(fmt.Sprintf("mesh/envoy-%c.yaml", 'a'+i), []byte(envoy.String()))
 	}
-	return e, nil
+	return nil
 }

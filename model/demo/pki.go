@@ -1,7 +1,10 @@
 // Package demo generates a realistic certificate estate at run time: an
 // internal PKI, workload and CI certificates, self-signed partner
-// certificates, trust bundles and keystores, written as the files a real
-// estate holds. certgov demo imports it through the ordinary importers.
+// certificates, trust bundles and keystores, as the files a real estate
+// holds, in memory. certgov demo writes it out (writeEstate) and imports
+// it through the ordinary importers; every layer's tests build their
+// fixtures with it, which is why it lives under model: standard library
+// only, no I/O.
 package demo
 
 import (
