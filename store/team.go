@@ -78,7 +78,33 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 	default:
 		done = append(done, fmt.Sprintf("schema: up to date (version %d)", before))
 	}
+	tx, err := s.beginTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	granted, err := grantRoles(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	done = append(done, granted...)
+	given, err := grantLogins(ctx, tx, setup)
+	if err != nil {
+		return nil, err
+	}
+	done = append(done, given...)
+	if setup.FourEyes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('four_eyes', 'on') ON CONFLICT(key) DO UPDATE SET value = excluded.value`); err != nil {
+			return nil, err
+		}
+		done = append(done, "four_eyes: on (an owner may not approve or certify their own identity)")
+	}
+	return done, tx.Commit()
+}
 
+// grantRoles creates the three roles that do not exist and gives each
+// its grants; it returns what it did.
+func grantRoles(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	all := RoleImporter + ", " + RoleReviewer + ", " + RoleAuditor
 	statements := []string{
 		`GRANT USAGE ON SCHEMA ` + currentSchema + ` TO ` + all,
@@ -103,11 +129,7 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 		`GRANT UPDATE ON write_lock TO ` + RoleImporter + ", " + RoleReviewer,
 		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + currentSchema + ` TO ` + RoleImporter + ", " + RoleReviewer,
 	}
-	tx, err := s.beginTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	var done []string
 	for _, role := range []string{RoleImporter, RoleReviewer, RoleAuditor} {
 		created, err := ensureRole(ctx, tx, role, false)
 		if err != nil {
@@ -127,7 +149,13 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 			return nil, fmt.Errorf("%s: %w", st, err)
 		}
 	}
-	done = append(done, "grants: "+RoleImporter+" imports, "+RoleReviewer+" decides, "+RoleAuditor+" reads; the audit trail is insert-only")
+	return append(done, "grants: "+RoleImporter+" imports, "+RoleReviewer+" decides, "+RoleAuditor+" reads; the audit trail is insert-only"), nil
+}
+
+// grantLogins gives each login of the setup its role, creating a login
+// that does not exist (without a password); it returns what it did.
+func grantLogins(ctx context.Context, tx *sql.Tx, setup TeamSetup) ([]string, error) {
+	var done []string
 	for _, grant := range []struct {
 		role   string
 		logins []string
@@ -150,13 +178,7 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 			done = append(done, "login "+login+": "+grant.role)
 		}
 	}
-	if setup.FourEyes {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('four_eyes', 'on') ON CONFLICT(key) DO UPDATE SET value = excluded.value`); err != nil {
-			return nil, err
-		}
-		done = append(done, "four_eyes: on (an owner may not approve or certify their own identity)")
-	}
-	return done, tx.Commit()
+	return done, nil
 }
 
 // currentSchema stands for the quoted schema name in the grants.

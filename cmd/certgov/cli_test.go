@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/spf13/cobra"
 	"os"
 	"path/filepath"
 	"slices"
@@ -748,5 +749,39 @@ func TestFilterDocsMatchTheLanguage(t *testing.T) {
 		if !strings.Contains(help, term.Term) {
 			t.Errorf("ls --help lacks %s", term.Term)
 		}
+	}
+}
+
+// Every -o a command offers is a format the registry writes, and every
+// format the registry knows is offered by some command.
+func TestOutputFormatsAreRegistered(t *testing.T) {
+	offered := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if f := c.Flags().Lookup("output"); f != nil {
+			o, ok := f.Value.(*output)
+			if !ok {
+				t.Errorf("%s: -o is not an outputFlag", c.CommandPath())
+				return
+			}
+			for _, name := range o.offered {
+				if formats[name] == nil {
+					t.Errorf("%s offers -o %s, which no encoder writes", c.CommandPath(), name)
+				}
+				offered[name] = true
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCommand(streams{}))
+	for name := range formats {
+		if !offered[name] {
+			t.Errorf("no command offers -o %s", name)
+		}
+	}
+	if len(offered) < 4 {
+		t.Errorf("only %d formats offered: %v", len(offered), offered)
 	}
 }
