@@ -129,6 +129,9 @@ func FuzzKeycloak(f *testing.F) { fuzzReader(f, model.KindKeycloak) }
 func FuzzNginx(f *testing.F) {
 	fuzzReader(f, model.KindNginx, "http { server { ssl_verify_client on; ssl_client_certificate ca.pem; include *.conf; } }\n")
 }
+func FuzzHAProxy(f *testing.F) {
+	fuzzReader(f, model.KindHAProxy, "global\n ca-base /x\nfrontend f\n bind :443 ssl crt a ca-file \"c.pem\" verify required crl-file r\n acl a ssl_c_sha1 -m str x\n http-request deny unless a\n")
+}
 func FuzzEnvoy(f *testing.F) {
 	fuzzReader(f, model.KindEnvoy, "trusted_ca: {inline_string: x}\nverify_certificate_hash: [zz]\n")
 }

@@ -291,7 +291,7 @@ func (r *reader) readNginx(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
-	n := &nginxConfig{r: r, conf: conf, read: map[string]nginxFile{}, maps: map[string]*nginxDirective{}}
+	n := &nginxConfig{r: r, conf: conf, refs: newConfigFiles(r, conf), maps: map[string]*nginxDirective{}}
 	n.collectMaps(top)
 	n.walk(top, nginxTLS{}, true)
 	return nil
@@ -299,8 +299,8 @@ func (r *reader) readNginx(data []byte) error {
 
 type nginxConfig struct {
 	r    *reader
-	conf string               // the nginx.conf whose folder is the prefix
-	read map[string]nginxFile // files read so far, by path
+	conf string       // the nginx.conf whose folder is the prefix
+	refs *configFiles // the CA and CRL files read so far
 	// maps are the map blocks by the variable they set ("$allowed"):
 	// nginx allows them in http only, and their variables are global.
 	maps map[string]*nginxDirective
@@ -335,15 +335,6 @@ type partOfError struct{ whole string }
 
 func (e *partOfError) Error() string {
 	return "part of the nginx configuration " + e.whole + ", read through its includes"
-}
-
-// nginxFile is a CA or CRL file as read: its certificates, or why it
-// could not be read.
-type nginxFile struct {
-	path  string
-	certs []model.FoundCertificate
-	crls  []model.CRL
-	err   error
 }
 
 func (n *nginxConfig) collectMaps(list []*nginxDirective) {
@@ -387,52 +378,14 @@ func (n *nginxConfig) walk(list []*nginxDirective, outer nginxTLS, top bool) {
 
 var nginxCAFileDirectives = []string{"ssl_client_certificate", "ssl_trusted_certificate"}
 
-// where names a place in the configuration for people: the file relative
-// to nginx's prefix (the folder of the imported nginx.conf), and the line.
-func (n *nginxConfig) where(file string, line int) string {
-	rel, err := filepath.Rel(filepath.Dir(n.conf), file)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		rel = file
-	}
-	return fmt.Sprintf("%s:%d", rel, line)
-}
+// where names a place in the configuration for people.
+func (n *nginxConfig) where(file string, line int) string { return n.refs.where(file, line) }
 
 // file reads a CA or CRL file a directive names, once: paths relative to
-// nginx's prefix, whichever file the directive is written in. Its
-// certificates are inventoried; its CRLs are imported.
-func (n *nginxConfig) file(d *nginxDirective, name string) nginxFile {
-	path, err := n.r.referencedPath(d.args[0], n.conf)
-	if err != nil {
-		n.r.problemIn(d.file, d.line, name, fmt.Errorf("%s: %w", d.args[0], err))
-		return nginxFile{err: err}
-	}
-	if f, ok := n.read[path]; ok {
-		return f
-	}
-	if n.r.interrupted() {
-		return nginxFile{err: n.r.ctx.Err()}
-	}
-	data, err := n.r.readReferenced(path)
-	if err != nil {
-		n.r.problemIn(d.file, d.line, name, fmt.Errorf("%s: %w", d.args[0], err))
-		n.read[path] = nginxFile{path: path, err: err}
-		return n.read[path]
-	}
-	sub := &reader{ctx: n.r.ctx, path: path, opts: n.r.opts, res: &model.FileResult{}}
-	if err := sub.readPEM(data); err != nil {
-		n.r.problemIn(d.file, d.line, name, err)
-	}
-	n.r.res.Problems = append(n.r.res.Problems, sub.res.Problems...)
-	n.r.res.CRLs = append(n.r.res.CRLs, sub.res.CRLs...)
-	f := nginxFile{path: path, crls: sub.res.CRLs}
-	location := n.where(d.file, d.line) + ": " + name + " " + d.args[0]
-	for _, c := range sub.res.Certificates {
-		c.Location = strings.TrimSuffix(location+", "+c.Location, ", ")
-		n.r.res.Certificates = append(n.r.res.Certificates, c)
-		f.certs = append(f.certs, c)
-	}
-	n.read[path] = f
-	return f
+// nginx's prefix (the folder of nginx.conf), whichever file the directive
+// is written in.
+func (n *nginxConfig) file(d *nginxDirective, name string) configFile {
+	return n.refs.read(d.args[0], d.file, d.line, name)
 }
 
 // server reads one server block as nginx decides its clients: the mode
@@ -475,7 +428,7 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 	// Every file is read, whatever the mode, so that its certificates are
 	// inventoried and what cannot be read is reported.
 	var anchorFiles []*nginxDirective
-	files := map[*nginxDirective]nginxFile{}
+	files := map[*nginxDirective]configFile{}
 	for _, name := range nginxCAFileDirectives {
 		if f := tls.caFiles[name]; f != nil {
 			anchorFiles = append(anchorFiles, f)

@@ -56,6 +56,7 @@ const (
 	KindOAuth      SourceKind = "oauth-clients"
 	KindKeycloak   SourceKind = "keycloak"
 	KindNginx      SourceKind = "nginx"
+	KindHAProxy    SourceKind = "haproxy"
 	KindEnvoy      SourceKind = "envoy"
 	KindKubernetes SourceKind = "kubernetes"
 	KindCRL        SourceKind = "crl"
@@ -117,7 +118,7 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Empty reports whether the file yielded nothing at all.
 func (r *FileResult) Empty() bool {
-	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0 && len(r.CRLs) == 0 && len(r.Governance) == 0
+	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0 && len(r.CRLs) == 0 && len(r.Governance) == 0 && len(r.Servers) == 0
 }
 
 // GovernanceValue is what an inventory spreadsheet says of a certificate:

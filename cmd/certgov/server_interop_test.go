@@ -194,11 +194,7 @@ http {
 			t.Fatal(err)
 		}
 		rec := byFingerprint[fingerprintOfPEM(t, pemData)]
-		chain, _ := os.ReadFile(filepath.Join(certs, client+".chain"))
-		pair, err := tls.X509KeyPair(append(pemData, chain...), mustRead(t, filepath.Join(certs, client+".key")))
-		if err != nil {
-			t.Fatal(err)
-		}
+		pair := interopPair(t, certs, client)
 		for _, s := range servers {
 			status, asked := presentTo(t, s.port, s.name+".test", pair)
 			name := fmt.Sprintf("%s.test:%d", s.name, s.port)
@@ -329,11 +325,7 @@ func presentEach(t *testing.T, certs string, servers map[string]int, real func(s
 	for _, client := range interopClients {
 		pemData := mustRead(t, filepath.Join(certs, client+".pem"))
 		rec := byFingerprint[fingerprintOfPEM(t, pemData)]
-		chain, _ := os.ReadFile(filepath.Join(certs, client+".chain"))
-		pair, err := tls.X509KeyPair(append(pemData, chain...), mustRead(t, filepath.Join(certs, client+".key")))
-		if err != nil {
-			t.Fatal(err)
-		}
+		pair := interopPair(t, certs, client)
 		for _, name := range slices.Sorted(maps.Keys(servers)) {
 			status, _ := presentTo(t, servers[name], "localhost", pair)
 			pairs++

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"certgov/model"
+)
+
+// TestServersAgreeWithHAProxy runs a real HAProxy (Debian's haproxy 2.6)
+// on 127.0.0.1, one frontend per way HAProxy decides client certificates
+// (verify required and optional on a CA file, a CA file holding a
+// self-signed partner, ca-verify-file, a CRL, a CA file without verify,
+// which asks for nothing), presents every client certificate to every
+// frontend, and fails naming each pair where certgov's answer differs from
+// HAProxy's (HTTP 200 or not). A frontend gating on ssl_c_* fetches, which
+// certgov does not evaluate yet, must be reported unknown, never guessed.
+func TestServersAgreeWithHAProxy(t *testing.T) {
+	haproxy := interopTool(t, "haproxy", "/usr/sbin/haproxy")
+	isolate(t)
+	dir, certs := makeInteropEstate(t)
+	partnerSHA1 := strings.TrimSpace(string(mustRead(t, filepath.Join(certs, "partner.sha1"))))
+	serverPEM := append(mustRead(t, filepath.Join(certs, "server.pem")), mustRead(t, filepath.Join(certs, "server.key"))...)
+	if err := os.WriteFile(filepath.Join(dir, "server.crt"), serverPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	servers := []*interopServer{
+		{name: "required", block: "verify required ca-file root.pem"},
+		{name: "partners", block: "verify required ca-file root-and-partners.pem"},
+		{name: "optional", block: "verify optional ca-file root.pem"},
+		{name: "verify-file", block: "verify required ca-file root.pem ca-verify-file partner.pem"},
+		// OpenSSL wants a CRL from the issuer of every certificate of the
+		// chain once it checks any.
+		{name: "crl", block: "verify required ca-file root-and-partners.pem crl-file crls.pem"},
+		{name: "no-verify", block: "ca-file root.pem", off: true},
+		{name: "gated", block: "verify required ca-file root-and-partners.pem"},
+	}
+	var config strings.Builder
+	fmt.Fprintf(&config, "global\n    ca-base %s\n\ndefaults\n    mode http\n    timeout client 5s\n    timeout connect 5s\n    timeout server 5s\n", certs)
+	for _, s := range servers {
+		s.port = freePort(t)
+		fmt.Fprintf(&config, "\nfrontend %s.test\n    bind 127.0.0.1:%d ssl crt %s %s\n", s.name, s.port, filepath.Join(dir, "server.crt"), s.block)
+		if s.name == "gated" {
+			fmt.Fprintf(&config, "    acl partner ssl_c_sha1,hex,lower %s\n    http-request deny unless partner\n", partnerSHA1)
+		}
+		config.WriteString("    http-request return status 200 content-type text/plain string ok\n")
+	}
+	conf := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(conf, []byte(config.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(haproxy, "-c", "-f", conf).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, out)
+	}
+	daemon := exec.Command(haproxy, "-db", "-f", conf)
+	daemon.Stderr = os.Stderr
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	for _, s := range servers {
+		waitListening(t, s.port)
+	}
+
+	if r := certgov(t, "import", certs); r.code != 0 {
+		t.Fatalf("import certs: %d %s", r.code, r.stderr)
+	}
+	if r := certgov(t, "import", conf); r.code != 0 || !strings.Contains(r.stdout, "1 read, 0 unchanged since last import, 0 skipped, 0 failed") {
+		t.Fatalf("import haproxy.cfg: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	var report struct {
+		Servers []struct {
+			model.Server
+			Name string `json:"name"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal([]byte(certgov(t, "servers", "-o", "json").stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	unknown := map[string]string{}
+	for _, s := range report.Servers {
+		if s.Kind == "haproxy frontend" {
+			unknown[s.Name] = s.Unknown
+		}
+	}
+	if len(unknown) != len(servers) {
+		t.Fatalf("certgov servers lists %d HAProxy frontends, want %d: %v", len(unknown), len(servers), unknown)
+	}
+
+	byFingerprint := interopLedger(t)
+	var differ []string
+	pairs := 0
+	for _, client := range interopClients {
+		pemData := mustRead(t, filepath.Join(certs, client+".pem"))
+		rec := byFingerprint[fingerprintOfPEM(t, pemData)]
+		pair := interopPair(t, certs, client)
+		for _, s := range servers {
+			name := fmt.Sprintf("%s.test:%d", s.name, s.port)
+			status, asked := presentTo(t, s.port, s.name+".test", pair)
+			switch {
+			case s.off:
+				if asked || admittedByServer(rec, name) {
+					t.Errorf("%s: HAProxy asked %v, certgov says admitted %v; verify none asks for no certificate", name, asked, admittedByServer(rec, name))
+				}
+			case s.name == "gated":
+				if !strings.Contains(unknown[name], "ssl_c_") || admittedByServer(rec, name) {
+					t.Errorf("%s gates on ssl_c_sha1: certgov must say unknown, not guess (unknown %q, admitted %v)", name, unknown[name], admittedByServer(rec, name))
+				}
+			default:
+				pairs++
+				if said := admittedByServer(rec, name); said != (status == 200) {
+					differ = append(differ, fmt.Sprintf("%s at %s: HAProxy answered %d, certgov says admitted=%v (trust %v; findings %v)", client, name, status, said, serverNames(rec), rec.Findings))
+				}
+			}
+		}
+	}
+	for _, d := range differ {
+		t.Error(d)
+	}
+	t.Logf("%d certificate/server pairs compared with HAProxy, %d differ", pairs, len(differ))
+}
+
+// interopPair is a client's certificate, with the chain it sends, and key.
+func interopPair(t *testing.T, certs, client string) tls.Certificate {
+	t.Helper()
+	chain, _ := os.ReadFile(filepath.Join(certs, client+".chain"))
+	pair, err := tls.X509KeyPair(append(mustRead(t, filepath.Join(certs, client+".pem")), chain...), mustRead(t, filepath.Join(certs, client+".key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair
+}
