@@ -183,10 +183,17 @@ func (r *reader) readHAProxy(data []byte) error {
 // connection.
 var haproxyRefusals = []string{"deny", "reject", "tarpit", "silent-drop", "return", "auth", "redirect"}
 
+// haproxyGate is a frontend rule that refuses on the client certificate:
+// its line and what it says.
+type haproxyGate struct {
+	line int
+	text string
+}
+
 // haproxyCertificateGate says how a frontend's rules gate on the client
 // certificate: a rule that refuses on a ssl_c_* fetch (directly or
-// through a named ACL), or refuses every request. "" when none does.
-func haproxyCertificateGate(s *haproxySection) string {
+// through a named ACL), or refuses every request. Zero when none does.
+func haproxyCertificateGate(s *haproxySection) haproxyGate {
 	certACLs := map[string]string{} // name → its definition
 	for _, l := range s.lines {
 		if l.words[0] == "acl" && len(l.words) > 2 && strings.Contains(strings.Join(l.words[2:], " "), "ssl_c_") {
@@ -209,7 +216,7 @@ func haproxyCertificateGate(s *haproxySection) string {
 			if rule[0] == "return" || rule[0] == "redirect" {
 				continue // answers requests; refuses no certificate
 			}
-			return fmt.Sprintf("line %d %s every request", l.line, rule[0])
+			return haproxyGate{line: l.line, text: fmt.Sprintf("line %d: %s %s every request", l.line, l.words[0], rule[0])}
 		}
 		for _, w := range rule[cond+1:] {
 			fetch := certACLs[strings.TrimPrefix(w, "!")]
@@ -217,16 +224,15 @@ func haproxyCertificateGate(s *haproxySection) string {
 				fetch = w
 			}
 			if fetch != "" {
-				return fmt.Sprintf("line %d %s %s: a gate on the client certificate (%s), which certgov does not evaluate yet",
-					l.line, rule[0], strings.Join(rule[cond:], " "), fetch)
+				return haproxyGate{line: l.line, text: fmt.Sprintf("line %d: %s %s %s, on %s", l.line, l.words[0], rule[0], strings.Join(rule[cond:], " "), fetch)}
 			}
 		}
 	}
-	return ""
+	return haproxyGate{}
 }
 
 // bind reads one bind line of a frontend as HAProxy decides its clients.
-func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate string) model.Server {
+func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate) model.Server {
 	r := h.r
 	srv := model.Server{Kind: "haproxy " + s.kind, Host: r.opts.Host, Location: h.refs.where(r.path, l.line), Mode: model.VerifyOff, Depth: -1}
 	srv.Scope = "bind " + srv.Location
@@ -302,9 +308,9 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate string) mode
 	if slices.Contains(opts, "crt-list") {
 		unknown("crt-list: options per certificate and SNI are not read yet")
 	}
-	if gate != "" {
-		unknown(gate)
-		srv.Gates = append(srv.Gates, gate)
+	if gate.line > 0 {
+		unknown(fmt.Sprintf("it gates on the client certificate (line %d), which certgov does not evaluate yet", gate.line))
+		srv.Gates = append(srv.Gates, gate.text)
 	}
 	_, hasCA := value("ca-file")
 	_, hasVerifyCA := value("ca-verify-file")

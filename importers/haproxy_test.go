@@ -70,7 +70,7 @@ frontend envvars
 		"legacy:9443|verify on|haproxy.cfg:16|unknown=crt-ignore-err all: verification errors it lets through are not read yet",
 		"legacy:9444|verify off|haproxy.cfg:17|unknown=",
 		"legacy:9445|verify on|haproxy.cfg:18|unknown=it verifies client certificates without a CA file",
-		"gated:7443|verify on|haproxy.cfg:21|unknown=line 23 deny unless listed: a gate on the client certificate (listed ssl_c_sha2,hex -f /etc/haproxy/pins.lst), which certgov does not evaluate yet",
+		"gated:7443|verify on|haproxy.cfg:21|unknown=it gates on the client certificate (line 23), which certgov does not evaluate yet",
 		`envvars:6443|verify on|haproxy.cfg:26|unknown=ca-file ${CA_FILE}: names an environment variable, which depends on HAProxy's environment; ca-file ${CA_FILE} cannot be read`,
 		"envvars:6444|verify on|haproxy.cfg:27|unknown=its verify mode is not one HAProxy knows",
 	}
@@ -80,6 +80,9 @@ frontend envvars
 	// Entries only for the binds certgov reads whole, scoped to them.
 	if len(res.TrustEntries) != 1 || res.TrustEntries[0].Scope != "bind haproxy.cfg:10" || !res.TrustEntries[0].AllOf || res.TrustEntries[0].Kind != model.EntryCA {
 		t.Errorf("entries %+v", res.TrustEntries)
+	}
+	if len(res.Servers) == 9 && !slices.Equal(res.Servers[6].Gates, []string{"line 23: http-request deny unless listed, on listed ssl_c_sha2,hex -f /etc/haproxy/pins.lst"}) {
+		t.Errorf("gates %q", res.Servers[6].Gates)
 	}
 	if len(res.Servers) > 0 && (len(res.Servers[0].CANames) != 1 || len(res.Servers[0].AnchorFiles) != 1) {
 		t.Errorf("the first bind's CA names %v, anchor files %v", res.Servers[0].CANames, res.Servers[0].AnchorFiles)
