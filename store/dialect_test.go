@@ -147,15 +147,7 @@ func TestOpenDoesNotWaitForWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	writer, err := s.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Close()
-	if err := s.dialect.beginOn(ctx, writer); err != nil {
-		t.Fatal(err)
-	}
-	defer writer.ExecContext(ctx, "ROLLBACK")
+	holdWriteLock(t, s)
 	// The busy timeout is ten seconds: an Open that waited for the lock
 	// would outlast this.
 	openCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -165,4 +157,23 @@ func TestOpenDoesNotWaitForWriters(t *testing.T) {
 		t.Fatalf("open while another connection writes: %v", err)
 	}
 	other.Close()
+}
+
+// holdWriteLock begins a writing transaction on a connection of its own,
+// as an import does, until the test ends.
+func holdWriteLock(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	writer, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.dialect.beginOn(ctx, writer); err != nil {
+		writer.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		writer.ExecContext(ctx, "ROLLBACK")
+		writer.Close()
+	})
 }

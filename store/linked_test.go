@@ -423,15 +423,7 @@ func TestReadsDoNotWrite(t *testing.T) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM chain_anchors; DELETE FROM linked_summary`); err != nil {
 		t.Fatal(err)
 	}
-	writer, err := s.db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Close()
-	if err := s.dialect.beginOn(ctx, writer); err != nil {
-		t.Fatal(err)
-	}
-	defer writer.ExecContext(ctx, "ROLLBACK")
+	holdWriteLock(t, s)
 	readCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	rv, err := s.NewReview(readCtx)

@@ -104,22 +104,18 @@ func (*sqliteDialect) integrity(ctx context.Context, db *sql.DB) (string, error)
 // pragmaCheck runs an integrity pragma and returns up to limit of the
 // lines it reports other than "ok".
 func pragmaCheck(ctx context.Context, db *sql.DB, pragma string, limit int) ([]string, error) {
-	rows, err := db.QueryContext(ctx, pragma)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
+	lines, err := collect(ctx, db, pragma, nil, func(rows *sql.Rows) (string, error) {
 		var line string
-		if err := rows.Scan(&line); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&line)
+		return line, err
+	})
+	var problems []string
+	for _, line := range lines {
 		if line != "ok" && len(problems) < limit {
 			problems = append(problems, line)
 		}
 	}
-	return problems, rows.Err()
+	return problems, err
 }
 
 // waitForChange asks every poll: PRAGMA data_version changes when another
