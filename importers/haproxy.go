@@ -239,7 +239,6 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 	if s.name != "" {
 		srv.Names = []string{s.name}
 	}
-	unknown := func(why string) { srv.Unknown = strings.TrimPrefix(srv.Unknown+"; "+why, "; ") }
 	opts := l.words[1:]
 	if len(opts) > 0 {
 		srv.Listen = []string{opts[0]}
@@ -264,7 +263,7 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 		srv.Mode = model.VerifyOn
 	default:
 		r.problemIn(r.path, l.line, "bind", fmt.Errorf("verify %q: HAProxy knows none, optional and required (haproxy -c refuses it)", verify))
-		unknown("its verify mode is not one HAProxy knows")
+		unknownBecause(&srv, "its verify mode is not one HAProxy knows")
 		srv.Mode = model.VerifyOn
 	}
 	// Every file is read, whatever the mode, so that its certificates are
@@ -276,13 +275,13 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 			continue
 		}
 		if written == "@system-ca" {
-			unknown(name + " @system-ca: the machine's own CA store")
+			unknownBecause(&srv, name + " @system-ca: the machine's own CA store")
 			continue
 		}
 		path, err := h.path(written)
 		if err != nil {
 			r.problemIn(r.path, l.line, name, err)
-			unknown(name + " " + written + ": " + err.Error())
+			unknownBecause(&srv, name + " " + written + ": " + err.Error())
 			continue
 		}
 		files[name] = h.refs.readPath(path, written, r.path, l.line, name)
@@ -291,7 +290,7 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 		srv.CRLs = append(srv.CRLs, c)
 		f := files["crl-file"]
 		if f.err != nil && srv.Mode != model.VerifyOff {
-			unknown("its CRL " + c + " cannot be read")
+			unknownBecause(&srv, "its CRL " + c + " cannot be read")
 		}
 		for _, crl := range f.crls {
 			srv.CRLIssuers = append(srv.CRLIssuers, crl.IssuerNormalized)
@@ -302,52 +301,30 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 	}
 	for _, ignored := range []string{"ca-ignore-err", "crt-ignore-err"} {
 		if v, ok := value(ignored); ok {
-			unknown(ignored + " " + v + ": verification errors it lets through are not read yet")
+			unknownBecause(&srv, ignored + " " + v + ": verification errors it lets through are not read yet")
 		}
 	}
 	if slices.Contains(opts, "crt-list") {
-		unknown("crt-list: options per certificate and SNI are not read yet")
+		unknownBecause(&srv, "crt-list: options per certificate and SNI are not read yet")
 	}
+	var gates serverGates
 	if gate.line > 0 {
-		unknown(fmt.Sprintf("it gates on the client certificate (line %d), which certgov does not evaluate yet", gate.line))
-		srv.Gates = append(srv.Gates, gate.text)
+		gates.unknown = fmt.Sprintf("it gates on the client certificate (line %d), which certgov does not evaluate yet", gate.line)
+		gates.texts = append(gates.texts, gate.text)
 	}
 	_, hasCA := value("ca-file")
 	_, hasVerifyCA := value("ca-verify-file")
 	if !hasCA && !hasVerifyCA {
 		r.problemIn(r.path, l.line, "bind", errors.New("verify "+verify+" without ca-file (haproxy -c refuses it)"))
-		unknown("it verifies client certificates without a CA file")
 	}
-	var entries []model.TrustEntry
+	var anchors []serverAnchors
 	for _, name := range []string{"ca-file", "ca-verify-file"} {
-		written, ok := value(name)
-		if !ok || written == "@system-ca" {
-			continue
-		}
-		read := files[name]
-		srv.Anchors = append(srv.Anchors, name+" "+written)
-		if read.path != "" {
-			srv.AnchorFiles = append(srv.AnchorFiles, model.SourceKey(r.opts.Host, read.path))
-		}
-		if read.err != nil || read.path == "" {
-			unknown(name + " " + written + " cannot be read")
-			continue
-		}
-		for _, c := range read.certs {
-			if name == "ca-file" { // ca-verify-file's are not sent as CA names
-				srv.CANames = append(srv.CANames, c.Subject)
-			}
-			entries = append(entries, model.TrustEntry{Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256",
-				Label: name + " " + filepath.Base(written), Location: srv.Location + ": " + name})
+		if written, ok := value(name); ok && written != "@system-ca" {
+			// ca-verify-file's certificates are not sent as CA names.
+			anchors = append(anchors, serverAnchors{directive: name, written: written, at: srv.Location, read: files[name], caNames: name == "ca-file"})
 		}
 	}
-	if srv.Unknown != "" {
-		return srv // never entries that may admit what HAProxy refuses
-	}
-	for i := range entries {
-		entries[i].Scope, entries[i].AllOf = srv.Scope, true
-	}
-	r.res.TrustEntries = append(r.res.TrustEntries, entries...)
+	r.settle(&srv, anchors, gates)
 	return srv
 }
 

@@ -406,7 +406,6 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 		}
 	}
 	defer func() { n.r.res.Servers = append(n.r.res.Servers, srv) }()
-	unknown := func(why string) { srv.Unknown = strings.TrimPrefix(srv.Unknown+"; "+why, "; ") }
 
 	if v := tls.verify; v != nil {
 		switch mode := v.args[0]; mode {
@@ -414,14 +413,14 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 			srv.Mode = mode
 		default:
 			n.r.problemIn(v.file, v.line, "ssl_verify_client", fmt.Errorf("unknown mode %q (nginx -t refuses it)", directiveName(mode)))
-			unknown("ssl_verify_client has an unknown mode")
+			unknownBecause(&srv, "ssl_verify_client has an unknown mode")
 		}
 	}
 	if v := tls.depth; v != nil {
 		depth, err := strconv.Atoi(v.args[0])
 		if err != nil || depth < 0 {
 			n.r.problemIn(v.file, v.line, "ssl_verify_depth", fmt.Errorf("%q is not a depth (nginx -t refuses it)", directiveName(v.args[0])))
-			unknown("ssl_verify_depth is not a number")
+			unknownBecause(&srv, "ssl_verify_depth is not a number")
 		}
 		srv.Depth = depth
 	}
@@ -439,7 +438,7 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 		srv.CRLs = append(srv.CRLs, c.args[0])
 		f := n.file(c, "ssl_crl")
 		if f.err != nil && srv.Mode != model.VerifyOff {
-			unknown("its CRL " + c.args[0] + " cannot be read")
+			unknownBecause(&srv, "its CRL " + c.args[0] + " cannot be read")
 		}
 		for _, crl := range f.crls {
 			srv.CRLIssuers = append(srv.CRLIssuers, crl.IssuerNormalized)
@@ -449,67 +448,15 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 		return // no certificate is asked for
 	}
 	gate := n.gates(d)
-	srv.Gates = gate.texts
-	if gate.unknown != "" {
-		unknown(gate.unknown)
-	}
-	verifies := srv.Mode != model.VerifyOptionalNoCA || gate.requireVerify
-	if verifies && len(anchorFiles) == 0 {
+	if gate.verifies(srv.Mode) && len(anchorFiles) == 0 {
 		n.r.problemIn(d.file, d.line, "server", errors.New("ssl_verify_client "+srv.Mode+" without ssl_client_certificate or ssl_trusted_certificate (nginx -t refuses it)"))
-		unknown("it verifies client certificates without a CA file")
 	}
-	var entries []model.TrustEntry
+	var anchors []serverAnchors
 	for _, f := range anchorFiles {
-		read := files[f]
-		srv.Anchors = append(srv.Anchors, f.name+" "+f.args[0])
-		if read.path != "" {
-			srv.AnchorFiles = append(srv.AnchorFiles, model.SourceKey(n.r.opts.Host, read.path))
-		}
-		if read.err != nil {
-			unknown(f.name + " " + f.args[0] + " cannot be read")
-			continue
-		}
-		for _, c := range read.certs {
-			if f.name == "ssl_client_certificate" {
-				srv.CANames = append(srv.CANames, c.Subject)
-			}
-			if verifies {
-				entries = append(entries, model.TrustEntry{Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256",
-					Label: f.name + " " + filepath.Base(f.args[0]), Location: n.where(f.file, f.line) + ": " + f.name})
-			}
-		}
+		anchors = append(anchors, serverAnchors{directive: f.name, written: f.args[0], at: n.where(f.file, f.line), read: files[f],
+			caNames: f.name == "ssl_client_certificate"})
 	}
-	if srv.Unknown != "" || gate.none {
-		return // never the entries of some other context instead
-	}
-	entries = append(entries, gate.entries...)
-	if !verifies {
-		if len(gate.entries) == 0 {
-			srv.AdmitsAny = true
-			entries = append(entries, model.TrustEntry{Kind: model.EntryAny, Value: "*",
-				Label: "any certificate (ssl_verify_client optional_no_ca, no gate)", Location: srv.Location})
-		}
-		for _, e := range gate.entries {
-			if e.Kind == model.EntrySubjectDN || e.Kind == model.EntrySAN {
-				srv.SpoofableNames = append(srv.SpoofableNames, e.Value)
-			}
-		}
-	}
-	for i := range entries {
-		entries[i].Scope, entries[i].AllOf = srv.Scope, true
-	}
-	n.r.res.TrustEntries = append(n.r.res.TrustEntries, entries...)
-}
-
-// nginxGates is what a server's if/return blocks make of its maps.
-type nginxGates struct {
-	entries []model.TrustEntry
-	// requireVerify: an if refuses unless $ssl_client_verify is SUCCESS,
-	// so under optional_no_ca the CA files decide after all.
-	requireVerify bool
-	none          bool // a gate admits no certificate at all
-	unknown       string
-	texts         []string
+	n.r.settle(&srv, anchors, gate)
 }
 
 // gates reads the server's if blocks that refuse (return 4xx, 444), in
@@ -517,8 +464,8 @@ type nginxGates struct {
 // location takes): each tests a variable; a map on a client-certificate
 // variable gates the server with the keys whose value the ifs let
 // through.
-func (n *nginxConfig) gates(server *nginxDirective) nginxGates {
-	var g nginxGates
+func (n *nginxConfig) gates(server *nginxDirective) serverGates {
+	var g serverGates
 	tests := map[string][]nginxCondition{} // by map variable, in order
 	var order []string
 	ifs := server.block
@@ -562,7 +509,7 @@ func (n *nginxConfig) gates(server *nginxDirective) nginxGates {
 }
 
 // mapGate turns one map, tested by conds, into the allow list it is.
-func (n *nginxConfig) mapGate(d *nginxDirective, conds []nginxCondition, g *nginxGates) {
+func (n *nginxConfig) mapGate(d *nginxDirective, conds []nginxCondition, g *serverGates) {
 	source, result := d.args[0], d.args[1]
 	var wheres []string
 	for _, c := range conds {

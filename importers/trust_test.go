@@ -361,7 +361,7 @@ server {
 	// stands: it admits any certificate.
 	want := []string{
 		"a.conf:1 ssl_client_certificate clients.pem",
-		"a.conf:9 any certificate (ssl_verify_client optional_no_ca, no gate)",
+		"a.conf:9 any certificate (verify optional_no_ca, no gate)",
 		"server nginx.conf:5 ssl_client_certificate ca.pem",
 	}
 	slices.Sort(got)

@@ -1,0 +1,111 @@
+package importers
+
+import (
+	"path/filepath"
+	"strings"
+
+	"certgov/model"
+)
+
+// Every gateway reader (nginx, HAProxy, Apache httpd, Caddy, stunnel,
+// PostgreSQL) ends the same way: a server with its mode, depth and CRLs
+// set, the anchor files it names, and what its rules gate on. settle
+// turns them into the server's trust entries, one all-of scope per
+// server, so that every gateway is decided by the same rules.
+
+// serverAnchors is one file of anchors a server names, as read.
+type serverAnchors struct {
+	directive, written string // as configured: "SSLCACertificateFile", "ca.pem"
+	at                 string // where it is configured: "apache2.conf:12"
+	read               configFile
+	// caNames: its certificates' subjects are the CA names the server
+	// sends in its CertificateRequest.
+	caNames bool
+	// match is the anchors' model.MatchPartialChain when every certificate
+	// of the file is an anchor (OpenSSL's X509_V_FLAG_PARTIAL_CHAIN).
+	match string
+}
+
+// serverGates is what a server's rules make of the client certificate
+// beyond its chain: allow-list entries (pins, names), whether a rule
+// demands a verified chain, and what cannot be modelled.
+type serverGates struct {
+	entries []model.TrustEntry
+	// requireVerify: a rule refuses unless the chain verified, so where
+	// the server does not verify (optional_no_ca) its CA files decide
+	// after all.
+	requireVerify bool
+	none          bool // a rule admits no certificate at all
+	unknown       string
+	texts         []string
+}
+
+// verifies reports whether a server in mode verifies the chain, given
+// its gates.
+func (g serverGates) verifies(mode string) bool {
+	return mode != model.VerifyOptionalNoCA || g.requireVerify
+}
+
+// unknownBecause adds why to what a server admits cannot be known.
+func unknownBecause(srv *model.Server, why string) {
+	srv.Unknown = strings.TrimPrefix(srv.Unknown+"; "+why, "; ")
+}
+
+// settle completes srv with its anchors and gates and adds its trust
+// entries: each anchor certificate (when the server verifies chains) and
+// each gate entry, all conditions of one scope. A server that asks for no
+// certificate gets none; one whose answer cannot be known gets none
+// either, so that it never admits what the real server refuses.
+func (r *reader) settle(srv *model.Server, anchors []serverAnchors, gate serverGates) {
+	if srv.Mode == model.VerifyOff {
+		return
+	}
+	srv.Gates = append(srv.Gates, gate.texts...)
+	if gate.unknown != "" {
+		unknownBecause(srv, gate.unknown)
+	}
+	verifies := gate.verifies(srv.Mode)
+	if verifies && len(anchors) == 0 {
+		unknownBecause(srv, "it verifies client certificates without a CA file")
+	}
+	var entries []model.TrustEntry
+	for _, a := range anchors {
+		srv.Anchors = append(srv.Anchors, a.directive+" "+a.written)
+		if a.read.path != "" {
+			srv.AnchorFiles = append(srv.AnchorFiles, model.SourceKey(r.opts.Host, a.read.path))
+		}
+		if a.read.err != nil || a.read.path == "" {
+			unknownBecause(srv, a.directive+" "+a.written+" cannot be read")
+			continue
+		}
+		for _, c := range a.read.certs {
+			if a.caNames {
+				srv.CANames = append(srv.CANames, c.Subject)
+			}
+			if verifies {
+				entries = append(entries, model.TrustEntry{Kind: model.EntryCA, Value: c.FingerprintSHA256, HashAlgorithm: "sha256",
+					Match: a.match, Label: a.directive + " " + filepath.Base(a.written), Location: a.at + ": " + a.directive})
+			}
+		}
+	}
+	if srv.Unknown != "" || gate.none {
+		return // never the entries of some other context instead
+	}
+	entries = append(entries, gate.entries...)
+	if !verifies {
+		if len(gate.entries) == 0 {
+			srv.AdmitsAny = true
+			entries = append(entries, model.TrustEntry{Kind: model.EntryAny, Value: "*",
+				Label: "any certificate (" + srv.PolicyText() + ", no gate)", Location: srv.Location})
+		}
+		for _, e := range gate.entries {
+			if e.Kind == model.EntrySubjectDN || e.Kind == model.EntrySAN {
+				srv.SpoofableNames = append(srv.SpoofableNames, e.Value)
+			}
+		}
+	}
+	for i := range entries {
+		entries[i].Scope, entries[i].AllOf = srv.Scope, true
+	}
+	r.res.TrustEntries = append(r.res.TrustEntries, entries...)
+}
