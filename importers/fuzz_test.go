@@ -132,6 +132,9 @@ func FuzzNginx(f *testing.F) {
 func FuzzHAProxy(f *testing.F) {
 	fuzzReader(f, model.KindHAProxy, "global\n ca-base /x\nfrontend f\n bind :443 ssl crt a ca-file \"c.pem\" verify required crl-file r\n acl a ssl_c_sha1 -m str x\n http-request deny unless a\n")
 }
+func FuzzApache(f *testing.F) {
+	fuzzReader(f, model.KindApache, "ServerRoot /x\nInclude sites/*.conf\n<VirtualHost *:443>\nSSLEngine on\nSSLVerifyClient require\nSSLCACertificateFile \"c.pem\"\n<Location />\nRequire expr %{SSL_CLIENT_S_DN_CN} in {'a', \"b\"} && %{SSL_CLIENT_VERIFY} == 'SUCCESS'\n</Location>\n</VirtualHost>\n")
+}
 func FuzzEnvoy(f *testing.F) {
 	fuzzReader(f, model.KindEnvoy, "trusted_ca: {inline_string: x}\nverify_certificate_hash: [zz]\n")
 }

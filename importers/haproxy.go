@@ -275,13 +275,13 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 			continue
 		}
 		if written == "@system-ca" {
-			unknownBecause(&srv, name + " @system-ca: the machine's own CA store")
+			unknownBecause(&srv, name+" @system-ca: the machine's own CA store")
 			continue
 		}
 		path, err := h.path(written)
 		if err != nil {
 			r.problemIn(r.path, l.line, name, err)
-			unknownBecause(&srv, name + " " + written + ": " + err.Error())
+			unknownBecause(&srv, name+" "+written+": "+err.Error())
 			continue
 		}
 		files[name] = h.refs.readPath(path, written, r.path, l.line, name)
@@ -290,7 +290,7 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 		srv.CRLs = append(srv.CRLs, c)
 		f := files["crl-file"]
 		if f.err != nil && srv.Mode != model.VerifyOff {
-			unknownBecause(&srv, "its CRL " + c + " cannot be read")
+			unknownBecause(&srv, "its CRL "+c+" cannot be read")
 		}
 		for _, crl := range f.crls {
 			srv.CRLIssuers = append(srv.CRLIssuers, crl.IssuerNormalized)
@@ -301,7 +301,7 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 	}
 	for _, ignored := range []string{"ca-ignore-err", "crt-ignore-err"} {
 		if v, ok := value(ignored); ok {
-			unknownBecause(&srv, ignored + " " + v + ": verification errors it lets through are not read yet")
+			unknownBecause(&srv, ignored+" "+v+": verification errors it lets through are not read yet")
 		}
 	}
 	if slices.Contains(opts, "crt-list") {

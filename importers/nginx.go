@@ -94,8 +94,8 @@ type nginxDirective struct {
 // Bounds on include: how deep includes may nest and how many files one
 // configuration may pull in (a glob over a large folder, an include loop).
 const (
-	nginxMaxIncludeDepth = 8
-	nginxMaxIncludeFiles = 256
+	maxIncludeDepth = 8
+	maxIncludeFiles = 256
 )
 
 type nginxParser struct {
@@ -212,11 +212,11 @@ func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*ngi
 		p.r.problemIn(file, d.line, "include", err)
 		return nil, nil
 	}
-	if depth >= nginxMaxIncludeDepth {
-		p.r.problemIn(file, d.line, "include", fmt.Errorf("includes nest deeper than %d", nginxMaxIncludeDepth))
+	if depth >= maxIncludeDepth {
+		p.r.problemIn(file, d.line, "include", fmt.Errorf("includes nest deeper than %d", maxIncludeDepth))
 		return nil, nil
 	}
-	matches, err := boundedGlob(p.r.ctx, pattern, nginxMaxIncludeFiles-p.included+1)
+	matches, err := boundedGlob(p.r.ctx, pattern, maxIncludeFiles-p.included+1)
 	if errors.Is(err, errGlobTooLarge) {
 		p.r.problemIn(file, d.line, "include", err)
 	}
@@ -232,8 +232,8 @@ func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*ngi
 			p.r.problemIn(file, d.line, "include", fmt.Errorf("%s includes itself", m))
 			continue
 		}
-		if p.included++; p.included > nginxMaxIncludeFiles {
-			p.r.problemIn(file, d.line, "include", fmt.Errorf("more than %d included files", nginxMaxIncludeFiles))
+		if p.included++; p.included > maxIncludeFiles {
+			p.r.problemIn(file, d.line, "include", fmt.Errorf("more than %d included files", maxIncludeFiles))
 			return out, nil
 		}
 		data, err := p.r.readReferenced(m)
@@ -284,7 +284,7 @@ func (t nginxTLS) inherit(block []*nginxDirective) nginxTLS {
 func (r *reader) readNginx(data []byte) error {
 	conf := nginxConfOf(r.path)
 	if conf != r.path && r.inTree(conf) {
-		return &partOfError{whole: conf}
+		return &partOfError{whole: conf, server: "nginx"}
 	}
 	p := &nginxParser{r: r, conf: conf}
 	top, err := p.parse(r.path, data, 0)
@@ -331,10 +331,10 @@ func nginxConfOf(path string) string {
 
 // partOfError skips a file that is part of a configuration imported in
 // the same run: it is read there, through its includes, once.
-type partOfError struct{ whole string }
+type partOfError struct{ whole, server string }
 
 func (e *partOfError) Error() string {
-	return "part of the nginx configuration " + e.whole + ", read through its includes"
+	return "part of the " + e.server + " configuration " + e.whole + ", read through its includes"
 }
 
 func (n *nginxConfig) collectMaps(list []*nginxDirective) {
@@ -438,7 +438,7 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 		srv.CRLs = append(srv.CRLs, c.args[0])
 		f := n.file(c, "ssl_crl")
 		if f.err != nil && srv.Mode != model.VerifyOff {
-			unknownBecause(&srv, "its CRL " + c.args[0] + " cannot be read")
+			unknownBecause(&srv, "its CRL "+c.args[0]+" cannot be read")
 		}
 		for _, crl := range f.crls {
 			srv.CRLIssuers = append(srv.CRLIssuers, crl.IssuerNormalized)

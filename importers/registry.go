@@ -78,6 +78,8 @@ var formats = []format{
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeNginx(c.data), 70) }},
 	{kind: model.KindHAProxy, read: (*reader).readHAProxy,
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeHAProxy(c.data), 70) }},
+	{kind: model.KindApache, read: (*reader).readApache,
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeApache(c.data), 70) }},
 	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
 		sniff: func(c *content) int {
 			if c.json {

@@ -36,8 +36,11 @@ type serverGates struct {
 	// after all.
 	requireVerify bool
 	none          bool // a rule admits no certificate at all
-	unknown       string
-	texts         []string
+	// names says the name rules for people ("CN=x"), where the entries'
+	// values are patterns made from them; nil: the entries' values.
+	names   []string
+	unknown string
+	texts   []string
 }
 
 // verifies reports whether a server in mode verifies the chain, given
@@ -98,8 +101,9 @@ func (r *reader) settle(srv *model.Server, anchors []serverAnchors, gate serverG
 			entries = append(entries, model.TrustEntry{Kind: model.EntryAny, Value: "*",
 				Label: "any certificate (" + srv.PolicyText() + ", no gate)", Location: srv.Location})
 		}
+		srv.SpoofableNames = gate.names
 		for _, e := range gate.entries {
-			if e.Kind == model.EntrySubjectDN || e.Kind == model.EntrySAN {
+			if gate.names == nil && (e.Kind == model.EntrySubjectDN || e.Kind == model.EntrySAN) {
 				srv.SpoofableNames = append(srv.SpoofableNames, e.Value)
 			}
 		}

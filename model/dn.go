@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -309,4 +310,13 @@ func normalizeType(t string) string {
 
 func normalizeValue(v string) string {
 	return strings.ToLower(strings.Join(strings.Fields(v), " "))
+}
+
+// AttributePattern is a regular expression that finds, in a DN's String,
+// an attribute of the type (as String names it: "CN", "emailAddress")
+// with exactly the value: how a server's test of one attribute (Apache's
+// SSL_CLIENT_S_DN_CN == "x", stunnel's checkHost on the CN) becomes a
+// subject-DN rule.
+func AttributePattern(attrType, value string) string {
+	return `(?:^|[^\\][,+])` + regexp.QuoteMeta(attrType+"="+escapeDNValue(value)) + `(?:[,+]|$)`
 }

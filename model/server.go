@@ -47,6 +47,9 @@ type Server struct {
 	// OpenSSL's verify depth does (nginx ssl_verify_depth, default 1: one
 	// intermediate); -1 when the server sets no bound.
 	Depth int `json:"depth"`
+	// DepthSetting is the depth as the server's configuration writes it,
+	// when it counts otherwise ("SSLVerifyDepth 2" is Depth 1).
+	DepthSetting string `json:"depth_setting,omitempty"`
 	// AcceptsSHA1: it takes a client certificate signed with SHA-1 by a
 	// private CA, as Java's PKIX does (its disabledAlgorithms refuse SHA-1
 	// only for chains to the JDK's own roots); OpenSSL 3 refuses it.
@@ -55,6 +58,12 @@ type Server struct {
 	// CRLIssuers the issuers (normalized DNs) of the lists in them.
 	CRLs       []string `json:"crls,omitempty"`
 	CRLIssuers []string `json:"crl_issuers,omitempty"`
+	// CRLLeafOnly: only the leaf's revocation is checked (Apache
+	// SSLCARevocationCheck leaf), not every certificate of the chain.
+	CRLLeafOnly bool `json:"crl_leaf_only,omitempty"`
+	// CRLMissingOK: a certificate whose issuer has no CRL there passes
+	// (Apache no_crl_for_cert_ok); OpenSSL otherwise refuses it.
+	CRLMissingOK bool `json:"crl_missing_ok,omitempty"`
 	// Anchors names its anchor files as configured ("ssl_client_certificate
 	// ca.pem"); CANames are the subject DNs it asks clients for (the
 	// certificate_authorities of its CertificateRequest), RFC 4514.
@@ -135,11 +144,21 @@ func (s *Server) Key() string { return s.Source + "\x00" + s.Scope }
 // depth 1, CRL crl.pem".
 func (s *Server) PolicyText() string {
 	parts := []string{"verify " + s.Mode}
-	if (s.Mode == VerifyOn || s.Mode == VerifyOptional) && s.Depth >= 0 {
+	switch {
+	case s.Mode != VerifyOn && s.Mode != VerifyOptional:
+	case s.DepthSetting != "":
+		parts = append(parts, s.DepthSetting)
+	case s.Depth >= 0:
 		parts = append(parts, fmt.Sprintf("depth %d", s.Depth))
 	}
 	for _, c := range s.CRLs {
 		parts = append(parts, "CRL "+c)
+	}
+	if len(s.CRLs) > 0 && s.CRLLeafOnly {
+		parts = append(parts, "CRL of the leaf only")
+	}
+	if len(s.CRLs) > 0 && s.CRLMissingOK {
+		parts = append(parts, "no CRL is no refusal")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -163,7 +182,7 @@ func (v Verdict) PassesNow() bool { return v.Admitted && v.RefusedNow == "" && v
 // Printable is the server with every string a configuration wrote made
 // safe to print (Printable).
 func (s Server) Printable() Server {
-	for _, p := range []*string{&s.Scope, &s.Kind, &s.Host, &s.Location, &s.Mode, &s.Unknown, &s.Source} {
+	for _, p := range []*string{&s.Scope, &s.Kind, &s.Host, &s.Location, &s.Mode, &s.DepthSetting, &s.Unknown, &s.Source} {
 		*p = Printable(*p)
 	}
 	for _, list := range []*[]string{&s.Names, &s.Listen, &s.CRLs, &s.Anchors, &s.CANames, &s.AnchorFiles, &s.Gates, &s.SpoofableNames} {

@@ -59,7 +59,27 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 	if out, err := exec.Command(haproxy, "-c", "-f", conf).CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
-	daemon := exec.Command(haproxy, "-db", "-f", conf)
+	startDaemon(t, exec.Command(haproxy, "-db", "-f", conf), servers)
+	importConfig(t, certs, conf)
+	frontends := serversOfKind(t, "haproxy frontend")
+	if len(frontends) != len(servers) {
+		t.Fatalf("certgov servers lists %d HAProxy frontends, want %d: %v", len(frontends), len(servers), frontends)
+	}
+	compareEach(t, certs, servers, "HAProxy", func(s *interopServer, name string, rec trustRecord) bool {
+		if s.name != "gated" {
+			return false
+		}
+		if unknown := frontends[name].Unknown; !strings.Contains(unknown, "gates on the client certificate") || admittedByServer(rec, name) {
+			t.Errorf("%s gates on ssl_c_sha1: certgov must say unknown, not guess (unknown %q, admitted %v)", name, unknown, admittedByServer(rec, name))
+		}
+		return true
+	})
+}
+
+// startDaemon starts a server the suite runs in the foreground, stops it
+// when the test ends, and waits until each of its servers listens.
+func startDaemon(t *testing.T, daemon *exec.Cmd, servers []*interopServer) {
+	t.Helper()
 	daemon.Stderr = os.Stderr
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
@@ -68,13 +88,24 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 	for _, s := range servers {
 		waitListening(t, s.port)
 	}
+}
 
+// importConfig imports the estate's certificates, then one server
+// configuration, which must be read whole: not skipped, not failed.
+func importConfig(t *testing.T, certs, conf string) {
+	t.Helper()
 	if r := certgov(t, "import", certs); r.code != 0 {
 		t.Fatalf("import certs: %d %s", r.code, r.stderr)
 	}
 	if r := certgov(t, "import", conf); r.code != 0 || !strings.Contains(r.stdout, "1 read, 0 unchanged since last import, 0 skipped, 0 failed") {
-		t.Fatalf("import haproxy.cfg: %d %s%s", r.code, r.stdout, r.stderr)
+		t.Fatalf("import %s: %d %s%s", filepath.Base(conf), r.code, r.stdout, r.stderr)
 	}
+}
+
+// serversOfKind is what certgov servers says of the servers of one kind,
+// by name.
+func serversOfKind(t *testing.T, kind string) map[string]model.Server {
+	t.Helper()
 	var report struct {
 		Servers []struct {
 			model.Server
@@ -84,22 +115,27 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 	if err := json.Unmarshal([]byte(certgov(t, "servers", "-o", "json").stdout), &report); err != nil {
 		t.Fatal(err)
 	}
-	unknown := map[string]string{}
+	out := map[string]model.Server{}
 	for _, s := range report.Servers {
-		if s.Kind == "haproxy frontend" {
-			unknown[s.Name] = s.Unknown
+		if s.Kind == kind {
+			out[s.Name] = s.Server
 		}
 	}
-	if len(unknown) != len(servers) {
-		t.Fatalf("certgov servers lists %d HAProxy frontends, want %d: %v", len(unknown), len(servers), unknown)
-	}
+	return out
+}
 
+// compareEach presents every interop client certificate to every server
+// (by its name as SNI) and fails naming each pair where certgov's answer
+// differs from the real server's (HTTP 200 or not). A server that asks
+// for no certificate must be admitting none; special says it checked a
+// server otherwise.
+func compareEach(t *testing.T, certs string, servers []*interopServer, real string, special func(s *interopServer, name string, rec trustRecord) bool) {
+	t.Helper()
 	byFingerprint := interopLedger(t)
 	var differ []string
 	pairs := 0
 	for _, client := range interopClients {
-		pemData := mustRead(t, filepath.Join(certs, client+".pem"))
-		rec := byFingerprint[fingerprintOfPEM(t, pemData)]
+		rec := byFingerprint[fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, client+".pem")))]
 		pair := interopPair(t, certs, client)
 		for _, s := range servers {
 			name := fmt.Sprintf("%s.test:%d", s.name, s.port)
@@ -107,16 +143,13 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 			switch {
 			case s.off:
 				if asked || admittedByServer(rec, name) {
-					t.Errorf("%s: HAProxy asked %v, certgov says admitted %v; verify none asks for no certificate", name, asked, admittedByServer(rec, name))
+					t.Errorf("%s: %s asked %v, certgov says admitted %v; it asks for no certificate", name, real, asked, admittedByServer(rec, name))
 				}
-			case s.name == "gated":
-				if !strings.Contains(unknown[name], "gates on the client certificate") || admittedByServer(rec, name) {
-					t.Errorf("%s gates on ssl_c_sha1: certgov must say unknown, not guess (unknown %q, admitted %v)", name, unknown[name], admittedByServer(rec, name))
-				}
+			case special != nil && special(s, name, rec):
 			default:
 				pairs++
 				if said := admittedByServer(rec, name); said != (status == 200) {
-					differ = append(differ, fmt.Sprintf("%s at %s: HAProxy answered %d, certgov says admitted=%v (trust %v; findings %v)", client, name, status, said, serverNames(rec), rec.Findings))
+					differ = append(differ, fmt.Sprintf("%s at %s: %s answered %d, certgov says admitted=%v (trust %v; findings %v)", client, name, real, status, said, serverNames(rec), rec.Findings))
 				}
 			}
 		}
@@ -124,7 +157,7 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 	for _, d := range differ {
 		t.Error(d)
 	}
-	t.Logf("%d certificate/server pairs compared with HAProxy, %d differ", pairs, len(differ))
+	t.Logf("%d certificate/server pairs compared with %s, %d differ", pairs, real, len(differ))
 }
 
 // interopPair is a client's certificate, with the chain it sends, and key.

@@ -476,6 +476,34 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 	e.add("gateways/partner-edge/carrier-clients.pem", concat(carriers...))
 	e.add("gateways/partner-edge/nginx.conf", []byte(nginx.String()))
 
+	// The portal's Apache httpd: ServerRoot is the folder of
+	// apache2.conf. The payments team gets in through the
+	// company CA; the reports host asks for a certificate, verifies none
+	// (optional_no_ca) and lets a CN through: the self-signed lookalike
+	// of fx-rates carries that CN.
+	e.add("gateways/portal/apache2.conf", []byte(`# portal: Apache httpd 2.4, as Debian runs it
+SSLCACertificateFile ../../pki/workload-ca-chain.pem
+SSLVerifyDepth 2
+
+<VirtualHost *:443>
+    ServerName portal.legacy.example
+    SSLEngine on
+    SSLVerifyClient require
+    <Location />
+        Require expr %{SSL_CLIENT_S_DN_OU} == "payments"
+    </Location>
+</VirtualHost>
+
+<VirtualHost *:8443>
+    ServerName reports.legacy.example
+    SSLEngine on
+    SSLVerifyClient optional_no_ca
+    <Location />
+        Require expr %{SSL_CLIENT_S_DN_CN} == "fx-rates.payments.svc"
+    </Location>
+</VirtualHost>
+`))
+
 	var envoy strings.Builder
 	envoy.WriteString("# mesh ingress: payments namespace and two partners by key\n")
 	envoy.WriteString("static_resources:\n  listeners:\n  - name: payments_ingress\n    filter_chains:\n    - transport_socket:\n        name: envoy.transport_sockets.tls\n")

@@ -30,10 +30,14 @@ func RefusedNow(c *model.Certificate, srv *model.Server, now time.Time, revokedB
 	case revokedBy != "" && len(srv.CRLs) > 0:
 		return "revoked by " + revokedBy
 	}
-	if len(srv.CRLs) > 0 && srv.Mode != model.VerifyOff {
+	if len(srv.CRLs) > 0 && srv.Mode != model.VerifyOff && !srv.CRLMissingOK {
+		checked := "every certificate of the chain"
+		if srv.CRLLeafOnly && len(issuers) > 1 {
+			issuers, checked = issuers[:1], "the leaf"
+		}
 		for _, issuer := range issuers {
 			if !slices.Contains(srv.CRLIssuers, issuer) {
-				return "its ssl_crl holds no CRL from " + issuer + ", and OpenSSL then refuses (it checks every certificate of the chain)"
+				return "its CRLs hold none from " + issuer + ", and OpenSSL then refuses (it checks " + checked + ")"
 			}
 		}
 	}
