@@ -496,11 +496,6 @@ func (a *apacheConfig) file(d *apacheDirective, srv *model.Server) configFile {
 	return a.refs.readPath(path, d.args[0], d.file, d.line, d.written)
 }
 
-// opensslHashName is how c_rehash and openssl rehash name the files of a
-// hashed folder: the subject hash, then .N for certificates, .rN for CRLs.
-// OpenSSL's lookup in the folder finds no other file.
-var opensslHashName = regexp.MustCompile(`^[0-9a-f]{8}\.r?[0-9]+$`)
-
 // hashedFolder reads a CA or CRL folder as OpenSSL looks it up: its
 // hashed names only (a file not rehashed is never found, and is reported).
 func (a *apacheConfig) hashedFolder(d *apacheDirective, srv *model.Server) configFile {
@@ -510,38 +505,7 @@ func (a *apacheConfig) hashedFolder(d *apacheDirective, srv *model.Server) confi
 		unknownBecause(srv, d.args[0]+": "+err.Error())
 		return configFile{err: err}
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		a.r.problemIn(d.file, d.line, d.written, fmt.Errorf("%s: %w", d.args[0], err))
-		return configFile{path: dir, err: err}
-	}
-	out := configFile{path: dir}
-	var unhashed []string
-	linked := map[string]bool{} // what the hashed names lead to
-	for i, e := range entries {
-		if i >= maxIncludeFiles {
-			a.r.problemIn(d.file, d.line, d.written, fmt.Errorf("%s holds more than %d files; the rest are not read", d.args[0], maxIncludeFiles))
-			break
-		}
-		path := filepath.Join(dir, e.Name())
-		if !opensslHashName.MatchString(e.Name()) {
-			if e.Type().IsRegular() {
-				unhashed = append(unhashed, e.Name())
-			}
-			continue
-		}
-		if target, err := filepath.EvalSymlinks(path); err == nil {
-			linked[filepath.Base(target)] = true
-		}
-		f := a.refs.readPath(path, filepath.Join(d.args[0], e.Name()), d.file, d.line, d.written)
-		out.certs = append(out.certs, f.certs...)
-		out.crls = append(out.crls, f.crls...)
-	}
-	unhashed = slices.DeleteFunc(unhashed, func(name string) bool { return linked[name] })
-	if len(unhashed) > 0 {
-		a.r.problemIn(d.file, d.line, d.written, fmt.Errorf("%s: %s not found by OpenSSL, which looks files up by subject hash (run openssl rehash)", d.args[0], strings.Join(unhashed, ", ")))
-	}
-	return out
+	return a.refs.readHashedFolder(dir, d.args[0], d.file, d.line, d.written)
 }
 
 // gates reads what the host's requests are refused on: Require expr and

@@ -2,7 +2,10 @@ package importers
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"certgov/model"
@@ -81,4 +84,47 @@ func (c *configFiles) readPath(path, written, file string, line int, name string
 	}
 	c.done[path] = f
 	return f
+}
+
+// opensslHashName is how c_rehash and openssl rehash name the files of a
+// hashed folder: the subject hash, then .N for certificates, .rN for CRLs.
+// OpenSSL's lookup in the folder finds no other file.
+var opensslHashName = regexp.MustCompile(`^[0-9a-f]{8}\.r?[0-9]+$`)
+
+// readHashedFolder reads a CA or CRL folder (Apache SSLCACertificatePath,
+// stunnel CApath) as OpenSSL looks it up: its hashed names only. A file no
+// hashed name leads to is never found, and is reported.
+func (c *configFiles) readHashedFolder(dir, written, file string, line int, name string) configFile {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		c.r.problemIn(file, line, name, fmt.Errorf("%s: %w", written, err))
+		return configFile{path: dir, err: err}
+	}
+	out := configFile{path: dir}
+	var unhashed []string
+	linked := map[string]bool{} // what the hashed names lead to
+	for i, e := range entries {
+		if i >= maxIncludeFiles {
+			c.r.problemIn(file, line, name, fmt.Errorf("%s holds more than %d files; the rest are not read", written, maxIncludeFiles))
+			break
+		}
+		path := filepath.Join(dir, e.Name())
+		if !opensslHashName.MatchString(e.Name()) {
+			if e.Type().IsRegular() {
+				unhashed = append(unhashed, e.Name())
+			}
+			continue
+		}
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			linked[filepath.Base(target)] = true
+		}
+		f := c.readPath(path, filepath.Join(written, e.Name()), file, line, name)
+		out.certs = append(out.certs, f.certs...)
+		out.crls = append(out.crls, f.crls...)
+	}
+	unhashed = slices.DeleteFunc(unhashed, func(name string) bool { return linked[name] })
+	if len(unhashed) > 0 {
+		c.r.problemIn(file, line, name, fmt.Errorf("%s: %s not found by OpenSSL, which looks files up by subject hash (run openssl rehash)", written, strings.Join(unhashed, ", ")))
+	}
+	return out
 }

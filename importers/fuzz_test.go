@@ -135,6 +135,9 @@ func FuzzHAProxy(f *testing.F) {
 func FuzzApache(f *testing.F) {
 	fuzzReader(f, model.KindApache, "ServerRoot /x\nInclude sites/*.conf\n<VirtualHost *:443>\nSSLEngine on\nSSLVerifyClient require\nSSLCACertificateFile \"c.pem\"\n<Location />\nRequire expr %{SSL_CLIENT_S_DN_CN} in {'a', \"b\"} && %{SSL_CLIENT_VERIFY} == 'SUCCESS'\n</Location>\n</VirtualHost>\n")
 }
+func FuzzStunnel(f *testing.F) {
+	fuzzReader(f, model.KindStunnel, "CAfile = /x\n[a]\naccept = 1\nverify = 3\ncheckHost = h\nCRLpath = /y\n[b]\naccept=2\nverifyPeer=yes\n")
+}
 func FuzzEnvoy(f *testing.F) {
 	fuzzReader(f, model.KindEnvoy, "trusted_ca: {inline_string: x}\nverify_certificate_hash: [zz]\n")
 }

@@ -80,6 +80,8 @@ var formats = []format{
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeHAProxy(c.data), 70) }},
 	{kind: model.KindApache, read: (*reader).readApache,
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeApache(c.data), 70) }},
+	{kind: model.KindStunnel, read: (*reader).readStunnel,
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeStunnel(c.data), 65) }},
 	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
 		sniff: func(c *content) int {
 			if c.json {

@@ -44,9 +44,10 @@ type serverGates struct {
 }
 
 // verifies reports whether a server in mode verifies the chain, given
-// its gates.
+// its gates: not under optional_no_ca (unless a gate demands it), nor
+// where it compares the certificate with the ones it holds (registered).
 func (g serverGates) verifies(mode string) bool {
-	return mode != model.VerifyOptionalNoCA || g.requireVerify
+	return mode != model.VerifyOptionalNoCA && mode != model.VerifyRegistered || g.requireVerify
 }
 
 // unknownBecause adds why to what a server admits cannot be known.

@@ -76,6 +76,11 @@ type Server struct {
 	// Gates describe, for people, what it checks beyond the chain: each
 	// map an if/return tests, each pin or name list.
 	Gates []string `json:"gates,omitempty"`
+	// IgnoresVerifyErrors: no verification error refuses a certificate
+	// there, not even expiry (stunnel without verifyChain: requireCert
+	// alone, or verifyPeer, which only compares the certificate with its
+	// store).
+	IgnoresVerifyErrors bool `json:"ignores_verify_errors,omitempty"`
 	// AdmitsAny: it asks for a certificate, verifies nothing and gates
 	// nothing (optional_no_ca alone): any certificate gets in.
 	AdmitsAny bool `json:"admits_any,omitempty"`
@@ -153,6 +158,9 @@ func (s *Server) PolicyText() string {
 	}
 	for _, c := range s.CRLs {
 		parts = append(parts, "CRL "+c)
+	}
+	if s.IgnoresVerifyErrors {
+		parts = append(parts, "verification errors ignored")
 	}
 	if len(s.CRLs) > 0 && s.CRLLeafOnly {
 		parts = append(parts, "CRL of the leaf only")

@@ -18,8 +18,12 @@ import (
 // (optional_no_ca), verification fails for a reason nginx does not
 // forgive: nginx lets only an unknown issuer pass there, so a purpose
 // that excludes client authentication or a signature too weak for
-// OpenSSL 3 still refuses.
+// OpenSSL 3 still refuses. A server that ignores every verification
+// error (model.Server.IgnoresVerifyErrors) refuses nothing of this.
 func RefusedNow(c *model.Certificate, srv *model.Server, now time.Time, revokedBy string, issuers []string) string {
+	if srv != nil && srv.IgnoresVerifyErrors {
+		return ""
+	}
 	switch {
 	case now.Before(c.NotBefore):
 		return "not valid before " + c.NotBefore.UTC().Format(time.DateOnly)
