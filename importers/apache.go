@@ -266,9 +266,8 @@ func (s apacheSettings) over(list []*apacheDirective) apacheSettings {
 			switch {
 			case d.section && apacheConditional[d.name]:
 				walk(d.block)
-			case !d.section && slices.Contains(apacheSSLDirectives, d.name):
-				out[d.name] = d
-			case !d.section && (d.name == "servername" || d.name == "documentroot"):
+			case d.section || len(d.args) == 0: // apachectl configtest refuses a directive without arguments
+			case slices.Contains(apacheSSLDirectives, d.name), d.name == "servername", d.name == "documentroot":
 				out[d.name] = d
 			}
 		}

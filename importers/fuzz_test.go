@@ -138,6 +138,10 @@ func FuzzApache(f *testing.F) {
 func FuzzStunnel(f *testing.F) {
 	fuzzReader(f, model.KindStunnel, "CAfile = /x\n[a]\naccept = 1\nverify = 3\ncheckHost = h\nCRLpath = /y\n[b]\naccept=2\nverifyPeer=yes\n")
 }
+func FuzzCaddy(f *testing.F) {
+	fuzzReader(f, model.KindCaddy, "(s) {\n tls a b {\n  client_auth {\n   mode require\n   trusted_leaf_cert MIIB\n  }\n }\n}\nhttps://a:1, b {\n import s\n}\n",
+		`{"apps":{"http":{"servers":{"s":{"tls_connection_policies":[{"client_authentication":{"trusted_ca_certs":["MIIB"],"mode":"request"}}]}}}}}`)
+}
 func FuzzEnvoy(f *testing.F) {
 	fuzzReader(f, model.KindEnvoy, "trusted_ca: {inline_string: x}\nverify_certificate_hash: [zz]\n")
 }

@@ -82,6 +82,15 @@ var formats = []format{
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeApache(c.data), 70) }},
 	{kind: model.KindStunnel, read: (*reader).readStunnel,
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeStunnel(c.data), 65) }},
+	{kind: model.KindCaddy, read: (*reader).readCaddy,
+		sniff: func(c *content) int {
+			// A Caddyfile's client_auth block names trusted_ca_cert_file,
+			// which Envoy's sniffer takes for its trusted_ca.
+			if c.json && bytes.Contains(c.data, []byte(`"tls_connection_policies"`)) || caddyClientAuthPattern.Match(c.data) {
+				return 95
+			}
+			return confidenceIf(looksLikeCaddy(c.data), 72)
+		}},
 	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
 		sniff: func(c *content) int {
 			if c.json {

@@ -91,14 +91,25 @@ func startDaemon(t *testing.T, daemon *exec.Cmd, servers []*interopServer) {
 }
 
 // importConfig imports the estate's certificates, then one server
-// configuration, which must be read whole: not skipped, not failed.
-func importConfig(t *testing.T, certs, conf string) {
+// configuration, which must be read whole: not skipped, not failed, and
+// with no problem but those it names (each then reported on stderr).
+func importConfig(t *testing.T, certs, conf string, problems ...string) {
 	t.Helper()
 	if r := certgov(t, "import", certs); r.code != 0 {
 		t.Fatalf("import certs: %d %s", r.code, r.stderr)
 	}
-	if r := certgov(t, "import", conf); r.code != 0 || !strings.Contains(r.stdout, "1 read, 0 unchanged since last import, 0 skipped, 0 failed") {
+	r := certgov(t, "import", conf)
+	wantCode := 0
+	if len(problems) > 0 {
+		wantCode = 1
+	}
+	if r.code != wantCode || !strings.Contains(r.stdout, "1 read, 0 unchanged since last import, 0 skipped, 0 failed") {
 		t.Fatalf("import %s: %d %s%s", filepath.Base(conf), r.code, r.stdout, r.stderr)
+	}
+	for _, p := range problems {
+		if !strings.Contains(r.stderr, p) {
+			t.Errorf("import %s does not report %q:\n%s", filepath.Base(conf), p, r.stderr)
+		}
 	}
 }
 
