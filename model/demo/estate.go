@@ -504,6 +504,23 @@ SSLVerifyDepth 2
 </VirtualHost>
 `))
 
+	// The uploads sidecar's Caddy pins one partner's self-signed
+	// certificate as a trusted leaf (mode require: Caddy verifies no chain,
+	// the leaf must be that one).
+	uploader := partners[2]
+	e.add("gateways/sidecar/uploader.pem", uploader.PEM())
+	e.add("gateways/sidecar/Caddyfile", []byte(`# sidecar: Caddy 2.6, in front of the partner uploads service
+https://uploads.sidecar.example:9443 {
+	tls sidecar.pem sidecar.key {
+		client_auth {
+			mode require
+			trusted_leaf_cert_file uploader.pem
+		}
+	}
+	reverse_proxy 127.0.0.1:9001
+}
+`))
+
 	var envoy strings.Builder
 	envoy.WriteString("# mesh ingress: payments namespace and two partners by key\n")
 	envoy.WriteString("static_resources:\n  listeners:\n  - name: payments_ingress\n    filter_chains:\n    - transport_socket:\n        name: envoy.transport_sockets.tls\n")
