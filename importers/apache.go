@@ -632,56 +632,22 @@ func certificateGate(list []*apacheDirective) bool {
 }
 
 // clausesToGates turns the clauses that must all hold into the server's
-// allow lists: one clause of names (subject DN tests) and one of pins
-// (serials), as certgov's all-of scopes state them; a clause of
-// SSL_CLIENT_VERIFY == "SUCCESS" demands a verified chain.
+// gates.
 func (a *apacheConfig) clausesToGates(clauses []apacheClause, g *serverGates) {
-	var names, pins bool
+	var demanded [][]gateTest
 	for _, clause := range clauses {
-		kind := ""
+		var tests []gateTest
 		for _, t := range clause {
-			k := t.kind()
-			if kind != "" && k != kind {
-				g.unknown = "a condition mixes tests certgov keeps apart (" + kind + " and " + k + ")"
-				return
+			test := gateTest{kind: t.kind()}
+			if test.kind == "names" || test.kind == "pins" {
+				test.entries, test.err = t.entries()
+				test.names = t.names()
 			}
-			kind = k
+			tests = append(tests, test)
 		}
-		switch kind {
-		case "verify":
-			g.requireVerify = true
-			continue
-		case "names":
-			if names {
-				g.unknown = "more than one condition on the certificate's names must hold"
-				return
-			}
-			names = true
-		case "pins":
-			if pins {
-				g.unknown = "more than one condition on the certificate's serial must hold"
-				return
-			}
-			pins = true
-		case "false":
-			g.none = true
-			return
-		default:
-			g.unknown = "a condition certgov cannot read: " + kind
-			return
-		}
-		for _, t := range clause {
-			entries, err := t.entries()
-			if err != nil {
-				g.unknown = err.Error()
-				return
-			}
-			g.entries = append(g.entries, entries...)
-			if kind == "names" {
-				g.names = append(g.names, t.names()...)
-			}
-		}
+		demanded = append(demanded, tests)
 	}
+	g.demand(demanded)
 }
 
 // looksLikeApache recognises an Apache httpd configuration: a virtual

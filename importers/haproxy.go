@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"certgov/model"
@@ -165,7 +166,7 @@ func (r *reader) readHAProxy(data []byte) error {
 		if s.kind != "frontend" && s.kind != "listen" {
 			continue
 		}
-		gate := haproxyCertificateGate(s)
+		gate := h.gates(s)
 		for _, l := range s.lines {
 			if l.words[0] == "bind" {
 				srv := h.bind(s, l, gate)
@@ -181,58 +182,348 @@ func (r *reader) readHAProxy(data []byte) error {
 
 // haproxyRefusals are the rule actions that refuse a request or a
 // connection.
-var haproxyRefusals = []string{"deny", "reject", "tarpit", "silent-drop", "return", "auth", "redirect"}
+var haproxyRefusals = []string{"deny", "reject", "tarpit", "silent-drop", "auth"}
 
-// haproxyGate is a frontend rule that refuses on the client certificate:
-// its line and what it says.
-type haproxyGate struct {
-	line int
-	text string
+// haproxyACL is one acl line: its fetch with converters, its flags, and
+// the values it matches (written, or read from -f files).
+type haproxyACL struct {
+	line       int
+	fetch      string
+	ignoreCase bool
+	method     string
+	values     []string
+	problem    string // why its values cannot be known
 }
 
-// haproxyCertificateGate says how a frontend's rules gate on the client
-// certificate: a rule that refuses on a ssl_c_* fetch (directly or
-// through a named ACL), or refuses every request. Zero when none does.
-func haproxyCertificateGate(s *haproxySection) haproxyGate {
-	certACLs := map[string]string{} // name → its definition
+// haproxyACLs reads a section's acl lines by name (lines of one name are
+// alternatives), reading -f files.
+func (h *haproxyConfig) haproxyACLs(s *haproxySection) map[string][]haproxyACL {
+	acls := map[string][]haproxyACL{}
 	for _, l := range s.lines {
-		if l.words[0] == "acl" && len(l.words) > 2 && strings.Contains(strings.Join(l.words[2:], " "), "ssl_c_") {
-			certACLs[l.words[1]] = strings.Join(l.words[1:], " ")
+		if l.words[0] != "acl" || len(l.words) < 3 {
+			continue
+		}
+		acls[l.words[1]] = append(acls[l.words[1]], h.acl(l.line, l.words[2:]))
+	}
+	return acls
+}
+
+// acl reads an ACL's fetch, flags and values.
+func (h *haproxyConfig) acl(line int, words []string) haproxyACL {
+	a := haproxyACL{line: line, fetch: words[0]}
+	flags := true
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case flags && w == "--":
+			flags = false
+		case flags && w == "-i":
+			a.ignoreCase = true
+		case flags && (w == "-m" || w == "-f" || w == "-M") && i+1 < len(words):
+			i++
+			if w == "-m" {
+				a.method = words[i]
+			} else if w == "-f" {
+				values, err := h.listFile(words[i])
+				if err != nil {
+					a.problem = "-f " + words[i] + ": " + err.Error()
+					h.r.problemIn(h.r.path, line, "acl", errors.New(a.problem))
+				}
+				a.values = append(a.values, values...)
+			} else {
+				a.problem = "-M map files are not read"
+			}
+		case flags && strings.HasPrefix(w, "-") && len(w) > 1:
+			a.problem = "the flag " + w + " is not read"
+		default:
+			flags = false
+			a.values = append(a.values, w)
 		}
 	}
+	return a
+}
+
+// listFile reads the values of an ACL's -f file: one a line, '#'
+// comments. HAProxy reads a relative name from the folder it was started
+// in.
+func (h *haproxyConfig) listFile(written string) ([]string, error) {
+	if !filepath.IsAbs(written) {
+		return nil, errors.New("a relative path: HAProxy reads it from the folder it was started in")
+	}
+	path, err := h.r.referencedPath(written, h.r.path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := h.r.readReferenced(path)
+	if err != nil {
+		return nil, err
+	}
+	var values []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if v := strings.TrimSpace(line); v != "" && !strings.HasPrefix(v, "#") {
+			values = append(values, v)
+		}
+	}
+	return values, nil
+}
+
+// test is what one ACL line decides on, as a gate's test.
+func (a haproxyACL) test(where string) gateTest {
+	if a.problem != "" {
+		return gateTest{kind: "acl at line " + strconv.Itoa(a.line) + " (" + a.problem + ")"}
+	}
+	fetch := strings.ToLower(a.fetch)
+	if a.method != "" && a.method != "str" && !(fetch == "ssl_c_verify" && a.method == "int") {
+		return gateTest{kind: "acl at line " + strconv.Itoa(a.line) + " matching with -m " + a.method}
+	}
+	switch {
+	case fetch == "ssl_c_used":
+		return gateTest{kind: "true"}
+	case fetch == "ssl_c_verify":
+		if slices.Equal(a.values, []string{"0"}) {
+			return gateTest{kind: "verify"}
+		}
+	case fetch == "ssl_c_sha1,hex" || fetch == "ssl_c_sha1,hex,lower" || fetch == "ssl_c_serial,hex" || fetch == "ssl_c_serial,hex,lower":
+		return a.pins(fetch, where)
+	case strings.HasPrefix(fetch, "ssl_c_s_dn(") && strings.HasSuffix(fetch, ")"):
+		attr := apacheDNAttributes[strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(fetch, "ssl_c_s_dn("), ")"))]
+		if attr == "" {
+			break
+		}
+		t := gateTest{kind: "names"}
+		for _, v := range a.values {
+			pattern := model.AttributePattern(attr, v)
+			if a.ignoreCase {
+				pattern = "(?i)" + pattern
+			}
+			t.entries = append(t.entries, model.TrustEntry{Kind: model.EntrySubjectDN, Value: pattern, Match: model.MatchSearch,
+				Label: a.fetch + " " + v, Location: where})
+			t.names = append(t.names, attr+"="+v)
+		}
+		return t
+	case !strings.Contains(fetch, "ssl_c_"):
+		return gateTest{kind: "the fetch " + a.fetch + ", not the client certificate"}
+	}
+	return gateTest{kind: "the fetch " + a.fetch}
+}
+
+// pins are the SHA-1 fingerprints or serials an ACL lists, as HAProxy's
+// hex converter writes them: upper case unless lowered (or -i).
+func (a haproxyACL) pins(fetch, where string) gateTest {
+	t := gateTest{kind: "pins"}
+	lower := strings.HasSuffix(fetch, ",lower")
+	for _, v := range a.values {
+		if !a.ignoreCase && (lower && v != strings.ToLower(v) || !lower && v != strings.ToUpper(v)) {
+			t.err = fmt.Errorf("%s value %q never matches: the hex converter writes %s case", a.fetch, v, map[bool]string{true: "lower", false: "upper"}[lower])
+			return t
+		}
+		hexValue := strings.ToLower(v)
+		entry := model.TrustEntry{Kind: model.EntrySerial, Value: strings.TrimLeft(hexValue, "0"), Label: a.fetch + " " + v, Location: where}
+		if strings.HasPrefix(fetch, "ssl_c_sha1") {
+			if len(hexValue) != 40 || strings.Trim(hexValue, "0123456789abcdef") != "" {
+				t.err = fmt.Errorf("%s value %q is not 40 hex digits of SHA-1", a.fetch, v)
+				return t
+			}
+			entry = model.TrustEntry{Kind: model.EntryFingerprint, Value: hexValue, HashAlgorithm: "sha1", Label: a.fetch + " " + v, Location: where}
+		}
+		t.entries = append(t.entries, entry)
+	}
+	return t
+}
+
+// gates reads the frontend's rules that refuse requests or connections
+// (http-request and tcp-request deny, reject…) as what a certificate must
+// satisfy to get in: each rule's condition, over its ACLs, becomes
+// clauses that must all hold. What is not stated as allow lists (a deny
+// list, a rule on the path or the source as well) makes the gate unknown.
+func (h *haproxyConfig) gates(s *haproxySection) serverGates {
+	var g serverGates
+	acls := h.haproxyACLs(s)
+	var clauses [][]gateTest
 	for _, l := range s.lines {
 		if (l.words[0] != "http-request" && l.words[0] != "tcp-request") || len(l.words) < 2 {
 			continue
 		}
 		rule := l.words[1:]
+		// tcp-request connection rules run before the TLS handshake: no
+		// client certificate is known yet, so every ssl_c_* test fails.
+		beforeHandshake := l.words[0] == "tcp-request" && rule[0] == "connection"
 		if l.words[0] == "tcp-request" && len(rule) > 1 {
 			rule = rule[1:] // connection, session, content
 		}
 		if len(rule) == 0 || !slices.Contains(haproxyRefusals, rule[0]) {
 			continue
 		}
+		text := fmt.Sprintf("line %d: %s", l.line, strings.Join(l.words, " "))
+		if beforeHandshake {
+			text += " (before the TLS handshake: its ssl_c_* fetches are empty)"
+		}
 		cond := slices.IndexFunc(rule, func(w string) bool { return w == "if" || w == "unless" })
 		if cond < 0 {
-			if rule[0] == "return" || rule[0] == "redirect" {
-				continue // answers requests; refuses no certificate
-			}
-			return haproxyGate{line: l.line, text: fmt.Sprintf("line %d: %s %s every request", l.line, l.words[0], rule[0])}
+			g.none = true
+			g.texts = append(g.texts, text+": refuses every request")
+			continue
 		}
-		for _, w := range rule[cond+1:] {
-			fetch := certACLs[strings.TrimPrefix(w, "!")]
-			if strings.Contains(w, "ssl_c_") {
-				fetch = w
+		where := fmt.Sprintf("line %d: %s", l.line, l.words[0])
+		test := func(a haproxyACL) gateTest {
+			if beforeHandshake && strings.Contains(a.fetch, "ssl_c_") {
+				return gateTest{kind: "false"}
 			}
-			if fetch != "" {
-				return haproxyGate{line: l.line, text: fmt.Sprintf("line %d: %s %s %s, on %s", l.line, l.words[0], rule[0], strings.Join(rule[cond:], " "), fetch)}
+			return a.test(where)
+		}
+		demanded, err := haproxyCondition(rule[cond] == "unless", rule[cond+1:], func(name string) ([]gateTest, bool) {
+			defined, ok := acls[name]
+			var tests []gateTest
+			for _, a := range defined {
+				tests = append(tests, test(a))
+			}
+			return tests, ok
+		}, func(words []string) gateTest { return test(h.acl(l.line, words)) })
+		if err != nil {
+			if strings.Contains(strings.Join(rule[cond+1:], " "), "ssl_c_") || certACLsIn(rule[cond+1:], acls) {
+				g.unknown = text + ": " + err.Error()
+				return g
+			}
+			continue // not on the client certificate
+		}
+		if !onCertificate(demanded) {
+			continue
+		}
+		g.texts = append(g.texts, text)
+		clauses = append(clauses, demanded...)
+	}
+	g.demand(clauses)
+	return g
+}
+
+// certACLsIn reports whether a condition names an ACL on the client
+// certificate.
+func certACLsIn(words []string, acls map[string][]haproxyACL) bool {
+	for _, w := range words {
+		for _, a := range acls[strings.TrimPrefix(w, "!")] {
+			if strings.Contains(a.fetch, "ssl_c_") {
+				return true
 			}
 		}
 	}
-	return haproxyGate{}
+	return false
+}
+
+// onCertificate reports whether clauses test the client certificate.
+func onCertificate(clauses [][]gateTest) bool {
+	for _, c := range clauses {
+		for _, t := range c {
+			if !strings.HasSuffix(t.kind, "not the client certificate") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// haproxyCondition turns a rule's condition into the clauses that let a
+// request through: "unless C" demands C, "if C" demands its negation. C
+// is terms joined by "||" (or), each term an ACL name or an anonymous
+// { fetch values } ACL, '!' negating it, terms side by side all holding.
+func haproxyCondition(unless bool, words []string, acl func(string) ([]gateTest, bool), anonymous func([]string) gateTest) ([][]gateTest, error) {
+	type term struct {
+		negated bool
+		tests   []gateTest
+	}
+	var groups [][]term // alternatives of terms that must all hold
+	var group []term
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "||" || w == "or":
+			groups, group = append(groups, group), nil
+			continue
+		case w == "!": // negates the next term
+			continue
+		}
+		negated := strings.HasPrefix(w, "!") || i > 0 && words[i-1] == "!"
+		name := strings.TrimPrefix(w, "!")
+		var tests []gateTest
+		if name == "{" || name == "" {
+			end := slices.Index(words[i:], "}")
+			if end < 0 {
+				return nil, errors.New("an anonymous ACL is not closed")
+			}
+			inner := words[i+1 : i+end]
+			if len(inner) == 0 {
+				return nil, errors.New("an empty anonymous ACL")
+			}
+			tests = []gateTest{anonymous(inner)}
+			i += end
+		} else {
+			var ok bool
+			if tests, ok = acl(name); !ok {
+				return nil, fmt.Errorf("the ACL %q is not defined in this section", name)
+			}
+		}
+		group = append(group, term{negated: negated, tests: tests})
+	}
+	groups = append(groups, group)
+	negate := func(t term) ([]gateTest, error) {
+		for _, test := range t.tests {
+			switch {
+			case test.kind == "true":
+				return []gateTest{{kind: "false"}}, nil
+			case test.kind == "false":
+				return []gateTest{{kind: "true"}}, nil
+			case strings.HasSuffix(test.kind, "not the client certificate"):
+				return []gateTest{test}, nil
+			default:
+				return nil, errors.New("a negated test on the certificate is a deny list, which certgov does not state")
+			}
+		}
+		return nil, nil
+	}
+	var clauses [][]gateTest
+	switch {
+	case unless && len(groups) == 1: // every term must hold
+		for _, t := range groups[0] {
+			if t.negated {
+				c, err := negate(t)
+				if err != nil {
+					return nil, err
+				}
+				clauses = append(clauses, c)
+				continue
+			}
+			clauses = append(clauses, t.tests)
+		}
+	case unless: // one of the alternatives, each a single term
+		var clause []gateTest
+		for _, g := range groups {
+			if len(g) != 1 || g[0].negated {
+				return nil, errors.New("alternatives of several tests at once")
+			}
+			clause = append(clause, g[0].tests...)
+		}
+		clauses = append(clauses, clause)
+	default: // if: refused when any alternative holds, so each must fail
+		for _, g := range groups {
+			var clause []gateTest // one of its terms fails
+			for _, t := range g {
+				if !t.negated {
+					c, err := negate(t)
+					if err != nil {
+						return nil, err
+					}
+					clause = append(clause, c...)
+					continue
+				}
+				clause = append(clause, t.tests...)
+			}
+			clauses = append(clauses, clause)
+		}
+	}
+	return clauses, nil
 }
 
 // bind reads one bind line of a frontend as HAProxy decides its clients.
-func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate) model.Server {
+func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gates serverGates) model.Server {
 	r := h.r
 	srv := model.Server{Kind: "haproxy " + s.kind, Host: r.opts.Host, Location: h.refs.where(r.path, l.line), Mode: model.VerifyOff, Depth: -1}
 	srv.Scope = "bind " + srv.Location
@@ -306,11 +597,6 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gate haproxyGate)
 	}
 	if slices.Contains(opts, "crt-list") {
 		unknownBecause(&srv, "crt-list: options per certificate and SNI are not read yet")
-	}
-	var gates serverGates
-	if gate.line > 0 {
-		gates.unknown = fmt.Sprintf("it gates on the client certificate (line %d), which certgov does not evaluate yet", gate.line)
-		gates.texts = append(gates.texts, gate.text)
 	}
 	_, hasCA := value("ca-file")
 	_, hasVerifyCA := value("ca-verify-file")

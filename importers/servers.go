@@ -2,6 +2,7 @@ package importers
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"certgov/model"
@@ -113,4 +114,77 @@ func (r *reader) settle(srv *model.Server, anchors []serverAnchors, gate serverG
 		entries[i].Scope, entries[i].AllOf = srv.Scope, true
 	}
 	r.res.TrustEntries = append(r.res.TrustEntries, entries...)
+}
+
+// gateTest is one test of a gate's condition: what it decides on
+// ("verify": the chain verified; "names": the subject or SANs; "pins":
+// the certificate itself, its key or serial; "true", "false"; anything
+// else names what certgov cannot read), the allow-list entries it holds
+// for, and for names how people say them ("CN=x").
+type gateTest struct {
+	kind    string
+	entries []model.TrustEntry
+	names   []string
+	err     error // why its entries cannot be stated
+}
+
+// demand adds the clauses that must all hold, each held when any one of
+// its tests does, as certgov's all-of scopes state them: at most one
+// clause of names and one of pins; a clause of "verify" demands a
+// verified chain. Any other shape makes the gate unknown.
+func (g *serverGates) demand(clauses [][]gateTest) {
+	var names, pins bool
+	for _, clause := range clauses {
+		// A test that never holds adds nothing to its alternatives; one
+		// that always holds makes its clause hold.
+		if slices.ContainsFunc(clause, func(t gateTest) bool { return t.kind == "true" }) {
+			continue
+		}
+		clause = slices.DeleteFunc(slices.Clone(clause), func(t gateTest) bool { return t.kind == "false" })
+		if len(clause) == 0 {
+			g.none = true
+			return
+		}
+		kind := ""
+		for _, t := range clause {
+			if kind != "" && t.kind != kind {
+				g.unknown = "a condition mixes tests certgov keeps apart (" + kind + " and " + t.kind + ")"
+				return
+			}
+			kind = t.kind
+		}
+		switch kind {
+		case "verify":
+			g.requireVerify = true
+			continue
+		case "true":
+			continue
+		case "false":
+			g.none = true
+			return
+		case "names", "pins":
+			held := &names
+			if kind == "pins" {
+				held = &pins
+			}
+			if *held {
+				g.unknown = "more than one condition on the certificate's " + kind + " must hold"
+				return
+			}
+			*held = true
+		default:
+			g.unknown = "a condition certgov cannot read: " + kind
+			return
+		}
+		for _, t := range clause {
+			if t.err != nil {
+				g.unknown = t.err.Error()
+				return
+			}
+			g.entries = append(g.entries, t.entries...)
+			if kind == "names" {
+				g.names = append(g.names, t.names...)
+			}
+		}
+	}
 }
