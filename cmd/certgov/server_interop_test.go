@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -531,14 +532,33 @@ func interopTool(t *testing.T, name, fallback string) string {
 	return ""
 }
 
+// portsGiven remembers every port freePort handed out in this process:
+// a port is free again once its probe closes, and the kernel may give
+// it to the next probe, so two servers of one test (or of two parallel
+// tests) would otherwise share it and answer for each other.
+var portsGiven = struct {
+	sync.Mutex
+	seen map[int]bool
+}{seen: map[int]bool{}}
+
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsGiven.Lock()
+	defer portsGiven.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !portsGiven.seen[port] {
+			portsGiven.seen[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no port left that this process has not handed out")
+	return 0
 }
 
 func waitListening(t *testing.T, port int) {
