@@ -138,6 +138,9 @@ func FuzzApache(f *testing.F) {
 func FuzzStunnel(f *testing.F) {
 	fuzzReader(f, model.KindStunnel, "CAfile = /x\n[a]\naccept = 1\nverify = 3\ncheckHost = h\nCRLpath = /y\n[b]\naccept=2\nverifyPeer=yes\n")
 }
+func FuzzPostgreSQL(f *testing.F) {
+	fuzzReader(f, model.KindPostgreSQL, "max_connections = 1\nport=1\nssl = on\nssl_ca_file = 'c.pem'\ninclude_dir 'conf.d'\nhba_file = '/x'\n")
+}
 func FuzzCaddy(f *testing.F) {
 	fuzzReader(f, model.KindCaddy, "(s) {\n tls a b {\n  client_auth {\n   mode require\n   trusted_leaf_cert MIIB\n  }\n }\n}\nhttps://a:1, b {\n import s\n}\n",
 		`{"apps":{"http":{"servers":{"s":{"tls_connection_policies":[{"client_authentication":{"trusted_ca_certs":["MIIB"],"mode":"request"}}]}}}}}`)

@@ -113,7 +113,7 @@ func TestHAProxyRelativeWithoutCABase(t *testing.T) {
 	}
 }
 
-func mustReadFile(t *testing.T, path string) []byte {
+func mustReadFile(t testing.TB, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -82,6 +82,8 @@ var formats = []format{
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeApache(c.data), 70) }},
 	{kind: model.KindStunnel, read: (*reader).readStunnel,
 		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeStunnel(c.data), 65) }},
+	{kind: model.KindPostgreSQL, read: (*reader).readPostgreSQL,
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikePostgreSQL(c.data), 70) }},
 	{kind: model.KindCaddy, read: (*reader).readCaddy,
 		sniff: func(c *content) int {
 			// A Caddyfile's client_auth block names trusted_ca_cert_file,

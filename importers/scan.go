@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -33,8 +34,10 @@ func ScanSourceKey(host, target string) string {
 // that findings compare with the imported configuration of host (import
 // --host) at that port. serverName is the SNI to send (default: target's
 // host). The handshake may fail once the server wants a certificate that
-// is not sent; what was seen until then is the result.
-func Scan(ctx context.Context, target, serverName, host string, now time.Time) model.FileResult {
+// is not sent; what was seen until then is the result. starttls names
+// the protocol that asks for TLS first: "postgres" (PostgreSQL's
+// SSLRequest), or "" for TLS from the first byte.
+func Scan(ctx context.Context, target, serverName, host, starttls string, now time.Time) model.FileResult {
 	key := ScanSourceKey(host, target)
 	res := model.FileResult{Source: model.Source{Path: key, Kind: model.KindTLSScan, ImportedAt: now.UTC().Truncate(time.Second)}}
 	addr, port, err := net.SplitHostPort(target)
@@ -70,6 +73,13 @@ func Scan(ctx context.Context, target, serverName, host string, now time.Time) m
 		return res
 	}
 	defer raw.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(deadline)
+	}
+	if err := startTLS(raw, starttls); err != nil {
+		res.Err = fmt.Errorf("scan %s: %w", target, err)
+		return res
+	}
 	conn := tls.Client(raw, config)
 	handshake := conn.HandshakeContext(ctx)
 	if len(chain) == 0 {
@@ -111,4 +121,30 @@ func cmpErr(err, fallback error) error {
 		return err
 	}
 	return fallback
+}
+
+// StartTLSProtocols are the protocols Scan can ask for TLS in.
+var StartTLSProtocols = []string{"postgres"}
+
+// startTLS asks the server for TLS the protocol's way before the
+// handshake: PostgreSQL's SSLRequest (length 8, code 80877103), which
+// the server answers with one byte, S to go on in TLS or N.
+func startTLS(conn net.Conn, protocol string) error {
+	switch protocol {
+	case "":
+		return nil
+	case "postgres":
+		if _, err := conn.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
+			return err
+		}
+		answer := make([]byte, 1)
+		if _, err := io.ReadFull(conn, answer); err != nil {
+			return fmt.Errorf("no answer to PostgreSQL's SSLRequest: %w", err)
+		}
+		if answer[0] != 'S' {
+			return errors.New("the PostgreSQL server does not do SSL (ssl = off)")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown --starttls protocol %q (known: %s)", protocol, strings.Join(StartTLSProtocols, ", "))
 }

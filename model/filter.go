@@ -92,6 +92,10 @@ type TrustRef struct {
 	// RefusedNow says why the server refuses the certificate in a
 	// handshake today although its configuration admits it (RefusedNow).
 	RefusedNow string `json:"refused_now,omitempty"`
+	// Reach says, at a database server (Server.Login), which roles the
+	// certificate logs in as there and where, one Reach a line (read
+	// time's, as RefusedNow).
+	Reach string `json:"reach,omitempty"`
 	// ServerKey identifies the server (Server.Key).
 	ServerKey string `json:"-"`
 }

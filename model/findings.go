@@ -64,6 +64,7 @@ const (
 	FindingAdmitsAnyCert     = "admits-any-certificate"
 	FindingServerUnknown     = "server-unknown"
 	FindingCANamesDrift      = "ca-names-drift"
+	FindingAnyRoleLogin      = "any-role-login"
 	// Findings about governance that has run out.
 	FindingReviewOverdue = "review-overdue"
 	FindingRevokePending = "revoke-pending"
@@ -109,6 +110,7 @@ var FindingTypes = map[string]FindingType{
 	FindingAdmitsAnyCert:        {FindingAdmitsAnyCert, SeverityCritical, "a server asks for a client certificate, verifies none and gates nothing: any certificate gets in", []string{"NHI4:2025", "PR.AA-03"}},
 	FindingServerUnknown:        {FindingServerUnknown, SeverityMedium, "certgov cannot tell what a server admits (a file it names cannot be read, a gate it cannot model)", []string{"ID.AM-08", "PR.AA-05"}},
 	FindingCANamesDrift:         {FindingCANamesDrift, SeverityHigh, "a scanned server asks clients for other CA names than its imported configuration lists (certgov scan): the configuration certgov evaluates is not what runs", []string{"ID.AM-08", "PR.AA-05", "PR.PS-01"}},
+	FindingAnyRoleLogin:         {FindingAnyRoleLogin, SeverityCritical, "a database server lets every certificate its CA file verifies log in, without a password, as any role a line names, whatever the certificate's name (PostgreSQL clientcert=verify-ca with trust)", []string{"NHI4:2025", "NHI5:2025", "PR.AA-05"}},
 	FindingTrustIncomplete:      {FindingTrustIncomplete, SeverityHigh, "so many names times pattern rules that certgov did not try every rule: a gateway may admit it", []string{"NHI4:2025", "PR.AA-03"}},
 }
 
@@ -368,7 +370,7 @@ func admittingRef(refs []TrustRef) (TrustRef, bool) {
 // servers, which concern no certificate.
 func AboutConfiguration(code string) bool {
 	switch code {
-	case FindingPinWithoutCert, FindingDNMatchAmbiguous, FindingSpoofableNameGate, FindingAdmitsAnyCert, FindingServerUnknown, FindingCANamesDrift:
+	case FindingPinWithoutCert, FindingDNMatchAmbiguous, FindingSpoofableNameGate, FindingAdmitsAnyCert, FindingServerUnknown, FindingCANamesDrift, FindingAnyRoleLogin:
 		return true
 	}
 	return false
@@ -388,6 +390,9 @@ func ServerFindings(servers []Server) []Finding {
 			add(FindingServerUnknown, srv, fmt.Sprintf("server %s (%s): what it admits is unknown: %s", srv.Name(), srv.Location, srv.Unknown))
 		case srv.AdmitsAny:
 			add(FindingAdmitsAnyCert, srv, fmt.Sprintf("server %s (%s) asks for a client certificate under %s and verifies none, with no gate: any certificate gets in", srv.Name(), srv.Location, srv.Mode))
+		case srv.Login != nil && srv.Login.AnyName && !srv.Login.Password && srv.Mode != VerifyOff:
+			add(FindingAnyRoleLogin, srv, fmt.Sprintf("server %s lets every certificate that verifies log in as %s to %s without a password, whatever its name",
+				srv.Name(), orAnyRole(srv.Login.Roles), databaseText(srv.Login.Databases)))
 		case len(srv.SpoofableNames) > 0:
 			add(FindingSpoofableNameGate, srv, fmt.Sprintf("server %s (%s) admits by name under %s without verifying a chain: anyone can present %s", srv.Name(), srv.Location, srv.Mode, quotedNames(srv.SpoofableNames)))
 		case srv.Kind == ScannedEndpoint:
@@ -437,10 +442,22 @@ func ConfigurationOf(scanned *Server, servers []Server) *Server {
 			candidates = named
 		}
 	}
-	if len(candidates) != 1 {
+	if len(candidates) == 0 || !oneEndpoint(candidates) {
 		return nil
 	}
 	return candidates[0]
+}
+
+// oneEndpoint reports whether servers are one TLS endpoint seen several
+// times: the lines of one PostgreSQL pg_hba.conf share their server's
+// handshake, so they come from one source and ask alike.
+func oneEndpoint(servers []*Server) bool {
+	for _, s := range servers[1:] {
+		if s.Source != servers[0].Source || (s.Mode == VerifyOff) != (servers[0].Mode == VerifyOff) || !slices.Equal(s.CANames, servers[0].CANames) {
+			return false
+		}
+	}
+	return len(servers) == 1 || servers[0].Login != nil || strings.HasPrefix(servers[0].Kind, "postgresql")
 }
 
 // CANamesDrift compares the CA names a scanned endpoint asked for with

@@ -78,6 +78,9 @@ func appendTrustRef(b []byte, t TrustRef) []byte {
 	if t.RefusedNow != "" {
 		b = appendField(b, "refused_now", t.RefusedNow)
 	}
+	if t.Reach != "" {
+		b = appendField(b, "reach", t.Reach)
+	}
 	return append(b, '}')
 }
 

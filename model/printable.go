@@ -159,7 +159,7 @@ func PrintableRecord(r Record) Record {
 	copied := false
 	for i, t := range r.Trust {
 		p := TrustRef{Server: Printable(t.Server), Source: Printable(t.Source), Kind: EntryKind(Printable(string(t.Kind))), Entry: Printable(t.Entry),
-			Location: Printable(t.Location), Anchor: Printable(t.Anchor), Explicit: t.Explicit, RefusedNow: Printable(t.RefusedNow), ServerKey: t.ServerKey}
+			Location: Printable(t.Location), Anchor: Printable(t.Anchor), Explicit: t.Explicit, RefusedNow: Printable(t.RefusedNow), Reach: Printable(t.Reach), ServerKey: t.ServerKey}
 		if p == t {
 			continue
 		}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 )
 
@@ -87,6 +88,9 @@ type Server struct {
 	// SpoofableNames: it admits by a DN or SAN without verifying a chain
 	// (optional_no_ca with a name map): anyone can present that name.
 	SpoofableNames []string `json:"spoofable_names,omitempty"`
+	// Login is, for a database server (a PostgreSQL pg_hba.conf line),
+	// how the certificates it admits log in: as which roles, where.
+	Login *Login `json:"login,omitempty"`
 	// Unknown says why what it admits cannot be known (a CA file it names
 	// cannot be read, a gate certgov cannot model); it then has no trust
 	// entries, and never inherits another context's instead.
@@ -196,6 +200,17 @@ func (s Server) Printable() Server {
 	for _, list := range []*[]string{&s.Names, &s.Listen, &s.CRLs, &s.Anchors, &s.CANames, &s.AnchorFiles, &s.Gates, &s.SpoofableNames} {
 		*list = printableList(*list)
 	}
+	if s.Login != nil {
+		login := *s.Login
+		login.HBALine = login.HBALine.printable()
+		login.Map = Printable(login.Map)
+		login.Idents = slices.Clone(login.Idents)
+		for i := range login.Idents {
+			login.Idents[i].System, login.Idents[i].Role = Printable(login.Idents[i].System), Printable(login.Idents[i].Role)
+		}
+		login.Earlier = printableLines(login.Earlier)
+		s.Login = &login
+	}
 	return s
 }
 
@@ -219,6 +234,9 @@ type ServerAdmission struct {
 	Key          string   `json:"-"`
 	Reasons      []string `json:"reasons"`
 	RefusedNow   string   `json:"refused_now,omitempty"`
+	// Reach lists, at a database server, the roles the certificate logs
+	// in as and where (TrustRef.Reach, a line each).
+	Reach []string `json:"reach,omitempty"`
 }
 
 // AdmittingServers groups a certificate's trust references by server, in
@@ -240,6 +258,9 @@ func AdmittingServers(refs []TrustRef) []ServerAdmission {
 				where += ", " + t.Location[i+2:] // the entry's scope: the server's place
 			}
 			out = append(out, ServerAdmission{Server: t.Server, ConfiguredIn: where, Key: t.ServerKey, RefusedNow: t.RefusedNow})
+			if t.Reach != "" {
+				out[i].Reach = strings.Split(t.Reach, "\n")
+			}
 		}
 		out[i].Reasons = append(out[i].Reasons, t.Reason())
 	}

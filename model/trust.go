@@ -60,6 +60,11 @@ const (
 	// end at a self-signed certificate of the list, and the list's other
 	// certificates only help to build it.
 	MatchPartialChain = "partial-chain"
+	// MatchCommonName marks a subject-DN rule whose Value is a regular
+	// expression searched in the certificate's common name, not in its
+	// whole DN: PostgreSQL compares the CN with a role (cert
+	// authentication) or searches a pg_ident.conf regex in it.
+	MatchCommonName = "common-name"
 )
 
 // TrustEntry is one server-side trust decision, as a trust configuration

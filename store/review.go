@@ -280,9 +280,26 @@ func (rv *Review) refusals(r *model.Record, now time.Time) {
 			if issuers == nil {
 				issuers = rv.chainIssuers(r)
 			}
-			t.RefusedNow = trust.RefusedNow(&r.Certificate, rv.serverOf[t.ServerKey], now, r.RevokedBy, issuers)
+			srv := rv.serverOf[t.ServerKey]
+			t.RefusedNow = trust.RefusedNow(&r.Certificate, srv, now, r.RevokedBy, issuers)
+			if srv != nil && srv.Login != nil {
+				t.Reach = reachText(srv.Login.ReachOf(&r.Certificate))
+			}
 		}
 	}
+}
+
+// reachText says a certificate's reach through one line, a line of text
+// for each role; "" when it logs in as none (a name no row maps).
+func reachText(reach []model.Reach) string {
+	lines := make([]string, len(reach))
+	for i, r := range reach {
+		lines[i] = r.String()
+	}
+	if len(lines) == 0 {
+		return "logs in as no role: its name is no role the line takes in"
+	}
+	return strings.Join(lines, "\n")
 }
 
 // link applies governance, then the stored linked state when the review

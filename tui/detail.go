@@ -179,6 +179,9 @@ func (s detailScreen) addAdmission(d *detailLines, width int) {
 		for _, reason := range a.Reasons {
 			d.add(st.Dim.Render("    " + reason))
 		}
+		for _, reach := range a.Reach {
+			d.add("    " + reach)
+		}
 	}
 	var stores []model.TrustRef
 	for _, t := range r.Trust {

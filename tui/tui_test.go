@@ -260,7 +260,7 @@ func TestReviewerPath(t *testing.T) {
 			t.Fatalf("findings screen:\n%s", got)
 		}
 		m = press(t, m, "5")
-		if got := screenText(m); !strings.Contains(got, "pkcs12") || !strings.Contains(got, "nginx") {
+		if got := screenText(m); !strings.Contains(got, "pinlist") || !strings.Contains(got, "postgresql") {
 			t.Fatalf("sources screen:\n%s", got)
 		}
 		m = press(t, m, "?")
@@ -1030,6 +1030,13 @@ func TestServersScreen(t *testing.T) {
 		t.Fatalf("servers screen:\n%s", screenText(m))
 	}
 	checkFits(t, m, 80, 24)
+	servers := func() *serversScreen { return tabPane[*serversScreen](m, "Servers") }
+	for servers().selected().name != "carriers.partner-edge.example:8443" {
+		before := servers().cursor
+		if m = press(t, m, "down"); servers().cursor == before {
+			t.Fatalf("no carriers server in the list:\n%s", screenText(m))
+		}
+	}
 	m = press(t, m, "enter")
 	text := screenText(m)
 	if !strings.Contains(text, "Admits today (2)") || !strings.Contains(text, "carrier-gateway.logistics.svc") || !strings.Contains(text, "tested at nginx.conf:24") {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,9 +15,9 @@ import (
 )
 
 func newScanCommand(a *app) *cobra.Command {
-	var serverName, host string
+	var serverName, host, starttls string
 	cmd := &cobra.Command{
-		Use:   "scan HOST:PORT... [--servername NAME] [--host NAME]",
+		Use:   "scan HOST:PORT... [--servername NAME] [--host NAME] [--starttls postgres]",
 		Short: "Connect to live TLS servers: inventory their chains and the CA names they ask clients for",
 		Long: `Connect to each HOST:PORT as a TLS client without a key (certgov holds none),
 once, within 10 seconds. The server's own certificate chain is inventoried (its
@@ -26,7 +28,9 @@ with the same --host, listening on that port, with that server name): CA names
 asked for but not configured, or configured but not asked for, are a
 ca-names-drift finding: what runs is not what was imported.
 
---servername sets the SNI (default: HOST when it is a name). A scan is a
+--servername sets the SNI (default: HOST when it is a name). --starttls postgres
+asks a PostgreSQL server for TLS first (its SSLRequest), as openssl s_client
+-starttls postgres does; its pg_hba.conf lines share the one handshake. A scan is a
 source like a file: scanning again with the same answer adds nothing.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -40,15 +44,19 @@ source like a file: scanning again with the same answer adds nothing.`,
 					return usageError{err}
 				}
 			}
-			return a.runScan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, serverName, host)
+			if starttls != "" && !slices.Contains(importers.StartTLSProtocols, starttls) {
+				return usageError{fmt.Errorf("--starttls: unknown protocol %q (known: %s)", starttls, strings.Join(importers.StartTLSProtocols, ", "))}
+			}
+			return a.runScan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, serverName, host, starttls)
 		},
 	}
 	cmd.Flags().StringVar(&serverName, "servername", "", "the TLS server name (SNI) to ask for")
+	cmd.Flags().StringVar(&starttls, "starttls", "", "ask for TLS in this protocol first: postgres")
 	cmd.Flags().StringVar(&host, "host", "", "the host whose imported configuration the endpoints are compared with (as import --host named it)")
 	return cmd
 }
 
-func (a *app) runScan(ctx context.Context, stdout, stderr io.Writer, targets []string, serverName, host string) error {
+func (a *app) runScan(ctx context.Context, stdout, stderr io.Writer, targets []string, serverName, host, starttls string) error {
 	s, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -63,7 +71,7 @@ func (a *app) runScan(ctx context.Context, stdout, stderr io.Writer, targets []s
 	go func() {
 		defer close(results)
 		for _, target := range targets {
-			res := importers.Scan(ctx, target, serverName, host, time.Now())
+			res := importers.Scan(ctx, target, serverName, host, starttls, time.Now())
 			if res.Err == nil && imp.Known(res.Source.Path, res.Source.ContentSHA256) {
 				res = model.FileResult{Source: res.Source, Unchanged: true, Servers: res.Servers, Certificates: res.Certificates}
 			}

@@ -182,6 +182,9 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 		for _, reason := range a.Reasons {
 			admittedBy = append(admittedBy, "  "+reason)
 		}
+		for _, reach := range a.Reach {
+			admittedBy = append(admittedBy, "  "+reach)
+		}
 	}
 	for _, t := range record.Trust {
 		if t.ServerKey == "" && !named[t.Source] {

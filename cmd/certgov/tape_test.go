@@ -75,7 +75,7 @@ func TestDemoTapeCommands(t *testing.T) {
 	}
 	localize := strings.NewReplacer("/tmp/evidence", evidence, "~/.local/share/certgov/demo.db.estate", estate,
 		"~/.local/share", filepath.Join(home, "data"), "/tmp/gw.", filepath.Join(gateway, "gw."))
-	scanned := ""
+	scanned, shown := "", ""
 	inShell, ran := false, 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -118,8 +118,11 @@ func TestDemoTapeCommands(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("%s: exit %d\n%s%s", command, r.code, r.stdout, r.stderr)
 			}
-			if args[1] == "scan" {
+			switch args[1] {
+			case "scan":
 				scanned = r.stdout
+			case "show":
+				shown += r.stdout
 			}
 			ran++
 		}
@@ -131,6 +134,9 @@ func TestDemoTapeCommands(t *testing.T) {
 	// the configuration's.
 	if !strings.Contains(scanned, "DRIFT") || !strings.Contains(scanned, "Example Corp Legacy Root") {
 		t.Errorf("the tape's scan does not show the drift:\n%s", scanned)
+	}
+	if !strings.Contains(shown, "logs in as ledger to ledger from 10.20.0.0/16 (line 4)") {
+		t.Errorf("the tape's show does not say the ledger's reach in its PostgreSQL:\n%s", shown)
 	}
 	md, _ := os.ReadFile(filepath.Join(evidence, "report.md"))
 	if !strings.Contains(string(md), "INCOMPLETE") || !strings.Contains(string(md), "contract ended") {

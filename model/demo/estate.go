@@ -521,6 +521,37 @@ https://uploads.sidecar.example:9443 {
 }
 `))
 
+	// The ledger's PostgreSQL: the data folder is the folder of
+	// postgresql.conf, which ssl_ca_file is relative to. Payments services
+	// log in as the role their CN names through a pg_ident map; reporting
+	// is fx-rates' (its self-signed lookalike has no chain: PostgreSQL
+	// refuses it, unlike the portal's Apache); an admin line added later
+	// is never reached, as the line before it takes its connections.
+	e.add("gateways/ledger-db/postgresql.conf", []byte(`# ledger-db: PostgreSQL 15, the payments ledger
+listen_addresses = '*'
+port = 5432
+max_connections = 200
+shared_buffers = 2GB
+
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_ca_file = '../../pki/workload-ca-chain.pem'
+`))
+	e.add("gateways/ledger-db/pg_hba.conf", []byte(`# TYPE  DATABASE  USER          ADDRESS        METHOD
+local   all       postgres                     peer
+# payments services log in as their own role: ledger.payments.svc is ledger
+hostssl ledger    all           10.20.0.0/16   cert map=payments
+# the reporting role is fx-rates'
+hostssl reports   reporting     10.30.0.0/16   cert map=reporting
+# ledger_admin for the on-call (added in the March incident)
+hostssl ledger    ledger_admin  10.20.0.0/16   cert
+`))
+	e.add("gateways/ledger-db/pg_ident.conf", []byte(`# MAPNAME  SYSTEM-USERNAME          PG-USERNAME
+payments   /^(.*)\.payments\.svc$   \1
+reporting  fx-rates.payments.svc    reporting
+`))
+
 	var envoy strings.Builder
 	envoy.WriteString("# mesh ingress: payments namespace and two partners by key\n")
 	envoy.WriteString("static_resources:\n  listeners:\n  - name: payments_ingress\n    filter_chains:\n    - transport_socket:\n        name: envoy.transport_sockets.tls\n")

@@ -91,7 +91,7 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 			if !e.AllOf {
 				names = append(names, i)
 			}
-			if e.Match == model.MatchRegex || e.Match == model.MatchSearch {
+			if e.Match == model.MatchRegex || e.Match == model.MatchSearch || e.Match == model.MatchCommonName {
 				re, err := compileRule(e)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: subject DN pattern %q: %w", e.Location, e.Value, err))
@@ -134,9 +134,9 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 }
 
 // compileRule compiles a pattern rule: anchored for model.MatchRegex, searched
-// for model.MatchSearch.
+// for model.MatchSearch and model.MatchCommonName.
 func compileRule(e model.TrustEntry) (*regexp.Regexp, error) {
-	if e.Match == model.MatchSearch {
+	if e.Match == model.MatchSearch || e.Match == model.MatchCommonName {
 		return regexp.Compile(e.Value)
 	}
 	return regexp.Compile("^(?:" + e.Value + ")$")
@@ -445,10 +445,14 @@ func (ix *Index) patternMatches(p compiledPattern, c *model.Certificate, sans []
 	}
 	e := &ix.entries[p.entry]
 	if e.Kind == model.EntrySubjectDN {
-		if !charge(c.Subject) {
+		subject := c.Subject
+		if e.Match == model.MatchCommonName {
+			subject = c.CommonName
+		}
+		if !charge(subject) {
 			return false, false
 		}
-		return p.re.MatchString(c.Subject), true
+		return p.re.MatchString(subject), true
 	}
 	for _, san := range sans {
 		if e.SANType != "" && e.SANType != san.kind {
