@@ -19,15 +19,15 @@ import (
 // ca-file and ca-verify-file (self-signed roots: no partial chains), at
 // OpenSSL's default depth, checking crl-file for every certificate of the
 // chain when one is given. A verification failure aborts the handshake in
-// both modes (unless ca-ignore-err or crt-ignore-err say otherwise, which
-// certgov does not read yet: such a bind is unknown). Relative file names
-// are read below ca-base (global); without it they are relative to the
-// folder HAProxy was started in, which certgov cannot know.
+// both modes, unless ca-ignore-err and crt-ignore-err are both "all"
+// (nothing is verified then; only some errors let through makes the bind
+// unknown). Relative file names are read below ca-base (global); without
+// it they are relative to the folder HAProxy was started in, which
+// certgov cannot know. A crt-list (below crt-base) gives each of its
+// lines, chosen by SNI, options of its own over the bind's.
 //
 // Rules that refuse a request on a client-certificate fetch (ssl_c_*)
-// gate the bind; certgov does not evaluate them yet, so a frontend with
-// one is unknown rather than guessed. crt-list files carry options per
-// certificate and SNI and are not read yet either.
+// gate every bind of their frontend (gates, below).
 
 // haproxyLine is one configuration line, split into words as HAProxy
 // splits them.
@@ -132,6 +132,9 @@ type haproxyConfig struct {
 	r      *reader
 	refs   *configFiles
 	caBase string // global ca-base, resolved; "" when unset
+	// crtBase is global crt-base, resolved: where a relative crt-list
+	// (and the certificates it names) are read from.
+	crtBase string
 }
 
 func (r *reader) readHAProxy(data []byte) error {
@@ -148,17 +151,21 @@ func (r *reader) readHAProxy(data []byte) error {
 			continue
 		}
 		for _, l := range s.lines {
-			if l.words[0] == "ca-base" && len(l.words) == 2 {
+			if (l.words[0] == "ca-base" || l.words[0] == "crt-base") && len(l.words) == 2 {
 				if !filepath.IsAbs(l.words[1]) {
-					r.problemIn(r.path, l.line, "ca-base", errors.New("a relative folder: HAProxy reads it from the folder it was started in"))
+					r.problemIn(r.path, l.line, l.words[0], errors.New("a relative folder: HAProxy reads it from the folder it was started in"))
 					continue
 				}
 				base, err := r.referencedPath(l.words[1], r.path)
 				if err != nil {
-					r.problemIn(r.path, l.line, "ca-base", err)
+					r.problemIn(r.path, l.line, l.words[0], err)
 					continue
 				}
-				h.caBase = base
+				if l.words[0] == "ca-base" {
+					h.caBase = base
+				} else {
+					h.crtBase = base
+				}
 			}
 		}
 	}
@@ -168,8 +175,10 @@ func (r *reader) readHAProxy(data []byte) error {
 		}
 		gate := h.gates(s)
 		for _, l := range s.lines {
-			if l.words[0] == "bind" {
-				srv := h.bind(s, l, gate)
+			if l.words[0] != "bind" {
+				continue
+			}
+			for _, srv := range h.binds(s, l, gate) {
 				if conditional && srv.Mode != model.VerifyOff {
 					srv.Unknown = strings.TrimPrefix(srv.Unknown+"; the configuration has .if blocks, which depend on HAProxy's environment", "; ")
 				}
@@ -522,26 +531,129 @@ func haproxyCondition(unless bool, words []string, acl func(string) ([]gateTest,
 	return clauses, nil
 }
 
-// bind reads one bind line of a frontend as HAProxy decides its clients.
-func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gates serverGates) model.Server {
+// binds reads one bind line of a frontend: a server, or with crt-list a
+// server per line of the list, each with the bind's options and its
+// line's own, for the server names (SNI) its line filters on.
+func (h *haproxyConfig) binds(s *haproxySection, l haproxyLine, gates serverGates) []model.Server {
 	r := h.r
-	srv := model.Server{Kind: "haproxy " + s.kind, Host: r.opts.Host, Location: h.refs.where(r.path, l.line), Mode: model.VerifyOff, Depth: -1}
-	srv.Scope = "bind " + srv.Location
-	if s.name != "" {
-		srv.Names = []string{s.name}
-	}
+	at := h.refs.where(r.path, l.line)
+	var listen string
 	opts := l.words[1:]
 	if len(opts) > 0 {
-		srv.Listen = []string{opts[0]}
-		opts = opts[1:]
+		listen, opts = opts[0], opts[1:]
 	}
-	value := func(name string) (string, bool) {
-		i := slices.Index(opts, name)
-		if i < 0 || i+1 >= len(opts) {
-			return "", false
+	names := []string{}
+	if s.name != "" {
+		names = []string{s.name}
+	}
+	list, ok := lastValue(opts, "crt-list")
+	if !ok || !slices.Contains(opts, "ssl") {
+		return []model.Server{h.bind(s.kind, names, listen, at, l.line, opts, gates)}
+	}
+	entries, err := h.crtList(list, l.line)
+	if err != nil {
+		srv := h.bind(s.kind, names, listen, at, l.line, opts, gates)
+		unknownBecause(&srv, "crt-list "+list+": "+err.Error())
+		return []model.Server{srv}
+	}
+	var out []model.Server
+	for _, e := range entries {
+		entryNames := names
+		if len(e.snis) > 0 {
+			entryNames = e.snis
 		}
-		return opts[i+1], true
+		out = append(out, h.bind(s.kind, entryNames, listen, e.at, l.line, append(slices.Clone(opts), e.opts...), gates))
 	}
+	return out
+}
+
+// crtListEntry is one line of a crt-list: its own bind options and the
+// server names it is chosen for.
+type crtListEntry struct {
+	at   string // the list file and line
+	opts []string
+	snis []string
+}
+
+// crtList reads a crt-list file: "cert [options] [sni ...]" per line,
+// # comments.
+func (h *haproxyConfig) crtList(written string, line int) ([]crtListEntry, error) {
+	path := written
+	if !filepath.IsAbs(written) {
+		if h.crtBase == "" {
+			return nil, errors.New("a relative path without crt-base: HAProxy reads it from the folder it was started in")
+		}
+		path = filepath.Join(h.crtBase, written)
+	} else {
+		var err error
+		if path, err = h.r.referencedPath(written, h.r.path); err != nil {
+			return nil, err
+		}
+	}
+	data, err := h.r.readReferenced(path)
+	if err != nil {
+		h.r.problemIn(h.r.path, line, "crt-list", fmt.Errorf("%s: %w", written, err))
+		return nil, errors.New("cannot be read")
+	}
+	var out []crtListEntry
+	for n, text := range strings.Split(string(data), "\n") {
+		if n >= maxConfigLines || n%4096 == 0 && h.r.interrupted() {
+			return nil, errors.New("not read whole")
+		}
+		text, _, _ = strings.Cut(text, "#")
+		words := strings.Fields(text)
+		if len(words) == 0 {
+			continue
+		}
+		e := crtListEntry{at: h.refs.where(path, n+1)}
+		rest := words[1:]
+		if len(rest) > 0 && strings.HasPrefix(rest[0], "[") {
+			end := slices.IndexFunc(rest, func(w string) bool { return strings.HasSuffix(w, "]") })
+			if end < 0 {
+				h.r.problemIn(path, n+1, "crt-list", errors.New("an option list [ that is never closed (haproxy -c refuses it)"))
+				return nil, errors.New("a line HAProxy refuses")
+			}
+			inner := strings.Join(rest[:end+1], " ")
+			e.opts = strings.Fields(strings.TrimSuffix(strings.TrimPrefix(inner, "["), "]"))
+			rest = rest[end+1:]
+		}
+		for _, sni := range rest {
+			if strings.HasPrefix(sni, "!") {
+				// A negative filter only narrows a wildcard; the names it
+				// is chosen for stay the positive ones.
+				continue
+			}
+			e.snis = append(e.snis, sni)
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("lists no certificate (haproxy -c refuses it)")
+	}
+	return out, nil
+}
+
+// lastValue is the value of an option in force: the last one written.
+func lastValue(opts []string, name string) (string, bool) {
+	for i := len(opts) - 2; i >= 0; i-- {
+		if opts[i] == name {
+			return opts[i+1], true
+		}
+	}
+	return "", false
+}
+
+// bind reads one bind (or one crt-list line of it) as HAProxy decides
+// its clients.
+func (h *haproxyConfig) bind(kind string, names []string, listen, at string, line int, opts []string, gates serverGates) model.Server {
+	r := h.r
+	srv := model.Server{Kind: "haproxy " + kind, Host: r.opts.Host, Location: at, Mode: model.VerifyOff, Depth: -1, Names: names}
+	srv.Scope = "bind " + srv.Location
+	if listen != "" {
+		srv.Listen = []string{listen}
+	}
+	l := haproxyLine{line: line}
+	value := func(name string) (string, bool) { return lastValue(opts, name) }
 	if !slices.Contains(opts, "ssl") {
 		return srv // plain TCP or HTTP: no certificate is asked for
 	}
@@ -590,13 +702,22 @@ func (h *haproxyConfig) bind(s *haproxySection, l haproxyLine, gates serverGates
 	if srv.Mode == model.VerifyOff {
 		return srv
 	}
-	for _, ignored := range []string{"ca-ignore-err", "crt-ignore-err"} {
-		if v, ok := value(ignored); ok {
-			unknownBecause(&srv, ignored+" "+v+": verification errors it lets through are not read yet")
+	caIgnored, _ := value("ca-ignore-err")
+	crtIgnored, _ := value("crt-ignore-err")
+	switch {
+	case caIgnored == "" && crtIgnored == "":
+	case caIgnored == "all" && crtIgnored == "all":
+		// Every error of the chain and of the leaf is let through: the
+		// certificate is asked for and nothing of it is verified.
+		srv.Mode, srv.IgnoresVerifyErrors = model.VerifyOptionalNoCA, true
+	default:
+		var set []string
+		for _, o := range [][2]string{{"ca-ignore-err", caIgnored}, {"crt-ignore-err", crtIgnored}} {
+			if o[1] != "" {
+				set = append(set, o[0]+" "+o[1])
+			}
 		}
-	}
-	if slices.Contains(opts, "crt-list") {
-		unknownBecause(&srv, "crt-list: options per certificate and SNI are not read yet")
+		unknownBecause(&srv, strings.Join(set, ", ")+": some verification errors are let through and others not, which certgov does not model")
 	}
 	_, hasCA := value("ca-file")
 	_, hasVerifyCA := value("ca-verify-file")

@@ -595,8 +595,9 @@ func pgLines(data []byte) (lines []string, numbers []int) {
 	return lines, numbers
 }
 
-// maxHBALines bounds the lines read of pg_hba.conf and pg_ident.conf.
-const maxHBALines = 100_000
+// maxConfigLines bounds the lines read of a list a configuration names
+// (pg_hba.conf, pg_ident.conf, an HAProxy crt-list).
+const maxConfigLines = 100_000
 
 // parseHBA reads pg_hba.conf. loaded is false when a line has an error:
 // PostgreSQL then loads none of it.
@@ -608,8 +609,8 @@ func parseHBA(r *reader, path string, data []byte) (out []pgHBALine, loaded bool
 		if i%4096 == 0 && r.interrupted() {
 			return out, false
 		}
-		if i >= maxHBALines {
-			r.problemIn(path, numbers[i], "pg_hba.conf", fmt.Errorf("more than %d lines; the rest are not read", maxHBALines))
+		if i >= maxConfigLines {
+			r.problemIn(path, numbers[i], "pg_hba.conf", fmt.Errorf("more than %d lines; the rest are not read", maxConfigLines))
 			return out, false
 		}
 		fields, err := pgFields(text)
@@ -831,7 +832,7 @@ func (p *pgLists) file(path string, number int, written string) ([]string, error
 	defer func() { p.expanding = p.expanding[:len(p.expanding)-1] }()
 	var names []string
 	for n, line := range strings.Split(string(data), "\n") {
-		if n >= maxHBALines {
+		if n >= maxConfigLines {
 			break
 		}
 		if n%4096 == 0 && p.r.interrupted() {
@@ -866,7 +867,7 @@ func parseIdent(r *reader, path string, data []byte) (maps map[string][]model.Id
 	maps, loaded = map[string][]model.IdentRule{}, true
 	lines, numbers := pgLines(data)
 	for i, text := range lines {
-		if i >= maxHBALines || i%4096 == 0 && r.interrupted() {
+		if i >= maxConfigLines || i%4096 == 0 && r.interrupted() {
 			return nil, false
 		}
 		fields, err := pgFields(text)

@@ -213,7 +213,12 @@ func (r *reader) stunnelService(s *stunnelService, refs *configFiles) model.Serv
 	}
 	if !chain {
 		for i := range store {
-			store[i].read.certs = nil // no chain is built to them; they are pins or names only
+			// No chain is built to them; they are pins or names only. stunnel
+			// still sends their subjects as the CA names it asks for.
+			for _, c := range store[i].read.certs {
+				srv.CANames = append(srv.CANames, c.Subject)
+			}
+			store[i].read.certs = nil
 		}
 		for _, a := range store {
 			srv.Anchors = append(srv.Anchors, a.directive+" "+a.written)

@@ -19,7 +19,9 @@ import (
 // self-signed partner, ca-verify-file, a CRL, a CA file without verify,
 // which asks for nothing; ACL gates on ssl_c_sha1 inline and in a -f list,
 // on ssl_c_s_dn(cn) through tcp-request, on ssl_c_verify under verify
-// optional), presents every client certificate to every frontend, and
+// optional; every verification error ignored; a crt-list whose lines
+// verify differently per SNI), presents every client certificate to every
+// frontend, and
 // fails naming each pair where certgov's answer differs from HAProxy's
 // (HTTP 200 or not).
 func TestServersAgreeWithHAProxy(t *testing.T) {
@@ -43,8 +45,17 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 		{name: "no-verify", block: "ca-file root.pem", off: true},
 		{name: "gated", block: "verify required ca-file root-and-partners.pem"},
 		{name: "gated-file", block: "verify required ca-file root-and-partners.pem"},
-		{name: "gated-cn", block: "verify required ca-file root-and-partners.pem"},
+		{name: "gated-cn", block: "verify required ca-file root-and-partners.pem", noScan: true}, // refuses every connection before the handshake
 		{name: "optional-checked", block: "verify optional ca-file root.pem"},
+		// Every verification error let through: nothing is verified.
+		{name: "ignore-all", block: "verify required ca-file root.pem ca-ignore-err all crt-ignore-err all"},
+	}
+	// A crt-list: each line its own verify and CA file, chosen by SNI.
+	listed := []*interopServer{{name: "listed"}, {name: "partners.listed"}}
+	crtList := filepath.Join(dir, "crt.list")
+	if err := os.WriteFile(crtList, []byte(fmt.Sprintf("# per SNI\n%[1]s [verify required ca-file root.pem] listed.test\n%[1]s [ca-file root-and-partners.pem verify optional] partners.listed.test\n",
+		filepath.Join(dir, "server.crt"))), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	pinList := filepath.Join(dir, "pinned.lst")
 	if err := os.WriteFile(pinList, []byte("# partners pinned by SHA-1, as HAProxy's hex writes it\n"+strings.ToUpper(partnerSHA1)+"\n"), 0o600); err != nil {
@@ -64,6 +75,12 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 		config.WriteString(gates[s.name])
 		config.WriteString("    http-request return status 200 content-type text/plain string ok\n")
 	}
+	listPort := freePort(t)
+	for _, s := range listed {
+		s.port = listPort
+	}
+	fmt.Fprintf(&config, "\nfrontend listed\n    bind 127.0.0.1:%d ssl crt-list %s\n    http-request return status 200 content-type text/plain string ok\n", listPort, crtList)
+	servers = append(servers, listed...)
 	conf := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(conf, []byte(config.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -178,6 +195,25 @@ func compareEach(t *testing.T, certs string, servers []*interopServer, real stri
 		t.Error(d)
 	}
 	t.Logf("%d certificate/server pairs compared with %s, %d differ", pairs, real, len(differ))
+	scanEach(t, servers)
+}
+
+// scanEach scans every server that asks for a certificate (by its name as
+// SNI) and fails unless certgov finds its imported configuration and the
+// CA names it asks for agree with it. A server certgov cannot know
+// (unknown) is compared with nothing, and one that refuses every
+// connection before the handshake cannot be scanned: noScan marks them.
+func scanEach(t *testing.T, servers []*interopServer) {
+	t.Helper()
+	for _, s := range servers {
+		if s.off || s.noScan {
+			continue
+		}
+		r := certgov(t, "scan", "--servername", s.name+".test", fmt.Sprintf("127.0.0.1:%d", s.port))
+		if r.code != 0 || !strings.Contains(r.stdout, "matches  its imported configuration: "+s.name+".test") {
+			t.Errorf("scan %s.test:%d: %d\n%s%s", s.name, s.port, r.code, r.stdout, r.stderr)
+		}
+	}
 }
 
 // interopPair is a client's certificate, with the chain it sends, and key.

@@ -73,6 +73,8 @@ type interopServer struct {
 	port        int
 	// off: it asks for no certificate (checked as such, not as admits).
 	off bool
+	// noScan: scanEach passes it by (see there).
+	noScan bool
 }
 
 // TestServersAgreeWithNginx runs a real nginx (Debian's nginx-light) on
