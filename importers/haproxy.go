@@ -27,7 +27,8 @@ import (
 // lines, chosen by SNI, options of its own over the bind's.
 //
 // Rules that refuse a request on a client-certificate fetch (ssl_c_*)
-// gate every bind of their frontend (gates, below).
+// gate every bind of their frontend (gates, below), and so does routing
+// when the default backend refuses (routing).
 
 // haproxyLine is one configuration line, split into words as HAProxy
 // splits them.
@@ -135,6 +136,10 @@ type haproxyConfig struct {
 	// crtBase is global crt-base, resolved: where a relative crt-list
 	// (and the certificates it names) are read from.
 	crtBase string
+	// backends by name (use_backend, default_backend), and the defaults
+	// section (a default_backend may be set there).
+	backends map[string]*haproxySection
+	defaults *haproxySection
 }
 
 func (r *reader) readHAProxy(data []byte) error {
@@ -145,7 +150,15 @@ func (r *reader) readHAProxy(data []byte) error {
 	if len(sections) == 0 {
 		return errors.New("haproxy: no sections (global, defaults, frontend, listen…)")
 	}
-	h := &haproxyConfig{r: r, refs: newConfigFiles(r, r.path)}
+	h := &haproxyConfig{r: r, refs: newConfigFiles(r, r.path), backends: map[string]*haproxySection{}}
+	for _, s := range sections {
+		if s.kind == "backend" || s.kind == "listen" {
+			h.backends[s.name] = s
+		}
+		if s.kind == "defaults" {
+			h.defaults = s // the last one before the frontends: certgov reads one
+		}
+	}
 	for _, s := range sections {
 		if s.kind != "global" {
 			continue
@@ -294,6 +307,8 @@ func (a haproxyACL) test(where string) gateTest {
 		}
 	case fetch == "ssl_c_sha1,hex" || fetch == "ssl_c_sha1,hex,lower" || fetch == "ssl_c_serial,hex" || fetch == "ssl_c_serial,hex,lower":
 		return a.pins(fetch, where)
+	case fetch == "ssl_c_der,sha2,hex" || fetch == "ssl_c_der,sha2,hex,lower" || fetch == "ssl_c_der,sha2(256),hex" || fetch == "ssl_c_der,sha2(256),hex,lower":
+		return a.pins(fetch, where) // the SHA-256 of the certificate
 	case strings.HasPrefix(fetch, "ssl_c_s_dn(") && strings.HasSuffix(fetch, ")"):
 		attr := apacheDNAttributes[strings.ToUpper(strings.TrimSuffix(strings.TrimPrefix(fetch, "ssl_c_s_dn("), ")"))]
 		if attr == "" {
@@ -328,12 +343,19 @@ func (a haproxyACL) pins(fetch, where string) gateTest {
 		}
 		hexValue := strings.ToLower(v)
 		entry := model.TrustEntry{Kind: model.EntrySerial, Value: strings.TrimLeft(hexValue, "0"), Label: a.fetch + " " + v, Location: where}
-		if strings.HasPrefix(fetch, "ssl_c_sha1") {
-			if len(hexValue) != 40 || strings.Trim(hexValue, "0123456789abcdef") != "" {
-				t.err = fmt.Errorf("%s value %q is not 40 hex digits of SHA-1", a.fetch, v)
+		algorithm, digits := "", 0
+		switch {
+		case strings.HasPrefix(fetch, "ssl_c_sha1"):
+			algorithm, digits = "sha1", 40
+		case strings.HasPrefix(fetch, "ssl_c_der,sha2"):
+			algorithm, digits = "sha256", 64
+		}
+		if algorithm != "" {
+			if len(hexValue) != digits || strings.Trim(hexValue, "0123456789abcdef") != "" {
+				t.err = fmt.Errorf("%s value %q is not %d hex digits of %s", a.fetch, v, digits, strings.ToUpper(algorithm))
 				return t
 			}
-			entry = model.TrustEntry{Kind: model.EntryFingerprint, Value: hexValue, HashAlgorithm: "sha1", Label: a.fetch + " " + v, Location: where}
+			entry = model.TrustEntry{Kind: model.EntryFingerprint, Value: hexValue, HashAlgorithm: algorithm, Label: a.fetch + " " + v, Location: where}
 		}
 		t.entries = append(t.entries, entry)
 	}
@@ -401,8 +423,169 @@ func (h *haproxyConfig) gates(s *haproxySection) serverGates {
 		g.texts = append(g.texts, text)
 		clauses = append(clauses, demanded...)
 	}
+	routed, err := h.routing(s, acls)
+	if err != nil {
+		g.unknown = err.Error()
+		return g
+	}
+	if routed != nil {
+		g.texts = append(g.texts, routed.text)
+		if routed.none {
+			g.none = true
+		}
+		if routed.clause != nil {
+			clauses = append(clauses, routed.clause)
+		}
+	}
 	g.demand(clauses)
 	return g
+}
+
+// haproxyRoute is what a frontend's backends make of the client
+// certificate: the one clause (any of its tests) a request must meet to
+// reach a backend that serves it, or none at all.
+type haproxyRoute struct {
+	text   string
+	clause []gateTest
+	none   bool
+}
+
+// routing reads use_backend and default_backend as a gate when the
+// default backend refuses (an unconditional deny or return of 4xx/5xx,
+// or no servers: 503): then only the certificates some use_backend sends
+// to a backend that serves get in. It is nil when routing decides nothing
+// (the frontend answers itself first, or the default backend serves and
+// no certificate is routed to one that refuses).
+func (h *haproxyConfig) routing(s *haproxySection, acls map[string][]haproxyACL) (*haproxyRoute, error) {
+	var routes []haproxyLine
+	defaultBackend := ""
+	if h.defaults != nil && s.kind == "frontend" {
+		for _, l := range h.defaults.lines {
+			if l.words[0] == "default_backend" && len(l.words) == 2 {
+				defaultBackend = l.words[1]
+			}
+		}
+	}
+	for _, l := range s.lines {
+		switch {
+		case l.words[0] == "http-request" && len(l.words) > 1 && l.words[1] == "return" && !slices.Contains(l.words, "if") && !slices.Contains(l.words, "unless"):
+			return nil, nil // it answers every request itself, before any backend
+		case l.words[0] == "use_backend" && len(l.words) > 1:
+			routes = append(routes, l)
+		case l.words[0] == "default_backend" && len(l.words) == 2:
+			defaultBackend = l.words[1]
+		}
+	}
+	switch {
+	case s.kind == "listen" && len(routes) == 0:
+		return nil, nil // it is its own backend
+	case s.kind == "listen":
+		defaultBackend = s.name
+	case len(routes) == 0 && defaultBackend == "":
+		// No backend named at all: an excerpt, or a frontend that answers
+		// itself; certgov does not guess a 503.
+		return nil, nil
+	}
+	serves := func(name string) (bool, error) {
+		b, ok := h.backends[name]
+		if !ok {
+			return false, fmt.Errorf("the backend %q is not defined (haproxy -c refuses it)", name)
+		}
+		return backendServes(b)
+	}
+	defaultServes := false
+	if defaultBackend != "" {
+		var err error
+		if defaultServes, err = serves(defaultBackend); err != nil {
+			return nil, err
+		}
+	}
+	var clause []gateTest
+	var texts []string
+	for _, l := range routes {
+		backend, rule := l.words[1], l.words[2:]
+		ok, err := serves(backend)
+		if err != nil {
+			return nil, err
+		}
+		cond := slices.IndexFunc(rule, func(w string) bool { return w == "if" || w == "unless" })
+		if cond < 0 {
+			// Every request goes there: later routes and the default are
+			// never used.
+			if !ok && clause == nil && !defaultServes {
+				return &haproxyRoute{text: fmt.Sprintf("line %d: use_backend %s, which refuses every request", l.line, backend), none: true}, nil
+			}
+			if !ok {
+				return nil, fmt.Errorf("line %d: use_backend %s refuses what earlier routes do not take, which certgov does not state", l.line, backend)
+			}
+			return nil, nil
+		}
+		if ok == defaultServes {
+			continue // it makes no difference to who gets in
+		}
+		if !ok {
+			return nil, fmt.Errorf("line %d: use_backend %s refuses what its condition matches: a deny list, which certgov does not state", l.line, backend)
+		}
+		// "use_backend b if C": served when C holds.
+		demanded, err := haproxyCondition(rule[cond] == "if", rule[cond+1:], func(name string) ([]gateTest, bool) {
+			var tests []gateTest
+			for _, a := range acls[name] {
+				tests = append(tests, a.test(fmt.Sprintf("line %d: use_backend", l.line)))
+			}
+			return tests, len(acls[name]) > 0
+		}, func(words []string) gateTest { return h.acl(l.line, words).test(fmt.Sprintf("line %d: use_backend", l.line)) })
+		if err != nil || len(demanded) != 1 {
+			return nil, fmt.Errorf("line %d: use_backend %s on a condition certgov does not state as one allow list", l.line, backend)
+		}
+		clause = append(clause, demanded[0]...)
+		texts = append(texts, fmt.Sprintf("line %d: %s", l.line, strings.Join(l.words, " ")))
+	}
+	switch {
+	case defaultServes:
+		return nil, nil
+	case clause == nil:
+		return &haproxyRoute{text: "no backend serves: every request is refused", none: true}, nil
+	}
+	text := strings.Join(texts, "; ") + "; any other request goes to a backend that refuses it"
+	if defaultBackend == "" {
+		text = strings.Join(texts, "; ") + "; no default_backend: any other request gets 503"
+	}
+	return &haproxyRoute{text: text, clause: clause}, nil
+}
+
+// backendServes reports whether a backend answers requests: it has a
+// server, or its first unconditional http-request rule returns a status
+// under 400; an unconditional deny, a 4xx/5xx return, or no server at
+// all (503) refuse. A backend that decides on the client certificate
+// itself is not read.
+func backendServes(b *haproxySection) (bool, error) {
+	hasServer := false
+	for _, l := range b.lines {
+		switch l.words[0] {
+		case "server":
+			hasServer = true
+		case "http-request":
+			if strings.Contains(strings.Join(l.words, " "), "ssl_c_") {
+				return false, fmt.Errorf("the backend %q decides on the client certificate, which certgov does not read", b.name)
+			}
+			if len(l.words) < 2 || slices.Contains(l.words, "if") || slices.Contains(l.words, "unless") {
+				continue
+			}
+			switch action := l.words[1]; {
+			case slices.Contains(haproxyRefusals, action):
+				return false, nil
+			case action == "return":
+				status := 200
+				if i := slices.Index(l.words, "status"); i >= 0 && i+1 < len(l.words) {
+					if n, err := strconv.Atoi(l.words[i+1]); err == nil {
+						status = n
+					}
+				}
+				return status < 400, nil
+			}
+		}
+	}
+	return hasServer, nil
 }
 
 // certACLsIn reports whether a condition names an ACL on the client

@@ -191,3 +191,40 @@ func TestHAProxyCrtList(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Routing gates when the default backend refuses: use_backend on the
+// certificate to a backend that serves is an allow list; one to a
+// backend that refuses is a deny list (unknown); with a default backend
+// that serves, routing decides nothing.
+func TestHAProxyRouting(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.pem"), mustReadFile(t, filepath.Join("testdata", "interop", "ca.pem")), 0o600)
+	conf := "global\n    ca-base " + dir + "\n" +
+		"\nfrontend allow\n    bind :443 ssl crt s.pem ca-file ca.pem verify required\n    use_backend app if { ssl_c_s_dn(cn) api.svc }\n    default_backend deny\n" +
+		"\nfrontend deny-list\n    bind :444 ssl crt s.pem ca-file ca.pem verify required\n    use_backend deny if { ssl_c_s_dn(cn) old.svc }\n    default_backend app\n" +
+		"\nfrontend open\n    bind :445 ssl crt s.pem ca-file ca.pem verify required\n    use_backend app if { ssl_c_s_dn(cn) api.svc }\n    default_backend app\n" +
+		"\nfrontend none\n    bind :446 ssl crt s.pem ca-file ca.pem verify required\n    default_backend deny\n" +
+		"\nbackend app\n    server a 10.0.0.1:80\n\nbackend deny\n    http-request deny\n"
+	path := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(path, []byte(conf), 0o600)
+	res := importers.ReadFile(context.Background(), path, importers.Options{}, true)
+	kinds := map[string][]string{}
+	for _, e := range res.TrustEntries {
+		kinds[e.Scope] = append(kinds[e.Scope], string(e.Kind)+" "+e.Value)
+	}
+	got := map[string]string{}
+	for _, s := range res.Servers {
+		got[s.Names[0]] = fmt.Sprintf("%d entries, unknown %q", len(kinds[s.Scope]), s.Unknown)
+	}
+	want := map[string]string{
+		"allow":     `2 entries, unknown ""`, // the CA, and the CN
+		"deny-list": `0 entries, unknown "line 11: use_backend deny refuses what its condition matches: a deny list, which certgov does not state"`,
+		"open":      `1 entries, unknown ""`,
+		"none":      `0 entries, unknown ""`,
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %s, want %s", name, got[name], w)
+		}
+	}
+}

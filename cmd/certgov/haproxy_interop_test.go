@@ -49,7 +49,12 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 		{name: "optional-checked", block: "verify optional ca-file root.pem"},
 		// Every verification error let through: nothing is verified.
 		{name: "ignore-all", block: "verify required ca-file root.pem ca-ignore-err all crt-ignore-err all"},
+		// Gated by routing: only what use_backend sends to a backend that
+		// serves gets in; the rest goes to one that denies, or to none (503).
+		{name: "routed", block: "verify required ca-file root-and-partners.pem"},
+		{name: "routed-cn", block: "verify required ca-file root-and-partners.pem"},
 	}
+	partnerSHA256 := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "partner.pem")))
 	// A crt-list: each line its own verify and CA file, chosen by SNI.
 	listed := []*interopServer{{name: "listed"}, {name: "partners.listed"}}
 	crtList := filepath.Join(dir, "crt.list")
@@ -66,6 +71,8 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 		"gated-file":       "    acl pinned ssl_c_sha1,hex -f " + pinList + "\n    http-request deny if { ssl_c_used } !pinned\n",
 		"gated-cn":         "    acl known ssl_c_s_dn(cn) -m str ledger.payments.svc partner-a\n    tcp-request connection reject if !known\n",
 		"optional-checked": "    http-request deny unless { ssl_c_verify 0 }\n",
+		"routed":           "    use_backend ok if { ssl_c_der,sha2(256),hex,lower " + partnerSHA256 + " }\n    default_backend refuse\n",
+		"routed-cn":        "    acl ledger ssl_c_s_dn(cn) ledger.payments.svc\n    use_backend ok if ledger\n    use_backend ok if { ssl_c_s_dn(cn) deep.payments.svc }\n",
 	}
 	var config strings.Builder
 	fmt.Fprintf(&config, "global\n    ca-base %s\n\ndefaults\n    mode http\n    timeout client 5s\n    timeout connect 5s\n    timeout server 5s\n", certs)
@@ -73,8 +80,11 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 		s.port = freePort(t)
 		fmt.Fprintf(&config, "\nfrontend %s.test\n    bind 127.0.0.1:%d ssl crt %s %s\n", s.name, s.port, filepath.Join(dir, "server.crt"), s.block)
 		config.WriteString(gates[s.name])
-		config.WriteString("    http-request return status 200 content-type text/plain string ok\n")
+		if !strings.HasPrefix(s.name, "routed") {
+			config.WriteString("    http-request return status 200 content-type text/plain string ok\n")
+		}
 	}
+	config.WriteString("\nbackend ok\n    http-request return status 200 content-type text/plain string ok\n\nbackend refuse\n    http-request deny\n")
 	listPort := freePort(t)
 	for _, s := range listed {
 		s.port = listPort

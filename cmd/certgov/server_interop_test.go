@@ -48,14 +48,25 @@ cat int1.pem > legacy.chain
 self partner "/O=Partner A/CN=partner-a"
 self stranger "/O=Stranger/CN=stranger"
 self spoof "/O=Example Corp/OU=payments/CN=ledger.payments.svc"
+# a lookalike of the partner: its name, another key
+self mimic "/O=Partner A/CN=partner-a"
 self server "/CN=gateway.test"
 cat root.pem partner.pem > root-and-partners.pem
+# a certificate for servers only, from the root
+printf 'extendedKeyUsage=serverAuth\n' > server.ext
+sub serveronly "/O=Example Corp/OU=web/CN=www.example.svc"
+openssl x509 -req -in serveronly.csr -CA root.pem -CAkey root.key -days 30 -extfile server.ext -out serveronly.pem 2>/dev/null
 # CRLs as openssl ca writes them: the root revokes direct; the issuing CA 1
 # revokes nothing; the issuing CA 2 and the partner publish none.
 for ca in root int1; do
-  mkdir -p $ca.db && : > $ca.db/index.txt && echo 01 > $ca.db/crlnumber
-  printf '[ca]\ndefault_ca = this\n[this]\ndatabase = %s.db/index.txt\ncrlnumber = %s.db/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n' $ca $ca > $ca.cnf
+  mkdir -p $ca.db && : > $ca.db/index.txt && echo 01 > $ca.db/crlnumber && echo 1000 > $ca.db/serial
+  printf '[ca]\ndefault_ca = this\n[this]\ndatabase = %s.db/index.txt\ncrlnumber = %s.db/crlnumber\nserial = %s.db/serial\nnew_certs_dir = %s.db\npolicy = any\ndefault_md = sha256\ndefault_crl_days = 30\n[any]\ncommonName = supplied\n' $ca $ca $ca $ca > $ca.cnf
 done
+# expired last winter, from the issuing CA 1 (which lists it, not revoked)
+sub expired "/O=Example Corp/OU=payments/CN=expired.payments.svc"
+openssl ca -batch -config int1.cnf -keyfile int1.key -cert int1.pem -in expired.csr -out expired.pem -notext -preserveDN \
+  -startdate 20250101000000Z -enddate 20250201000000Z -extfile client.ext 2>/dev/null
+cat int1.pem > expired.chain
 openssl ca -config root.cnf -keyfile root.key -cert root.pem -revoke direct.pem 2>/dev/null
 openssl ca -config root.cnf -keyfile root.key -cert root.pem -gencrl -out root.crl 2>/dev/null
 openssl ca -config int1.cnf -keyfile int1.key -cert int1.pem -gencrl -out int1.crl 2>/dev/null
@@ -64,7 +75,7 @@ openssl x509 -in partner.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' |
 `
 
 // interopClients are the client certificates presented to every server.
-var interopClients = []string{"direct", "ledger", "deep", "legacy", "partner", "stranger", "spoof"}
+var interopClients = []string{"direct", "ledger", "deep", "legacy", "partner", "stranger", "spoof", "expired", "serveronly", "mimic"}
 
 // interopServer is one nginx server block of the suite: its name (and
 // server_name), the directives of its block, and the ifs that gate it.
