@@ -214,7 +214,8 @@ type haproxyACL struct {
 	ignoreCase bool
 	method     string
 	values     []string
-	problem    string // why its values cannot be known
+	files      []string // the -f lists its values were read from
+	problem    string   // why its values cannot be known
 }
 
 // haproxyACLs reads a section's acl lines by name (lines of one name are
@@ -246,12 +247,15 @@ func (h *haproxyConfig) acl(line int, words []string) haproxyACL {
 			if w == "-m" {
 				a.method = words[i]
 			} else if w == "-f" {
-				values, err := h.listFile(words[i])
+				values, path, err := h.listFile(words[i])
 				if err != nil {
 					a.problem = "-f " + words[i] + ": " + err.Error()
 					h.r.problemIn(h.r.path, line, "acl", errors.New(a.problem))
 				}
 				a.values = append(a.values, values...)
+				if path != "" {
+					a.files = append(a.files, path)
+				}
 			} else {
 				a.problem = "-M map files are not read"
 			}
@@ -268,25 +272,23 @@ func (h *haproxyConfig) acl(line int, words []string) haproxyACL {
 // listFile reads the values of an ACL's -f file: one a line, '#'
 // comments. HAProxy reads a relative name from the folder it was started
 // in.
-func (h *haproxyConfig) listFile(written string) ([]string, error) {
+func (h *haproxyConfig) listFile(written string) (values []string, path string, err error) {
 	if !filepath.IsAbs(written) {
-		return nil, errors.New("a relative path: HAProxy reads it from the folder it was started in")
+		return nil, "", errors.New("a relative path: HAProxy reads it from the folder it was started in")
 	}
-	path, err := h.r.referencedPath(written, h.r.path)
-	if err != nil {
-		return nil, err
+	if path, err = h.r.referencedPath(written, h.r.path); err != nil {
+		return nil, "", err
 	}
 	data, err := h.r.readReferenced(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var values []string
 	for _, line := range strings.Split(string(data), "\n") {
 		if v := strings.TrimSpace(line); v != "" && !strings.HasPrefix(v, "#") {
 			values = append(values, v)
 		}
 	}
-	return values, nil
+	return values, path, nil
 }
 
 // test is what one ACL line decides on, as a gate's test.
@@ -334,7 +336,7 @@ func (a haproxyACL) test(where string) gateTest {
 // pins are the SHA-1 fingerprints or serials an ACL lists, as HAProxy's
 // hex converter writes them: upper case unless lowered (or -i).
 func (a haproxyACL) pins(fetch, where string) gateTest {
-	t := gateTest{kind: "pins"}
+	t := gateTest{kind: "pins", files: a.files}
 	lower := strings.HasSuffix(fetch, ",lower")
 	for _, v := range a.values {
 		if !a.ignoreCase && (lower && v != strings.ToLower(v) || !lower && v != strings.ToUpper(v)) {
@@ -533,7 +535,9 @@ func (h *haproxyConfig) routing(s *haproxySection, acls map[string][]haproxyACL)
 				tests = append(tests, a.test(fmt.Sprintf("line %d: use_backend", l.line)))
 			}
 			return tests, len(acls[name]) > 0
-		}, func(words []string) gateTest { return h.acl(l.line, words).test(fmt.Sprintf("line %d: use_backend", l.line)) })
+		}, func(words []string) gateTest {
+			return h.acl(l.line, words).test(fmt.Sprintf("line %d: use_backend", l.line))
+		})
 		if err != nil || len(demanded) != 1 {
 			return nil, fmt.Errorf("line %d: use_backend %s on a condition certgov does not state as one allow list", l.line, backend)
 		}

@@ -42,6 +42,9 @@ type serverGates struct {
 	names   []string
 	unknown string
 	texts   []string
+	// files are the lists its rules read (HAProxy -f pin lists): the
+	// server's, not trust stores of their own.
+	files []string
 }
 
 // verifies reports whether a server in mode verifies the chain, given
@@ -66,6 +69,9 @@ func (r *reader) settle(srv *model.Server, anchors []serverAnchors, gate serverG
 		return
 	}
 	srv.Gates = append(srv.Gates, gate.texts...)
+	for _, f := range gate.files {
+		srv.AnchorFiles = append(srv.AnchorFiles, model.SourceKey(r.opts.Host, f))
+	}
 	if gate.unknown != "" {
 		unknownBecause(srv, gate.unknown)
 	}
@@ -125,7 +131,8 @@ type gateTest struct {
 	kind    string
 	entries []model.TrustEntry
 	names   []string
-	err     error // why its entries cannot be stated
+	err     error    // why its entries cannot be stated
+	files   []string // the lists its entries were read from
 }
 
 // demand adds the clauses that must all hold, each held when any one of
@@ -182,6 +189,7 @@ func (g *serverGates) demand(clauses [][]gateTest) {
 				return
 			}
 			g.entries = append(g.entries, t.entries...)
+			g.files = append(g.files, t.files...)
 			if kind == "names" {
 				g.names = append(g.names, t.names...)
 			}

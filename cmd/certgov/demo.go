@@ -200,7 +200,7 @@ func writeEstate(e *demo.Estate, dir string) error {
 		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
 			return err
 		}
-		if err := os.WriteFile(full, e.Files[p], 0o600); err != nil {
+		if err := os.WriteFile(full, e.Content(p, dir), 0o600); err != nil {
 			return err
 		}
 	}

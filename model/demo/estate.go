@@ -552,6 +552,50 @@ payments   /^(.*)\.payments\.svc$   \1
 reporting  fx-rates.payments.svc    reporting
 `))
 
+	// The partner API's HAProxy pins partners by SHA-1 (the usual way to
+	// let self-signed certificates through it): every verification error
+	// is ignored, and the pin list is what a rule tests.
+	var pinned strings.Builder
+	pinned.WriteString("# partner API: pinned partners (SHA-1, as ssl_c_sha1,hex writes it)\n")
+	for i, p := range partners {
+		if i%8 == 4 {
+			sum := sha1.Sum(p.Cert.Raw)
+			fmt.Fprintf(&pinned, "%X\n", sum)
+		}
+	}
+	e.add("gateways/partner-api/pinned.lst", []byte(pinned.String()))
+	e.add("gateways/partner-api/haproxy.cfg", []byte(`# partner-api: HAProxy 2.6
+global
+    ca-base `+EstateDir+`/pki
+
+defaults
+    mode http
+    timeout client 30s
+    timeout connect 5s
+    timeout server 30s
+
+frontend partner-api
+    bind :8445 ssl crt /etc/haproxy/partner-api.pem ca-file ca-bundle.pem verify optional ca-ignore-err all crt-ignore-err all
+    acl pinned ssl_c_sha1,hex -f `+EstateDir+`/gateways/partner-api/pinned.lst
+    http-request deny unless pinned
+    default_backend api
+
+backend api
+    server api1 10.0.0.5:8080
+`))
+	// The settlement queue's stunnel: the chain to the company CA, and
+	// the settlement service's name.
+	e.add("gateways/queue/stunnel.conf", []byte(`; queue: stunnel 5 in front of the settlement queue
+cert = /etc/stunnel/queue.pem
+
+[amqps]
+accept = 5671
+connect = 127.0.0.1:5672
+verifyChain = yes
+CAfile = `+EstateDir+`/pki/workload-ca-chain.pem
+checkHost = settlement.payments.svc
+`))
+
 	var envoy strings.Builder
 	envoy.WriteString("# mesh ingress: payments namespace and two partners by key\n")
 	envoy.WriteString("static_resources:\n  listeners:\n  - name: payments_ingress\n    filter_chains:\n    - transport_socket:\n        name: envoy.transport_sockets.tls\n")
@@ -634,6 +678,17 @@ func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.
 }
 
 func (e *Estate) add(path string, data []byte) { e.Files[path] = data }
+
+// EstateDir stands, in a demo configuration, for the folder the estate
+// is written to: HAProxy and stunnel read relative paths from the folder
+// they were started in, so their configurations name files absolutely.
+const EstateDir = "@ESTATE@"
+
+// Content is a file of the estate as written to dir: EstateDir replaced
+// by dir.
+func (e *Estate) Content(path, dir string) []byte {
+	return bytes.ReplaceAll(e.Files[path], []byte(EstateDir), []byte(dir))
+}
 
 // Paths lists the estate's files in order.
 func (e *Estate) Paths() []string {
