@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"certgov/model"
 	"certgov/store"
@@ -177,6 +178,8 @@ func (s *serversScreen) viewList(st Styles, width, height int) string {
 			note, style = "admits any certificate", st.Severity(model.SeverityCritical)
 		case len(v.SpoofableNames) > 0:
 			note, style = "spoofable: names without a chain", st.Severity(model.SeverityCritical)
+		case v.Login != nil && v.Login.AnyName && !v.Login.Password:
+			note, style = "any role, no name checked", st.Severity(model.SeverityCritical)
 		case len(v.claims) > 0:
 			note = fmt.Sprintf("%d claim its names without its chain", len(v.claims))
 		}
@@ -184,7 +187,7 @@ func (s *serversScreen) viewList(st Styles, width, height int) string {
 		if v.Unknown != "" {
 			admits = "?"
 		}
-		line := fmt.Sprintf("%s  %-22s  %6s  %7d  ", pad(v.name, nameWidth), pad(v.PolicyText(), 22), admits, len(v.refusedNow))
+		line := fmt.Sprintf("%s  %-22s  %6s  %7d  ", padServerName(v.name, nameWidth), pad(v.PolicyText(), 22), admits, len(v.refusedNow))
 		if i == s.cursor {
 			b.WriteString(st.Selected.Render("▶ "+line+note) + "\n")
 		} else {
@@ -236,4 +239,21 @@ func (s *serversScreen) shortHelp(k KeyMap) []key.Binding {
 		return []key.Binding{k.Up, k.Down, k.WhatIf, k.Back, k.Help, k.Quit}
 	}
 	return []key.Binding{k.Up, k.Down, k.Open, k.WhatIf, k.NextScreen, k.Help, k.Quit}
+}
+
+// padServerName pads or cuts a server's name to width, keeping the place
+// it ends with when it has no name of its own ("postgresql hostssl :5432
+// (pg_hba.conf:4)" becomes "postgresql…(pg_hba.conf:4)"): servers told
+// apart by their place only would otherwise all read alike.
+func padServerName(name string, width int) string {
+	i := strings.LastIndex(name, " (")
+	if ansi.StringWidth(name) <= width || i < 0 || !strings.HasSuffix(name, ")") {
+		return pad(name, width)
+	}
+	place := name[i+1:]
+	head := width - ansi.StringWidth(place)
+	if head < 6 {
+		return pad(name, width)
+	}
+	return ansi.Truncate(name[:i], head, "…") + place
 }

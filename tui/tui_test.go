@@ -1076,3 +1076,21 @@ func TestServersScreen(t *testing.T) {
 
 // tabPane is the pane of the named tab.
 func tabPane[T pane](m Model, name string) T { return m.panes[tabNamed(name)].(T) }
+
+// A server told apart by its place only keeps the place when its name
+// is cut.
+func TestPadServerName(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		width int
+		want  string
+	}{
+		{"postgresql hostssl :5432 (pg_hba.conf:4)", 23, "postgre…(pg_hba.conf:4)"},
+		{"carriers.partner-edge.example:8443", 23, "carriers.partner-edge.…"},
+		{"short (x)", 12, "short (x)   "},
+	} {
+		if got := padServerName(c.name, c.width); got != c.want {
+			t.Errorf("%q at %d: %q, want %q", c.name, c.width, got, c.want)
+		}
+	}
+}
