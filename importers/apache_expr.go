@@ -16,6 +16,9 @@ import (
 // reads an expression as clauses that must all hold, each a list of tests
 // any one of which holds; what does not fit that shape, or tests what
 // certgov cannot tell from a certificate, is reported, never guessed.
+// Read: the subject's DN and its attributes, the issuer's (the leaf's
+// issuer name), the first DNS and email SAN, the serial, and whether the
+// chain verified.
 
 // apacheTest is one comparison: a variable against values (any of them)
 // or a regular expression.
@@ -249,6 +252,11 @@ func (p *apacheExprParser) primary() ([]apacheClause, error) {
 var apacheDNAttributes = map[string]string{"C": "C", "ST": "ST", "SP": "ST", "L": "L", "O": "O", "OU": "OU", "CN": "CN",
 	"T": "title", "I": "initials", "G": "GN", "S": "SN", "UID": "UID", "Email": "emailAddress"}
 
+// apacheFirstSAN are the SAN variables of the first name of a type, by
+// the type: mod_ssl numbers them from 0, and only the first is read (a
+// test on a later one makes the gate unknown).
+var apacheFirstSAN = map[string]string{"SSL_CLIENT_SAN_DNS_0": "dns", "SSL_CLIENT_SAN_Email_0": "email"}
+
 // kind is what a test decides on: "verify" (the chain verified), "names"
 // (the subject), "pins" (the serial), "false"/"true", or the variable
 // certgov cannot read.
@@ -258,9 +266,11 @@ func (t apacheTest) kind() string {
 		return t.constant
 	case t.variable == "SSL_CLIENT_VERIFY" && len(t.values) == 1 && t.values[0] == "SUCCESS":
 		return "verify"
-	case t.variable == "SSL_CLIENT_S_DN":
+	case t.variable == "SSL_CLIENT_S_DN", t.variable == "SSL_CLIENT_I_DN":
 		return "names"
-	case strings.HasPrefix(t.variable, "SSL_CLIENT_S_DN_") && t.re == "" && apacheDNAttributes[strings.TrimPrefix(t.variable, "SSL_CLIENT_S_DN_")] != "":
+	case (strings.HasPrefix(t.variable, "SSL_CLIENT_S_DN_") || strings.HasPrefix(t.variable, "SSL_CLIENT_I_DN_")) && t.re == "" && apacheDNAttributes[t.variable[len("SSL_CLIENT_S_DN_"):]] != "":
+		return "names"
+	case apacheFirstSAN[t.variable] != "" && t.re == "":
 		return "names"
 	case t.variable == "SSL_CLIENT_M_SERIAL" && t.re == "":
 		return "pins"
@@ -272,24 +282,31 @@ func (t apacheTest) kind() string {
 // as mod_ssl writes it (RFC 2253, compared as a string), one attribute of
 // it, or the serial (upper-case hex, as mod_ssl writes it).
 func (t apacheTest) entries() ([]model.TrustEntry, error) {
+	// The issuer's DN is searched as the subject's is matched.
+	dnMatch, anchored := model.MatchSearch, model.MatchRegex
+	if strings.HasPrefix(t.variable, "SSL_CLIENT_I_DN") {
+		dnMatch, anchored = model.MatchIssuer, model.MatchIssuer
+	}
 	if t.re != "" {
-		return []model.TrustEntry{{Kind: model.EntrySubjectDN, Value: t.re, Match: model.MatchSearch,
+		return []model.TrustEntry{{Kind: model.EntrySubjectDN, Value: t.re, Match: dnMatch,
 			Label: "%{" + t.variable + "} =~ /" + t.re + "/", Location: t.at}}, nil
 	}
 	var out []model.TrustEntry
 	for _, v := range t.values {
 		var e model.TrustEntry
 		switch {
-		case t.variable == "SSL_CLIENT_S_DN":
-			e = model.TrustEntry{Kind: model.EntrySubjectDN, Value: "^" + regexp.QuoteMeta(v) + "$", Match: model.MatchRegex}
+		case t.variable == "SSL_CLIENT_S_DN", t.variable == "SSL_CLIENT_I_DN":
+			e = model.TrustEntry{Kind: model.EntrySubjectDN, Value: "^" + regexp.QuoteMeta(v) + "$", Match: anchored}
+		case apacheFirstSAN[t.variable] != "":
+			e = model.TrustEntry{Kind: model.EntrySAN, SANType: apacheFirstSAN[t.variable], Value: v, Match: model.MatchFirst}
 		case t.variable == "SSL_CLIENT_M_SERIAL":
 			if v != strings.ToUpper(v) || len(v)%2 != 0 || strings.Trim(v, "0123456789ABCDEF") != "" {
 				return nil, fmt.Errorf("serial %q never matches: mod_ssl writes it as upper-case hex, two digits a byte", v)
 			}
 			e = model.TrustEntry{Kind: model.EntrySerial, Value: strings.ToLower(v)}
 		default:
-			attr := apacheDNAttributes[strings.TrimPrefix(t.variable, "SSL_CLIENT_S_DN_")]
-			e = model.TrustEntry{Kind: model.EntrySubjectDN, Value: model.AttributePattern(attr, v), Match: model.MatchSearch}
+			attr := apacheDNAttributes[t.variable[len("SSL_CLIENT_S_DN_"):]]
+			e = model.TrustEntry{Kind: model.EntrySubjectDN, Value: model.AttributePattern(attr, v), Match: dnMatch}
 		}
 		e.Label, e.Location = "%{"+t.variable+"} == "+v, t.at
 		out = append(out, e)
@@ -302,11 +319,15 @@ func (t apacheTest) names() []string {
 	if t.re != "" {
 		return []string{"/" + t.re + "/"}
 	}
-	attr, isAttr := apacheDNAttributes[strings.TrimPrefix(t.variable, "SSL_CLIENT_S_DN_")]
 	var out []string
 	for _, v := range t.values {
-		if isAttr && t.variable != "SSL_CLIENT_S_DN" {
-			v = attr + "=" + v
+		switch {
+		case apacheFirstSAN[t.variable] != "":
+			v = apacheFirstSAN[t.variable] + ":" + v
+		case strings.HasPrefix(t.variable, "SSL_CLIENT_I_DN"):
+			v = "issuer " + strings.TrimPrefix(strings.TrimPrefix(t.variable, "SSL_CLIENT_I_DN"), "_") + "=" + v
+		case t.variable != "SSL_CLIENT_S_DN":
+			v = apacheDNAttributes[t.variable[len("SSL_CLIENT_S_DN_"):]] + "=" + v
 		}
 		out = append(out, v)
 	}

@@ -62,7 +62,7 @@ Include sites-enabled/*.conf
     SSLEngine on
     SSLVerifyClient require
     <Location />
-        Require expr %{SSL_CLIENT_I_DN_CN} == "Issuing CA"
+        Require expr %{SSL_CLIENT_SAN_DNS_1} == "api.example.com"
     </Location>
 </VirtualHost>
 <VirtualHost *:80>
@@ -114,8 +114,8 @@ Include sites-enabled/*.conf
 	if l := servers["legacy.example.com"]; l.Mode != model.VerifyOptionalNoCA || !slices.Equal(l.SpoofableNames, []string{"O=Partner A"}) {
 		t.Errorf("legacy, optional_no_ca gated on a name alone, must be spoofable: %+v", l)
 	}
-	if o := servers["odd.example.com"]; !strings.Contains(o.Unknown, "SSL_CLIENT_I_DN_CN") {
-		t.Errorf("a gate on the issuer is not modelled: it must be unknown, got %q", o.Unknown)
+	if o := servers["odd.example.com"]; !strings.Contains(o.Unknown, "SSL_CLIENT_SAN_DNS_1") {
+		t.Errorf("a gate on a second SAN is not modelled: it must be unknown, got %q", o.Unknown)
 	}
 }
 

@@ -65,6 +65,13 @@ const (
 	// whole DN: PostgreSQL compares the CN with a role (cert
 	// authentication) or searches a pg_ident.conf regex in it.
 	MatchCommonName = "common-name"
+	// MatchIssuer marks a subject-DN rule whose Value is a regular
+	// expression searched in the certificate's issuer DN (Apache's
+	// SSL_CLIENT_I_DN tests).
+	MatchIssuer = "issuer"
+	// MatchFirst marks a SAN rule that holds when the certificate's first
+	// SAN of its type is the Value (Apache's SSL_CLIENT_SAN_DNS_0).
+	MatchFirst = "first"
 )
 
 // TrustEntry is one server-side trust decision, as a trust configuration

@@ -56,6 +56,10 @@ func TestServersAgreeWithApache(t *testing.T) {
 		{name: "gated", block: "SSLVerifyClient require\nSSLVerifyDepth 2\nSSLCACertificateFile root-and-partners.pem\n<Location />\n" + cn + "\n</Location>"},
 		{name: "no-ca", block: "SSLVerifyClient optional_no_ca\n<Location />\nRequire expr %{SSL_CLIENT_S_DN_O} == 'Partner A'\n</Location>"},
 		{name: "none", block: "SSLCACertificateFile root.pem", off: true},
+		// The issuer's name, and the first DNS name (ledger has two).
+		{name: "issuer", block: "SSLVerifyClient require\nSSLVerifyDepth 3\nSSLCACertificateFile root-and-partners.pem\n<Location />\nRequire expr %{SSL_CLIENT_I_DN_CN} == 'Interop Issuing CA 1'\n</Location>"},
+		{name: "first-san", block: "SSLVerifyClient require\nSSLVerifyDepth 3\nSSLCACertificateFile root.pem\n<Location />\nRequire expr %{SSL_CLIENT_SAN_DNS_0} in {'ledger.payments.svc', 'deep.payments.svc'}\n</Location>"},
+		{name: "second-san-first", block: "SSLVerifyClient require\nSSLVerifyDepth 3\nSSLCACertificateFile root.pem\n<Location />\nRequire expr %{SSL_CLIENT_SAN_DNS_0} == 'ledger.internal'\n</Location>"},
 	}
 	var config strings.Builder
 	fmt.Fprintf(&config, "ServerRoot %s\nServerName localhost\nPidFile %[2]s/httpd.pid\nErrorLog %[2]s/error.log\nDefaultRuntimeDir %[2]s\n", certs, dir)

@@ -37,7 +37,8 @@ openssl x509 -req -in int2.csr -CA int1.pem -CAkey int1.key -days 30 -extfile ca
 sub direct "/O=Example Corp/OU=ops/CN=direct.ops.svc"
 openssl x509 -req -in direct.csr -CA root.pem -CAkey root.key -days 30 -out direct.pem 2>/dev/null
 sub ledger "/O=Example Corp/OU=payments/CN=ledger.payments.svc"
-openssl x509 -req -in ledger.csr -CA int1.pem -CAkey int1.key -days 30 -extfile client.ext -out ledger.pem 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:ledger.payments.svc,DNS:ledger.internal\n' > ledger.ext
+openssl x509 -req -in ledger.csr -CA int1.pem -CAkey int1.key -days 30 -extfile ledger.ext -out ledger.pem 2>/dev/null
 cat int1.pem > ledger.chain
 sub deep "/O=Example Corp/OU=payments/CN=deep.payments.svc"
 openssl x509 -req -in deep.csr -CA int2.pem -CAkey int2.key -days 30 -extfile client.ext -out deep.pem 2>/dev/null

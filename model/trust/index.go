@@ -91,7 +91,7 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 			if !e.AllOf {
 				names = append(names, i)
 			}
-			if e.Match == model.MatchRegex || e.Match == model.MatchSearch || e.Match == model.MatchCommonName {
+			if e.Match == model.MatchRegex || e.Match == model.MatchSearch || e.Match == model.MatchCommonName || e.Match == model.MatchIssuer {
 				re, err := compileRule(e)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: subject DN pattern %q: %w", e.Location, e.Value, err))
@@ -120,7 +120,7 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 					continue
 				}
 				ix.patterns = append(ix.patterns, compiledPattern{entry: i, re: re})
-			case model.MatchPrefix, model.MatchSuffix, model.MatchContains:
+			case model.MatchPrefix, model.MatchSuffix, model.MatchContains, model.MatchFirst:
 				ix.patterns = append(ix.patterns, compiledPattern{entry: i})
 			default:
 				errs = append(errs, fmt.Errorf("%s: unknown SAN match %q", e.Location, e.Match))
@@ -134,9 +134,9 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 }
 
 // compileRule compiles a pattern rule: anchored for model.MatchRegex, searched
-// for model.MatchSearch and model.MatchCommonName.
+// for model.MatchSearch, model.MatchCommonName and model.MatchIssuer.
 func compileRule(e model.TrustEntry) (*regexp.Regexp, error) {
-	if e.Match == model.MatchSearch || e.Match == model.MatchCommonName {
+	if e.Match == model.MatchSearch || e.Match == model.MatchCommonName || e.Match == model.MatchIssuer {
 		return regexp.Compile(e.Value)
 	}
 	return regexp.Compile("^(?:" + e.Value + ")$")
@@ -446,13 +446,24 @@ func (ix *Index) patternMatches(p compiledPattern, c *model.Certificate, sans []
 	e := &ix.entries[p.entry]
 	if e.Kind == model.EntrySubjectDN {
 		subject := c.Subject
-		if e.Match == model.MatchCommonName {
+		switch e.Match {
+		case model.MatchCommonName:
 			subject = c.CommonName
+		case model.MatchIssuer:
+			subject = c.Issuer
 		}
 		if !charge(subject) {
 			return false, false
 		}
 		return p.re.MatchString(subject), true
+	}
+	if e.Match == model.MatchFirst {
+		for _, san := range sans {
+			if san.kind == e.SANType {
+				return san.value == e.Value, charge(san.value)
+			}
+		}
+		return false, true
 	}
 	for _, san := range sans {
 		if e.SANType != "" && e.SANType != san.kind {
