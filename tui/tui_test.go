@@ -2,6 +2,7 @@ package tui
 
 import (
 	"certgov/store/storetest"
+	"certgov/store/storetest/demostore"
 	"cmp"
 	"context"
 	"fmt"
@@ -64,29 +65,7 @@ func buildDemo(t *testing.T) *store.Store {
 // location(dir/demo.db).
 func buildDemoIn(t *testing.T, dir string, location func(testing.TB, string) string) *store.Store {
 	t.Helper()
-	estate, err := demo.Generate(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(filepath.Join(dir, "estate")); err != nil {
-		t.Fatal(err)
-	}
-	if err := storetest.WriteEstate(estate, filepath.Join(dir, "estate")); err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(context.Background(), location(t, filepath.Join(dir, "demo.db")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp, err := s.NewImport(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := importers.Options{Password: []byte(demo.KeystorePassword), Known: imp.Known}
-	if _, err := imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return demostore.Import(t, dir, location)
 }
 
 // openStore opens a database of the test's own: the SQLite file at path,

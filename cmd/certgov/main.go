@@ -184,6 +184,8 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newExceptionCommand(a),
 		newAuditCommand(a),
 		newCheckCommand(a),
+		newServeCommand(a),
+		newMetricsCommand(a),
 		newCampaignCommand(a),
 		newReviewCommand(a),
 		newExportCommand(a),

@@ -162,16 +162,7 @@ func orOK(err error) string {
 // print, which escapes a pg_ident regex's backslashes.
 func storedServersOfKind(t *testing.T, kind string) map[string]model.Server {
 	t.Helper()
-	args := withDatabase(t, []string{"servers"})
-	db, _ := store.DefaultPath("certgov.db")
-	if args[0] == "--db" {
-		db = args[1]
-	}
-	s, err := store.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openCommandsStore(t, "servers")
 	all, err := s.Servers(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -327,4 +318,25 @@ func (c *pgCluster) logIn(t *testing.T, certs, client, role, db string) error {
 	}
 	conn.Close(ctx)
 	return nil
+}
+
+// openCommandsStore opens the database the certgov command (its first
+// argument) uses in this test: the default one, or the test's own
+// PostgreSQL database in that pass. It is closed when the test ends.
+func openCommandsStore(t *testing.T, command string) *store.Store {
+	t.Helper()
+	name := "certgov.db"
+	if command == "demo" {
+		name = "demo.db"
+	}
+	db, _ := store.DefaultPath(name)
+	if args := withDatabase(t, []string{command}); args[0] == "--db" {
+		db = args[1]
+	}
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -10,38 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"certgov/importers"
 	"certgov/model"
-	"certgov/model/demo"
 	"certgov/store"
+	"certgov/store/storetest/demostore"
 )
 
 // demoStore imports the demo estate into a new database.
-func demoStore(t *testing.T) *store.Store {
-	t.Helper()
-	dir := t.TempDir()
-	estate, err := demo.Generate(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := storetest.WriteEstate(estate, filepath.Join(dir, "estate")); err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(context.Background(), storetest.Location(t, filepath.Join(dir, "demo.db")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	imp, err := s.NewImport(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := importers.Options{Password: []byte(demo.KeystorePassword), Known: imp.Known}
-	if _, err := imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func demoStore(t *testing.T) *store.Store { return demostore.Open(t) }
 
 // The package on its own: a force-closed campaign's bundle verifies,
 // its reports say INCOMPLETE with the closer's statement, audit.jsonl
