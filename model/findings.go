@@ -247,8 +247,11 @@ type Finding struct {
 	Identity          string   `json:"identity,omitempty"`
 	// Owner is the identity's owner when the finding was computed: who
 	// to call, without opening the identity.
-	Owner      string   `json:"owner"`
-	Source     string   `json:"source,omitempty"`
+	Owner  string `json:"owner"`
+	Source string `json:"source,omitempty"`
+	// Location is where in Source, for findings about a server or a trust
+	// entry: "sites-enabled/api.conf:12", "line 4".
+	Location   string   `json:"location,omitempty"`
 	Message    string   `json:"message"`
 	Frameworks []string `json:"frameworks"`
 }
@@ -381,7 +384,7 @@ func ServerFindings(servers []Server) []Finding {
 	var out []Finding
 	add := func(code string, srv *Server, message string) {
 		t := FindingTypes[code]
-		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: srv.Source, Identity: srv.Name(), Message: message, Frameworks: t.Frameworks})
+		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: srv.Source, Location: srv.Location, Identity: srv.Name(), Message: message, Frameworks: t.Frameworks})
 	}
 	for i := range servers {
 		srv := &servers[i]
@@ -593,11 +596,11 @@ func EntryFindings(uses []EntryUse) []Finding {
 			// bundle), not drift.
 		case !u.AdmitsAny:
 			t := FindingTypes[FindingPinWithoutCert]
-			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Identity: u.Entry.Label,
+			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Location: u.Entry.Location, Identity: u.Entry.Label,
 				Message: fmt.Sprintf("%s (%s) admits no known certificate", what, u.Entry.Location), Frameworks: t.Frameworks})
 		case len(u.Identities) > 1 && NamesAdmitted(u.Entry.Kind):
 			t := FindingTypes[FindingDNMatchAmbiguous]
-			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Identity: u.Entry.Label,
+			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Location: u.Entry.Location, Identity: u.Entry.Label,
 				Message: fmt.Sprintf("%s (%s) admits %d identities: %s", what, u.Entry.Location, len(u.Identities), strings.Join(u.Identities, ", ")), Frameworks: t.Frameworks})
 		}
 	}

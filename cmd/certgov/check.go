@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -30,42 +31,18 @@ func newCheckCommand(a *app) *cobra.Command {
 	var within, failOn, policyFile string
 	var output *output
 	cmd := &cobra.Command{
-		Use:   "check [--within 30d] [--fail-on CODES] [-o text|json]",
+		Use:   "check [--within 30d] [--fail-on CODES] [-o text|json|sarif]",
 		Short: "For cron and CI: print what needs attention, exit 1 when it matters",
 		Long: `Print the findings that need attention and exit 1 when any finding with a
 code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `), 0 otherwise.
 --within sets the expiring window (default: the policy's, 30 days).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			codes := strings.Split(failOn, ",")
-			for _, c := range codes {
-				if _, ok := model.FindingTypes[c]; !ok {
-					return usageError{fmt.Errorf("--fail-on: unknown finding %q (%s)", c, strings.Join(model.FindingCodes(), ", "))}
-				}
-			}
-			s, _, policy, err := a.openReview(cmd.Context(), "", policyFile)
+			codes, failing, files, err := a.codedFindings(cmd.Context(), failOn, within, policyFile, time.Now())
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			if within != "" {
-				var d model.Duration
-				if err := d.UnmarshalJSON([]byte(`"` + within + `"`)); err != nil {
-					return usageError{fmt.Errorf("--within: %w", err)}
-				}
-				policy.ExpiringWithin = d
-			}
-			rv, err := s.NewReview(cmd.Context())
-			if err != nil {
-				return err
-			}
-			listed := func(fd model.Finding) bool { return slices.Contains(codes, fd.Code) }
-			failing, err := rv.AllFindings(cmd.Context(), policy, time.Now(),
-				func(_ *model.Record, fd model.Finding) bool { return listed(fd) }, listed)
-			if err != nil {
-				return err
-			}
-			if err := output.write(cmd, a, checkResult{failing: failing, codes: codes}); err != nil {
+			if err := output.write(cmd, a, checkResult{failing: failing, codes: codes, files: files}); err != nil {
 				return err
 			}
 			if len(failing) > 0 {
@@ -80,7 +57,7 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 	}
 	cmd.Flags().StringVar(&within, "within", "", "expiring window, e.g. 14d (default: the policy's 30d)")
 	cmd.Flags().StringVar(&failOn, "fail-on", strings.Join(defaultFailOn, ","), "finding codes that make the check fail")
-	output = outputFlag(cmd, "text", "json")
+	output = outputFlag(cmd, "text", "json", "sarif")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
 	return cmd
 }
@@ -89,7 +66,10 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 type checkResult struct {
 	failing []model.Finding
 	codes   []string
+	files   certificateFiles
 }
+
+func (c checkResult) sarifFindings() ([]model.Finding, certificateFiles) { return c.failing, c.files }
 
 func (c checkResult) jsonValue() (any, error) {
 	return struct {
@@ -112,4 +92,36 @@ func (c checkResult) writeText(w io.Writer, _ int) error {
 		fmt.Fprintf(w, "FAIL: %d finding(s)\n", len(failing))
 		return nil
 	}
+}
+
+// codedFindings are the findings of the codes (a comma-separated list of
+// finding codes), computed as check computes them, with the files of the
+// certificates they are about: what check prints and notify posts.
+func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile string, now time.Time) ([]string, []model.Finding, certificateFiles, error) {
+	codes := strings.Split(codeList, ",")
+	for _, c := range codes {
+		if _, ok := model.FindingTypes[c]; !ok {
+			return nil, nil, nil, usageError{fmt.Errorf("--fail-on: unknown finding %q (%s)", c, strings.Join(model.FindingCodes(), ", "))}
+		}
+	}
+	s, _, policy, err := a.openReview(ctx, "", policyFile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer s.Close()
+	if within != "" {
+		var d model.Duration
+		if err := d.UnmarshalJSON([]byte(`"` + within + `"`)); err != nil {
+			return nil, nil, nil, usageError{fmt.Errorf("--within: %w", err)}
+		}
+		policy.ExpiringWithin = d
+	}
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	listed := func(fd model.Finding) bool { return slices.Contains(codes, fd.Code) }
+	files := certificateFiles{}
+	findings, err := rv.AllFindings(ctx, policy, now, files.keep(func(_ *model.Record, fd model.Finding) bool { return listed(fd) }), listed)
+	return codes, findings, files, err
 }

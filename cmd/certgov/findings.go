@@ -18,7 +18,7 @@ func newFindingsCommand(a *app) *cobra.Command {
 	var filter, policyFile string
 	var output *output
 	cmd := &cobra.Command{
-		Use:   "findings [--filter EXPR] [--policy FILE] [-o table|json|csv]",
+		Use:   "findings [--filter EXPR] [--policy FILE] [-o table|json|csv|sarif]",
 		Short: "List what needs attention, most urgent first",
 		Long: `List the findings of every identity's current certificate, most urgent first.
 
@@ -39,15 +39,16 @@ finding:CODE to select by code. --policy reads a JSON policy file:
 				return err
 			}
 			defer s.Close()
-			all, err := collectFindings(cmd.Context(), s, f, policy, time.Now())
+			files := certificateFiles{}
+			all, err := collectFindings(cmd.Context(), s, f, policy, time.Now(), files)
 			if err != nil {
 				return err
 			}
-			return output.write(cmd, a, findingList(all))
+			return output.write(cmd, a, findingsResult{findingList(all), files})
 		},
 	}
 	reviewFlags(cmd, &filter, &policyFile, "filter expression (see certgov ls --help)", "policy file (JSON) with the thresholds")
-	output = outputFlag(cmd, "table", "json", "csv")
+	output = outputFlag(cmd, "table", "json", "csv", "sarif")
 	return cmd
 }
 
@@ -68,14 +69,25 @@ func loadPolicy(path string) (model.Policy, error) {
 
 // collectFindings are the findings of the certificates and trust entries
 // the filter selects, most urgent first.
-func collectFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, now time.Time) ([]model.Finding, error) {
+func collectFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, now time.Time, files certificateFiles) ([]model.Finding, error) {
 	rv, err := s.NewReview(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return rv.AllFindings(ctx, policy, now,
-		func(r *model.Record, _ model.Finding) bool { return f.Match(r, now) },
+		files.keep(func(r *model.Record, _ model.Finding) bool { return f.Match(r, now) }),
 		func(fd model.Finding) bool { return f.MatchEntryFinding(fd.Code, now) })
+}
+
+// findingsResult is what findings prints: the findings, with the files
+// of the certificates they are about (for SARIF's locations).
+type findingsResult struct {
+	findingList
+	files certificateFiles
+}
+
+func (r findingsResult) sarifFindings() ([]model.Finding, certificateFiles) {
+	return r.findingList, r.files
 }
 
 // findingList is what findings prints.

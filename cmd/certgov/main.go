@@ -186,6 +186,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newCheckCommand(a),
 		newServeCommand(a),
 		newMetricsCommand(a),
+		newNotifyCommand(a),
 		newCampaignCommand(a),
 		newReviewCommand(a),
 		newExportCommand(a),

@@ -42,6 +42,7 @@ var formats = map[string]func(w io.Writer, width int, result any) error{
 	"text":  writeText, // one thing for people
 	"json":  writeJSON,
 	"csv":   writeCSV,
+	"sarif": writeSARIF, // SARIF 2.1.0, for code scanning in CI
 }
 
 // output is a command's -o flag: one of the formats the command offers.

@@ -47,10 +47,7 @@ func TestDemoTapeCommands(t *testing.T) {
 	if demoRun.code != 0 {
 		t.Fatal(demoRun.stderr)
 	}
-	// Where the demo wrote its estate: beside demo.db, or (a team
-	// database) beside the default one; the tape names the first.
-	_, estate, _ := strings.Cut(demoRun.stdout, "Demo estate:")
-	estate, _, _ = strings.Cut(strings.TrimSpace(estate), " (the files")
+	estate := demoEstateDir(demoRun.stdout) // the tape names the SQLite place
 	f, err := os.Open(filepath.Join("..", "..", "demo.tape"))
 	if err != nil {
 		t.Fatal(err)
@@ -142,4 +139,12 @@ func TestDemoTapeCommands(t *testing.T) {
 	if !strings.Contains(string(md), "INCOMPLETE") || !strings.Contains(string(md), "contract ended") {
 		t.Errorf("the tape's bundle does not show what the tape says:\n%.1500s", md)
 	}
+}
+
+// demoEstateDir is where certgov demo (its output) wrote the estate:
+// beside demo.db, or (a team database) beside the default one.
+func demoEstateDir(demoOutput string) string {
+	_, estate, _ := strings.Cut(demoOutput, "Demo estate:")
+	estate, _, _ = strings.Cut(strings.TrimSpace(estate), " (the files")
+	return estate
 }

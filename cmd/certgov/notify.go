@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"certgov/model"
+)
+
+// alertSource is the label every alert certgov posts carries, by which
+// it finds its own again to resolve those that cleared.
+const alertSource = "certgov"
+
+func newNotifyCommand(a *app) *cobra.Command {
+	var alertmanager, codes, policyFile, within string
+	var validFor time.Duration
+	cmd := &cobra.Command{
+		Use:   "notify --alertmanager URL [--fail-on CODES] [--valid-for 2h]",
+		Short: "Post the current findings to Alertmanager as alerts, resolving those that cleared",
+		Long: `Post each finding of the codes (default: check's) to Alertmanager's v2 API
+as an alert labelled with its code, severity, identity, owner and server, and
+annotated with what it means and the certgov command that shows it. Alerts
+certgov posted before whose finding is gone are resolved. Run it from cron
+more often than --valid-for (each alert ends then unless posted again), as
+many times as you like: it posts what holds now.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, err := url.Parse(alertmanager)
+			if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+				return usageError{errors.New("--alertmanager: want http(s)://HOST:PORT")}
+			}
+			now := time.Now()
+			_, findings, _, err := a.codedFindings(cmd.Context(), codes, within, policyFile, now)
+			if err != nil {
+				return err
+			}
+			posted, resolved, err := notifyAlertmanager(cmd.Context(), base, findings, now, validFor)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d alerts posted to %s, %d resolved\n", posted, model.Printable(base.Redacted()), resolved)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&alertmanager, "alertmanager", "", "Alertmanager's URL, e.g. http://127.0.0.1:9093")
+	cmd.Flags().StringVar(&codes, "fail-on", strings.Join(defaultFailOn, ","), "finding codes to alert on")
+	cmd.Flags().DurationVar(&validFor, "valid-for", 2*time.Hour, "how long an alert holds unless posted again")
+	cmd.Flags().StringVar(&within, "within", "", "expiring window, e.g. 14d (default: the policy's 30d)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
+	cmd.MarkFlagRequired("alertmanager")
+	return cmd
+}
+
+// amAlert is an alert as Alertmanager's v2 API takes and gives it.
+type amAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	StartsAt    *time.Time        `json:"startsAt,omitempty"`
+	EndsAt      *time.Time        `json:"endsAt,omitempty"`
+}
+
+// alertOf is a finding's alert: labels that identify it (so that posting
+// it again updates it), annotations that say what to do.
+func alertOf(f model.Finding) amAlert {
+	labels := map[string]string{"alertname": "CertgovFinding", "source": alertSource, "code": f.Code, "severity": string(f.Severity),
+		"identity": model.Printable(f.Identity)}
+	if f.Owner != "" {
+		labels["owner"] = model.Printable(f.Owner)
+	}
+	command := "certgov show '" + model.Printable(f.Identity) + "'"
+	if f.FingerprintSHA256 == "" { // a server or a trust entry
+		labels["server"] = model.Printable(f.Identity)
+		command = "certgov findings --filter finding:" + f.Code
+	}
+	return amAlert{Labels: labels, Annotations: map[string]string{
+		"summary":     model.Printable(f.Message),
+		"description": model.FindingTypes[f.Code].Title,
+		"command":     command,
+	}}
+}
+
+// notifyAlertmanager posts the findings' alerts, valid until now+validFor,
+// and resolves (ends now) the alerts certgov posted that no finding
+// raises any more. It returns how many of each.
+func notifyAlertmanager(ctx context.Context, base *url.URL, findings []model.Finding, now time.Time, validFor time.Duration) (posted, resolved int, err error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	current := map[string]amAlert{}
+	for _, f := range findings {
+		alert := alertOf(f)
+		current[alertKey(alert.Labels)] = alert
+	}
+	active, err := activeAlerts(ctx, client, base)
+	if err != nil {
+		return 0, 0, err
+	}
+	ends := now.Add(validFor)
+	var batch []amAlert
+	for _, alert := range current {
+		alert.EndsAt = &ends
+		batch = append(batch, alert)
+	}
+	for _, alert := range active {
+		if _, still := current[alertKey(alert.Labels)]; !still {
+			alert.StartsAt, alert.EndsAt, alert.Annotations = nil, &now, nil
+			batch = append(batch, alert)
+			resolved++
+		}
+	}
+	if len(batch) == 0 {
+		return 0, 0, nil
+	}
+	body, err := json.Marshal(batch)
+	if err != nil {
+		return 0, 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.JoinPath("api", "v2", "alerts").String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("alertmanager: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return 0, 0, fmt.Errorf("alertmanager answered %s: %s", resp.Status, model.Printable(strings.TrimSpace(string(msg))))
+	}
+	return len(current), resolved, nil
+}
+
+// activeAlerts are the alerts certgov posted that Alertmanager holds as
+// active.
+func activeAlerts(ctx context.Context, client *http.Client, base *url.URL) ([]amAlert, error) {
+	u := base.JoinPath("api", "v2", "alerts")
+	u.RawQuery = url.Values{"filter": {`source="` + alertSource + `"`}, "active": {"true"}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("alertmanager answered %s to a listing of its alerts", resp.Status)
+	}
+	var alerts []amAlert
+	// Bounded: an answer larger than this is not an Alertmanager's.
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&alerts); err != nil {
+		return nil, fmt.Errorf("alertmanager's alerts: %w", err)
+	}
+	return alerts, nil
+}
+
+// alertKey identifies an alert by its labels, as Alertmanager does.
+func alertKey(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "\x00" + labels[k] + "\x00")
+	}
+	return b.String()
+}
