@@ -187,6 +187,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 		newServeCommand(a),
 		newMetricsCommand(a),
 		newNotifyCommand(a),
+		newDigestCommand(a),
 		newCampaignCommand(a),
 		newReviewCommand(a),
 		newExportCommand(a),
