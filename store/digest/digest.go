@@ -145,10 +145,29 @@ func (d Digest) Text(now time.Time) string {
 			section = it.Severity
 			fmt.Fprintf(&b, "\n## %s\n\n", strings.ToUpper(string(section[:1]))+string(section[1:]))
 		}
-		// A backtick would end the command's code span early.
-		fmt.Fprintf(&b, "- **%s** `%s`: %s\n  - do: `%s`\n", markdownEscape(it.Identity), it.Code, markdownEscape(it.Message), strings.ReplaceAll(it.Do, "`", "'"))
+		fmt.Fprintf(&b, "- **%s** `%s`: %s\n  - do: %s\n", markdownEscape(it.Identity), it.Code, markdownEscape(it.Message), codeSpan(it.Do))
 	}
 	return b.String()
+}
+
+// codeSpan is s as a Markdown code span, delimited by more backticks
+// than any run in s (CommonMark), so that a name holding a backtick
+// cannot end it early: the command stays whole, and copies as written.
+func codeSpan(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if longest == 0 {
+		return "`" + s + "`"
+	}
+	fence := strings.Repeat("`", longest+1)
+	return fence + " " + s + " " + fence
 }
 
 // markdownEscape keeps a name or message from making Markdown of itself.
