@@ -1,7 +1,8 @@
 // Package digest gathers, per owner, what they must do: the findings of
 // the identities they own (expired and expiring certificates, reviews
-// due, exceptions ended, by severity) and the approved exceptions that
-// end soon, each with the certgov command that resolves it. It reads the
+// overdue, exceptions ended, by severity), the reviews and approved
+// exceptions that fall due soon, each with the certgov command that
+// resolves it. It reads the
 // same findings as check (store.Review). Items without an owner go to a
 // fallback recipient.
 package digest
@@ -50,6 +51,11 @@ func Build(ctx context.Context, s *store.Store, policy model.Policy, now time.Ti
 		for _, f := range findings {
 			byOwner[owner] = append(byOwner[owner], Item{Severity: f.Severity, Code: f.Code, Identity: model.Printable(r.IdentityName),
 				Message: model.Printable(f.Message), Do: remedy(f.Code, model.Printable(r.IdentityName))})
+		}
+		if due := r.ExpiresAt; !due.IsZero() && due.After(now) && due.Before(now.Add(within)) {
+			byOwner[owner] = append(byOwner[owner], Item{Severity: model.SeverityMedium, Code: "review-due", Identity: model.Printable(r.IdentityName),
+				Message: "its review is due " + due.Format(time.DateOnly) + " (" + model.Relative(due, now) + ")",
+				Do:      remedy(model.FindingReviewOverdue, model.Printable(r.IdentityName))})
 		}
 		if e := r.Exception; e.ActiveAt(now) && e.Until.Before(now.Add(within)) {
 			byOwner[owner] = append(byOwner[owner], Item{Severity: model.SeverityMedium, Code: "exception-ending", Identity: model.Printable(r.IdentityName),
