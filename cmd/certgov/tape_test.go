@@ -70,7 +70,8 @@ func TestDemoTapeCommands(t *testing.T) {
 	} else {
 		l.Close()
 	}
-	localize := strings.NewReplacer("/tmp/evidence", evidence, "~/.local/share/certgov/demo.db.estate", estate,
+	outputs := t.TempDir()
+	localize := strings.NewReplacer("/tmp/certgov.prom", filepath.Join(outputs, "certgov.prom"), "/tmp/digests", filepath.Join(outputs, "digests"), "/tmp/evidence", evidence, "~/.local/share/certgov/demo.db.estate", estate,
 		"~/.local/share", filepath.Join(home, "data"), "/tmp/gw.", filepath.Join(gateway, "gw."))
 	scanned, shown := "", ""
 	inShell, ran := false, 0
@@ -131,6 +132,12 @@ func TestDemoTapeCommands(t *testing.T) {
 	// the configuration's.
 	if !strings.Contains(scanned, "DRIFT") || !strings.Contains(scanned, "Example Corp Legacy Root") {
 		t.Errorf("the tape's scan does not show the drift:\n%s", scanned)
+	}
+	if prom := string(mustRead(t, filepath.Join(outputs, "certgov.prom"))); !strings.Contains(prom, "certgov_identity_not_after_timestamp_seconds{") {
+		t.Errorf("the tape's textfile holds no expiry series:\n%.500s", prom)
+	}
+	if md := string(mustRead(t, filepath.Join(outputs, "digests", "payments-oncall@example.com.md"))); !strings.HasPrefix(md, "# What to do: ") {
+		t.Errorf("the tape's digest for the payments owner:\n%.500s", md)
 	}
 	if !strings.Contains(shown, "logs in as ledger to ledger from 10.20.0.0/16 (line 4)") {
 		t.Errorf("the tape's show does not say the ledger's reach in its PostgreSQL:\n%s", shown)
