@@ -170,7 +170,8 @@ func (c *pgConfig) setting(name, def string) (pgSetting, bool) {
 }
 
 // pgBool reads a boolean setting as PostgreSQL does: on, off, true,
-// false, yes, no, 1, 0, and unique prefixes of them.
+// false, yes, no, 1, 0, and unique prefixes of them ("of" is off:
+// PostgreSQL compares at least two letters of on and off).
 func pgBool(v string) (bool, bool) {
 	v = strings.ToLower(strings.TrimSpace(v))
 	switch {
@@ -178,7 +179,7 @@ func pgBool(v string) (bool, bool) {
 		return false, false
 	case v == "1", v == "on", strings.HasPrefix("true", v), strings.HasPrefix("yes", v):
 		return true, true
-	case v == "0", v == "of" || v == "off", strings.HasPrefix("false", v), strings.HasPrefix("no", v):
+	case v == "0", v == "of", v == "off", strings.HasPrefix("false", v), strings.HasPrefix("no", v):
 		return false, true
 	}
 	return false, false

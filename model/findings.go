@@ -216,6 +216,13 @@ func ParsePolicy(data []byte) (Policy, error) {
 // "1y" or "72h".
 type Duration time.Duration
 
+// ParseDuration reads a duration as policies and flags write it: "30d",
+// "12w", "1y", "72h".
+func ParseDuration(s string) (Duration, error) {
+	v, err := parseDuration(s)
+	return Duration(v), err
+}
+
 // UnmarshalJSON reads "30d"-style durations.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // PostgreSQL decides a login in two steps. The first pg_hba.conf line
@@ -62,12 +63,28 @@ type IdentRule struct {
 
 // Regex is the row's regular expression, when its system name is one
 // (written with a leading slash); PostgreSQL searches it unanchored.
+// Compiled once per pattern: ReachOf runs for every certificate a
+// database server admits, on every read.
 func (r IdentRule) Regex() (*regexp.Regexp, bool, error) {
 	if !strings.HasPrefix(r.System, "/") {
 		return nil, false, nil
 	}
+	if c, ok := identRegexps.Load(r.System); ok {
+		c := c.(compiledIdent)
+		return c.re, true, c.err
+	}
 	re, err := regexp.Compile(r.System[1:])
+	identRegexps.Store(r.System, compiledIdent{re, err})
 	return re, true, err
+}
+
+// identRegexps are the pg_ident regexes compiled, by pattern: as many as
+// the imported pg_ident.conf rows.
+var identRegexps sync.Map
+
+type compiledIdent struct {
+	re  *regexp.Regexp
+	err error
 }
 
 // Reach is one role a certificate logs in as through a line: where (the

@@ -27,14 +27,7 @@ func TestServersAgreeWithApache(t *testing.T) {
 	httpd := interopTool(t, "apache2", "/usr/sbin/apache2")
 	isolate(t)
 	dir, certs := makeInteropEstate(t)
-	hashed := filepath.Join(certs, "hashed")
-	os.MkdirAll(hashed, 0o700)
-	for _, f := range []string{"root.pem", "partner.pem"} {
-		os.WriteFile(filepath.Join(hashed, f), mustRead(t, filepath.Join(certs, f)), 0o600)
-	}
-	if out, err := exec.Command("openssl", "rehash", hashed).CombinedOutput(); err != nil {
-		t.Fatalf("openssl rehash: %v\n%s", err, out)
-	}
+	hashed := hashedFolder(t, certs)
 	if os.Geteuid() == 0 {
 		// httpd's workers run as nobody and look the hashed folder up per
 		// handshake: it and the folders above must be theirs to read.
@@ -84,15 +77,7 @@ func TestServersAgreeWithApache(t *testing.T) {
 	}
 	startDaemon(t, exec.Command(httpd, "-f", conf, "-DFOREGROUND"), servers)
 	importConfig(t, certs, conf)
-	hosts := serversOfKind(t, "apache virtual host")
-	if len(hosts) != len(servers) {
-		t.Fatalf("certgov servers lists %d Apache virtual hosts, want %d: %v", len(hosts), len(servers), hosts)
-	}
-	for name, s := range hosts {
-		if s.Unknown != "" {
-			t.Errorf("%s is unknown: %s", name, s.Unknown)
-		}
-	}
+	hosts := knownServersOfKind(t, "apache virtual host", len(servers))
 	if got := hosts[fmt.Sprintf("no-ca.test:%d", servers[7].port)].SpoofableNames; len(got) != 1 {
 		t.Errorf("optional_no_ca gated on O alone: spoofable names %v, want the one it tests", got)
 	}

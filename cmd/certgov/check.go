@@ -110,11 +110,9 @@ func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile st
 	}
 	defer s.Close()
 	if within != "" {
-		var d model.Duration
-		if err := d.UnmarshalJSON([]byte(`"` + within + `"`)); err != nil {
-			return nil, nil, nil, usageError{fmt.Errorf("--within: %w", err)}
+		if policy.ExpiringWithin, err = withinFlag(within); err != nil {
+			return nil, nil, nil, err
 		}
-		policy.ExpiringWithin = d
 	}
 	rv, err := s.NewReview(ctx)
 	if err != nil {
@@ -124,4 +122,13 @@ func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile st
 	files := certificateFiles{}
 	findings, err := rv.AllFindings(ctx, policy, now, files.keep(func(_ *model.Record, fd model.Finding) bool { return listed(fd) }), listed)
 	return codes, findings, files, err
+}
+
+// withinFlag reads a --within window ("14d"); a bad one is a usage error.
+func withinFlag(value string) (model.Duration, error) {
+	d, err := model.ParseDuration(value)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--within: %w", err)}
+	}
+	return d, nil
 }

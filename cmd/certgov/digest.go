@@ -43,9 +43,9 @@ them and says who would get what, sending nothing.`,
 			if out == "" {
 				return usageError{errors.New("--out DIR is required")}
 			}
-			var d model.Duration
-			if err := d.UnmarshalJSON([]byte(`"` + within + `"`)); err != nil {
-				return usageError{fmt.Errorf("--within: %w", err)}
+			d, err := withinFlag(within)
+			if err != nil {
+				return err
 			}
 			s, _, policy, err := a.openReview(cmd.Context(), "", policyFile)
 			if err != nil {

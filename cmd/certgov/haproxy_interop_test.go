@@ -100,15 +100,7 @@ func TestServersAgreeWithHAProxy(t *testing.T) {
 	}
 	startDaemon(t, exec.Command(haproxy, "-db", "-f", conf), servers)
 	importConfig(t, certs, conf)
-	frontends := serversOfKind(t, "haproxy frontend")
-	if len(frontends) != len(servers) {
-		t.Fatalf("certgov servers lists %d HAProxy frontends, want %d: %v", len(frontends), len(servers), frontends)
-	}
-	for name, s := range frontends {
-		if s.Unknown != "" {
-			t.Errorf("%s is unknown: %s", name, s.Unknown)
-		}
-	}
+	knownServersOfKind(t, "haproxy frontend", len(servers))
 	compareEach(t, certs, servers, "HAProxy", nil)
 }
 
@@ -169,6 +161,38 @@ func serversOfKind(t *testing.T, kind string) map[string]model.Server {
 		}
 	}
 	return out
+}
+
+// knownServersOfKind is serversOfKind for a suite whose every server
+// certgov must know: it fails unless there are want of them, none
+// unknown.
+func knownServersOfKind(t *testing.T, kind string, want int) map[string]model.Server {
+	t.Helper()
+	servers := serversOfKind(t, kind)
+	if len(servers) != want {
+		t.Fatalf("certgov servers lists %d of kind %q, want %d: %v", len(servers), kind, want, servers)
+	}
+	for name, s := range servers {
+		if s.Unknown != "" {
+			t.Errorf("%s is unknown: %s", name, s.Unknown)
+		}
+	}
+	return servers
+}
+
+// hashedFolder is a CA folder of the estate's root and partner as
+// openssl rehash links it (Apache SSLCACertificatePath, stunnel CApath).
+func hashedFolder(t *testing.T, certs string) string {
+	t.Helper()
+	hashed := filepath.Join(certs, "hashed")
+	os.MkdirAll(hashed, 0o700)
+	for _, f := range []string{"root.pem", "partner.pem"} {
+		os.WriteFile(filepath.Join(hashed, f), mustRead(t, filepath.Join(certs, f)), 0o600)
+	}
+	if out, err := exec.Command("openssl", "rehash", hashed).CombinedOutput(); err != nil {
+		t.Fatalf("openssl rehash: %v\n%s", err, out)
+	}
+	return hashed
 }
 
 // compareEach presents every interop client certificate to every server

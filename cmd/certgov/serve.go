@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"certgov/model"
 	"certgov/store/metrics"
 )
 
@@ -28,9 +27,9 @@ func (f *metricsFlags) add(cmd *cobra.Command) {
 
 // exporter opens the database and makes the exporter over it.
 func (f *metricsFlags) exporter(ctx context.Context, a *app) (*metrics.Exporter, func(), error) {
-	var d model.Duration
-	if err := d.UnmarshalJSON([]byte(`"` + f.within + `"`)); err != nil {
-		return nil, nil, usageError{fmt.Errorf("--within: %w", err)}
+	d, err := withinFlag(f.within)
+	if err != nil {
+		return nil, nil, err
 	}
 	s, _, policy, err := a.openReview(ctx, "", f.policyFile)
 	if err != nil {

@@ -23,14 +23,7 @@ func TestServersAgreeWithStunnel(t *testing.T) {
 	stunnel := interopTool(t, "stunnel4", "/usr/bin/stunnel4")
 	isolate(t)
 	dir, certs := makeInteropEstate(t)
-	hashed := filepath.Join(certs, "hashed")
-	os.MkdirAll(hashed, 0o700)
-	for _, f := range []string{"root.pem", "partner.pem"} {
-		os.WriteFile(filepath.Join(hashed, f), mustRead(t, filepath.Join(certs, f)), 0o600)
-	}
-	if out, err := exec.Command("openssl", "rehash", hashed).CombinedOutput(); err != nil {
-		t.Fatalf("openssl rehash: %v\n%s", err, out)
-	}
+	hashed := hashedFolder(t, certs)
 	backend, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -62,14 +55,6 @@ func TestServersAgreeWithStunnel(t *testing.T) {
 	}
 	startDaemon(t, exec.Command(stunnel, conf), servers)
 	importConfig(t, certs, conf)
-	services := serversOfKind(t, "stunnel service")
-	if len(services) != len(servers) {
-		t.Fatalf("certgov servers lists %d stunnel services, want %d: %v", len(services), len(servers), services)
-	}
-	for name, s := range services {
-		if s.Unknown != "" {
-			t.Errorf("%s is unknown: %s", name, s.Unknown)
-		}
-	}
+	knownServersOfKind(t, "stunnel service", len(servers))
 	compareEach(t, certs, servers, "stunnel", nil)
 }
