@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"iter"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -17,7 +19,7 @@ import (
 // prefix allowed).
 
 func (r *reader) readPinList(data []byte) error {
-	for _, line := range pinListLines(data) {
+	for line := range pinListLines(data) {
 		if r.interrupted() {
 			return r.ctx.Err()
 		}
@@ -31,7 +33,7 @@ func (r *reader) readPinList(data []byte) error {
 			continue
 		}
 		entry.Label = strings.TrimSpace(label)
-		entry.Location = fmt.Sprintf("line %d", line.number)
+		entry.Location = "line " + strconv.Itoa(line.number)
 		r.res.TrustEntries = append(r.res.TrustEntries, entry)
 	}
 	return nil
@@ -42,16 +44,20 @@ type pinLine struct {
 	text   string // without comment and surrounding space; tabs as spaces
 }
 
-func pinListLines(data []byte) []pinLine {
-	var lines []pinLine
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), MaxFileSize)
-	for n := 1; sc.Scan(); n++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		text = strings.TrimSpace(strings.ReplaceAll(text, "\t", " "))
-		lines = append(lines, pinLine{number: n, text: text})
+// pinListLines yields the lines one at a time: a list of a million pins
+// is never held twice.
+func pinListLines(data []byte) iter.Seq[pinLine] {
+	return func(yield func(pinLine) bool) {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 64<<10), MaxFileSize)
+		for n := 1; sc.Scan(); n++ {
+			line, _, _ := bytes.Cut(sc.Bytes(), []byte("#"))
+			text := strings.TrimSpace(strings.ReplaceAll(string(line), "\t", " "))
+			if !yield(pinLine{number: n, text: text}) {
+				return
+			}
+		}
 	}
-	return lines
 }
 
 func parsePin(pin string) (model.TrustEntry, error) {
@@ -83,7 +89,7 @@ func pinListNamed(path string) bool {
 // markedPins: every pin of the list says what it is (sha256/…, sha256:…,
 // pin-sha256=…, or colon-separated hex as openssl prints fingerprints).
 func markedPins(data []byte) bool {
-	for _, line := range pinListLines(data) {
+	for line := range pinListLines(data) {
 		if line.text == "" {
 			continue
 		}
@@ -104,7 +110,7 @@ func looksLikePinList(data []byte) bool {
 		return false
 	}
 	pins, others := 0, 0
-	for _, line := range pinListLines(data) {
+	for line := range pinListLines(data) {
 		if line.text == "" {
 			continue
 		}

@@ -29,14 +29,29 @@ type format struct {
 // content is a file's bytes with the classifications several sniffers
 // share, each computed at most once.
 type content struct {
-	data     []byte
+	data []byte
+	// text is what the sniffers of text formats read: the first
+	// sniffLimit bytes, to a line's end. A configuration says what it is
+	// early; a pin list or CSV of a million lines is told by its start,
+	// without a dozen patterns run over all of it.
+	text     []byte
 	json     bool
 	derKind  func() model.SourceKind
 	jsonKind func() model.SourceKind // which JSON document it is (detectJSON)
 }
 
+// sniffLimit bounds what text sniffers read (content.text).
+const sniffLimit = 1 << 20
+
 func newContent(data []byte) *content {
-	return &content{data: data, json: looksLikeJSON(data), derKind: sync.OnceValue(func() model.SourceKind {
+	text := data
+	if len(text) > sniffLimit {
+		text = text[:sniffLimit]
+		if end := bytes.LastIndexByte(text, '\n'); end > 0 {
+			text = text[:end+1]
+		}
+	}
+	return &content{data: data, text: text, json: looksLikeJSON(data), derKind: sync.OnceValue(func() model.SourceKind {
 		// Every DER structure certgov reads is longer than 127 bytes, so
 		// its length is in long form (or BER's indefinite 0x80): a text
 		// file that starts with "0" is not one.
@@ -69,29 +84,29 @@ var formats = []format{
 	{kind: model.KindCABundle, read: (*reader).readCABundle,
 		sniff: func(*content) int { return 0 }}, // a PEM file the PEM reader finds to hold anchors
 	{kind: model.KindPinList, read: (*reader).readPinList,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikePinList(c.data), 20) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikePinList(c.text), 20) }},
 	{kind: model.KindOAuth, read: (*reader).readOAuthClients,
 		sniff: func(c *content) int { return confidenceIf(c.json && c.jsonKind() == model.KindOAuth, 90) }},
 	{kind: model.KindKeycloak, read: (*reader).readKeycloak,
 		sniff: func(c *content) int { return confidenceIf(c.json && c.jsonKind() == model.KindKeycloak, 90) }},
 	{kind: model.KindNginx, read: (*reader).readNginx,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeNginx(c.data), 70) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeNginx(c.text), 70) }},
 	{kind: model.KindHAProxy, read: (*reader).readHAProxy,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeHAProxy(c.data), 70) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeHAProxy(c.text), 70) }},
 	{kind: model.KindApache, read: (*reader).readApache,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeApache(c.data), 70) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeApache(c.text), 70) }},
 	{kind: model.KindStunnel, read: (*reader).readStunnel,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeStunnel(c.data), 65) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeStunnel(c.text), 65) }},
 	{kind: model.KindPostgreSQL, read: (*reader).readPostgreSQL,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikePostgreSQL(c.data), 70) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikePostgreSQL(c.text), 70) }},
 	{kind: model.KindCaddy, read: (*reader).readCaddy,
 		sniff: func(c *content) int {
 			// A Caddyfile's client_auth block names trusted_ca_cert_file,
 			// which Envoy's sniffer takes for its trusted_ca.
-			if c.json && bytes.Contains(c.data, []byte(`"tls_connection_policies"`)) || caddyClientAuthPattern.Match(c.data) {
+			if c.json && bytes.Contains(c.data, []byte(`"tls_connection_policies"`)) || caddyClientAuthPattern.Match(c.text) {
 				return 95
 			}
-			return confidenceIf(looksLikeCaddy(c.data), 72)
+			return confidenceIf(looksLikeCaddy(c.text), 72)
 		}},
 	{kind: model.KindEnvoy, read: (*reader).readEnvoy,
 		sniff: func(c *content) int {
@@ -99,19 +114,19 @@ var formats = []format{
 				return confidenceIf(c.jsonKind() == model.KindEnvoy, 90)
 			}
 			// A PEM file that quotes an Envoy setting in its comments is PEM.
-			return confidenceIf(looksLikeEnvoy(c.data) && !bytes.HasPrefix(bytes.TrimSpace(c.data), pemBegin), 60)
+			return confidenceIf(looksLikeEnvoy(c.text) && !bytes.HasPrefix(bytes.TrimSpace(c.data), pemBegin), 60)
 		}},
 	{kind: model.KindKubernetes, read: (*reader).readKubernetes,
 		sniff: func(c *content) int {
 			if c.json {
 				return confidenceIf(c.jsonKind() == model.KindKubernetes, 90)
 			}
-			return confidenceIf(looksLikeKubernetes(c.data), 80)
+			return confidenceIf(looksLikeKubernetes(c.text), 80)
 		}},
 	{kind: model.KindCRL, read: func(r *reader, data []byte) error { return r.readCRL(data, 0, "") },
 		sniff: func(c *content) int { return confidenceIf(!c.json && c.derKind() == model.KindCRL, 40) }},
 	{kind: model.KindCSV, read: (*reader).readCSV,
-		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeCSV(c.data), 30) }},
+		sniff: func(c *content) int { return confidenceIf(!c.json && looksLikeCSV(c.text), 30) }},
 	{kind: kindJCEKS, notForced: true, read: func(*reader, []byte) error {
 		return errors.New("JCEKS keystores are not supported: convert with keytool -importkeystore -deststoretype pkcs12")
 	}, sniff: func(c *content) int { return confidenceIf(bytes.HasPrefix(c.data, jceksMagic), 100) }},

@@ -591,17 +591,30 @@ func NamesAdmitted(kind EntryKind) bool { return kind == EntrySubjectDN || kind 
 // that admits no known certificate is drift (a pin left behind, or a
 // certificate never inventoried); a DN or SAN entry that admits several
 // identities lets them stand in for one another.
-func EntryFindings(uses []EntryUse) []Finding {
+//
+// A file with more than MaxUnusedEntryFindings entries that admit nothing
+// gets one finding that counts them instead of one each: a pin list of a
+// million stale pins is one problem to fix (prune the file), and one
+// finding a read pays for, not a million. unlisted counts, by source, the
+// entries that admit nothing and are not among uses.
+func EntryFindings(uses []EntryUse, unlisted map[string]int) []Finding {
+	unused := map[string][]int{} // by source: the entries admitting nothing
+	for i, u := range uses {
+		if unusedEntry(u) {
+			unused[u.Source] = append(unused[u.Source], i)
+		}
+	}
 	var out []Finding
-	for _, u := range uses {
+	for i, u := range uses {
+		if indexes := unused[u.Source]; len(indexes)+unlisted[u.Source] > MaxUnusedEntryFindings && unusedEntry(u) {
+			if indexes[0] == i {
+				out = append(out, unusedEntries(uses, indexes, len(indexes)+unlisted[u.Source]))
+			}
+			continue
+		}
 		what := describeEntry(u.Entry)
 		switch {
-		case u.Entry.Kind == EntryJWKSURI, u.Entry.Kind == EntryAny:
-		case u.Entry.Kind == EntryCA:
-			// A trusted CA names its own, known certificate; that it
-			// issued no client certificate here is common (a system
-			// bundle), not drift.
-		case !u.AdmitsAny:
+		case unusedEntry(u):
 			t := FindingTypes[FindingPinWithoutCert]
 			out = append(out, Finding{Code: t.Code, Severity: t.Severity, Source: u.Source, Location: u.Entry.Location, Identity: u.Entry.Label,
 				Message: fmt.Sprintf("%s (%s) admits no known certificate", what, u.Entry.Location), Frameworks: t.Frameworks})
@@ -612,6 +625,41 @@ func EntryFindings(uses []EntryUse) []Finding {
 		}
 	}
 	return out
+}
+
+// MaxUnusedEntryFindings is how many entries of one file that admit no
+// known certificate get a finding each; above it, the file gets one.
+const MaxUnusedEntryFindings = 100
+
+// unusedEntry: the entry admits no known certificate, and should.
+func unusedEntry(u EntryUse) bool {
+	switch u.Entry.Kind {
+	case EntryJWKSURI, EntryAny:
+		return false
+	case EntryCA:
+		// A trusted CA names its own, known certificate; that it issued
+		// no client certificate here is common (a system bundle), not
+		// drift.
+		return false
+	}
+	return !u.AdmitsAny
+}
+
+// unusedEntries is the one finding for a file's many (total) unused
+// entries, of which indexes (into uses) are listed: how many, and where
+// the first are.
+func unusedEntries(uses []EntryUse, indexes []int, total int) Finding {
+	var where []string
+	for _, i := range indexes[:min(5, len(indexes))] {
+		where = append(where, uses[i].Entry.Location)
+	}
+	first := uses[indexes[0]]
+	t := FindingTypes[FindingPinWithoutCert]
+	return Finding{Code: t.Code, Severity: t.Severity, Source: first.Source, Location: where[0],
+		Identity: fmt.Sprintf("%d entries", total),
+		Message: fmt.Sprintf("%d trust entries of this file admit no known certificate (%s and %d more): prune them, or import what they name",
+			total, strings.Join(where, ", "), total-len(where)),
+		Frameworks: t.Frameworks}
 }
 
 func describeEntry(e TrustEntry) string {

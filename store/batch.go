@@ -10,7 +10,7 @@ import (
 // statement execution costs more than the row it writes, and relinking
 // writes one row per certificate.
 type rowBatch struct {
-	tx      *sql.Tx
+	tx      batchTarget
 	head    string // "INSERT INTO t(a, b)"
 	tail    string // after the rows: " ON CONFLICT …"
 	columns int
@@ -20,7 +20,14 @@ type rowBatch struct {
 
 const batchRows = 64
 
-func newRowBatch(tx *sql.Tx, head string, columns int) *rowBatch {
+// batchTarget is a transaction, or the connection an import's
+// transactions run on.
+type batchTarget interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func newRowBatch(tx batchTarget, head string, columns int) *rowBatch {
 	return &rowBatch{tx: tx, head: head, columns: columns}
 }
 

@@ -308,8 +308,6 @@ var writerStatements = map[string]string{
 	"revoked": `INSERT INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-	"entry": `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"entriesOf":     `DELETE FROM trust_entries WHERE source_id = ?`,
 	"server":        `INSERT INTO servers(source_id, scope, doc) VALUES (?, ?, ?)`,
 	"serversOf":     `DELETE FROM servers WHERE source_id = ?`,
@@ -385,11 +383,18 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		}
 	}
 	if isNew || reread {
+		// Many rows a statement: a pin list of a million lines is a
+		// million rows.
+		entries := newRowBatch(w.conn, `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)`, 10)
 		for _, e := range res.TrustEntries {
-			if _, err := w.stmts["entry"].ExecContext(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope, e.AllOf); err != nil {
+			if err := entries.add(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope, e.AllOf); err != nil {
+				entries.flush(ctx)
 				return sum, err
 			}
 			sum.TrustEntries++
+		}
+		if err := entries.flush(ctx); err != nil {
+			return sum, err
 		}
 		for _, srv := range res.Servers {
 			doc, err := json.Marshal(srv)

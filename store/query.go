@@ -245,12 +245,14 @@ func (r *scannedRecord) decode(paths map[int64]string) error {
 // decoding (plus whatever fn does) run on two goroutines, handing over
 // batches.
 func (s *Store) EachRecord(ctx context.Context, fn func(*model.Record) error) error {
-	return s.eachRecord(ctx, true, func(r *model.Record, _ string) error { return fn(r) })
+	return s.eachRecord(ctx, true, nil, func(r *model.Record, _ string) error { return fn(r) })
 }
 
 // eachRecord is EachRecord with either each certificate's sources
-// (withSources) or its stored linked state, which names them.
-func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *model.Record, linked string) error) error {
+// (withSources) or its stored linked state, which names them. prepare, if
+// not nil, sees the stored states of each batch of records before fn sees
+// its records: it loads what they reference, a batch at a time.
+func (s *Store) eachRecord(ctx context.Context, withSources bool, prepare func(states []string) error, fn func(r *model.Record, linked string) error) error {
 	var paths map[int64]string
 	if withSources {
 		var err error
@@ -266,7 +268,18 @@ func (s *Store) eachRecord(ctx context.Context, withSources bool, fn func(r *mod
 		defer close(batches)
 		scanErr <- s.scanRecords(ctx, withSources, batches)
 	}()
+	var states []string
 	for batch := range batches {
+		if prepare != nil {
+			states = states[:0]
+			for i := range batch {
+				states = append(states, batch[i].linked)
+			}
+			if err := prepare(states); err != nil {
+				cancel()
+				return err
+			}
+		}
 		for i := range batch {
 			r := &batch[i]
 			if err := r.decode(paths); err != nil {
@@ -332,12 +345,12 @@ func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []
 // certificate among them. The slice is reused: it is valid only during
 // the call.
 func (s *Store) EachIdentity(ctx context.Context, now time.Time, fn func(records []model.Record, current int) error) error {
-	return s.eachIdentity(ctx, now, true, func(records []model.Record, _ []string, current int) error { return fn(records, current) })
+	return s.eachIdentity(ctx, now, true, nil, func(records []model.Record, _ []string, current int) error { return fn(records, current) })
 }
 
 // eachIdentity is EachIdentity with each certificate's stored linked
-// state.
-func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources bool, fn func(records []model.Record, linked []string, current int) error) error {
+// state, and eachRecord's prepare.
+func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources bool, prepare func(states []string) error, fn func(records []model.Record, linked []string, current int) error) error {
 	var group []model.Record
 	var states []string
 	flush := func() error {
@@ -349,7 +362,7 @@ func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources boo
 		group, states = group[:0], states[:0]
 		return err
 	}
-	err := s.eachRecord(ctx, withSources, func(r *model.Record, linked string) error {
+	err := s.eachRecord(ctx, withSources, prepare, func(r *model.Record, linked string) error {
 		if len(group) > 0 && group[0].IdentityKey != r.IdentityKey {
 			if err := flush(); err != nil {
 				return err

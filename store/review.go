@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,8 +26,10 @@ type Review struct {
 	governed   map[string]Governance
 	revoked    map[string]Revocation
 	entries    []StoredEntry
-	servers    []model.Server
-	serverOf   map[string]*model.Server // by Server.Key
+	// unmatched are the pins linking left out (loadLinkableEntries).
+	unmatched unmatchedPins
+	servers   []model.Server
+	serverOf  map[string]*model.Server // by Server.Key
 	// caIssuer maps each issuing CA's subject to its issuer (normalized
 	// DNs), loaded when a server checks CRLs: OpenSSL then wants a CRL
 	// from the issuer of every certificate of the chain.
@@ -166,6 +169,24 @@ func (rv *Review) loadEntries(ctx context.Context) error {
 	if rv.entries, err = rv.s.TrustEntries(ctx); err != nil {
 		return err
 	}
+	return rv.loadServersAndTemplates(ctx)
+}
+
+// loadLinkableEntries loads the entries that may admit an imported
+// certificate, and the first and the number of the pins that cannot,
+// for the findings about entries.
+func (rv *Review) loadLinkableEntries(ctx context.Context) error {
+	var err error
+	if rv.entries, err = rv.s.linkableEntries(ctx); err != nil {
+		return err
+	}
+	if rv.unmatched, err = rv.s.unmatchedPins(ctx); err != nil {
+		return err
+	}
+	return rv.loadServersAndTemplates(ctx)
+}
+
+func (rv *Review) loadServersAndTemplates(ctx context.Context) error {
 	if err := rv.loadServers(ctx); err != nil {
 		return err
 	}
@@ -185,7 +206,7 @@ func (rv *Review) prepareLinking(ctx context.Context) error {
 // all): only their chains are loaded or verified.
 func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) error {
 	s := rv.s
-	if err := rv.loadEntries(ctx); err != nil {
+	if err := rv.loadLinkableEntries(ctx); err != nil {
 		return err
 	}
 	var err error
@@ -197,7 +218,7 @@ func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) er
 	rv.index, _ = trust.NewIndex(plain, rv.servers)
 	rv.admitted = make([]map[string]bool, len(plain))
 	rv.admitsAny = make([]bool, len(plain))
-	rv.trustChecked = len(rv.entries) > 0
+	rv.trustChecked = len(rv.entries) > 0 || len(rv.unmatched.count) > 0
 	if rv.chains, err = s.chainsOf(ctx, rv.entries, only, rv.keepChains); err != nil {
 		return err
 	}
@@ -230,12 +251,14 @@ func (rv *Review) loadGovernance(ctx context.Context) error {
 // Each walks every certificate: it links each to its trust entries, marks
 // the current ones and computes their findings.
 func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, fn func(r *model.Record, findings []model.Finding) error) error {
-	if rv.stored && rv.entries == nil {
-		if err := rv.loadEntries(ctx); err != nil {
-			return err
-		}
+	// The stored states name the entries that admit each certificate:
+	// those are loaded a batch at a time, so that a list of a million pins
+	// costs a walk only the entries that admit something.
+	var prepare func(states []string) error
+	if rv.stored {
+		prepare = func(states []string) error { return rv.loadTemplatesFor(ctx, states) }
 	}
-	return rv.s.eachIdentity(ctx, now, !rv.stored, func(records []model.Record, linked []string, current int) error {
+	return rv.s.eachIdentity(ctx, now, !rv.stored, prepare, func(records []model.Record, linked []string, current int) error {
 		for i := range records {
 			r := &records[i]
 			rv.link(r, linked[i])
@@ -390,7 +413,14 @@ func (rv *Review) EntryFindings() []model.Finding {
 		}
 		sort.Strings(uses[i].Identities)
 	}
-	return append(model.EntryFindings(uses), model.ServerFindings(rv.servers)...)
+	unlisted := map[string]int{}
+	for _, source := range slices.Sorted(maps.Keys(rv.unmatched.first)) {
+		for _, e := range rv.unmatched.first[source] {
+			uses = append(uses, model.EntryUse{Entry: e.TrustEntry, Source: e.Source})
+		}
+		unlisted[source] = rv.unmatched.count[source] - len(rv.unmatched.first[source])
+	}
+	return append(model.EntryFindings(uses, unlisted), model.ServerFindings(rv.servers)...)
 }
 
 // readAlikes are the identity names and the owners that read like

@@ -75,6 +75,67 @@ func (s *Store) TrustEntries(ctx context.Context) ([]StoredEntry, error) {
 	return out, err
 }
 
+// pinMatchesNothing is true of an entry that is a pin (fingerprint,
+// registration, SPKI hash) outside an all-of scope whose value names no
+// imported certificate: it admits nothing, whatever else holds. Linking
+// leaves such pins out, so that a list of a million pins costs it only
+// the pins that name a known certificate (a lookup each, by the
+// certificates' keys) and a count of the others.
+const pinMatchesNothing = `e.kind IN ('fingerprint', 'registered', 'spki') AND e.all_of = 0 AND NOT (CASE
+		WHEN e.kind = 'spki' THEN e.value IN (SELECT spki_sha256 FROM certificates)
+		WHEN e.hash_algorithm = 'sha1' THEN e.value IN (SELECT fingerprint_sha1 FROM certificates)
+		ELSE e.value IN (SELECT fingerprint_sha256 FROM certificates) END)`
+
+// linkableEntries lists the entries of every current source that may
+// admit an imported certificate: all but the pins that match nothing.
+func (s *Store) linkableEntries(ctx context.Context) ([]StoredEntry, error) {
+	var out []StoredEntry
+	err := s.eachRow(ctx, entryQuery+` AND NOT (`+pinMatchesNothing+`) ORDER BY s.path, e.id`, nil, func(rows *sql.Rows) error {
+		return scanEntries(rows, func(e StoredEntry) { out = append(out, e) })
+	})
+	return out, err
+}
+
+// unmatchedPins are, per source path, the pins that match no imported
+// certificate: the first few of them (up to model.MaxUnusedEntryFindings
+// + 1, enough to list each or to say there are too many) and how many.
+type unmatchedPins struct {
+	first map[string][]StoredEntry
+	count map[string]int
+}
+
+func (s *Store) unmatchedPins(ctx context.Context) (unmatchedPins, error) {
+	out := unmatchedPins{first: map[string][]StoredEntry{}, count: map[string]int{}}
+	// Counted first, then listed a file at a time: a window over every
+	// pin sorts them all (6 s for 800,000).
+	counts := map[int64]int{}
+	err := s.eachRow(ctx, `SELECT e.source_id, count(*) FROM trust_entries e JOIN sources s ON s.id = e.source_id
+		WHERE s.superseded_at IS NULL AND `+pinMatchesNothing+` GROUP BY e.source_id`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			counts[id] = n
+		}
+		return rows.Err()
+	})
+	for _, id := range slices.Sorted(maps.Keys(counts)) {
+		if err != nil {
+			break
+		}
+		err = s.eachRow(ctx, entryQuery+` AND e.source_id = ? AND `+pinMatchesNothing+` ORDER BY e.id LIMIT ?`,
+			[]any{id, model.MaxUnusedEntryFindings + 1}, func(rows *sql.Rows) error {
+				return scanEntries(rows, func(e StoredEntry) {
+					out.first[e.Source] = append(out.first[e.Source], e)
+					out.count[e.Source] = counts[id]
+				})
+			})
+	}
+	return out, err
+}
+
 // trustEntriesByID reads the given entries of current sources.
 func (s *Store) trustEntriesByID(ctx context.Context, ids []string, fn func(StoredEntry)) error {
 	return inChunks(ids, func(in string, args []any) error {

@@ -1,0 +1,78 @@
+package store_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"certgov/model"
+	"certgov/store"
+)
+
+// A pin list of many pins naming no imported certificate: the pins that
+// do name one still admit it, the others are one finding for the file
+// (more than model.MaxUnusedEntryFindings) or one each (fewer).
+func TestLongPinListAdmitsWhatItNamesAndCountsTheRest(t *testing.T) {
+	s := openTemp(t)
+	certs := fileWith(t, "/certs/clients.pem", "alpha", "beta", "gamma")
+	alpha, beta := certs.Certificates[0].Certificate, certs.Certificates[1].Certificate
+	pins := func(path string, stale int, named ...model.TrustEntry) model.FileResult {
+		res := model.FileResult{Source: model.Source{Path: path, Kind: model.KindPinList, ContentSHA256: path, Size: 1, ImportedAt: time.Now()}}
+		line := 0
+		add := func(e model.TrustEntry) {
+			line++
+			e.Location = fmt.Sprintf("line %d", line)
+			res.TrustEntries = append(res.TrustEntries, e)
+		}
+		for _, e := range named {
+			add(e)
+		}
+		for i := range stale {
+			add(model.TrustEntry{Kind: model.EntryFingerprint, HashAlgorithm: "sha256", Value: fmt.Sprintf("%x", sha256.Sum256([]byte(path+fmt.Sprint(i))))})
+		}
+		return res
+	}
+	long := pins("/trust/pins-long.txt", model.MaxUnusedEntryFindings+50,
+		model.TrustEntry{Kind: model.EntryFingerprint, HashAlgorithm: "sha256", Value: alpha.FingerprintSHA256, Label: "alpha pin"},
+		model.TrustEntry{Kind: model.EntrySPKI, HashAlgorithm: "sha256", Value: beta.SPKISHA256, Label: "beta key"})
+	short := pins("/trust/pins-short.txt", 3,
+		model.TrustEntry{Kind: model.EntryFingerprint, HashAlgorithm: "sha1", Value: alpha.FingerprintSHA1, Label: "alpha sha1"})
+	runImport(t, s, false, certs, long, short)
+
+	admittedBy := map[string][]string{}
+	entryFindings, err := s.EachExportRecord(ctx, model.DefaultPolicy(), time.Now(), nil, func(r *model.Record, _ []model.Finding, _ *store.CampaignItem) error {
+		for _, ref := range r.Trust {
+			admittedBy[r.IdentityName] = append(admittedBy[r.IdentityName], ref.Entry)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(admittedBy["alpha"], ", "); got != "alpha pin, alpha sha1" {
+		t.Errorf("alpha admitted by %q, want the SHA-256 and the SHA-1 pin", got)
+	}
+	if got := strings.Join(admittedBy["beta"], ", "); got != "beta key" {
+		t.Errorf("beta admitted by %q, want its SPKI pin", got)
+	}
+	if len(admittedBy["gamma"]) != 0 {
+		t.Errorf("gamma admitted by %v, named by no pin", admittedBy["gamma"])
+	}
+	perSource := map[string][]model.Finding{}
+	for _, f := range entryFindings {
+		if f.Code == model.FindingPinWithoutCert {
+			perSource[f.Source] = append(perSource[f.Source], f)
+		}
+	}
+	if got := perSource["/trust/pins-short.txt"]; len(got) != 3 || got[0].Location != "line 2" {
+		t.Errorf("short list: %d findings (%v), want one per stale pin, from line 2", len(got), got)
+	}
+	got := perSource["/trust/pins-long.txt"]
+	want := fmt.Sprintf("%d trust entries of this file admit no known certificate (line 3, line 4, line 5, line 6, line 7 and %d more)",
+		model.MaxUnusedEntryFindings+50, model.MaxUnusedEntryFindings+45)
+	if len(got) != 1 || !strings.HasPrefix(got[0].Message, want) || got[0].Location != "line 3" {
+		t.Errorf("long list: %v, want one finding: %s", got, want)
+	}
+}
