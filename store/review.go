@@ -505,32 +505,14 @@ func others(names []string, name string) []string {
 	return out
 }
 
-// AllFindings walks every certificate and returns the findings keep
-// accepts (the record is what the finding is about) and the findings about
-// trust entries keepEntry accepts, most urgent first: what `findings`,
-// `check` and every other "all findings" list collect.
+// AllFindings is EachFinding's findings in a list: for the commands that
+// send them on (notify, digest), not for the ones that print them.
 func (rv *Review) AllFindings(ctx context.Context, policy model.Policy, now time.Time,
 	keep func(r *model.Record, f model.Finding) bool, keepEntry func(f model.Finding) bool) ([]model.Finding, error) {
 	var all []model.Finding
-	err := rv.Each(ctx, policy, now, func(r *model.Record, findings []model.Finding) error {
-		for _, f := range findings {
-			if keep(r, f) {
-				// Kept past the record: copies, so that they do not hold
-				// on to the whole row they were read from.
-				f.FingerprintSHA256, f.Identity, f.Owner = strings.Clone(f.FingerprintSHA256), strings.Clone(f.Identity), strings.Clone(f.Owner)
-				all = append(all, f)
-			}
-		}
+	err := rv.EachFinding(ctx, policy, now, keep, keepEntry, func(f FoundFinding) error {
+		all = append(all, f.Finding)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range rv.EntryFindings() {
-		if keepEntry(f) {
-			all = append(all, f)
-		}
-	}
-	model.SortFindings(all)
-	return all, nil
+	return all, err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"certgov/model"
+	"certgov/store"
 )
 
 // defaultFailOn are the codes check fails on unless told otherwise: every
@@ -38,14 +40,16 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 --within sets the expiring window (default: the policy's, 30 days).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			codes, failing, files, err := a.codedFindings(cmd.Context(), failOn, within, policyFile, time.Now())
+			codes, stream, done, err := a.codedFindings(cmd.Context(), failOn, within, policyFile, time.Now())
 			if err != nil {
 				return err
 			}
-			if err := output.write(cmd, a, checkResult{failing: failing, codes: codes, files: files}); err != nil {
+			defer done()
+			result := &checkResult{each: stream, codes: codes}
+			if err := output.write(cmd, a, result); err != nil {
 				return err
 			}
-			if len(failing) > 0 {
+			if result.failing > 0 {
 				return exitError{code: 1}
 			}
 			if a.unverified > 0 {
@@ -62,43 +66,74 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 	return cmd
 }
 
-// checkResult is what check prints: the failing findings of the codes.
+// checkResult is what check prints: the failing findings of the codes,
+// counted as they stream.
 type checkResult struct {
-	failing []model.Finding
+	each    findingStream
 	codes   []string
-	files   certificateFiles
+	failing int
 }
 
-func (c checkResult) sarifFindings() ([]model.Finding, certificateFiles) { return c.failing, c.files }
-
-func (c checkResult) jsonValue() (any, error) {
-	return struct {
-		OK       bool            `json:"ok"`
-		FailOn   []string        `json:"fail_on"`
-		Findings []model.Finding `json:"findings"`
-	}{len(c.failing) == 0, c.codes, nonNilSlice(c.failing)}, nil
+// stream runs the walk, counting the failing findings.
+func (c *checkResult) stream(fn func(store.FoundFinding) error) error {
+	return c.each(func(f store.FoundFinding) error {
+		c.failing++
+		return fn(f)
+	})
 }
 
-func (c checkResult) writeText(w io.Writer, _ int) error {
-	failing, codes := c.failing, c.codes
-	{
-		if len(failing) == 0 {
-			fmt.Fprintf(w, "OK: no %s\n", strings.Join(codes, ", "))
-			return nil
-		}
-		for _, f := range failing {
-			fmt.Fprintf(w, "%-8s %-24s %s: %s\n", f.Severity, f.Code, model.Printable(withOwner(f)), model.Printable(f.Message))
-		}
-		fmt.Fprintf(w, "FAIL: %d finding(s)\n", len(failing))
-		return nil
+func (c *checkResult) eachSARIF(fn func(store.FoundFinding) error) error { return c.stream(fn) }
+
+// writeJSON writes {"fail_on", "findings", "ok"}: ok last, as it is known
+// once every finding is written.
+func (c *checkResult) writeJSON(w io.Writer) error {
+	codes, err := json.Marshal(c.codes)
+	if err != nil {
+		return err
 	}
+	fmt.Fprintf(w, "{\n  \"fail_on\": %s,\n  \"findings\": [", codes)
+	var buf []byte
+	err = c.stream(func(f store.FoundFinding) error {
+		sep := ",\n    "
+		if c.failing == 1 {
+			sep = "\n    "
+		}
+		buf = f.AppendJSON(append(buf[:0], sep...))
+		_, err := w.Write(buf)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	end := "]"
+	if c.failing > 0 {
+		end = "\n  ]"
+	}
+	_, err = fmt.Fprintf(w, "%s,\n  \"ok\": %t\n}\n", end, c.failing == 0)
+	return err
+}
+
+func (c *checkResult) writeText(w io.Writer, _ int) error {
+	err := c.stream(func(f store.FoundFinding) error {
+		_, err := fmt.Fprintf(w, "%-8s %-24s %s: %s\n", f.Severity, f.Code, model.Printable(withOwner(f.Finding)), model.Printable(f.Message))
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case c.failing == 0:
+		fmt.Fprintf(w, "OK: no %s\n", strings.Join(c.codes, ", "))
+	default:
+		fmt.Fprintf(w, "FAIL: %d finding(s)\n", c.failing)
+	}
+	return nil
 }
 
 // codedFindings are the findings of the codes (a comma-separated list of
-// finding codes), computed as check computes them, with the files of the
-// certificates they are about: what check prints and notify posts.
-func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile string, now time.Time) ([]string, []model.Finding, certificateFiles, error) {
-	codes := strings.Split(codeList, ",")
+// finding codes), computed as check computes them: what check prints and
+// notify posts. They stream; done closes the database once they are read.
+func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile string, now time.Time) (codes []string, each findingStream, done func(), err error) {
+	codes = strings.Split(codeList, ",")
 	for _, c := range codes {
 		if _, ok := model.FindingTypes[c]; !ok {
 			return nil, nil, nil, usageError{fmt.Errorf("--fail-on: unknown finding %q (%s)", c, strings.Join(model.FindingCodes(), ", "))}
@@ -108,20 +143,22 @@ func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile st
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer s.Close()
 	if within != "" {
 		if policy.ExpiringWithin, err = withinFlag(within); err != nil {
+			s.Close()
 			return nil, nil, nil, err
 		}
 	}
 	rv, err := s.NewReview(ctx)
 	if err != nil {
+		s.Close()
 		return nil, nil, nil, err
 	}
 	listed := func(fd model.Finding) bool { return slices.Contains(codes, fd.Code) }
-	files := certificateFiles{}
-	findings, err := rv.AllFindings(ctx, policy, now, files.keep(func(_ *model.Record, fd model.Finding) bool { return listed(fd) }), listed)
-	return codes, findings, files, err
+	each = func(fn func(store.FoundFinding) error) error {
+		return rv.EachFinding(ctx, policy, now, func(_ *model.Record, fd model.Finding) bool { return listed(fd) }, listed, fn)
+	}
+	return codes, each, func() { s.Close() }, nil
 }
 
 // withinFlag reads a --within window ("14d"); a bad one is a usage error.

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -39,12 +39,15 @@ finding:CODE to select by code. --policy reads a JSON policy file:
 				return err
 			}
 			defer s.Close()
-			files := certificateFiles{}
-			all, err := collectFindings(cmd.Context(), s, f, policy, time.Now(), files)
+			rv, err := s.NewReview(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return output.write(cmd, a, findingsResult{findingList(all), files})
+			now := time.Now()
+			return output.write(cmd, a, findingsResult(func(fn func(store.FoundFinding) error) error {
+				return rv.EachFinding(cmd.Context(), policy, now, func(r *model.Record, _ model.Finding) bool { return f.Match(r, now) },
+					func(fd model.Finding) bool { return f.MatchEntryFinding(fd.Code, now) }, fn)
+			}))
 		},
 	}
 	reviewFlags(cmd, &filter, &policyFile, "filter expression (see certgov ls --help)", "policy file (JSON) with the thresholds")
@@ -67,75 +70,63 @@ func loadPolicy(path string) (model.Policy, error) {
 	return p, nil
 }
 
-// collectFindings are the findings of the certificates and trust entries
-// the filter selects, most urgent first.
-func collectFindings(ctx context.Context, s *store.Store, f *model.Filter, policy model.Policy, now time.Time, files certificateFiles) ([]model.Finding, error) {
-	rv, err := s.NewReview(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return rv.AllFindings(ctx, policy, now,
-		files.keep(func(r *model.Record, _ model.Finding) bool { return f.Match(r, now) }),
-		func(fd model.Finding) bool { return f.MatchEntryFinding(fd.Code, now) })
-}
+// findingStream gives each finding of a walk to fn, most urgent first,
+// as the walk finds them (store.Review.EachFinding): what findings and
+// check print, never all in memory. It walks once.
+type findingStream func(fn func(store.FoundFinding) error) error
 
-// findingsResult is what findings prints: the findings, with the files
-// of the certificates they are about (for SARIF's locations).
-type findingsResult struct {
-	findingList
-	files certificateFiles
-}
+// findingsResult is what findings prints.
+type findingsResult findingStream
 
-func (r findingsResult) sarifFindings() ([]model.Finding, certificateFiles) {
-	return r.findingList, r.files
-}
+func (each findingsResult) eachSARIF(fn func(store.FoundFinding) error) error { return each(fn) }
 
-// findingList is what findings prints.
-type findingList []model.Finding
+// tableSample is how many findings fix a table's column widths: a table
+// streams, so later rows are fitted to what the first ones needed.
+const tableSample = 1000
 
-func (l findingList) writeText(w io.Writer, width int) error {
+func (each findingsResult) writeText(w io.Writer, width int) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
 	// Narrow terminals get two lines a finding, so that the message, the
 	// part a reviewer reads, is not cut.
 	if width > 0 && width < 140 {
-		for _, fd := range l {
-			fmt.Fprintf(w, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(withOwner(fd), width-37), clip(fd.Message, width-10))
+		n := 0
+		err := each(func(fd store.FoundFinding) error {
+			n++
+			_, err := fmt.Fprintf(bw, "%-8s  %-23s  %s\n          %s\n", fd.Severity, fd.Code, clip(withOwner(fd.Finding), width-37), clip(fd.Message, width-10))
+			return err
+		})
+		if err == nil && n == 0 {
+			fmt.Fprintln(bw, "(no findings)")
 		}
-		if len(l) == 0 {
-			fmt.Fprintln(w, "(no findings)")
-		}
+		return err
+	}
+	table := &streamedTable{w: bw, header: []string{"SEVERITY", "CODE", "IDENTITY", "OWNER", "FINGERPRINT", "MESSAGE"}}
+	err := each(func(fd store.FoundFinding) error {
+		return table.row(string(fd.Severity), fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd.Finding), 24), model.ShortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
+	})
+	if err != nil {
+		return err
+	}
+	if table.rows == 0 {
+		fmt.Fprintln(bw, "(no findings)")
 		return nil
 	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "SEVERITY\tCODE\tIDENTITY\tOWNER\tFINGERPRINT\tMESSAGE")
-	for _, fd := range l {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Code, clip(fd.Identity, 40), clip(ownerOf(fd), 24), model.ShortFingerprint(fd.FingerprintSHA256), model.Printable(fd.Message))
-	}
-	if len(l) == 0 {
-		fmt.Fprintln(tw, "(no findings)")
-	}
-	return tw.Flush()
+	return table.flush()
 }
 
-func (l findingList) eachJSON(yield func(any) error) error {
-	for _, fd := range l {
-		if err := yield(fd); err != nil {
-			return err
-		}
-	}
-	return nil
+func (each findingsResult) eachJSON(yield func(any) error) error {
+	return each(func(fd store.FoundFinding) error { return yield(fd.Finding) })
 }
 
-func (l findingList) csvHeader() []string {
+func (each findingsResult) csvHeader() []string {
 	return []string{"code", "severity", "fingerprint_sha256", "identity", "owner", "source", "message", "frameworks"}
 }
 
-func (l findingList) eachCSVRow(yield func([]string) error) error {
-	for _, fd := range l {
-		if err := yield([]string{fd.Code, string(fd.Severity), fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")}); err != nil {
-			return err
-		}
-	}
-	return nil
+func (each findingsResult) eachCSVRow(yield func([]string) error) error {
+	return each(func(fd store.FoundFinding) error {
+		return yield([]string{fd.Code, string(fd.Severity), fd.FingerprintSHA256, fd.Identity, fd.Owner, fd.Source, fd.Message, strings.Join(fd.Frameworks, ";")})
+	})
 }
 
 // ownerOf is a finding's owner as tables show it: "-" for none, nothing

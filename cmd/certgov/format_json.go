@@ -18,6 +18,11 @@ type (
 	jsonValuer interface {
 		jsonValue() (any, error)
 	}
+	// jsonWriter writes its own JSON as it goes: an object around a
+	// stream.
+	jsonWriter interface {
+		writeJSON(w io.Writer) error
+	}
 )
 
 func writeJSON(w io.Writer, _ int, result any) error {
@@ -29,6 +34,12 @@ func writeJSON(w io.Writer, _ int, result any) error {
 			return err
 		}
 		if err := jw.close(); err != nil {
+			return err
+		}
+		return buf.Flush()
+	case jsonWriter:
+		buf := bufio.NewWriterSize(w, 64<<10)
+		if err := r.writeJSON(buf); err != nil {
 			return err
 		}
 		return buf.Flush()

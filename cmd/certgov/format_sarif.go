@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -14,6 +18,7 @@ import (
 	"strings"
 
 	"certgov/model"
+	"certgov/store"
 )
 
 // SARIF (-o sarif) is SARIF 2.1.0 for code scanning in CI: one rule per
@@ -22,25 +27,7 @@ import (
 // or the file that holds the certificate. A sarifOutput gives the
 // findings and, for certificate findings, the certificate's file.
 type sarifOutput interface {
-	sarifFindings() ([]model.Finding, certificateFiles)
-}
-
-// certificateFiles are the files that hold each certificate a finding is
-// about, by fingerprint (the first it was found in).
-type certificateFiles map[string]string
-
-// keep wraps a finding filter so that it notes the file of each kept
-// certificate finding.
-func (c certificateFiles) keep(inner func(*model.Record, model.Finding) bool) func(*model.Record, model.Finding) bool {
-	return func(r *model.Record, f model.Finding) bool {
-		if !inner(r, f) {
-			return false
-		}
-		if len(r.Sources) > 0 {
-			c[r.FingerprintSHA256] = strings.Clone(r.Sources[0])
-		}
-		return true
-	}
+	eachSARIF(fn func(store.FoundFinding) error) error
 }
 
 type sarifLog struct {
@@ -128,7 +115,6 @@ func writeSARIF(w io.Writer, _ int, result any) error {
 	if !ok {
 		return errors.New("this command has no SARIF form")
 	}
-	findings, files := r.sarifFindings()
 	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "certgov", InformationURI: "https://github.com/certgov/certgov"}}, Results: []sarifResult{}}
 	index := map[string]int{}
 	for _, code := range model.FindingCodes() {
@@ -140,38 +126,73 @@ func writeSARIF(w io.Writer, _ int, result any) error {
 			DefaultConfiguration: map[string]any{"level": level},
 			Properties:           map[string]any{"tags": slices.Concat([]string{"security"}, t.Frameworks), "security-severity": score}})
 	}
-	cwd, _ := os.Getwd()
-	for _, f := range findings {
-		level, _ := sarifLevel(f.Severity)
-		res := sarifResult{RuleID: f.Code, RuleIndex: index[f.Code], Level: level, Message: sarifText{Text: model.Printable(f.Message)},
-			PartialFingerprints: map[string]string{"certgov/v1": findingFingerprint(f)}}
-		loc := sarifLocation{}
-		if f.Identity != "" {
-			kind := "resource"
-			if f.FingerprintSHA256 == "" {
-				kind = "module" // a server or a trust entry
-			}
-			loc.LogicalLocations = []sarifLogical{{Name: model.Printable(f.Identity), Kind: kind}}
-		}
-		if physical := sarifPhysicalOf(f, files, cwd); physical != nil {
-			loc.PhysicalLocation = physical
-		}
-		if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
-			res.Locations = []sarifLocation{loc}
-		}
-		props := map[string]any{}
-		if f.Owner != "" {
-			props["owner"] = model.Printable(f.Owner)
-		}
-		if f.FingerprintSHA256 != "" {
-			props["fingerprint_sha256"] = f.FingerprintSHA256
-		}
-		if len(props) > 0 {
-			res.Properties = props
-		}
-		run.Results = append(run.Results, res)
+	// The log is written around its results, which stream: everything
+	// before the empty results array, each result, then the rest.
+	doc, err := json.MarshalIndent(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}, "", "  ")
+	if err != nil {
+		return err
 	}
-	return printJSON(w, sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	const emptyResults = `"results": []`
+	at := bytes.Index(doc, []byte(emptyResults))
+	indent := string(doc[bytes.LastIndexByte(doc[:at], '\n')+1 : at])
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(doc[:at+len(emptyResults)-1])
+	cwd, _ := os.Getwd()
+	count := 0
+	err = r.eachSARIF(func(f store.FoundFinding) error {
+		res, err := json.MarshalIndent(sarifResultOf(f, index, cwd), indent+"  ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ","
+		if count == 0 {
+			sep = ""
+		}
+		count++
+		fmt.Fprintf(bw, "%s\n%s  %s", sep, indent, res)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if count > 0 {
+		bw.WriteString("\n" + indent)
+	}
+	bw.Write(doc[at+len(emptyResults)-1:])
+	bw.WriteString("\n")
+	return bw.Flush()
+}
+
+// sarifResultOf is one finding as a SARIF result.
+func sarifResultOf(f store.FoundFinding, index map[string]int, cwd string) sarifResult {
+	level, _ := sarifLevel(f.Severity)
+	res := sarifResult{RuleID: f.Code, RuleIndex: index[f.Code], Level: level, Message: sarifText{Text: model.Printable(f.Message)},
+		PartialFingerprints: map[string]string{"certgov/v1": findingFingerprint(f.Finding)}}
+	loc := sarifLocation{}
+	if f.Identity != "" {
+		kind := "resource"
+		if f.FingerprintSHA256 == "" {
+			kind = "module" // a server or a trust entry
+		}
+		loc.LogicalLocations = []sarifLogical{{Name: model.Printable(f.Identity), Kind: kind}}
+	}
+	if physical := sarifPhysicalOf(f, cwd); physical != nil {
+		loc.PhysicalLocation = physical
+	}
+	if loc.PhysicalLocation != nil || loc.LogicalLocations != nil {
+		res.Locations = []sarifLocation{loc}
+	}
+	props := map[string]any{}
+	if f.Owner != "" {
+		props["owner"] = model.Printable(f.Owner)
+	}
+	if f.FingerprintSHA256 != "" {
+		props["fingerprint_sha256"] = f.FingerprintSHA256
+	}
+	if len(props) > 0 {
+		res.Properties = props
+	}
+	return res
 }
 
 // findingFingerprint identifies a finding across runs, so that code
@@ -191,7 +212,7 @@ var locationLine = regexp.MustCompile(`^(?:line (\d+)|(.+?):(\d+))(?::|$|,| )`)
 // source's folder when the location names another file (an include); or
 // the file of the certificate it is about. URIs are relative to the
 // working folder when inside it (code scanning's checkout), else file:.
-func sarifPhysicalOf(f model.Finding, files certificateFiles, cwd string) *sarifPhysical {
+func sarifPhysicalOf(f store.FoundFinding, cwd string) *sarifPhysical {
 	_, path := model.SplitSourceKey(f.Source)
 	var region *sarifRegion
 	if path != "" {
@@ -207,8 +228,8 @@ func sarifPhysicalOf(f model.Finding, files certificateFiles, cwd string) *sarif
 				region = &sarifRegion{StartLine: n}
 			}
 		}
-	} else if file, ok := files[f.FingerprintSHA256]; ok {
-		_, path = model.SplitSourceKey(file)
+	} else if f.CertificateFile != "" {
+		_, path = model.SplitSourceKey(f.CertificateFile)
 	}
 	if path == "" {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"certgov/model"
+	"certgov/store"
 )
 
 // alertSource is the label every alert certgov posts carries, by which
@@ -41,7 +42,16 @@ many times as you like: it posts what holds now.`,
 				return usageError{errors.New("--alertmanager: want http(s)://HOST:PORT")}
 			}
 			now := time.Now()
-			_, findings, _, err := a.codedFindings(cmd.Context(), codes, within, policyFile, now)
+			_, each, done, err := a.codedFindings(cmd.Context(), codes, within, policyFile, now)
+			if err != nil {
+				return err
+			}
+			defer done()
+			var findings []model.Finding
+			err = each(func(f store.FoundFinding) error {
+				findings = append(findings, f.Finding)
+				return nil
+			})
 			if err != nil {
 				return err
 			}
