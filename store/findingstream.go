@@ -76,8 +76,8 @@ func (rv *Review) EachFinding(ctx context.Context, policy model.Policy, now time
 }
 
 // spillAfter is how many encoded bytes of findings are held in memory
-// before the runs go to files: about 40,000 findings.
-var spillAfter = 16 << 20
+// before the runs go to files: about 10,000 findings.
+var spillAfter = 4 << 20
 
 type runKey struct {
 	rank int
