@@ -61,9 +61,9 @@ func (rv *Review) EachFinding(ctx context.Context, policy model.Policy, now time
 	}
 	model.SortFindings(entries)
 	for _, f := range entries {
-		runs.key(f) // so that its run is read back in order
+		runs.runOf(f) // so that its run is read back in order
 	}
-	return runs.each(ctx, func(key runKey, f FoundFinding) error { return fn(f) }, func(key runKey) error {
+	return runs.each(ctx, fn, func(key runKey) error {
 		for _, f := range entries {
 			if (runKey{model.SeverityRank(f.Severity), f.Code}) == key {
 				if err := fn(FoundFinding{Finding: f}); err != nil {
@@ -98,7 +98,8 @@ type findingRuns struct {
 	buf   []byte
 }
 
-func (rs *findingRuns) key(f model.Finding) *findingRun {
+// runOf is f's run, made when it is the first of its severity and code.
+func (rs *findingRuns) runOf(f model.Finding) *findingRun {
 	k := runKey{model.SeverityRank(f.Severity), f.Code}
 	run := rs.byKey[k]
 	if run == nil {
@@ -109,7 +110,7 @@ func (rs *findingRuns) key(f model.Finding) *findingRun {
 }
 
 func (rs *findingRuns) add(f FoundFinding) error {
-	run := rs.key(f.Finding)
+	run := rs.runOf(f.Finding)
 	rs.buf = encodeFinding(rs.buf[:0], f)
 	if rs.dir == "" {
 		run.held = append(run.held, rs.buf...)
@@ -157,7 +158,7 @@ func (rs *findingRuns) open(run *findingRun) error {
 }
 
 // each reads the runs back in order, calling then after each run.
-func (rs *findingRuns) each(ctx context.Context, fn func(runKey, FoundFinding) error, then func(runKey) error) error {
+func (rs *findingRuns) each(ctx context.Context, fn func(FoundFinding) error, then func(runKey) error) error {
 	keys := make([]runKey, 0, len(rs.byKey))
 	for k := range rs.byKey {
 		keys = append(keys, k)
@@ -189,7 +190,7 @@ func (rs *findingRuns) each(ctx context.Context, fn func(runKey, FoundFinding) e
 			if err != nil {
 				return fmt.Errorf("findings spill: %w", err)
 			}
-			if err := fn(k, f); err != nil {
+			if err := fn(f); err != nil {
 				return err
 			}
 		}

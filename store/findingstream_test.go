@@ -41,7 +41,7 @@ func TestFindingRunsComeBackInOrder(t *testing.T) {
 			}
 			var got []FoundFinding
 			var ends []string
-			err := runs.each(context.Background(), func(_ runKey, f FoundFinding) error {
+			err := runs.each(context.Background(), func(f FoundFinding) error {
 				got = append(got, f)
 				return nil
 			}, func(k runKey) error {
