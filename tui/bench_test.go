@@ -121,7 +121,7 @@ func BenchmarkEstateCounts(b *testing.B) {
 // open the database, read the soonest-expiring identities, render.
 func BenchmarkEstateFirstPage(b *testing.B) {
 	benchStart(b, "soonest-expiring", func(m Model) tea.Msg { return m.countsCmd()() },
-		func(m Model) tea.Msg { return m.firstPageCmd()() }, func(Model) tea.Msg { return keyMsg("2") })
+		func(m Model) tea.Msg { return m.progressiveLoadCmd()() }, func(Model) tea.Msg { return keyMsg("2") })
 }
 
 // benchStart opens the estate's database and a dashboard, applies each
@@ -240,8 +240,9 @@ func BenchmarkEstateGovernanceChange(b *testing.B) {
 
 // syntheticDataset is 100,000 identities in memory, shaped like the demo.
 func syntheticDataset(n int, now time.Time) *Dataset {
-	ds := &Dataset{Certificates: n, LoadedAt: now}
+	ds := &Dataset{Certificates: n, LoadedAt: now, Identities: n}
 	ds.Rows = make([]Row, 0, n)
+	tally, in := newFindingTally(), newInterner()
 	for i := range n {
 		r := model.Record{Certificate: model.Certificate{
 			FingerprintSHA256: fmt.Sprintf("%064x", i*2654435761), CommonName: fmt.Sprintf("svc-%06d.team-%02d.svc", i, i%50),
@@ -256,9 +257,10 @@ func syntheticDataset(n int, now time.Time) *Dataset {
 			findings = append(findings, model.Finding{Code: model.FindingExpired, Severity: model.SeverityCritical})
 			r.Findings = []string{model.FindingExpired}
 		}
-		ds.Rows = append(ds.Rows, newRow(r, findings))
-		ds.Findings = append(ds.Findings, findings...)
+		ds.Rows = append(ds.Rows, newRow(r, findings, in))
+		tally.add(findings)
 	}
+	ds.FindingGroups = tally.groups()
 	return ds
 }
 

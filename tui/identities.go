@@ -96,9 +96,19 @@ func newIdentitiesScreen() *identitiesScreen {
 
 func (s *identitiesScreen) setData(ds *Dataset, now time.Time) {
 	selected := s.selectedKey()
+	grown := s.ds != nil && ds.run != 0 && ds.run == s.ds.run && len(ds.Rows) >= len(s.ds.Rows)
+	from := 0
+	if s.ds != nil {
+		from = len(s.ds.Rows)
+	}
 	s.ds = ds
-	s.resort(now)
-	s.refresh(now)
+	if grown {
+		// The same load, further on: its new rows are merged in.
+		s.extend(from, now)
+	} else {
+		s.resort(now)
+		s.refresh(now)
+	}
 	s.selectKey(selected)
 }
 
@@ -155,15 +165,55 @@ func (s *identitiesScreen) resort(now time.Time) {
 	for i := range s.ds.Rows {
 		s.sorted = append(s.sorted, i)
 	}
-	col := identityColumns[s.sortCol]
-	rows := s.ds.Rows
-	sort.SliceStable(s.sorted, func(i, j int) bool {
-		a, b := &rows[s.sorted[i]], &rows[s.sorted[j]]
-		if s.reverse {
+	less := s.rowLess(now)
+	sort.SliceStable(s.sorted, func(i, j int) bool { return less(s.sorted[i], s.sorted[j]) })
+}
+
+// rowLess compares two rows, by index, in the table's sort.
+func (s *identitiesScreen) rowLess(now time.Time) func(i, j int) bool {
+	col, rows, reverse := identityColumns[s.sortCol], s.ds.Rows, s.reverse
+	return func(i, j int) bool {
+		a, b := &rows[i], &rows[j]
+		if reverse {
 			a, b = b, a
 		}
 		return col.less(a, b, now)
-	})
+	}
+}
+
+// extend merges the rows from index from on into the sorted and shown
+// orders: what a full resort and refresh would give (ties keep index
+// order either way), for the cost of sorting the new rows alone.
+func (s *identitiesScreen) extend(from int, now time.Time) {
+	less := s.rowLess(now)
+	added := make([]int, 0, len(s.ds.Rows)-from)
+	for i := from; i < len(s.ds.Rows); i++ {
+		added = append(added, i)
+	}
+	sort.SliceStable(added, func(i, j int) bool { return less(added[i], added[j]) })
+	var shown []int
+	for _, i := range added {
+		if s.filter.filter.Match(&s.ds.Rows[i].Record, now) {
+			shown = append(shown, i)
+		}
+	}
+	s.sorted = mergeOrdered(s.sorted, added, less)
+	s.order = mergeOrdered(s.order, shown, less)
+	s.clamp(len(s.order))
+	s.keepSelectionInView()
+}
+
+// mergeOrdered merges two index lists ordered by less, a's first on ties.
+func mergeOrdered(a, b []int, less func(i, j int) bool) []int {
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if less(b[0], a[0]) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // refresh recomputes what the table shows: the sorted rows the filter
@@ -184,7 +234,11 @@ func (s *identitiesScreen) refresh(now time.Time) {
 
 // keepSelectionInView drops selected rows the view no longer shows, and
 // says so: a bulk action must never reach rows the reviewer cannot see.
-func (s *identitiesScreen) keepSelectionInView() { s.keepSelectionIn(s.shownKeys()) }
+func (s *identitiesScreen) keepSelectionInView() {
+	if len(s.selection) > 0 { // the keys of a million rows are not listed for nothing
+		s.keepSelectionIn(s.shownKeys())
+	}
+}
 
 // shownKeys are the identity keys of the rows shown, in order.
 func (s *identitiesScreen) shownKeys() []string {
@@ -303,8 +357,8 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 	rowsHeight := max(1, height-3)
 	offset := scrolled(s.cursor, s.offset, rowsHeight) // the view only reads
 	if len(s.order) == 0 {
-		if s.ds.FirstPage {
-			b.WriteString(st.Dim.Render("  none of the first identities matches; the rest is loading"))
+		if s.ds.Partial {
+			b.WriteString(st.Dim.Render(fmt.Sprintf("  none of the %d identities read so far matches; the rest is loading", len(s.ds.Rows))))
 		} else {
 			b.WriteString(st.Dim.Render("  no identity matches this filter"))
 		}
@@ -343,8 +397,8 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 		b.WriteByte('\n')
 	}
 	footer := fmt.Sprintf("  %s (%d identities in all)", position(offset, rowsHeight, len(s.order)), len(s.ds.Rows))
-	if s.ds.FirstPage {
-		footer = fmt.Sprintf("  %s (the first %d loaded)", position(offset, rowsHeight, len(s.order)), len(s.ds.Rows))
+	if s.ds.Partial {
+		footer = fmt.Sprintf("  %s (%d of %d identities read)", position(offset, rowsHeight, len(s.order)), len(s.ds.Rows), s.ds.Identities)
 	}
 	switch {
 	case len(s.selection) > 0:

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -71,45 +70,18 @@ func (s *listScreen) view(st Styles, width, height int, title string) string {
 	return b.String()
 }
 
-// findingItems groups findings by code, most urgent first.
+// findingItems lists the findings by code, most urgent first.
 func findingItems(ds *Dataset) []listItem {
-	type group struct {
-		code       string
-		severity   model.Severity
-		count      int
-		identities map[string]bool
-		examples   []string
-	}
-	groups := map[string]*group{}
-	for _, f := range ds.Findings {
-		g := groups[f.Code]
-		if g == nil {
-			g = &group{code: f.Code, severity: f.Severity, identities: map[string]bool{}}
-			groups[f.Code] = g
-		}
-		g.count++
-		g.identities[f.Identity] = true
-		if len(g.examples) < 2 {
-			g.examples = append(g.examples, f.Identity+": "+f.Message)
-		}
-	}
-	var list []*group
-	for _, g := range groups {
-		list = append(list, g)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if ri, rj := model.SeverityRank(list[i].severity), model.SeverityRank(list[j].severity); ri != rj {
-			return ri < rj
-		}
-		return list[i].code < list[j].code
-	})
 	var items []listItem
-	for _, g := range list {
+	for _, g := range ds.FindingGroups {
 		t := model.FindingTypes[g.code]
 		item := listItem{
 			severity: g.severity,
 			text:     fmt.Sprintf("%-24s %6d  %s", g.code, g.count, t.Title),
-			detail:   append([]string{"maps to " + strings.Join(t.Frameworks, ", ")}, g.examples...),
+			detail:   []string{"maps to " + strings.Join(t.Frameworks, ", ")},
+		}
+		for _, f := range g.examples {
+			item.detail = append(item.detail, f.Identity+": "+f.Message)
 		}
 		// Findings about trust entries and servers concern no certificate.
 		if !model.AboutConfiguration(g.code) {

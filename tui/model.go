@@ -47,7 +47,7 @@ type Model struct {
 
 	ds       *Dataset
 	counts   *store.Counts // the quick first numbers, before ds arrives
-	page     *Dataset      // the identities table's first page, before ds arrives
+	page     *Dataset      // the identities read so far, before ds arrives
 	loading  bool
 	loadSeq  int
 	version  int64
@@ -108,9 +108,12 @@ type (
 		counts store.Counts
 		err    error
 	}
-	firstPageMsg struct {
-		seq int
-		ds  *Dataset
+	// partialMsg hands on what the first load has read so far; next
+	// waits for what it reads after.
+	partialMsg struct {
+		seq  int
+		ds   *Dataset
+		next tea.Cmd
 	}
 	detailMsg struct {
 		fingerprint string
@@ -120,21 +123,45 @@ type (
 )
 
 // Init loads the data and asks for the terminal's background colour.
-// The first frame shows the counts, which take milliseconds, and the
-// identities table its first page, read by an indexed query; reading
-// every identity takes longer and fills in after.
+// The first frame shows the counts, which take milliseconds; the
+// identities table then shows the soonest-expiring identities, read by
+// an indexed query, and grows as the load reads the rest.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.countsCmd(), m.firstPageCmd(), m.loadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+	return tea.Batch(m.countsCmd(), m.progressiveLoadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
 }
 
-func (m Model) firstPageCmd() tea.Cmd {
+// progressiveLoadCmd is the first load: it hands on each Partial dataset
+// LoadProgressively makes, then the whole.
+func (m Model) progressiveLoadCmd() tea.Cmd {
 	seq, s, policy, now := m.loadSeq, m.opts.Store, m.opts.Policy, m.opts.Now()
 	return func() tea.Msg {
-		ds, err := LoadFirstPage(context.Background(), s, policy, now)
-		if err != nil {
-			return nil // the full load shows what went wrong, if anything did
-		}
-		return firstPageMsg{seq: seq, ds: ds}
+		// One slot each: the load never waits for the screen, which
+		// takes the newest partial dataset, and a reply nobody awaits
+		// any more (a newer load began) is dropped with its channel.
+		partials := make(chan *Dataset, 1)
+		done := make(chan tea.Msg, 1)
+		go func() {
+			start := time.Now()
+			ds, err := LoadProgressively(context.Background(), s, policy, now, func(p *Dataset) {
+				select {
+				case <-partials: // not taken yet: this one replaces it
+				default:
+				}
+				partials <- p
+			})
+			done <- loadedMsg{seq: seq, ds: ds, err: err, elapsed: time.Since(start)}
+		}()
+		return nextLoadMsg(seq, partials, done)
+	}
+}
+
+// nextLoadMsg waits for the load's next partial dataset or its end.
+func nextLoadMsg(seq int, partials chan *Dataset, done chan tea.Msg) tea.Msg {
+	select {
+	case msg := <-done:
+		return msg
+	case ds := <-partials:
+		return partialMsg{seq: seq, ds: ds, next: func() tea.Msg { return nextLoadMsg(seq, partials, done) }}
 	}
 }
 
@@ -207,12 +234,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.counts = &msg.counts
 		}
 		return m, nil
-	case firstPageMsg:
-		if msg.seq == m.loadSeq && m.ds == nil && len(msg.ds.Rows) > 0 {
+	case partialMsg:
+		if msg.seq != m.loadSeq || m.ds != nil {
+			return m, nil // a newer load is under way
+		}
+		if len(msg.ds.Rows) > 0 {
 			m.page = msg.ds
 			m.identities.setData(m.page, m.opts.Now())
 		}
-		return m, nil
+		return m, msg.next
 	case loadedMsg:
 		if msg.seq != m.loadSeq {
 			return m, nil // a newer load is under way
@@ -309,8 +339,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	page := max(1, m.bodyHeight()-2)
 	if m.ds == nil {
-		// The first page can be browsed, sorted and filtered; opening
-		// and acting wait for the full load.
+		// What is read so far can be browsed, sorted and filtered;
+		// opening and acting wait for the full load.
 		if m.page != nil && m.screen == screenIdentities {
 			m.identities.update(msg, m.keys, page, m.opts.Now())
 		}
@@ -536,9 +566,12 @@ func (m Model) renderStatus() string {
 	switch {
 	case m.status != "":
 		s = m.styles.Error.Render(model.Printable(m.status))
-	case m.ds == nil && m.page != nil && m.counts != nil:
+	case m.ds == nil && m.page != nil && len(m.page.Rows) <= firstPageSize:
 		s = m.styles.Status.Render(fmt.Sprintf("%s the %d soonest-expiring of %d identities · loading the rest…",
-			m.spin.View(), len(m.page.Rows), m.counts.Identities))
+			m.spin.View(), len(m.page.Rows), m.page.Identities))
+	case m.ds == nil && m.page != nil:
+		s = m.styles.Status.Render(fmt.Sprintf("%s %d of %d identities read: the table filters and sorts those · loading the rest…",
+			m.spin.View(), len(m.page.Rows), m.page.Identities))
 	case m.loading && m.ds != nil:
 		s = m.styles.Status.Render(m.spin.View() + " reloading…")
 	case m.flash != "":

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -371,7 +374,11 @@ func TestFirstPageBeforeTheFullLoad(t *testing.T) {
 	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Now: func() time.Time { return now }})
 	m = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 24})
 	m = update(t, m, m.countsCmd()())
-	m = update(t, m, m.firstPageCmd()())
+	firstPage, ok := m.progressiveLoadCmd()().(partialMsg)
+	if !ok {
+		t.Fatal("the load did not hand on its first page")
+	}
+	m = update(t, m, firstPage)
 	m = press(t, m, "2")
 	first := screenText(m)
 	if !strings.Contains(first, "soonest-expiring of 258 identities") {
@@ -379,7 +386,19 @@ func TestFirstPageBeforeTheFullLoad(t *testing.T) {
 	}
 	m = press(t, m, "down", "down")
 	want := m.identities.selected().IdentityKey
-	full := update(t, m, m.loadCmd()())
+	// The load goes on from its first page to the whole.
+	full := m
+	for msg := firstPage.next(); ; {
+		full = update(t, full, msg)
+		p, ok := msg.(partialMsg)
+		if !ok {
+			break
+		}
+		msg = p.next()
+	}
+	if full.ds == nil || full.page != nil || full.loading {
+		t.Fatal("the load's end did not replace its first page")
+	}
 	if got := full.identities.selected().IdentityKey; got != want {
 		t.Errorf("the cursor moved from %s to %s when the full load arrived", want, got)
 	}
@@ -390,6 +409,99 @@ func TestFirstPageBeforeTheFullLoad(t *testing.T) {
 	}
 	if a, b := tableLines(first), tableLines(screenText(press(t, full, "up", "up"))); strings.Join(a, "\n") != strings.Join(b, "\n") {
 		t.Errorf("first page:\n%s\n\nfull load:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+}
+
+// The first load hands on what it has read as it goes: the soonest-
+// expiring identities first, then ever more, each dataset's rows kept in
+// place by the next; in the end every identity once, as Load reads them.
+func TestLoadHandsOnWhatItHasRead(t *testing.T) {
+	s := openDemo(t)
+	now := time.Now().Truncate(time.Second)
+	defer func(page int, every time.Duration, rows int) {
+		firstPageSize, partialEvery, partialRows = page, every, rows
+	}(firstPageSize, partialEvery, partialRows)
+	firstPageSize, partialEvery, partialRows = 20, 0, 16
+	var partials []*Dataset
+	ds, err := LoadProgressively(context.Background(), s, model.DefaultPolicy(), now, func(p *Dataset) { partials = append(partials, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Load(context.Background(), s, model.DefaultPolicy(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(partials) < 3 {
+		t.Fatalf("%d partial datasets", len(partials))
+	}
+	first := partials[0]
+	if !first.Partial || len(first.Rows) != min(firstPageSize, len(whole.Rows)) || first.Identities != len(whole.Rows) {
+		t.Fatalf("first partial: %d rows of %d", len(first.Rows), first.Identities)
+	}
+	for i := 1; i < len(first.Rows); i++ {
+		if first.Rows[i].NotAfter.Before(first.Rows[i-1].NotAfter) {
+			t.Fatalf("the first page is not soonest first at row %d", i)
+		}
+	}
+	for i, p := range partials {
+		if p.run != ds.run || !p.Partial {
+			t.Fatalf("partial %d: run %d, want %d", i, p.run, ds.run)
+		}
+		for j := range p.Rows {
+			if p.Rows[j].IdentityKey != ds.Rows[j].IdentityKey {
+				t.Fatalf("partial %d row %d is %s, the whole has %s there", i, j, p.Rows[j].IdentityKey, ds.Rows[j].IdentityKey)
+			}
+		}
+		if i > 0 && len(p.Rows) <= len(partials[i-1].Rows) {
+			t.Fatalf("partial %d did not grow: %d rows", i, len(p.Rows))
+		}
+	}
+	keys := func(d *Dataset) []string {
+		var out []string
+		for _, r := range d.Rows {
+			out = append(out, r.IdentityKey+" "+r.FingerprintSHA256+" "+fmt.Sprint(r.Versions, len(r.Findings)))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if a, b := keys(ds), keys(whole); !slices.Equal(a, b) {
+		t.Fatalf("progressively %d rows, at once %d", len(a), len(b))
+	}
+	if ds.Partial || ds.Identities != len(ds.Rows) || ds.Certificates != whole.Certificates || !reflect.DeepEqual(ds.FindingGroups, whole.FindingGroups) {
+		t.Errorf("the whole dataset differs from Load's: %d identities, %d certificates", ds.Identities, ds.Certificates)
+	}
+}
+
+// A table fed a load's growing datasets shows what it would show fed the
+// whole at once, in every sort, filtered or not.
+func TestGrowingTableEqualsTheWhole(t *testing.T) {
+	ds, err := Load(context.Background(), openDemo(t), model.DefaultPolicy(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for col := range identityColumns {
+		for _, reverse := range []bool{false, true} {
+			for _, filter := range []string{"", "selfsigned", "!expired svc"} {
+				grown, whole := newIdentitiesScreen(), newIdentitiesScreen()
+				for _, s := range []*identitiesScreen{grown, whole} {
+					s.sortCol, s.reverse = col, reverse
+					s.filter.set(filter)
+				}
+				for _, n := range []int{7, 8, 100, 101, len(ds.Rows) - 1} {
+					p := &Dataset{Rows: ds.Rows[:n:n], Partial: true, Identities: len(ds.Rows), run: ds.run}
+					grown.setData(p, now)
+				}
+				grown.setData(ds, now)
+				whole.setData(ds, now)
+				if !slices.Equal(grown.order, whole.order) || !slices.Equal(grown.sorted, whole.sorted) {
+					t.Fatalf("sort %s reverse %v filter %q: grown and whole tables differ", identityColumns[col].title, reverse, filter)
+				}
+				if filter != "" && len(whole.order) == 0 {
+					t.Fatalf("filter %q matches nothing in the demo", filter)
+				}
+			}
+		}
 	}
 }
 
