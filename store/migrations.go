@@ -384,7 +384,20 @@ DELETE FROM chain_anchors;
 `},
 		postgres: migrationStep{sql: postgresServers},
 	},
+	// 12: the dashboard's first page (EachSoonestExpiring) is read in
+	// index order and stops at its limit: with the expiry alone indexed,
+	// every identity that expires at the same instant as the last one of
+	// the page was read and sorted by name first (18,520 at a million).
+	{
+		sqlite:   migrationStep{sql: currentPeriodsOrder},
+		postgres: migrationStep{sql: currentPeriodsOrder},
+	},
 }
+
+const currentPeriodsOrder = `
+DROP INDEX current_periods_expiry;
+CREATE INDEX current_periods_order ON current_periods(not_after, identity_name, identity_key);
+`
 
 // migration is one version's schema change, in each dialect's terms.
 type migration struct {
