@@ -368,7 +368,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 	r.Trust, r.MatchesWithoutChain, r.Mimics, r.PatternRulesUntried = r.Trust[:0], nil, nil, 0
 	var refs []storedRef
 	if len(rv.entries) > 0 {
-		ev := rv.index.Evaluate(&r.Certificate, rv.chains.ByCertificate[r.FingerprintSHA256])
+		ev := rv.index.Evaluate(&r.Certificate, rv.chains.Of(r.FingerprintSHA256))
 		places := map[string]bool{}
 		for _, a := range ev.Admitted {
 			e := rv.entries[a.Entry]
@@ -396,7 +396,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 		r.Mimics = rv.chains.Mimics(r)
 		r.PatternRulesUntried = ev.Untried
 	}
-	r.Chain = rv.chains.ByCertificate[r.FingerprintSHA256]
+	r.Chain = rv.chains.Of(r.FingerprintSHA256)
 	r.TrustModel = model.TrustModelOf(r.Trust)
 	if rev, ok := rv.revoked[RevocationKey(r.IssuerNormalized, r.Serial)]; ok {
 		r.Revoked, r.RevokedBy = true, rev.CRL

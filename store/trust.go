@@ -160,9 +160,13 @@ const chainVersion = "chains-v5"
 
 // Chains is what chain verification found for the whole inventory.
 type Chains struct {
-	// ByCertificate holds each certificate's verified chain ends, or why
-	// none verified.
-	ByCertificate map[string]model.Chain
+	// byCertificate holds each certificate's verified chain ends, or why
+	// none verified (Of), by binary fingerprint. The certificates of one
+	// CA share one chain: a million certificates are a million entries
+	// without a pointer in their key for the collector to follow.
+	byCertificate map[certKey]*model.Chain
+	// shared keeps one copy of each distinct chain (chainKey).
+	shared map[string]*model.Chain
 	// AnchorNames names each anchor for people: "Example Root CA
 	// (sha256:0a1b2c3d…)".
 	AnchorNames map[string]string
@@ -172,7 +176,51 @@ type Chains struct {
 	// ("uri:…") of every CA-signed certificate with a verified chain to
 	// the identity it belongs to and the anchors its chain ends at, to
 	// recognise lookalikes.
-	chainedNames map[string]chainedName
+	chainedNames map[nameKey]chainedName
+}
+
+// certKey is a certificate's SHA-256 fingerprint in binary; nameKey the
+// first 128 bits of the SHA-256 of a chained name ("dn:…", "uri:…").
+type (
+	certKey [sha256.Size]byte
+	nameKey [16]byte
+)
+
+func certKeyOf(fingerprint string) certKey {
+	var k certKey
+	if n, err := hex.Decode(k[:], []byte(fingerprint)); err != nil || n != len(k) {
+		// Not a fingerprint certgov wrote; still one key per value.
+		k = sha256.Sum256([]byte(fingerprint))
+	}
+	return k
+}
+
+func nameKeyOf(name string) nameKey {
+	sum := sha256.Sum256([]byte(name))
+	return nameKey(sum[:16])
+}
+
+// Of is a certificate's chain: its verified ends, or why none verified.
+func (ch *Chains) Of(fingerprint string) model.Chain {
+	if c := ch.byCertificate[certKeyOf(fingerprint)]; c != nil {
+		return *c
+	}
+	return model.Chain{}
+}
+
+// set records a certificate's chain, sharing one copy of equal chains.
+func (ch *Chains) set(fingerprint string, chain model.Chain) {
+	var key strings.Builder
+	for _, e := range chain.Ends {
+		fmt.Fprintf(&key, "%s/%t/%d/%t;", e.Anchor, e.Root, e.Depth, e.Weak)
+	}
+	key.WriteString(chain.Problem)
+	shared := ch.shared[key.String()]
+	if shared == nil {
+		shared = &model.Chain{Ends: slices.Clip(chain.Ends), Problem: chain.Problem}
+		ch.shared[key.String()] = shared
+	}
+	ch.byCertificate[certKeyOf(fingerprint)] = shared
 }
 
 type chainedName struct {
@@ -238,16 +286,36 @@ type chainWork struct {
 	// interned keeps one copy of each anchor fingerprint chain ends name,
 	// not one per certificate.
 	interned map[string]string
-	todo     []chainCandidate
+	// anchorLists keeps one copy of each list of anchors chains end at.
+	anchorLists map[string][]string
+	todo        []chainCandidate
+}
+
+// anchorsOf lists the anchors chain ends at: one shared, clipped copy per
+// distinct list.
+func (w *chainWork) anchorsOf(chain model.Chain) []string {
+	var ends []string
+	for _, e := range chain.Ends {
+		ends = append(ends, e.Anchor)
+	}
+	key := strings.Join(ends, ",")
+	if shared, ok := w.anchorLists[key]; ok {
+		return shared
+	}
+	ends = slices.Clip(ends)
+	w.anchorLists[key] = ends
+	return ends
 }
 
 func newChainWork(entries []StoredEntry) *chainWork {
 	w := &chainWork{
-		out:      &Chains{ByCertificate: map[string]model.Chain{}, AnchorNames: map[string]string{}, chainedNames: map[string]chainedName{}},
-		partial:  map[string]bool{},
-		roots:    map[string]bool{},
-		keys:     caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}},
-		interned: map[string]string{},
+		out: &Chains{byCertificate: map[certKey]*model.Chain{}, shared: map[string]*model.Chain{},
+			AnchorNames: map[string]string{}, chainedNames: map[nameKey]chainedName{}},
+		partial:     map[string]bool{},
+		roots:       map[string]bool{},
+		keys:        caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}},
+		interned:    map[string]string{},
+		anchorLists: map[string][]string{},
 	}
 	for _, e := range entries {
 		if e.Kind == model.EntryCA {
@@ -340,19 +408,20 @@ func (w *chainWork) remember(c chainCandidate, chain model.Chain) {
 			w.interned[e.Anchor] = e.Anchor
 		}
 	}
-	w.out.ByCertificate[c.fp] = chain
+	w.out.set(c.fp, chain)
 	if !chain.Verified() || w.roots[c.fp] {
 		return
 	}
-	var ends []string
-	for _, e := range chain.Ends {
-		ends = append(ends, e.Anchor)
-	}
-	for _, key := range []string{c.nameDN, c.nameURI} {
-		if key != "" {
+	ends := w.anchorsOf(chain)
+	for _, key := range []nameKey{c.nameDN, c.nameURI} {
+		if key != (nameKey{}) {
 			n := w.out.chainedNames[key]
 			n.identity = c.identity
-			n.anchors = append(n.anchors, ends...)
+			if n.anchors == nil {
+				n.anchors = ends // shared, and clipped: an append copies
+			} else {
+				n.anchors = append(n.anchors, ends...)
+			}
 			w.out.chainedNames[key] = n
 		}
 	}
@@ -376,10 +445,10 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 			}
 			if !selfIssued {
 				if subject != "" {
-					c.nameDN = "dn:" + subject
+					c.nameDN = nameKeyOf("dn:" + subject)
 				}
 				if uri := firstURI(sans); uri != "" {
-					c.nameURI = "uri:" + uri
+					c.nameURI = nameKeyOf("uri:" + uri)
 				}
 			}
 			c.key = w.keys.of(issuer)
@@ -391,7 +460,7 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 				}
 			}
 			if !selfIssued && len(w.keys.bySubject[issuer]) == 0 {
-				w.out.ByCertificate[c.fp] = model.Chain{Problem: "its issuer is not among the imported certificates"}
+				w.out.set(c.fp, model.Chain{Problem: "its issuer is not among the imported certificates"})
 				continue
 			}
 			w.todo = append(w.todo, c)
@@ -438,7 +507,10 @@ func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains [
 
 // chainCandidate is a certificate whose chain is to be verified.
 type chainCandidate struct {
-	fp, nameDN, nameURI, identity, key string
+	fp, identity, key string
+	// nameDN and nameURI key its subject DN and first URI SAN
+	// (chainedNames); zero when it has none.
+	nameDN, nameURI nameKey
 }
 
 // verifyChains verifies the candidates' chains on every core (a leaf
@@ -611,13 +683,13 @@ func (ch *Chains) Mimics(r *model.Record) []string {
 	if r.ActsAsCA {
 		return nil
 	}
-	mine := ch.ByCertificate[r.FingerprintSHA256]
+	mine := ch.Of(r.FingerprintSHA256)
 	var out []string
 	for _, key := range []string{"dn:" + r.SubjectNormalized, "uri:" + first(r.SANs.URI)} {
 		if key == "dn:" || key == "uri:" {
 			continue
 		}
-		n, ok := ch.chainedNames[key]
+		n, ok := ch.chainedNames[nameKeyOf(key)]
 		if !ok || slices.Contains(out, n.identity) {
 			continue
 		}
