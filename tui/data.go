@@ -71,15 +71,13 @@ func slimRecord(r *model.Record, in interner) {
 			list[i] = in.get(list[i])
 		}
 	}
-	// Only whether some chain verified is shown (Chain.Verified).
-	for _, e := range r.Chain.Ends {
-		if !e.Weak {
-			r.Chain.Ends = []model.ChainEnd{{Root: e.Root}}
-			break
-		}
-	}
-	if len(r.Chain.Ends) > 1 {
-		r.Chain.Ends = r.Chain.Ends[:1:1]
+	// Only whether some chain verified is shown (Chain.Verified): one
+	// shared end says it.
+	switch {
+	case r.Chain.Verified():
+		r.Chain.Ends = verifiedEnd
+	case len(r.Chain.Ends) > 0:
+		r.Chain.Ends = weakEnd
 	}
 	r.Trust = in.trust(r.Trust)
 	// What is the row's own is copied out of the stored record it was
@@ -93,6 +91,13 @@ func slimRecord(r *model.Record, in interner) {
 		}
 	}
 }
+
+// verifiedEnd and weakEnd stand for a row's chain ends: one verified, or
+// only chains that need a SHA-1 signature.
+var (
+	verifiedEnd = []model.ChainEnd{{}}
+	weakEnd     = []model.ChainEnd{{Weak: true}}
+)
 
 // interner hands out one copy of each string, and of each list of trust
 // references, it is given: the certificates of one CA share their list.
@@ -116,7 +121,10 @@ func (in interner) trust(refs []model.TrustRef) []model.TrustRef {
 			key.WriteString(s)
 			key.WriteByte(0)
 		}
-		key.WriteByte(map[bool]byte{false: '0', true: '1'}[t.Explicit])
+		if t.Explicit {
+			key.WriteByte(1)
+		}
+		key.WriteByte(0)
 	}
 	if shared, ok := in.trusts[key.String()]; ok {
 		return shared
