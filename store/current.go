@@ -22,7 +22,7 @@ type periodWriter struct {
 }
 
 func newPeriodWriter(tx *sql.Tx) *periodWriter {
-	return &periodWriter{insert: newRowBatch(tx, `INSERT INTO current_periods(identity_name, identity_key, fingerprint_sha256, not_after, period_from, period_until)`, 6)}
+	return &periodWriter{insert: newRowBatch(tx, `INSERT INTO current_periods(not_after, identity_name, key_hash, period_from, period_until)`, 5)}
 }
 
 func (w *periodWriter) add(ctx context.Context, ref identityRef, c *model.Certificate) error {
@@ -37,6 +37,7 @@ func (w *periodWriter) add(ctx context.Context, ref identityRef, c *model.Certif
 }
 
 func (w *periodWriter) writeGroup(ctx context.Context) error {
+	keyHash := identityKeyHash(w.at.key)
 	for _, p := range model.CurrentPeriods(w.group) {
 		var notAfter int64
 		for i := range w.group {
@@ -44,7 +45,7 @@ func (w *periodWriter) writeGroup(ctx context.Context) error {
 				notAfter = w.group[i].NotAfter.Unix()
 			}
 		}
-		if err := w.insert.add(ctx, w.at.name, w.at.key, p.Fingerprint, notAfter, p.From, p.Until); err != nil {
+		if err := w.insert.add(ctx, notAfter, w.at.name, keyHash, p.From, p.Until); err != nil {
 			return err
 		}
 	}
@@ -67,7 +68,7 @@ func (w *periodWriter) flush(ctx context.Context) error {
 func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) error {
 	w := newPeriodWriter(tx)
 	for _, ref := range identities {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE identity_name = ? AND identity_key = ?`, ref.name, ref.key); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE key_hash = ?`, identityKeyHash(ref.key)); err != nil {
 			return err
 		}
 		// Read whole before writing: a PostgreSQL connection runs one
@@ -116,9 +117,12 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 		return ErrStale
 	}
 	at := now.Unix()
-	rows, err := rv.s.db.QueryContext(ctx, `SELECT identity_name, identity_key FROM current_periods
-		WHERE period_from <= ? AND ? < period_until
-		ORDER BY not_after, identity_name, identity_key LIMIT ?`, at, at, limit)
+	// Among identities of one name expiring at the same instant, the key
+	// hash orders the page: what the table's order gives.
+	rows, err := rv.s.db.QueryContext(ctx, `SELECT p.identity_name, i.identity_key FROM current_periods p
+		JOIN identities i ON i.key_hash = p.key_hash
+		WHERE p.period_from <= ? AND ? < p.period_until
+		ORDER BY p.not_after, p.identity_name, p.key_hash LIMIT ?`, at, at, limit)
 	if err != nil {
 		return err
 	}

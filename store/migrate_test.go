@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,4 +122,88 @@ func TestMigrationSplitsLookalikesAndRereadsTrustFiles(t *testing.T) {
 	if imp2, _ := s.NewImport(ctx); !imp2.Known("ca.pem", "abc") {
 		t.Error("read again, the file is still not known")
 	}
+}
+
+// Migration 13 keeps what the older layout held: each certificate's
+// cached chain result (now one row per distinct result) and each current
+// period (now named by the identity's key hash).
+func TestMigrationKeepsChainResultsAndPeriods(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite schema history (PostgreSQL's copy of it runs under db init)")
+	ctx := context.Background()
+	s, _ := demoStore(t)
+	path := s.Path()
+	periodsQuery := `SELECT i.identity_key, p.not_after, p.period_from, p.period_until FROM current_periods p
+		JOIN identities i ON i.key_hash = p.key_hash ORDER BY 1, 3`
+	wantChains := tableRows(t, s.db, `SELECT a.fingerprint_sha256, r.ca_set, r.chain FROM chain_anchors a
+		JOIN chain_results r ON r.id = a.result ORDER BY 1`)
+	wantPeriods := tableRows(t, s.db, periodsQuery)
+	if len(wantChains) == 0 || len(wantPeriods) == 0 {
+		t.Fatalf("the demo estate has %d cached chains and %d periods", len(wantChains), len(wantPeriods))
+	}
+	// The layout of schema 12, holding the same rows.
+	_, err := s.db.ExecContext(ctx, `
+CREATE TABLE old_periods (identity_name TEXT NOT NULL COLLATE NOCASE, identity_key TEXT NOT NULL, fingerprint_sha256 TEXT NOT NULL,
+	not_after INTEGER NOT NULL, period_from INTEGER NOT NULL, period_until INTEGER NOT NULL);
+INSERT INTO old_periods SELECT p.identity_name, i.identity_key, 'fp', p.not_after, p.period_from, p.period_until
+	FROM current_periods p JOIN identities i ON i.key_hash = p.key_hash;
+DROP TABLE current_periods;
+ALTER TABLE old_periods RENAME TO current_periods;
+CREATE INDEX current_periods_order ON current_periods(not_after, identity_name, identity_key);
+CREATE TABLE old_anchors (fingerprint_sha256 TEXT PRIMARY KEY, ca_set TEXT NOT NULL, anchors TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO old_anchors SELECT a.fingerprint_sha256, r.ca_set, r.chain FROM chain_anchors a JOIN chain_results r ON r.id = a.result;
+DROP TABLE chain_anchors;
+DROP TABLE chain_results;
+ALTER TABLE old_anchors RENAME TO chain_anchors;
+PRAGMA user_version = 12;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	gotChains := tableRows(t, s.db, `SELECT a.fingerprint_sha256, r.ca_set, r.chain FROM chain_anchors a
+		JOIN chain_results r ON r.id = a.result ORDER BY 1`)
+	if !slices.Equal(gotChains, wantChains) {
+		t.Errorf("cached chains after migrating: %d rows, want %d as before", len(gotChains), len(wantChains))
+	}
+	if got := tableRows(t, s.db, periodsQuery); !slices.Equal(got, wantPeriods) {
+		t.Errorf("current periods after migrating: %d rows, want %d as before", len(got), len(wantPeriods))
+	}
+	var results int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chain_results`).Scan(&results); err != nil || results >= len(wantChains) {
+		t.Errorf("%d distinct chain results for %d certificates (%v): the certificates of a CA share one", results, len(wantChains), err)
+	}
+}
+
+// tableRows reads a query's rows, each as its columns joined.
+func tableRows(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	columns, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		values := make([]any, len(columns))
+		for i := range values {
+			values[i] = new(sql.NullString)
+		}
+		if err := rows.Scan(values...); err != nil {
+			t.Fatal(err)
+		}
+		var row []string
+		for _, v := range values {
+			row = append(row, v.(*sql.NullString).String)
+		}
+		out = append(out, strings.Join(row, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -1,5 +1,10 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+)
+
 // migrations bring the schema from version N to N+1, each entry in every
 // dialect's terms: SQLite's (its PRAGMA user_version) and PostgreSQL's
 // (certgov_schema). Versions mean the same schema in both. PostgreSQL
@@ -392,7 +397,55 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{sql: currentPeriodsOrder},
 		postgres: migrationStep{sql: currentPeriodsOrder},
 	},
+	// 13: current periods name their identity by its key hash (as
+	// identities does), not by its key (125 bytes in a generated estate)
+	// and certificate fingerprint: the table and its two indexes held
+	// three copies of both, 740 bytes per certificate. In SQLite the
+	// table is ordered as the first page reads it. The chain cache keeps
+	// each distinct result once (the certificates of a CA share theirs):
+	// it held the same JSON for each certificate, 200 bytes each.
+	{
+		sqlite:   migrationStep{sql: periodsAndChainResults + currentPeriodsByHash, after: moveChainResults},
+		postgres: migrationStep{sql: postgresPeriodsByHash, after: moveChainResults},
+	},
 }
+
+// periodsAndChainResults are migration 13's new tables (postgresPeriodsByHash
+// is the same in PostgreSQL's terms).
+const periodsAndChainResults = `
+CREATE TABLE current_periods_by_hash (
+	not_after     INTEGER NOT NULL,
+	identity_name TEXT NOT NULL COLLATE NOCASE,
+	key_hash      BLOB NOT NULL,
+	period_from   INTEGER NOT NULL,
+	period_until  INTEGER NOT NULL,
+	PRIMARY KEY (not_after, identity_name, key_hash, period_from)
+) WITHOUT ROWID;
+CREATE TABLE chain_results (
+	id     INTEGER PRIMARY KEY,
+	ca_set TEXT NOT NULL,
+	chain  TEXT NOT NULL,
+	-- A unique index on the hash: a PostgreSQL index entry holds 2.7 kB.
+	chain_sha256 TEXT NOT NULL,
+	UNIQUE (ca_set, chain_sha256)
+);
+CREATE TABLE chain_anchors_by_result (
+	fingerprint_sha256 TEXT PRIMARY KEY,
+	result             INTEGER NOT NULL REFERENCES chain_results(id)
+) WITHOUT ROWID;
+`
+
+// currentPeriodsByHash fills the new periods table from the old one and
+// takes its place. A period whose identity is gone is dropped: the next
+// relink writes the periods of what the facts hold.
+const currentPeriodsByHash = `
+INSERT INTO current_periods_by_hash(not_after, identity_name, key_hash, period_from, period_until)
+	SELECT DISTINCT p.not_after, p.identity_name, i.key_hash, p.period_from, p.period_until
+	FROM current_periods p JOIN identities i ON i.identity_key = p.identity_key;
+DROP TABLE current_periods;
+ALTER TABLE current_periods_by_hash RENAME TO current_periods;
+CREATE INDEX current_periods_identity ON current_periods(key_hash);
+`
 
 const currentPeriodsOrder = `
 DROP INDEX current_periods_expiry;
@@ -402,4 +455,26 @@ CREATE INDEX current_periods_order ON current_periods(not_after, identity_name, 
 // migration is one version's schema change, in each dialect's terms.
 type migration struct {
 	sqlite, postgres migrationStep
+}
+
+// moveChainResults moves the chain cache to one row per distinct result.
+func moveChainResults(ctx context.Context, tx *sql.Tx) error {
+	results, err := collect(ctx, tx, `SELECT DISTINCT ca_set, anchors FROM chain_anchors`, nil, func(rows *sql.Rows) ([2]string, error) {
+		var r [2]string
+		return r, rows.Scan(&r[0], &r[1])
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chain_results(ca_set, chain, chain_sha256) VALUES (?, ?, ?)`, r[0], r[1], chainSHA256(r[1])); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `
+INSERT INTO chain_anchors_by_result(fingerprint_sha256, result)
+	SELECT a.fingerprint_sha256, r.id FROM chain_anchors a JOIN chain_results r ON r.ca_set = a.ca_set AND r.chain = a.anchors;
+DROP TABLE chain_anchors;
+ALTER TABLE chain_anchors_by_result RENAME TO chain_anchors;`)
+	return err
 }

@@ -28,7 +28,7 @@ const (
 
 // inventoryTables are what imports write (and relinks recompute).
 var inventoryTables = []string{"certificates", "imports", "sources", "certificate_sources", "private_keys", "trust_entries", "servers",
-	"crls", "revocations", "governance_values", "chain_anchors", "linked", "linked_summary", "relink_pending", "current_periods"}
+	"crls", "revocations", "governance_values", "chain_results", "chain_anchors", "linked", "linked_summary", "relink_pending", "current_periods"}
 
 // TeamSetup is what certgov db init sets up: the logins given each role,
 // and whether the database itself enforces four eyes.
@@ -224,7 +224,7 @@ func checkLoginName(name string) error {
 
 // copyTables are every table of the schema, parents before children.
 var copyTables = []string{"meta", "identities", "imports", "sources", "certificates", "certificate_sources", "private_keys",
-	"trust_entries", "servers", "crls", "revocations", "governance_values", "chain_anchors", "exceptions", "audit_events",
+	"trust_entries", "servers", "crls", "revocations", "governance_values", "chain_results", "chain_anchors", "exceptions", "audit_events",
 	"campaigns", "campaign_items", "linked", "linked_summary", "relink_pending", "current_periods"}
 
 // CopySummary is what CopyTo copied.

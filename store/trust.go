@@ -431,12 +431,37 @@ func (w *chainWork) remember(c chainCandidate, chain model.Chain) {
 // have a chain: from the cache when its possible issuers are unchanged,
 // else onto todo.
 func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[string]bool) error {
+	// The distinct results, each decoded once: a CA's certificates share
+	// theirs.
+	type cachedResult struct {
+		key   string
+		chain model.Chain
+	}
+	cached := map[int64]cachedResult{}
+	err := s.eachRow(ctx, `SELECT id, ca_set, chain FROM chain_results`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id int64
+			var key, doc string
+			if err := rows.Scan(&id, &key, &doc); err != nil {
+				return err
+			}
+			var chain model.Chain
+			if json.Unmarshal([]byte(doc), &chain) == nil {
+				cached[id] = cachedResult{key, chain}
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
 	consider := func(rows *sql.Rows) error {
 		for rows.Next() {
 			var c chainCandidate
-			var issuer, subject, sans, cachedKey, cachedChain string
+			var issuer, subject, sans string
 			var selfIssued bool
-			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &cachedKey, &cachedChain); err != nil {
+			var result int64
+			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &result); err != nil {
 				return err
 			}
 			_, isAnchor := w.partial[c.fp]
@@ -452,12 +477,9 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 				}
 			}
 			c.key = w.keys.of(issuer)
-			if cachedKey == c.key {
-				var chain model.Chain
-				if json.Unmarshal([]byte(cachedChain), &chain) == nil {
-					w.remember(c, chain)
-					continue
-				}
+			if r, ok := cached[result]; ok && r.key == c.key {
+				w.remember(c, r.chain)
+				continue
 			}
 			if !selfIssued && len(w.keys.bySubject[issuer]) == 0 {
 				w.out.set(c.fp, model.Chain{Problem: "its issuer is not among the imported certificates"})
@@ -469,7 +491,7 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 	}
 	// With each its cached result, if any.
 	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name,
-		coalesce(ca.ca_set, ''), coalesce(ca.anchors, '')
+		coalesce(ca.result, 0)
 		FROM certificates c JOIN identities i ON i.id = c.identity_id
 		LEFT JOIN chain_anchors ca ON ca.fingerprint_sha256 = c.fingerprint_sha256`
 	if only == nil {
@@ -481,28 +503,63 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 }
 
 // cacheChains stores the chains just verified with the key of the CA
-// certificates they could go through, for the next review.
+// certificates they could go through, for the next review. Each distinct
+// result is stored once (chain_results) and each certificate names its
+// own: the certificates of one CA share one.
 func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains []*model.Chain) error {
 	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	cache := newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, ca_set, anchors)`, 3)
-	cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET ca_set = excluded.ca_set, anchors = excluded.anchors`
+	insertResult, err := tx.PrepareContext(ctx, `INSERT INTO chain_results(ca_set, chain, chain_sha256) VALUES (?, ?, ?) ON CONFLICT (ca_set, chain_sha256) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer insertResult.Close()
+	resultID, err := tx.PrepareContext(ctx, `SELECT id FROM chain_results WHERE ca_set = ? AND chain_sha256 = ?`)
+	if err != nil {
+		return err
+	}
+	defer resultID.Close()
+	ids := map[[2]string]int64{}
+	cache := newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, result)`, 2)
+	cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET result = excluded.result`
 	for i, c := range todo {
 		if chains[i] == nil {
 			continue
 		}
-		list, _ := json.Marshal(*chains[i])
-		if err := cache.add(ctx, c.fp, c.key, string(list)); err != nil {
+		doc, _ := json.Marshal(*chains[i])
+		result := [2]string{c.key, string(doc)}
+		id, ok := ids[result]
+		if !ok {
+			hash := chainSHA256(result[1])
+			if _, err := insertResult.ExecContext(ctx, result[0], result[1], hash); err != nil {
+				return err
+			}
+			if err := resultID.QueryRowContext(ctx, result[0], hash).Scan(&id); err != nil {
+				return err
+			}
+			ids[result] = id
+		}
+		if err := cache.add(ctx, c.fp, id); err != nil {
 			return err
 		}
 	}
 	if err := cache.flush(ctx); err != nil {
 		return err
 	}
+	// Results no certificate names any more (its CAs changed).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM chain_results WHERE id NOT IN (SELECT DISTINCT result FROM chain_anchors)`); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// chainSHA256 keys a stored chain result.
+func chainSHA256(doc string) string {
+	sum := sha256.Sum256([]byte(doc))
+	return hex.EncodeToString(sum[:])
 }
 
 // chainCandidate is a certificate whose chain is to be verified.
