@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -14,18 +15,33 @@ import (
 // The raw certificates table keeps its columns for queries and for
 // Reindex, which rebuilds this value from them.
 
-const factsFormat = 1
+// factsFormat 2 keeps digests (fingerprints, key IDs, serial) that are
+// lowercase hex as their bytes: half the size, 90 bytes a certificate.
+// Format 1 kept them as text; rows of either format read alike.
+const factsFormat = 2
+
+// digestField says which of the facts' strings are digests, in the order
+// both formats write them.
+var digestField = [15]bool{0: true, 1: true, 2: true, 8: true, 12: true, 13: true}
 
 // encodeFacts writes c's facts (all but its DER, identity and the
 // fields the read table has columns for are written too, so that one
 // value is the whole certificate).
-func encodeFacts(c *model.Certificate) []byte {
+func encodeFacts(c *model.Certificate) []byte { return encodeFactsIn(factsFormat, c) }
+
+// encodeFactsIn writes c's facts in the given format (an older one for
+// tests that read what older certgov wrote).
+func encodeFactsIn(format byte, c *model.Certificate) []byte {
 	b := make([]byte, 0, 512)
-	b = append(b, factsFormat)
-	for _, v := range []string{c.FingerprintSHA256, c.FingerprintSHA1, c.SPKISHA256, c.Subject, c.SubjectNormalized,
+	b = append(b, format)
+	for i, v := range []string{c.FingerprintSHA256, c.FingerprintSHA1, c.SPKISHA256, c.Subject, c.SubjectNormalized,
 		c.Issuer, c.IssuerNormalized, c.CommonName, c.Serial, c.KeyAlgorithm, c.KeyCurve, c.SignatureAlgorithm,
 		c.SubjectKeyID, c.AuthorityKeyID, c.Malformed} {
-		b = appendString(b, v)
+		if format >= 2 && digestField[i] {
+			b = appendDigest(b, v)
+		} else {
+			b = appendString(b, v)
+		}
 	}
 	b = binary.AppendVarint(b, c.NotBefore.Unix())
 	b = binary.AppendVarint(b, c.NotAfter.Unix())
@@ -44,13 +60,18 @@ func encodeFacts(c *model.Certificate) []byte {
 // facts' memory.
 func decodeFacts(facts string, c *model.Certificate) error {
 	r := &fieldReader{s: facts}
-	if r.byte() != factsFormat {
+	format := r.byte()
+	if format != 1 && format != factsFormat {
 		return fmt.Errorf("stored certificate facts: unknown format")
 	}
-	for _, v := range []*string{&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.SubjectNormalized,
+	for i, v := range []*string{&c.FingerprintSHA256, &c.FingerprintSHA1, &c.SPKISHA256, &c.Subject, &c.SubjectNormalized,
 		&c.Issuer, &c.IssuerNormalized, &c.CommonName, &c.Serial, &c.KeyAlgorithm, &c.KeyCurve, &c.SignatureAlgorithm,
 		&c.SubjectKeyID, &c.AuthorityKeyID, &c.Malformed} {
-		*v = r.string()
+		if format == factsFormat && digestField[i] {
+			*v = r.digest()
+		} else {
+			*v = r.string()
+		}
 	}
 	c.NotBefore = time.Unix(r.varint(), 0).UTC()
 	c.NotAfter = time.Unix(r.varint(), 0).UTC()
@@ -64,4 +85,39 @@ func decodeFacts(facts string, c *model.Certificate) error {
 		return fmt.Errorf("stored certificate facts of %s: malformed", c.FingerprintSHA256)
 	}
 	return nil
+}
+
+// appendDigest writes a digest: as its bytes when it is lowercase hex
+// (the low bit of the length says so), else as text.
+func appendDigest(b []byte, s string) []byte {
+	if !isLowerHex(s) {
+		return append(binary.AppendUvarint(b, uint64(len(s))<<1), s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(s)/2)<<1|1)
+	b, _ = hex.AppendDecode(b, []byte(s)) // checked above: cannot fail
+	return b
+}
+
+// isLowerHex says whether s is what hex.EncodeToString gives for some
+// bytes, so that storing those bytes gives s back exactly.
+func isLowerHex(s string) bool {
+	if len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// digest reads what appendDigest wrote.
+func (r *fieldReader) digest() string {
+	n := r.uvarint()
+	v := r.take(n >> 1)
+	if n&1 == 0 {
+		return v
+	}
+	return hex.EncodeToString([]byte(v))
 }

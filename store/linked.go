@@ -147,8 +147,10 @@ func (r *fieldReader) byte() byte {
 	return v
 }
 
-func (r *fieldReader) string() string {
-	n := r.uvarint()
+func (r *fieldReader) string() string { return r.take(r.uvarint()) }
+
+// take reads the next n bytes.
+func (r *fieldReader) take(n uint64) string {
 	if n > uint64(len(r.s)) {
 		r.bad, r.s = true, ""
 		return ""
