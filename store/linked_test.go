@@ -484,3 +484,33 @@ func TestSharedKeysKeptWithTheState(t *testing.T) {
 		t.Error("the demo shares keys between partners, yet none were found")
 	}
 }
+
+// A full relink of a SQLite database builds the derived tables' random-key
+// indexes at its end rather than row by row: they are there after it, and
+// after a relink that was stopped halfway.
+func TestFullRelinkKeepsItsIndexes(t *testing.T) {
+	storetest.SQLiteOnly(t, "PostgreSQL relinks with its indexes in place")
+	ctx := context.Background()
+	s, _ := demoStore(t)
+	want := []string{"current_periods_identity", "linked_fingerprint"}
+	indexes := func() []string {
+		return tableRows(t, s.db, `SELECT name FROM sqlite_schema WHERE type = 'index' AND name IN ('linked_fingerprint', 'current_periods_identity') ORDER BY 1`)
+	}
+	if err := s.Reindex(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexes(); !slices.Equal(got, want) {
+		t.Fatalf("after a full relink the indexes are %v, want %v", got, want)
+	}
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Reindex(stopped, true); err == nil {
+		t.Fatal("a relink with its context cancelled went through")
+	}
+	if got := indexes(); !slices.Equal(got, want) {
+		t.Fatalf("after a stopped relink the indexes are %v, want %v", got, want)
+	}
+	if diffs, err := s.VerifyDerived(ctx); err != nil || len(diffs) > 0 {
+		t.Fatalf("derived state after the relinks: %v %v", diffs, err)
+	}
+}

@@ -507,7 +507,15 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 // result is stored once (chain_results) and each certificate names its
 // own: the certificates of one CA share one.
 func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains []*model.Chain) error {
-	tx, err := s.beginTx(ctx)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := s.dialect.tuneWriter(ctx, conn); err != nil {
+		return err
+	}
+	tx, err := s.beginTxOn(ctx, conn)
 	if err != nil {
 		return err
 	}
@@ -525,10 +533,18 @@ func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains [
 	ids := map[[2]string]int64{}
 	cache := newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, result)`, 2)
 	cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET result = excluded.result`
-	for i, c := range todo {
-		if chains[i] == nil {
-			continue
+	// In fingerprint order, the cache's rows are written page after page
+	// (an import's first relink writes one per certificate), not each at
+	// a random place of a table larger than the page cache.
+	var order []int
+	for i := range todo {
+		if chains[i] != nil {
+			order = append(order, i)
 		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(todo[a].fp, todo[b].fp) })
+	for _, i := range order {
+		c := todo[i]
 		doc, _ := json.Marshal(*chains[i])
 		result := [2]string{c.key, string(doc)}
 		id, ok := ids[result]
