@@ -17,14 +17,15 @@ func (j *RecordJSON) AppendJSON(b []byte) []byte {
 // JSONCache remembers the JSON of trust references and source paths: the
 // same few hundred of them repeat across every certificate of an estate,
 // and were three quarters of the bytes `ls -o json` wrote at 100,000
-// certificates. It holds at most jsonCacheLimit of each, so a hostile
-// estate of all-different references only makes it stop caching.
+// certificates. It holds at most jsonCacheLimit of each and starts over
+// when full: a list of a million pins names each pin once, and the few
+// references that repeat are soon cached again.
 type JSONCache struct {
 	refs    map[TrustRef]string
 	strings map[string]string
 }
 
-const jsonCacheLimit = 1 << 14
+const jsonCacheLimit = 1 << 12
 
 func (c *JSONCache) appendString(b []byte, s string) []byte {
 	if c == nil {
@@ -41,7 +42,7 @@ func (c *JSONCache) appendTrustRef(b []byte, t TrustRef) []byte {
 }
 
 // appendCached appends the JSON cached for key, encoding and remembering
-// it the first time (up to jsonCacheLimit keys).
+// it the first time (jsonCacheLimit keys at most).
 func appendCached[K comparable](cache *map[K]string, key K, b []byte, encode func([]byte) []byte) []byte {
 	if q, ok := (*cache)[key]; ok {
 		return append(b, q...)
@@ -51,9 +52,10 @@ func appendCached[K comparable](cache *map[K]string, key K, b []byte, encode fun
 	if *cache == nil {
 		*cache = map[K]string{}
 	}
-	if len(*cache) < jsonCacheLimit {
-		(*cache)[key] = string(b[start:])
+	if len(*cache) >= jsonCacheLimit {
+		clear(*cache)
 	}
+	(*cache)[key] = string(b[start:])
 	return b
 }
 

@@ -27,3 +27,12 @@ func SetWriteLockTimeout(d time.Duration) func() {
 	writeLockTimeout = d
 	return func() { writeLockTimeout = before }
 }
+
+// SetEntryWindows makes walks read trust entries as the states name them
+// from more than readAtOnce entries on, keeping kept templates at most;
+// it returns a function that restores both.
+func SetEntryWindows(readAtOnce, kept int) func() {
+	beforeRead, beforeKept := entriesReadAtOnce, templatesKept
+	entriesReadAtOnce, templatesKept = readAtOnce, kept
+	return func() { entriesReadAtOnce, templatesKept = beforeRead, beforeKept }
+}

@@ -76,3 +76,57 @@ func TestLongPinListAdmitsWhatItNamesAndCountsTheRest(t *testing.T) {
 		t.Errorf("long list: %v, want one finding: %s", got, want)
 	}
 }
+
+// A walk that reads the entries as the stored states name them, keeping
+// only a few templates at once (as over a list of a million pins), gives
+// every certificate the references a walk with every entry loaded gives.
+func TestWalkWithFewTemplatesKeptGivesTheSameReferences(t *testing.T) {
+	s := openTemp(t)
+	// More certificates than a walk reads in one batch (256), so that
+	// later batches meet templates an earlier one loaded.
+	names := make([]string, 300)
+	for i := range names {
+		names[i] = fmt.Sprintf("client-%03d", i)
+	}
+	certs := fileWith(t, "/certs/clients.pem", names...)
+	pins := model.FileResult{Source: model.Source{Path: "/trust/pins.txt", Kind: model.KindPinList, ContentSHA256: "pins", Size: 1, ImportedAt: time.Now()}}
+	for i, c := range certs.Certificates {
+		for _, e := range []model.TrustEntry{
+			{Kind: model.EntryFingerprint, HashAlgorithm: "sha256", Value: c.Certificate.FingerprintSHA256, Label: c.Certificate.CommonName + " pin"},
+			{Kind: model.EntrySPKI, HashAlgorithm: "sha256", Value: c.Certificate.SPKISHA256, Label: c.Certificate.CommonName + " key"},
+		} {
+			e.Location = fmt.Sprintf("line %d", len(pins.TrustEntries)+1)
+			if i%2 == 0 || e.Kind == model.EntrySPKI {
+				pins.TrustEntries = append(pins.TrustEntries, e)
+			}
+		}
+	}
+	runImport(t, s, false, certs, pins)
+	walk := func() (refs map[string]string, findings string) {
+		refs = map[string]string{}
+		entryFindings, err := s.EachExportRecord(ctx, model.DefaultPolicy(), time.Now(), nil, func(r *model.Record, _ []model.Finding, _ *store.CampaignItem) error {
+			for _, ref := range r.Trust {
+				refs[r.IdentityName] += fmt.Sprintf("%s|%s|%s|%s|%v;", ref.Source, ref.Kind, ref.Entry, ref.Location, ref.Explicit)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return refs, fmt.Sprint(entryFindings)
+	}
+	wantRefs, wantFindings := walk()
+	if len(wantRefs) != len(certs.Certificates) {
+		t.Fatalf("%d certificates admitted, want all %d: %v", len(wantRefs), len(certs.Certificates), wantRefs)
+	}
+	defer store.SetEntryWindows(0, 2)()
+	gotRefs, gotFindings := walk()
+	for name, want := range wantRefs {
+		if gotRefs[name] != want {
+			t.Errorf("%s with two templates kept: %q, want %q", name, gotRefs[name], want)
+		}
+	}
+	if gotFindings != wantFindings {
+		t.Errorf("entry findings with two templates kept:\n%s\nwant\n%s", gotFindings, wantFindings)
+	}
+}

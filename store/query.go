@@ -362,7 +362,14 @@ func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources boo
 		group, states = group[:0], states[:0]
 		return err
 	}
-	err := s.eachRecord(ctx, withSources, prepare, func(r *model.Record, linked string) error {
+	prepareBatch := prepare
+	if prepare != nil {
+		// The identity read last is held back, for its next certificate
+		// may be in the next batch: it is linked after that batch's
+		// prepare, which must load what it references too.
+		prepareBatch = func(batch []string) error { return prepare(append(slices.Clip(states), batch...)) }
+	}
+	err := s.eachRecord(ctx, withSources, prepareBatch, func(r *model.Record, linked string) error {
 		if len(group) > 0 && group[0].IdentityKey != r.IdentityKey {
 			if err := flush(); err != nil {
 				return err

@@ -96,13 +96,20 @@ func (rv *Review) loadTemplatesFor(ctx context.Context, states []string) error {
 	if rv.refTemplates == nil {
 		rv.refTemplates = map[int64]model.TrustRef{}
 	}
-	var missing []string
+	var named []int64
 	for _, state := range states {
 		for _, ref := range decodeState(state, rv.anchorList).Refs {
-			if _, ok := rv.refTemplates[ref.Entry]; !ok {
-				missing = append(missing, strconv.FormatInt(ref.Entry, 10))
-			}
+			named = append(named, ref.Entry)
 		}
+	}
+	missing := rv.missingTemplates(named)
+	if len(rv.refTemplates)+len(missing) > templatesKept {
+		// A walk over a list of a million pins meets each pin once:
+		// keeping every template would make a read's memory grow with
+		// the list. The entries of CAs and rules, met again and again,
+		// are read again once per templatesKept new ones.
+		clear(rv.refTemplates)
+		missing = rv.missingTemplates(named)
 	}
 	slices.Sort(missing)
 	if len(missing) > 0 && rv.serverOf == nil {
@@ -111,6 +118,22 @@ func (rv *Review) loadTemplatesFor(ctx context.Context, states []string) error {
 		}
 	}
 	return rv.s.trustEntriesByID(ctx, slices.Compact(missing), func(e StoredEntry) { rv.refTemplates[e.ID] = e.ref(rv.serverOf) })
+}
+
+// templatesKept bounds how many entries' templates a walk keeps (a
+// variable for the tests).
+var templatesKept = 8192
+
+// missingTemplates are the ids (as SQL text) of the named entries whose
+// templates are not loaded.
+func (rv *Review) missingTemplates(named []int64) []string {
+	var missing []string
+	for _, id := range named {
+		if _, ok := rv.refTemplates[id]; !ok {
+			missing = append(missing, strconv.FormatInt(id, 10))
+		}
+	}
+	return missing
 }
 
 // loadServers loads the servers, which name the entries they hold.
@@ -290,8 +313,8 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 // entriesReadAtOnce is how many stored trust entries a walk reads in one
 // query rather than as the states it reads name them: one query is
 // faster (0.25 s less at 100,000 certificates and 11,820 entries) while
-// the entries are few.
-const entriesReadAtOnce = 50_000
+// the entries are few (a variable for the tests).
+var entriesReadAtOnce = 50_000
 
 // Link fills in r's owner, trust entries, trust model and revocation.
 func (rv *Review) Link(ctx context.Context, r *model.Record) error {

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -72,17 +72,15 @@ func (l *recordList) each(fn func(r *model.Record) error) error {
 }
 
 func (l *recordList) writeText(w io.Writer, width int) error {
-	tw := newTable(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
 	columns := tableColumns(width)
-	fmt.Fprintln(tw, strings.Join(columns.header, "\t"))
-	err := l.each(func(r *model.Record) error {
-		_, err := fmt.Fprintln(tw, strings.Join(columns.row(r, l.now), "\t"))
-		return err
-	})
+	table := &streamedTable{w: bw, header: columns.header}
+	err := l.each(func(r *model.Record) error { return table.row(columns.row(r, l.now)...) })
 	if err != nil {
 		return err
 	}
-	return tw.Flush()
+	return table.flush()
 }
 
 func (l *recordList) eachJSON(yield func(any) error) error {
