@@ -514,3 +514,32 @@ func TestFullRelinkKeepsItsIndexes(t *testing.T) {
 		t.Fatalf("derived state after the relinks: %v %v", diffs, err)
 	}
 }
+
+// Chains verified a few at a time, as an import's first relink verifies
+// a million, are those verified all at once: the same cache, the same
+// records.
+func TestChainsVerifiedInChunksAreThoseVerifiedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s, _ := demoStore(t)
+	const cache = `SELECT a.fingerprint_sha256, r.ca_set, r.chain FROM chain_anchors a JOIN chain_results r ON r.id = a.result ORDER BY 1`
+	atOnce, output := tableRows(t, s.db, cache), reviewOutput(t, s, false)
+	defer func(n int) { verifyChunk = n }(verifyChunk)
+	verifyChunk = 3
+	for _, table := range []string{"chain_anchors", "chain_results"} {
+		if _, err := s.db.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Reindex(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.lastRelink.chainsChecked; got != len(atOnce) || got <= 2*verifyChunk {
+		t.Errorf("%d chains verified, want the %d cached by the import (more than two chunks)", got, len(atOnce))
+	}
+	if got := tableRows(t, s.db, cache); !slices.Equal(got, atOnce) {
+		t.Errorf("the cache verified in chunks:\n%v\nwant\n%v", got, atOnce)
+	}
+	if got := reviewOutput(t, s, false); got != output {
+		t.Errorf("records after verifying in chunks:\n%s", firstDifference(got, output))
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -248,26 +249,64 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	if err := w.loadCAs(ctx, s); err != nil {
 		return nil, err
 	}
+	w.verifier, w.keep = trust.NewChainVerifier(w.anchors, w.intermediates, w.roots), keep
 	if err := w.findCandidates(ctx, s, only); err != nil {
 		return nil, err
 	}
-	if len(w.todo) == 0 {
-		return w.out, nil
-	}
-	chains, err := s.verifyChains(ctx, trust.NewChainVerifier(w.anchors, w.intermediates, w.roots), w.todo)
-	if err != nil {
+	if err := w.verifyTodo(ctx, s); err != nil {
 		return nil, err
 	}
-	for i, c := range w.todo {
-		if chains[i] != nil { // nil: not a certificate Go parses
-			w.out.Verified++
-			w.remember(c, *chains[i])
-		}
-	}
-	if !keep {
+	if !keep || len(w.verified) == 0 {
 		return w.out, nil
 	}
-	return w.out, s.cacheChains(ctx, w.todo, chains)
+	return w.out, s.cacheChains(ctx, w.verified, w.results)
+}
+
+// verifyChunk is how many chains are verified at a time: an import's
+// first relink verifies one a certificate, and holding a million
+// candidates and their chains at once was most of its peak memory (a
+// variable for the tests).
+var verifyChunk = 8192
+
+// verifyTodo verifies the chains of the candidates in todo, remembers
+// them, notes them for the cache when it is kept, and empties todo.
+func (w *chainWork) verifyTodo(ctx context.Context, s *Store) error {
+	if len(w.todo) == 0 {
+		return nil
+	}
+	chains, err := s.verifyChains(ctx, w.verifier, w.todo)
+	if err != nil {
+		return err
+	}
+	for i, c := range w.todo {
+		if chains[i] == nil { // not a certificate Go parses
+			continue
+		}
+		w.out.Verified++
+		w.remember(c, *chains[i])
+		// The cache is keyed by the fingerprint's bytes; one certgov did
+		// not write (never seen) is verified again next time.
+		if w.keep && len(c.fp) == 2*sha256.Size && isLowerHex(c.fp) {
+			doc, _ := json.Marshal(*chains[i])
+			result := [2]string{c.key, string(doc)}
+			n, ok := w.resultIndex[result]
+			if !ok {
+				n = len(w.results)
+				w.resultIndex[result] = n
+				w.results = append(w.results, result)
+			}
+			w.verified = append(w.verified, verifiedChain{certKeyOf(c.fp), n})
+		}
+	}
+	w.todo = w.todo[:0]
+	return nil
+}
+
+// verifiedChain is a chain verified now, for the cache: the certificate
+// and its result (chainWork.results).
+type verifiedChain struct {
+	cert   certKey
+	result int
 }
 
 // chainWork is chainsOf under way: the anchors and CA certificates a
@@ -288,7 +327,16 @@ type chainWork struct {
 	interned map[string]string
 	// anchorLists keeps one copy of each list of anchors chains end at.
 	anchorLists map[string][]string
-	todo        []chainCandidate
+	// todo holds the candidates whose chains are still to be verified,
+	// verifyChunk at most.
+	todo     []chainCandidate
+	verifier *trust.ChainVerifier
+	// keep: chains verified now are cached (verified); each distinct
+	// result, a CA-set key and the chain's JSON, is one of results.
+	keep        bool
+	verified    []verifiedChain
+	results     [][2]string
+	resultIndex map[[2]string]int
 }
 
 // anchorsOf lists the anchors chain ends at: one shared, clipped copy per
@@ -316,6 +364,7 @@ func newChainWork(entries []StoredEntry) *chainWork {
 		keys:        caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}},
 		interned:    map[string]string{},
 		anchorLists: map[string][]string{},
+		resultIndex: map[[2]string]int{},
 	}
 	for _, e := range entries {
 		if e.Kind == model.EntryCA {
@@ -486,6 +535,11 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 				continue
 			}
 			w.todo = append(w.todo, c)
+			if len(w.todo) == verifyChunk {
+				if err := w.verifyTodo(ctx, s); err != nil {
+					return err
+				}
+			}
 		}
 		return rows.Err()
 	}
@@ -506,7 +560,7 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 // certificates they could go through, for the next review. Each distinct
 // result is stored once (chain_results) and each certificate names its
 // own: the certificates of one CA share one.
-func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains []*model.Chain) error {
+func (s *Store) cacheChains(ctx context.Context, verified []verifiedChain, results [][2]string) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -530,35 +584,24 @@ func (s *Store) cacheChains(ctx context.Context, todo []chainCandidate, chains [
 		return err
 	}
 	defer resultID.Close()
-	ids := map[[2]string]int64{}
+	ids := make([]int64, len(results))
+	for i, result := range results {
+		hash := chainSHA256(result[1])
+		if _, err := insertResult.ExecContext(ctx, result[0], result[1], hash); err != nil {
+			return err
+		}
+		if err := resultID.QueryRowContext(ctx, result[0], hash).Scan(&ids[i]); err != nil {
+			return err
+		}
+	}
 	cache := newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, result)`, 2)
 	cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET result = excluded.result`
 	// In fingerprint order, the cache's rows are written page after page
 	// (an import's first relink writes one per certificate), not each at
 	// a random place of a table larger than the page cache.
-	var order []int
-	for i := range todo {
-		if chains[i] != nil {
-			order = append(order, i)
-		}
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(todo[a].fp, todo[b].fp) })
-	for _, i := range order {
-		c := todo[i]
-		doc, _ := json.Marshal(*chains[i])
-		result := [2]string{c.key, string(doc)}
-		id, ok := ids[result]
-		if !ok {
-			hash := chainSHA256(result[1])
-			if _, err := insertResult.ExecContext(ctx, result[0], result[1], hash); err != nil {
-				return err
-			}
-			if err := resultID.QueryRowContext(ctx, result[0], hash).Scan(&id); err != nil {
-				return err
-			}
-			ids[result] = id
-		}
-		if err := cache.add(ctx, c.fp, id); err != nil {
+	slices.SortFunc(verified, func(a, b verifiedChain) int { return bytes.Compare(a.cert[:], b.cert[:]) })
+	for _, v := range verified {
+		if err := cache.add(ctx, hex.EncodeToString(v.cert[:]), ids[v.result]); err != nil {
 			return err
 		}
 	}
