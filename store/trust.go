@@ -469,7 +469,14 @@ func (w *chainWork) remember(c chainCandidate, chain model.Chain) {
 			if n.anchors == nil {
 				n.anchors = ends // shared, and clipped: an append copies
 			} else {
-				n.anchors = append(n.anchors, ends...)
+				// Only anchors it does not list yet: an identity's
+				// certificates carry one name and chain to the same
+				// anchors, and a copy for each was 50 MB at a million.
+				for _, a := range ends {
+					if !slices.Contains(n.anchors, a) {
+						n.anchors = append(n.anchors, a)
+					}
+				}
 			}
 			w.out.chainedNames[key] = n
 		}
