@@ -163,7 +163,7 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 		}
 	}
 	// The entries these certificates reference, and no others.
-	if err := rv.loadTemplatesFor(ctx, states); err != nil {
+	if err := rv.loadTemplatesFor(ctx, states, nil); err != nil {
 		return err
 	}
 	for _, group := range groups {

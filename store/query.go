@@ -350,7 +350,7 @@ func (s *Store) EachIdentity(ctx context.Context, now time.Time, fn func(records
 
 // eachIdentity is EachIdentity with each certificate's stored linked
 // state, and eachRecord's prepare.
-func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources bool, prepare func(states []string) error, fn func(records []model.Record, linked []string, current int) error) error {
+func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources bool, prepare func(batch, held []string) error, fn func(records []model.Record, linked []string, current int) error) error {
 	var group []model.Record
 	var states []string
 	flush := func() error {
@@ -362,12 +362,12 @@ func (s *Store) eachIdentity(ctx context.Context, now time.Time, withSources boo
 		group, states = group[:0], states[:0]
 		return err
 	}
-	prepareBatch := prepare
+	var prepareBatch func(batch []string) error
 	if prepare != nil {
 		// The identity read last is held back, for its next certificate
 		// may be in the next batch: it is linked after that batch's
-		// prepare, which must load what it references too.
-		prepareBatch = func(batch []string) error { return prepare(append(slices.Clip(states), batch...)) }
+		// prepare, which must keep what it references too.
+		prepareBatch = func(batch []string) error { return prepare(batch, states) }
 	}
 	err := s.eachRecord(ctx, withSources, prepareBatch, func(r *model.Record, linked string) error {
 		if len(group) > 0 && group[0].IdentityKey != r.IdentityKey {

@@ -88,28 +88,25 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 }
 
 // loadTemplatesFor makes sure the references the given stored states name
-// have their templates, reading only the entries not loaded yet.
-func (rv *Review) loadTemplatesFor(ctx context.Context, states []string) error {
+// have their templates, and keeps those the held states (records read
+// before, not yet linked) name.
+func (rv *Review) loadTemplatesFor(ctx context.Context, states, held []string) error {
 	if rv.entries != nil {
 		return nil // all loaded
 	}
 	if rv.refTemplates == nil {
 		rv.refTemplates = map[int64]model.TrustRef{}
 	}
-	var named []int64
-	for _, state := range states {
-		for _, ref := range decodeState(state, rv.anchorList).Refs {
-			named = append(named, ref.Entry)
-		}
-	}
-	missing := rv.missingTemplates(named)
+	missing := rv.missingTemplates(states)
 	if len(rv.refTemplates)+len(missing) > templatesKept {
 		// A walk over a list of a million pins meets each pin once:
 		// keeping every template would make a read's memory grow with
 		// the list. The entries of CAs and rules, met again and again,
-		// are read again once per templatesKept new ones.
+		// are read again once per templatesKept new ones. Only here are
+		// the held states decoded: once per templatesKept new templates,
+		// not once per batch.
 		clear(rv.refTemplates)
-		missing = rv.missingTemplates(named)
+		missing = rv.missingTemplates(append(slices.Clip(held), states...))
 	}
 	slices.Sort(missing)
 	if len(missing) > 0 && rv.serverOf == nil {
@@ -124,13 +121,15 @@ func (rv *Review) loadTemplatesFor(ctx context.Context, states []string) error {
 // variable for the tests).
 var templatesKept = 8192
 
-// missingTemplates are the ids (as SQL text) of the named entries whose
-// templates are not loaded.
-func (rv *Review) missingTemplates(named []int64) []string {
+// missingTemplates are the ids (as SQL text) of the entries the states
+// name whose templates are not loaded.
+func (rv *Review) missingTemplates(states []string) []string {
 	var missing []string
-	for _, id := range named {
-		if _, ok := rv.refTemplates[id]; !ok {
-			missing = append(missing, strconv.FormatInt(id, 10))
+	for _, state := range states {
+		for _, ref := range decodeState(state, rv.anchorList).Refs {
+			if _, ok := rv.refTemplates[ref.Entry]; !ok {
+				missing = append(missing, strconv.FormatInt(ref.Entry, 10))
+			}
 		}
 	}
 	return missing
@@ -278,7 +277,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 	// few thousand are read at once; more (a list of a million pins) a
 	// batch of states at a time, so that a walk costs only the entries
 	// that admit something.
-	var prepare func(states []string) error
+	var prepare func(batch, held []string) error
 	if rv.stored && rv.entries == nil {
 		var stored int
 		if err := rv.s.db.QueryRowContext(ctx, `SELECT count(*) FROM trust_entries`).Scan(&stored); err != nil {
@@ -289,7 +288,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 				return err
 			}
 		} else {
-			prepare = func(states []string) error { return rv.loadTemplatesFor(ctx, states) }
+			prepare = func(batch, held []string) error { return rv.loadTemplatesFor(ctx, batch, held) }
 		}
 	}
 	return rv.s.eachIdentity(ctx, now, !rv.stored, prepare, func(records []model.Record, linked []string, current int) error {
@@ -324,7 +323,7 @@ func (rv *Review) Link(ctx context.Context, r *model.Record) error {
 		if state, err = rv.s.linkedStateOf(ctx, r.FingerprintSHA256); err != nil {
 			return err
 		}
-		if err := rv.loadTemplatesFor(ctx, []string{state}); err != nil {
+		if err := rv.loadTemplatesFor(ctx, []string{state}, nil); err != nil {
 			return err
 		}
 	}
