@@ -151,8 +151,15 @@ type Filter struct {
 }
 
 type term struct {
+	raw    string // the token it was read from: equal tokens, equal terms
 	negate bool
 	match  func(r *Record, now time.Time) bool
+	// timed: what it matches depends on the time (expired, expires<…):
+	// a list filtered a moment ago may differ from one filtered now.
+	timed bool
+	// needle is the lower-cased text of a free-text term, not negated: a
+	// term whose needle contains it matches fewer records.
+	needle string
 	// onFinding: a finding:CODE term, which also selects findings about
 	// trust entries (they have no certificate to match the rest against).
 	onFinding bool
@@ -214,6 +221,42 @@ func (f *Filter) MatchEntryFinding(code string, now time.Time) bool {
 	return true
 }
 
+// Narrows reports whether every record f matches, prev matches too, at
+// whatever times each is asked: f repeats prev's terms, free text
+// possibly lengthened ("team" to "team-0"), and may add more. A list
+// filtered by prev can then be filtered by f alone, as a dashboard does
+// while a filter is typed. prev's terms must not depend on the time: the
+// list was filtered a moment ago.
+func (f *Filter) Narrows(prev *Filter) bool {
+	if f.Empty() || prev.Empty() || len(f.terms) < len(prev.terms) {
+		return false
+	}
+	for i, p := range prev.terms {
+		t := f.terms[i]
+		switch {
+		case p.timed:
+			return false
+		case t.raw == p.raw:
+		case p.needle == "" || t.needle == "" || !strings.Contains(t.needle, p.needle):
+			return false
+		}
+	}
+	return true
+}
+
+// Timed reports whether what f matches depends on the time.
+func (f *Filter) Timed() bool {
+	if f == nil {
+		return false
+	}
+	for _, t := range f.terms {
+		if t.timed {
+			return true
+		}
+	}
+	return false
+}
+
 // Match reports whether r satisfies every term at time now.
 func (f *Filter) Match(r *Record, now time.Time) bool {
 	if f == nil {
@@ -263,7 +306,7 @@ func tokenize(expr string) ([]token, error) {
 
 func parseTerm(tok token) (term, error) {
 	text := tok.text
-	t := term{}
+	t := term{raw: tok.raw}
 	if strings.HasPrefix(tok.raw, "!") {
 		t.negate = true
 		text = text[1:]
@@ -275,13 +318,12 @@ func parseTerm(tok token) (term, error) {
 		return bad("nothing after !")
 	}
 	if strings.HasPrefix(strings.TrimPrefix(tok.raw, "!"), "\"") {
-		t.match = freeText(text)
-		return t, nil
+		return t.freeText(text), nil
 	}
 	lower := strings.ToLower(text)
 	switch lower {
 	case "expired":
-		t.match = func(r *Record, now time.Time) bool { return r.ExpiredAt(now) }
+		t.match, t.timed = func(r *Record, now time.Time) bool { return r.ExpiredAt(now) }, true
 		return t, nil
 	case "selfsigned", "self-signed":
 		t.match = func(r *Record, _ time.Time) bool { return r.SelfSigned }
@@ -316,12 +358,12 @@ func parseTerm(tok token) (term, error) {
 		t.match = func(r *Record, now time.Time) bool {
 			return r.Exception.ActiveAt(now) && r.Exception.Until.Before(now.Add(d))
 		}
+		t.timed = true
 		return t, nil
 	}
 	field, value, hasField := strings.Cut(text, ":")
 	if !hasField || strings.HasPrefix(value, "//") {
-		t.match = freeText(text)
-		return t, nil
+		return t.freeText(text), nil
 	}
 	if value == "" {
 		return bad("missing value after " + field + ":")
@@ -385,7 +427,7 @@ func parseTerm(tok token) (term, error) {
 			}
 			return bad("unknown exception state " + strconv.Quote(value) + " (" + strings.Join(names, ", ") + ")")
 		}
-		t.match = func(r *Record, now time.Time) bool { return ExceptionStatus(r, now) == state }
+		t.match, t.timed = func(r *Record, now time.Time) bool { return ExceptionStatus(r, now) == state }, true
 	case "finding":
 		t.onFinding = true
 		if needle == "any" {
@@ -417,6 +459,7 @@ func parseExpires(t term, tok token, rest string) (term, error) {
 	} else {
 		t.match = func(r *Record, now time.Time) bool { return r.NotAfter.After(now.Add(d)) }
 	}
+	t.timed = true
 	return t, nil
 }
 
@@ -432,6 +475,15 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q (use e.g. 12h, 30d, 12w, 1y)", s)
 	}
 	return time.Duration(n) * unit, nil
+}
+
+// freeText makes t a free-text search for text.
+func (t term) freeText(text string) term {
+	t.match = freeText(text)
+	if !t.negate {
+		t.needle = strings.ToLower(text)
+	}
+	return t
 }
 
 func freeText(text string) func(r *Record, _ time.Time) bool {

@@ -200,3 +200,101 @@ func TestFilterTermsParse(t *testing.T) {
 		}
 	}
 }
+
+// filterSamples are records a filter may tell apart: expiring, expired,
+// self-signed with an exception that runs out, CA-signed, a CA.
+func filterSamples() []*model.Record {
+	return []*model.Record{
+		record("team-01.ledger", func(r *model.Record) { r.Current = true }),
+		record("team-02.refunds", func(r *model.Record) { r.NotAfter = day.AddDate(0, 0, 10) }),
+		record("team-10.old", func(r *model.Record) { r.NotAfter, r.Findings = day.AddDate(0, 0, -1), []string{"expired"} }),
+		record("partner-acme", func(r *model.Record) {
+			r.SelfSigned, r.Issuer, r.Owner = true, r.Subject, "ops@example.com"
+			r.Trust = []model.TrustRef{{Explicit: true}}
+			r.Exception = &model.Exception{State: model.ExceptionApproved, Until: day.AddDate(0, 0, 20)}
+		}),
+		record("Root CA", func(r *model.Record) { r.IsCA, r.ActsAsCA = true, true }),
+	}
+}
+
+// TestTimedTermsAreThoseThatDependOnTheTime: a term whose answer changes
+// with the time must say so, or a dashboard would narrow a list filtered
+// at another time.
+func TestTimedTermsAreThoseThatDependOnTheTime(t *testing.T) {
+	samples := strings.NewReplacer("TEXT", "team", "HEX", "ab12", "NAME", "ops", "CODE", "expired", "MODEL", "mixed")
+	var exprs []string
+	for _, term := range model.FilterTerms {
+		if strings.Contains(term.Term, "STATE") {
+			for _, st := range model.ExceptionStatuses {
+				exprs = append(exprs, strings.ReplaceAll(term.Term, "STATE", string(st)))
+			}
+			continue
+		}
+		exprs = append(exprs, samples.Replace(term.Term))
+	}
+	times := []time.Time{day, day.AddDate(0, 0, -40), day.AddDate(0, 0, 15), day.AddDate(0, 0, 40), day.AddDate(2, 0, 0)}
+	for _, expr := range exprs {
+		f, err := model.ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes := false
+		for _, r := range filterSamples() {
+			for _, at := range times {
+				changes = changes || f.Match(r, at) != f.Match(r, day)
+			}
+		}
+		if changes && !f.Timed() {
+			t.Errorf("%q matches differently at other times, but is not Timed", expr)
+		}
+	}
+}
+
+// TestNarrowsOnlyWhatMatchesFewer: whenever Narrows says so, what the
+// longer filter matches the shorter one matched.
+func TestNarrowsOnlyWhatMatchesFewer(t *testing.T) {
+	cases := []struct {
+		prev, next string
+		narrows    bool
+	}{
+		{"team", "team-0", true},
+		{"team", "TEAM-0", true},
+		{"eam-", "team-0", true},
+		{"team", "team ledger", true},
+		{"team selfsigned", "team-1 selfsigned", true},
+		{"team", "team expired", true},
+		{"team-0", "team", false},
+		{"team", "!team-0", false},
+		{"!team", "!team-0", false},
+		{"ex", "expired", false},
+		{"expired", "expired team", false}, // filtered a moment ago
+		{"owner:op", "owner:ops", false},   // only free text is lengthened
+		{"team", "", false},
+		{"", "team", false},
+		{"te", "\"team-0\"", true},
+		{"team ledger", "team", false},
+	}
+	for _, c := range cases {
+		prev, err := model.ParseFilter(c.prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := model.ParseFilter(c.next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := next.Narrows(prev); got != c.narrows {
+			t.Errorf("%q narrows %q: %v, want %v", c.next, c.prev, got, c.narrows)
+		}
+		if !next.Narrows(prev) {
+			continue
+		}
+		for _, r := range filterSamples() {
+			for _, at := range []time.Time{day, day.AddDate(1, 0, 0)} {
+				if next.Match(r, at) && !prev.Match(r, day) {
+					t.Errorf("%q matches %s, %q did not", c.next, r.CommonName, c.prev)
+				}
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -1184,4 +1185,59 @@ func TestPadServerName(t *testing.T) {
 			t.Errorf("%q at %d: %q, want %q", c.name, c.width, got, c.want)
 		}
 	}
+}
+
+// TestTypedFilterShowsWhatAFullPassShows: typing a filter letter by
+// letter, adding terms and taking letters back shows at each keystroke
+// exactly the rows a pass over every row shows, though the table narrows
+// the list it shows and takes kept lists back.
+func TestTypedFilterShowsWhatAFullPassShows(t *testing.T) {
+	now := time.Now()
+	ds := syntheticDataset(3000, now)
+	m := New(Options{Store: &store.Store{}, Policy: model.DefaultPolicy(), Now: func() time.Time { return now }})
+	m = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 35})
+	m = update(t, m, loadedMsg{seq: m.loadSeq, ds: ds})
+	m = press(t, m, "2", "/")
+	check := func(step string) {
+		t.Helper()
+		s := m.identities
+		f, err := model.ParseFilter(s.filter.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int
+		for _, i := range s.sorted {
+			if f.Match(&s.ds.Rows[i].Record, now) {
+				want = append(want, i)
+			}
+		}
+		if !slices.Equal(s.order, want) {
+			t.Fatalf("after %s (filter %q): %d rows shown, a full pass shows %d", step, s.filter.text, len(s.order), len(want))
+		}
+	}
+	for _, text := range []string{"svc-0001", " team-1", " !selfsigned", " expires<90d"} {
+		for _, r := range text {
+			k := string(r)
+			if r == ' ' {
+				k = "space"
+			}
+			m = press(t, m, k)
+			check("typing " + strconv.Quote(string(r)))
+		}
+	}
+	if kept := len(m.identities.typed); kept < 2 {
+		t.Fatalf("%d lists kept while typing: the table does not narrow", kept)
+	}
+	for m.identities.filter.input.Value() != "" {
+		m = press(t, m, "backspace")
+		check("a backspace")
+	}
+	// A longer word typed again after the list was taken back.
+	m = typeText(t, m, "team-2")
+	check("typing again")
+	// Typing over a kept filter replaces it with a broader one.
+	m = press(t, m, "enter", "/", "v")
+	check("typing over the kept filter")
+	m = press(t, m, "esc")
+	check("esc")
 }
