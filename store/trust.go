@@ -253,7 +253,7 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	if err := w.findCandidates(ctx, s, only); err != nil {
 		return nil, err
 	}
-	if err := w.verifyTodo(ctx, s); err != nil {
+	if err := w.verifyTodo(ctx); err != nil {
 		return nil, err
 	}
 	if !keep || len(w.verified) == 0 {
@@ -270,11 +270,11 @@ var verifyChunk = 8192
 
 // verifyTodo verifies the chains of the candidates in todo, remembers
 // them, notes them for the cache when it is kept, and empties todo.
-func (w *chainWork) verifyTodo(ctx context.Context, s *Store) error {
+func (w *chainWork) verifyTodo(ctx context.Context) error {
 	if len(w.todo) == 0 {
 		return nil
 	}
-	chains, err := s.verifyChains(ctx, w.verifier, w.todo)
+	chains, err := verifyChains(ctx, w.verifier, w.todo)
 	if err != nil {
 		return err
 	}
@@ -517,7 +517,8 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 			var issuer, subject, sans string
 			var selfIssued bool
 			var result int64
-			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &result); err != nil {
+			var der sql.RawBytes // copied only for a chain to verify
+			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &result, &der); err != nil {
 				return err
 			}
 			_, isAnchor := w.partial[c.fp]
@@ -541,18 +542,22 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 				w.out.set(c.fp, model.Chain{Problem: "its issuer is not among the imported certificates"})
 				continue
 			}
+			c.der = bytes.Clone(der)
 			w.todo = append(w.todo, c)
 			if len(w.todo) == verifyChunk {
-				if err := w.verifyTodo(ctx, s); err != nil {
+				if err := w.verifyTodo(ctx); err != nil {
 					return err
 				}
 			}
 		}
 		return rows.Err()
 	}
-	// With each its cached result, if any.
+	// With each its cached result, if any, and its DER: the scan reads
+	// the row anyway, while fetching the DER of each chain to verify by
+	// its fingerprint was a million lookups at random places at a
+	// million certificates (10 s).
 	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name,
-		coalesce(ca.result, 0)
+		coalesce(ca.result, 0), c.der
 		FROM certificates c JOIN identities i ON i.id = c.identity_id
 		LEFT JOIN chain_anchors ca ON ca.fingerprint_sha256 = c.fingerprint_sha256`
 	if only == nil {
@@ -631,6 +636,7 @@ func chainSHA256(doc string) string {
 // chainCandidate is a certificate whose chain is to be verified.
 type chainCandidate struct {
 	fp, identity, key string
+	der               []byte
 	// nameDN and nameURI key its subject DN and first URI SAN
 	// (chainedNames); zero when it has none.
 	nameDN, nameURI nameKey
@@ -639,51 +645,34 @@ type chainCandidate struct {
 // verifyChains verifies the candidates' chains on every core (a leaf
 // costs one signature check, and an import's first relink has one per
 // certificate); nil where the certificate does not parse.
-func (s *Store) verifyChains(ctx context.Context, verifier *trust.ChainVerifier, todo []chainCandidate) ([]*model.Chain, error) {
+func verifyChains(ctx context.Context, verifier *trust.ChainVerifier, todo []chainCandidate) ([]*model.Chain, error) {
 	out := make([]*model.Chain, len(todo))
-	type job struct {
-		i   int
-		der []byte
-	}
-	jobs := make(chan job, 256)
+	jobs := make(chan int, 256)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				leaf, err := x509.ParseCertificate(j.der)
+			for i := range jobs {
+				leaf, err := x509.ParseCertificate(todo[i].der)
 				if err != nil {
 					continue
 				}
 				chain := verifier.Verify(leaf)
-				out[j.i] = &chain
+				out[i] = &chain
 			}
 		}()
 	}
-	index := make(map[string]int, len(todo))
-	fingerprints := make([]string, len(todo))
-	for i, c := range todo {
-		index[c.fp], fingerprints[i] = i, c.fp
+	var err error
+	for i := range todo {
+		select {
+		case jobs <- i:
+			continue
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		break
 	}
-	// The DER in chunks, not a query a certificate.
-	err := inChunks(fingerprints, func(in string, args []any) error {
-		return s.eachRow(ctx, `SELECT fingerprint_sha256, der FROM certificates WHERE fingerprint_sha256 IN `+in, args, func(rows *sql.Rows) error {
-			for rows.Next() {
-				var fp string
-				var der []byte
-				if err := rows.Scan(&fp, &der); err != nil {
-					return err
-				}
-				select {
-				case jobs <- job{index[fp], der}:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			return rows.Err()
-		})
-	})
 	close(jobs)
 	wg.Wait()
 	return out, err

@@ -34,8 +34,9 @@ type Index struct {
 	// OAuth or Keycloak registration file), so every imported anchor
 	// counts.
 	anyAnchor map[int]bool
-	// allOf groups the entries of all-of scopes (model.TrustEntry.AllOf).
-	allOf map[string][]int
+	// allOfStates says, for each all-of scope (model.TrustEntry.AllOf),
+	// which kinds of condition it states (conditionKind).
+	allOfStates map[string][3]bool
 	// any are the entries that admit every certificate (model.EntryAny).
 	any []int
 	// depth bounds, by place, the CA certificates a chain may have between
@@ -61,7 +62,7 @@ type compiledPattern struct {
 // and left out.
 func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []error) {
 	ix := &Index{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{},
-		allOf: map[string][]int{}, depth: map[string]int{}, serverNames: map[string]string{}, acceptsSHA1: map[string]bool{}}
+		allOfStates: map[string][3]bool{}, depth: map[string]int{}, serverNames: map[string]string{}, acceptsSHA1: map[string]bool{}}
 	for _, s := range servers {
 		if s.Depth >= 0 {
 			ix.depth[s.Key()] = s.Depth
@@ -73,7 +74,9 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 	var names []int
 	for i, e := range entries {
 		if e.AllOf {
-			ix.allOf[placeKey(&e)] = append(ix.allOf[placeKey(&e)], i)
+			stated := ix.allOfStates[placeKey(&e)]
+			stated[conditionKind(e.Kind)] = true
+			ix.allOfStates[placeKey(&e)] = stated
 		}
 		switch e.Kind {
 		case model.EntryFingerprint, model.EntryRegistered:
@@ -331,54 +334,69 @@ func (ix *Index) Evaluate(c *model.Certificate, chain model.Chain) Evaluation {
 // decideAllOf admits a certificate in an all-of scope when every kind of
 // condition the scope states is met: then each met condition is an
 // admitting entry. When what is missing is the chain, the name rules and
-// pins it met are reported (the server would not look at them).
+// pins it met are reported (the server would not look at them). It reads
+// only the conditions met, not every entry of their scopes: a scope may
+// hold a pin list of thousands, and each certificate it pins went through
+// all of them.
 func (ix *Index) decideAllOf(conditions map[int]string, admit func(int, string), ev *Evaluation) {
 	if len(conditions) == 0 {
 		return
 	}
-	decided := map[string]bool{}
-	// In entry order, so that the admissions come in the same order on
-	// every run.
+	// By scope, in entry order: the admissions come in the same order on
+	// every run, and a scope's first anchor is the first in its context.
+	var places []string
+	byPlace := map[string][]int{}
 	for _, i := range slices.Sorted(maps.Keys(conditions)) {
 		place := placeKey(&ix.entries[i])
-		if decided[place] {
-			continue
+		if byPlace[place] == nil {
+			places = append(places, place)
 		}
-		decided[place] = true
-		const anchors, names, pins = 0, 1, 2
-		var stated, held [3]bool
+		byPlace[place] = append(byPlace[place], i)
+	}
+	for _, place := range places {
+		stated, met := ix.allOfStates[place], byPlace[place]
+		var held [3]bool
 		anchor := ""
-		for _, j := range ix.allOf[place] {
-			kind := pins
-			switch ix.entries[j].Kind {
-			case model.EntryCA:
-				kind = anchors
-			case model.EntrySubjectDN, model.EntrySAN:
-				kind = names
-			}
-			stated[kind] = true
-			if a, ok := conditions[j]; ok {
-				held[kind] = true
-				if kind == anchors && anchor == "" {
-					anchor = a // the first in the context's order, as its anchor reference names
-				}
+		for _, j := range met {
+			kind := conditionKind(ix.entries[j].Kind)
+			held[kind] = true
+			if kind == anchorCondition && anchor == "" {
+				anchor = conditions[j]
 			}
 		}
-		admitted := (!stated[anchors] || held[anchors]) && (!stated[names] || held[names]) && (!stated[pins] || held[pins])
-		for _, j := range ix.allOf[place] {
-			a, ok := conditions[j]
-			switch {
-			case !ok:
-			case admitted && ix.entries[j].Kind == model.EntrySubjectDN, admitted && ix.entries[j].Kind == model.EntrySAN:
+		admitted := true
+		for kind := range stated {
+			admitted = admitted && (!stated[kind] || held[kind])
+		}
+		for _, j := range met {
+			switch kind := conditionKind(ix.entries[j].Kind); {
+			case admitted && kind == nameCondition:
 				admit(j, anchor)
 			case admitted:
-				admit(j, a)
-			case stated[anchors] && !held[anchors]:
+				admit(j, conditions[j])
+			case stated[anchorCondition] && !held[anchorCondition]:
 				ev.Unverified = append(ev.Unverified, j)
 			}
 		}
 	}
 	slices.Sort(ev.Unverified)
+}
+
+// The kinds of condition an all-of scope states.
+const (
+	anchorCondition = iota
+	nameCondition
+	pinCondition
+)
+
+func conditionKind(kind model.EntryKind) int {
+	switch kind {
+	case model.EntryCA:
+		return anchorCondition
+	case model.EntrySubjectDN, model.EntrySAN:
+		return nameCondition
+	}
+	return pinCondition
 }
 
 // anchorAccepts: an anchor entry accepts a chain that ends at its
