@@ -664,14 +664,12 @@ func verifyChains(ctx context.Context, verifier *trust.ChainVerifier, todo []cha
 		}()
 	}
 	var err error
-	for i := range todo {
+	for i := 0; i < len(todo) && err == nil; i++ {
 		select {
 		case jobs <- i:
-			continue
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
-		break
 	}
 	close(jobs)
 	wg.Wait()
