@@ -96,9 +96,24 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 // (depth, maps gate through if/return, paths from the prefix).
 const ReaderVersion = 3
 
+// loadIndexes are the inventory's secondary indexes whose keys an import
+// meets in random order: a public key's hash, an identity's name, the
+// identity of each certificate. Inserting each at a random place of an
+// index larger than the page cache rewrites a page per certificate and
+// index at every commit. A first import into an empty SQLite database
+// drops them and builds each once at its end, from sorted keys, as a full
+// relink does its own (bulkIndexes); the unique keys an import looks up
+// as it goes stay. Reads meanwhile stay correct: SQLite sorts, or builds
+// an index for the query. (PostgreSQL: see bulkIndexes.)
+var loadIndexes = indexes{
+	{"certificates_spki", `CREATE INDEX certificates_spki ON certificates(spki_sha256, identity_id)`},
+	{"certificates_identity", `CREATE INDEX certificates_identity ON certificates(identity_id)`},
+	{"identities_name", `CREATE INDEX identities_name ON identities(name COLLATE NOCASE)`},
+}
+
 // batchCertificates bounds a transaction: large enough to amortise the
 // commit, small enough that a killed import loses little.
-const batchCertificates = 1000
+var batchCertificates = 1000 // a variable for the tests
 
 // event is e made by the import's actor (on PostgreSQL, the login: see
 // Store.authenticated).
@@ -137,6 +152,29 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, err
 	}
 	defer w.closeStatements()
+	// A first import drops loadIndexes with its first batch and builds
+	// them after its last; any other first builds those a killed first
+	// import left missing.
+	bulk, dropped := false, false
+	if !dryRun && !imp.s.Postgres() {
+		if err := conn.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM certificates)`).Scan(&bulk); err != nil {
+			return sum, err
+		}
+		if !bulk {
+			if err := loadIndexes.create(ctx, conn, true); err != nil {
+				return sum, fmt.Errorf("indexes: %w", err)
+			}
+		}
+	}
+	defer func() {
+		// A stopped first import still leaves its indexes (seconds at a
+		// million certificates): reads need no more than correct, but a
+		// lookup by name or key should not scan every row until the
+		// next import. Runs after the rollback below.
+		if dropped {
+			loadIndexes.create(context.WithoutCancel(ctx), conn, true)
+		}
+	}()
 
 	seen := map[string]bool{} // the source keys this walk found
 	inTx := false
@@ -208,6 +246,12 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 				return sum, fmt.Errorf("begin: %w", err)
 			}
 			inTx, txStarted = true, time.Now()
+			if bulk && !dropped {
+				if err := loadIndexes.drop(ctx, conn); err != nil {
+					return sum, fmt.Errorf("indexes: %w", err)
+				}
+				dropped = true
+			}
 		}
 		fileSum, err := w.storeFile(ctx, res)
 		if err != nil {
@@ -228,6 +272,12 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	}
 	if err := commit(); err != nil {
 		return sum, fmt.Errorf("commit: %w", err)
+	}
+	if dropped {
+		if err := loadIndexes.create(ctx, conn, true); err != nil {
+			return sum, fmt.Errorf("indexes: %w", err)
+		}
+		dropped = false
 	}
 	if sum.SourcesRemoved, err = imp.removeMissing(ctx, conn, seen, dryRun); err != nil {
 		return sum, fmt.Errorf("removed files: %w", err)

@@ -197,7 +197,7 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 	rv, touched := p.rv, p.touched
 	bulk := touched == nil && !s.Postgres()
 	if bulk {
-		if err := dropBulkIndexes(ctx, tx); err != nil {
+		if err := bulkIndexes.drop(ctx, tx); err != nil {
 			return 0, err
 		}
 	}
@@ -251,7 +251,7 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 		err = periods.flush(ctx)
 	}
 	if err == nil && bulk {
-		err = createBulkIndexes(ctx, tx)
+		err = bulkIndexes.create(ctx, tx, false)
 	}
 	if err != nil || len(identities) == 0 {
 		return linked, err
@@ -269,23 +269,31 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 // index larger than the page cache: at a million certificates that cost
 // minutes. A PostgreSQL login that imports does not own the tables, and
 // may not drop their indexes.
-var bulkIndexes = []struct{ name, create string }{
+var bulkIndexes = indexes{
 	{"linked_fingerprint", `CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256)`},
 	{"current_periods_identity", `CREATE INDEX current_periods_identity ON current_periods(key_hash)`},
 }
 
-func dropBulkIndexes(ctx context.Context, tx *sql.Tx) error {
-	for _, index := range bulkIndexes {
-		if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+index.name); err != nil {
+// indexes are indexes dropped for a bulk write and built at its end.
+type indexes []struct{ name, create string }
+
+func (list indexes) drop(ctx context.Context, q execQuerier) error {
+	for _, index := range list {
+		if _, err := q.ExecContext(ctx, `DROP INDEX IF EXISTS `+index.name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func createBulkIndexes(ctx context.Context, tx *sql.Tx) error {
-	for _, index := range bulkIndexes {
-		if _, err := tx.ExecContext(ctx, index.create); err != nil {
+// create builds each index; with ifMissing, only those that do not exist.
+func (list indexes) create(ctx context.Context, q execQuerier, ifMissing bool) error {
+	for _, index := range list {
+		create := index.create
+		if ifMissing {
+			create = strings.Replace(create, " INDEX ", " INDEX IF NOT EXISTS ", 1)
+		}
+		if _, err := q.ExecContext(ctx, create); err != nil {
 			return err
 		}
 	}
