@@ -543,3 +543,50 @@ func TestChainsVerifiedInChunksAreThoseVerifiedAtOnce(t *testing.T) {
 		t.Errorf("records after verifying in chunks:\n%s", firstDifference(got, output))
 	}
 }
+
+// Of the names of certificates with a verified chain, only those that a
+// certificate without one carries too are kept: a lookalike is among
+// those, and the demo's is still found.
+func TestChainedNamesAreThoseALookalikeCouldCarry(t *testing.T) {
+	s, _ := demoStore(t)
+	ctx := context.Background()
+	rv := &Review{s: s}
+	if err := rv.prepareLinkingOf(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	chains := rv.chains
+	carried := map[nameKey]bool{} // the names of certificates without a verified CA-signed chain
+	chained := map[nameKey]bool{}
+	var mimics []string
+	err := s.EachRecord(ctx, func(r *model.Record) error {
+		keys := []nameKey{nameKeyOf("dn:" + r.SubjectNormalized)}
+		if len(r.SANs.URI) > 0 {
+			keys = append(keys, nameKeyOf("uri:"+r.SANs.URI[0]))
+		}
+		for _, key := range keys {
+			if r.SelfIssued || !chains.Of(r.FingerprintSHA256).Verified() {
+				carried[key] = true
+			} else {
+				chained[key] = true
+			}
+		}
+		if m := chains.Mimics(r); len(m) > 0 {
+			mimics = append(mimics, r.IdentityName+" mimics "+strings.Join(m, ", "))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range chains.chainedNames {
+		if !carried[key] || !chained[key] {
+			t.Errorf("kept the chained name %x, carried without a chain: %v, with one: %v", key, carried[key], chained[key])
+		}
+	}
+	if len(chains.chainedNames) == 0 || len(chains.chainedNames) >= len(chained) {
+		t.Errorf("%d chained names kept of %d", len(chains.chainedNames), len(chained))
+	}
+	if want := []string{"fx-rates.payments.svc mimics fx-rates.payments.svc"}; !slices.Equal(mimics, want) {
+		t.Errorf("lookalikes %q, want %q", mimics, want)
+	}
+}

@@ -162,22 +162,36 @@ const chainVersion = "chains-v5"
 // Chains is what chain verification found for the whole inventory.
 type Chains struct {
 	// byCertificate holds each certificate's verified chain ends, or why
-	// none verified (Of), by binary fingerprint. The certificates of one
-	// CA share one chain: a million certificates are a million entries
-	// without a pointer in their key for the collector to follow.
-	byCertificate map[certKey]*model.Chain
-	// shared keeps one copy of each distinct chain (chainKey).
-	shared map[string]*model.Chain
+	// none verified (Of), by binary fingerprint, sorted once every chain
+	// is known (chainWork.seal). The certificates of one CA share one
+	// chain (distinct). A million certificates are 40 MB here, without a
+	// pointer for the collector to follow; as a map they took 48 MB, and
+	// the list of chains to cache another 20 to 40.
+	byCertificate []certChain
+	// distinct keeps one copy of each distinct chain; shared finds it by
+	// its key (set).
+	distinct []*model.Chain
+	shared   map[string]int32
 	// AnchorNames names each anchor for people: "Example Root CA
 	// (sha256:0a1b2c3d…)".
 	AnchorNames map[string]string
 	// Verified counts the chains verified now, not taken from the cache.
 	Verified int
 	// chainedNames maps the subject DN ("dn:…") and first URI SAN
-	// ("uri:…") of every CA-signed certificate with a verified chain to
-	// the identity it belongs to and the anchors its chain ends at, to
-	// recognise lookalikes.
+	// ("uri:…") of CA-signed certificates with a verified chain to the
+	// identity they belong to and the anchors their chains end at, to
+	// recognise lookalikes: only the names that a certificate without
+	// such a chain carries too (chainWork.sealNames).
 	chainedNames map[nameKey]chainedName
+}
+
+// certChain is a certificate's chain: its index in Chains.distinct, and
+// the result to cache when it was verified now (chainWork.results; -1:
+// nothing to cache).
+type certChain struct {
+	cert   certKey
+	chain  int32
+	result int32
 }
 
 // certKey is a certificate's SHA-256 fingerprint in binary; nameKey the
@@ -203,25 +217,30 @@ func nameKeyOf(name string) nameKey {
 
 // Of is a certificate's chain: its verified ends, or why none verified.
 func (ch *Chains) Of(fingerprint string) model.Chain {
-	if c := ch.byCertificate[certKeyOf(fingerprint)]; c != nil {
-		return *c
+	if i, ok := slices.BinarySearchFunc(ch.byCertificate, certKeyOf(fingerprint), compareCert); ok {
+		return *ch.distinct[ch.byCertificate[i].chain]
 	}
 	return model.Chain{}
 }
 
-// set records a certificate's chain, sharing one copy of equal chains.
-func (ch *Chains) set(fingerprint string, chain model.Chain) {
+func compareCert(c certChain, key certKey) int { return bytes.Compare(c.cert[:], key[:]) }
+
+// set records a certificate's chain, sharing one copy of equal chains,
+// and the result to cache (-1: none). Each certificate is set once,
+// while chainsOf runs.
+func (ch *Chains) set(fingerprint string, chain model.Chain, result int32) {
 	var key strings.Builder
 	for _, e := range chain.Ends {
 		fmt.Fprintf(&key, "%s/%t/%d/%t;", e.Anchor, e.Root, e.Depth, e.Weak)
 	}
 	key.WriteString(chain.Problem)
-	shared := ch.shared[key.String()]
-	if shared == nil {
-		shared = &model.Chain{Ends: slices.Clip(chain.Ends), Problem: chain.Problem}
-		ch.shared[key.String()] = shared
+	n, ok := ch.shared[key.String()]
+	if !ok {
+		n = int32(len(ch.distinct))
+		ch.distinct = append(ch.distinct, &model.Chain{Ends: slices.Clip(chain.Ends), Problem: chain.Problem})
+		ch.shared[key.String()] = n
 	}
-	ch.byCertificate[certKeyOf(fingerprint)] = shared
+	ch.byCertificate = append(ch.byCertificate, certChain{certKeyOf(fingerprint), n, result})
 }
 
 type chainedName struct {
@@ -256,10 +275,19 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 	if err := w.verifyTodo(ctx); err != nil {
 		return nil, err
 	}
-	if !keep || len(w.verified) == 0 {
+	w.out.seal()
+	if err := w.sealNames(ctx, s); err != nil {
+		return nil, err
+	}
+	if !keep || len(w.results) == 0 {
 		return w.out, nil
 	}
-	return w.out, s.cacheChains(ctx, w.verified, w.results)
+	return w.out, s.cacheChains(ctx, w.out.byCertificate, w.results)
+}
+
+// seal sorts the chains by certificate, for Of and the cache.
+func (ch *Chains) seal() {
+	slices.SortFunc(ch.byCertificate, func(a, b certChain) int { return bytes.Compare(a.cert[:], b.cert[:]) })
 }
 
 // verifyChunk is how many chains are verified at a time: an import's
@@ -280,33 +308,27 @@ func (w *chainWork) verifyTodo(ctx context.Context) error {
 	}
 	for i, c := range w.todo {
 		if chains[i] == nil { // not a certificate Go parses
+			w.carries(c)
 			continue
 		}
 		w.out.Verified++
-		w.remember(c, *chains[i])
 		// The cache is keyed by the fingerprint's bytes; one certgov did
 		// not write (never seen) is verified again next time.
+		n := int32(-1)
 		if w.keep && len(c.fp) == 2*sha256.Size && isLowerHex(c.fp) {
 			doc, _ := json.Marshal(*chains[i])
 			result := [2]string{c.key, string(doc)}
-			n, ok := w.resultIndex[result]
-			if !ok {
-				n = len(w.results)
+			var ok bool
+			if n, ok = w.resultIndex[result]; !ok {
+				n = int32(len(w.results))
 				w.resultIndex[result] = n
 				w.results = append(w.results, result)
 			}
-			w.verified = append(w.verified, verifiedChain{certKeyOf(c.fp), n})
 		}
+		w.remember(c, *chains[i], n)
 	}
 	w.todo = w.todo[:0]
 	return nil
-}
-
-// verifiedChain is a chain verified now, for the cache: the certificate
-// and its result (chainWork.results).
-type verifiedChain struct {
-	cert   certKey
-	result int
 }
 
 // chainWork is chainsOf under way: the anchors and CA certificates a
@@ -325,46 +347,53 @@ type chainWork struct {
 	// interned keeps one copy of each anchor fingerprint chain ends name,
 	// not one per certificate.
 	interned map[string]string
-	// anchorLists keeps one copy of each list of anchors chains end at.
-	anchorLists map[string][]string
+	// anchorSets keeps one copy of each list of anchors chains end at;
+	// anchorLists numbers them.
+	anchorSets  [][]string
+	anchorLists map[string]int32
+	// names holds, while chains are found, each name (nameKey) a
+	// certificate carries: with its identity and the anchors its chain
+	// ends at, or, without a verified CA-signed chain, as a carrier only
+	// (anchors -1). sealNames keeps the chained names a carrier shares.
+	names []nameEntry
 	// todo holds the candidates whose chains are still to be verified,
 	// verifyChunk at most.
 	todo     []chainCandidate
 	verifier *trust.ChainVerifier
-	// keep: chains verified now are cached (verified); each distinct
-	// result, a CA-set key and the chain's JSON, is one of results.
+	// keep: chains verified now are cached (certChain.result); each
+	// distinct result, a CA-set key and the chain's JSON, is one of
+	// results.
 	keep        bool
-	verified    []verifiedChain
 	results     [][2]string
-	resultIndex map[[2]string]int
+	resultIndex map[[2]string]int32
 }
 
-// anchorsOf lists the anchors chain ends at: one shared, clipped copy per
-// distinct list.
-func (w *chainWork) anchorsOf(chain model.Chain) []string {
+// anchorsOf numbers the list of anchors chain ends at (anchorSets).
+func (w *chainWork) anchorsOf(chain model.Chain) int32 {
 	var ends []string
 	for _, e := range chain.Ends {
 		ends = append(ends, e.Anchor)
 	}
 	key := strings.Join(ends, ",")
-	if shared, ok := w.anchorLists[key]; ok {
-		return shared
+	if n, ok := w.anchorLists[key]; ok {
+		return n
 	}
-	ends = slices.Clip(ends)
-	w.anchorLists[key] = ends
-	return ends
+	n := int32(len(w.anchorSets))
+	w.anchorSets = append(w.anchorSets, ends)
+	w.anchorLists[key] = n
+	return n
 }
 
 func newChainWork(entries []StoredEntry) *chainWork {
 	w := &chainWork{
-		out: &Chains{byCertificate: map[certKey]*model.Chain{}, shared: map[string]*model.Chain{},
+		out: &Chains{shared: map[string]int32{},
 			AnchorNames: map[string]string{}, chainedNames: map[nameKey]chainedName{}},
 		partial:     map[string]bool{},
 		roots:       map[string]bool{},
 		keys:        caKeys{bySubject: map[string][]caKey{}, memo: map[string]string{}},
 		interned:    map[string]string{},
-		anchorLists: map[string][]string{},
-		resultIndex: map[[2]string]int{},
+		anchorLists: map[string]int32{},
+		resultIndex: map[[2]string]int32{},
 	}
 	for _, e := range entries {
 		if e.Kind == model.EntryCA {
@@ -447,9 +476,26 @@ func (w *chainWork) loadCAs(ctx context.Context, s *Store) error {
 	return nil
 }
 
-// remember records c's chain, and the names of a certificate whose chain
-// verified (to recognise lookalikes).
-func (w *chainWork) remember(c chainCandidate, chain model.Chain) {
+// nameEntry is a name a certificate carries (chainWork.names).
+type nameEntry struct {
+	key      nameKey
+	identity int64
+	anchors  int32
+}
+
+// carries notes the names of a certificate without a verified CA-signed
+// chain: the lookalikes Mimics looks for are among these.
+func (w *chainWork) carries(c chainCandidate) {
+	for _, key := range []nameKey{c.nameDN, c.nameURI} {
+		if key != (nameKey{}) {
+			w.names = append(w.names, nameEntry{key: key, anchors: -1})
+		}
+	}
+}
+
+// remember records c's chain and its result to cache (-1: none), and the
+// names it carries (to recognise lookalikes).
+func (w *chainWork) remember(c chainCandidate, chain model.Chain, result int32) {
 	for i, e := range chain.Ends {
 		if fp, ok := w.interned[e.Anchor]; ok {
 			chain.Ends[i].Anchor = fp
@@ -457,30 +503,87 @@ func (w *chainWork) remember(c chainCandidate, chain model.Chain) {
 			w.interned[e.Anchor] = e.Anchor
 		}
 	}
-	w.out.set(c.fp, chain)
-	if !chain.Verified() || w.roots[c.fp] {
+	w.out.set(c.fp, chain, result)
+	if c.selfIssued || !chain.Verified() || w.roots[c.fp] {
+		w.carries(c)
 		return
 	}
-	ends := w.anchorsOf(chain)
+	anchors := w.anchorsOf(chain)
 	for _, key := range []nameKey{c.nameDN, c.nameURI} {
 		if key != (nameKey{}) {
-			n := w.out.chainedNames[key]
-			n.identity = c.identity
-			if n.anchors == nil {
-				n.anchors = ends // shared, and clipped: an append copies
-			} else {
-				// Only anchors it does not list yet: an identity's
-				// certificates carry one name and chain to the same
-				// anchors, and a copy for each was 50 MB at a million.
-				for _, a := range ends {
-					if !slices.Contains(n.anchors, a) {
-						n.anchors = append(n.anchors, a)
-					}
-				}
-			}
-			w.out.chainedNames[key] = n
+			w.names = append(w.names, nameEntry{key, c.identity, anchors})
 		}
 	}
+}
+
+// sealNames keeps, of the names of certificates with a verified chain,
+// those a certificate without one carries too, with the identity that
+// carries them (the last remembered) and every anchor their chains end
+// at. A certificate can only mimic a chained name it carries without a
+// chain to the same anchors (Mimics): at a million certificates every
+// chained name was kept, a map of 64 MB plus the identities' names, and
+// nearly every one was carried only by its own identity's certificates.
+func (w *chainWork) sealNames(ctx context.Context, s *Store) error {
+	names := w.names
+	w.names = nil
+	// Stable: within a name, in the order remembered.
+	slices.SortStableFunc(names, func(a, b nameEntry) int { return bytes.Compare(a.key[:], b.key[:]) })
+	identities := map[int64][]nameKey{}
+	for len(names) > 0 {
+		n := 1
+		for n < len(names) && names[n].key == names[0].key {
+			n++
+		}
+		group, key := names[:n], names[0].key
+		names = names[n:]
+		var chained chainedName
+		var identity int64
+		carried := false
+		for _, e := range group {
+			if e.anchors < 0 {
+				carried = true
+				continue
+			}
+			identity = e.identity
+			for _, a := range w.anchorSets[e.anchors] {
+				if !slices.Contains(chained.anchors, a) {
+					chained.anchors = append(chained.anchors, a)
+				}
+			}
+		}
+		if carried && chained.anchors != nil {
+			w.out.chainedNames[key] = chained
+			identities[identity] = append(identities[identity], key)
+		}
+	}
+	ids := slices.Sorted(maps.Keys(identities))
+	for len(ids) > 0 {
+		n := min(500, len(ids))
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		ids = ids[n:]
+		err := s.eachRow(ctx, `SELECT id, name FROM identities WHERE id IN (?`+strings.Repeat(", ?", n-1)+`)`, args, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var id int64
+				var name string
+				if err := rows.Scan(&id, &name); err != nil {
+					return err
+				}
+				for _, key := range identities[id] {
+					chained := w.out.chainedNames[key]
+					chained.identity = name
+					w.out.chainedNames[key] = chained
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // findCandidates takes each certificate of only (nil: all) that could
@@ -515,31 +618,30 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 		for rows.Next() {
 			var c chainCandidate
 			var issuer, subject, sans string
-			var selfIssued bool
 			var result int64
 			var der sql.RawBytes // copied only for a chain to verify
-			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &selfIssued, &c.identity, &result, &der); err != nil {
+			if err := rows.Scan(&c.fp, &issuer, &subject, &sans, &c.selfIssued, &c.identity, &result, &der); err != nil {
 				return err
 			}
-			_, isAnchor := w.partial[c.fp]
-			if selfIssued && !isAnchor {
-				continue // no issuer to chain to, and not listed as its own anchor
+			if subject != "" {
+				c.nameDN = nameKeyOf("dn:" + subject)
 			}
-			if !selfIssued {
-				if subject != "" {
-					c.nameDN = nameKeyOf("dn:" + subject)
-				}
-				if uri := firstURI(sans); uri != "" {
-					c.nameURI = nameKeyOf("uri:" + uri)
-				}
+			if uri := firstURI(sans); uri != "" {
+				c.nameURI = nameKeyOf("uri:" + uri)
+			}
+			_, isAnchor := w.partial[c.fp]
+			if c.selfIssued && !isAnchor {
+				w.carries(c) // no issuer to chain to, and not listed as its own anchor
+				continue
 			}
 			c.key = w.keys.of(issuer)
 			if r, ok := cached[result]; ok && r.key == c.key {
-				w.remember(c, r.chain)
+				w.remember(c, r.chain, -1)
 				continue
 			}
-			if !selfIssued && len(w.keys.bySubject[issuer]) == 0 {
-				w.out.set(c.fp, model.Chain{Problem: "its issuer is not among the imported certificates"})
+			if !c.selfIssued && len(w.keys.bySubject[issuer]) == 0 {
+				w.out.set(c.fp, model.Chain{Problem: "its issuer is not among the imported certificates"}, -1)
+				w.carries(c)
 				continue
 			}
 			c.der = bytes.Clone(der)
@@ -556,10 +658,9 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 	// the row anyway, while fetching the DER of each chain to verify by
 	// its fingerprint was a million lookups at random places at a
 	// million certificates (10 s).
-	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, i.name,
+	const candidates = `SELECT c.fingerprint_sha256, c.issuer_normalized, c.subject_normalized, c.sans, c.self_issued, c.identity_id,
 		coalesce(ca.result, 0), c.der
-		FROM certificates c JOIN identities i ON i.id = c.identity_id
-		LEFT JOIN chain_anchors ca ON ca.fingerprint_sha256 = c.fingerprint_sha256`
+		FROM certificates c LEFT JOIN chain_anchors ca ON ca.fingerprint_sha256 = c.fingerprint_sha256`
 	if only == nil {
 		return s.eachRow(ctx, candidates, nil, consider)
 	}
@@ -572,7 +673,7 @@ func (w *chainWork) findCandidates(ctx context.Context, s *Store, only map[strin
 // certificates they could go through, for the next review. Each distinct
 // result is stored once (chain_results) and each certificate names its
 // own: the certificates of one CA share one.
-func (s *Store) cacheChains(ctx context.Context, verified []verifiedChain, results [][2]string) error {
+func (s *Store) cacheChains(ctx context.Context, chains []certChain, results [][2]string) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -608,12 +709,14 @@ func (s *Store) cacheChains(ctx context.Context, verified []verifiedChain, resul
 	}
 	cache := newRowBatch(tx, `INSERT INTO chain_anchors(fingerprint_sha256, result)`, 2)
 	cache.tail = ` ON CONFLICT (fingerprint_sha256) DO UPDATE SET result = excluded.result`
-	// In fingerprint order, the cache's rows are written page after page
-	// (an import's first relink writes one per certificate), not each at
-	// a random place of a table larger than the page cache.
-	slices.SortFunc(verified, func(a, b verifiedChain) int { return bytes.Compare(a.cert[:], b.cert[:]) })
-	for _, v := range verified {
-		if err := cache.add(ctx, hex.EncodeToString(v.cert[:]), ids[v.result]); err != nil {
+	// In fingerprint order (seal), the cache's rows are written page
+	// after page (an import's first relink writes one per certificate),
+	// not each at a random place of a table larger than the page cache.
+	for _, c := range chains {
+		if c.result < 0 {
+			continue
+		}
+		if err := cache.add(ctx, hex.EncodeToString(c.cert[:]), ids[c.result]); err != nil {
 			return err
 		}
 	}
@@ -635,8 +738,10 @@ func chainSHA256(doc string) string {
 
 // chainCandidate is a certificate whose chain is to be verified.
 type chainCandidate struct {
-	fp, identity, key string
-	der               []byte
+	fp, key    string
+	identity   int64 // its identity's id
+	selfIssued bool
+	der        []byte
 	// nameDN and nameURI key its subject DN and first URI SAN
 	// (chainedNames); zero when it has none.
 	nameDN, nameURI nameKey
