@@ -145,11 +145,27 @@ func (s *Store) trustEntriesByID(ctx context.Context, ids []string, fn func(Stor
 }
 
 func scanEntries(rows *sql.Rows, fn func(StoredEntry)) error {
+	// What the entries of a file repeat (its path, the kind, the server
+	// scope) is one string they share, not a copy each: a relink holds
+	// every entry, and at a million certificates that was 117,872
+	// entries, 111,000 of them pins.
+	shared := map[string]string{}
+	share := func(b sql.RawBytes) string {
+		if s, ok := shared[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		shared[s] = s
+		return s
+	}
+	var kind, hashAlgorithm, sanType, match, scope, source, sourceKind sql.RawBytes
 	for rows.Next() {
 		var e StoredEntry
-		if err := rows.Scan(&e.ID, &e.Kind, &e.Value, &e.HashAlgorithm, &e.SANType, &e.Match, &e.Label, &e.Location, &e.Scope, &e.AllOf, &e.Source, &e.SourceKind); err != nil {
+		if err := rows.Scan(&e.ID, &kind, &e.Value, &hashAlgorithm, &sanType, &match, &e.Label, &e.Location, &scope, &e.AllOf, &source, &sourceKind); err != nil {
 			return err
 		}
+		e.Kind, e.HashAlgorithm, e.SANType, e.Match = model.EntryKind(share(kind)), share(hashAlgorithm), share(sanType), share(match)
+		e.Scope, e.Source, e.SourceKind = share(scope), share(source), share(sourceKind)
 		fn(e)
 	}
 	return rows.Err()
@@ -351,11 +367,19 @@ type chainWork struct {
 	// anchorLists numbers them.
 	anchorSets  [][]string
 	anchorLists map[string]int32
-	// names holds, while chains are found, each name (nameKey) a
-	// certificate carries: with its identity and the anchors its chain
-	// ends at, or, without a verified CA-signed chain, as a carrier only
-	// (anchors -1). sealNames keeps the chained names a carrier shares.
-	names []nameEntry
+	// While chains are found, names holds the names (nameKey) of each
+	// certificate with a verified CA-signed chain, with its identity and
+	// the anchors its chain ends at, and carried those of the others.
+	// sealNames keeps the chained names that are carried too.
+	names   []nameEntry
+	carried []nameKey
+	// lastNamed is the last certificate whose names were listed: the
+	// next one, a renewal of the same identity, usually repeats them.
+	lastNamed struct {
+		dn, uri  nameKey
+		identity int64
+		anchors  int32
+	}
 	// todo holds the candidates whose chains are still to be verified,
 	// verifyChunk at most.
 	todo     []chainCandidate
@@ -476,7 +500,7 @@ func (w *chainWork) loadCAs(ctx context.Context, s *Store) error {
 	return nil
 }
 
-// nameEntry is a name a certificate carries (chainWork.names).
+// nameEntry is a chained name (chainWork.names).
 type nameEntry struct {
 	key      nameKey
 	identity int64
@@ -488,7 +512,7 @@ type nameEntry struct {
 func (w *chainWork) carries(c chainCandidate) {
 	for _, key := range []nameKey{c.nameDN, c.nameURI} {
 		if key != (nameKey{}) {
-			w.names = append(w.names, nameEntry{key: key, anchors: -1})
+			w.carried = append(w.carried, key)
 		}
 	}
 }
@@ -509,6 +533,11 @@ func (w *chainWork) remember(c chainCandidate, chain model.Chain, result int32) 
 		return
 	}
 	anchors := w.anchorsOf(chain)
+	last := &w.lastNamed
+	if c.nameDN == last.dn && c.nameURI == last.uri && c.identity == last.identity && anchors == last.anchors {
+		return // the same names again: sealNames would find nothing new
+	}
+	last.dn, last.uri, last.identity, last.anchors = c.nameDN, c.nameURI, c.identity, anchors
 	for _, key := range []nameKey{c.nameDN, c.nameURI} {
 		if key != (nameKey{}) {
 			w.names = append(w.names, nameEntry{key, c.identity, anchors})
@@ -524,10 +553,12 @@ func (w *chainWork) remember(c chainCandidate, chain model.Chain, result int32) 
 // chained name was kept, a map of 64 MB plus the identities' names, and
 // nearly every one was carried only by its own identity's certificates.
 func (w *chainWork) sealNames(ctx context.Context, s *Store) error {
-	names := w.names
-	w.names = nil
+	names, carried := w.names, w.carried
+	w.names, w.carried = nil, nil
+	compareKeys := func(a, b nameKey) int { return bytes.Compare(a[:], b[:]) }
+	slices.SortFunc(carried, compareKeys)
 	// Stable: within a name, in the order remembered.
-	slices.SortStableFunc(names, func(a, b nameEntry) int { return bytes.Compare(a.key[:], b.key[:]) })
+	slices.SortStableFunc(names, func(a, b nameEntry) int { return compareKeys(a.key, b.key) })
 	identities := map[int64][]nameKey{}
 	for len(names) > 0 {
 		n := 1
@@ -536,25 +567,20 @@ func (w *chainWork) sealNames(ctx context.Context, s *Store) error {
 		}
 		group, key := names[:n], names[0].key
 		names = names[n:]
+		if _, ok := slices.BinarySearchFunc(carried, key, compareKeys); !ok {
+			continue
+		}
 		var chained chainedName
-		var identity int64
-		carried := false
 		for _, e := range group {
-			if e.anchors < 0 {
-				carried = true
-				continue
-			}
-			identity = e.identity
 			for _, a := range w.anchorSets[e.anchors] {
 				if !slices.Contains(chained.anchors, a) {
 					chained.anchors = append(chained.anchors, a)
 				}
 			}
 		}
-		if carried && chained.anchors != nil {
-			w.out.chainedNames[key] = chained
-			identities[identity] = append(identities[identity], key)
-		}
+		w.out.chainedNames[key] = chained
+		identity := group[len(group)-1].identity
+		identities[identity] = append(identities[identity], key)
 	}
 	ids := slices.Sorted(maps.Keys(identities))
 	for len(ids) > 0 {
