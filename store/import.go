@@ -274,7 +274,13 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, fmt.Errorf("commit: %w", err)
 	}
 	if dropped {
-		if err := loadIndexes.create(ctx, conn, true); err != nil {
+		restore, err := sortOnDisk(ctx, conn)
+		if err != nil {
+			return sum, err
+		}
+		err = loadIndexes.create(ctx, conn, true)
+		restore()
+		if err != nil {
 			return sum, fmt.Errorf("indexes: %w", err)
 		}
 		dropped = false

@@ -116,6 +116,14 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	if err := s.dialect.tuneWriter(ctx, conn); err != nil {
 		return done, err
 	}
+	if plan.touched == nil && !s.Postgres() {
+		// A full relink builds bulkIndexes in its transaction.
+		restore, err := sortOnDisk(ctx, conn)
+		if err != nil {
+			return done, err
+		}
+		defer restore()
+	}
 	tx, err := s.beginTxOn(ctx, conn)
 	if err != nil {
 		return done, err

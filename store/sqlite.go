@@ -54,6 +54,19 @@ func (*sqliteDialect) beginOn(ctx context.Context, conn *sql.Conn) error {
 	return err
 }
 
+// sortOnDisk makes SQLite sort on conn in temporary files until restore
+// is called (it must be, before conn goes back to the pool). Connections
+// keep temporary data in memory (dsn), which for CREATE INDEX means
+// every key at once: building linked_fingerprint over a million
+// certificates took 240 MB more than in files. It must be set outside a
+// transaction: within one it is only partly in effect.
+func sortOnDisk(ctx context.Context, conn *sql.Conn) (restore func(), err error) {
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return nil, err
+	}
+	return func() { conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY") }, nil
+}
+
 // tuneWriter gives the connection 16 MiB of page cache instead of 4:
 // inserts at random places of several indexes otherwise read the same
 // pages again and again.
