@@ -443,9 +443,8 @@ func TestReadsDoNotWrite(t *testing.T) {
 	}
 }
 
-// demoStore imports the demo estate, written below a temporary folder
-// it returns, into a new database.
-func demoStore(t *testing.T) (*Store, string) {
+// demoEstate writes the demo estate below a temporary folder it returns.
+func demoEstate(t *testing.T) string {
 	t.Helper()
 	estate, err := demo.Generate(time.Now())
 	if err != nil {
@@ -455,6 +454,14 @@ func demoStore(t *testing.T) (*Store, string) {
 	if err := storetest.WriteEstate(estate, dir); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// demoStore imports the demo estate, written below a temporary folder
+// it returns, into a new database.
+func demoStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	dir := demoEstate(t)
 	s, err := Open(context.Background(), storetest.Location(t, filepath.Join(t.TempDir(), "demo.db")))
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"certgov/importers"
 	"certgov/model"
@@ -26,14 +25,7 @@ func loadIndexSQL(t *testing.T, s *Store) []string {
 func TestFirstImportBuildsItsLoadIndexesAtItsEnd(t *testing.T) {
 	storetest.SQLiteOnly(t, "PostgreSQL imports with its indexes in place")
 	ctx := context.Background()
-	estate, err := demo.Generate(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := storetest.WriteEstate(estate, dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := demoEstate(t)
 	defer func(n int) { batchCertificates = n }(batchCertificates)
 	batchCertificates = 1 // a commit after each file
 	open := func() *Store {
