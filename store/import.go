@@ -111,6 +111,17 @@ var loadIndexes = indexes{
 	{"identities_name", `CREATE INDEX identities_name ON identities(name COLLATE NOCASE)`},
 }
 
+// buildLoadIndexes builds the loadIndexes that do not exist, sorting in
+// files (sortOnDisk).
+func buildLoadIndexes(ctx context.Context, conn *sql.Conn) error {
+	restore, err := sortOnDisk(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	return loadIndexes.create(ctx, conn, true)
+}
+
 // batchCertificates bounds a transaction: large enough to amortise the
 // commit, small enough that a killed import loses little.
 var batchCertificates = 1000 // a variable for the tests
@@ -153,15 +164,15 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	}
 	defer w.closeStatements()
 	// A first import drops loadIndexes with its first batch and builds
-	// them after its last; any other first builds those a killed first
-	// import left missing.
+	// them after its last; any other import first builds those a killed
+	// first import left missing.
 	bulk, dropped := false, false
 	if !dryRun && !imp.s.Postgres() {
 		if err := conn.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM certificates)`).Scan(&bulk); err != nil {
 			return sum, err
 		}
 		if !bulk {
-			if err := loadIndexes.create(ctx, conn, true); err != nil {
+			if err := buildLoadIndexes(ctx, conn); err != nil {
 				return sum, fmt.Errorf("indexes: %w", err)
 			}
 		}
@@ -172,7 +183,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		// lookup by name or key should not scan every row until the
 		// next import. Runs after the rollback below.
 		if dropped {
-			loadIndexes.create(context.WithoutCancel(ctx), conn, true)
+			buildLoadIndexes(context.WithoutCancel(ctx), conn)
 		}
 	}()
 
@@ -274,13 +285,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, fmt.Errorf("commit: %w", err)
 	}
 	if dropped {
-		restore, err := sortOnDisk(ctx, conn)
-		if err != nil {
-			return sum, err
-		}
-		err = loadIndexes.create(ctx, conn, true)
-		restore()
-		if err != nil {
+		if err := buildLoadIndexes(ctx, conn); err != nil {
 			return sum, fmt.Errorf("indexes: %w", err)
 		}
 		dropped = false
