@@ -303,7 +303,7 @@ func (s *Store) chainsOf(ctx context.Context, entries []StoredEntry, only map[st
 
 // seal sorts the chains by certificate, for Of and the cache.
 func (ch *Chains) seal() {
-	slices.SortFunc(ch.byCertificate, func(a, b certChain) int { return bytes.Compare(a.cert[:], b.cert[:]) })
+	slices.SortFunc(ch.byCertificate, func(a, b certChain) int { return compareCert(a, b.cert) })
 }
 
 // verifyChunk is how many chains are verified at a time: an import's
@@ -582,15 +582,8 @@ func (w *chainWork) sealNames(ctx context.Context, s *Store) error {
 		identity := group[len(group)-1].identity
 		identities[identity] = append(identities[identity], key)
 	}
-	ids := slices.Sorted(maps.Keys(identities))
-	for len(ids) > 0 {
-		n := min(500, len(ids))
-		args := make([]any, n)
-		for i, id := range ids[:n] {
-			args[i] = id
-		}
-		ids = ids[n:]
-		err := s.eachRow(ctx, `SELECT id, name FROM identities WHERE id IN (?`+strings.Repeat(", ?", n-1)+`)`, args, func(rows *sql.Rows) error {
+	return inChunks(slices.Sorted(maps.Keys(identities)), func(in string, args []any) error {
+		return s.eachRow(ctx, `SELECT id, name FROM identities WHERE id IN `+in, args, func(rows *sql.Rows) error {
 			for rows.Next() {
 				var id int64
 				var name string
@@ -605,11 +598,7 @@ func (w *chainWork) sealNames(ctx context.Context, s *Store) error {
 			}
 			return rows.Err()
 		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 // findCandidates takes each certificate of only (nil: all) that could
@@ -847,7 +836,7 @@ func eachRowOf(ctx context.Context, q queryer, query string, args []any, fn func
 // inChunks calls fn with "(?, ?, …)" and the values for each chunk of
 // values, so that a query about many certificates stays within the
 // database's limit on parameters.
-func inChunks(values []string, fn func(in string, args []any) error) error {
+func inChunks[T any](values []T, fn func(in string, args []any) error) error {
 	const chunk = 500
 	for len(values) > 0 {
 		n := min(chunk, len(values))
