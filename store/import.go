@@ -195,9 +195,9 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		if !inTx {
 			return nil
 		}
-		inTx = false
 		certsInTx = 0
 		if dryRun {
+			inTx = false
 			_, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return err
 		}
@@ -207,8 +207,14 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		if err := imp.s.appendEvent(ctx, conn, imp.event(&Event{At: time.Now(), Action: "import", After: string(after)})); err != nil {
 			return err
 		}
-		_, err := conn.ExecContext(ctx, "COMMIT")
-		return err
+		// Still in the transaction until COMMIT went through: a COMMIT
+		// stopped by Ctrl-C is rolled back below, not left open on a
+		// connection that goes back to the pool.
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			return err
+		}
+		inTx = false
+		return nil
 	}
 	defer func() {
 		if inTx {
