@@ -50,8 +50,9 @@ type dialect interface {
 	// import commits and begins again on one connection).
 	beginOn(ctx context.Context, conn *sql.Conn) error
 	// tuneWriter gives a connection about to write at random places of
-	// large indexes the settings that make it fast.
-	tuneWriter(ctx context.Context, conn *sql.Conn) error
+	// large indexes the settings that make it fast; restore takes them
+	// back before the connection returns to the pool.
+	tuneWriter(ctx context.Context, conn *sql.Conn) (restore func(), err error)
 	// changeTime is the time a change in tx is made at when the database
 	// sets it (ok); otherwise the caller's clock is used.
 	changeTime(ctx context.Context, tx execQuerier) (at time.Time, ok bool, err error)

@@ -141,12 +141,7 @@ func schemaOf(t *testing.T, db *sql.DB, columns, indexes string) map[string]bool
 func TestOpenDoesNotWaitForWriters(t *testing.T) {
 	storetest.SQLiteOnly(t, "SQLite's file write lock")
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "busy.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := newSQLiteStore(t)
 	holdWriteLock(t, s)
 	// The busy timeout is ten seconds: an Open that waited for the lock
 	// would outlast this.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"certgov/model"
@@ -149,9 +150,14 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		return sum, err
 	}
 	defer conn.Close()
-	if err := imp.s.dialect.tuneWriter(ctx, conn); err != nil {
+	restoreWriter, err := imp.s.dialect.tuneWriter(ctx, conn)
+	if err != nil {
 		return sum, err
 	}
+	// Run before the connection closes: by the deferred call after a
+	// rollback, or before the relink below.
+	restoreWriter = sync.OnceFunc(restoreWriter)
+	defer restoreWriter()
 
 	w := &writer{conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
 	if !dryRun {
@@ -307,6 +313,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		// Link once here, so that reads need not (linked.go); the
 		// writer's connection, and its page cache, go first.
 		w.closeStatements()
+		restoreWriter()
 		conn.Close()
 		if err := imp.s.Reindex(ctx, false); err != nil {
 			return sum, fmt.Errorf("linking: %w", err)

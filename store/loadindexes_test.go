@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -29,11 +28,7 @@ func TestFirstImportBuildsItsLoadIndexesAtItsEnd(t *testing.T) {
 	defer func(n int) { batchCertificates = n }(batchCertificates)
 	batchCertificates = 1 // a commit after each file
 	open := func() *Store {
-		s, err := Open(ctx, filepath.Join(t.TempDir(), "certgov.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
+		s, _ := newSQLiteStore(t)
 		return s
 	}
 	// run imports the estate; during reports the load indexes the

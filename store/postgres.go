@@ -313,7 +313,9 @@ func (d *postgresDialect) beginOn(ctx context.Context, conn *sql.Conn) error {
 }
 
 // tuneWriter has nothing to tune: the server's buffers are shared.
-func (*postgresDialect) tuneWriter(context.Context, *sql.Conn) error { return nil }
+func (*postgresDialect) tuneWriter(context.Context, *sql.Conn) (func(), error) {
+	return func() {}, nil
+}
 
 // lockWrites takes write_lock (see writeLockTimeout).
 func (*postgresDialect) lockWrites(ctx context.Context, q execQuerier) error {

@@ -113,9 +113,11 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	defer conn.Close()
-	if err := s.dialect.tuneWriter(ctx, conn); err != nil {
+	restoreWriter, err := s.dialect.tuneWriter(ctx, conn)
+	if err != nil {
 		return done, err
 	}
+	defer restoreWriter()
 	if plan.touched == nil && !s.Postgres() {
 		// A full relink builds bulkIndexes in its transaction.
 		restore, err := sortOnDisk(ctx, conn)

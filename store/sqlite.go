@@ -67,12 +67,35 @@ func sortOnDisk(ctx context.Context, conn *sql.Conn) (restore func(), err error)
 	return func() { conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY") }, nil
 }
 
+// readerCacheSize is every connection's page cache but a writer's
+// (tuneWriter): 4 MiB, in SQLite's terms (negative: KiB).
+const readerCacheSize = -4096
+
 // tuneWriter gives the connection 16 MiB of page cache instead of 4:
 // inserts at random places of several indexes otherwise read the same
-// pages again and again.
-func (*sqliteDialect) tuneWriter(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, "PRAGMA cache_size = -16384")
-	return err
+// pages again and again. It also lets the WAL grow to 512 MiB before the
+// connection checkpoints it, instead of about 8 MiB: a batch of random
+// inserts dirties more than 1,000 pages, so every commit was followed by
+// a checkpoint that copied each page back into the database and synced
+// both files, although the next commits would dirty most of the same
+// pages again (a first import of a million certificates loaded in 185 s
+// instead of 293). Commits stay atomic and the database consistent; a
+// power cut may lose more of the last commits, as synchronous=NORMAL
+// already allows. restore checkpoints, truncating the WAL so that its
+// 512 MiB go back to the disk, and puts the defaults back before the
+// connection returns to the pool.
+func (*sqliteDialect) tuneWriter(ctx context.Context, conn *sql.Conn) (restore func(), err error) {
+	for _, pragma := range []string{"PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 65536"} {
+		if _, err := conn.ExecContext(ctx, pragma); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", readerCacheSize))
+		conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000")
+	}, nil
 }
 
 func (*sqliteDialect) changeTime(context.Context, execQuerier) (time.Time, bool, error) {
@@ -224,7 +247,7 @@ func dsn(path string, q url.Values) string {
 	// the import's writer takes 16 MiB (Import.Run), as it inserts at
 	// random places of several indexes.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Add("_pragma", "cache_size(-4096)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", readerCacheSize))
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }

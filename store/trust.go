@@ -694,9 +694,11 @@ func (s *Store) cacheChains(ctx context.Context, chains []certChain, results [][
 		return err
 	}
 	defer conn.Close()
-	if err := s.dialect.tuneWriter(ctx, conn); err != nil {
+	restore, err := s.dialect.tuneWriter(ctx, conn)
+	if err != nil {
 		return err
 	}
+	defer restore()
 	tx, err := s.beginTxOn(ctx, conn)
 	if err != nil {
 		return err
