@@ -16,13 +16,31 @@ type identityRef struct{ name, key string }
 // one (model.CurrentPeriods). Certificates come identity by identity, in
 // the linked state's order.
 type periodWriter struct {
+	tx     *sql.Tx
 	insert *rowBatch
+	staged bool
 	at     identityRef
 	group  []model.Certificate
 }
 
+// periodColumns are current_periods' columns, its key first.
+const periodColumns = `not_after, identity_name, key_hash, period_from, period_until`
+
 func newPeriodWriter(tx *sql.Tx) *periodWriter {
-	return &periodWriter{insert: newRowBatch(tx, `INSERT INTO current_periods(not_after, identity_name, key_hash, period_from, period_until)`, 5)}
+	return &periodWriter{tx: tx, insert: newRowBatch(tx, `INSERT INTO current_periods(`+periodColumns+`)`, 5)}
+}
+
+// newStagedPeriodWriter writes the periods of every identity into an
+// empty current_periods, in its key's order: they come in identity order,
+// and inserting each at a random place of a table larger than the page
+// cache took 20 s at a million certificates. They are staged in a
+// temporary table and sorted by SQLite, in files where the caller asked
+// for that (sortOnDisk), once at flush. SQLite only.
+func newStagedPeriodWriter(ctx context.Context, tx *sql.Tx) (*periodWriter, error) {
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE periods_staged(`+periodColumns+`)`); err != nil {
+		return nil, err
+	}
+	return &periodWriter{tx: tx, staged: true, insert: newRowBatch(tx, `INSERT INTO temp.periods_staged(`+periodColumns+`)`, 5)}, nil
 }
 
 func (w *periodWriter) add(ctx context.Context, ref identityRef, c *model.Certificate) error {
@@ -53,14 +71,23 @@ func (w *periodWriter) writeGroup(ctx context.Context) error {
 	return nil
 }
 
-// flush writes what is queued.
+// flush writes what is queued (and, staged, what was staged).
 func (w *periodWriter) flush(ctx context.Context) error {
 	if len(w.group) > 0 {
 		if err := w.writeGroup(ctx); err != nil {
 			return err
 		}
 	}
-	return w.insert.flush(ctx)
+	if err := w.insert.flush(ctx); err != nil || !w.staged {
+		return err
+	}
+	if _, err := w.tx.ExecContext(ctx, `INSERT INTO current_periods(`+periodColumns+`)
+		SELECT `+periodColumns+` FROM temp.periods_staged
+		ORDER BY not_after, identity_name COLLATE NOCASE, key_hash, period_from`); err != nil {
+		return err
+	}
+	_, err := w.tx.ExecContext(ctx, `DROP TABLE temp.periods_staged`)
+	return err
 }
 
 // rewritePeriods replaces the periods of the given identities, from their

@@ -218,11 +218,19 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 	// A full relink streams every identity in order, so their periods are
 	// written as they pass; a partial one rewrites its identities' after.
 	var periods *periodWriter
+	var err error
 	if touched == nil {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods`); err != nil {
 			return 0, err
 		}
-		periods = newPeriodWriter(tx)
+		if bulk {
+			periods, err = newStagedPeriodWriter(ctx, tx)
+		} else {
+			periods = newPeriodWriter(tx)
+		}
+		if err != nil {
+			return 0, err
+		}
 	}
 	sourceIDs := map[string]int64{}
 	for id, path := range rv.sourcePaths {
@@ -248,7 +256,6 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 		return rows.add(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
 			encodeFacts(&r.Certificate), encodeState(st, p.anchors))
 	}
-	var err error
 	if touched == nil {
 		err = s.EachRecord(ctx, store)
 	} else {
