@@ -408,6 +408,13 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{sql: periodsAndChainResults + currentPeriodsByHash, after: moveChainResults},
 		postgres: migrationStep{sql: postgresPeriodsByHash, after: moveChainResults},
 	},
+	// 14: PostgreSQL finds the certificates a SHA-1 pin names by index
+	// (postgresPinMatchesNothing): without one, the planner may scan
+	// every certificate for each pin.
+	{
+		sqlite:   migrationStep{unchanged: "SQLite's IN (subquery) indexes the fingerprints for the query that reads them"},
+		postgres: migrationStep{sql: `CREATE INDEX certificates_sha1 ON certificates(fingerprint_sha1);`},
+	},
 }
 
 // periodsAndChainResults are migration 13's new tables (postgresPeriodsByHash
