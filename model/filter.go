@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is a certificate with what governance knows about it: the row
@@ -29,8 +30,6 @@ type Record struct {
 	// Revoked: a CRL revokes it (RevokedBy names the CRL's file).
 	Revoked   bool
 	RevokedBy string
-	// SearchText, when set, is SearchText(r) computed ahead.
-	SearchText string
 	// Exception is the latest decision on this certificate, if any.
 	Exception *Exception
 	// ActsAsCA: it issued another imported certificate, or declares
@@ -375,7 +374,7 @@ func parseTerm(tok token) (term, error) {
 	case "subject":
 		t.match = func(r *Record, _ time.Time) bool { return containsFold(r.Subject, needle) }
 	case "san":
-		t.match = func(r *Record, _ time.Time) bool { return anyContainsFold(r.SANs.All(), needle) }
+		t.match = func(r *Record, _ time.Time) bool { return sansContainFold(&r.SANs, needle) }
 	case "fp":
 		needle = strings.ReplaceAll(strings.TrimPrefix(needle, "sha256:"), ":", "")
 		t.match = func(r *Record, _ time.Time) bool { return strings.HasPrefix(r.FingerprintSHA256, needle) }
@@ -489,24 +488,54 @@ func (t term) freeText(text string) term {
 func freeText(text string) func(r *Record, _ time.Time) bool {
 	needle := strings.ToLower(text)
 	return func(r *Record, _ time.Time) bool {
-		if r.SearchText != "" {
-			return strings.Contains(r.SearchText, needle)
-		}
-		return strings.Contains(SearchText(r), needle)
+		return containsFold(r.CommonName, needle) || containsFold(r.Subject, needle) ||
+			containsFold(r.IdentityName, needle) || sansContainFold(&r.SANs, needle)
 	}
 }
 
-// SearchText is what free text searches in, lower-cased: common name,
-// subject, identity and SANs. A dashboard that filters as you type
-// computes it once per record (Record.SearchText) instead of per keystroke.
-func SearchText(r *Record) string {
-	parts := append([]string{r.CommonName, r.Subject, r.IdentityName}, r.SANs.All()...)
-	return strings.ToLower(strings.Join(parts, "\x00"))
+// containsFold reports whether s contains the lower-case needle, ignoring
+// case. It allocates nothing for ASCII text (what the printable strings a
+// dashboard holds are): a filter keystroke over a million rows makes no
+// garbage.
+func containsFold(s, needle string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), needle)
+		}
+	}
+	if len(needle) == 0 {
+		return true
+	}
+	first, firstUpper := needle[0], needle[0]
+	if 'a' <= first && first <= 'z' {
+		firstUpper -= 'a' - 'A'
+	}
+	for i := 0; i+len(needle) <= len(s); i++ {
+		if c := s[i]; (c == first || c == firstUpper) && hasLowerPrefixASCII(s[i+1:], needle[1:]) {
+			return true
+		}
+	}
+	return false
 }
 
-// containsFold reports whether s contains the lower-case needle, ignoring case.
-func containsFold(s, needle string) bool {
-	return strings.Contains(strings.ToLower(s), needle)
+// hasLowerPrefixASCII reports whether the ASCII s begins with the
+// lower-case prefix, ignoring case.
+func hasLowerPrefixASCII(s, prefix string) bool {
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// sansContainFold reports whether a SAN of any kind contains the needle.
+func sansContainFold(s *SANs, needle string) bool {
+	return anyContainsFold(s.DNS, needle) || anyContainsFold(s.URI, needle) || anyContainsFold(s.IP, needle) || anyContainsFold(s.Email, needle)
 }
 
 func anyContainsFold(values []string, needle string) bool {

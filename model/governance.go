@@ -51,14 +51,21 @@ var ExceptionStatuses = []ExceptionState{ExceptionApproved, ExceptionEnded, Exce
 
 // ExceptionStatus is where r's exception stands at now.
 func ExceptionStatus(r *Record, now time.Time) ExceptionState {
-	switch e := r.Exception; {
+	return ExceptionStatusOf(r.Exception, r.SelfSigned && r.TrustedExplicitly(), now)
+}
+
+// ExceptionStatusOf is ExceptionStatus from its parts: the latest
+// decision, if any, and whether the certificate is self-signed and named
+// by a trust entry (what makes it wait for one).
+func ExceptionStatusOf(e *Exception, selfSignedAndNamed bool, now time.Time) ExceptionState {
+	switch {
 	case e.ActiveAt(now):
 		return ExceptionApproved
 	case e.ExpiredAt(now):
 		return ExceptionEnded
 	case e != nil:
 		return e.State
-	case r.SelfSigned && r.TrustedExplicitly():
+	case selfSignedAndNamed:
 		return ExceptionPending
 	}
 	return ExceptionNone

@@ -173,7 +173,6 @@ func PrintableRecord(r Record) Record {
 		e.Reason, e.DecidedBy = Printable(e.Reason), Printable(e.DecidedBy)
 		r.Exception = &e
 	}
-	r.SearchText = ""
 	return r
 }
 

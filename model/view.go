@@ -150,8 +150,11 @@ func (r *Record) SigningShort() string {
 // TrustShort names how it is trusted, for a table column: explicit (a
 // pin, a registration, its own CA-file listing), CA, mixed, or, when
 // nothing admits it, self-signed or untrusted.
-func (r *Record) TrustShort() string {
-	switch r.TrustModel {
+func (r *Record) TrustShort() string { return TrustShort(r.TrustModel, r.SelfSigned) }
+
+// TrustShort is Record.TrustShort from its parts.
+func TrustShort(trustModel string, selfSigned bool) string {
+	switch trustModel {
 	case TrustModelSelfSigned:
 		return "explicit"
 	case TrustModelCA:
@@ -159,12 +162,12 @@ func (r *Record) TrustShort() string {
 	case TrustModelMixed:
 		return "mixed"
 	case TrustModelUntrusted, "":
-		if r.SelfSigned {
+		if selfSigned {
 			return "self-signed"
 		}
 		return "untrusted"
 	}
-	return r.TrustModel
+	return trustModel
 }
 
 // Relative renders the time from now to t as "in 5d", "3d ago", "in 4h".

@@ -587,3 +587,45 @@ func (rv *Review) AllFindings(ctx context.Context, policy model.Policy, now time
 	})
 	return all, err
 }
+
+// ReviewedCertificate is one certificate reviewed on its own: what `certgov
+// show` prints and the dashboard's detail screen shows.
+type ReviewedCertificate struct {
+	Identity *Identity
+	Index    int // the certificate's index in Identity.Certificates
+	Record   model.Record
+	Findings []model.Finding // most urgent first
+	// Occurrences are the files that hold it (Record.Sources, in full).
+	Occurrences []Occurrence
+	Review      *Review
+}
+
+// ReviewCertificate resolves ref (Resolve: a fingerprint or an identity
+// name; a name means its current certificate), links that certificate and
+// computes its findings.
+func (s *Store) ReviewCertificate(ctx context.Context, ref string, policy model.Policy, now time.Time) (*ReviewedCertificate, error) {
+	ident, index, err := s.Resolve(ctx, ref, now)
+	if err != nil {
+		return nil, err
+	}
+	if index < 0 {
+		index = ident.Current
+	}
+	out := &ReviewedCertificate{Identity: ident, Index: index}
+	out.Record = model.Record{Certificate: ident.Certificates[index], Current: index == ident.Current}
+	if out.Occurrences, err = s.Occurrences(ctx, out.Record.FingerprintSHA256); err != nil {
+		return nil, err
+	}
+	for _, o := range out.Occurrences {
+		out.Record.Sources = append(out.Record.Sources, o.Path)
+	}
+	if out.Review, err = s.NewReview(ctx); err != nil {
+		return nil, err
+	}
+	if err := out.Review.Link(ctx, &out.Record); err != nil {
+		return nil, err
+	}
+	out.Findings = out.Review.Findings(&out.Record, policy, now)
+	model.SortFindings(out.Findings)
+	return out, nil
+}

@@ -245,7 +245,7 @@ func (m Model) finishAction(p *prompt) tea.Cmd {
 func (p *prompt) view(st Styles) string {
 	who := "the open campaign"
 	if len(p.targets) > 0 {
-		who = p.targets[0].IdentityName
+		who = p.targets[0].IdentityName()
 	}
 	if len(p.targets) > 1 {
 		who = fmt.Sprintf("%d identities", len(p.targets))
@@ -268,7 +268,7 @@ func (p *prompt) view(st Styles) string {
 func (m *Model) takeDecided(p *prompt) {
 	if p.kind == actionRevokeItem || p.kind == actionNeedsChange || p.kind == actionCertifyItem {
 		for _, t := range p.targets {
-			m.campaign.decided(t.IdentityName)
+			m.campaign.decided(t.IdentityName())
 		}
 	}
 }
@@ -317,27 +317,27 @@ func (m Model) runAction(p *prompt) tea.Cmd {
 			var err error
 			switch kind {
 			case actionOwner:
-				_, err = s.SetOwner(ctx, t.FingerprintSHA256, values[0], ch)
+				_, err = s.SetOwner(ctx, t.FingerprintSHA256(), values[0], ch)
 			case actionExpiry:
 				var date time.Time
 				if date, err = model.ParseDay(values[0]); err == nil {
 					var warning string
-					if _, warning, err = s.SetExpiry(ctx, t.FingerprintSHA256, date, ch); warning != "" {
-						done.warnings = append(done.warnings, t.IdentityName+": "+warning)
+					if _, warning, err = s.SetExpiry(ctx, t.FingerprintSHA256(), date, ch); warning != "" {
+						done.warnings = append(done.warnings, t.IdentityName()+": "+warning)
 					}
 				}
 			case actionApprove:
 				ch.Reason = values[0]
 				var until time.Time
 				if until, err = model.ParseDay(values[1]); err == nil {
-					_, _, err = s.DecideException(ctx, t.FingerprintSHA256, model.ExceptionApproved, until, ch, policy)
+					_, _, err = s.DecideException(ctx, t.FingerprintSHA256(), model.ExceptionApproved, until, ch, policy)
 				}
 			case actionReject:
 				ch.Reason = values[0]
-				_, _, err = s.DecideException(ctx, t.FingerprintSHA256, model.ExceptionRejected, time.Time{}, ch, policy)
+				_, _, err = s.DecideException(ctx, t.FingerprintSHA256(), model.ExceptionRejected, time.Time{}, ch, policy)
 			}
 			if err != nil {
-				done.errors = append(done.errors, t.IdentityName+": "+err.Error())
+				done.errors = append(done.errors, t.IdentityName()+": "+err.Error())
 				continue
 			}
 			done.done++
@@ -351,9 +351,9 @@ func (ds *Dataset) knownOwners() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range ds.Rows {
-		if r.Owner != "" && !seen[r.Owner] {
-			seen[r.Owner] = true
-			out = append(out, r.Owner)
+		if r.owner != "" && !seen[r.owner] {
+			seen[r.owner] = true
+			out = append(out, r.owner)
 		}
 	}
 	return out
@@ -362,9 +362,5 @@ func (ds *Dataset) knownOwners() []string {
 // seriousCodes are the row's high and critical findings: certifying it
 // needs a comment (model.SeriousFindings, as the store enforces).
 func seriousCodes(r Row) []string {
-	codes := make([]string, 0, len(r.Findings))
-	for _, f := range r.Findings {
-		codes = append(codes, f.Code)
-	}
-	return model.SeriousFindings(codes)
+	return model.SeriousFindings(r.findings)
 }

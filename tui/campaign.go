@@ -37,7 +37,7 @@ type campaignScreen struct {
 func (s *campaignScreen) targets() []Row {
 	var out []Row
 	for _, r := range s.rows {
-		if s.selection[r.IdentityName] {
+		if s.selection[r.IdentityName()] {
 			out = append(out, *r)
 		}
 	}
@@ -54,8 +54,9 @@ func (s *campaignScreen) targets() []Row {
 func (s *campaignScreen) refilter(now time.Time) {
 	current := s.cursorName()
 	s.rows = s.rows[:0]
+	var rec model.Record
 	for _, r := range s.all {
-		if s.filter.filter.Match(&r.Record, now) {
+		if s.filter.filter.Match(r.fill(&rec), now) {
 			s.rows = append(s.rows, r)
 		}
 	}
@@ -67,7 +68,7 @@ func (s *campaignScreen) refilter(now time.Time) {
 // cursorName is the identity under the cursor, "" for none.
 func (s *campaignScreen) cursorName() string {
 	if r := s.selected(); r != nil {
-		return r.IdentityName
+		return r.IdentityName()
 	}
 	return ""
 }
@@ -80,7 +81,7 @@ func (s *campaignScreen) keepSelectionInView() { s.keepSelectionIn(s.shownNames(
 func (s *campaignScreen) shownNames() []string {
 	names := make([]string, len(s.rows))
 	for i, r := range s.rows {
-		names[i] = r.IdentityName
+		names[i] = r.IdentityName()
 	}
 	return names
 }
@@ -105,7 +106,7 @@ func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 	}
 	byKey := map[string]*Row{}
 	for i := range ds.Rows {
-		byKey[ds.Rows[i].IdentityName] = &ds.Rows[i]
+		byKey[ds.Rows[i].IdentityName()] = &ds.Rows[i]
 	}
 	names := ds.Undecided
 	if s.showDecided {
@@ -123,7 +124,7 @@ func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 		if s.all[i].worst != s.all[j].worst {
 			return s.all[i].worst < s.all[j].worst
 		}
-		return s.all[i].NotAfter.Before(s.all[j].NotAfter)
+		return s.all[i].NotAfter().Before(s.all[j].NotAfter())
 	})
 }
 
@@ -132,7 +133,7 @@ func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 func (s *campaignScreen) decided(identity string) {
 	remove := func(list []*Row) []*Row {
 		for i, r := range list {
-			if r.IdentityName == identity {
+			if r.IdentityName() == identity {
 				return append(list[:i:i], list[i+1:]...)
 			}
 		}
@@ -153,7 +154,7 @@ func (s *campaignScreen) decided(identity string) {
 // selectName puts the cursor on the named item, if it is in the queue.
 func (s *campaignScreen) selectName(name string) {
 	for i, r := range s.rows {
-		if r.IdentityName == name {
+		if r.IdentityName() == name {
 			s.cursor = i
 			return
 		}
@@ -181,7 +182,7 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 		return nil, false
 	case key.Matches(msg, k.Select):
 		if r := s.selected(); r != nil {
-			s.toggle(r.IdentityName, len(s.rows))
+			s.toggle(r.IdentityName(), len(s.rows))
 		}
 		return nil, false
 	case key.Matches(msg, k.SelectAll):
@@ -252,12 +253,12 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	for i := offset; i < len(s.rows) && i < offset+rows; i++ {
 		r := s.rows[i]
 		mark := " "
-		if s.selection[r.IdentityName] {
+		if s.selection[r.IdentityName()] {
 			mark = "✓"
 		}
-		line := fmt.Sprintf("%s %s  %-10s  %s", mark, pad(r.IdentityName, max(12, listWidth-32)), model.Relative(r.NotAfter, now), findingsCell(r))
-		if d, ok := s.decisions[r.IdentityName]; ok && s.showDecided {
-			line = fmt.Sprintf("%s %s  %-12s %s", mark, pad(r.IdentityName, max(12, listWidth-34)), d.Decision, pad(d.Reviewer, 14))
+		line := fmt.Sprintf("%s %s  %-10s  %s", mark, pad(r.IdentityName(), max(12, listWidth-32)), model.Relative(r.NotAfter(), now), findingsCell(r))
+		if d, ok := s.decisions[r.IdentityName()]; ok && s.showDecided {
+			line = fmt.Sprintf("%s %s  %-12s %s", mark, pad(r.IdentityName(), max(12, listWidth-34)), d.Decision, pad(d.Reviewer, 14))
 		}
 		if i == s.cursor {
 			line = st.Selected.Render("▶ " + line)
@@ -270,7 +271,7 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 		b.WriteString(strings.Join(list, "\n"))
 		return b.String()
 	}
-	preview := detailScreen{row: *s.selected(), preview: true}
+	preview := detailScreen{listed: *s.selected(), row: s.selected().full(), preview: true}
 	side := strings.Split(preview.view(st, width-listWidth-3, rows, now), "\n")
 	for i := 0; i < max(len(list), min(len(side), rows)); i++ {
 		l, r := "", ""
@@ -296,7 +297,7 @@ func (m Model) decideCmd(row Row, decision model.Decision, comment string) tea.C
 func (m Model) decideAllCmd(rows []Row, decision model.Decision, comment string) tea.Cmd {
 	s, name, actor, policy, now := m.opts.Store, m.campaign.campaign.Name, m.opts.Actor, m.opts.Policy, m.opts.Now().UTC()
 	return func() tea.Msg {
-		what := string(decision) + " " + rows[0].IdentityName
+		what := string(decision) + " " + rows[0].IdentityName()
 		if len(rows) > 1 {
 			what = fmt.Sprintf("%s %d items", decision, len(rows))
 		}
@@ -306,7 +307,7 @@ func (m Model) decideAllCmd(rows []Row, decision model.Decision, comment string)
 			if decision == store.DecisionCertify && len(seriousCodes(row)) == 0 {
 				text = ""
 			}
-			_, err := s.Decide(context.Background(), name, row.FingerprintSHA256, decision, text, store.Change{Actor: actor, Reason: text, At: now}, policy)
+			_, err := s.Decide(context.Background(), name, row.FingerprintSHA256(), decision, text, store.Change{Actor: actor, Reason: text, At: now}, policy)
 			if err != nil {
 				done.errors = append(done.errors, err.Error())
 			} else {

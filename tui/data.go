@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sort"
 	"strings"
@@ -12,84 +13,291 @@ import (
 	"certgov/store"
 )
 
-// Row is one identity as the dashboard lists it: its current certificate,
-// linked and reviewed.
+// Row is one identity as the dashboard holds it in memory: what its lists
+// show, sort and filter on, packed, because a million are held (the whole
+// record took 2 KB a row, 1.1 GiB at a million certificates). What many
+// rows share (issuer, owner, key type, trust entries, finding codes) sits
+// in one shared profile; the row's own strings sit end to end in one
+// string. The detail screen reads what a row leaves out (serial, key hash,
+// the findings' messages) from the database when it opens (fullRow).
 type Row struct {
-	model.Record
-	Findings []model.Finding
+	*rowProfile
+	// text holds the row's own strings: the fingerprint, the subject, the
+	// identity and common names where the subject does not hold them, then
+	// its SANs and sources, each behind a kind byte and ended by a NUL
+	// (Printable strings hold no NUL).
+	text                     string
+	fingerprint, subject     span
+	identityName, commonName span
+	lists                    uint32 // where the SANs and sources start
+	key                      identityKey
+	notBefore, notAfter      int64 // Unix seconds: what certificates carry
+	expiresAt                int64 // the governance expiration; 0 when unset
+	exception                *model.Exception
+	// trust is the row's, not its profile's: a self-signed certificate's
+	// pin names it alone, and would make a profile of its own.
+	trust    []model.TrustRef
 	Versions int
-	worst    int    // rank of the most urgent finding; 4 when none
-	issuer   string // the issuer's common name, or "(self)"
 }
 
-// newRow prepares a row: what sorting and filtering need is computed
-// once here, not per comparison or keystroke. in shares the strings many
-// rows repeat (issuers, owners, sources, trust entries, finding codes).
+// span is a part of Row.text.
+type span struct{ from, to uint32 }
+
+// identityKey stands for an identity's key (often over 100 bytes): the
+// first 16 bytes of its SHA-256, as the store's key_hash.
+type identityKey [16]byte
+
+func keyOf(identityKey string) identityKey {
+	sum := sha256.Sum256([]byte(identityKey))
+	return [16]byte(sum[:16])
+}
+
+// The kinds of Row.text's list items.
+const (
+	listDNS    = 'd'
+	listURI    = 'u'
+	listIP     = 'i'
+	listEmail  = 'e'
+	listSource = 's'
+)
+
+// rowProfile is what rows share, one copy per distinct profile.
+type rowProfile struct {
+	profileKey
+	findings            []string // codes, most urgent first
+	matchesWithoutChain []string
+	chainEnds           []model.ChainEnd
+	worst               int // rank of the most urgent finding; 4 when none
+}
+
+// profileKey is a profile's identity: its strings are interned, its lists
+// stand for themselves joined or by their interned first element.
+type profileKey struct {
+	// issuerDN is "" when it is the subject (issuerIsSubject): every
+	// self-signed certificate would make a profile of its own.
+	issuerDN, issuer, owner, keyAlgorithm, keyCurve, signatureAlgorithm string
+	trustModel, revokedBy, chainProblem, malformed                      string
+	findingsKey, matchesKey                                             string // the lists joined
+	chainKey                                                            *model.ChainEnd
+	keySize                                                             int
+	issuerIsSubject                                                     bool
+	selfSigned, selfIssued, isCA, actsAsCA, revoked                     bool
+}
+
+// newRow packs a reviewed record and its findings. in shares what rows
+// repeat.
 func newRow(r model.Record, findings []model.Finding, in interner) Row {
 	// The dashboard draws what files and people wrote: printable only.
 	r = model.PrintableRecord(r)
-	slimRecord(&r, in)
-	findings = printableFindings(findings)
-	for i := range findings {
-		f := &findings[i]
-		f.Code, f.Owner, f.Source, f.Location = in.get(f.Code), in.get(f.Owner), in.get(f.Source), in.get(f.Location)
-		if f.FingerprintSHA256 == r.FingerprintSHA256 {
-			f.FingerprintSHA256 = r.FingerprintSHA256 // the row's copy
-		}
-		if f.Identity == r.IdentityName {
-			f.Identity = r.IdentityName
-		}
-	}
-	model.SortFindings(findings)
-	row := Row{Record: r, Findings: findings, worst: 4}
-	for _, f := range findings {
-		row.worst = min(row.worst, model.SeverityRank(f.Severity))
-	}
-	row.SearchText = model.SearchText(&row.Record)
-	row.issuer = "(self)"
-	if !r.SelfSigned {
-		row.issuer = r.Issuer
-		if dn, err := model.ParseDNString(r.Issuer); err == nil && dn.First("CN") != "" {
-			row.issuer = in.get(dn.First("CN"))
-		}
-	}
-	return row
-}
-
-// slimRecord drops what no screen shows and no filter term reads (the
-// DER, normalized names, key identifiers, key usages), and shares the
-// strings rows repeat: a million identities are held in memory.
-func slimRecord(r *model.Record, in interner) {
 	c := &r.Certificate
-	c.DER, c.SubjectNormalized, c.IssuerNormalized, c.SubjectKeyID, c.AuthorityKeyID, c.FingerprintSHA1 = nil, "", "", "", "", ""
-	c.KeyUsage, c.ExtKeyUsage, r.Mimics = nil, nil, nil
-	for _, s := range []*string{&c.Issuer, &c.KeyAlgorithm, &c.KeyCurve, &c.SignatureAlgorithm, &r.Owner, &r.TrustModel, &r.RevokedBy, &r.Chain.Problem} {
-		*s = in.get(*s)
+	codes := make([]string, 0, len(findings))
+	sorted := printableFindings(findings)
+	model.SortFindings(sorted)
+	worst := 4
+	for _, f := range sorted {
+		codes = append(codes, f.Code)
+		worst = min(worst, model.SeverityRank(f.Severity))
 	}
-	for _, list := range [][]string{r.Sources, r.MatchesWithoutChain, r.Findings} {
-		for i := range list {
-			list[i] = in.get(list[i])
+	issuer := "(self)"
+	if !r.SelfSigned {
+		issuer = r.Issuer
+		if dn, err := model.ParseDNString(r.Issuer); err == nil && dn.First("CN") != "" {
+			issuer = dn.First("CN")
 		}
 	}
 	// Only whether some chain verified is shown (Chain.Verified): one
 	// shared end says it.
+	var ends []model.ChainEnd
 	switch {
 	case r.Chain.Verified():
-		r.Chain.Ends = verifiedEnd
+		ends = verifiedEnd
 	case len(r.Chain.Ends) > 0:
-		r.Chain.Ends = weakEnd
+		ends = weakEnd
 	}
-	r.Trust = in.trust(r.Trust)
-	// What is the row's own is copied out of the stored record it was
-	// decoded from, which it would otherwise keep whole (DER included).
-	for _, s := range []*string{&c.FingerprintSHA256, &c.SPKISHA256, &c.Subject, &c.CommonName, &c.Serial, &c.IdentityKey, &c.IdentityName, &c.Malformed} {
-		*s = strings.Clone(*s)
+	key := profileKey{issuerIsSubject: c.Issuer == c.Subject,
+		issuer: in.get(issuer), owner: in.get(r.Owner), keyAlgorithm: in.get(c.KeyAlgorithm),
+		keyCurve: in.get(c.KeyCurve), signatureAlgorithm: in.get(c.SignatureAlgorithm), trustModel: in.get(r.TrustModel),
+		revokedBy: in.get(r.RevokedBy), chainProblem: in.get(r.Chain.Problem), malformed: in.get(c.Malformed),
+		findingsKey: in.get(strings.Join(codes, "\x00")), matchesKey: in.get(strings.Join(r.MatchesWithoutChain, "\x00")),
+		keySize: c.KeySize, selfSigned: c.SelfSigned, selfIssued: c.SelfIssued, isCA: c.IsCA, actsAsCA: r.ActsAsCA, revoked: r.Revoked,
 	}
-	for _, list := range [][]string{c.SANs.DNS, c.SANs.URI, c.SANs.IP, c.SANs.Email} {
-		for i := range list {
-			list[i] = strings.Clone(list[i])
+	if len(ends) > 0 {
+		key.chainKey = &ends[0]
+	}
+	if !key.issuerIsSubject {
+		key.issuerDN = in.get(c.Issuer)
+	}
+	profile := in.profiles[key]
+	if profile == nil {
+		profile = &rowProfile{profileKey: key, chainEnds: ends, worst: worst}
+		for _, code := range codes {
+			profile.findings = append(profile.findings, in.get(code))
+		}
+		for _, m := range r.MatchesWithoutChain {
+			profile.matchesWithoutChain = append(profile.matchesWithoutChain, in.get(m))
+		}
+		in.profiles[key] = profile
+	}
+	row := Row{rowProfile: profile, trust: in.trust(r.Trust), key: keyOf(c.IdentityKey), notBefore: c.NotBefore.Unix(), notAfter: c.NotAfter.Unix(), exception: r.Exception}
+	if !r.ExpiresAt.IsZero() {
+		row.expiresAt = r.ExpiresAt.Unix()
+	}
+	row.pack(c, r.Sources)
+	return row
+}
+
+// pack writes the row's own strings into its text, in one allocation.
+func (row *Row) pack(c *model.Certificate, sources []string) {
+	var b strings.Builder
+	size := len(c.FingerprintSHA256) + len(c.Subject) + len(c.IdentityName) + len(c.CommonName)
+	for _, list := range [][]string{c.SANs.DNS, c.SANs.URI, c.SANs.IP, c.SANs.Email, sources} {
+		for _, v := range list {
+			size += len(v) + 2
 		}
 	}
+	b.Grow(size)
+	put := func(v string) span {
+		from := b.Len()
+		b.WriteString(v)
+		return span{uint32(from), uint32(b.Len())}
+	}
+	row.fingerprint = put(c.FingerprintSHA256)
+	row.subject = put(c.Subject)
+	// The names are most often in the subject already (CN=name,…).
+	within := func(v string) (span, bool) {
+		if i := strings.Index(c.Subject, v); i >= 0 && v != "" {
+			return span{row.subject.from + uint32(i), row.subject.from + uint32(i+len(v))}, true
+		}
+		return span{}, v == ""
+	}
+	var ok bool
+	if row.identityName, ok = within(c.IdentityName); !ok {
+		row.identityName = put(c.IdentityName)
+	}
+	if row.commonName, ok = within(c.CommonName); !ok {
+		row.commonName = put(c.CommonName)
+	}
+	row.lists = uint32(b.Len())
+	for _, list := range []struct {
+		kind   byte
+		values []string
+	}{{listDNS, c.SANs.DNS}, {listURI, c.SANs.URI}, {listIP, c.SANs.IP}, {listEmail, c.SANs.Email}, {listSource, sources}} {
+		for _, v := range list.values {
+			b.WriteByte(list.kind)
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	row.text = b.String()
+}
+
+func (row *Row) part(s span) string { return row.text[s.from:s.to] }
+
+// FingerprintSHA256 is the row's current certificate's fingerprint.
+func (row *Row) FingerprintSHA256() string { return row.part(row.fingerprint) }
+
+// IdentityName is the row's identity's name.
+func (row *Row) IdentityName() string { return row.part(row.identityName) }
+
+// Owner is the identity's owner, or "".
+func (row *Row) Owner() string { return row.owner }
+
+// NotAfter is when the row's certificate expires.
+func (row *Row) NotAfter() time.Time { return time.Unix(row.notAfter, 0).UTC() }
+
+// ExpiredAt reports whether the certificate is past its notAfter at now.
+func (row *Row) ExpiredAt(now time.Time) bool { return now.After(row.NotAfter()) }
+
+// Trust lists the entries that admit the certificate.
+func (row *Row) Trust() []model.TrustRef { return row.trust }
+
+// trustShort names how it is trusted (model.TrustShort).
+func (row *Row) trustShort() string { return model.TrustShort(row.trustModel, row.selfSigned) }
+
+// trustedExplicitly reports whether an entry names the certificate
+// itself (model.Record.TrustedExplicitly).
+func (row *Row) trustedExplicitly() bool {
+	for _, t := range row.trust {
+		if t.Explicit {
+			return true
+		}
+	}
+	return false
+}
+
+// fill makes rec the row's record, reusing rec's lists: a filter pass
+// over a million rows allocates nothing. rec must be zero or filled
+// before: fill sets the fields it knows and leaves the rest, which no row
+// has (serial, key hash, SHA-1 fingerprint, key usages), as they are.
+func (row *Row) fill(rec *model.Record) *model.Record {
+	p := row.rowProfile
+	sans, sources := &rec.SANs, rec.Sources[:0]
+	sans.DNS, sans.URI, sans.IP, sans.Email = sans.DNS[:0], sans.URI[:0], sans.IP[:0], sans.Email[:0]
+	for rest := row.text[row.lists:]; rest != ""; {
+		kind := rest[0]
+		end := strings.IndexByte(rest, 0)
+		v := rest[1:end]
+		rest = rest[end+1:]
+		switch kind {
+		case listDNS:
+			sans.DNS = append(sans.DNS, v)
+		case listURI:
+			sans.URI = append(sans.URI, v)
+		case listIP:
+			sans.IP = append(sans.IP, v)
+		case listEmail:
+			sans.Email = append(sans.Email, v)
+		case listSource:
+			sources = append(sources, v)
+		}
+	}
+	// Field by field: writing the whole record anew cost a third of a
+	// filter pass.
+	c := &rec.Certificate
+	c.FingerprintSHA256, c.Subject, c.Issuer = row.FingerprintSHA256(), row.part(row.subject), p.issuerDN
+	if p.issuerIsSubject {
+		c.Issuer = c.Subject
+	}
+	c.CommonName, c.IdentityName, c.Malformed = row.part(row.commonName), row.IdentityName(), p.malformed
+	c.NotBefore, c.NotAfter = time.Unix(row.notBefore, 0).UTC(), row.NotAfter()
+	c.KeyAlgorithm, c.KeySize, c.KeyCurve, c.SignatureAlgorithm = p.keyAlgorithm, p.keySize, p.keyCurve, p.signatureAlgorithm
+	c.IsCA, c.SelfIssued, c.SelfSigned = p.isCA, p.selfIssued, p.selfSigned
+	rec.Owner, rec.Sources, rec.Current, rec.Findings = p.owner, sources, true, p.findings
+	rec.Trust, rec.TrustModel, rec.Revoked, rec.RevokedBy = row.trust, p.trustModel, p.revoked, p.revokedBy
+	rec.Exception, rec.ActsAsCA, rec.MatchesWithoutChain = row.exception, p.actsAsCA, p.matchesWithoutChain
+	rec.Chain = model.Chain{Ends: p.chainEnds, Problem: p.chainProblem}
+	rec.ExpiresAt = time.Time{}
+	if row.expiresAt != 0 {
+		rec.ExpiresAt = time.Unix(row.expiresAt, 0).UTC()
+	}
+	return rec
+}
+
+// record is the row's record in lists of its own, to keep.
+func (row *Row) record() model.Record {
+	var rec model.Record
+	row.fill(&rec)
+	return rec
+}
+
+// fullRow is one identity as the detail screen shows it: its record and
+// findings whole, and how many certificates it has had.
+type fullRow struct {
+	model.Record
+	Findings []model.Finding
+	Versions int
+}
+
+// full is what the row says of its identity, with each finding described
+// by its type until the database gives its message.
+func (row *Row) full() fullRow {
+	f := fullRow{Record: row.record(), Versions: row.Versions}
+	for _, code := range row.findings {
+		t := model.FindingTypes[code]
+		f.Findings = append(f.Findings, model.Finding{Code: code, Severity: t.Severity, FingerprintSHA256: f.FingerprintSHA256,
+			Identity: f.IdentityName, Owner: f.Owner, Message: t.Title, Frameworks: t.Frameworks})
+	}
+	return f
 }
 
 // verifiedEnd and weakEnd stand for a row's chain ends: one verified, or
@@ -99,15 +307,16 @@ var (
 	weakEnd     = []model.ChainEnd{{Weak: true}}
 )
 
-// interner hands out one copy of each string, and of each list of trust
-// references, it is given: the certificates of one CA share their list.
+// interner hands out one copy of each string, list of trust references
+// and row profile it is given: the certificates of one CA share theirs.
 type interner struct {
-	strings map[string]string
-	trusts  map[string][]model.TrustRef
+	strings  map[string]string
+	trusts   map[string][]model.TrustRef
+	profiles map[profileKey]*rowProfile
 }
 
 func newInterner() interner {
-	return interner{strings: map[string]string{}, trusts: map[string][]model.TrustRef{}}
+	return interner{strings: map[string]string{}, trusts: map[string][]model.TrustRef{}, profiles: map[profileKey]*rowProfile{}}
 }
 
 // trust returns the one copy of a list equal to refs.
@@ -272,15 +481,15 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 	ds.Rows, ds.Identities = make([]Row, 0, c.Identities), c.Identities
 	findings := newFindingTally()
 	intern := newInterner()
-	var soonest map[string]bool // identity keys already read with the first page
+	var soonest map[identityKey]bool // identities already read with the first page
 	if progress != nil {
-		soonest = map[string]bool{}
+		soonest = map[identityKey]bool{}
 		err := rv.EachSoonestExpiring(ctx, policy, now, firstPageSize, func(r *model.Record, fs []model.Finding, versions int) error {
 			row := newRow(*r, fs, intern)
 			row.Versions = versions
 			ds.Rows = append(ds.Rows, row)
-			findings.add(row.Findings)
-			soonest[r.IdentityKey] = true
+			findings.add(printableFindings(fs))
+			soonest[row.key] = true
 			return nil
 		})
 		switch {
@@ -298,27 +507,43 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		return nil, err
 	}
 	ds.Unverified = len(diffs)
-	versions := map[string]int{}
+	// The walk hands on an identity's certificates one after another: its
+	// row is added once the last is counted (rows handed on are never
+	// written again), and counting needs no map of a million keys.
+	var identity string
+	var pending *Row
+	versions := 0
 	handedOn := time.Now()
-	err = rv.Each(ctx, policy, now, func(r *model.Record, fs []model.Finding) error {
-		ds.Certificates++
-		versions[r.IdentityKey]++
-		if !r.Current || soonest[r.IdentityKey] {
-			return nil
+	addPending := func() {
+		if pending == nil {
+			return
 		}
-		row := newRow(*r, fs, intern)
-		row.Versions = versions[r.IdentityKey]
-		ds.Rows = append(ds.Rows, row)
-		findings.add(row.Findings)
+		pending.Versions = versions
+		ds.Rows = append(ds.Rows, *pending)
+		pending = nil
 		if progress != nil && len(ds.Rows)%partialRows == 0 && time.Since(handedOn) >= partialEvery {
 			progress(ds.partial())
 			handedOn = time.Now()
+		}
+	}
+	err = rv.Each(ctx, policy, now, func(r *model.Record, fs []model.Finding) error {
+		ds.Certificates++
+		if r.IdentityKey != identity {
+			addPending()
+			identity, versions = strings.Clone(r.IdentityKey), 0
+		}
+		versions++
+		if r.Current && !soonest[keyOf(r.IdentityKey)] {
+			row := newRow(*r, fs, intern)
+			pending = &row
+			findings.add(printableFindings(fs))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	addPending()
 	ds.Identities = len(ds.Rows)
 	findings.add(printableFindings(rv.EntryFindings()))
 	ds.FindingGroups = findings.groups()
@@ -421,14 +646,14 @@ type ownerCount struct {
 func (ds *Dataset) topOwners(n int) (top []ownerCount, unowned int) {
 	counts := map[string]int{}
 	for _, r := range ds.Rows {
-		if r.ActsAsCA {
+		if r.actsAsCA {
 			continue
 		}
-		if r.Owner == "" {
+		if r.owner == "" {
 			unowned++
 			continue
 		}
-		counts[r.Owner]++
+		counts[r.owner]++
 	}
 	for o, c := range counts {
 		top = append(top, ownerCount{o, c})

@@ -16,7 +16,12 @@ import (
 // detailScreen shows one identity: its current certificate, where it is
 // trusted and why it is flagged, and its earlier certificates.
 type detailScreen struct {
-	row      Row
+	// listed is the identity's row in the lists (what actions act on);
+	// row is what the detail shows: the listed row's facts until the
+	// database's full review of the certificate arrives (loaded).
+	listed   Row
+	row      fullRow
+	loaded   bool
 	history  []store.Event   // the identity's audit events
 	identity *store.Identity // loaded after opening
 	offset   int
@@ -24,15 +29,16 @@ type detailScreen struct {
 }
 
 func (s *detailScreen) open(r *Row, ds *Dataset) {
-	s.row, s.identity, s.offset = *r, nil, 0
-	s.history = historyOf(ds, r.IdentityName)
+	s.listed, s.row, s.loaded, s.identity, s.offset = *r, r.full(), false, nil, 0
+	s.history = historyOf(ds, s.row.IdentityName)
 }
 
-// refresh picks up the identity's new state after a reload.
+// refresh picks up the identity's new state after a reload (the root
+// then reads its full review again).
 func (s *detailScreen) refresh(ds *Dataset) {
 	for i := range ds.Rows {
-		if ds.Rows[i].IdentityKey == s.row.IdentityKey {
-			s.row = ds.Rows[i]
+		if ds.Rows[i].key == s.listed.key {
+			s.listed, s.row, s.loaded = ds.Rows[i], ds.Rows[i].full(), false
 			break
 		}
 	}
@@ -52,10 +58,15 @@ func historyOf(ds *Dataset, identity string) []store.Event {
 	return out
 }
 
-func (s *detailScreen) setIdentity(fingerprint string, ident *store.Identity) {
-	if fingerprint == s.row.FingerprintSHA256 {
-		s.identity = ident
+// setReviewed takes the database's review of the certificate shown: its
+// record and findings whole, and the identity's certificates.
+func (s *detailScreen) setReviewed(fingerprint string, reviewed *store.ReviewedCertificate) {
+	if fingerprint != s.listed.FingerprintSHA256() {
+		return // the reviewer moved on
 	}
+	s.identity = reviewed.Identity
+	s.row = fullRow{Record: model.PrintableRecord(reviewed.Record), Findings: printableFindings(reviewed.Findings), Versions: len(reviewed.Identity.Certificates)}
+	s.loaded = true
 }
 
 // update scrolls; lines is how many lines the pane holds, height how
@@ -141,15 +152,19 @@ func (s detailScreen) addFacts(d *detailLines, now time.Time) {
 	if r.ExpiredAt(now) {
 		expiry = "EXPIRED " + model.Relative(r.NotAfter, now)
 	}
-	d.field("Validity", fmt.Sprintf("%s to %s (%s)", r.NotBefore.Format("2006-01-02"), r.NotAfter.Format("2006-01-02"), expiryStyle(st, r, now).Render(expiry)))
+	d.field("Validity", fmt.Sprintf("%s to %s (%s)", r.NotBefore.Format("2006-01-02"), r.NotAfter.Format("2006-01-02"), expiryStyle(st, r.NotAfter, now).Render(expiry)))
 	d.field("Subject", r.Subject)
 	d.field("Issuer", r.Issuer)
 	d.field("Signed", r.SigningLabel())
 	d.field("SANs", sansText(r.SANs))
 	d.field("Key", r.KeyLabel()+"   signature "+r.SignatureAlgorithm)
-	d.field("Serial", r.Serial)
+	if s.loaded {
+		d.field("Serial", r.Serial)
+	}
 	d.field("SHA-256", r.FingerprintSHA256)
-	d.field("SPKI SHA-256", r.SPKISHA256)
+	if s.loaded {
+		d.field("SPKI SHA-256", r.SPKISHA256)
+	}
 	if r.Revoked {
 		d.field("Revoked", st.Error.Render("yes, by the CRL in "+r.RevokedBy))
 	}

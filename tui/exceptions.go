@@ -22,7 +22,7 @@ type exceptionsScreen struct {
 }
 
 func pending(r *Row, now time.Time) bool {
-	return r.SelfSigned && !r.Exception.ActiveAt(now) && r.TrustedExplicitly()
+	return r.selfSigned && !r.exception.ActiveAt(now) && r.trustedExplicitly()
 }
 
 func (s *exceptionsScreen) setData(ds *Dataset, now time.Time) {
@@ -38,10 +38,10 @@ func (s *exceptionsScreen) setData(ds *Dataset, now time.Time) {
 		switch {
 		case r.ExpiredAt(now):
 			rank = 0
-		case slicesContains(r.Record.Findings, model.FindingWeakKey) || slicesContains(r.Record.Findings, model.FindingWeakSignature):
+		case slicesContains(r.findings, model.FindingWeakKey) || slicesContains(r.findings, model.FindingWeakSignature):
 			rank = 1
 		}
-		return rank, -len(r.Trust)
+		return rank, -len(r.trust)
 	}
 	sort.SliceStable(s.queue, func(i, j int) bool {
 		ri, ti := risk(&ds.Rows[s.queue[i]])
@@ -90,7 +90,7 @@ func (s *exceptionsScreen) view(st Styles, width, height int, now time.Time) str
 		b.WriteString(st.Dim.Render("  nothing waits: every explicitly trusted self-signed certificate has an approved exception") + "\n")
 	}
 	for i := offset; i < len(s.queue) && i < offset+rows; i++ {
-		r := &s.ds.Rows[s.queue[i]]
+		r := s.ds.Rows[s.queue[i]].record()
 		decision := "pending"
 		switch {
 		case r.Exception.ExpiredAt(now):
@@ -98,7 +98,7 @@ func (s *exceptionsScreen) view(st Styles, width, height int, now time.Time) str
 		case r.Exception != nil && r.Exception.State == model.ExceptionRejected:
 			decision = "rejected, still trusted"
 		}
-		line := fmt.Sprintf("%s  %s  %-12s  %-7d  %s", pad(r.IdentityName, 34), expiryStyle(st, r, now).Render(pad(model.Relative(r.NotAfter, now), 10)), r.KeyLabel(), len(r.Trust), decision)
+		line := fmt.Sprintf("%s  %s  %-12s  %-7d  %s", pad(r.IdentityName, 34), expiryStyle(st, r.NotAfter, now).Render(pad(model.Relative(r.NotAfter, now), 10)), r.KeyLabel(), len(r.Trust), decision)
 		if i == s.cursor {
 			b.WriteString(st.Selected.Render("▶ "+ansiStrip(line)) + "\n")
 		} else {

@@ -24,33 +24,33 @@ type column struct {
 }
 
 var identityColumns = []column{
-	{"IDENTITY", 26, 0, func(r *Row, _ time.Time) string { return r.IdentityName },
+	{"IDENTITY", 26, 0, func(r *Row, _ time.Time) string { return r.IdentityName() },
 		func(a, b *Row, _ time.Time) bool {
-			return strings.ToLower(a.IdentityName) < strings.ToLower(b.IdentityName)
+			return strings.ToLower(a.IdentityName()) < strings.ToLower(b.IdentityName())
 		}},
-	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return model.OrDash(r.Owner) },
-		func(a, b *Row, _ time.Time) bool { return a.Owner < b.Owner }},
-	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return r.TrustShort() },
-		func(a, b *Row, _ time.Time) bool { return a.TrustShort() < b.TrustShort() }},
+	{"OWNER", 18, 2, func(r *Row, _ time.Time) string { return model.OrDash(r.owner) },
+		func(a, b *Row, _ time.Time) bool { return a.owner < b.owner }},
+	{"TRUST", 13, 3, func(r *Row, _ time.Time) string { return r.trustShort() },
+		func(a, b *Row, _ time.Time) bool { return a.trustShort() < b.trustShort() }},
 	{"ISSUER", 22, 5, func(r *Row, _ time.Time) string { return issuerShort(r) },
 		func(a, b *Row, _ time.Time) bool { return issuerShort(a) < issuerShort(b) }},
 	{"EXCEPTION", 10, 4, func(r *Row, now time.Time) string { return exceptionState(r, now) },
 		func(a, b *Row, now time.Time) bool { return exceptionState(a, now) < exceptionState(b, now) }},
-	{"EXPIRES", 10, 1, func(r *Row, now time.Time) string { return model.Relative(r.NotAfter, now) },
-		func(a, b *Row, _ time.Time) bool { return a.NotAfter.Before(b.NotAfter) }},
+	{"EXPIRES", 10, 1, func(r *Row, now time.Time) string { return model.Relative(r.NotAfter(), now) },
+		func(a, b *Row, _ time.Time) bool { return a.notAfter < b.notAfter }},
 	{"FINDINGS", 14, 1, func(r *Row, _ time.Time) string { return findingsCell(r) },
 		func(a, b *Row, _ time.Time) bool {
 			if a.worst != b.worst {
 				return a.worst < b.worst
 			}
-			return len(a.Findings) > len(b.Findings)
+			return len(a.findings) > len(b.findings)
 		}},
 }
 
 // exceptionState names where a certificate's exception stands
 // (model.ExceptionStatus), "-" for none.
 func exceptionState(r *Row, now time.Time) string {
-	if st := model.ExceptionStatus(&r.Record, now); st != model.ExceptionNone {
+	if st := model.ExceptionStatusOf(r.exception, r.selfSigned && r.trustedExplicitly(), now); st != model.ExceptionNone {
 		return string(st)
 	}
 	return "-"
@@ -61,10 +61,10 @@ func issuerShort(r *Row) string { return r.issuer }
 // findingsCell names the count and the worst severity in words, so that
 // it reads without colour.
 func findingsCell(r *Row) string {
-	if len(r.Findings) == 0 {
+	if len(r.findings) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d %s", len(r.Findings), []string{"critical", "high", "medium", "low", ""}[r.worst])
+	return fmt.Sprintf("%d %s", len(r.findings), []string{"critical", "high", "medium", "low", ""}[r.worst])
 }
 
 // identitiesScreen is a table of our own in the style of pug's: the
@@ -133,7 +133,7 @@ func (s *identitiesScreen) targets() []Row {
 	var out []Row
 	if len(s.selection) > 0 {
 		for _, i := range s.order {
-			if s.selection[s.ds.Rows[i].IdentityKey] {
+			if s.selection[string(s.ds.Rows[i].key[:])] {
 				out = append(out, s.ds.Rows[i])
 			}
 		}
@@ -157,13 +157,13 @@ func (s *identitiesScreen) selectedKey() string {
 	if s.ds == nil || s.cursor >= len(s.order) {
 		return ""
 	}
-	return s.ds.Rows[s.order[s.cursor]].IdentityKey
+	return string(s.ds.Rows[s.order[s.cursor]].key[:])
 }
 
 func (s *identitiesScreen) selectKey(identityKey string) {
 	s.cursor = 0
 	for i, idx := range s.order {
-		if s.ds.Rows[idx].IdentityKey == identityKey {
+		if string(s.ds.Rows[idx].key[:]) == identityKey {
 			s.cursor = i
 			break
 		}
@@ -207,12 +207,7 @@ func (s *identitiesScreen) extend(from int, now time.Time) {
 		added = append(added, i)
 	}
 	sort.SliceStable(added, func(i, j int) bool { return less(added[i], added[j]) })
-	var shown []int
-	for _, i := range added {
-		if s.filter.filter.Match(&s.ds.Rows[i].Record, now) {
-			shown = append(shown, i)
-		}
-	}
+	shown := matching(s.ds.Rows, s.filter.filter, added, now)
 	s.sorted = mergeOrdered(s.sorted, added, less)
 	s.order = mergeOrdered(s.order, shown, less)
 	// The kept lists lack the new rows; order, just merged, still holds
@@ -258,16 +253,38 @@ func (s *identitiesScreen) refresh(now time.Time) {
 	case f.Narrows(s.shownFor):
 		from = s.order
 	}
-	order := make([]int, 0, len(from)/4)
-	for _, i := range from {
-		if f.Match(&s.ds.Rows[i].Record, now) {
-			order = append(order, i)
-		}
-	}
+	order := matching(s.ds.Rows, f, from, now)
 	s.order, s.shownFor = order, f
 	s.keepTyped(f, order)
 	s.clamp(len(s.order))
 	s.keepSelectionInView()
+}
+
+// matching returns the rows of from (indexes into rows, in the table's
+// order) that f lets through, in from's order. It reads the rows in their
+// order in memory, not in from's: at a million rows, reading them in
+// sorted order waited on memory for most of a keystroke.
+func matching(rows []Row, f *model.Filter, from []int, now time.Time) []int {
+	if f.Empty() {
+		return slices.Clone(from)
+	}
+	let := make([]bool, len(rows))
+	for _, i := range from {
+		let[i] = true
+	}
+	var rec model.Record // each row's record in turn, in the same lists
+	for i := range rows {
+		if let[i] {
+			let[i] = f.Match(rows[i].fill(&rec), now)
+		}
+	}
+	out := make([]int, 0, len(from)/4)
+	for _, i := range from {
+		if let[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // typedList is the list kept for a filter of the same text, or nil.
@@ -313,7 +330,7 @@ func (s *identitiesScreen) keepSelectionInView() {
 func (s *identitiesScreen) shownKeys() []string {
 	keys := make([]string, len(s.order))
 	for j, i := range s.order {
-		keys[j] = s.ds.Rows[i].IdentityKey
+		keys[j] = string(s.ds.Rows[i].key[:])
 	}
 	return keys
 }
@@ -367,7 +384,7 @@ func (s *identitiesScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now t
 		}
 	case key.Matches(msg, k.Select):
 		if r := s.selected(); r != nil {
-			s.toggle(r.IdentityKey, len(s.order))
+			s.toggle(string(r.key[:]), len(s.order))
 		}
 	case key.Matches(msg, k.SelectAll):
 		s.selectAll(s.shownKeys())
@@ -437,11 +454,11 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 		r := &s.ds.Rows[s.order[pos]]
 		marker := "  "
 		switch {
-		case pos == s.cursor && s.selection[r.IdentityKey]:
+		case pos == s.cursor && s.selection[string(r.key[:])]:
 			marker = "▶✓"
 		case pos == s.cursor:
 			marker = "▶ "
-		case s.selection[r.IdentityKey]:
+		case s.selection[string(r.key[:])]:
 			marker = " ✓"
 		}
 		var line strings.Builder
@@ -450,7 +467,7 @@ func (s *identitiesScreen) view(st Styles, width, height int, now time.Time) str
 			cell := pad(identityColumns[i].cell(r, now), widths[i])
 			switch identityColumns[i].title {
 			case "EXPIRES":
-				cell = expiryStyle(st, r, now).Render(cell)
+				cell = expiryStyle(st, r.NotAfter(), now).Render(cell)
 			case "FINDINGS":
 				if r.worst < 4 {
 					cell = st.Severity([]model.Severity{model.SeverityCritical, model.SeverityHigh, model.SeverityMedium, model.SeverityLow}[r.worst]).Render(cell)
@@ -486,11 +503,11 @@ func position(offset, height, n int) string {
 	return fmt.Sprintf("%d-%d of %d", offset+1, min(n, offset+height), n)
 }
 
-func expiryStyle(st Styles, r *Row, now time.Time) interface{ Render(...string) string } {
+func expiryStyle(st Styles, notAfter, now time.Time) interface{ Render(...string) string } {
 	switch {
-	case r.ExpiredAt(now):
+	case now.After(notAfter):
 		return st.expired
-	case r.NotAfter.Before(now.Add(7 * 24 * time.Hour)):
+	case notAfter.Before(now.Add(7 * 24 * time.Hour)):
 		return st.soon
 	}
 	return st.later

@@ -117,7 +117,7 @@ type (
 	}
 	detailMsg struct {
 		fingerprint string
-		identity    *store.Identity
+		reviewed    *store.ReviewedCertificate
 		err         error
 	}
 )
@@ -203,11 +203,13 @@ func (m Model) poll() tea.Cmd {
 	}
 }
 
+// loadDetail reads the full review of the certificate the detail shows:
+// the rows in memory leave out its serial, key hash and findings' messages.
 func (m Model) loadDetail(fingerprint string) tea.Cmd {
-	s, now := m.opts.Store, m.opts.Now()
+	s, policy, now := m.opts.Store, m.opts.Policy, m.opts.Now()
 	return func() tea.Msg {
-		ident, _, err := s.Resolve(context.Background(), fingerprint, now)
-		return detailMsg{fingerprint: fingerprint, identity: ident, err: err}
+		reviewed, err := s.ReviewCertificate(context.Background(), fingerprint, policy, now)
+		return detailMsg{fingerprint: fingerprint, reviewed: reviewed, err: err}
 	}
 }
 
@@ -257,6 +259,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.setData(m.ds, m.opts.Now())
 		}
 		m.detail.setData(m.ds, m.opts.Now())
+		if m.screen == screenDetail {
+			return m, m.loadDetail(m.detail.listed.FingerprintSHA256())
+		}
 		return m, nil
 	case actionDoneMsg:
 		m.flash = msg.summary()
@@ -283,7 +288,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = msg.err.Error()
 			return m, nil
 		}
-		m.detail.setIdentity(msg.fingerprint, msg.identity)
+		m.detail.setReviewed(msg.fingerprint, msg.reviewed)
 		return m, nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
@@ -333,8 +338,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if key.Matches(msg, m.keys.Copy) {
 		if row := m.selectedRow(); row != nil {
-			m.flash = "copied " + row.FingerprintSHA256
-			return m, tea.SetClipboard(row.FingerprintSHA256)
+			m.flash = "copied " + row.FingerprintSHA256()
+			return m, tea.SetClipboard(row.FingerprintSHA256())
 		}
 	}
 	page := max(1, m.bodyHeight()-2)
@@ -370,7 +375,7 @@ func (m Model) openDetail(row *Row) (tea.Model, tea.Cmd) {
 	m.previous = m.screen
 	m.screen = screenDetail
 	m.detail.open(row, m.ds)
-	return m, m.loadDetail(row.FingerprintSHA256)
+	return m, m.loadDetail(row.FingerprintSHA256())
 }
 
 func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd) {
@@ -387,7 +392,7 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	switch {
 	case key.Matches(msg, m.keys.Certify) && len(targets) == 1 && len(seriousCodes(targets[0])) == 0:
 		// One item with nothing serious: no question to ask.
-		m.campaign.decided(targets[0].IdentityName)
+		m.campaign.decided(targets[0].IdentityName())
 		return m, m.decideCmd(targets[0], store.DecisionCertify, "")
 	case key.Matches(msg, m.keys.Certify) && len(targets) > 0:
 		return m.startAction(actionCertifyItem, targets)
@@ -545,7 +550,7 @@ func (s *identitiesScreen) withPreview(f frame) string {
 	table := strings.Split(fitHeight(s.view(f.styles, tableWidth, h, f.now), h), "\n")
 	var side []string
 	if row := s.selected(); row != nil {
-		preview := detailScreen{row: *row, preview: true}
+		preview := detailScreen{row: row.full(), preview: true}
 		side = strings.Split(preview.view(f.styles, f.width-tableWidth-3, h, f.now), "\n")
 	}
 	var b strings.Builder

@@ -36,8 +36,9 @@ func countMatching(ds *Dataset, expr string, now time.Time) int {
 		return 0
 	}
 	n := 0
+	var rec model.Record // each row's record in turn, in the same lists
 	for i := range ds.Rows {
-		if f.Match(&ds.Rows[i].Record, now) {
+		if f.Match(ds.Rows[i].fill(&rec), now) {
 			n++
 		}
 	}

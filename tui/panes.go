@@ -149,14 +149,14 @@ func (s *campaignScreen) shortHelp(k KeyMap) []key.Binding {
 // Detail.
 
 func (s *detailScreen) setData(ds *Dataset, _ time.Time) {
-	if s.row.FingerprintSHA256 != "" { // a detail is open, or was
+	if s.listed.rowProfile != nil { // a detail is open, or was
 		s.refresh(ds)
 	}
 }
 
 func (s *detailScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
 	if kind, ok := actionFor(msg, m.keys); ok {
-		return m.take(m.startAction(kind, []Row{s.row}))
+		return m.take(m.startAction(kind, []Row{s.listed}))
 	}
 	// An item opened from the campaign queue is decided from its detail
 	// with the queue's keys, at any size.
@@ -176,7 +176,7 @@ func (s *detailScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
 }
 
 // selected is the identity the detail shows.
-func (s *detailScreen) selected() *Row { return &s.row }
+func (s *detailScreen) selected() *Row { return &s.listed }
 
 func (s *detailScreen) render(f frame) string {
 	return s.view(f.styles, f.width, f.height, f.now)

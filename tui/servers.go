@@ -23,9 +23,13 @@ type serverView struct {
 	// refused in a handshake today (why, per identity); claims: they match
 	// a name rule of its without the chain it requires first.
 	admits     []string
-	refusedNow []string
-	claims     []string
+	refusedNow []namedNote
+	claims     []namedNote
 }
+
+// namedNote is a note on an identity. Its parts are shared with the rows
+// (a million identities may each have one): joined only when drawn.
+type namedNote struct{ name, note string }
 
 // serverViews groups the rows by the servers that concern them.
 func serverViews(servers []model.Server, rows []Row) []serverView {
@@ -41,21 +45,21 @@ func serverViews(servers []model.Server, rows []Row) []serverView {
 	}
 	for r := range rows {
 		row := &rows[r]
-		for _, a := range model.AdmittingServers(row.Trust) {
+		for _, a := range model.AdmittingServers(row.trust) {
 			i, ok := index[a.Key]
 			if !ok {
 				continue
 			}
 			if a.RefusedNow != "" {
-				views[i].refusedNow = append(views[i].refusedNow, row.IdentityName+": "+a.RefusedNow)
+				views[i].refusedNow = append(views[i].refusedNow, namedNote{row.IdentityName(), a.RefusedNow})
 			} else {
-				views[i].admits = append(views[i].admits, row.IdentityName)
+				views[i].admits = append(views[i].admits, row.IdentityName())
 			}
 		}
-		for _, m := range row.MatchesWithoutChain {
+		for _, m := range row.matchesWithoutChain {
 			for i := range views {
 				if strings.HasSuffix(m, claimSuffixes[i]) {
-					views[i].claims = append(views[i].claims, row.IdentityName+": "+m)
+					views[i].claims = append(views[i].claims, namedNote{row.IdentityName(), m})
 				}
 			}
 		}
@@ -225,17 +229,42 @@ func (s *serversScreen) viewServer(st Styles, width, height int) string {
 		lines = append(lines, "")
 		lines = append(lines, strings.Split(s.whatIf, "\n")...)
 	}
-	section := func(title string, items []string) {
-		lines = append(lines, "", st.Label.Render(fmt.Sprintf("%s (%d)", title, len(items))))
-		for _, it := range items {
-			lines = append(lines, "  "+it)
-		}
+	// The lists can hold a million identities: only the lines in view
+	// are made.
+	type section struct {
+		title string
+		count int
+		item  func(i int) string
 	}
-	section("Admits today", v.admits)
-	section("Configured to admit, refused now", v.refusedNow)
-	section("Claim its names without its chain (refused)", v.claims)
-	start := min(s.scroll, max(0, len(lines)-height))
-	return strings.Join(lines[start:], "\n")
+	sections := []section{
+		{"Admits today", len(v.admits), func(i int) string { return v.admits[i] }},
+		{"Configured to admit, refused now", len(v.refusedNow), func(i int) string { return v.refusedNow[i].name + ": " + v.refusedNow[i].note }},
+		{"Claim its names without its chain (refused)", len(v.claims), func(i int) string { return v.claims[i].name + ": " + v.claims[i].note }},
+	}
+	total := len(lines)
+	for _, sec := range sections {
+		total += 2 + sec.count
+	}
+	start := min(s.scroll, max(0, total-height))
+	end := start + height
+	shown := lines[min(start, len(lines)):min(end, len(lines))]
+	pos := len(lines) // the next line's place among all
+	show := func(line func() string) {
+		if start <= pos && pos < end {
+			shown = append(shown, line())
+		}
+		pos++
+	}
+	for _, sec := range sections {
+		show(func() string { return "" })
+		show(func() string { return st.Label.Render(fmt.Sprintf("%s (%d)", sec.title, sec.count)) })
+		// Only the items in view are made.
+		for i := max(0, start-pos); i < sec.count && pos+i < end; i++ {
+			shown = append(shown, "  "+sec.item(i))
+		}
+		pos += sec.count
+	}
+	return strings.Join(shown, "\n")
 }
 
 func (s *serversScreen) shortHelp(k KeyMap) []key.Binding {

@@ -60,39 +60,20 @@ type versionJSON struct {
 
 // show is what certgov show prints about REF.
 func show(ctx context.Context, s *store.Store, ref string, now time.Time) (printed, error) {
-	ident, index, err := s.Resolve(ctx, ref, now)
+	reviewed, err := s.ReviewCertificate(ctx, ref, model.DefaultPolicy(), now)
 	if err != nil {
 		return printed{}, err
 	}
-	if index < 0 {
-		index = ident.Current
-	}
+	ident, index, record, findings, occurrences := reviewed.Identity, reviewed.Index, &reviewed.Record, reviewed.Findings, reviewed.Occurrences
 	cert := ident.Certificates[index]
-	occurrences, err := s.Occurrences(ctx, cert.FingerprintSHA256)
-	if err != nil {
-		return printed{}, err
-	}
 	keys, err := s.PrivateKeysFor(ctx, cert.SPKISHA256)
 	if err != nil {
 		return printed{}, err
 	}
-	record := model.Record{Certificate: cert, Current: index == ident.Current}
-	for _, o := range occurrences {
-		record.Sources = append(record.Sources, o.Path)
-	}
-	rv, err := s.NewReview(ctx)
+	named, err := reviewed.Review.NamedAnchorFiles(ctx)
 	if err != nil {
 		return printed{}, err
 	}
-	if err := rv.Link(ctx, &record); err != nil {
-		return printed{}, err
-	}
-	named, err := rv.NamedAnchorFiles(ctx)
-	if err != nil {
-		return printed{}, err
-	}
-	findings := rv.Findings(&record, model.DefaultPolicy(), now)
-	model.SortFindings(findings)
 	view := showJSON{
 		Identity:    ident.Name,
 		IdentityKey: ident.Key,
@@ -106,7 +87,7 @@ func show(ctx context.Context, s *store.Store, ref string, now time.Time) (print
 		view.Versions = append(view.Versions, versionJSON{c.FingerprintSHA256, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), i == ident.Current})
 	}
 	return printed{value: view, text: func(w io.Writer, _ int) error {
-		printShow(w, ident, index, &record, findings, occurrences, keys, named, now)
+		printShow(w, ident, index, record, findings, occurrences, keys, named, now)
 		return nil
 	}}, nil
 }
