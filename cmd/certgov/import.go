@@ -140,6 +140,26 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 // what is not heap (SQLite's page cache, the program itself).
 const importMemoryLimit = 200 << 20
 
+// paceCollector sets the collector's pace (GOGC) and soft memory limit
+// unless the user set them (GOGC, GOMEMLIMIT), and returns what puts the
+// earlier ones back.
+func paceCollector(percent int, limit int64) (restore func()) {
+	var undo []func()
+	if os.Getenv("GOGC") == "" {
+		before := debug.SetGCPercent(percent)
+		undo = append(undo, func() { debug.SetGCPercent(before) })
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		before := debug.SetMemoryLimit(limit)
+		undo = append(undo, func() { debug.SetMemoryLimit(before) })
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
+	}
+}
+
 // importPaths runs the importers on worker goroutines feeding the store's
 // single writer, and returns the failures, one line each, sorted by path.
 func importPaths(ctx context.Context, s *store.Store, paths []string, opts importers.Options, dryRun bool, actor string) (store.ImportSummary, []string, []string, error) {
@@ -166,12 +186,7 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 	// run without pause: with 64 MiB and GOGC=400 the relink of a
 	// million took 275 s instead of 130.) GOGC and GOMEMLIMIT, when set,
 	// are the user's to choose.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(50))
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
-	}
+	defer paceCollector(50, importMemoryLimit)()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var failures, skipped []string
