@@ -225,12 +225,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	if err := s.checkAtOpen(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	s.startCheck(ctx, s.checkAtOpen)
 	if err := s.relinkIfOlder(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return s, nil
@@ -286,13 +283,12 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 		err = fmt.Errorf("database %s: schema version %d is newer than this certgov knows (%d): upgrade certgov", path, version, len(migrations))
 	case version < len(migrations):
 		err = fmt.Errorf("database %s: written by an older certgov (schema %d of %d) and read-only here: open it once where it is writable to upgrade it", path, version, len(migrations))
-	default:
-		err = s.checkAtOpen(ctx)
 	}
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.startCheck(ctx, s.checkAtOpen)
 	return s, nil
 }
 
@@ -305,8 +301,8 @@ var governanceTables = []string{"identities", "exceptions", "campaigns", "campai
 
 // checkAtOpen runs PRAGMA quick_check over the governance tables. A
 // damaged database stays open for reading, with a warning, and refuses
-// changes; errors other than damage fail the open.
-func (s *Store) checkAtOpen(ctx context.Context) error {
+// changes; so does one whose check failed (it may be damaged).
+func (s *Store) checkAtOpen(ctx context.Context) (warning string, refusal error) {
 	var problems []string
 	for _, table := range governanceTables {
 		found, err := pragmaCheck(ctx, s.db, fmt.Sprintf("PRAGMA quick_check(%s)", table), 5)
@@ -315,18 +311,18 @@ func (s *Store) checkAtOpen(ctx context.Context) error {
 				problems = append(problems, table+": "+err.Error())
 				continue
 			}
-			return fmt.Errorf("database %s: %w", s.path, err)
+			err = fmt.Errorf("database %s: checking it at open: %w", s.path, err)
+			return err.Error() + ": changes are refused", err
 		}
 		for _, p := range found {
 			problems = append(problems, table+": "+p)
 		}
 	}
 	if len(problems) > 0 {
-		s.unwritable = ErrDamaged
-		s.warnings = append(s.warnings, fmt.Sprintf("%s is DAMAGED (%s): answers may be wrong and changes are refused; run certgov doctor and restore a backup",
-			s.path, strings.Join(problems, "; ")))
+		return fmt.Sprintf("%s is DAMAGED (%s): answers may be wrong and changes are refused; run certgov doctor and restore a backup",
+			s.path, strings.Join(problems, "; ")), ErrDamaged
 	}
-	return nil
+	return "", nil
 }
 
 // initSQLite sets the file's settings and brings its schema up to date.

@@ -51,8 +51,9 @@ type Model struct {
 	loading  bool
 	loadSeq  int
 	version  int64
-	status   string // last error, shown in the status line
-	flash    string // the last action's outcome
+	status   string   // last error, shown in the status line
+	warnings []string // the database's, once its check at open has ended
+	flash    string   // the last action's outcome
 	loadTime time.Duration
 
 	// panes are the tabs' screens, in tabs order; identities and
@@ -127,7 +128,21 @@ type (
 // identities table then shows the soonest-expiring identities, read by
 // an indexed query, and grows as the load reads the rest.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.countsCmd(), m.progressiveLoadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll())
+	return tea.Batch(m.countsCmd(), m.progressiveLoadCmd(), m.spin.Tick, tea.RequestBackgroundColor, m.poll(), m.warningsCmd())
+}
+
+// warningsMsg carries the database's warnings (store.Store.Warnings).
+type warningsMsg []string
+
+// warningsCmd waits for the database's check at open, which runs beside
+// the first reads, and hands on its warnings (damage, a file others may
+// read).
+func (m Model) warningsCmd() tea.Cmd {
+	s := m.opts.Store
+	return func() tea.Msg {
+		<-s.Checked()
+		return warningsMsg(s.Warnings())
+	}
 }
 
 // progressiveLoadCmd is the first load: it hands on each Partial dataset
@@ -262,6 +277,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.screen == screenDetail {
 			return m, m.loadDetail(m.detail.listed.FingerprintSHA256())
 		}
+		return m, nil
+	case warningsMsg:
+		m.warnings = msg
 		return m, nil
 	case actionDoneMsg:
 		m.flash = msg.summary()
@@ -581,6 +599,8 @@ func (m Model) renderStatus() string {
 		s = m.styles.Status.Render(m.spin.View() + " reloading…")
 	case m.flash != "":
 		s = m.styles.Label.Render(model.Printable(m.flash))
+	case len(m.warnings) > 0:
+		s = m.styles.Error.Render(model.Printable("warning: " + strings.Join(m.warnings, "; ")))
 	case m.ds != nil && m.ds.Unverified > 0:
 		// Findings and owners rest on values nobody recorded a decision for.
 		s = m.styles.Error.Render(fmt.Sprintf("%d governance values are not what the audit trail records: certgov audit verify lists them", m.ds.Unverified))

@@ -989,6 +989,29 @@ func TestDashboardFlagsUnexplainedState(t *testing.T) {
 	}
 }
 
+// The database's warnings come when its check at open has ended, which
+// runs beside the first reads, and stay on the status line.
+func TestDashboardShowsTheDatabaseWarnings(t *testing.T) {
+	storetest.SQLiteOnly(t, "a file other users may read")
+	path := buildDemo(t).Path()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := loaded(t, s, 200, 35)
+	if got := screenText(m); strings.Contains(got, "warning:") {
+		t.Fatalf("a warning before the check ended:\n%s", got)
+	}
+	m = update(t, m, m.warningsCmd()())
+	if got := screenText(m); !strings.Contains(got, "warning: "+path+": other users may read it") {
+		t.Errorf("no warning on the status line:\n%s", got)
+	}
+}
+
 // The attack: keys typed ahead of a confirmation (a comment meant for a
 // field, Enter, y) decided sixteen items. A confirmation now answers only
 // keys typed after it appeared, swallows every other key, and a bulk one

@@ -163,9 +163,7 @@ Start with "certgov demo" to try it on built-in demo data, or
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.Args = exactArgs(0)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
-		return a.withStore(cmd.Context(), func(s *store.Store) error {
-			return runDashboard(cmd.Context(), s, "", a.actor(), a.streams)
-		})
+		return a.openDashboard(cmd.Context(), "")
 	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "governance database: a SQLite file, or postgres://USER@HOST/DB for a team database (default $CERTGOV_DB, else $XDG_DATA_HOME/certgov/certgov.db)")
 	a.dbFlag = root.PersistentFlags().Lookup("db")
@@ -228,6 +226,22 @@ func (a *app) databasePathGiven(defaultName string) (string, error) {
 		return env, nil
 	}
 	return store.DefaultPath(defaultName)
+}
+
+// openDashboard opens the database and the dashboard on it. The
+// dashboard shows the database's warnings when the check at open has
+// ended, so that its first rows need not wait for it.
+func (a *app) openDashboard(ctx context.Context, policyFile string) error {
+	path, err := a.databasePath("certgov.db")
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return runDashboard(ctx, s, policyFile, a.actor(), a.streams)
 }
 
 // withStore opens the database for fn and closes it after.

@@ -19,9 +19,7 @@ func newTUICommand(a *app) *cobra.Command {
 		Short: "Open the dashboard (also what certgov alone does)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(s *store.Store) error {
-				return runDashboard(cmd.Context(), s, policyFile, a.actor(), a.streams)
-			})
+			return a.openDashboard(cmd.Context(), policyFile)
 		},
 	}
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file for the findings (see certgov findings --help)")
