@@ -40,6 +40,7 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 --within sets the expiring window (default: the policy's, 30 days).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer paceCollector(100, streamingReadMemoryLimit)()
 			codes, stream, done, err := a.codedFindings(cmd.Context(), failOn, within, policyFile, time.Now())
 			if err != nil {
 				return err

@@ -34,6 +34,7 @@ finding:CODE to select by code. --policy reads a JSON policy file:
   {"expiring_within": "30d", "max_lifetime": "398d", "min_rsa_bits": 2048, "min_ec_bits": 256}`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer paceCollector(100, streamingReadMemoryLimit)()
 			s, f, policy, err := a.openReview(cmd.Context(), filter, policyFile)
 			if err != nil {
 				return err

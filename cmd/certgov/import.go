@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -139,26 +138,6 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 // does not run without pause there, and with room under 300 MiB for
 // what is not heap (SQLite's page cache, the program itself).
 const importMemoryLimit = 200 << 20
-
-// paceCollector sets the collector's pace (GOGC) and soft memory limit
-// unless the user set them (GOGC, GOMEMLIMIT), and returns what puts the
-// earlier ones back.
-func paceCollector(percent int, limit int64) (restore func()) {
-	var undo []func()
-	if os.Getenv("GOGC") == "" {
-		before := debug.SetGCPercent(percent)
-		undo = append(undo, func() { debug.SetGCPercent(before) })
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		before := debug.SetMemoryLimit(limit)
-		undo = append(undo, func() { debug.SetMemoryLimit(before) })
-	}
-	return func() {
-		for _, u := range undo {
-			u()
-		}
-	}
-}
 
 // importPaths runs the importers on worker goroutines feeding the store's
 // single writer, and returns the failures, one line each, sorted by path.

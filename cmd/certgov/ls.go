@@ -28,6 +28,7 @@ Filter terms are combined with AND; "!" negates a term:
 Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer paceCollector(100, streamingReadMemoryLimit)()
 			s, f, policy, err := a.openReview(cmd.Context(), filter, policyFile)
 			if err != nil {
 				return err
