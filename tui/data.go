@@ -17,27 +17,30 @@ import (
 // show, sort and filter on, packed, because a million are held (the whole
 // record took 2 KB a row, 1.1 GiB at a million certificates). What many
 // rows share (issuer, owner, key type, trust entries, finding codes) sits
-// in one shared profile; the row's own strings sit end to end in one
+// in one shared profile; the lists rows repeat (trust entries, source
+// files) once, pointed at; the row's own strings sit end to end in one
 // string. The detail screen reads what a row leaves out (serial, key hash,
 // the findings' messages) from the database when it opens (fullRow).
 type Row struct {
 	*rowProfile
-	// text holds the row's own strings: the fingerprint, the subject, the
-	// identity and common names where the subject does not hold them, then
-	// its SANs and sources, each behind a kind byte and ended by a NUL
-	// (Printable strings hold no NUL).
-	text                     string
-	fingerprint, subject     span
-	identityName, commonName span
-	lists                    uint32 // where the SANs and sources start
-	key                      identityKey
-	notBefore, notAfter      int64 // Unix seconds: what certificates carry
-	expiresAt                int64 // the governance expiration; 0 when unset
-	exception                *model.Exception
+	// text holds the row's own strings: the fingerprint (up to subject),
+	// the subject, the identity and common names where the subject does
+	// not hold them, then its SANs, each behind a kind byte and ended by a
+	// NUL (Printable strings hold no NUL).
+	text                              string
+	subject, identityName, commonName span
+	lists                             uint32 // where the SANs start
+	Versions                          int32
+	key                               identityKey
+	notBefore, notAfter               int64 // Unix seconds: what certificates carry
+	expiresAt                         int64 // the governance expiration; 0 when unset
+	exception                         *model.Exception
 	// trust is the row's, not its profile's: a self-signed certificate's
-	// pin names it alone, and would make a profile of its own.
-	trust    []model.TrustRef
-	Versions int
+	// pin names it alone, and would make a profile of its own. The files
+	// of a bundle's hundred certificates share one list of sources (a
+	// path took 65 bytes of every row's text at a million certificates).
+	trust   *[]model.TrustRef
+	sources *[]string
 }
 
 // span is a part of Row.text.
@@ -54,11 +57,10 @@ func keyOf(identityKey string) identityKey {
 
 // The kinds of Row.text's list items.
 const (
-	listDNS    = 'd'
-	listURI    = 'u'
-	listIP     = 'i'
-	listEmail  = 'e'
-	listSource = 's'
+	listDNS   = 'd'
+	listURI   = 'u'
+	listIP    = 'i'
+	listEmail = 'e'
 )
 
 // rowProfile is what rows share, one copy per distinct profile.
@@ -138,19 +140,19 @@ func newRow(r model.Record, findings []model.Finding, in interner) Row {
 		}
 		in.profiles[key] = profile
 	}
-	row := Row{rowProfile: profile, trust: in.trust(r.Trust), key: keyOf(c.IdentityKey), notBefore: c.NotBefore.Unix(), notAfter: c.NotAfter.Unix(), exception: r.Exception}
+	row := Row{rowProfile: profile, trust: in.trust(r.Trust), sources: in.list(r.Sources), key: keyOf(c.IdentityKey), notBefore: c.NotBefore.Unix(), notAfter: c.NotAfter.Unix(), exception: r.Exception}
 	if !r.ExpiresAt.IsZero() {
 		row.expiresAt = r.ExpiresAt.Unix()
 	}
-	row.pack(c, r.Sources)
+	row.pack(c)
 	return row
 }
 
 // pack writes the row's own strings into its text, in one allocation.
-func (row *Row) pack(c *model.Certificate, sources []string) {
+func (row *Row) pack(c *model.Certificate) {
 	var b strings.Builder
 	size := len(c.FingerprintSHA256) + len(c.Subject) + len(c.IdentityName) + len(c.CommonName)
-	for _, list := range [][]string{c.SANs.DNS, c.SANs.URI, c.SANs.IP, c.SANs.Email, sources} {
+	for _, list := range [][]string{c.SANs.DNS, c.SANs.URI, c.SANs.IP, c.SANs.Email} {
 		for _, v := range list {
 			size += len(v) + 2
 		}
@@ -161,7 +163,7 @@ func (row *Row) pack(c *model.Certificate, sources []string) {
 		b.WriteString(v)
 		return span{uint32(from), uint32(b.Len())}
 	}
-	row.fingerprint = put(c.FingerprintSHA256)
+	b.WriteString(c.FingerprintSHA256)
 	row.subject = put(c.Subject)
 	// The names are most often in the subject already (CN=name,…).
 	within := func(v string) (span, bool) {
@@ -181,7 +183,7 @@ func (row *Row) pack(c *model.Certificate, sources []string) {
 	for _, list := range []struct {
 		kind   byte
 		values []string
-	}{{listDNS, c.SANs.DNS}, {listURI, c.SANs.URI}, {listIP, c.SANs.IP}, {listEmail, c.SANs.Email}, {listSource, sources}} {
+	}{{listDNS, c.SANs.DNS}, {listURI, c.SANs.URI}, {listIP, c.SANs.IP}, {listEmail, c.SANs.Email}} {
 		for _, v := range list.values {
 			b.WriteByte(list.kind)
 			b.WriteString(v)
@@ -194,7 +196,7 @@ func (row *Row) pack(c *model.Certificate, sources []string) {
 func (row *Row) part(s span) string { return row.text[s.from:s.to] }
 
 // FingerprintSHA256 is the row's current certificate's fingerprint.
-func (row *Row) FingerprintSHA256() string { return row.part(row.fingerprint) }
+func (row *Row) FingerprintSHA256() string { return row.text[:row.subject.from] }
 
 // IdentityName is the row's identity's name.
 func (row *Row) IdentityName() string { return row.part(row.identityName) }
@@ -209,7 +211,18 @@ func (row *Row) NotAfter() time.Time { return time.Unix(row.notAfter, 0).UTC() }
 func (row *Row) ExpiredAt(now time.Time) bool { return now.After(row.NotAfter()) }
 
 // Trust lists the entries that admit the certificate.
-func (row *Row) Trust() []model.TrustRef { return row.trust }
+func (row *Row) Trust() []model.TrustRef { return shared(row.trust) }
+
+// Sources lists the files the certificate was found in.
+func (row *Row) Sources() []string { return shared(row.sources) }
+
+// shared is the list an interned pointer stands for; nil for none.
+func shared[T any](list *[]T) []T {
+	if list == nil {
+		return nil
+	}
+	return *list
+}
 
 // trustShort names how it is trusted (model.TrustShort).
 func (row *Row) trustShort() string { return model.TrustShort(row.trustModel, row.selfSigned) }
@@ -217,7 +230,7 @@ func (row *Row) trustShort() string { return model.TrustShort(row.trustModel, ro
 // trustedExplicitly reports whether an entry names the certificate
 // itself (model.Record.TrustedExplicitly).
 func (row *Row) trustedExplicitly() bool {
-	for _, t := range row.trust {
+	for _, t := range row.Trust() {
 		if t.Explicit {
 			return true
 		}
@@ -228,10 +241,11 @@ func (row *Row) trustedExplicitly() bool {
 // fill makes rec the row's record, reusing rec's lists: a filter pass
 // over a million rows allocates nothing. rec must be zero or filled
 // before: fill sets the fields it knows and leaves the rest, which no row
-// has (serial, key hash, SHA-1 fingerprint, key usages), as they are.
+// has (serial, key hash, SHA-1 fingerprint, key usages), as they are. Its
+// Trust and Sources are the rows' shared lists: not to be written.
 func (row *Row) fill(rec *model.Record) *model.Record {
 	p := row.rowProfile
-	sans, sources := &rec.SANs, rec.Sources[:0]
+	sans := &rec.SANs
 	sans.DNS, sans.URI, sans.IP, sans.Email = sans.DNS[:0], sans.URI[:0], sans.IP[:0], sans.Email[:0]
 	for rest := row.text[row.lists:]; rest != ""; {
 		kind := rest[0]
@@ -247,8 +261,6 @@ func (row *Row) fill(rec *model.Record) *model.Record {
 			sans.IP = append(sans.IP, v)
 		case listEmail:
 			sans.Email = append(sans.Email, v)
-		case listSource:
-			sources = append(sources, v)
 		}
 	}
 	// Field by field: writing the whole record anew cost a third of a
@@ -262,8 +274,8 @@ func (row *Row) fill(rec *model.Record) *model.Record {
 	c.NotBefore, c.NotAfter = time.Unix(row.notBefore, 0).UTC(), row.NotAfter()
 	c.KeyAlgorithm, c.KeySize, c.KeyCurve, c.SignatureAlgorithm = p.keyAlgorithm, p.keySize, p.keyCurve, p.signatureAlgorithm
 	c.IsCA, c.SelfIssued, c.SelfSigned = p.isCA, p.selfIssued, p.selfSigned
-	rec.Owner, rec.Sources, rec.Current, rec.Findings = p.owner, sources, true, p.findings
-	rec.Trust, rec.TrustModel, rec.Revoked, rec.RevokedBy = row.trust, p.trustModel, p.revoked, p.revokedBy
+	rec.Owner, rec.Sources, rec.Current, rec.Findings = p.owner, row.Sources(), true, p.findings
+	rec.Trust, rec.TrustModel, rec.Revoked, rec.RevokedBy = row.Trust(), p.trustModel, p.revoked, p.revokedBy
 	rec.Exception, rec.ActsAsCA, rec.MatchesWithoutChain = row.exception, p.actsAsCA, p.matchesWithoutChain
 	rec.Chain = model.Chain{Ends: p.chainEnds, Problem: p.chainProblem}
 	rec.ExpiresAt = time.Time{}
@@ -291,7 +303,7 @@ type fullRow struct {
 // full is what the row says of its identity, with each finding described
 // by its type until the database gives its message.
 func (row *Row) full() fullRow {
-	f := fullRow{Record: row.record(), Versions: row.Versions}
+	f := fullRow{Record: row.record(), Versions: int(row.Versions)}
 	for _, code := range row.findings {
 		t := model.FindingTypes[code]
 		f.Findings = append(f.Findings, model.Finding{Code: code, Severity: t.Severity, FingerprintSHA256: f.FingerprintSHA256,
@@ -311,16 +323,35 @@ var (
 // and row profile it is given: the certificates of one CA share theirs.
 type interner struct {
 	strings  map[string]string
-	trusts   map[string][]model.TrustRef
+	trusts   map[string]*[]model.TrustRef
+	lists    map[string]*[]string
 	profiles map[profileKey]*rowProfile
 }
 
 func newInterner() interner {
-	return interner{strings: map[string]string{}, trusts: map[string][]model.TrustRef{}, profiles: map[profileKey]*rowProfile{}}
+	return interner{strings: map[string]string{}, trusts: map[string]*[]model.TrustRef{},
+		lists: map[string]*[]string{}, profiles: map[profileKey]*rowProfile{}}
+}
+
+// list returns the one copy of a list of strings equal to values.
+func (in interner) list(values []string) *[]string {
+	if len(values) == 0 {
+		return nil
+	}
+	key := strings.Join(values, "\x00") // Printable strings hold no NUL
+	if shared, ok := in.lists[key]; ok {
+		return shared
+	}
+	shared := make([]string, len(values))
+	for i, v := range values {
+		shared[i] = in.get(v)
+	}
+	in.lists[key] = &shared
+	return &shared
 }
 
 // trust returns the one copy of a list equal to refs.
-func (in interner) trust(refs []model.TrustRef) []model.TrustRef {
+func (in interner) trust(refs []model.TrustRef) *[]model.TrustRef {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -344,8 +375,8 @@ func (in interner) trust(refs []model.TrustRef) []model.TrustRef {
 			Entry: in.get(t.Entry), Location: in.get(t.Location), Anchor: in.get(t.Anchor), Explicit: t.Explicit,
 			RefusedNow: in.get(t.RefusedNow), Reach: in.get(t.Reach), ServerKey: in.get(t.ServerKey)}
 	}
-	in.trusts[key.String()] = shared
-	return shared
+	in.trusts[key.String()] = &shared
+	return &shared
 }
 
 func (in interner) get(s string) string {
@@ -486,7 +517,7 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		soonest = map[identityKey]bool{}
 		err := rv.EachSoonestExpiring(ctx, policy, now, firstPageSize, func(r *model.Record, fs []model.Finding, versions int) error {
 			row := newRow(*r, fs, intern)
-			row.Versions = versions
+			row.Versions = int32(versions)
 			ds.Rows = append(ds.Rows, row)
 			findings.add(printableFindings(fs))
 			soonest[row.key] = true
@@ -518,7 +549,7 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		if pending == nil {
 			return
 		}
-		pending.Versions = versions
+		pending.Versions = int32(versions)
 		ds.Rows = append(ds.Rows, *pending)
 		pending = nil
 		if progress != nil && len(ds.Rows)%partialRows == 0 && time.Since(handedOn) >= partialEvery {

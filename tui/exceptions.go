@@ -41,7 +41,7 @@ func (s *exceptionsScreen) setData(ds *Dataset, now time.Time) {
 		case slicesContains(r.findings, model.FindingWeakKey) || slicesContains(r.findings, model.FindingWeakSignature):
 			rank = 1
 		}
-		return rank, -len(r.trust)
+		return rank, -len(r.Trust())
 	}
 	sort.SliceStable(s.queue, func(i, j int) bool {
 		ri, ti := risk(&ds.Rows[s.queue[i]])

@@ -30,6 +30,10 @@ type Options struct {
 	Poll time.Duration
 	// Actor names the reviewer in the audit trail.
 	Actor string
+	// Loaded, when set, runs off the screen's path after each load has
+	// replaced the dataset before it: the program gives the memory the
+	// load's garbage took back to the system (debug.FreeOSMemory).
+	Loaded func()
 }
 
 // Model is the root model.
@@ -274,10 +278,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.setData(m.ds, m.opts.Now())
 		}
 		m.detail.setData(m.ds, m.opts.Now())
-		if m.screen == screenDetail {
-			return m, m.loadDetail(m.detail.listed.FingerprintSHA256())
+		var cmds []tea.Cmd
+		if loaded := m.opts.Loaded; loaded != nil {
+			cmds = append(cmds, func() tea.Msg { loaded(); return nil })
 		}
-		return m, nil
+		if m.screen == screenDetail {
+			cmds = append(cmds, m.loadDetail(m.detail.listed.FingerprintSHA256()))
+		}
+		return m, tea.Batch(cmds...)
 	case warningsMsg:
 		m.warnings = msg
 		return m, nil

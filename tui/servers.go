@@ -45,7 +45,7 @@ func serverViews(servers []model.Server, rows []Row) []serverView {
 	}
 	for r := range rows {
 		row := &rows[r]
-		for _, a := range model.AdmittingServers(row.trust) {
+		for _, a := range model.AdmittingServers(row.Trust()) {
 			i, ok := index[a.Key]
 			if !ok {
 				continue

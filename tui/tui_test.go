@@ -989,6 +989,34 @@ func TestDashboardFlagsUnexplainedState(t *testing.T) {
 	}
 }
 
+// After each load has replaced the dataset, Options.Loaded runs (the
+// program gives the load's garbage back to the system there).
+func TestLoadedRunsAfterEachLoad(t *testing.T) {
+	s := openDemo(t)
+	loads := 0
+	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Loaded: func() { loads++ }})
+	for want := 1; want <= 2; want++ {
+		next, cmd := m.Update(m.loadCmd()())
+		m = next.(Model)
+		runAll(cmd)
+		if loads != want {
+			t.Fatalf("after load %d: Loaded ran %d times", want, loads)
+		}
+	}
+}
+
+// runAll runs a command and those it batches, dropping their messages.
+func runAll(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	if batch, ok := cmd().(tea.BatchMsg); ok {
+		for _, c := range batch {
+			runAll(c)
+		}
+	}
+}
+
 // The database's warnings come when its check at open has ended, which
 // runs beside the first reads, and stay on the status line.
 func TestDashboardShowsTheDatabaseWarnings(t *testing.T) {
