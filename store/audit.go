@@ -201,13 +201,20 @@ func (s *Store) appendEvent(ctx context.Context, tx execQuerier, e *Event) error
 // AuditEvents lists the trail, oldest first; identity narrows it to one
 // identity's events when set.
 func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, error) {
-	query := `SELECT ` + eventColumns + ` FROM audit_events`
-	var args []any
 	if identity != "" {
-		query += ` WHERE identity = ?`
-		args = append(args, identity)
+		return s.auditEvents(ctx, ` WHERE identity = ?`, identity)
 	}
-	events, err := collect(ctx, s.db, query+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
+	return s.auditEvents(ctx, "")
+}
+
+// AuditEventsAfter lists the events after the one numbered seq, oldest
+// first: what changed since a reader last looked.
+func (s *Store) AuditEventsAfter(ctx context.Context, seq int64) ([]Event, error) {
+	return s.auditEvents(ctx, ` WHERE seq > ?`, seq)
+}
+
+func (s *Store) auditEvents(ctx context.Context, where string, args ...any) ([]Event, error) {
+	events, err := collect(ctx, s.db, `SELECT `+eventColumns+` FROM audit_events`+where+` ORDER BY seq`, args, func(rows *sql.Rows) (Event, error) {
 		return scanEvent(rows)
 	})
 	if err != nil {

@@ -604,6 +604,32 @@ type ReviewedCertificate struct {
 // name; a name means its current certificate), links that certificate and
 // computes its findings.
 func (s *Store) ReviewCertificate(ctx context.Context, ref string, policy model.Policy, now time.Time) (*ReviewedCertificate, error) {
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.reviewCertificateIn(ctx, rv, ref, policy, now)
+}
+
+// ReviewCertificates is ReviewCertificate for each of refs in one
+// review (making a review reads the servers and trust entries: 0.3 s at
+// a million certificates): what the dashboard reads again after
+// governance changes.
+func (s *Store) ReviewCertificates(ctx context.Context, refs []string, policy model.Policy, now time.Time) ([]*ReviewedCertificate, error) {
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ReviewedCertificate, len(refs))
+	for i, ref := range refs {
+		if out[i], err = s.reviewCertificateIn(ctx, rv, ref, policy, now); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) reviewCertificateIn(ctx context.Context, rv *Review, ref string, policy model.Policy, now time.Time) (*ReviewedCertificate, error) {
 	ident, index, err := s.Resolve(ctx, ref, now)
 	if err != nil {
 		return nil, err
@@ -611,7 +637,7 @@ func (s *Store) ReviewCertificate(ctx context.Context, ref string, policy model.
 	if index < 0 {
 		index = ident.Current
 	}
-	out := &ReviewedCertificate{Identity: ident, Index: index}
+	out := &ReviewedCertificate{Identity: ident, Index: index, Review: rv}
 	out.Record = model.Record{Certificate: ident.Certificates[index], Current: index == ident.Current}
 	if out.Occurrences, err = s.Occurrences(ctx, out.Record.FingerprintSHA256); err != nil {
 		return nil, err
@@ -619,13 +645,10 @@ func (s *Store) ReviewCertificate(ctx context.Context, ref string, policy model.
 	for _, o := range out.Occurrences {
 		out.Record.Sources = append(out.Record.Sources, o.Path)
 	}
-	if out.Review, err = s.NewReview(ctx); err != nil {
+	if err := rv.Link(ctx, &out.Record); err != nil {
 		return nil, err
 	}
-	if err := out.Review.Link(ctx, &out.Record); err != nil {
-		return nil, err
-	}
-	out.Findings = out.Review.Findings(&out.Record, policy, now)
+	out.Findings = rv.Findings(&out.Record, policy, now)
 	model.SortFindings(out.Findings)
 	return out, nil
 }

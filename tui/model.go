@@ -200,10 +200,11 @@ func (m *Model) load() tea.Cmd {
 }
 
 func (m Model) loadCmd() tea.Cmd {
-	seq, s, policy, now := m.loadSeq, m.opts.Store, m.opts.Policy, m.opts.Now()
+	// The dataset shown stays as it is: Refresh copies what it changes.
+	seq, s, policy, now, old := m.loadSeq, m.opts.Store, m.opts.Policy, m.opts.Now(), m.ds
 	return func() tea.Msg {
 		start := time.Now()
-		ds, err := Load(context.Background(), s, policy, now)
+		ds, err := Refresh(context.Background(), s, policy, now, old)
 		return loadedMsg{seq: seq, ds: ds, err: err, elapsed: time.Since(start)}
 	}
 }

@@ -29,27 +29,35 @@ type overviewScreen struct {
 	listNav // its numbers are laid out in columns: all of them are shown
 }
 
-// countMatching counts the rows a filter expression matches.
-func countMatching(ds *Dataset, expr string, now time.Time) int {
-	f, err := model.ParseFilter(expr)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	var rec model.Record // each row's record in turn, in the same lists
-	for i := range ds.Rows {
-		if f.Match(ds.Rows[i].fill(&rec), now) {
-			n++
+// countMatching counts the rows each filter expression matches, in one
+// pass: filling a row's record costs more than matching it, and the
+// overview counts 30 filters (1.4 s of CPU at a million identities when
+// each took a pass of its own). A bad expression counts nothing.
+func countMatching(ds *Dataset, exprs []string, now time.Time) []int {
+	filters := make([]*model.Filter, len(exprs))
+	for i, expr := range exprs {
+		if f, err := model.ParseFilter(expr); err == nil {
+			filters[i] = f
 		}
 	}
-	return n
+	counts := make([]int, len(exprs))
+	var rec model.Record // each row's record in turn, in the same lists
+	for i := range ds.Rows {
+		ds.Rows[i].fill(&rec)
+		for j, f := range filters {
+			if f != nil && f.Match(&rec, now) {
+				counts[j]++
+			}
+		}
+	}
+	return counts
 }
 
 func (s *overviewScreen) setData(ds *Dataset, now time.Time) {
 	s.ds = ds
 	s.items = s.items[:0]
 	add := func(section, label, filter string, bar int) {
-		s.items = append(s.items, overviewItem{section: section, label: label, count: countMatching(ds, filter, now), filter: filter, bar: bar})
+		s.items = append(s.items, overviewItem{section: section, label: label, filter: filter, bar: bar})
 	}
 	for _, it := range []struct{ label, filter string }{
 		{"identities", ""},
@@ -84,6 +92,13 @@ func (s *overviewScreen) setData(ds *Dataset, now time.Time) {
 		add("owners", o.owner, "owner:"+o.owner+" !ca", 0)
 	}
 	add("owners", "(no owner)", "owner:none !ca", 0)
+	exprs := make([]string, len(s.items))
+	for i, it := range s.items {
+		exprs[i] = it.filter
+	}
+	for i, n := range countMatching(ds, exprs, now) {
+		s.items[i].count = n
+	}
 	s.clamp(len(s.items))
 }
 
