@@ -207,6 +207,19 @@ func (s *Store) AuditEvents(ctx context.Context, identity string) ([]Event, erro
 	return s.auditEvents(ctx, "")
 }
 
+// ChangesOnlyItsIdentity reports whether an event of this action changes
+// nothing but the governance of the certificate it names: its identity's
+// owner, expiration or exception, or a campaign decision on it. A reader
+// may then read that identity again instead of everything.
+func ChangesOnlyItsIdentity(action string) bool {
+	switch action {
+	case "owner.set", "owner.clear", "expiry.set", "expiry.clear",
+		"exception.approve", "exception.reject", "exception.revoke", "campaign.decide":
+		return true
+	}
+	return false
+}
+
 // AuditEventsAfter lists the events after the one numbered seq, oldest
 // first: what changed since a reader last looked.
 func (s *Store) AuditEventsAfter(ctx context.Context, seq int64) ([]Event, error) {

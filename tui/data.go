@@ -551,14 +551,11 @@ func Refresh(ctx context.Context, s *store.Store, policy model.Policy, now time.
 	changed := map[string]bool{} // the certificates the events name
 	decided := false
 	for _, e := range events {
-		switch e.Action {
-		case "owner.set", "owner.clear", "expiry.set", "expiry.clear", "exception.approve", "exception.reject", "exception.revoke":
-		case "campaign.decide":
-			decided = true
-		default:
+		if !store.ChangesOnlyItsIdentity(e.Action) {
 			return Load(ctx, s, policy, now)
 		}
 		changed[e.Fingerprint] = true
+		decided = decided || e.Action == "campaign.decide"
 	}
 	if len(events) == 0 || len(changed) > refreshLimit {
 		return Load(ctx, s, policy, now)
