@@ -120,6 +120,12 @@ func TestPackedRowsAreTheirRecords(t *testing.T) {
 
 // A filter pass over the packed rows allocates nothing: a keystroke over a
 // million identities makes no garbage.
+//
+// testing.AllocsPerRun counts the whole process's allocations, and goroutines
+// earlier tests left behind (a dashboard's timers, a database pool) may
+// allocate a few times while it measures: CI once saw 21 over three passes.
+// An allocation per row costs at least one per matching row (100 here) or per
+// row (2,000), so the test allows fewer than 10 a pass over 20 passes.
 func TestFilterPassAllocatesNothing(t *testing.T) {
 	now := time.Now()
 	ds := syntheticDataset(2000, now)
@@ -130,7 +136,7 @@ func TestFilterPassAllocatesNothing(t *testing.T) {
 		}
 		var rec model.Record
 		matched := 0
-		allocs := testing.AllocsPerRun(3, func() {
+		allocs := testing.AllocsPerRun(20, func() {
 			matched = 0
 			for i := range ds.Rows {
 				if f.Match(ds.Rows[i].fill(&rec), now) {
@@ -138,7 +144,7 @@ func TestFilterPassAllocatesNothing(t *testing.T) {
 				}
 			}
 		})
-		if allocs != 0 {
+		if allocs >= 10 {
 			t.Fatalf("%q: %.0f allocations a pass", expr, allocs)
 		}
 		if expr == "svc-0001" && matched != 100 { // svc-000100 to svc-000199
