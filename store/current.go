@@ -101,15 +101,16 @@ func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) e
 		// Read whole before writing: a PostgreSQL connection runs one
 		// statement at a time, and the writer flushes on the same one.
 		var certs []model.Certificate
-		err := eachRowOf(ctx, tx, `SELECT facts FROM linked WHERE identity_name = ? AND identity_key = ?
-			ORDER BY not_after, fingerprint_sha256`, []any{ref.name, ref.key}, func(rows *sql.Rows) error {
+		err := eachRowOf(ctx, tx, `SELECT fingerprint_sha256, facts FROM linked WHERE identity_name = ? AND key_hash = ?
+			ORDER BY not_after, fingerprint_sha256`, []any{ref.name, identityKeyHash(ref.key)}, func(rows *sql.Rows) error {
 			for rows.Next() {
+				var fingerprint hexFingerprint
 				var facts string
-				if err := rows.Scan(&facts); err != nil {
+				if err := rows.Scan(&fingerprint, &facts); err != nil {
 					return err
 				}
 				var c model.Certificate
-				if err := decodeFacts(facts, &c); err != nil {
+				if err := decodeFacts(string(fingerprint), facts, &c); err != nil {
 					return err
 				}
 				certs = append(certs, c)
@@ -166,8 +167,8 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	versions, err := rv.s.db.PrepareContext(ctx, `SELECT identity_key, identity_name, facts, state FROM linked
-		WHERE identity_name = ? AND identity_key = ? ORDER BY not_after, fingerprint_sha256`)
+	versions, err := rv.s.db.PrepareContext(ctx, `SELECT identity_name, fingerprint_sha256, facts, state FROM linked
+		WHERE identity_name = ? AND key_hash = ? ORDER BY not_after, fingerprint_sha256`)
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 	groups := make([][]scannedRecord, len(page))
 	var states []string
 	for i, ref := range page {
-		rows, err := versions.QueryContext(ctx, ref.name, ref.key)
+		rows, err := versions.QueryContext(ctx, ref.name, identityKeyHash(ref.key))
 		if err != nil {
 			return err
 		}
@@ -209,13 +210,13 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 	return nil
 }
 
-// scanLinkedRows reads rows of identity_key, identity_name, facts, state.
+// scanLinkedRows reads rows of identity_name, fingerprint_sha256, facts, state.
 func scanLinkedRows(rows *sql.Rows) ([]scannedRecord, error) {
 	var group []scannedRecord
 	for rows.Next() {
 		group = append(group, scannedRecord{})
 		r := &group[len(group)-1]
-		if err := rows.Scan(&r.IdentityKey, &r.IdentityName, &r.facts, &r.linked); err != nil {
+		if err := rows.Scan(&r.IdentityName, (*hexFingerprint)(&r.FingerprintSHA256), &r.facts, &r.linked); err != nil {
 			return nil, err
 		}
 		if err := r.decode(nil); err != nil {

@@ -70,6 +70,9 @@ type dialect interface {
 	waitForChange(ctx context.Context, db *sql.DB, since int64, poll time.Duration) (int64, error)
 	// recordQuery is recordQuery as this dialect runs it fast.
 	recordQuery() string
+	// fromHex is the SQL expression for the bytes the lowercase hex
+	// expression hex spells (the linked table keeps fingerprints so).
+	fromHex(hex string) string
 	// close releases the dialect's own connections.
 	close()
 }

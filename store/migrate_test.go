@@ -154,6 +154,7 @@ INSERT INTO old_anchors SELECT a.fingerprint_sha256, r.ca_set, r.chain FROM chai
 DROP TABLE chain_anchors;
 DROP TABLE chain_results;
 ALTER TABLE old_anchors RENAME TO chain_anchors;
+`+linkedLayout14+`
 PRAGMA user_version = 12;`)
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +176,101 @@ PRAGMA user_version = 12;`)
 	var results int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chain_results`).Scan(&results); err != nil || results >= len(wantChains) {
 		t.Errorf("%d distinct chain results for %d certificates (%v): the certificates of a CA share one", results, len(wantChains), err)
+	}
+}
+
+// linkedLayout14 puts the linked table back in schema 14's layout, which
+// named each row's identity by its key, holding the same rows.
+const linkedLayout14 = `
+CREATE TABLE old_linked (
+	id                 INTEGER PRIMARY KEY,
+	identity_name      TEXT NOT NULL COLLATE NOCASE,
+	identity_key       TEXT NOT NULL,
+	not_after          INTEGER NOT NULL,
+	fingerprint_sha256 TEXT NOT NULL,
+	facts              BLOB NOT NULL,
+	state              BLOB NOT NULL
+);
+INSERT INTO old_linked SELECT l.id, l.identity_name, i.identity_key, l.not_after, lower(hex(l.fingerprint_sha256)), l.facts, l.state
+	FROM linked l JOIN identities i ON i.key_hash = l.key_hash;
+DROP TABLE linked;
+ALTER TABLE old_linked RENAME TO linked;
+CREATE UNIQUE INDEX linked_order ON linked(identity_name, identity_key, not_after, fingerprint_sha256);
+CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
+`
+
+// postgresLinkedLayout14 is linkedLayout14 in PostgreSQL, with its schema
+// version.
+const postgresLinkedLayout14 = `
+ALTER TABLE linked ADD COLUMN identity_key TEXT;
+UPDATE linked l SET identity_key = i.identity_key FROM identities i WHERE i.key_hash = l.key_hash;
+ALTER TABLE linked ALTER COLUMN identity_key SET NOT NULL;
+DROP INDEX linked_order;
+ALTER TABLE linked DROP COLUMN key_hash;
+ALTER TABLE linked ALTER COLUMN fingerprint_sha256 TYPE text COLLATE "C" USING encode(fingerprint_sha256, 'hex');
+CREATE UNIQUE INDEX linked_order ON linked(identity_name, identity_key, not_after, fingerprint_sha256);
+UPDATE certgov_schema SET version = 14;
+`
+
+// Migration 15 names the linked rows' identities by key hash: the stored
+// linked state survives it (no relink), and reads of it give every
+// certificate with the same identity, in the same order, as before.
+func TestMigrationKeepsTheLinkedState(t *testing.T) {
+	ctx := context.Background()
+	s, _ := demoStore(t)
+	path := s.Path()
+	read := func(s *Store) []string {
+		var got []string
+		err := s.eachRecord(ctx, false, nil, func(r *model.Record, linked string) error {
+			if linked == "" {
+				t.Fatalf("%s read without its stored state", r.FingerprintSHA256)
+			}
+			got = append(got, r.IdentityName+"|"+r.IdentityKey+"|"+r.FingerprintSHA256)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := read(s)
+	summaryQuery := `SELECT version, summary FROM linked_summary`
+	wantSummary := tableRows(t, s.db, summaryQuery)
+	if len(want) == 0 || len(wantSummary) != 1 {
+		t.Fatalf("the demo estate has %d linked rows and %d summaries", len(want), len(wantSummary))
+	}
+	layout14 := linkedLayout14 + `PRAGMA user_version = 14;`
+	if s.Postgres() {
+		layout14 = postgresLinkedLayout14
+	}
+	if _, err := s.db.ExecContext(ctx, layout14); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if strings.HasPrefix(path, "postgres") { // an administrator upgrades a team database
+		if _, err := InitPostgres(ctx, path, TeamSetup{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := tableRows(t, s.db, summaryQuery); !slices.Equal(got, wantSummary) {
+		t.Errorf("linked summary after migrating: %q, want %q (kept, no relink)", got, wantSummary)
+	}
+	var strays int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM linked l
+		WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.key_hash = l.key_hash)`).Scan(&strays); err != nil || strays != 0 {
+		t.Errorf("%d linked rows name no identity's key hash (%v)", strays, err)
+	}
+	if got := read(s); !slices.Equal(got, want) {
+		i := 0
+		for i < min(len(got), len(want)) && got[i] == want[i] {
+			i++
+		}
+		t.Errorf("linked reads after migrating: %d rows, want %d as before; row %d differs", len(got), len(want), i)
 	}
 }
 

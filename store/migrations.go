@@ -415,7 +415,42 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{unchanged: "SQLite's IN (subquery) indexes the fingerprints for the query that reads them"},
 		postgres: migrationStep{sql: `CREATE INDEX certificates_sha1 ON certificates(fingerprint_sha1);`},
 	},
+	// 15: the linked read table names each certificate's identity by its
+	// key hash, as identities and current_periods do: the key (125 bytes
+	// in a generated estate) was held in the table and in its order index,
+	// and reads derive it from the facts (model.IdentityKey). It keeps
+	// fingerprints as their 32 bytes, not 64 hex digits, in the table and
+	// in both indexes. Rows whose identity is gone are dropped, and the
+	// next open relinks everything.
+	{
+		sqlite:   migrationStep{sql: linkedByHash},
+		postgres: migrationStep{sql: postgresLinkedByHash},
+	},
 }
+
+// linkedByHash is migration 15 in SQLite: a new table, written in the
+// order reads walk it.
+const linkedByHash = `
+CREATE TABLE linked_by_hash (
+	id                 INTEGER PRIMARY KEY,
+	identity_name      TEXT NOT NULL COLLATE NOCASE,
+	key_hash           BLOB NOT NULL,
+	not_after          INTEGER NOT NULL,
+	fingerprint_sha256 BLOB NOT NULL,
+	facts              BLOB NOT NULL,
+	state              BLOB NOT NULL
+);
+INSERT INTO linked_by_hash(identity_name, key_hash, not_after, fingerprint_sha256, facts, state)
+	SELECT l.identity_name, i.key_hash, l.not_after, unhex(l.fingerprint_sha256), l.facts, l.state
+	FROM linked l JOIN identities i ON i.identity_key = l.identity_key
+	WHERE unhex(l.fingerprint_sha256) IS NOT NULL
+	ORDER BY l.identity_name, i.key_hash, l.not_after, l.fingerprint_sha256;
+DELETE FROM linked_summary WHERE (SELECT count(*) FROM linked) <> (SELECT count(*) FROM linked_by_hash);
+DROP TABLE linked;
+ALTER TABLE linked_by_hash RENAME TO linked;
+CREATE UNIQUE INDEX linked_order ON linked(identity_name, key_hash, not_after, fingerprint_sha256);
+CREATE UNIQUE INDEX linked_fingerprint ON linked(fingerprint_sha256);
+`
 
 // periodsAndChainResults are migration 13's new tables (postgresPeriodsByHash
 // is the same in PostgreSQL's terms).

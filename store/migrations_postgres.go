@@ -584,3 +584,17 @@ var postgresPeriodsByHash = strings.NewReplacer(
 	"TEXT", `text COLLATE "C"`,
 	") WITHOUT ROWID", ")",
 ).Replace(periodsAndChainResults + currentPeriodsByHash)
+
+// postgresLinkedByHash is migration 15 in PostgreSQL: the table is changed
+// in place, so that the grants db init gave on it stay.
+const postgresLinkedByHash = `
+ALTER TABLE linked ADD COLUMN key_hash bytea;
+UPDATE linked l SET key_hash = i.key_hash FROM identities i WHERE i.identity_key = l.identity_key;
+DELETE FROM linked_summary WHERE EXISTS (SELECT 1 FROM linked WHERE key_hash IS NULL);
+DELETE FROM linked WHERE key_hash IS NULL;
+ALTER TABLE linked ALTER COLUMN key_hash SET NOT NULL;
+DROP INDEX linked_order;
+ALTER TABLE linked DROP COLUMN identity_key;
+ALTER TABLE linked ALTER COLUMN fingerprint_sha256 TYPE bytea USING decode(fingerprint_sha256, 'hex');
+CREATE UNIQUE INDEX linked_order ON linked(identity_name, key_hash, not_after, fingerprint_sha256);
+`

@@ -337,6 +337,8 @@ func (*postgresDialect) integrity(context.Context, *sql.DB) (string, error) {
 
 func (*postgresDialect) recordQuery() string { return postgresRecordQuery }
 
+func (*postgresDialect) fromHex(hex string) string { return "decode(" + hex + ", 'hex')" }
+
 func (d *postgresDialect) close() {
 	if d.listener != nil {
 		d.listener.Close(context.Background())

@@ -143,7 +143,7 @@ func (s *Store) currentSourcePaths(ctx context.Context) (map[int64]string, error
 // PostgreSQL is asked postgresRecordQuery.)
 var recordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i.identity_key, i.name, ` + sourcesOfCertificate + `
 	FROM identities i CROSS JOIN certificates c ON c.identity_id = i.id
-	ORDER BY i.name COLLATE NOCASE, i.identity_key, c.not_after, c.fingerprint_sha256`
+	ORDER BY i.name COLLATE NOCASE, i.key_hash, c.not_after, c.fingerprint_sha256`
 
 // postgresRecordQuery is recordQuery as PostgreSQL runs it well: the
 // sources grouped once and joined, instead of a subquery per certificate
@@ -153,7 +153,7 @@ var postgresRecordQuery = `SELECT ` + qualified("c.", certificateColumns) + `, i
 	LEFT JOIN (SELECT cs.fingerprint_sha256, json_group_array(cs.source_id) AS ids
 		FROM certificate_sources cs JOIN sources s ON s.id = cs.source_id
 		WHERE s.superseded_at IS NULL GROUP BY cs.fingerprint_sha256) src ON src.fingerprint_sha256 = c.fingerprint_sha256
-	ORDER BY i.name COLLATE NOCASE, i.identity_key, c.not_after, c.fingerprint_sha256`
+	ORDER BY i.name COLLATE NOCASE, i.key_hash, c.not_after, c.fingerprint_sha256`
 
 // eachRecordOf calls fn for each of the given certificates with its
 // identity and current sources, as EachRecord does.
@@ -193,8 +193,8 @@ func (s *Store) eachRecordOf(ctx context.Context, fingerprints []string, fn func
 
 // linkedQuery reads the same from the stored linked state, which keeps
 // every certificate's facts in that order: one sequential walk.
-var linkedQuery = `SELECT identity_key, identity_name, facts, state FROM linked
-	ORDER BY identity_name, identity_key, not_after, fingerprint_sha256`
+var linkedQuery = `SELECT identity_name, fingerprint_sha256, facts, state FROM linked
+	ORDER BY identity_name, key_hash, not_after, fingerprint_sha256`
 
 // qualified prefixes every column of a column list with a table alias.
 func qualified(alias, columns string) string {
@@ -218,7 +218,11 @@ type scannedRecord struct {
 // them.
 func (r *scannedRecord) decode(paths map[int64]string) error {
 	if r.facts != "" {
-		return decodeFacts(r.facts, &r.Certificate)
+		// The linked table names the identity by its key hash: the key
+		// itself follows from the facts.
+		err := decodeFacts(r.FingerprintSHA256, r.facts, &r.Certificate)
+		r.IdentityKey = model.IdentityKey(r.Certificate)
+		return err
 	}
 	if err := r.enc.decodeInto(&r.Certificate); err != nil {
 		return err
@@ -313,7 +317,7 @@ func (s *Store) scanRecords(ctx context.Context, withSources bool, out chan<- []
 		if withSources {
 			err = scanCertificate(rows, &r.Certificate, &r.enc, &r.IdentityKey, &r.IdentityName, &r.sources)
 		} else {
-			err = rows.Scan(&r.IdentityKey, &r.IdentityName, &r.facts, &r.linked)
+			err = rows.Scan(&r.IdentityName, (*hexFingerprint)(&r.FingerprintSHA256), &r.facts, &r.linked)
 		}
 		if err != nil {
 			return err

@@ -68,8 +68,12 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSumma
 
 // linkedStateOf reads one certificate's stored state.
 func (s *Store) linkedStateOf(ctx context.Context, fingerprint string) (string, error) {
+	key, err := linkedFingerprint(fingerprint)
+	if err != nil {
+		return "", err
+	}
 	var state string
-	err := s.db.QueryRowContext(ctx, `SELECT state FROM linked WHERE fingerprint_sha256 = ?`, fingerprint).Scan(&state)
+	err = s.db.QueryRowContext(ctx, `SELECT state FROM linked WHERE fingerprint_sha256 = ?`, key).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil // imported after the state was stored: nothing links it yet
 	}
@@ -214,7 +218,7 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 	if err := deleteLinked(ctx, tx, touched); err != nil {
 		return 0, err
 	}
-	rows := newRowBatch(tx, `INSERT INTO linked(identity_name, identity_key, not_after, fingerprint_sha256, facts, state)`, 6)
+	rows := newRowBatch(tx, `INSERT INTO linked(identity_name, key_hash, not_after, fingerprint_sha256, facts, state)`, 6)
 	// A full relink streams every identity in order, so their periods are
 	// written as they pass; a partial one rewrites its identities' after.
 	var periods *periodWriter
@@ -253,7 +257,11 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 			st.Sources = append(st.Sources, sourceIDs[path])
 		}
 		linked++
-		return rows.add(ctx, r.IdentityName, r.IdentityKey, r.NotAfter.Unix(), r.FingerprintSHA256,
+		fingerprint, err := linkedFingerprint(r.FingerprintSHA256)
+		if err != nil {
+			return err
+		}
+		return rows.add(ctx, r.IdentityName, identityKeyHash(r.IdentityKey), r.NotAfter.Unix(), fingerprint,
 			encodeFacts(&r.Certificate), encodeState(st, p.anchors))
 	}
 	if touched == nil {
@@ -355,7 +363,11 @@ func deleteLinked(ctx context.Context, tx *sql.Tx, touched map[string]bool) erro
 	}
 	defer stmt.Close()
 	for fp := range touched {
-		if _, err := stmt.ExecContext(ctx, fp); err != nil {
+		key, err := linkedFingerprint(fp)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, key); err != nil {
 			return err
 		}
 	}
@@ -379,7 +391,7 @@ func (s *Store) touchedByPending(ctx context.Context, actingCAs, stored []string
 	// What the sources hold; new certificates (the stored state does not
 	// hold them yet) that issued others change the chains below them.
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.fingerprint_sha256, c.subject_normalized,
-		NOT EXISTS (SELECT 1 FROM linked l WHERE l.fingerprint_sha256 = c.fingerprint_sha256)
+		NOT EXISTS (SELECT 1 FROM linked l WHERE l.fingerprint_sha256 = `+s.dialect.fromHex("c.fingerprint_sha256")+`)
 		FROM certificate_sources cs JOIN certificates c ON c.fingerprint_sha256 = cs.fingerprint_sha256
 		WHERE cs.source_id IN (SELECT source_id FROM relink_pending)`)
 	if err != nil {
@@ -539,11 +551,12 @@ func (rv *Review) noteStoredAdmissions(ctx context.Context, anchorList []string,
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var fp, identity, state string
+		var fp hexFingerprint
+		var identity, state string
 		if err := rows.Scan(&fp, &identity, &state); err != nil {
 			return err
 		}
-		if touched[fp] {
+		if touched[string(fp)] {
 			continue
 		}
 		for _, ref := range decodeState(state, anchorList).Refs {

@@ -182,6 +182,8 @@ func (d *sqliteDialect) waitForChange(ctx context.Context, db *sql.DB, since int
 
 func (*sqliteDialect) recordQuery() string { return recordQuery }
 
+func (*sqliteDialect) fromHex(hex string) string { return "unhex(" + hex + ")" }
+
 func (d *sqliteDialect) close() {
 	if d.watch != nil {
 		d.watch.Close()
