@@ -96,13 +96,13 @@ func TestSecretsAreNotPinLists(t *testing.T) {
 	hexSecret := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
 	for name, data := range map[string]string{"privatekey": wgKey, "secret.txt": hexSecret, "client.key": wgKey} {
 		res := importers.Parse(context.Background(), name, []byte(data), importers.Options{}, false)
-		if res.Source.Kind == model.KindPinList || len(res.TrustEntries) > 0 {
+		if res.Source.Kind == model.KindPinList || res.TrustEntryCount() > 0 {
 			t.Errorf("%s was read as a pin list: %+v", name, res.TrustEntries)
 		}
 	}
 	for name, data := range map[string]string{"pinned-clients.txt": hexSecret, "list.txt": "sha256:" + hexSecret, "spki.txt": "sha256/" + wgKey} {
-		if res := importers.Parse(context.Background(), name, []byte(data), importers.Options{}, false); len(res.TrustEntries) != 1 {
-			t.Errorf("%s: %d entries, want the pin", name, len(res.TrustEntries))
+		if res := importers.Parse(context.Background(), name, []byte(data), importers.Options{}, false); res.TrustEntryCount() != 1 {
+			t.Errorf("%s: %d entries, want the pin", name, res.TrustEntryCount())
 		}
 	}
 }
@@ -219,7 +219,7 @@ func TestInterruptedParseStopsInsideTheFile(t *testing.T) {
 		res := importers.Parse(ctx, file.name, file.data, opts, true)
 		if !errors.Is(res.Err, context.Canceled) || !res.Empty() || len(res.Problems) > 0 {
 			t.Errorf("%s: stopped after %d of %d checks: %v, %d certificates, %d entries; want only the interruption",
-				file.name, ctx.n, count.asked, res.Err, len(res.Certificates), len(res.TrustEntries)+len(res.Governance))
+				file.name, ctx.n, count.asked, res.Err, len(res.Certificates), res.TrustEntryCount()+len(res.Governance))
 		}
 		if ctx.asked > ctx.n+5 { // the loop, its return and Parse ask again
 			t.Errorf("%s: the context was asked %d times after it was done; the reader went on", file.name, ctx.asked-ctx.n)

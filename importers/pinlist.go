@@ -3,6 +3,7 @@ package importers
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"iter"
 	"path/filepath"
@@ -18,25 +19,62 @@ import (
 // and a "sha256:" prefix allowed) or an SPKI hash (base64, "sha256/"
 // prefix allowed).
 
+// readPinList reads a pin list. Every line is checked here, and each bad
+// one reported, but the entries are not held: a list of a million pins
+// held 300 MB of them. ListedEntries reads them from data again as the
+// store writes them, so data is not to change after Parse. With --server
+// (serve gives each entry the server's scope) they are held.
 func (r *reader) readPinList(data []byte) error {
-	for line := range pinListLines(data) {
-		if r.interrupted() {
-			return r.ctx.Err()
+	held := r.opts.Server != ""
+	for entry := range pinListEntries(r.ctx, data, r.problem) {
+		if held {
+			r.res.TrustEntries = append(r.res.TrustEntries, entry)
+		} else {
+			r.res.ListedCount++
 		}
-		if line.text == "" {
-			continue
+	}
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	if !held {
+		ctx := r.ctx
+		r.res.ListedEntries = func(yield func(model.TrustEntry) bool) {
+			for entry := range pinListEntries(ctx, data, nil) {
+				if !yield(entry) {
+					return
+				}
+			}
 		}
-		pin, label, _ := strings.Cut(line.text, " ")
-		entry, err := parsePin(pin)
-		if err != nil {
-			r.problem(line.number, "", err)
-			continue
-		}
-		entry.Label = strings.TrimSpace(label)
-		entry.Location = "line " + strconv.Itoa(line.number)
-		r.res.TrustEntries = append(r.res.TrustEntries, entry)
 	}
 	return nil
+}
+
+// pinListEntries yields a pin list's entries, reporting each line that is
+// not a pin to problem (when not nil). It stops when ctx is done.
+func pinListEntries(ctx context.Context, data []byte, problem func(line int, item string, err error)) iter.Seq[model.TrustEntry] {
+	return func(yield func(model.TrustEntry) bool) {
+		for line := range pinListLines(data) {
+			if ctx.Err() != nil {
+				return
+			}
+			if line.text == "" {
+				continue
+			}
+			pin, label, _ := strings.Cut(line.text, " ")
+			entry, err := parsePin(pin)
+			if err != nil {
+				if problem != nil {
+					problem(line.number, "", err)
+				}
+				continue
+			}
+			entry.Label = strings.TrimSpace(label)
+			entry.Location = "line " + strconv.Itoa(line.number)
+			if !yield(entry) {
+				return
+			}
+		}
+	}
 }
 
 type pinLine struct {

@@ -31,7 +31,7 @@ func trustFixture(t *testing.T, name string) []byte {
 
 func entrySummary(res model.FileResult) []string {
 	var out []string
-	for _, e := range res.TrustEntries {
+	for e := range res.EachTrustEntry() {
 		out = append(out, string(e.Kind)+" "+e.Label+" @"+e.Location)
 	}
 	return out
@@ -48,18 +48,32 @@ func TestPinList(t *testing.T) {
 		{Kind: model.EntryFingerprint, Value: client.FingerprintSHA1, HashAlgorithm: "sha1", Label: "interop-client, as nginx $ssl_client_fingerprint", Location: "line 3"},
 		{Kind: model.EntrySPKI, Value: client.SPKISHA256, HashAlgorithm: "sha256", Label: "interop key", Location: "line 4"},
 	}
-	if len(res.TrustEntries) != 4 {
-		t.Fatalf("entries %v", entrySummary(res))
+	// A pin list's entries are read again as they are stored, not held.
+	entries := slices.Collect(res.EachTrustEntry())
+	if len(res.TrustEntries) != 0 || res.ListedCount != 4 || len(entries) != 4 {
+		t.Fatalf("%d entries held, %d listed: %v", len(res.TrustEntries), res.ListedCount, entrySummary(res))
 	}
 	for i, w := range want {
-		if res.TrustEntries[i] != w {
-			t.Errorf("entry %d = %+v, want %+v", i, res.TrustEntries[i], w)
+		if entries[i] != w {
+			t.Errorf("entry %d = %+v, want %+v", i, entries[i], w)
 		}
+	}
+	// Served (--server), they are held, each with the server's scope.
+	served := importers.Parse(context.Background(), "pins.txt", trustFixture(t, "pins.txt"), importers.Options{Server: "ledger"}, true)
+	if len(served.TrustEntries) != 4 || served.ListedEntries != nil || served.TrustEntries[0].Scope != "service ledger" {
+		t.Errorf("served: %d entries held (scope %q), listed %v", len(served.TrustEntries), served.TrustEntries[0].Scope, served.ListedEntries != nil)
+	}
+	// Listing them again stops when the import is interrupted.
+	ctx, cancel := context.WithCancel(context.Background())
+	listed := importers.Parse(ctx, "pins.txt", trustFixture(t, "pins.txt"), importers.Options{}, true)
+	cancel()
+	if n := len(slices.Collect(listed.EachTrustEntry())); n != 0 {
+		t.Errorf("%d entries listed after the import was interrupted", n)
 	}
 	if len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0].Error(), "pins.txt:5: ") {
 		t.Errorf("problems %v, want line 5 named", res.Problems)
 	}
-	ix, _ := trust.NewIndex(res.TrustEntries, res.Servers)
+	ix, _ := trust.NewIndex(entries, res.Servers)
 	if got := ix.Evaluate(&client.Certificate, model.Chain{}).Admitted; len(got) != 3 {
 		t.Errorf("the pins admit the fixture through %d entries, want 3", len(got))
 	}

@@ -170,9 +170,22 @@ func ReadBounded(path string, limit int64) ([]byte, error) {
 	if info.Size() > limit {
 		return nil, fmt.Errorf("%s: file is over the %s limit", path, sizeLabel(limit))
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Read into a buffer of the file's size and one more byte, which
+	// sees it grow: io.ReadAll grows its buffer by doubling, and a 64 MB
+	// pin list took 128 MB of buffers, most of them garbage at once.
+	data := make([]byte, info.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF: // all of it
+		data = data[:n]
+	case err != nil:
 		return nil, fmt.Errorf("%s: %w", path, err)
+	default: // it grew since Stat said its size
+		rest, err := io.ReadAll(io.LimitReader(f, limit+1-int64(n)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		data = append(data, rest...)
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%s: file is over the %s limit", path, sizeLabel(limit))

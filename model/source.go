@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -122,8 +123,26 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Empty reports whether the file yielded nothing at all.
 func (r *FileResult) Empty() bool {
-	return len(r.Certificates) == 0 && len(r.Keys) == 0 && len(r.TrustEntries) == 0 && len(r.CRLs) == 0 && len(r.Governance) == 0 && len(r.Servers) == 0
+	return len(r.Certificates) == 0 && len(r.Keys) == 0 && r.TrustEntryCount() == 0 && len(r.CRLs) == 0 && len(r.Governance) == 0 && len(r.Servers) == 0
 }
+
+// EachTrustEntry yields the file's trust entries: those held, then those
+// listed.
+func (r *FileResult) EachTrustEntry() iter.Seq[TrustEntry] {
+	return func(yield func(TrustEntry) bool) {
+		for _, e := range r.TrustEntries {
+			if !yield(e) {
+				return
+			}
+		}
+		if r.ListedEntries != nil {
+			r.ListedEntries(yield)
+		}
+	}
+}
+
+// TrustEntryCount is how many entries EachTrustEntry yields.
+func (r *FileResult) TrustEntryCount() int { return len(r.TrustEntries) + r.ListedCount }
 
 // GovernanceValue is what an inventory spreadsheet says of a certificate:
 // its owner, the date by which it must be reviewed, notes. The file it
@@ -164,6 +183,12 @@ type FileResult struct {
 	Certificates []FoundCertificate
 	Keys         []PrivateKeyFact
 	TrustEntries []TrustEntry
+	// ListedEntries, when not nil, yields more trust entries: those of a
+	// list too long to hold (a pin list of a million lines, 300 bytes an
+	// entry held), read from the file's text again as they are stored.
+	// ListedCount is how many it yields. EachTrustEntry yields both kinds.
+	ListedEntries iter.Seq[TrustEntry]
+	ListedCount   int
 	// Servers are the listeners the file configures; their trust entries
 	// are those of TrustEntries with their Scope.
 	Servers    []Server

@@ -288,7 +288,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 		sum.add(fileSum)
 		batch.add(fileSum)
 		batch.Files++
-		certsInTx += len(res.Certificates) + len(res.TrustEntries) + len(res.CRLs) + len(res.Governance) + 1
+		certsInTx += len(res.Certificates) + res.TrustEntryCount() + len(res.CRLs) + len(res.Governance) + 1
 		if certsInTx >= batchCertificates && !dryRun {
 			if err := commit(); err != nil {
 				return sum, fmt.Errorf("commit: %w", err)
@@ -475,7 +475,7 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		// Many rows a statement: a pin list of a million lines is a
 		// million rows.
 		entries := newRowBatch(w.conn, `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)`, 10)
-		for _, e := range res.TrustEntries {
+		for e := range res.EachTrustEntry() {
 			if err := entries.add(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope, e.AllOf); err != nil {
 				entries.flush(ctx)
 				return sum, err
@@ -483,6 +483,11 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			sum.TrustEntries++
 		}
 		if err := entries.flush(ctx); err != nil {
+			return sum, err
+		}
+		// A listed entries' walk stops when ctx is done: what it wrote
+		// is not the whole file.
+		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
 		for _, srv := range res.Servers {
