@@ -992,10 +992,17 @@ func (s *Store) ActingCAs(ctx context.Context) (map[string]bool, error) {
 		der              []byte
 	}
 	var todo []candidate
-	rows, err := s.db.QueryContext(ctx, `SELECT c.fingerprint_sha256, c.subject_normalized, c.subject_key_id, c.is_ca, c.key_usage, c.der
-		FROM certificates c
-		WHERE (c.is_ca = 1 AND c.key_usage LIKE '%keyCertSign%')
-		   OR c.subject_normalized IN (SELECT issuer_normalized FROM certificates WHERE self_issued = 0)`)
+	// Two parts, and the issuers' names distinct: in one condition with
+	// OR, PostgreSQL compared every certificate with the list of every
+	// CA-signed certificate's issuer (it hashes a subquery only when its
+	// rows fit in work_mem), for hours at a million.
+	const columns = `c.fingerprint_sha256, c.subject_normalized, c.subject_key_id, c.is_ca, c.key_usage, c.der`
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM certificates c
+		WHERE c.is_ca = 1 AND c.key_usage LIKE '%keyCertSign%'
+		UNION ALL
+		SELECT `+columns+` FROM certificates c
+		WHERE NOT (c.is_ca = 1 AND c.key_usage LIKE '%keyCertSign%')
+		  AND c.subject_normalized IN (SELECT DISTINCT issuer_normalized FROM certificates WHERE self_issued = 0)`)
 	if err != nil {
 		return nil, err
 	}
