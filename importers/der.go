@@ -4,6 +4,9 @@ import (
 	"crypto/x509"
 	"fmt"
 
+	"golang.org/x/crypto/cryptobyte"
+	cryptobyte_asn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"certgov/model"
 )
 
@@ -46,7 +49,27 @@ func (r *reader) readCRL(der []byte, line int, location string) error {
 	return nil
 }
 
+// looksLikeCRL tells a CRL from a certificate by their structure, reading
+// only headers (parsing a CRL of a million serials to look at it took
+// 250 MB): both are SEQUENCE { SEQUENCE { … } … }, and the fourth element
+// of a TBSCertList (version, signature, issuer, then thisUpdate) is a
+// time, where a TBSCertificate holds its serial, signature, issuer, then
+// its validity, a SEQUENCE (v1) or its subject (v2 and v3, which start
+// with an explicit version). A v1 CRL starts with its signature: the
+// third element is then the time.
 func looksLikeCRL(data []byte) bool {
-	_, err := x509.ParseRevocationList(data)
-	return err == nil
+	input := cryptobyte.String(data)
+	var outer, tbs cryptobyte.String
+	if !input.ReadASN1(&outer, cryptobyte_asn1.SEQUENCE) || !outer.ReadASN1(&tbs, cryptobyte_asn1.SEQUENCE) {
+		return false
+	}
+	if tbs.PeekASN1Tag(cryptobyte_asn1.INTEGER) && !tbs.SkipASN1(cryptobyte_asn1.INTEGER) { // a v2 CRL's version
+		return false
+	}
+	for range 2 { // signature, issuer
+		if !tbs.SkipASN1(cryptobyte_asn1.SEQUENCE) {
+			return false
+		}
+	}
+	return tbs.PeekASN1Tag(cryptobyte_asn1.UTCTime) || tbs.PeekASN1Tag(cryptobyte_asn1.GeneralizedTime)
 }

@@ -184,6 +184,18 @@ func TestCRL(t *testing.T) {
 	if res := importers.Parse(context.Background(), "bad.crl", der[:len(der)/2], importers.Options{Kind: model.KindCRL}, true); res.Err == nil {
 		t.Error("a truncated CRL was accepted")
 	}
+	// Told apart by their structure, whatever the file is called.
+	if res := importers.Parse(context.Background(), "revocations.bin", der, importers.Options{}, true); len(res.CRLs) != 1 || res.Source.Kind != model.KindCRL {
+		t.Errorf("a DER CRL named .bin read as %q: %v", res.Source.Kind, res.Err)
+	}
+	// A v1 certificate (`openssl x509 -req` without extensions) starts
+	// with an INTEGER, its serial, as a v2 CRL does with its version.
+	block, _ := pem.Decode(interop(t, "trust/certs/ledger.pem"))
+	for name, cert := range map[string][]byte{"ca.bin": ca.Cert.Raw, "ledger-v1.bin": block.Bytes} {
+		if res := importers.Parse(context.Background(), name, cert, importers.Options{}, true); len(res.Certificates) != 1 || len(res.CRLs) != 0 {
+			t.Errorf("a DER certificate named %s read as %q: %v", name, res.Source.Kind, res.Err)
+		}
+	}
 }
 
 func TestNginx(t *testing.T) {

@@ -394,7 +394,6 @@ var writerStatements = map[string]string{
 	"key":     `INSERT INTO private_keys(source_id, location, key_type, spki_sha256) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 	"crl": `INSERT INTO crls(source_id, issuer, issuer_normalized, this_update, next_update, location, der)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-	"revoked": `INSERT INTO revocations(crl_id, serial, revoked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 	"governance": `INSERT INTO governance_values(source_id, fingerprint_sha256, owner, expires_at, notes, location)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	"entriesOf":     `DELETE FROM trust_entries WHERE source_id = ?`,
@@ -508,10 +507,17 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			if err != nil {
 				return sum, err
 			}
+			// Many rows a statement: a CRL may list a million serials.
+			revoked := newRowBatch(w.conn, `INSERT INTO revocations(crl_id, serial, revoked_at)`, 3)
+			revoked.tail = ` ON CONFLICT DO NOTHING`
 			for _, rv := range crl.Revoked {
-				if _, err := w.stmts["revoked"].ExecContext(ctx, crlID, rv.Serial, rv.RevokedAt.Unix()); err != nil {
+				if err := revoked.add(ctx, crlID, rv.Serial, rv.RevokedAt.Unix()); err != nil {
+					revoked.flush(ctx)
 					return sum, err
 				}
+			}
+			if err := revoked.flush(ctx); err != nil {
+				return sum, err
 			}
 			sum.Revocations += len(crl.Revoked)
 		}
