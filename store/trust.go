@@ -995,7 +995,7 @@ func (s *Store) ActingCAs(ctx context.Context) (map[string]bool, error) {
 	// Two parts, and the issuers' names distinct: in one condition with
 	// OR, PostgreSQL compared every certificate with the list of every
 	// CA-signed certificate's issuer (it hashes a subquery only when its
-	// rows fit in work_mem), for hours at a million.
+	// rows fit in work_mem): 6.7 × 10¹¹ comparisons at a million.
 	const columns = `c.fingerprint_sha256, c.subject_normalized, c.subject_key_id, c.is_ca, c.key_usage, c.der`
 	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM certificates c
 		WHERE c.is_ca = 1 AND c.key_usage LIKE '%keyCertSign%'
