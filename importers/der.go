@@ -21,15 +21,23 @@ func (r *reader) readDER(data []byte) error {
 
 // readCRL reads a certificate revocation list (DER, or a PEM block's
 // bytes). Its signature is checked later, against the issuing CA, when
-// that CA is known.
+// that CA is known. crypto/x509 reads the list without its entries
+// (model.SplitCRL), which are read here one at a time.
 func (r *reader) readCRL(der []byte, line int, location string) error {
-	crl, err := x509.ParseRevocationList(der)
-	if err != nil {
+	refuse := func(err error) error {
 		if line > 0 {
 			r.problem(line, location, fmt.Errorf("CRL: %w", err))
 			return nil
 		}
 		return fmt.Errorf("CRL: %w", err)
+	}
+	parts, err := model.SplitCRL(der)
+	if err != nil {
+		return refuse(err)
+	}
+	crl, err := x509.ParseRevocationList(parts.Header)
+	if err != nil {
+		return refuse(err)
 	}
 	issuer, err := model.ParseRawDN(crl.RawIssuer)
 	if err != nil {
@@ -39,11 +47,16 @@ func (r *reader) readCRL(der []byte, line int, location string) error {
 		Issuer: issuer.String(), IssuerNormalized: issuer.Normalized(),
 		ThisUpdate: crl.ThisUpdate.UTC(), NextUpdate: crl.NextUpdate.UTC(), DER: der, Location: location,
 	}
-	for i, entry := range crl.RevokedCertificateEntries {
-		if i%4096 == 0 && r.interrupted() {
+	// Checked and counted here; the store reads them again as it writes
+	// them.
+	c.Entries = parts.Entries
+	for _, err := range model.EachRevoked(parts.Entries) {
+		if err != nil {
+			return refuse(err)
+		}
+		if c.RevokedCount++; c.RevokedCount%4096 == 0 && r.interrupted() {
 			return r.ctx.Err()
 		}
-		c.Revoked = append(c.Revoked, model.Revoked{Serial: model.SerialHex(entry.SerialNumber), RevokedAt: entry.RevocationTime.UTC()})
 	}
 	r.res.CRLs = append(r.res.CRLs, c)
 	return nil

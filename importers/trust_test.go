@@ -177,7 +177,14 @@ func TestCRL(t *testing.T) {
 			t.Fatalf("%s: err %v, %d CRLs", name, res.Err, len(res.CRLs))
 		}
 		crl := res.CRLs[0]
-		if crl.IssuerNormalized != "cn=crl test ca" || len(crl.Revoked) != 1 || crl.Revoked[0].Serial != "1f2e" {
+		var serials []string
+		for r, err := range crl.Revocations() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			serials = append(serials, r.Serial)
+		}
+		if crl.IssuerNormalized != "cn=crl test ca" || crl.RevokedCount != 1 || len(serials) != 1 || serials[0] != "1f2e" {
 			t.Errorf("%s: %+v", name, crl)
 		}
 	}

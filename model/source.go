@@ -163,10 +163,17 @@ type CRL struct {
 	Issuer           string
 	ThisUpdate       time.Time
 	NextUpdate       time.Time
-	Revoked          []Revoked
-	DER              []byte
-	Location         string
+	// Entries is the DER of its revokedCertificates, which Revocations
+	// reads one at a time (a list of a million serials held as Revoked
+	// values took 100 MB); RevokedCount is how many it holds.
+	Entries      []byte
+	RevokedCount int
+	DER          []byte
+	Location     string
 }
+
+// Revocations yields the serials the CRL revokes.
+func (c *CRL) Revocations() iter.Seq2[Revoked, error] { return EachRevoked(c.Entries) }
 
 // Revoked is one revoked serial number (lowercase hex, as Certificate.Serial).
 type Revoked struct {

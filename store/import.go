@@ -510,8 +510,11 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			// Many rows a statement: a CRL may list a million serials.
 			revoked := newRowBatch(w.conn, `INSERT INTO revocations(crl_id, serial, revoked_at)`, 3)
 			revoked.tail = ` ON CONFLICT DO NOTHING`
-			for _, rv := range crl.Revoked {
-				if err := revoked.add(ctx, crlID, rv.Serial, rv.RevokedAt.Unix()); err != nil {
+			for rv, err := range crl.Revocations() {
+				if err == nil {
+					err = revoked.add(ctx, crlID, rv.Serial, rv.RevokedAt.Unix())
+				}
+				if err != nil {
 					revoked.flush(ctx)
 					return sum, err
 				}
@@ -519,7 +522,7 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			if err := revoked.flush(ctx); err != nil {
 				return sum, err
 			}
-			sum.Revocations += len(crl.Revoked)
+			sum.Revocations += crl.RevokedCount
 		}
 		for _, g := range res.Governance {
 			var expires any
