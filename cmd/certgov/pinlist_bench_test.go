@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -20,8 +21,23 @@ import (
 //
 // The reads should cost what they cost without the list (Estate/10k).
 func BenchmarkPinList(b *testing.B) {
+	benchBesideEstate(b, benchPinList(b, 800_000))
+}
+
+// BenchmarkCRL measures what a long CRL costs: the 10k estate with a CRL
+// of 1,000,000 serials (`openssl ca -gencrl` with its defaults, 30 MB of
+// PEM) beside it, which an nginx server checks, naming none of the
+// imported certificates. Run it with
+//
+//	go test -run '^$' -bench CRL -benchtime 3x ./cmd/certgov
+func BenchmarkCRL(b *testing.B) {
+	benchBesideEstate(b, benchCRL(b, 1_000_000))
+}
+
+// benchBesideEstate imports the 10k estate with the folder beside, then
+// reads it.
+func benchBesideEstate(b *testing.B, beside string) {
 	estate := benchEstate(b, 10_000)
-	pins := benchPinList(b, 800_000)
 	parent := b
 	var master string
 	b.Run("import", func(b *testing.B) {
@@ -29,9 +45,9 @@ func BenchmarkPinList(b *testing.B) {
 		for i := range b.N {
 			// Made by the parent, so that the reads below find the last.
 			b.StopTimer()
-			master = storetest.Location(parent, filepath.Join(parent.TempDir(), fmt.Sprintf("pins-%d.db", i)))
+			master = storetest.Location(parent, filepath.Join(parent.TempDir(), fmt.Sprintf("beside-%d.db", i)))
 			b.StartTimer()
-			peak = max(peak, certgovProcess(b, "--db", master, "import", estate, pins))
+			peak = max(peak, certgovProcess(b, "--db", master, "import", estate, beside))
 		}
 		reportPerCert(b, 10_000, peak)
 	})
@@ -54,6 +70,67 @@ func BenchmarkPinList(b *testing.B) {
 			reportPerCert(b, 10_000, peak)
 		})
 	}
+}
+
+// benchCRL writes (once, kept in the temp folder) a folder holding a CA,
+// a CRL of n serials it signed with `openssl ca -gencrl`, and an nginx
+// configuration that checks client certificates against both.
+func benchCRL(b *testing.B, n int) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("certgov-bench-crl-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return filepath.Join(dir, "crl")
+	}
+	os.RemoveAll(dir)
+	work := filepath.Join(dir, "crl")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	index, err := os.Create(filepath.Join(dir, "index.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(index)
+	for i := range n { // revoked, serials no imported certificate has
+		fmt.Fprintf(w, "R\t300101000000Z\t251201000000Z\t%08X\tunknown\t/CN=client-%d\n", 0x7000000+7*i, i)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	index.Close()
+	files := map[string]string{
+		"ca.cnf":    "[ca]\ndefault_ca = CA_default\n[CA_default]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = default\ndefault_crl_days = 30\n",
+		"crlnumber": "1000\n",
+		"crl/nginx.conf": `events {}
+http {
+  server {
+    listen 443 ssl;
+    server_name partners.example;
+    ssl_client_certificate ca.pem;
+    ssl_verify_client on;
+    ssl_crl revoked.crl.pem;
+  }
+}
+`,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+			"-subj", "/CN=Partner Revoking CA/O=Example Corp", "-out", "crl/ca.pem"},
+		{"ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "crl/ca.pem", "-gencrl", "-out", "crl/revoked.crl.pem"},
+	} {
+		cmd := exec.Command("openssl", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("openssl %s: %v\n%s", args[0], err, out)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
+	return work
 }
 
 // benchPinList writes (once, kept in the temp folder) a folder holding a
