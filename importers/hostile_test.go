@@ -26,6 +26,32 @@ func TestCSVUnclosedQuote(t *testing.T) {
 	}
 }
 
+// ReadBounded reads a file into a buffer of the size Stat gives: the whole
+// file when that is its size, the whole file when it is more (a kernel
+// file says 0), and never past the limit.
+func TestReadBoundedReadsWhatIsThere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pins.txt")
+	text := strings.Repeat("sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n", 1000)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := importers.ReadBounded(path, importers.MaxFileSize); err != nil || string(data) != text {
+		t.Errorf("read %d bytes of %d: %v", len(data), len(text), err)
+	}
+	if _, err := importers.ReadBounded(path, int64(len(text)-1)); err == nil || !strings.Contains(err.Error(), "over the") {
+		t.Errorf("a file a byte over the limit: %v", err)
+	}
+	if info, err := os.Stat("/proc/self/status"); err == nil && info.Size() == 0 {
+		data, err := importers.ReadBounded("/proc/self/status", importers.MaxFileSize)
+		if err != nil || !strings.Contains(string(data), "VmRSS") {
+			t.Errorf("/proc/self/status (size 0 by Stat): %d bytes, %v", len(data), err)
+		}
+		if _, err := importers.ReadBounded("/proc/self/status", 10); err == nil {
+			t.Error("/proc/self/status read past a limit of 10 bytes")
+		}
+	}
+}
+
 // Devices, FIFOs and sockets are never read: not given directly, not
 // named by a config. Each is refused at once (a FIFO would block the
 // open, /dev/zero would never end).
