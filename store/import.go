@@ -474,21 +474,27 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		// Many rows a statement: a pin list of a million lines is a
 		// million rows.
 		entries := newRowBatch(w.conn, `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)`, 10)
+		written := 0
 		for e := range res.EachTrustEntry() {
 			if err := entries.add(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope, e.AllOf); err != nil {
 				entries.flush(ctx)
 				return sum, err
 			}
-			sum.TrustEntries++
+			written++
 		}
 		if err := entries.flush(ctx); err != nil {
 			return sum, err
 		}
-		// A listed entries' walk stops when ctx is done: what it wrote
-		// is not the whole file.
+		// Listed entries are read again from the file's text, and that
+		// read stops when the parse's context is done: what it wrote is
+		// then not the whole file.
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
+		if written != res.TrustEntryCount() {
+			return sum, fmt.Errorf("%d of its %d trust entries were read again", written, res.TrustEntryCount())
+		}
+		sum.TrustEntries += written
 		for _, srv := range res.Servers {
 			doc, err := json.Marshal(srv)
 			if err != nil {
@@ -510,6 +516,7 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 			// Many rows a statement: a CRL may list a million serials.
 			revoked := newRowBatch(w.conn, `INSERT INTO revocations(crl_id, serial, revoked_at)`, 3)
 			revoked.tail = ` ON CONFLICT DO NOTHING`
+			n := 0
 			for rv, err := range crl.Revocations() {
 				if err == nil {
 					err = revoked.add(ctx, crlID, rv.Serial, rv.RevokedAt.Unix())
@@ -518,9 +525,13 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 					revoked.flush(ctx)
 					return sum, err
 				}
+				n++
 			}
 			if err := revoked.flush(ctx); err != nil {
 				return sum, err
+			}
+			if n != crl.RevokedCount {
+				return sum, fmt.Errorf("CRL: %d of its %d serials were read again", n, crl.RevokedCount)
 			}
 			sum.Revocations += crl.RevokedCount
 		}

@@ -130,3 +130,47 @@ func TestWalkWithFewTemplatesKeptGivesTheSameReferences(t *testing.T) {
 		t.Errorf("entry findings with two templates kept:\n%s\nwant\n%s", gotFindings, wantFindings)
 	}
 }
+
+// A pin list's entries are listed, not held (FileResult.ListedEntries):
+// the store writes what the listing yields, and refuses the file when the
+// listing yields fewer than the parse counted (its context ended), rather
+// than store part of it.
+func TestListedEntriesAreStoredWhole(t *testing.T) {
+	s := openTemp(t)
+	listed := func(path string, count, yields int) model.FileResult {
+		res := model.FileResult{Source: model.Source{Path: path, Kind: model.KindPinList, ContentSHA256: path, Size: 1, ImportedAt: time.Now()},
+			ListedCount: count}
+		res.ListedEntries = func(yield func(model.TrustEntry) bool) {
+			for i := range yields {
+				e := model.TrustEntry{Kind: model.EntryFingerprint, HashAlgorithm: "sha256",
+					Value: fmt.Sprintf("%x", sha256.Sum256([]byte(path+fmt.Sprint(i)))), Location: fmt.Sprintf("line %d", i+1)}
+				if !yield(e) {
+					return
+				}
+			}
+		}
+		return res
+	}
+	if sum := runImport(t, s, false, listed("/trust/whole.txt", 5000, 5000)); sum.TrustEntries != 5000 {
+		t.Errorf("%d entries stored of the 5,000 listed", sum.TrustEntries)
+	}
+	imp, err := s.NewImport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan model.FileResult, 1)
+	ch <- listed("/trust/cut.txt", 5000, 1200)
+	close(ch)
+	if _, err := imp.Run(ctx, ch, false, nil); err == nil || !strings.Contains(err.Error(), "1200 of its 5000 trust entries") {
+		t.Errorf("a listing cut short: %v, want the file refused", err)
+	}
+	sources, err := s.Sources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range sources {
+		if strings.HasSuffix(src.Path, "cut.txt") {
+			t.Errorf("the file cut short was stored: %+v", src)
+		}
+	}
+}
