@@ -4,9 +4,6 @@ import (
 	"crypto/x509"
 	"fmt"
 
-	"golang.org/x/crypto/cryptobyte"
-	cryptobyte_asn1 "golang.org/x/crypto/cryptobyte/asn1"
-
 	"certgov/model"
 )
 
@@ -62,27 +59,13 @@ func (r *reader) readCRL(der []byte, line int, location string) error {
 	return nil
 }
 
-// looksLikeCRL tells a CRL from a certificate by their structure, reading
-// only headers (parsing a CRL of a million serials to look at it took
-// 250 MB): both are SEQUENCE { SEQUENCE { … } … }, and the fourth element
-// of a TBSCertList (version, signature, issuer, then thisUpdate) is a
-// time, where a TBSCertificate holds its serial, signature, issuer, then
-// its validity, a SEQUENCE (v1) or its subject (v2 and v3, which start
-// with an explicit version). A v1 CRL starts with its signature: the
-// third element is then the time.
+// looksLikeCRL tells a CRL from a certificate by its structure
+// (model.SplitCRL), without parsing its entries: parsing a CRL of a
+// million serials to look at it took 250 MB. Both are SEQUENCE {
+// SEQUENCE { … } … }; after the version (or a v1 certificate's serial),
+// signature and issuer, a CRL has its thisUpdate time where a certificate
+// has its validity or subject.
 func looksLikeCRL(data []byte) bool {
-	input := cryptobyte.String(data)
-	var outer, tbs cryptobyte.String
-	if !input.ReadASN1(&outer, cryptobyte_asn1.SEQUENCE) || !outer.ReadASN1(&tbs, cryptobyte_asn1.SEQUENCE) {
-		return false
-	}
-	if tbs.PeekASN1Tag(cryptobyte_asn1.INTEGER) && !tbs.SkipASN1(cryptobyte_asn1.INTEGER) { // a v2 CRL's version
-		return false
-	}
-	for range 2 { // signature, issuer
-		if !tbs.SkipASN1(cryptobyte_asn1.SEQUENCE) {
-			return false
-		}
-	}
-	return tbs.PeekASN1Tag(cryptobyte_asn1.UTCTime) || tbs.PeekASN1Tag(cryptobyte_asn1.GeneralizedTime)
+	_, err := model.SplitCRL(data)
+	return err == nil
 }
