@@ -20,6 +20,26 @@ type rowBatch struct {
 
 const batchRows = 64
 
+// rowWriter writes one table's rows many at a time: rowBatch, or on
+// PostgreSQL copyBatch.
+type rowWriter interface {
+	// add queues one row, writing what is queued when the batch is full.
+	add(ctx context.Context, values ...any) error
+	// flush writes what is queued.
+	flush(ctx context.Context) error
+}
+
+// bulkWriter writes rows of table in the transaction tx that is open on
+// conn: by COPY on PostgreSQL (copyBatch), by multi-row INSERTs on
+// SQLite. For large writes without an ON CONFLICT clause, which COPY
+// does not have.
+func (s *Store) bulkWriter(conn *sql.Conn, tx batchTarget, table string, columns ...string) rowWriter {
+	if s.Postgres() {
+		return &copyBatch{conn: conn, table: table, columns: columns}
+	}
+	return newRowBatch(tx, `INSERT INTO `+table+`(`+strings.Join(columns, ", ")+`)`, len(columns))
+}
+
 // batchTarget is a transaction, or the connection an import's
 // transactions run on.
 type batchTarget interface {

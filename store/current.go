@@ -17,7 +17,7 @@ type identityRef struct{ name, key string }
 // the linked state's order.
 type periodWriter struct {
 	tx     *sql.Tx
-	insert *rowBatch
+	insert rowWriter
 	staged bool
 	at     identityRef
 	group  []model.Certificate
@@ -26,8 +26,13 @@ type periodWriter struct {
 // periodColumns are current_periods' columns, its key first.
 const periodColumns = `not_after, identity_name, key_hash, period_from, period_until`
 
-func newPeriodWriter(tx *sql.Tx) *periodWriter {
-	return &periodWriter{tx: tx, insert: newRowBatch(tx, `INSERT INTO current_periods(`+periodColumns+`)`, 5)}
+// newPeriodWriter writes periods in tx; insert, when not nil, writes
+// them into current_periods (Store.bulkWriter), in tx.
+func newPeriodWriter(tx *sql.Tx, insert rowWriter) *periodWriter {
+	if insert == nil {
+		insert = newRowBatch(tx, `INSERT INTO current_periods(`+periodColumns+`)`, 5)
+	}
+	return &periodWriter{tx: tx, insert: insert}
 }
 
 // newStagedPeriodWriter writes the periods of every identity into an
@@ -93,7 +98,7 @@ func (w *periodWriter) flush(ctx context.Context) error {
 // rewritePeriods replaces the periods of the given identities, from their
 // stored linked rows.
 func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) error {
-	w := newPeriodWriter(tx)
+	w := newPeriodWriter(tx, nil)
 	for _, ref := range identities {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE key_hash = ?`, identityKeyHash(ref.key)); err != nil {
 			return err

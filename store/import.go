@@ -164,7 +164,7 @@ func (imp *Import) Run(ctx context.Context, results <-chan model.FileResult, dry
 	restoreWriter = sync.OnceFunc(restoreWriter)
 	defer restoreWriter()
 
-	w := &writer{conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
+	w := &writer{s: imp.s, conn: conn, pathsWithSources: imp.paths, now: time.Now().UTC().Unix()}
 	if !dryRun {
 		if err := conn.QueryRowContext(ctx, `INSERT INTO imports(started_at) VALUES (?) RETURNING id`, w.now).Scan(&w.importID); err != nil {
 			return sum, imp.s.permitted(err)
@@ -374,6 +374,7 @@ func (s *ImportSummary) add(o ImportSummary) {
 
 // writer holds the single connection and its prepared statements.
 type writer struct {
+	s                *Store
 	conn             *sql.Conn
 	pathsWithSources map[string]bool
 	importID         int64
@@ -473,7 +474,7 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 	if isNew || reread {
 		// Many rows a statement: a pin list of a million lines is a
 		// million rows.
-		entries := newRowBatch(w.conn, `INSERT INTO trust_entries(source_id, kind, value, hash_algorithm, san_type, match, label, location, scope, all_of)`, 10)
+		entries := w.s.bulkWriter(w.conn, w.conn, "trust_entries", "source_id", "kind", "value", "hash_algorithm", "san_type", "match", "label", "location", "scope", "all_of")
 		written := 0
 		for e := range res.EachTrustEntry() {
 			if err := entries.add(ctx, sourceID, e.Kind, e.Value, e.HashAlgorithm, e.SANType, e.Match, e.Label, e.Location, e.Scope, e.AllOf); err != nil {

@@ -135,7 +135,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	defer tx.Rollback()
-	if done.certificates, err = s.writeLinked(ctx, tx, plan); err != nil {
+	if done.certificates, err = s.writeLinked(ctx, conn, tx, plan); err != nil {
 		return done, err
 	}
 	if err := s.writeLinkedSummary(ctx, tx, plan); err != nil {
@@ -206,8 +206,8 @@ func (s *Store) planRelink(ctx context.Context, force bool) (*relinkPlan, error)
 
 // writeLinked links the plan's certificates and writes their states, and
 // when each certificate of their identities is current; it returns how
-// many it linked.
-func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int, error) {
+// many it linked. tx is open on conn.
+func (s *Store) writeLinked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *relinkPlan) (int, error) {
 	rv, touched := p.rv, p.touched
 	bulk := touched == nil && !s.Postgres()
 	if bulk {
@@ -218,7 +218,7 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 	if err := deleteLinked(ctx, tx, touched); err != nil {
 		return 0, err
 	}
-	rows := newRowBatch(tx, `INSERT INTO linked(identity_name, key_hash, not_after, fingerprint_sha256, facts, state)`, 6)
+	rows := s.bulkWriter(conn, tx, "linked", "identity_name", "key_hash", "not_after", "fingerprint_sha256", "facts", "state")
 	// A full relink streams every identity in order, so their periods are
 	// written as they pass; a partial one rewrites its identities' after.
 	var periods *periodWriter
@@ -230,7 +230,7 @@ func (s *Store) writeLinked(ctx context.Context, tx *sql.Tx, p *relinkPlan) (int
 		if bulk {
 			periods, err = newStagedPeriodWriter(ctx, tx)
 		} else {
-			periods = newPeriodWriter(tx)
+			periods = newPeriodWriter(tx, s.bulkWriter(conn, tx, "current_periods", strings.Split(periodColumns, ", ")...))
 		}
 		if err != nil {
 			return 0, err

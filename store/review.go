@@ -136,6 +136,22 @@ func (rv *Review) missingTemplates(states []string) []string {
 	return missing
 }
 
+// linkTemplate is an entry's reference template while linking. Those of
+// CAs and name rules, which admit many certificates, are kept; a pin's,
+// which admits the one certificate it names, is made again if needed.
+func (rv *Review) linkTemplate(e *StoredEntry) model.TrustRef {
+	if ref, ok := rv.refTemplates[e.ID]; ok {
+		return ref
+	}
+	ref := e.ref(rv.serverOf)
+	switch e.Kind {
+	case model.EntryFingerprint, model.EntrySPKI, model.EntryRegistered:
+	default:
+		rv.refTemplates[e.ID] = ref
+	}
+	return ref
+}
+
 // loadServers loads the servers, which name the entries they hold.
 func (rv *Review) loadServers(ctx context.Context) error {
 	var err error
@@ -206,7 +222,11 @@ func (rv *Review) loadLinkableEntries(ctx context.Context) error {
 	if rv.unmatched, err = rv.s.unmatchedPins(ctx); err != nil {
 		return err
 	}
-	return rv.loadServersAndTemplates(ctx)
+	// Linking makes each entry's template when it first admits a
+	// certificate (linkTemplate): made here for all, a million pins'
+	// templates were 25 MB of a first import's peak.
+	rv.refTemplates = map[int64]model.TrustRef{}
+	return rv.loadServers(ctx)
 }
 
 func (rv *Review) loadServersAndTemplates(ctx context.Context) error {
@@ -404,7 +424,7 @@ func (rv *Review) link(r *model.Record, state string) []storedRef {
 				}
 				places[place] = true
 			}
-			ref := rv.refTemplates[e.ID]
+			ref := rv.linkTemplate(&e)
 			ref.Anchor = rv.chains.AnchorNames[a.Anchor]
 			ref.Explicit = model.ExplicitTrust(e.Kind, a.Anchor, r.FingerprintSHA256, r.ActsAsCA)
 			r.Trust = append(r.Trust, ref)

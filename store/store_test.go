@@ -334,6 +334,20 @@ func TestHostileTextIsKeptExactly(t *testing.T) {
 	if len(sources) != 2 || sources[0] != path {
 		t.Errorf("sources %q, want %q", sources, path)
 	}
+	// The stored linked state (written by COPY on PostgreSQL) keeps the
+	// name exactly too.
+	rv, err := s.NewReview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	err = rv.Each(ctx, model.DefaultPolicy(), time.Now(), func(r *model.Record, _ []model.Finding) error {
+		names = append(names, r.IdentityName)
+		return nil
+	})
+	if err != nil || !slices.Contains(names, name) {
+		t.Errorf("linked names %q (%v), want %q kept", names, err, name)
+	}
 	if _, err := s.SetOwner(ctx, "plain-svc", "ops\x01team", store.Change{Actor: "erin", At: time.Now()}); err == nil {
 		t.Error("a typed owner with a control character was accepted")
 	}
