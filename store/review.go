@@ -253,14 +253,9 @@ func (rv *Review) prepareLinkingOf(ctx context.Context, only map[string]bool) er
 		return err
 	}
 	var err error
-	plain := make([]model.TrustEntry, len(rv.entries))
-	for i, e := range rv.entries {
-		plain[i] = e.TrustEntry
-	}
-	// Entries that cannot be used were reported when they were imported.
-	rv.index, _ = trust.NewIndex(plain, rv.servers)
-	rv.admitted = make([]map[string]bool, len(plain))
-	rv.admitsAny = make([]bool, len(plain))
+	rv.index = indexOf(rv.entries, rv.servers)
+	rv.admitted = make([]map[string]bool, len(rv.entries))
+	rv.admitsAny = make([]bool, len(rv.entries))
 	rv.trustChecked = len(rv.entries) > 0 || len(rv.unmatched.count) > 0
 	if rv.chains, err = s.chainsOf(ctx, rv.entries, only, rv.keepChains); err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"certgov/model"
-	"certgov/model/trust"
 )
 
 // ServerReport is a server with what it admits: the identities whose
@@ -147,7 +146,6 @@ func (s *Store) WhatIf(ctx context.Context, ref string, now time.Time) (*WhatIfR
 	}
 	out := &WhatIfResult{}
 	var kept []StoredEntry
-	plain := []model.TrustEntry{}
 	for _, e := range rv.entries {
 		if removes(&e) {
 			what := string(e.Kind) + " " + cmp.Or(e.Label, e.Value)
@@ -158,12 +156,11 @@ func (s *Store) WhatIf(ctx context.Context, ref string, now time.Time) (*WhatIfR
 			continue
 		}
 		kept = append(kept, e)
-		plain = append(plain, e.TrustEntry)
 	}
 	if len(out.Removed) == 0 {
 		return nil, fmt.Errorf("%q: %w: no server, anchor fingerprint, source or trust entry matches", ref, ErrNotFound)
 	}
-	index, _ := trust.NewIndex(plain, rv.servers)
+	index := indexOf(kept, rv.servers)
 	err = rv.Each(ctx, model.DefaultPolicy(), now, func(r *model.Record, _ []model.Finding) error {
 		if !r.Current {
 			return nil

@@ -27,6 +27,14 @@ type StoredEntry struct {
 	SourceKind string
 }
 
+// indexOf indexes entries, which must not change while the index is
+// used. Entries that cannot be used were reported when they were
+// imported.
+func indexOf(entries []StoredEntry, servers []model.Server) *trust.Index {
+	index, _ := trust.NewIndexOf(len(entries), func(i int) *model.TrustEntry { return &entries[i].TrustEntry }, servers)
+	return index
+}
+
 // ref is the reference to this entry that an admitted certificate shows:
 // the rule, and the place (where in the file, and which server there).
 func (e *StoredEntry) ref(servers map[string]*model.Server) model.TrustRef {

@@ -23,7 +23,11 @@ import (
 // pattern entries (SAN prefix/suffix/contains/regex, DN regex) are tried
 // one by one, and configurations hold few of those.
 type Index struct {
-	entries  []model.TrustEntry
+	// entry is the i-th indexed entry, of count: a view of the caller's
+	// entries, not a copy (a relink of a million certificates holds
+	// 118,000 entries).
+	entry    func(i int) *model.TrustEntry
+	count    int
 	byKey    map[string][]int
 	patterns []compiledPattern
 	// nameAnchors maps a name rule (subject DN, SAN) to the anchor entries
@@ -61,7 +65,13 @@ type compiledPattern struct {
 // cannot be used (a bad regular expression, an unknown kind) is reported
 // and left out.
 func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []error) {
-	ix := &Index{entries: entries, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{},
+	return NewIndexOf(len(entries), func(i int) *model.TrustEntry { return &entries[i] }, servers)
+}
+
+// NewIndexOf is NewIndex over the count entries that entry returns, which
+// must not change while the index is used.
+func NewIndexOf(count int, entry func(i int) *model.TrustEntry, servers []model.Server) (*Index, []error) {
+	ix := &Index{entry: entry, count: count, byKey: map[string][]int{}, nameAnchors: map[int][]int{}, anyAnchor: map[int]bool{},
 		allOfStates: map[string][3]bool{}, depth: map[string]int{}, serverNames: map[string]string{}, acceptsSHA1: map[string]bool{}}
 	for _, s := range servers {
 		if s.Depth >= 0 {
@@ -72,7 +82,8 @@ func NewIndex(entries []model.TrustEntry, servers []model.Server) (*Index, []err
 	}
 	var errs []error
 	var names []int
-	for i, e := range entries {
+	for i := range count {
+		e := *entry(i)
 		if e.AllOf {
 			stated := ix.allOfStates[placeKey(&e)]
 			stated[conditionKind(e.Kind)] = true
@@ -153,14 +164,14 @@ func (ix *Index) scopeNameRules(names []int) {
 	type place struct{ source, scope string }
 	byScope := map[place][]int{}
 	bySource := map[string][]int{}
-	for i, e := range ix.entries {
-		if e.Kind == model.EntryCA {
+	for i := range ix.count {
+		if e := ix.entry(i); e.Kind == model.EntryCA {
 			byScope[place{e.Source, e.Scope}] = append(byScope[place{e.Source, e.Scope}], i)
 			bySource[e.Source] = append(bySource[e.Source], i)
 		}
 	}
 	for _, i := range names {
-		e := ix.entries[i]
+		e := ix.entry(i)
 		var anchors []int
 		if e.Scope != "" {
 			anchors = append(slices.Clone(byScope[place{e.Source, e.Scope}]), byScope[place{e.Source, ""}]...)
@@ -177,19 +188,19 @@ func (ix *Index) scopeNameRules(names []int) {
 
 func (ix *Index) add(key string, entry int) { ix.byKey[key] = append(ix.byKey[key], entry) }
 
-// Entries returns the indexed entries.
-func (ix *Index) Entries() []model.TrustEntry { return ix.entries }
+// Entry returns the i-th indexed entry.
+func (ix *Index) Entry(i int) *model.TrustEntry { return ix.entry(i) }
 
 // RequiredChain says which chain a rule requires before it counts, for
 // people: one to any imported anchor for a registration file without
 // anchors of its own, else one to an anchor of its scope or file.
 func (ix *Index) RequiredChain(entry int) string {
-	e := ix.entries[entry]
+	e := ix.entry(entry)
 	switch {
 	case ix.anyAnchor[entry]:
 		return "a chain to any imported CA anchor"
-	case ix.serverNames[placeKey(&e)] != "":
-		return "a chain to an anchor of server " + ix.serverNames[placeKey(&e)]
+	case ix.serverNames[placeKey(e)] != "":
+		return "a chain to an anchor of server " + ix.serverNames[placeKey(e)]
 	case e.Scope != "":
 		return "a chain to an anchor of " + e.Scope
 	}
@@ -265,7 +276,7 @@ func (ix *Index) Evaluate(c *model.Certificate, chain model.Chain) Evaluation {
 	// Conditions met in all-of scopes, decided per scope at the end.
 	var conditions map[int]string
 	met := func(i int, anchor string) bool {
-		if !ix.entries[i].AllOf {
+		if !ix.entry(i).AllOf {
 			return false
 		}
 		if conditions == nil {
@@ -347,7 +358,7 @@ func (ix *Index) decideAllOf(conditions map[int]string, admit func(int, string),
 	var places []string
 	byPlace := map[string][]int{}
 	for _, i := range slices.Sorted(maps.Keys(conditions)) {
-		place := placeKey(&ix.entries[i])
+		place := placeKey(ix.entry(i))
 		if byPlace[place] == nil {
 			places = append(places, place)
 		}
@@ -358,7 +369,7 @@ func (ix *Index) decideAllOf(conditions map[int]string, admit func(int, string),
 		var held [3]bool
 		anchor := ""
 		for _, j := range met {
-			kind := conditionKind(ix.entries[j].Kind)
+			kind := conditionKind(ix.entry(j).Kind)
 			held[kind] = true
 			if kind == anchorCondition && anchor == "" {
 				anchor = conditions[j]
@@ -369,7 +380,7 @@ func (ix *Index) decideAllOf(conditions map[int]string, admit func(int, string),
 			admitted = admitted && (!stated[kind] || held[kind])
 		}
 		for _, j := range met {
-			switch kind := conditionKind(ix.entries[j].Kind); {
+			switch kind := conditionKind(ix.entry(j).Kind); {
 			case admitted && kind == nameCondition:
 				admit(j, anchor)
 			case admitted:
@@ -404,7 +415,7 @@ func conditionKind(kind model.EntryKind) int {
 // accepts partial chains, and the chain is no deeper than its server
 // allows.
 func (ix *Index) anchorAccepts(entry int, end model.ChainEnd) bool {
-	e := &ix.entries[entry]
+	e := ix.entry(entry)
 	if depth, bounded := ix.depth[placeKey(e)]; bounded && end.Depth > depth {
 		return false
 	}
@@ -418,7 +429,7 @@ func (ix *Index) anchorAccepts(entry int, end model.ChainEnd) bool {
 // through more CA certificates than its server allows: why a certificate
 // of that CA is refused there.
 func (ix *Index) TooDeep(entry int, chain model.Chain) (depth, limit int, ok bool) {
-	e := &ix.entries[entry]
+	e := ix.entry(entry)
 	limit, bounded := ix.depth[placeKey(e)]
 	if !bounded || e.Kind != model.EntryCA {
 		return 0, 0, false
@@ -461,7 +472,7 @@ func (ix *Index) patternMatches(p compiledPattern, c *model.Certificate, sans []
 		*work += 1 + len(value)/64
 		return *work <= maxPatternWork
 	}
-	e := &ix.entries[p.entry]
+	e := ix.entry(p.entry)
 	if e.Kind == model.EntrySubjectDN {
 		subject := c.Subject
 		switch e.Match {

@@ -65,7 +65,7 @@ func TestTrustIndex(t *testing.T) {
 	locations := func(indexes []int) []string {
 		var out []string
 		for _, i := range indexes {
-			out = append(out, ix.Entries()[i].Location)
+			out = append(out, ix.Entry(i).Location)
 		}
 		slices.Sort(out)
 		return out
@@ -127,7 +127,7 @@ func TestPatternWorkIsBounded(t *testing.T) {
 	few := many
 	few.SANs.DNS = many.SANs.DNS[:5]
 	ev = ix.Evaluate(&few, model.Chain{})
-	if ev.Untried != 0 || len(ev.Unverified) != 1 || ix.Entries()[ev.Unverified[0]].Location != "line 501" {
+	if ev.Untried != 0 || len(ev.Unverified) != 1 || ix.Entry(ev.Unverified[0]).Location != "line 501" {
 		t.Fatalf("5 names: Untried %d, unverified %v; want every rule tried and the suffix rule matched", ev.Untried, ev.Unverified)
 	}
 
