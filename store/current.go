@@ -18,7 +18,6 @@ type identityRef struct{ name, key string }
 type periodWriter struct {
 	tx     *sql.Tx
 	insert rowWriter
-	staged bool
 	at     identityRef
 	group  []model.Certificate
 }
@@ -39,13 +38,14 @@ func newPeriodWriter(tx *sql.Tx, insert rowWriter) *periodWriter {
 // empty current_periods, in its key's order: they come in identity order,
 // and inserting each at a random place of a table larger than the page
 // cache took 20 s at a million certificates. They are staged in a
-// temporary table and sorted by SQLite, in files where the caller asked
-// for that (sortOnDisk), once at flush. SQLite only.
+// temporary table, which moveStagedPeriods sorts into current_periods
+// once at the end (by SQLite, in files where the caller asked for that:
+// sortOnDisk). SQLite only.
 func newStagedPeriodWriter(ctx context.Context, tx *sql.Tx) (*periodWriter, error) {
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE periods_staged(`+periodColumns+`)`); err != nil {
 		return nil, err
 	}
-	return &periodWriter{tx: tx, staged: true, insert: newRowBatch(tx, `INSERT INTO temp.periods_staged(`+periodColumns+`)`, 5)}, nil
+	return &periodWriter{tx: tx, insert: newRowBatch(tx, `INSERT INTO temp.periods_staged(`+periodColumns+`)`, 5)}, nil
 }
 
 func (w *periodWriter) add(ctx context.Context, ref identityRef, c *model.Certificate) error {
@@ -76,22 +76,25 @@ func (w *periodWriter) writeGroup(ctx context.Context) error {
 	return nil
 }
 
-// flush writes what is queued (and, staged, what was staged).
+// flush writes what is queued (staged: into the staging table).
 func (w *periodWriter) flush(ctx context.Context) error {
 	if len(w.group) > 0 {
 		if err := w.writeGroup(ctx); err != nil {
 			return err
 		}
 	}
-	if err := w.insert.flush(ctx); err != nil || !w.staged {
-		return err
-	}
-	if _, err := w.tx.ExecContext(ctx, `INSERT INTO current_periods(`+periodColumns+`)
+	return w.insert.flush(ctx)
+}
+
+// moveStagedPeriods writes what a staged periodWriter staged into
+// current_periods, in its key's order, and drops the staging table.
+func moveStagedPeriods(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO current_periods(`+periodColumns+`)
 		SELECT `+periodColumns+` FROM temp.periods_staged
 		ORDER BY not_after, identity_name COLLATE NOCASE, key_hash, period_from`); err != nil {
 		return err
 	}
-	_, err := w.tx.ExecContext(ctx, `DROP TABLE temp.periods_staged`)
+	_, err := tx.ExecContext(ctx, `DROP TABLE temp.periods_staged`)
 	return err
 }
 
