@@ -16,8 +16,7 @@ type identityRef struct{ name, key string }
 // one (model.CurrentPeriods). Certificates come identity by identity, in
 // the linked state's order.
 type periodWriter struct {
-	tx     *sql.Tx
-	insert rowWriter
+	insert rowWriter // into current_periods, or a staging table
 	at     identityRef
 	group  []model.Certificate
 }
@@ -25,13 +24,10 @@ type periodWriter struct {
 // periodColumns are current_periods' columns, its key first.
 const periodColumns = `not_after, identity_name, key_hash, period_from, period_until`
 
-// newPeriodWriter writes periods in tx; insert, when not nil, writes
-// them into current_periods (Store.bulkWriter), in tx.
-func newPeriodWriter(tx *sql.Tx, insert rowWriter) *periodWriter {
-	if insert == nil {
-		insert = newRowBatch(tx, `INSERT INTO current_periods(`+periodColumns+`)`, 5)
-	}
-	return &periodWriter{tx: tx, insert: insert}
+// newPeriodWriter writes periods into current_periods in tx by
+// multi-row INSERTs (Store.bulkWriter makes the writer of a full relink).
+func newPeriodWriter(tx *sql.Tx) *periodWriter {
+	return &periodWriter{insert: newRowBatch(tx, `INSERT INTO current_periods(`+periodColumns+`)`, 5)}
 }
 
 // newStagedPeriodWriter writes the periods of every identity into an
@@ -45,7 +41,7 @@ func newStagedPeriodWriter(ctx context.Context, tx *sql.Tx) (*periodWriter, erro
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE periods_staged(`+periodColumns+`)`); err != nil {
 		return nil, err
 	}
-	return &periodWriter{tx: tx, insert: newRowBatch(tx, `INSERT INTO temp.periods_staged(`+periodColumns+`)`, 5)}, nil
+	return &periodWriter{insert: newRowBatch(tx, `INSERT INTO temp.periods_staged(`+periodColumns+`)`, 5)}, nil
 }
 
 func (w *periodWriter) add(ctx context.Context, ref identityRef, c *model.Certificate) error {
@@ -101,7 +97,7 @@ func moveStagedPeriods(ctx context.Context, tx *sql.Tx) error {
 // rewritePeriods replaces the periods of the given identities, from their
 // stored linked rows.
 func rewritePeriods(ctx context.Context, tx *sql.Tx, identities []identityRef) error {
-	w := newPeriodWriter(tx, nil)
+	w := newPeriodWriter(tx)
 	for _, ref := range identities {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM current_periods WHERE key_hash = ?`, identityKeyHash(ref.key)); err != nil {
 			return err

@@ -123,7 +123,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 		return done, err
 	}
 	defer restoreWriter()
-	bulk := plan.touched == nil && !s.Postgres()
+	bulk := s.inBulk(plan)
 	if bulk {
 		// A full relink builds bulkIndexes in its transaction.
 		restore, err := sortOnDisk(ctx, conn)
@@ -146,7 +146,7 @@ func (s *Store) relink(ctx context.Context, force bool) (done relinked, err erro
 	done.all, done.chainsChecked = plan.touched == nil, plan.rv.chains.Verified
 	if bulk {
 		// What linking held (the review's entries, chains and index:
-		// 150 MB at a million certificates) goes back to the system
+		// about 130 MiB at a million certificates) goes back to the system
 		// before SQLite sorts the periods and the keys of the indexes,
 		// in memory of its own; held, the two made the import's peak
 		// (312 MiB there).
@@ -228,7 +228,7 @@ func (s *Store) planRelink(ctx context.Context, force bool) (*relinkPlan, error)
 // and builds the indexes after.
 func (s *Store) writeLinked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *relinkPlan) (int, error) {
 	rv, touched := p.rv, p.touched
-	bulk := touched == nil && !s.Postgres()
+	bulk := s.inBulk(p)
 	if bulk {
 		if err := bulkIndexes.drop(ctx, tx); err != nil {
 			return 0, err
@@ -249,7 +249,7 @@ func (s *Store) writeLinked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *
 		if bulk {
 			periods, err = newStagedPeriodWriter(ctx, tx)
 		} else {
-			periods = newPeriodWriter(tx, s.bulkWriter(conn, tx, "current_periods", strings.Split(periodColumns, ", ")...))
+			periods = &periodWriter{insert: s.bulkWriter(conn, tx, "current_periods", strings.Split(periodColumns, ", ")...)}
 		}
 		if err != nil {
 			return 0, err
@@ -302,6 +302,11 @@ func (s *Store) writeLinked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, p *
 		return strings.Compare(a.name+"\x00"+a.key, b.name+"\x00"+b.key)
 	}))
 }
+
+// inBulk says whether a relink writes in bulk: a full relink of a SQLite
+// database drops bulkIndexes and stages the periods, to build and sort
+// them in at its end.
+func (s *Store) inBulk(p *relinkPlan) bool { return p.touched == nil && !s.Postgres() }
 
 // bulkIndexes are the derived tables' indexes whose keys come in random
 // order (a fingerprint, a key hash). A full relink of a SQLite database
