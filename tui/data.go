@@ -327,11 +327,37 @@ type interner struct {
 	trusts   map[string]*[]model.TrustRef
 	lists    map[string]*[]string
 	profiles map[profileKey]*rowProfile
+	*slabs
 }
+
+// slabs hand out the trust lists and strings an interner keeps from a few
+// large arrays: made one by one, they sat among a load's garbage of the
+// same size, and the heap kept every span that held one.
+type slabs struct {
+	refs  []model.TrustRef
+	lists [][]model.TrustRef
+	texts strings.Builder
+}
+
+// slabSize is how many references, and lists, one array holds.
+const slabSize = 1024
 
 func newInterner() interner {
 	return interner{strings: map[string]string{}, trusts: map[string]*[]model.TrustRef{},
-		lists: map[string]*[]string{}, profiles: map[profileKey]*rowProfile{}}
+		lists: map[string]*[]string{}, profiles: map[profileKey]*rowProfile{}, slabs: &slabs{}}
+}
+
+// trustList returns a list of n references, and where it is kept.
+func (s *slabs) trustList(n int) *[]model.TrustRef {
+	if len(s.lists) == 0 {
+		s.lists = make([][]model.TrustRef, slabSize)
+	}
+	if n > len(s.refs) {
+		s.refs = make([]model.TrustRef, max(n, slabSize))
+	}
+	list := &s.lists[0]
+	*list, s.refs, s.lists = s.refs[:n:n], s.refs[n:], s.lists[1:]
+	return list
 }
 
 // list returns the one copy of a list of strings equal to values.
@@ -370,14 +396,15 @@ func (in interner) trust(refs []model.TrustRef) *[]model.TrustRef {
 	if shared, ok := in.trusts[key.String()]; ok {
 		return shared
 	}
-	shared := make([]model.TrustRef, len(refs))
+	list := in.trustList(len(refs))
+	shared := *list
 	for i, t := range refs {
 		shared[i] = model.TrustRef{Server: in.get(t.Server), Source: in.get(t.Source), Kind: model.EntryKind(in.get(string(t.Kind))),
 			Entry: in.get(t.Entry), Location: in.get(t.Location), Anchor: in.get(t.Anchor), Explicit: t.Explicit,
 			RefusedNow: in.get(t.RefusedNow), Reach: in.get(t.Reach), ServerKey: in.get(t.ServerKey)}
 	}
-	in.trusts[key.String()] = &shared
-	return &shared
+	in.trusts[key.String()] = list
+	return list
 }
 
 func (in interner) get(s string) string {
@@ -387,9 +414,21 @@ func (in interner) get(s string) string {
 	if shared, ok := in.strings[s]; ok {
 		return shared
 	}
-	s = strings.Clone(s) // not a part of a larger string it would keep
+	s = in.text(s) // not a part of a larger string it would keep
 	in.strings[s] = s
 	return s
+}
+
+// text returns a copy of s from the slabs' text: a strings.Builder never
+// changes what it has written, so each copy stays as it was.
+func (s *slabs) text(v string) string {
+	if s.texts.Cap()-s.texts.Len() < len(v) {
+		s.texts = strings.Builder{}
+		s.texts.Grow(max(len(v), slabSize*64))
+	}
+	from := s.texts.Len()
+	s.texts.WriteString(v)
+	return s.texts.String()[from:]
 }
 
 func printableFindings(findings []model.Finding) []model.Finding {
@@ -593,6 +632,13 @@ func Refresh(ctx context.Context, s *store.Store, policy model.Policy, now time.
 		ds.Rows[i] = row
 	}
 	ds.FindingGroups = tally.groups()
+	// The server views name identities by their places in the rows, which
+	// a governance change keeps: they now read the new rows, and the old
+	// ones can go.
+	ds.Servers = slices.Clone(old.Servers)
+	for i := range ds.Servers {
+		ds.Servers[i].rows = ds.Rows
+	}
 	ds.Events = slices.Clip(old.Events)
 	for _, e := range events {
 		ds.Events = append(ds.Events, printableEvent(e))
@@ -626,6 +672,7 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 	ds.Rows, ds.Identities = make([]Row, 0, c.Identities), c.Identities
 	findings := newFindingTally()
 	intern := newInterner()
+	var texts textChunks
 	var soonest map[identityKey]bool // identities already read with the first page
 	if progress != nil {
 		soonest = map[identityKey]bool{}
@@ -644,6 +691,7 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		case err != nil:
 			return nil, err
 		default:
+			texts.seal(ds.Rows)
 			progress(ds.partial())
 		}
 	}
@@ -666,7 +714,11 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		pending.Versions = int32(versions)
 		ds.Rows = append(ds.Rows, *pending)
 		pending = nil
+		if len(ds.Rows)-texts.sealed >= textChunkRows {
+			texts.seal(ds.Rows)
+		}
 		if progress != nil && len(ds.Rows)%partialRows == 0 && time.Since(handedOn) >= partialEvery {
+			texts.seal(ds.Rows)
 			progress(ds.partial())
 			handedOn = time.Now()
 		}
@@ -689,6 +741,7 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		return nil, err
 	}
 	addPending()
+	texts.seal(ds.Rows)
 	ds.Identities = len(ds.Rows)
 	findings.add(printableFindings(rv.EntryFindings()))
 	ds.FindingGroups = findings.groups()
@@ -718,6 +771,36 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 		return nil, err
 	}
 	return ds, nil
+}
+
+// textChunkRows is how many rows' texts a load copies into one string.
+const textChunkRows = 4096
+
+// textChunks moves the texts of the rows a load adds into a few large
+// strings. Made one by one, each row's text sat among the load's garbage
+// of the same size, and the heap kept every span that held one: at a
+// million identities 280 MiB in use for 208 MiB live. Rows are handed on
+// only sealed: no screen reads a text that is later replaced.
+type textChunks struct{ sealed int } // rows before it are sealed
+
+func (c *textChunks) seal(rows []Row) {
+	fresh := rows[c.sealed:]
+	size := 0
+	for i := range fresh {
+		size += len(fresh[i].text)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for i := range fresh {
+		b.WriteString(fresh[i].text)
+	}
+	chunk, at := b.String(), 0
+	for i := range fresh {
+		n := len(fresh[i].text)
+		fresh[i].text = chunk[at : at+n]
+		at += n
+	}
+	c.sealed = len(rows)
 }
 
 // printableEvent is e with every string it shows made printable.

@@ -79,6 +79,13 @@ func TestRefreshIsAWholeLoad(t *testing.T) {
 			t.Errorf("%s: %d of %d rows kept, want a whole load %v", step.name, kept, len(got.Rows), step.whole)
 		}
 		sameDataset(t, step.name, got, want)
+		// The server views read the refreshed rows, not the old ones
+		// (which they would keep alive).
+		for _, v := range got.Servers {
+			if len(v.rows) > 0 && &v.rows[0] != &got.Rows[0] {
+				t.Errorf("%s: server %s reads another dataset's rows", step.name, v.name)
+			}
+		}
 		ds = got
 	}
 }
@@ -113,6 +120,18 @@ func sameDataset(t *testing.T, name string, got, want *Dataset) {
 	}
 	if g, w := seqs(got), seqs(want); !reflect.DeepEqual(g, w) {
 		t.Errorf("%s: events %v, want %v", name, g, w)
+	}
+	admitted := func(ds *Dataset) map[string][]string {
+		out := map[string][]string{}
+		for _, v := range ds.Servers {
+			for i := range v.admits {
+				out[v.name] = append(out[v.name], v.admitted(i))
+			}
+		}
+		return out
+	}
+	if g, w := admitted(got), admitted(want); !reflect.DeepEqual(g, w) || len(g) == 0 {
+		t.Errorf("%s: servers admit %v, want %v", name, g, w)
 	}
 	if !reflect.DeepEqual(got.Undecided, want.Undecided) || !reflect.DeepEqual(got.Decisions, want.Decisions) {
 		t.Errorf("%s: campaign %v %v, want %v %v", name, got.Undecided, got.Decisions, want.Undecided, want.Decisions)

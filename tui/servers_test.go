@@ -12,8 +12,12 @@ import (
 // lines that drawing every item and cutting would show.
 func TestServerListsDrawOnlyTheirWindow(t *testing.T) {
 	v := serverView{name: "api gateway"}
+	var admitted []string
 	for i := range 23 {
-		v.admits = append(v.admits, fmt.Sprintf("svc-%02d", i))
+		name := fmt.Sprintf("svc-%02d", i)
+		admitted = append(admitted, name)
+		v.rows = append(v.rows, Row{text: name, identityName: span{0, uint32(len(name))}})
+		v.admits = append(v.admits, int32(i))
 	}
 	for i := range 5 {
 		v.refusedNow = append(v.refusedNow, namedNote{fmt.Sprintf("old-%d", i), "expired"})
@@ -37,7 +41,7 @@ func TestServerListsDrawOnlyTheirWindow(t *testing.T) {
 					all = append(all, "  "+it)
 				}
 			}
-			add("Admits today", v.admits)
+			add("Admits today", admitted)
 			var refused, claims []string
 			for _, n := range v.refusedNow {
 				refused = append(refused, n.name+": "+n.note)

@@ -28,9 +28,11 @@ func newTUICommand(a *app) *cobra.Command {
 }
 
 // dashboardMemoryLimit is the dashboard's soft memory limit: above what a
-// million certificates' rows hold, so that the collector does not run
-// without pause there.
-const dashboardMemoryLimit = 360 << 20
+// million certificates' rows hold (186 MiB live, 204 MiB of heap in use),
+// so that the collector does not run without pause there. (At a million,
+// side by side: 360 MiB loaded in 12.4 s and peaked at 403 MB resident,
+// 280 MiB in 14.0 s at 322 MB, 260 MiB in 18.4 s at 317 MB.)
+const dashboardMemoryLimit = 280 << 20
 
 // runDashboard opens the dashboard on a terminal; elsewhere it says how to
 // get one.
@@ -42,7 +44,7 @@ func runDashboard(ctx context.Context, s *store.Store, policyFile, actor string,
 	if !st.terminal {
 		return fmt.Errorf("the dashboard needs a terminal; for scripts use certgov ls, findings or sources")
 	}
-	// The dashboard holds every identity's packed row (224 MiB of heap at
+	// The dashboard holds every identity's packed row (186 MiB of heap at
 	// a million certificates): at the default pace the heap grew to twice
 	// that before a collection, 700 MB resident. After a load, what its
 	// garbage took goes back to the system at once, rather than over
