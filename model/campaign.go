@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -88,4 +89,99 @@ func Paces(decisions []Decided) []ReviewerPace {
 		return out[i].Reviewer < out[j].Reviewer
 	})
 	return out
+}
+
+// Assignment says who reviews each item of a campaign: the reviewer of
+// the first rule that matches the identity's owner, else the next name
+// of the round robin, else nobody (any reviewer may decide the item).
+type Assignment struct {
+	Rules      []AssignRule
+	RoundRobin []string
+}
+
+// AssignRule gives the identities of an owner to a reviewer. Owner is an
+// owner as set ("payments@example.com", "team-payments"), or "@" and a
+// domain ("@payments.example.com"): every owner at that domain.
+type AssignRule struct {
+	Owner, Reviewer string
+}
+
+// Empty reports whether the assignment assigns nothing.
+func (a *Assignment) Empty() bool { return len(a.Rules) == 0 && len(a.RoundRobin) == 0 }
+
+// ReviewerFor returns the reviewer of an item whose identity's owner is
+// owner; turn counts the items the round robin has handed out so far.
+func (a *Assignment) ReviewerFor(owner string, turn *int) string {
+	owner = strings.TrimSpace(owner)
+	for _, r := range a.Rules {
+		if r.matches(owner) {
+			return r.Reviewer
+		}
+	}
+	if len(a.RoundRobin) == 0 {
+		return ""
+	}
+	reviewer := a.RoundRobin[*turn%len(a.RoundRobin)]
+	*turn++
+	return reviewer
+}
+
+func (r AssignRule) matches(owner string) bool {
+	if owner == "" {
+		return false
+	}
+	if domain, ok := strings.CutPrefix(r.Owner, "@"); ok {
+		at := strings.LastIndexByte(owner, '@')
+		return at >= 0 && strings.EqualFold(owner[at+1:], domain)
+	}
+	return strings.EqualFold(owner, r.Owner)
+}
+
+// ParseAssignRule reads OWNER=REVIEWER (what campaign start --assign
+// takes).
+func ParseAssignRule(text string) (AssignRule, error) {
+	owner, reviewer, ok := strings.Cut(text, "=")
+	r := AssignRule{Owner: strings.TrimSpace(owner), Reviewer: strings.TrimSpace(reviewer)}
+	if !ok || r.Owner == "" || r.Owner == "@" || r.Reviewer == "" {
+		return AssignRule{}, fmt.Errorf("assignment %q: want OWNER=REVIEWER, or @DOMAIN=REVIEWER for every owner at a domain", Printable(text))
+	}
+	if err := TypedText("assignment owner", r.Owner); err != nil {
+		return AssignRule{}, err
+	}
+	if err := CheckReviewerName(r.Reviewer); err != nil {
+		return AssignRule{}, err
+	}
+	return r, nil
+}
+
+// ParseAssignRules reads an assignment file: one OWNER=REVIEWER a line;
+// blank lines and lines starting with # are skipped. An error names the
+// line.
+func ParseAssignRules(text string) ([]AssignRule, error) {
+	var rules []AssignRule
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		r, err := ParseAssignRule(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// CheckReviewerName refuses a reviewer's name no one could log in or act
+// as: empty, with spaces or commas around or in it, or with characters a
+// person did not type.
+func CheckReviewerName(name string) error {
+	if err := TypedText("reviewer", name); err != nil {
+		return err
+	}
+	if name == "" || strings.ContainsAny(name, " ,=\t") || len(name) > 200 {
+		return fmt.Errorf("reviewer %q: a login or name without spaces, commas or =, at most 200 characters", Printable(name))
+	}
+	return nil
 }

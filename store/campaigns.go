@@ -50,6 +50,19 @@ type CampaignItem struct {
 	Comment     string          `json:"comment"`
 	Reviewer    string          `json:"reviewer"`
 	DecidedAt   *time.Time      `json:"decided_at"`
+	// Assignee is who reviews the item (campaign start --assign, campaign
+	// assign); empty: anyone may.
+	Assignee string `json:"assignee"`
+	// Campaign names the item's campaign where items of several are
+	// listed (review --mine).
+	Campaign string `json:"campaign,omitempty"`
+}
+
+func (it *CampaignItem) setDecidedAt(at sql.NullInt64) {
+	if at.Valid {
+		t := unixUTC(at.Int64)
+		it.DecidedAt = &t
+	}
 }
 
 // ErrCampaignExists is returned when an open campaign has the name already.
@@ -57,8 +70,9 @@ var ErrCampaignExists = errors.New("an open campaign has this name already")
 
 // StartCampaign snapshots the identities in scope (the filter; all when
 // empty) as review items: their current certificate, owner, trust
-// entries, exception and findings at launch.
-func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, filter *model.Filter, policy model.Policy, ch Change) (int, error) {
+// entries, exception and findings at launch. The assignment gives each
+// item its reviewer, by the identity's owner at launch.
+func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, filter *model.Filter, assign model.Assignment, policy model.Policy, ch Change) (int, error) {
 	ch = s.authenticated(ch)
 	if name == "" {
 		return 0, errors.New("a campaign needs a name")
@@ -74,10 +88,11 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 		return 0, fmt.Errorf("due date %s is in the past", due.Format("2006-01-02"))
 	}
 	type item struct {
-		key, identity, fingerprint string
-		snapshot                   []byte
+		key, identity, fingerprint, assignee string
+		snapshot                             []byte
 	}
 	var items []item
+	turn := 0 // the round robin's, in identity order
 	rv, err := s.NewReview(ctx)
 	if err != nil {
 		return 0, err
@@ -90,7 +105,7 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 		if err != nil {
 			return err
 		}
-		items = append(items, item{r.IdentityKey, r.IdentityName, r.FingerprintSHA256, snap})
+		items = append(items, item{r.IdentityKey, r.IdentityName, r.FingerprintSHA256, assign.ReviewerFor(r.Owner, &turn), snap})
 		return nil
 	})
 	if err != nil {
@@ -102,6 +117,7 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 	}
 	return len(items), s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
 		var id int64
+		assigned := 0
 		err := tx.QueryRowContext(ctx, `INSERT INTO campaigns(name, scope, due, started_at, started_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			name, filter.String(), dueValue, ch.At.Unix(), ch.Actor).Scan(&id)
 		if err != nil {
@@ -110,23 +126,27 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 			}
 			return nil, err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO campaign_items(campaign_id, identity_id, identity, fingerprint, snapshot)
-			SELECT ?, id, ?, ?, ? FROM identities WHERE key_hash = ?`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO campaign_items(campaign_id, identity_id, identity, fingerprint, snapshot, assignee)
+			SELECT ?, id, ?, ?, ?, ? FROM identities WHERE key_hash = ?`)
 		if err != nil {
 			return nil, err
 		}
 		defer stmt.Close()
 		for _, it := range items {
-			if _, err := stmt.ExecContext(ctx, id, it.identity, it.fingerprint, string(it.snapshot), identityKeyHash(it.key)); err != nil {
+			if _, err := stmt.ExecContext(ctx, id, it.identity, it.fingerprint, string(it.snapshot), it.assignee, identityKeyHash(it.key)); err != nil {
 				return nil, err
 			}
+			if it.assignee != "" {
+				assigned++
+			}
 		}
-		digests, err := campaignItemDigests(ctx, tx, id, true)
+		digests, err := campaignItemDigests(ctx, tx, id, true, nil)
 		if err != nil {
 			return nil, err
 		}
 		after, _ := json.Marshal(map[string]any{"scope": filter.String(), "items": len(items), "due": dueText(due),
-			"items_sha256": digests.items, "snapshots_sha256": digests.snapshots})
+			"items_sha256": digests.items, "snapshots_sha256": digests.snapshots,
+			"assigned": assigned, "assignees_sha256": digests.assignees})
 		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.start", Campaign: name, After: string(after), Reason: ch.Reason}, nil
 	})
 }
@@ -138,11 +158,15 @@ func (s *Store) StartCampaign(ctx context.Context, name string, due time.Time, f
 // a difference the trail does not explain.
 type itemDigests struct {
 	items, snapshots string
+	// assignees covers who reviews each item (since schema 16).
+	assignees string
 }
 
 // campaignItemDigests computes a campaign's itemDigests from its rows
-// (snapshots only when asked: they are most of the bytes).
-func campaignItemDigests(ctx context.Context, q queryer, campaign int64, snapshots bool) (itemDigests, error) {
+// (snapshots only when asked: they are most of the bytes). The assignees
+// are those at launch: assignedAtStart gives them for the items
+// reassigned since, by fingerprint.
+func campaignItemDigests(ctx context.Context, q queryer, campaign int64, snapshots bool, assignedAtStart map[string]string) (itemDigests, error) {
 	items, snaps := sha256.New(), sha256.New()
 	column := "''"
 	if snapshots {
@@ -164,7 +188,28 @@ func campaignItemDigests(ctx context.Context, q queryer, campaign int64, snapsho
 			}
 			return rows.Err()
 		})
-	d := itemDigests{items: hex.EncodeToString(items.Sum(nil))}
+	if err != nil {
+		return itemDigests{}, err
+	}
+	// By certificate, not identity: an item moved to another identity is
+	// the items digest's difference alone.
+	assignees := sha256.New()
+	err = eachRowOf(ctx, q, `SELECT fingerprint, assignee FROM campaign_items WHERE campaign_id = ? ORDER BY fingerprint`,
+		[]any{campaign}, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var fingerprint, assignee string
+				if err := rows.Scan(&fingerprint, &assignee); err != nil {
+					return err
+				}
+				if start, ok := assignedAtStart[fingerprint]; ok {
+					assignee = start
+				}
+				line, _ := json.Marshal([]any{fingerprint, assignee})
+				assignees.Write(append(line, '\n'))
+			}
+			return rows.Err()
+		})
+	d := itemDigests{items: hex.EncodeToString(items.Sum(nil)), assignees: hex.EncodeToString(assignees.Sum(nil))}
 	if snapshots {
 		d.snapshots = hex.EncodeToString(snaps.Sum(nil))
 	}
@@ -249,7 +294,7 @@ func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
 func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*CampaignItem) error) error {
 	// The same order as EachIdentity (name, then id), so that exports can
 	// merge the two streams.
-	rows, err := s.db.QueryContext(ctx, `SELECT ci.identity_id, i.identity_key, ci.identity, ci.fingerprint, ci.snapshot, ci.decision, ci.comment, ci.reviewer, ci.decided_at
+	rows, err := s.db.QueryContext(ctx, `SELECT ci.identity_id, i.identity_key, ci.identity, ci.fingerprint, ci.snapshot, ci.decision, ci.comment, ci.reviewer, ci.decided_at, ci.assignee
 		FROM campaign_items ci JOIN identities i ON i.id = ci.identity_id
 		WHERE ci.campaign_id = ? ORDER BY i.name COLLATE NOCASE, i.id`, c.ID)
 	if err != nil {
@@ -260,14 +305,11 @@ func (s *Store) EachCampaignItem(ctx context.Context, c *Campaign, fn func(*Camp
 		var it CampaignItem
 		var snapshot string
 		var at sql.NullInt64
-		if err := rows.Scan(&it.IdentityID, &it.IdentityKey, &it.Identity, &it.Fingerprint, &snapshot, &it.Decision, &it.Comment, &it.Reviewer, &at); err != nil {
+		if err := rows.Scan(&it.IdentityID, &it.IdentityKey, &it.Identity, &it.Fingerprint, &snapshot, &it.Decision, &it.Comment, &it.Reviewer, &at, &it.Assignee); err != nil {
 			return err
 		}
 		it.Snapshot = json.RawMessage(snapshot)
-		if at.Valid {
-			t := unixUTC(at.Int64)
-			it.DecidedAt = &t
-		}
+		it.setDecidedAt(at)
 		if err := fn(&it); err != nil {
 			return err
 		}
@@ -292,11 +334,7 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 	default:
 		return nil, fmt.Errorf("unknown decision %q (certify, revoke, needs-change)", decision)
 	}
-	c, err := s.OpenCampaign(ctx, campaign)
-	if err != nil {
-		return nil, err
-	}
-	ident, _, err := s.Resolve(ctx, ref, ch.At)
+	c, ident, err := s.campaignTarget(ctx, campaign, ref, ch.At)
 	if err != nil {
 		return nil, err
 	}
@@ -310,14 +348,18 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 		if closed.Valid {
 			return nil, fmt.Errorf("campaign %q is closed", campaign)
 		}
-		var snapshot string
-		err := tx.QueryRowContext(ctx, `SELECT decision, fingerprint, snapshot FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, ident.ID).Scan(&before, &fingerprint, &snapshot)
+		var snapshot, assignee string
+		err := tx.QueryRowContext(ctx, `SELECT decision, fingerprint, snapshot, assignee FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, ident.ID).Scan(&before, &fingerprint, &snapshot, &assignee)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("%s is not in campaign %q", ident.Name, campaign)
 		}
 		if err != nil {
 			return nil, err
 		}
+		if assignee != "" && assignee != ch.Actor {
+			return nil, &NotAssignedError{Identity: ident.Name, Campaign: campaign, Assignee: assignee, Actor: ch.Actor}
+		}
+		item.Assignee = assignee
 		// No rubber stamp: certifying an item with a high or critical
 		// finding says why.
 		if decision == DecisionCertify && comment == "" {
@@ -341,6 +383,99 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 		item.Fingerprint = fingerprint
 		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.decide", Identity: ident.Name, Fingerprint: fingerprint,
 			Campaign: campaign, Before: before, After: string(decision), Reason: comment}, nil
+	})
+}
+
+// campaignTarget finds the open campaign and the identity REF names.
+func (s *Store) campaignTarget(ctx context.Context, campaign, ref string, now time.Time) (*Campaign, *Identity, error) {
+	c, err := s.OpenCampaign(ctx, campaign)
+	if err != nil {
+		return nil, nil, err
+	}
+	ident, _, err := s.Resolve(ctx, ref, now)
+	return c, ident, err
+}
+
+// NotAssignedError refuses a decision on an item assigned to someone
+// else.
+type NotAssignedError struct {
+	Identity, Campaign, Assignee, Actor string
+}
+
+func (e *NotAssignedError) Error() string {
+	return fmt.Sprintf("%s is assigned to %s in campaign %q: only they decide it (it can be reassigned: campaign assign), not %s", e.Identity, e.Assignee, e.Campaign, e.Actor)
+}
+
+// Reassign gives an item of an open campaign to another reviewer: by
+// whoever started the campaign, or by its reviewer handing it on
+// (delegation). to may be empty: anyone may then decide it. The item's
+// decision, if any, stays; the audit trail keeps both reviewers.
+func (s *Store) Reassign(ctx context.Context, campaign, ref, to string, ch Change) (*CampaignItem, error) {
+	if err := ch.checkTyped(); err != nil {
+		return nil, err
+	}
+	if to != "" {
+		if err := model.CheckReviewerName(to); err != nil {
+			return nil, err
+		}
+	}
+	ch = s.authenticated(ch)
+	c, ident, err := s.campaignTarget(ctx, campaign, ref, ch.At)
+	if err != nil {
+		return nil, err
+	}
+	item := &CampaignItem{Identity: ident.Name, Assignee: to, Campaign: c.Name}
+	return item, s.change(ctx, &ch, func(tx *sql.Tx) (*Event, error) {
+		var starter string
+		var closed sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT started_by, closed_at FROM campaigns WHERE id = ?`, c.ID).Scan(&starter, &closed); err != nil {
+			return nil, err
+		}
+		if closed.Valid {
+			return nil, fmt.Errorf("campaign %q is closed", campaign)
+		}
+		var before, fingerprint string
+		err := tx.QueryRowContext(ctx, `SELECT assignee, fingerprint FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, ident.ID).Scan(&before, &fingerprint)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%s is not in campaign %q", ident.Name, campaign)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ch.Actor != starter && ch.Actor != before {
+			return nil, fmt.Errorf("only %s (who started campaign %q) or the item's reviewer (%s) reassigns %s, not %s", starter, campaign, orNone(before), ident.Name, ch.Actor)
+		}
+		if before == to {
+			return nil, fmt.Errorf("%s is already assigned to %s", ident.Name, orNone(to))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET assignee = ? WHERE campaign_id = ? AND identity_id = ?`, to, c.ID, ident.ID); err != nil {
+			return nil, err
+		}
+		item.Fingerprint = fingerprint
+		return &Event{At: ch.At, Actor: ch.Actor, Action: "campaign.assign", Identity: ident.Name, Fingerprint: fingerprint,
+			Campaign: campaign, Before: before, After: to, Reason: ch.Reason}, nil
+	})
+}
+
+// EachAssignedItem streams the items of open campaigns assigned to the
+// reviewer, undecided first, then by campaign and identity.
+func (s *Store) EachAssignedItem(ctx context.Context, reviewer string, fn func(*CampaignItem) error) error {
+	return s.eachRow(ctx, `SELECT c.name, ci.identity, ci.fingerprint, ci.decision, ci.comment, ci.reviewer, ci.decided_at, ci.assignee
+		FROM campaign_items ci JOIN campaigns c ON c.id = ci.campaign_id
+		WHERE ci.assignee = ? AND c.closed_at IS NULL
+		ORDER BY ci.decision <> '', c.id, ci.identity COLLATE NOCASE, ci.identity_id`, []any{reviewer}, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var it CampaignItem
+			var at sql.NullInt64
+			if err := rows.Scan(&it.Campaign, &it.Identity, &it.Fingerprint, &it.Decision, &it.Comment, &it.Reviewer, &at, &it.Assignee); err != nil {
+				return err
+			}
+			it.setDecidedAt(at)
+			if err := fn(&it); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
 	})
 }
 

@@ -207,7 +207,7 @@ func TestFourEyesCannotBeDodged(t *testing.T) {
 func TestCampaignItemsCannotBeRewritten(t *testing.T) {
 	admin := teamDatabase(t, team)
 	alice := openAs(t, admin, "alice")
-	if _, err := alice.StartCampaign(ctx, "Q4", time.Time{}, nil, model.DefaultPolicy(), store.Change{At: time.Now()}); err != nil {
+	if _, err := alice.StartCampaign(ctx, "Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), store.Change{At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	conn := rawAs(t, admin, "alice")
@@ -423,7 +423,7 @@ func TestLookalikeNames(t *testing.T) {
 func TestRewrittenCampaignItemsAreNotExplained(t *testing.T) {
 	s := openTemp(t)
 	runImport(t, s, false, fileWith(t, "/items.pem", "svc-a", "svc-b", "svc-c"))
-	if _, err := s.StartCampaign(ctx, "Q4", time.Time{}, nil, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+	if _, err := s.StartCampaign(ctx, "Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if diffs, err := s.VerifyStateFull(ctx); err != nil || len(diffs) > 0 {

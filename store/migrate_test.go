@@ -154,7 +154,7 @@ INSERT INTO old_anchors SELECT a.fingerprint_sha256, r.ca_set, r.chain FROM chai
 DROP TABLE chain_anchors;
 DROP TABLE chain_results;
 ALTER TABLE old_anchors RENAME TO chain_anchors;
-`+linkedLayout14+`
+`+linkedLayout14+itemsLayout15+`
 PRAGMA user_version = 12;`)
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +178,13 @@ PRAGMA user_version = 12;`)
 		t.Errorf("%d distinct chain results for %d certificates (%v): the certificates of a CA share one", results, len(wantChains), err)
 	}
 }
+
+// itemsLayout15 takes campaign items back to schema 15's, without their
+// assigned reviewers.
+const itemsLayout15 = `
+DROP INDEX campaign_items_assignee;
+ALTER TABLE campaign_items DROP COLUMN assignee;
+`
 
 // linkedLayout14 puts the linked table back in schema 14's layout, which
 // named each row's identity by its key, holding the same rows.
@@ -239,9 +246,9 @@ func TestMigrationKeepsTheLinkedState(t *testing.T) {
 	if len(want) == 0 || len(wantSummary) != 1 {
 		t.Fatalf("the demo estate has %d linked rows and %d summaries", len(want), len(wantSummary))
 	}
-	layout14 := linkedLayout14 + `PRAGMA user_version = 14;`
+	layout14 := linkedLayout14 + itemsLayout15 + `PRAGMA user_version = 14;`
 	if s.Postgres() {
-		layout14 = postgresLinkedLayout14
+		layout14 = postgresLinkedLayout14 + itemsLayout15
 	}
 	if _, err := s.db.ExecContext(ctx, layout14); err != nil {
 		t.Fatal(err)

@@ -426,7 +426,20 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{sql: linkedByHash},
 		postgres: migrationStep{sql: postgresLinkedByHash},
 	},
+	// 16: a campaign item has a reviewer assigned to it (empty: anyone
+	// may decide it), found by index for a reviewer's own items.
+	// PostgreSQL's item check lets only that reviewer decide it, and only
+	// the campaign's starter or the assigned reviewer reassign it.
+	{
+		sqlite:   migrationStep{sql: itemAssignee},
+		postgres: migrationStep{sql: itemAssignee + postgresItemAssignee},
+	},
 }
+
+const itemAssignee = `
+ALTER TABLE campaign_items ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+CREATE INDEX campaign_items_assignee ON campaign_items(assignee, campaign_id);
+`
 
 // linkedByHash is migration 15 in SQLite: a new table, written in the
 // order reads walk it.

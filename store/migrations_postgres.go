@@ -598,3 +598,51 @@ ALTER TABLE linked DROP COLUMN identity_key;
 ALTER TABLE linked ALTER COLUMN fingerprint_sha256 TYPE bytea USING decode(fingerprint_sha256, 'hex');
 CREATE UNIQUE INDEX linked_order ON linked(identity_name, key_hash, not_after, fingerprint_sha256);
 `
+
+// postgresItemAssignee is migration 16's item check: the checks of
+// migration 10 (certgov_item_check), with a reassignment (by whoever
+// started the campaign, or by the assigned reviewer handing the item on)
+// that changes nothing else, and a decision only by the assigned
+// reviewer.
+const postgresItemAssignee = `
+CREATE OR REPLACE FUNCTION certgov_item_check() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+DECLARE
+	starter text;
+BEGIN
+	IF certgov_is_administrator() THEN
+		RETURN NEW;
+	END IF;
+	IF (NEW.campaign_id, NEW.identity_id, NEW.identity, NEW.fingerprint, NEW.snapshot)
+		IS DISTINCT FROM (OLD.campaign_id, OLD.identity_id, OLD.identity, OLD.fingerprint, OLD.snapshot) THEN
+		RAISE EXCEPTION 'a campaign item keeps the identity and snapshot it was launched with' USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	SELECT c.started_by INTO starter FROM «schema».campaigns c WHERE c.id = NEW.campaign_id AND c.closed_at IS NULL;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the campaign is closed' USING ERRCODE = 'check_violation';
+	END IF;
+	IF NEW.assignee IS DISTINCT FROM OLD.assignee THEN
+		IF (NEW.decision, NEW.comment, NEW.reviewer, NEW.decided_at) IS DISTINCT FROM (OLD.decision, OLD.comment, OLD.reviewer, OLD.decided_at) THEN
+			RAISE EXCEPTION 'a reassignment changes only who reviews the item' USING ERRCODE = 'check_violation';
+		END IF;
+		IF session_user::text IS DISTINCT FROM starter AND session_user::text IS DISTINCT FROM OLD.assignee THEN
+			RAISE EXCEPTION 'only % (who started the campaign) or the item''s reviewer reassigns it', starter USING ERRCODE = 'insufficient_privilege';
+		END IF;
+		RETURN NEW;
+	END IF;
+	-- Closing with --force records the items nobody decided as such.
+	IF OLD.decision = '' AND NEW.decision = 'undecided' AND NEW.reviewer = '' AND NEW.comment = '' AND NEW.decided_at IS NULL THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.reviewer IS DISTINCT FROM session_user::text OR NEW.decided_at IS DISTINCT FROM certgov_now() THEN
+		RAISE EXCEPTION 'a decision is made by the database login (%), now', session_user USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF OLD.assignee <> '' AND NEW.reviewer IS DISTINCT FROM OLD.assignee THEN
+		RAISE EXCEPTION 'the item is assigned to %: only they decide it', OLD.assignee USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.decision = 'certify' THEN
+		PERFORM certgov_check_four_eyes(NEW.identity_id, 'certify', NEW.reviewer);
+	END IF;
+	RETURN NEW;
+END $f$;
+`

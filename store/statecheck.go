@@ -76,7 +76,12 @@ type trailCampaign struct {
 	closedAt                    int64
 	closedBy, statement         string
 	decisions                   map[string]trailDecision // by fingerprint
+	// reassigned: the items reassigned since the start, by fingerprint:
+	// who reviewed each at the start, and who does now.
+	reassigned map[string]*reassignment
 }
+
+type reassignment struct{ atStart, now string }
 
 func (c *trailCampaign) String() string {
 	s := fmt.Sprintf("%s: scope %q, due %s, %d items, started by %s at %s", c.name, c.scope, orNone(c.due), c.items, c.startedBy, unixUTC(c.startedAt).Format(time.RFC3339))
@@ -130,16 +135,28 @@ func foldTrail(events []Event, identityOf map[string]int64) *governanceFold {
 				Due       string `json:"due"`
 				Digest    string `json:"items_sha256"`
 				Snapshots string `json:"snapshots_sha256"`
+				Assignees string `json:"assignees_sha256"`
 			}
 			json.Unmarshal([]byte(e.After), &after)
 			c := &trailCampaign{name: name, scope: after.Scope, due: after.Due, items: after.Items, startedBy: e.Actor, startedAt: e.At.Unix(),
-				decisions: map[string]trailDecision{}, digests: itemDigests{items: after.Digest, snapshots: after.Snapshots}}
+				decisions: map[string]trailDecision{}, reassigned: map[string]*reassignment{},
+				digests: itemDigests{items: after.Digest, snapshots: after.Snapshots, assignees: after.Assignees}}
 			f.campaigns = append(f.campaigns, c)
 			open[name] = c
 		case "campaign.decide":
 			name, comment := e.CampaignOf()
 			if c := open[name]; c != nil {
 				c.decisions[e.Fingerprint] = trailDecision{decision: model.Decision(e.After), comment: comment, reviewer: e.Actor, at: e.At.Unix()}
+			}
+		case "campaign.assign":
+			name, _ := e.CampaignOf()
+			if c := open[name]; c != nil {
+				r := c.reassigned[e.Fingerprint]
+				if r == nil {
+					r = &reassignment{atStart: e.Before}
+					c.reassigned[e.Fingerprint] = r
+				}
+				r.now = e.After
 			}
 		case "campaign.close":
 			name, statement := e.CampaignOf()
@@ -366,13 +383,21 @@ func (c *stateCheck) compareCampaigns(ctx context.Context, full bool) error {
 
 func (c *stateCheck) compareCampaignItems(ctx context.Context, campaign *Campaign, trail *trailCampaign, full bool) error {
 	subject := "campaign " + campaign.Name
-	err := c.s.eachRow(ctx, `SELECT fingerprint, identity, decision, comment, reviewer, decided_at FROM campaign_items WHERE campaign_id = ?`, []any{campaign.ID}, func(rows *sql.Rows) error {
+	err := c.s.eachRow(ctx, `SELECT fingerprint, identity, decision, comment, reviewer, decided_at, assignee FROM campaign_items WHERE campaign_id = ?`, []any{campaign.ID}, func(rows *sql.Rows) error {
 		for rows.Next() {
-			var fp, identity string
+			var fp, identity, assignee string
 			var d trailDecision
 			var at sql.NullInt64
-			if err := rows.Scan(&fp, &identity, &d.decision, &d.comment, &d.reviewer, &at); err != nil {
+			if err := rows.Scan(&fp, &identity, &d.decision, &d.comment, &d.reviewer, &at, &assignee); err != nil {
 				return err
+			}
+			// Who reviews the item: a reassignment says; else the start's
+			// digest below covers it, and a campaign started before items
+			// had reviewers has none.
+			if r, ok := trail.reassigned[fp]; ok {
+				c.add("reviewer assigned", subject+", "+identity, orNone(assignee), orNone(r.now))
+			} else if trail.digests.assignees == "" {
+				c.add("reviewer assigned", subject+", "+identity, orNone(assignee), orNone(""))
 			}
 			d.at = at.Int64
 			want, ok := trail.decisions[fp]
@@ -389,13 +414,21 @@ func (c *stateCheck) compareCampaignItems(ctx context.Context, campaign *Campaig
 	if trail.digests.items == "" {
 		return nil // started before certgov bound items to the trail
 	}
-	got, err := campaignItemDigests(ctx, c.s.db, campaign.ID, full)
+	atStart := map[string]string{}
+	for fp, r := range trail.reassigned {
+		atStart[fp] = r.atStart
+	}
+	got, err := campaignItemDigests(ctx, c.s.db, campaign.ID, full, atStart)
 	if err != nil {
 		return err
 	}
 	if got.items != trail.digests.items {
 		c.add("items", subject, "items whose identities or certificates hash to "+model.ShortFingerprint(got.items),
 			"the items it was started with ("+model.ShortFingerprint(trail.digests.items)+")")
+	}
+	if trail.digests.assignees != "" && got.assignees != trail.digests.assignees {
+		c.add("reviewers assigned", subject, "reviewers at launch that hash to "+model.ShortFingerprint(got.assignees),
+			"the reviewers it was started with ("+model.ShortFingerprint(trail.digests.assignees)+")")
 	}
 	if full && got.snapshots != trail.digests.snapshots {
 		c.add("snapshots at launch", subject, "snapshots that hash to "+model.ShortFingerprint(got.snapshots),

@@ -31,7 +31,7 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 	if _, _, err := s.DecideException(ctx, "alpha-svc", model.ExceptionApproved, now.Add(12*time.Hour), ch("partner cannot rotate yet"), model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.DefaultPolicy(), ch("")); err != nil {
+	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), ch("")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Decide(ctx, "2026-Q4", "alpha-svc", store.DecisionRevoke, "partner left", ch("partner left"), model.DefaultPolicy()); err != nil {
@@ -84,10 +84,10 @@ func TestCampaignNameTaken(t *testing.T) {
 	s := openTemp(t)
 	runImport(t, s, false, fileWith(t, "a.pem", "alpha-svc"))
 	ch := store.Change{Actor: "erin", At: time.Now()}
-	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.DefaultPolicy(), ch); err != nil {
+	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), ch); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.DefaultPolicy(), ch); !errors.Is(err, store.ErrCampaignExists) {
+	if _, err := s.StartCampaign(ctx, "2026-Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), ch); !errors.Is(err, store.ErrCampaignExists) {
 		t.Fatalf("second open campaign of one name: %v, want ErrCampaignExists", err)
 	}
 }

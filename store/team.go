@@ -117,10 +117,11 @@ func grantRoles(ctx context.Context, tx *sql.Tx) ([]string, error) {
 		`GRANT INSERT ON exceptions TO ` + RoleReviewer,
 		`GRANT INSERT, UPDATE ON campaigns TO ` + RoleReviewer,
 		// An item keeps its identity and snapshot from launch: only its
-		// decision is the reviewer's to write (certgov_item_check too).
+		// decision and who reviews it are the reviewers' to write
+		// (certgov_item_check too).
 		`GRANT INSERT ON campaign_items TO ` + RoleReviewer,
 		`REVOKE UPDATE ON campaign_items FROM ` + RoleReviewer,
-		`GRANT UPDATE (decision, comment, reviewer, decided_at) ON campaign_items TO ` + RoleReviewer,
+		`GRANT UPDATE (decision, comment, reviewer, decided_at, assignee) ON campaign_items TO ` + RoleReviewer,
 		`GRANT INSERT ON audit_events TO ` + RoleImporter + ", " + RoleReviewer,
 		`REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM PUBLIC, ` + all,
 		// Only writers may take the write lock (lockWrites): a reader

@@ -56,7 +56,7 @@ var team = store.TeamSetup{Importers: []string{"ci"}, Reviewers: []string{"alice
 func TestTeamReviewersAndAuditor(t *testing.T) {
 	admin := teamDatabase(t, team)
 	alice, bob, audrey := openAs(t, admin, "alice"), openAs(t, admin, "bob"), openAs(t, admin, "audrey")
-	if _, err := alice.StartCampaign(ctx, "Q4", time.Time{}, nil, model.DefaultPolicy(), store.Change{At: time.Now()}); err != nil {
+	if _, err := alice.StartCampaign(ctx, "Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), store.Change{At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -137,7 +137,7 @@ func TestTeamFourEyes(t *testing.T) {
 	setup.FourEyes = true
 	admin := teamDatabase(t, setup)
 	alice, bob := openAs(t, admin, "alice"), openAs(t, admin, "bob")
-	if _, err := alice.StartCampaign(ctx, "Q4", time.Time{}, nil, model.DefaultPolicy(), store.Change{At: time.Now()}); err != nil {
+	if _, err := alice.StartCampaign(ctx, "Q4", time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), store.Change{At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	var fourEyes *model.FourEyesError

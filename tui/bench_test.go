@@ -344,7 +344,7 @@ func BenchmarkExportCampaign(b *testing.B) {
 	}
 	defer s.Close()
 	name := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	if _, err := s.StartCampaign(context.Background(), name, time.Time{}, nil, model.DefaultPolicy(), store.Change{Actor: "bench", At: time.Now()}); err != nil {
+	if _, err := s.StartCampaign(context.Background(), name, time.Time{}, nil, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "bench", At: time.Now()}); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()

@@ -48,7 +48,7 @@ func TestRefreshIsAWholeLoad(t *testing.T) {
 		}, false},
 		{"campaign start", func() error {
 			f, _ := model.ParseFilter("")
-			_, err := s.StartCampaign(ctx, "Q4", now.AddDate(0, 1, 0), f, policy, ch)
+			_, err := s.StartCampaign(ctx, "Q4", now.AddDate(0, 1, 0), f, model.Assignment{}, policy, ch)
 			return err
 		}, true},
 		{"decision", func() error {

@@ -127,7 +127,7 @@ func applyTapeCommand(t *testing.T, s *store.Store, line string) {
 	if m := tapeCampaignStart.FindStringSubmatch(line); m != nil {
 		f, err := model.ParseFilter(m[2])
 		if err == nil {
-			_, err = s.StartCampaign(context.Background(), m[1], time.Time{}, f, model.DefaultPolicy(), store.Change{Actor: "tape", At: now})
+			_, err = s.StartCampaign(context.Background(), m[1], time.Time{}, f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "tape", At: now})
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", line, err)

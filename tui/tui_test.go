@@ -152,7 +152,7 @@ func typeText(t *testing.T, m Model, text string) Model {
 func withCampaign(t *testing.T, s *store.Store, m Model, name string) Model {
 	t.Helper()
 	f, _ := model.ParseFilter("selfsigned !ca")
-	if _, err := s.StartCampaign(context.Background(), name, time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+	if _, err := s.StartCampaign(context.Background(), name, time.Now().AddDate(0, 1, 0), f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	return update(t, m, m.loadCmd()())
@@ -663,7 +663,7 @@ func TestCampaignQueue(t *testing.T) {
 		t.Fatalf("without a campaign:\n%s", got)
 	}
 	f, _ := model.ParseFilter("selfsigned !ca")
-	n, err := s.StartCampaign(context.Background(), "2026-Q4", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	n, err := s.StartCampaign(context.Background(), "2026-Q4", time.Now().AddDate(0, 1, 0), f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
 	if err != nil || n == 0 {
 		t.Fatal(n, err)
 	}
@@ -827,7 +827,7 @@ func TestCampaignBulkDecisions(t *testing.T) {
 	s := openDemo(t)
 	m := loaded(t, s, 140, 40)
 	f, _ := model.ParseFilter("selfsigned !ca")
-	n, err := s.StartCampaign(context.Background(), "2026-Q4-bulk", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	n, err := s.StartCampaign(context.Background(), "2026-Q4-bulk", time.Now().AddDate(0, 1, 0), f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -899,7 +899,7 @@ func TestDecideFromDetailAt80x24(t *testing.T) {
 	s := openDemo(t)
 	m := loaded(t, s, 80, 24)
 	f, _ := model.ParseFilter("selfsigned !ca")
-	n, err := s.StartCampaign(context.Background(), "2026-Q4-detail", time.Now().AddDate(0, 1, 0), f, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
+	n, err := s.StartCampaign(context.Background(), "2026-Q4-detail", time.Now().AddDate(0, 1, 0), f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestExportAndVerify(t *testing.T) {
 	now := time.Now().UTC()
 	ch := func(actor, reason string) store.Change { return store.Change{Actor: actor, Reason: reason, At: now} }
 	f, _ := model.ParseFilter("selfsigned !ca")
-	n, err := s.StartCampaign(ctx, "Q4", time.Time{}, f, model.DefaultPolicy(), ch("erin", ""))
+	n, err := s.StartCampaign(ctx, "Q4", time.Time{}, f, model.Assignment{}, model.DefaultPolicy(), ch("erin", ""))
 	if err != nil || n < 3 {
 		t.Fatal(n, err)
 	}

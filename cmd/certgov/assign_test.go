@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"certgov/store/storetest"
+)
+
+// A campaign for the demo's teams: each owner's identities go to the
+// team's reviewer from an assignment file, the unowned ones in turn to
+// two more; each reviewer lists their own items, another's item is
+// refused, a reviewer hands one on, and the trail explains it all.
+func TestCampaignAssignedByTeam(t *testing.T) {
+	storetest.SQLiteOnly(t, "reviewers act --as; the PostgreSQL pass checks assignment with logins (store's TestTeamAssignment)")
+	home := isolate(t)
+	certgov(t, "demo", "--no-tui")
+	t.Setenv("CERTGOV_DB", filepath.Join(home, "data", "certgov", "demo.db"))
+	teams := filepath.Join(home, "teams.txt")
+	os.WriteFile(teams, []byte("# owner team = its reviewer\npayments-oncall@example.com=alice\n@example.com = bob\n"), 0o600)
+	r := certgov(t, "campaign", "start", "Q4", "--filter", "!ca", "--assign-file", teams, "--round-robin", "carol,dave", "--as", "erin")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	for _, want := range []string{"alice: 0 of ", "bob: 0 of ", "carol: 0 of ", "dave: 0 of "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("start says %q, want %q in it", r.stdout, want)
+		}
+	}
+	mine := func(who string) (items []struct{ Identity, Assignee, Campaign string }) {
+		t.Helper()
+		r := certgov(t, "review", "--mine", "-o", "json", "--as", who)
+		var out struct {
+			Reviewer string
+			Items    []struct{ Identity, Assignee, Campaign string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Reviewer != who {
+			t.Fatalf("review --mine as %s: %v %s %s", who, err, r.stdout, r.stderr)
+		}
+		return out.Items
+	}
+	alices := mine("alice")
+	if len(alices) == 0 || len(mine("carol")) == 0 {
+		t.Fatalf("alice has %d items, carol %d", len(alices), len(mine("carol")))
+	}
+	for _, it := range alices {
+		if it.Assignee != "alice" || it.Campaign != "Q4" {
+			t.Fatalf("alice's list holds %+v", it)
+		}
+	}
+	item := alices[0].Identity
+	r = certgov(t, "review", item, "--campaign", "Q4", "--decision", "certify", "--comment", "looks fine", "--as", "bob")
+	if r.code == 0 || !strings.Contains(r.stderr, "assigned to alice") {
+		t.Fatalf("bob decided alice's item: %d %s", r.code, r.stderr)
+	}
+	if r = certgov(t, "campaign", "assign", "Q4", item, "--to", "bob", "--reason", "alice is on leave", "--as", "mallory"); r.code == 0 {
+		t.Fatal("mallory reassigned alice's item")
+	}
+	if r = certgov(t, "campaign", "assign", "Q4", item, "--to", "bob", "--reason", "alice is on leave", "--as", "alice"); r.code != 0 || !strings.Contains(r.stdout, "now reviewed by bob") {
+		t.Fatalf("alice handing her item on: %s %s", r.stdout, r.stderr)
+	}
+	if r = certgov(t, "review", item, "--campaign", "Q4", "--decision", "certify", "--comment", "looks fine", "--as", "bob"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if len(mine("alice")) != len(alices)-1 {
+		t.Errorf("alice still lists the item she handed on")
+	}
+	r = certgov(t, "campaign", "status", "Q4")
+	if !strings.Contains(r.stdout, "ASSIGNED") || !strings.Contains(r.stdout, "bob: 1 of ") {
+		t.Errorf("status:\n%s", r.stdout)
+	}
+	if r = certgov(t, "doctor"); r.code != 0 {
+		t.Errorf("doctor after the campaign: %s %s", r.stdout, r.stderr)
+	}
+	// What no one could be is refused before anything starts.
+	if r = certgov(t, "campaign", "start", "Q4-bad", "--assign", "payments-oncall@example.com=two words"); r.code == 0 {
+		t.Error("a reviewer named with a space was accepted")
+	}
+}
