@@ -185,3 +185,70 @@ func CheckReviewerName(name string) error {
 	}
 	return nil
 }
+
+// Enforcement is what a separation-of-duties rule does when broken.
+type Enforcement string
+
+const (
+	// Refuse: the change is refused.
+	Refuse Enforcement = "refuse"
+	// Observe: the change is made, and the campaign's report says so.
+	Observe Enforcement = "observe"
+)
+
+// SeparationOfDuties holds the rules that keep a campaign from being one
+// person's word.
+type SeparationOfDuties struct {
+	// SoleCloser: closing a campaign whose every decision is the
+	// closer's.
+	SoleCloser Enforcement `json:"sole_closer"`
+	// DecisionsPerMinute is how many decisions a reviewer makes within a
+	// minute before each further one needs a comment saying what was
+	// checked; FastWithoutComment, what happens to one without.
+	DecisionsPerMinute int         `json:"decisions_per_minute"`
+	FastWithoutComment Enforcement `json:"fast_without_comment"`
+}
+
+// Tightened is the rules with what a team database asks for on top: a
+// database can make a rule refuse, never let one go.
+func (sod SeparationOfDuties) Tightened(soleCloser, fastWithoutComment Enforcement, perMinute int) SeparationOfDuties {
+	if soleCloser == Refuse {
+		sod.SoleCloser = Refuse
+	}
+	if fastWithoutComment == Refuse {
+		sod.FastWithoutComment = Refuse
+		if perMinute > 0 && (perMinute < sod.DecisionsPerMinute || sod.DecisionsPerMinute < 1) {
+			sod.DecisionsPerMinute = perMinute
+		}
+	}
+	return sod
+}
+
+// SeparationError is a change a separation-of-duties rule refuses.
+type SeparationError struct {
+	Rule, Why string
+}
+
+func (e *SeparationError) Error() string {
+	return e.Why + " (policy separation_of_duties." + e.Rule + ": refuse)"
+}
+
+// CheckClose refuses, when the rule says so, a close by the person who
+// made every decision of the campaign. deciders counts the decisions by
+// reviewer.
+func (sod SeparationOfDuties) CheckClose(campaign, closer string, deciders map[string]int) error {
+	if sod.SoleCloser != Refuse || len(deciders) != 1 || deciders[closer] == 0 {
+		return nil
+	}
+	return &SeparationError{Rule: "sole_closer", Why: fmt.Sprintf("%s made every decision of campaign %q (%d), and may not also close it: someone else closes", closer, campaign, deciders[closer])}
+}
+
+// CheckPace refuses, when the rule says so, a decision without a comment
+// by a reviewer who made DecisionsPerMinute or more within the minute
+// before it.
+func (sod SeparationOfDuties) CheckPace(identity, reviewer string, inLastMinute int, comment string) error {
+	if sod.FastWithoutComment != Refuse || strings.TrimSpace(comment) != "" || inLastMinute < sod.DecisionsPerMinute {
+		return nil
+	}
+	return &SeparationError{Rule: "fast_without_comment", Why: fmt.Sprintf("%s made %d decisions within the last minute: deciding %s too needs a comment saying what was checked", reviewer, inLastMinute, identity)}
+}

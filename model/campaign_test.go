@@ -50,3 +50,49 @@ func TestAssignRulesRefuseWhatNoOneCouldBe(t *testing.T) {
 		t.Errorf("a bad line: %v, want it named (line 3)", err)
 	}
 }
+
+// A policy file turns each rule to refuse; what it leaves out keeps the
+// defaults (observe, 10 a minute), and a word it does not know is an error.
+func TestSeparationOfDutiesPolicy(t *testing.T) {
+	p, err := ParsePolicy([]byte(`{"separation_of_duties": {"sole_closer": "refuse", "decisions_per_minute": 3}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sod := p.SeparationOfDuties
+	if sod.SoleCloser != Refuse || sod.FastWithoutComment != Observe || sod.DecisionsPerMinute != 3 {
+		t.Fatalf("read %+v", sod)
+	}
+	for _, bad := range []string{`{"separation_of_duties": {"sole_closer": "warn"}}`, `{"separation_of_duties": {"decisions_per_minute": 0}}`} {
+		if _, err := ParsePolicy([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	if err := sod.CheckClose("Q4", "alice", map[string]int{"alice": 5}); err == nil {
+		t.Error("alice closed what she alone decided")
+	}
+	for _, deciders := range []map[string]int{{"alice": 5, "bob": 1}, {"bob": 6}, {}} {
+		if err := sod.CheckClose("Q4", "alice", deciders); err != nil {
+			t.Errorf("%v: %v", deciders, err)
+		}
+	}
+	if err := DefaultPolicy().SeparationOfDuties.CheckClose("Q4", "alice", map[string]int{"alice": 5}); err != nil {
+		t.Errorf("observed by default: %v", err)
+	}
+	// The database tightens, never loosens.
+	fast := DefaultPolicy().SeparationOfDuties.Tightened("", Refuse, 4)
+	if fast.FastWithoutComment != Refuse || fast.DecisionsPerMinute != 4 || fast.SoleCloser != Observe {
+		t.Fatalf("tightened %+v", fast)
+	}
+	if err := fast.CheckPace("svc", "alice", 3, ""); err != nil {
+		t.Errorf("the fourth within a minute: %v", err)
+	}
+	if err := fast.CheckPace("svc", "alice", 4, " "); err == nil {
+		t.Error("the fifth within a minute without a comment was accepted")
+	}
+	if err := fast.CheckPace("svc", "alice", 4, "checked its owner"); err != nil {
+		t.Errorf("the fifth with a comment: %v", err)
+	}
+	if loose := sod.Tightened(Observe, Observe, 100); loose != sod {
+		t.Errorf("the database loosened %+v to %+v", sod, loose)
+	}
+}

@@ -143,6 +143,9 @@ type Policy struct {
 	// FourEyes forbids the owner of an identity to approve its exception
 	// or certify it in a campaign: someone else must.
 	FourEyes bool `json:"four_eyes"`
+	// SeparationOfDuties says what happens when one person does what a
+	// campaign needs two for.
+	SeparationOfDuties SeparationOfDuties `json:"separation_of_duties"`
 }
 
 // FourEyesError is an approval or certification by the identity's own
@@ -193,6 +196,7 @@ func DefaultPolicy() Policy {
 		MinRSABits:           2048,
 		MinECBits:            256,
 		ExceptionMaxDuration: Duration(90 * 24 * time.Hour),
+		SeparationOfDuties:   SeparationOfDuties{SoleCloser: Observe, DecisionsPerMinute: FastRun, FastWithoutComment: Observe},
 	}
 }
 
@@ -208,6 +212,15 @@ func ParsePolicy(data []byte) (Policy, error) {
 	}
 	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 || p.ExceptionMaxDuration <= 0 {
 		return Policy{}, fmt.Errorf("policy: durations and sizes must be positive")
+	}
+	sod := p.SeparationOfDuties
+	for _, e := range []Enforcement{sod.SoleCloser, sod.FastWithoutComment} {
+		if e != Refuse && e != Observe {
+			return Policy{}, fmt.Errorf("policy: separation_of_duties: %q: want \"refuse\" or \"observe\"", Printable(string(e)))
+		}
+	}
+	if sod.DecisionsPerMinute < 1 {
+		return Policy{}, fmt.Errorf("policy: separation_of_duties: decisions_per_minute must be at least 1")
 	}
 	return p, nil
 }

@@ -376,6 +376,18 @@ func (s *Store) Decide(ctx context.Context, campaign, ref string, decision model
 				return nil, err
 			}
 		}
+		sod, err := separationOfDuties(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
+		var recent int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND reviewer = ? AND identity_id <> ? AND decided_at > ?`,
+			c.ID, ch.Actor, ident.ID, ch.At.Add(-model.PaceWindow).Unix()).Scan(&recent); err != nil {
+			return nil, err
+		}
+		if err := sod.CheckPace(ident.Name, ch.Actor, recent, comment); err != nil {
+			return nil, err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = ?, comment = ?, reviewer = ?, decided_at = ?
 			WHERE campaign_id = ? AND identity_id = ?`, decision, comment, ch.Actor, ch.At.Unix(), c.ID, ident.ID); err != nil {
 			return nil, err
@@ -548,8 +560,10 @@ func (s *Store) CampaignPaces(ctx context.Context, c *Campaign) ([]model.Reviewe
 
 // CloseCampaign closes an open campaign. Undecided items refuse the close
 // unless force, which records them as undecided. ch.Reason is the closer's
-// statement (campaign close --statement), kept for the sign-off.
-func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch Change) (*Campaign, error) {
+// statement (campaign close --statement), kept for the sign-off. The
+// policy's separation of duties may refuse a closer who made every
+// decision.
+func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch Change, p model.Policy) (*Campaign, error) {
 	if err := ch.checkTyped(); err != nil {
 		return nil, err
 	}
@@ -565,6 +579,28 @@ func (s *Store) CloseCampaign(ctx context.Context, name string, force bool, ch C
 		}
 		if open > 0 && !force {
 			return nil, &UndecidedItemsError{Campaign: name, Undecided: open}
+		}
+		sod, err := separationOfDuties(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
+		deciders := map[string]int{}
+		err = eachRowOf(ctx, tx, `SELECT reviewer, count(*) FROM campaign_items WHERE campaign_id = ? AND decided_at IS NOT NULL GROUP BY reviewer`, []any{c.ID}, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var reviewer string
+				var n int
+				if err := rows.Scan(&reviewer, &n); err != nil {
+					return err
+				}
+				deciders[reviewer] = n
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := sod.CheckClose(name, ch.Actor, deciders); err != nil {
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE campaign_items SET decision = 'undecided' WHERE campaign_id = ? AND decision = ''`, c.ID); err != nil {
 			return nil, err

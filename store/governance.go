@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"certgov/model"
@@ -109,6 +110,30 @@ func checkFourEyes(ctx context.Context, tx *sql.Tx, p model.Policy, id int64, id
 	}
 	osUser, _ := whoRuns()
 	return model.CheckFourEyes(p, identity, owner.String, decision, ch.Actor, ch.OnBehalfOf, osUser)
+}
+
+// separationOfDuties is the policy's separation-of-duties rules,
+// tightened by what the database asks for (db init
+// --separation-of-duties: meta sod_*): on a team database a reviewer
+// cannot loosen them by leaving out --policy.
+func separationOfDuties(ctx context.Context, tx *sql.Tx, p model.Policy) (model.SeparationOfDuties, error) {
+	setting := map[string]string{}
+	err := eachRowOf(ctx, tx, `SELECT key, value FROM meta WHERE key IN ('sod_sole_closer', 'sod_fast_without_comment', 'sod_decisions_per_minute')`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			setting[k] = v
+		}
+		return rows.Err()
+	})
+	perMinute, _ := strconv.Atoi(setting["sod_decisions_per_minute"])
+	sod := p.SeparationOfDuties
+	if sod.DecisionsPerMinute < 1 {
+		sod.DecisionsPerMinute = model.FastRun // a policy made by hand, not ParsePolicy
+	}
+	return sod.Tightened(model.Enforcement(setting["sod_sole_closer"]), model.Enforcement(setting["sod_fast_without_comment"]), perMinute), err
 }
 
 // checkTyped refuses control and invisible characters in what a person

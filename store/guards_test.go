@@ -226,7 +226,7 @@ func TestCampaignItemsCannotBeRewritten(t *testing.T) {
 	if _, err := alice.Decide(ctx, "Q4", "svc-3", store.DecisionRevoke, "retired", store.Change{At: time.Now()}, model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alice.CloseCampaign(ctx, "Q4", true, store.Change{Reason: "carried to Q1", At: time.Now()}); err != nil {
+	if _, err := alice.CloseCampaign(ctx, "Q4", true, store.Change{Reason: "carried to Q1", At: time.Now()}, model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.ExecContext(ctx, `UPDATE campaign_items SET decision = 'certify', reviewer = 'alice', decided_at = certgov_now() WHERE decision = 'undecided'`); err == nil {

@@ -602,13 +602,17 @@ CREATE UNIQUE INDEX linked_order ON linked(identity_name, key_hash, not_after, f
 // postgresItemAssignee is migration 16's item check: the checks of
 // migration 10 (certgov_item_check), with a reassignment (by whoever
 // started the campaign, or by the assigned reviewer handing the item on)
-// that changes nothing else, and a decision only by the assigned
-// reviewer.
+// that changes nothing else, a decision only by the assigned reviewer,
+// and, when db init --separation-of-duties asked for it, a comment on a
+// decision that follows too many within a minute. A campaign is closed
+// by the login, now, not by whoever made every decision when asked, and
+// is never changed once closed.
 const postgresItemAssignee = `
 CREATE OR REPLACE FUNCTION certgov_item_check() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, «schema», pg_temp AS $f$
 DECLARE
 	starter text;
+	per_minute bigint;
 BEGIN
 	IF certgov_is_administrator() THEN
 		RETURN NEW;
@@ -643,6 +647,42 @@ BEGIN
 	IF NEW.decision = 'certify' THEN
 		PERFORM certgov_check_four_eyes(NEW.identity_id, 'certify', NEW.reviewer);
 	END IF;
+	IF btrim(NEW.comment) = '' AND (SELECT m.value FROM «schema».meta m WHERE m.key = 'sod_fast_without_comment') = 'refuse' THEN
+		per_minute := coalesce((SELECT m.value FROM «schema».meta m WHERE m.key = 'sod_decisions_per_minute'), '10')::bigint;
+		IF (SELECT count(*) FROM «schema».campaign_items i WHERE i.campaign_id = NEW.campaign_id AND i.reviewer = NEW.reviewer
+			AND i.identity_id <> NEW.identity_id AND i.decided_at > NEW.decided_at - 60) >= per_minute THEN
+			RAISE EXCEPTION 'separation of duties: % made % or more decisions within the last minute: this one needs a comment', NEW.reviewer, per_minute
+				USING ERRCODE = 'check_violation';
+		END IF;
+	END IF;
 	RETURN NEW;
 END $f$;
+
+CREATE OR REPLACE FUNCTION certgov_campaign_check() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, «schema», pg_temp AS $f$
+BEGIN
+	IF certgov_is_administrator() THEN
+		RETURN NEW;
+	END IF;
+	IF OLD.closed_at IS NOT NULL THEN
+		RAISE EXCEPTION 'campaign % is closed' , OLD.name USING ERRCODE = 'check_violation';
+	END IF;
+	IF (NEW.name, NEW.scope, NEW.due, NEW.started_at, NEW.started_by) IS DISTINCT FROM (OLD.name, OLD.scope, OLD.due, OLD.started_at, OLD.started_by) THEN
+		RAISE EXCEPTION 'a campaign keeps what it was started with' USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NEW.closed_at IS NULL THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.closed_by IS DISTINCT FROM session_user::text OR NEW.closed_at <> certgov_now() THEN
+		RAISE EXCEPTION 'a campaign is closed by the database login (%), now', session_user USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF (SELECT m.value FROM «schema».meta m WHERE m.key = 'sod_sole_closer') = 'refuse'
+		AND (SELECT array_agg(DISTINCT i.reviewer) FROM «schema».campaign_items i WHERE i.campaign_id = NEW.id AND i.decided_at IS NOT NULL) = ARRAY[session_user::text] THEN
+		RAISE EXCEPTION 'separation of duties: % made every decision of campaign %, and may not also close it', session_user, NEW.name
+			USING ERRCODE = 'check_violation';
+	END IF;
+	RETURN NEW;
+END $f$;
+DROP TRIGGER IF EXISTS campaigns_check ON campaigns;
+CREATE TRIGGER campaigns_check BEFORE UPDATE ON campaigns FOR EACH ROW EXECUTE FUNCTION certgov_campaign_check();
 `

@@ -37,7 +37,7 @@ func TestStateIsAFoldOfTheTrail(t *testing.T) {
 	if _, err := s.Decide(ctx, "2026-Q4", "alpha-svc", store.DecisionRevoke, "partner left", ch("partner left"), model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CloseCampaign(ctx, "2026-Q4", true, ch("reviewed with the platform team")); err != nil {
+	if _, err := s.CloseCampaign(ctx, "2026-Q4", true, ch("reviewed with the platform team"), model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
 	if diffs, err := s.VerifyState(ctx); err != nil || len(diffs) != 0 {

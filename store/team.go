@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"certgov/model"
 )
 
 // The roles of a team database. Logins are granted one of them; what each
@@ -35,6 +38,11 @@ var inventoryTables = []string{"certificates", "imports", "sources", "certificat
 type TeamSetup struct {
 	Importers, Reviewers, Auditors []string
 	FourEyes                       bool
+	// DecisionsPerMinute, when set, makes the database refuse a campaign
+	// decision without a comment from a reviewer who made that many in
+	// the minute before, and a close by whoever made every decision
+	// (model.SeparationOfDuties, refused).
+	DecisionsPerMinute int
 }
 
 // InitPostgres creates or upgrades the schema of the PostgreSQL database
@@ -98,6 +106,14 @@ func InitPostgres(ctx context.Context, location string, setup TeamSetup) ([]stri
 			return nil, err
 		}
 		done = append(done, "four_eyes: on (an owner may not approve or certify their own identity)")
+	}
+	if n := setup.DecisionsPerMinute; n > 0 {
+		for key, value := range map[string]string{"sod_sole_closer": string(model.Refuse), "sod_fast_without_comment": string(model.Refuse), "sod_decisions_per_minute": strconv.Itoa(n)} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+				return nil, err
+			}
+		}
+		done = append(done, fmt.Sprintf("separation of duties: on (from %d decisions within a minute each needs a comment; whoever made every decision may not also close)", n))
 	}
 	return done, tx.Commit()
 }

@@ -75,6 +75,29 @@ func TestCampaignAssignedByTeam(t *testing.T) {
 	if r = certgov(t, "doctor"); r.code != 0 {
 		t.Errorf("doctor after the campaign: %s %s", r.stdout, r.stderr)
 	}
+	// Under a policy whose sole_closer refuses, whoever decided every item
+	// does not also close.
+	policy := filepath.Join(home, "policy.json")
+	os.WriteFile(policy, []byte(`{"separation_of_duties": {"sole_closer": "refuse"}}`), 0o600)
+	certgov(t, "campaign", "start", "Q4-vault", "--filter", "card-vault", "--as", "erin")
+	var status struct {
+		Items []struct{ Identity string } `json:"items"`
+	}
+	json.Unmarshal([]byte(certgov(t, "campaign", "status", "Q4-vault", "-o", "json").stdout), &status)
+	if len(status.Items) == 0 {
+		t.Fatal("no card-vault identities")
+	}
+	for _, it := range status.Items {
+		if r = certgov(t, "review", it.Identity, "--campaign", "Q4-vault", "--decision", "needs-change", "--comment", "rotate to the CA", "--as", "erin"); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+	}
+	if r = certgov(t, "campaign", "close", "Q4-vault", "--policy", policy, "--as", "erin"); r.code == 0 || !strings.Contains(r.stderr, "sole_closer") {
+		t.Fatalf("erin closed what she alone decided: %d %s", r.code, r.stderr)
+	}
+	if r = certgov(t, "campaign", "close", "Q4-vault", "--policy", policy, "--as", "bob"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
 	// What no one could be is refused before anything starts.
 	if r = certgov(t, "campaign", "start", "Q4-bad", "--assign", "payments-oncall@example.com=two words"); r.code == 0 {
 		t.Error("a reviewer named with a space was accepted")

@@ -21,7 +21,7 @@ func newCampaignCommand(a *app) *cobra.Command {
 	var assignRules, roundRobin []string
 	var output *output
 	var force bool
-	var statement string
+	var statement, closePolicy string
 	start := &cobra.Command{
 		Use: "start NAME [--due YYYY-MM-DD] [--filter EXPR] [--assign OWNER=REVIEWER]... [--round-robin R1,R2]", Short: "Snapshot the identities in scope as review items, each assigned a reviewer", Args: exactArgs(1),
 		Long: `Start a campaign: the identities in scope (--filter) become review items,
@@ -118,8 +118,12 @@ which records them as undecided (the bundle then says INCOMPLETE).
 --statement is the closer's sign-off, quoted in the evidence reports, e.g.
 "Reviewed with the platform team; revocations filed as OPS-1234".`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			policy, err := loadPolicy(closePolicy)
+			if err != nil {
+				return err
+			}
 			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				c, err := s.CloseCampaign(ctx, args[0], force, a.change(statement))
+				c, err := s.CloseCampaign(ctx, args[0], force, a.change(statement), policy)
 				if err != nil {
 					return "", err
 				}
@@ -129,6 +133,7 @@ which records them as undecided (the bundle then says INCOMPLETE).
 	}
 	closeCmd.Flags().BoolVar(&force, "force", false, "close anyway, recording open items as undecided")
 	closeCmd.Flags().StringVar(&statement, "statement", "", "the closer's sign-off statement, quoted in the evidence")
+	closeCmd.Flags().StringVar(&closePolicy, "policy", "", "policy file (separation_of_duties.sole_closer: refuse stops whoever made every decision from also closing)")
 	var to, reason string
 	assign := &cobra.Command{
 		Use: "assign NAME REF --to REVIEWER [--reason TEXT]", Short: "Hand an item of an open campaign to another reviewer", Args: exactArgs(2),

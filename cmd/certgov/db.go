@@ -53,6 +53,7 @@ identity, whatever policy file a reviewer passes.`,
 	initCmd.Flags().StringArrayVar(&setup.Reviewers, "reviewer", nil, "a login that reviews and decides (repeatable)")
 	initCmd.Flags().StringArrayVar(&setup.Auditors, "auditor", nil, "a login that reads, verifies and exports (repeatable)")
 	initCmd.Flags().BoolVar(&setup.FourEyes, "four-eyes", false, "an owner may not approve or certify their own identity")
+	initCmd.Flags().IntVar(&setup.DecisionsPerMinute, "separation-of-duties", 0, "N: the database refuses a decision without a comment from a reviewer who made N in the minute before, and a close by whoever made every decision")
 
 	var from, to string
 	copyCmd := &cobra.Command{

@@ -36,7 +36,7 @@ func TestExportAndVerify(t *testing.T) {
 	if _, err := s.Decide(ctx, "Q4", "partner-acme-logistics", model.DecisionRevoke, "contract ended", ch("bob", "contract ended"), model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CloseCampaign(ctx, "Q4", true, ch("carol", "carried to Q1")); err != nil {
+	if _, err := s.CloseCampaign(ctx, "Q4", true, ch("carol", "carried to Q1"), model.DefaultPolicy()); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "bundle")
