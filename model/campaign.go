@@ -252,3 +252,117 @@ func (sod SeparationOfDuties) CheckPace(identity, reviewer string, inLastMinute 
 	}
 	return &SeparationError{Rule: "fast_without_comment", Why: fmt.Sprintf("%s made %d decisions within the last minute: deciding %s too needs a comment saying what was checked", reviewer, inLastMinute, identity)}
 }
+
+// CampaignWork is an open campaign's undecided items by reviewer ("":
+// assigned to no one), as reminders read it.
+type CampaignWork struct {
+	Name, StartedBy string
+	Due             time.Time // zero: none
+	Undecided       map[string]int
+}
+
+// Reminder is one person's campaign work to be told about: the items a
+// reviewer has still to decide, or, escalated to whoever started the
+// campaign, the items someone has not decided as the due date nears and
+// the items no one is assigned to.
+type Reminder struct {
+	To, Campaign string
+	// Reviewer is whose items an escalation is about ("" for the items no
+	// one is assigned to); for a reviewer's own reminder, To.
+	Reviewer string
+	Items    int
+	Due      time.Time
+	Overdue  bool
+	// Escalated: sent to the campaign's starter about someone else's
+	// items.
+	Escalated bool
+}
+
+// EscalateWithin is how close to its due date a campaign's undecided
+// items are escalated to whoever started it.
+const EscalateWithin = 48 * time.Hour
+
+// Reminders says who is told what about the open campaigns' undecided
+// items at now: each reviewer whose campaign falls due within within (or
+// is overdue) about their own items; and whoever started it about each
+// reviewer's items once EscalateWithin remains, and about unassigned
+// items as soon as the reviewers are told. A campaign without a due date
+// reminds no one.
+func Reminders(work []CampaignWork, now time.Time, within time.Duration) []Reminder {
+	var out []Reminder
+	for _, c := range work {
+		if c.Due.IsZero() || c.Due.After(now.Add(within)) {
+			continue
+		}
+		overdue := now.After(c.Due)
+		escalate := c.Due.Sub(now) <= EscalateWithin
+		reviewers := make([]string, 0, len(c.Undecided))
+		for r := range c.Undecided {
+			reviewers = append(reviewers, r)
+		}
+		sort.Strings(reviewers)
+		for _, r := range reviewers {
+			n := c.Undecided[r]
+			if n == 0 {
+				continue
+			}
+			base := Reminder{Campaign: c.Name, Reviewer: r, Items: n, Due: c.Due, Overdue: overdue}
+			if r != "" {
+				own := base
+				own.To = r
+				out = append(out, own)
+			}
+			if r == "" || (escalate && r != c.StartedBy) {
+				up := base
+				up.To, up.Escalated = c.StartedBy, true
+				out = append(out, up)
+			}
+		}
+	}
+	return out
+}
+
+// Severity is how urgent the reminder is: high once overdue, medium
+// before.
+func (r Reminder) Severity() Severity {
+	if r.Overdue {
+		return SeverityHigh
+	}
+	return SeverityMedium
+}
+
+// Message says what the reminder is about, in words.
+func (r Reminder) Message(now time.Time) string {
+	when := "due " + r.Due.UTC().Format(time.DateOnly) + " (" + Relative(r.Due, now) + ")"
+	if r.Overdue {
+		when = "overdue since " + r.Due.UTC().Format(time.DateOnly) + " (" + Relative(r.Due, now) + ")"
+	}
+	items := fmt.Sprintf("%d items", r.Items)
+	if r.Items == 1 {
+		items = "1 item"
+	}
+	switch {
+	case r.Escalated && r.Reviewer == "":
+		return fmt.Sprintf("campaign %s has %s assigned to no one, undecided, %s", r.Campaign, items, when)
+	case r.Escalated:
+		return fmt.Sprintf("campaign %s: %s has %s undecided, %s", r.Campaign, r.Reviewer, items, when)
+	}
+	return fmt.Sprintf("campaign %s: %s of yours to decide, %s", r.Campaign, items, when)
+}
+
+// Do is the command that shows the work.
+func (r Reminder) Do() string {
+	if r.Escalated {
+		return "certgov campaign status " + ShellQuote(r.Campaign) + "   (reassign: certgov campaign assign " + ShellQuote(r.Campaign) + " REF --to REVIEWER)"
+	}
+	return "certgov review --mine --campaign " + ShellQuote(r.Campaign)
+}
+
+// ShellQuote quotes a name for a POSIX shell when it needs it, so that a
+// command certgov suggests can be pasted as it is.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@:/") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Items go to the first rule matching their owner (the whole owner, or
@@ -94,5 +96,45 @@ func TestSeparationOfDutiesPolicy(t *testing.T) {
 	}
 	if loose := sod.Tightened(Observe, Observe, 100); loose != sod {
 		t.Errorf("the database loosened %+v to %+v", sod, loose)
+	}
+}
+
+// Reviewers hear of their own items once the due date is within the
+// window; whoever started the campaign hears of everyone's two days
+// before (never of their own), and of unassigned items as soon as the
+// reviewers hear; a campaign without a due date, or far off, reminds no
+// one.
+func TestReminders(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	work := func(name string, due time.Time) CampaignWork {
+		return CampaignWork{Name: name, StartedBy: "erin", Due: due, Undecided: map[string]int{"alice": 3, "erin": 1, "": 2}}
+	}
+	got := func(rs []Reminder) (out []string) {
+		for _, r := range rs {
+			out = append(out, fmt.Sprintf("%s:%s->%s:%d:%v:%s", r.Campaign, r.Reviewer, r.To, r.Items, r.Escalated, r.Severity()))
+		}
+		return out
+	}
+	rs := Reminders([]CampaignWork{
+		work("none", time.Time{}),
+		work("far", now.Add(30*24*time.Hour)),
+		work("soon", now.Add(7*24*time.Hour)),
+		work("near", now.Add(24*time.Hour)),
+		work("late", now.Add(-time.Hour)),
+	}, now, 14*24*time.Hour)
+	want := []string{
+		"soon:->erin:2:true:medium", "soon:alice->alice:3:false:medium", "soon:erin->erin:1:false:medium",
+		"near:->erin:2:true:medium", "near:alice->alice:3:false:medium", "near:alice->erin:3:true:medium", "near:erin->erin:1:false:medium",
+		"late:->erin:2:true:high", "late:alice->alice:3:false:high", "late:alice->erin:3:true:high", "late:erin->erin:1:false:high",
+	}
+	if g := got(rs); strings.Join(g, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reminders:\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+	if m := rs[len(rs)-2].Message(now); m != "campaign late: alice has 3 items undecided, overdue since 2026-12-01 (1h ago)" {
+		t.Errorf("escalation reads %q", m)
+	}
+	odd := Reminder{Campaign: "Q4 'final'", To: "alice", Reviewer: "alice", Items: 1, Due: now}
+	if d := odd.Do(); d != `certgov review --mine --campaign 'Q4 '\''final'\'''` {
+		t.Errorf("the command quotes the name for a shell: %s", d)
 	}
 }

@@ -491,6 +491,37 @@ func (s *Store) EachAssignedItem(ctx context.Context, reviewer string, fn func(*
 	})
 }
 
+// CampaignWork is each open campaign's undecided items by reviewer, for
+// reminders (model.Reminders).
+func (s *Store) CampaignWork(ctx context.Context) ([]model.CampaignWork, error) {
+	var out []model.CampaignWork
+	err := s.eachRow(ctx, `SELECT c.id, c.name, c.started_by, c.due, ci.assignee, count(*)
+		FROM campaign_items ci JOIN campaigns c ON c.id = ci.campaign_id
+		WHERE c.closed_at IS NULL AND ci.decision = ''
+		GROUP BY c.id, c.name, c.started_by, c.due, ci.assignee ORDER BY c.id, ci.assignee`, nil, func(rows *sql.Rows) error {
+		var last int64
+		for rows.Next() {
+			var id int64
+			var name, starter, assignee string
+			var due sql.NullInt64
+			var n int
+			if err := rows.Scan(&id, &name, &starter, &due, &assignee, &n); err != nil {
+				return err
+			}
+			if len(out) == 0 || id != last {
+				w := model.CampaignWork{Name: name, StartedBy: starter, Undecided: map[string]int{}}
+				if due.Valid {
+					w.Due = unixUTC(due.Int64)
+				}
+				out, last = append(out, w), id
+			}
+			out[len(out)-1].Undecided[assignee] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // latestDecisions is the latest campaign decision on each identity that
 // has one (undecided items left by a forced close are not decisions).
 func (s *Store) latestDecisions(ctx context.Context) (map[string]*model.CampaignDecision, error) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNotifyAlertmanager posts the demo's findings with certgov notify to
@@ -73,6 +74,39 @@ func TestNotifyAlertmanager(t *testing.T) {
 		if a["code"] == "no-owner" && a["identity"] == unowned["identity"] {
 			t.Errorf("the cleared finding's alert is still active: %v", a)
 		}
+	}
+
+	// A campaign due tomorrow: each reviewer is reminded of their items,
+	// and whoever started it is told about each reviewer's; closing it
+	// resolves them all.
+	due := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	if r := certgov(t, "campaign", "start", "Q4", "--filter", "!ca", "--due", due, "--round-robin", "alice,bob", "--as", "erin"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	notify()
+	reminders := map[string]bool{}
+	for _, a := range amAlerts(t, url) {
+		if a["alertname"] == "CertgovCampaignDue" && a["campaign"] == "Q4" {
+			reminders[a["to"]+"/"+a["reviewer"]+"/"+a["escalated"]] = true
+		}
+	}
+	erin := actorName("erin")
+	for _, want := range []string{"alice/alice/", "bob/bob/", erin + "/alice/true", erin + "/bob/true"} {
+		if !reminders[want] {
+			t.Errorf("no campaign reminder %s among %v", want, reminders)
+		}
+	}
+	if len(reminders) != 4 {
+		t.Errorf("campaign reminders %v, want 4", reminders)
+	}
+	if again := notify(); !strings.Contains(again, " 0 resolved") {
+		t.Errorf("a second run resolved reminders that still hold: %q", again)
+	}
+	if r := certgov(t, "campaign", "close", "Q4", "--force", "--as", "carol"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if after := notify(); !strings.Contains(after, " 4 resolved") {
+		t.Errorf("after the campaign closed: %q", after)
 	}
 }
 

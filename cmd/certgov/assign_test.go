@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"certgov/store/storetest"
 )
@@ -75,6 +76,24 @@ func TestCampaignAssignedByTeam(t *testing.T) {
 	if r = certgov(t, "doctor"); r.code != 0 {
 		t.Errorf("doctor after the campaign: %s %s", r.stdout, r.stderr)
 	}
+	// Due tomorrow: the digest reminds each reviewer of their items and
+	// tells erin, who started it, about everyone's.
+	if r = certgov(t, "campaign", "start", "Q4-soon", "--filter", "!ca", "--due", time.Now().AddDate(0, 0, 1).Format(time.DateOnly), "--round-robin", "carol", "--as", "erin"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := filepath.Join(home, "digests")
+	if r = certgov(t, "digest", "--out", out); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	carol, _ := os.ReadFile(filepath.Join(out, "carol.md"))
+	erin, _ := os.ReadFile(filepath.Join(out, "erin.md"))
+	if !strings.Contains(string(carol), "campaign Q4-soon: ") || !strings.Contains(string(carol), "of yours to decide, due ") || !strings.Contains(string(carol), "certgov review --mine --campaign Q4-soon") {
+		t.Errorf("carol's digest:\n%s", carol)
+	}
+	if !strings.Contains(string(erin), "campaign Q4-soon: carol has ") {
+		t.Errorf("erin's digest:\n%s", erin)
+	}
+
 	// Under a policy whose sole_closer refuses, whoever decided every item
 	// does not also close.
 	policy := filepath.Join(home, "policy.json")

@@ -24,14 +24,18 @@ import (
 const alertSource = "certgov"
 
 func newNotifyCommand(a *app) *cobra.Command {
-	var alertmanager, codes, policyFile, within string
+	var alertmanager, codes, policyFile, within, campaignsWithin string
 	var validFor time.Duration
 	cmd := &cobra.Command{
 		Use:   "notify --alertmanager URL [--fail-on CODES] [--valid-for 2h]",
 		Short: "Post the current findings to Alertmanager as alerts, resolving those that cleared",
 		Long: `Post each finding of the codes (default: check's) to Alertmanager's v2 API
 as an alert labelled with its code, severity, identity, owner and server, and
-annotated with what it means and the certgov command that shows it. Alerts
+annotated with what it means and the certgov command that shows it. Each
+reviewer with undecided items of a campaign due within --campaigns-within
+gets a CertgovCampaignDue alert (labels campaign, reviewer); within two days
+of the due date, and for items no one is assigned to, whoever started the
+campaign gets one too (escalated="true"). Alerts
 certgov posted before whose finding is gone are resolved. Run it from cron
 more often than --valid-for (each alert ends then unless posted again), as
 many times as you like: it posts what holds now.`,
@@ -47,15 +51,29 @@ many times as you like: it posts what holds now.`,
 				return err
 			}
 			defer done()
-			var findings []model.Finding
+			var alerts []amAlert
 			err = each(func(f store.FoundFinding) error {
-				findings = append(findings, f.Finding)
+				alerts = append(alerts, alertOf(f.Finding))
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			posted, resolved, err := notifyAlertmanager(cmd.Context(), base, findings, now, validFor)
+			window, err := withinFlag(campaignsWithin)
+			if err != nil {
+				return err
+			}
+			err = a.withStore(cmd.Context(), func(s *store.Store) error {
+				work, err := s.CampaignWork(cmd.Context())
+				for _, r := range model.Reminders(work, now, time.Duration(window)) {
+					alerts = append(alerts, reminderAlert(r, now))
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			posted, resolved, err := notifyAlertmanager(cmd.Context(), base, alerts, now, validFor)
 			if err != nil {
 				return err
 			}
@@ -68,6 +86,7 @@ many times as you like: it posts what holds now.`,
 	cmd.Flags().DurationVar(&validFor, "valid-for", 2*time.Hour, "how long an alert holds unless posted again")
 	cmd.Flags().StringVar(&within, "within", "", "expiring window, e.g. 14d (default: the policy's 30d)")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
+	cmd.Flags().StringVar(&campaignsWithin, "campaigns-within", "14d", "remind reviewers of their undecided campaign items this long before the due date")
 	cmd.MarkFlagRequired("alertmanager")
 	return cmd
 }
@@ -100,14 +119,32 @@ func alertOf(f model.Finding) amAlert {
 	}}
 }
 
-// notifyAlertmanager posts the findings' alerts, valid until now+validFor,
-// and resolves (ends now) the alerts certgov posted that no finding
-// raises any more. It returns how many of each.
-func notifyAlertmanager(ctx context.Context, base *url.URL, findings []model.Finding, now time.Time, validFor time.Duration) (posted, resolved int, err error) {
+// reminderAlert is a campaign reminder's alert (model.Reminders), for the
+// person it is to.
+func reminderAlert(r model.Reminder, now time.Time) amAlert {
+	labels := map[string]string{"alertname": "CertgovCampaignDue", "source": alertSource, "severity": string(r.Severity()),
+		"campaign": model.Printable(r.Campaign), "to": model.Printable(r.To)}
+	// Alertmanager drops an empty label: one kept here would make the
+	// alert another the next run, resolved and posted again.
+	if r.Reviewer != "" {
+		labels["reviewer"] = model.Printable(r.Reviewer)
+	}
+	if r.Escalated {
+		labels["escalated"] = "true"
+	}
+	return amAlert{Labels: labels, Annotations: map[string]string{
+		"summary": model.Printable(r.Message(now)),
+		"command": model.Printable(r.Do()),
+	}}
+}
+
+// notifyAlertmanager posts the alerts, valid until now+validFor, and
+// resolves (ends now) the alerts certgov posted that are no longer
+// raised. It returns how many of each.
+func notifyAlertmanager(ctx context.Context, base *url.URL, alerts []amAlert, now time.Time, validFor time.Duration) (posted, resolved int, err error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	current := map[string]amAlert{}
-	for _, f := range findings {
-		alert := alertOf(f)
+	for _, alert := range alerts {
 		current[alertKey(alert.Labels)] = alert
 	}
 	active, err := activeAlerts(ctx, client, base)

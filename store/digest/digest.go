@@ -1,8 +1,9 @@
 // Package digest gathers, per owner, what they must do: the findings of
 // the identities they own (expired and expiring certificates, reviews
 // overdue, exceptions ended, by severity), the reviews and approved
-// exceptions that fall due soon, each with the certgov command that
-// resolves it. It reads the
+// exceptions that fall due soon, and, per reviewer, the campaign items
+// they have still to decide as the due date nears (escalated to whoever
+// started the campaign), each with the certgov command that resolves it. It reads the
 // same findings as check (store.Review). Items without an owner go to a
 // fallback recipient.
 package digest
@@ -60,7 +61,7 @@ func Build(ctx context.Context, s *store.Store, policy model.Policy, now time.Ti
 		if e := r.Exception; e.ActiveAt(now) && e.Until.Before(now.Add(within)) {
 			byOwner[owner] = append(byOwner[owner], Item{Severity: model.SeverityMedium, Code: "exception-ending", Identity: model.Printable(r.IdentityName),
 				Message: "its approved exception ends " + e.Until.Format(time.DateOnly) + " (" + model.Relative(e.Until, now) + ")",
-				Do:      "certgov exception approve " + quote(model.Printable(r.IdentityName)) + " --until DATE --reason TEXT   (or let it end)"})
+				Do:      "certgov exception approve " + model.ShellQuote(model.Printable(r.IdentityName)) + " --until DATE --reason TEXT   (or let it end)"})
 		}
 		return nil
 	})
@@ -72,6 +73,21 @@ func Build(ctx context.Context, s *store.Store, policy model.Policy, now time.Ti
 			byOwner[""] = append(byOwner[""], Item{Severity: f.Severity, Code: f.Code, Identity: model.Printable(f.Identity),
 				Message: model.Printable(f.Message), Do: "certgov findings --filter finding:" + f.Code})
 		}
+	}
+	// Campaign work: each reviewer's own undecided items as the due date
+	// nears, escalated to whoever started the campaign.
+	work, err := s.CampaignWork(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range model.Reminders(work, now, within) {
+		code := "campaign-due"
+		if r.Escalated {
+			code = "campaign-escalated"
+		}
+		to := model.Printable(r.To)
+		byOwner[to] = append(byOwner[to], Item{Severity: r.Severity(), Code: code, Identity: "campaign " + model.Printable(r.Campaign),
+			Message: model.Printable(r.Message(now)), Do: model.Printable(r.Do())})
 	}
 	var out []Digest
 	for _, owner := range slices.Sorted(mapsKeys(byOwner)) {
@@ -95,7 +111,7 @@ func mapsKeys(m map[string][]Item) func(func(string) bool) {
 // remedy is the command that resolves a finding of the code on the
 // identity, or shows what to do.
 func remedy(code, identity string) string {
-	id := quote(identity)
+	id := model.ShellQuote(identity)
 	switch code {
 	case model.FindingNoOwner:
 		return "certgov owner set " + id + " OWNER"
@@ -107,14 +123,6 @@ func remedy(code, identity string) string {
 		return "issue its successor and import it: certgov import FILE   (see: certgov show " + id + ")"
 	}
 	return "certgov show " + id
-}
-
-// quote quotes a name for a shell when it needs it.
-func quote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@:/") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // counts sums the items up by severity: "2 critical, 3 high".

@@ -35,7 +35,7 @@ func TestDigestTextKeepsNamesInert(t *testing.T) {
 	if err != nil || strings.Contains(html, "<script>") || strings.Contains(html, "<b>") {
 		t.Errorf("HTML carries markup as written: %v\n%s", err, html)
 	}
-	if quote("ledger.payments.svc") != "ledger.payments.svc" || quote("it's") != `'it'\''s'` {
-		t.Errorf("quote: %q %q", quote("ledger.payments.svc"), quote("it's"))
+	if model.ShellQuote("ledger.payments.svc") != "ledger.payments.svc" || model.ShellQuote("it's") != `'it'\''s'` {
+		t.Errorf("quote: %q %q", model.ShellQuote("ledger.payments.svc"), model.ShellQuote("it's"))
 	}
 }
