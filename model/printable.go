@@ -197,18 +197,43 @@ func PrintableFinding(f Finding) Finding {
 	return f
 }
 
-// MarkdownText makes a printable value literal text in Markdown: every
-// ASCII punctuation character is backslash-escaped (CommonMark allows it
-// for all of them), so a value cannot open a heading, a link, a
-// `javascript:` URL, raw HTML, emphasis or a table cell of its own.
+// MarkdownMarkup are the characters Markdown (CommonMark, and GitHub's
+// tables, strikethrough and math) reads as markup anywhere in a line:
+// escapes, code, emphasis, links and images, raw HTML and autolinks,
+// entities, cells, strikes, math and closing heading marks.
+const MarkdownMarkup = "\\`*_[]<>&|~$#"
+
+// MarkdownText makes a printable value literal text in Markdown, escaping
+// only what Markdown would read as markup (MarkdownMarkup); at the start,
+// what would open a block inside a list item (a list, a quote); and the
+// ":" of "://" and the "." of "www." that GitHub would make a link of.
+// The rest reads as typed: "2026-12-04 14:36", "payments@example.com".
+// A value cannot open a heading, a link, a `javascript:` URL, raw HTML,
+// emphasis or a table cell of its own.
 func MarkdownText(s string) string {
 	s = Printable(s)
 	var b strings.Builder
-	for _, r := range s {
-		if r < utf8.RuneSelf && strings.ContainsRune("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", r) {
+	digits := 0 // the digits the value starts with: "1." opens a list
+	for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+		digits++
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		escape := strings.IndexByte(MarkdownMarkup, c) >= 0
+		switch {
+		case i == 0 && (c == '-' || c == '+' || c == '='):
+			escape = true
+		case i == digits && digits > 0 && (c == '.' || c == ')'):
+			escape = true
+		case c == ':' && strings.HasPrefix(s[i+1:], "//"):
+			escape = true
+		case c == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
+			escape = true
+		}
+		if escape {
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(c)
 	}
 	return b.String()
 }

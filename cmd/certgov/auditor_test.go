@@ -102,12 +102,12 @@ func TestAuditorChecksAForceClosedCampaign(t *testing.T) {
 	for _, want := range []string{
 		"INCOMPLETE",
 		strconv.Itoa(items-2) + " of " + strconv.Itoa(items) + " items were not decided",
-		"Reviewed with platform\\; the rest carried to Q1",
-		strings.ReplaceAll(actedByPrefix("carol"), "(", "\\("),
-		strings.ReplaceAll(actedByPrefix("bob"), "(", "\\("),
-		"job retired \\| see OPS\\-12",
+		"Reviewed with platform; the rest carried to Q1",
+		actedByPrefix("carol"),
+		actedByPrefix("bob"),
+		"job retired \\| see OPS-12",
 		keyFP,
-		"| Due | 2099\\-12\\-31 |",
+		"| Due | 2099-12-31 |",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report.md lacks %q", want)

@@ -33,6 +33,9 @@ type trailInfo struct {
 	start, close *store.Event            // the exported campaign's
 	decisions    map[string]*store.Event // its latest decision per certificate
 	exceptions   map[string]*store.Event // by exceptionKey
+	// history is every decision on each certificate, oldest first, and
+	// reassigned every reassignment of its item.
+	history, reassigned map[string][]*store.Event
 }
 
 func exceptionKey(fingerprint string, at time.Time, state model.ExceptionState) string {
@@ -62,8 +65,12 @@ func readTrail(events []store.Event, c *store.Campaign) *trailInfo {
 		switch e.Action {
 		case "campaign.start":
 			t.start, t.close, t.decisions = e, nil, map[string]*store.Event{}
+			t.history, t.reassigned = map[string][]*store.Event{}, map[string][]*store.Event{}
 		case "campaign.decide":
 			t.decisions[e.Fingerprint] = e
+			t.history[e.Fingerprint] = append(t.history[e.Fingerprint], e)
+		case "campaign.assign":
+			t.reassigned[e.Fingerprint] = append(t.reassigned[e.Fingerprint], e)
 		case "campaign.close":
 			t.close = e
 		}
@@ -102,10 +109,44 @@ type report struct {
 	paces      []model.ReviewerPace
 	parts      *parts
 	partsErr   error
+	// observations are what an auditor must know, gathered as the items
+	// pass (report.observations turns them into the report's first
+	// section).
+	ownCertified, changed, revokesAdmitted, undecidedItems, reassigned observed
+	deciders                                                           map[string]int
+}
+
+// observed is one kind of observation's items: the first few named, with
+// the anchor of their row, and how many in all.
+type observed struct {
+	count int
+	named []observedItem
+}
+
+type observedItem struct{ text, anchor string }
+
+// observedListed is how many items an observation names; the rest are
+// counted.
+const observedListed = 25
+
+func (o *observed) add(text, anchor string) {
+	o.count++
+	if len(o.named) < observedListed {
+		o.named = append(o.named, observedItem{text, anchor})
+	}
+}
+
+// noObservations is what the first section says when it has nothing.
+const noObservations = "None: no separation-of-duties breach, fast decision run, changed decision, revoke still admitted, undecided or reassigned item."
+
+// observation is one entry of the report's first section.
+type observation struct {
+	title string
+	observed
 }
 
 func newReport(o Options, c *store.Campaign, t *trailInfo, diffs []store.StateDifference) *report {
-	r := &report{o: &o, campaign: c, trail: t, diffs: diffs, groups: map[string]int{}, findings: map[string]int{}, severities: map[string]int{}}
+	r := &report{o: &o, campaign: c, trail: t, diffs: diffs, groups: map[string]int{}, findings: map[string]int{}, severities: map[string]int{}, deciders: map[string]int{}}
 	r.parts, r.partsErr = newParts()
 	return r
 }
@@ -142,6 +183,7 @@ func (r *report) addItem(it *attestationItem) []string {
 	}
 	var launch struct {
 		Findings []string `json:"findings"`
+		Owner    string   `json:"owner"`
 	}
 	json.Unmarshal(it.Snapshot, &launch)
 	atLaunch, atExport := strings.Join(launch.Findings, ", "), joinCodes(it.Findings)
@@ -157,14 +199,87 @@ func (r *report) addItem(it *attestationItem) []string {
 		r.groups["inventory"]++
 		r.parts.row("inventory", []string{it.Identity, owner, trust, exception, notAfter, atExport})
 	} else {
-		if it.Decision == "" || it.Decision == store.DecisionUndecided {
-			r.undecided++
-		}
+		anchor := "item-" + strconv.Itoa(r.items)
+		r.observeItem(it, launch.Owner, anchor)
 		decision := string(it.Decision)
 		r.groups[decision]++
-		r.parts.row("items-"+decision, []string{it.Identity, owner, trust, atLaunch, atExport, model.OrDash(decision), reviewer, decided, it.Comment})
+		r.parts.rowWithID("items-"+decision, anchor, []string{it.Identity, owner, trust, atLaunch, atExport, model.OrDash(decision), reviewer, decided, it.Comment})
 	}
 	return []string{it.Identity, it.Fingerprint, string(it.Decision), it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport}
+}
+
+// observeItem notes what an auditor must know of a campaign item.
+func (r *report) observeItem(it *attestationItem, ownerAtLaunch, anchor string) {
+	if it.Decision == "" || it.Decision == store.DecisionUndecided {
+		r.undecided++
+		r.undecidedItems.add(it.Identity, anchor)
+	}
+	if it.DecidedAt != nil {
+		r.deciders[it.Reviewer]++
+	}
+	if it.Decision == store.DecisionCertify {
+		fourEyes := model.Policy{FourEyes: true}
+		if model.CheckFourEyes(fourEyes, it.Identity, ownerAtLaunch, "certify", it.Reviewer, it.ReviewerFor) != nil {
+			r.ownCertified.add(fmt.Sprintf("%s: owned by %s at launch, certified by %s", it.Identity, ownerAtLaunch, it.Reviewer), anchor)
+		}
+	}
+	if it.Decision == store.DecisionRevoke && slices.ContainsFunc(it.Findings, func(f model.Finding) bool { return f.Code == model.FindingRevokePending }) {
+		r.revokesAdmitted.add(it.Identity+": revoked by "+it.Reviewer+", still admitted at export", anchor)
+	}
+	if h := r.trail.history[it.Fingerprint]; len(h) > 1 {
+		steps := make([]string, len(h))
+		for i, e := range h {
+			steps[i] = fmt.Sprintf("%s by %s at %s", e.After, e.ActedBy(), e.At.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		r.changed.add(it.Identity+": "+strings.Join(steps, ", then "), anchor)
+	}
+	if h := r.trail.reassigned[it.Fingerprint]; len(h) > 0 {
+		steps := make([]string, len(h))
+		for i, e := range h {
+			steps[i] = fmt.Sprintf("from %s to %s by %s", model.OrDash(e.Before), model.OrDash(e.After), e.ActedBy())
+			if e.Reason != "" {
+				steps[i] += " (" + e.Reason + ")"
+			}
+		}
+		r.reassigned.add(it.Identity+": "+strings.Join(steps, ", then "), anchor)
+	}
+}
+
+// observations are the report's first section: what an auditor must
+// know before reading the tables, most serious first.
+func (r *report) observations() []observation {
+	c := r.campaign
+	if c == nil {
+		return nil
+	}
+	var out []observation
+	add := func(title string, o observed) {
+		if o.count > 0 {
+			out = append(out, observation{title, o})
+		}
+	}
+	add("Separation of duties: identities certified by their own owner", r.ownCertified)
+	if c.ClosedAt != nil && len(r.deciders) == 1 && r.deciders[c.ClosedBy] > 0 {
+		var sole observed
+		sole.add(fmt.Sprintf("%s made all %d decisions and closed the campaign", c.ClosedBy, r.deciders[c.ClosedBy]), "signoff")
+		add("Separation of duties: the closer is the only decider", sole)
+	}
+	var fast observed
+	for _, p := range r.paces {
+		if p.Fast() {
+			fast.add(fmt.Sprintf("%s made %d decisions within one minute from %s (%d in all)", p.Reviewer, p.MostInAMinute, p.FastestFrom.UTC().Format("2006-01-02 15:04:05 UTC"), p.Decisions), "progress")
+		}
+	}
+	add(fmt.Sprintf("Decisions faster than items can be read (%d or more within a minute)", model.FastRun), fast)
+	add("Decisions changed before the campaign closed", r.changed)
+	add("Revoked, yet still admitted at export", r.revokesAdmitted)
+	undecided := "Items not decided: exported while the campaign is open"
+	if c.ClosedAt != nil {
+		undecided = "Items closed undecided (--force by " + c.ClosedBy + ")"
+	}
+	add(undecided, r.undecidedItems)
+	add("Items reassigned to another reviewer", r.reassigned)
+	return out
 }
 
 func (r *report) addFinding(f model.Finding) {
@@ -390,6 +505,23 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	for _, b := range r.banners() {
 		fmt.Fprintf(w, "> **%s**\n\n", model.MarkdownText(b))
 	}
+	if r.campaign != nil {
+		io.WriteString(w, "## Observations\n\n")
+		obs := r.observations()
+		if len(obs) == 0 {
+			io.WriteString(w, noObservations+"\n\n")
+		}
+		for _, o := range obs {
+			fmt.Fprintf(w, "- **%s** (%d)\n", model.MarkdownText(o.title), o.count)
+			for _, it := range o.named {
+				fmt.Fprintf(w, "  - %s\n", model.MarkdownText(it.text))
+			}
+			if more := o.count - len(o.named); more > 0 {
+				fmt.Fprintf(w, "  - and %d more (in the tables below)\n", more)
+			}
+		}
+		io.WriteString(w, "\n")
+	}
 	io.WriteString(w, mdTableHead([]string{"", ""}))
 	for _, kv := range r.header() {
 		io.WriteString(w, mdRow(kv[:]))
@@ -488,6 +620,24 @@ func (r *report) writeHTML(w io.Writer) error {
 	for i, b := range r.banners() {
 		fmt.Fprintf(w, "<div class=\"banner\" role=\"alert\" id=\"banner-%d\">%s</div>\n", i+1, htmlText(b))
 	}
+	if r.campaign != nil {
+		io.WriteString(w, "<h2>Observations</h2>\n<ul id=\"observations\">\n")
+		obs := r.observations()
+		if len(obs) == 0 {
+			io.WriteString(w, "<li>"+noObservations+"</li>\n")
+		}
+		for _, o := range obs {
+			fmt.Fprintf(w, "<li><strong>%s</strong> (%d)<ul>\n", htmlText(o.title), o.count)
+			for _, it := range o.named {
+				fmt.Fprintf(w, "<li><a href=\"#%s\">%s</a></li>\n", htmlText(it.anchor), htmlText(it.text))
+			}
+			if more := o.count - len(o.named); more > 0 {
+				fmt.Fprintf(w, "<li>and %d more (in the tables below)</li>\n", more)
+			}
+			io.WriteString(w, "</ul></li>\n")
+		}
+		io.WriteString(w, "</ul>\n")
+	}
 	io.WriteString(w, htmlPairs("header", r.header()))
 	io.WriteString(w, "<h2>Progress</h2>\n"+htmlPairs("progress", r.progress()))
 	for _, s := range r.sections() {
@@ -557,12 +707,19 @@ func (p *parts) writer(name string) *bufio.Writer {
 }
 
 // row adds a table row to the part, in both formats.
-func (p *parts) row(part string, cells []string) {
+func (p *parts) row(part string, cells []string) { p.rowWithID(part, "", cells) }
+
+// rowWithID adds a row that the HTML report's observations link to by id.
+func (p *parts) rowWithID(part, id string, cells []string) {
 	if p == nil {
 		return
 	}
 	p.writer("md/" + part).WriteString(mdRow(cells))
-	p.writer("html/" + part).WriteString(htmlRow(cells))
+	html := htmlRow(cells)
+	if id != "" {
+		html = "<tr id=\"" + htmlText(id) + "\">" + strings.TrimPrefix(html, "<tr>")
+	}
+	p.writer("html/" + part).WriteString(html)
 }
 
 func (p *parts) flush() error {
