@@ -28,6 +28,13 @@ type campaignScreen struct {
 	// decision there is changed with c, v or n, audited like the first.
 	showDecided bool
 	decisions   map[string]store.CampaignItem
+	// mine lists only the items assigned to me, the reviewer the
+	// dashboard decides as (M); it starts so when I have any.
+	me       string
+	mine     bool
+	mineSet  bool // M was pressed: the reviewer chose
+	assigned map[string]string
+	myUndone int // my undecided items
 
 	filter filterField
 }
@@ -96,7 +103,7 @@ func (s *campaignScreen) updateFilter(msg tea.KeyPressMsg, k KeyMap, now time.Ti
 }
 
 func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
-	s.campaign, s.all, s.decisions = ds.Campaign, nil, ds.Decisions
+	s.campaign, s.all, s.decisions, s.assigned, s.myUndone = ds.Campaign, nil, ds.Decisions, ds.Assigned, 0
 	if s.filter.input.Prompt == "" {
 		s.filter = newFilterField("filter the queue: text, selfsigned, finding:CODE, owner:none, …")
 	}
@@ -108,6 +115,14 @@ func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 	for i := range ds.Rows {
 		byKey[ds.Rows[i].IdentityName()] = &ds.Rows[i]
 	}
+	for _, name := range ds.Undecided {
+		if s.me != "" && ds.Assigned[name] == s.me {
+			s.myUndone++
+		}
+	}
+	if !s.mineSet {
+		s.mine = s.myUndone > 0
+	}
 	names := ds.Undecided
 	if s.showDecided {
 		names = names[:0:0]
@@ -116,6 +131,9 @@ func (s *campaignScreen) setData(ds *Dataset, now time.Time) {
 		}
 	}
 	for _, name := range names {
+		if s.mine && ds.Assigned[name] != s.me {
+			continue
+		}
 		if r := byKey[name]; r != nil {
 			s.all = append(s.all, r)
 		}
@@ -192,9 +210,21 @@ func (s *campaignScreen) update(msg tea.KeyPressMsg, k KeyMap, page int, now tim
 	if key.Matches(msg, k.Open) {
 		return s.selected(), s.selected() != nil
 	}
-	// page is the body height less two; the table shows page-1 rows.
-	s.move(msg, k, len(s.rows), page, page-1)
+	// page is the body height less two; the table shows page-1 rows,
+	// less the line saying whose items they are.
+	s.move(msg, k, len(s.rows), page, page-1-s.extraLines())
 	return nil, false
+}
+
+// assignedLine: the campaign assigns items, so the screen says whose it
+// lists.
+func (s *campaignScreen) assignedLine() bool { return len(s.assigned) > 0 }
+
+func (s *campaignScreen) extraLines() int {
+	if s.assignedLine() {
+		return 1
+	}
+	return 0
 }
 
 // progress draws the campaign's progress as a bar with its counts.
@@ -224,7 +254,17 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	}
 	var b strings.Builder
 	b.WriteString(campaignProgress(st, s.campaign, width, now) + "\n")
-	hint := "c certify · v revoke · n needs-change · space/V select · D decided · / filter · enter opens · E export"
+	if s.assignedLine() {
+		whose := fmt.Sprintf("everyone's items; %d undecided of them are mine (%s)", s.myUndone, model.Printable(s.me))
+		if s.mine {
+			whose = fmt.Sprintf("my items (%s): %d undecided", model.Printable(s.me), s.myUndone)
+		}
+		b.WriteString(st.Dim.Render(whose) + "\n")
+	}
+	hint := "c certify · v revoke · n needs-change · space/V select · D decided · M all items · / filter · enter opens · E export"
+	if !s.mine {
+		hint = strings.Replace(hint, "M all items", "M my items", 1)
+	}
 	if s.showDecided {
 		hint = "decided items: c, v or n changes a decision (audited) · D back to the queue"
 	}
@@ -241,7 +281,7 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 	if width >= 120 {
 		listWidth = width * 11 / 20
 	}
-	rows := max(1, height-3)
+	rows := max(1, height-3-s.extraLines())
 	offset := scrolled(s.cursor, s.offset, rows) // the view only reads
 	var list []string
 	switch {

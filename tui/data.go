@@ -529,6 +529,8 @@ type Dataset struct {
 	Campaign      *store.Campaign               // the newest open campaign, if any
 	Undecided     []string                      // its undecided items' identity names
 	Decisions     map[string]store.CampaignItem // its decided items, by identity name
+	Assigned      map[string]string             // its items' reviewers, by identity name (none: anyone's)
+	Login         string                        // the database login on a team database
 	LoadedAt      time.Time
 	// Partial: the identities read so far while the rest loads, the
 	// soonest-expiring first; only the identities table shows it.
@@ -813,7 +815,7 @@ func printableEvent(e store.Event) store.Event {
 
 // loadCampaign reads the newest open campaign and its items.
 func (ds *Dataset) loadCampaign(ctx context.Context, s *store.Store) error {
-	ds.Campaign, ds.Undecided, ds.Decisions = nil, nil, nil
+	ds.Campaign, ds.Undecided, ds.Decisions, ds.Assigned, ds.Login = nil, nil, nil, nil, s.Login()
 	campaigns, err := s.Campaigns(ctx)
 	if err != nil {
 		return err
@@ -827,9 +829,12 @@ func (ds *Dataset) loadCampaign(ctx context.Context, s *store.Store) error {
 	if ds.Campaign == nil {
 		return nil
 	}
-	ds.Decisions = map[string]store.CampaignItem{}
+	ds.Decisions, ds.Assigned = map[string]store.CampaignItem{}, map[string]string{}
 	return s.EachCampaignItem(ctx, ds.Campaign, func(it *store.CampaignItem) error {
 		name := model.Printable(it.Identity)
+		if it.Assignee != "" {
+			ds.Assigned[name] = it.Assignee
+		}
 		if it.Decision == "" {
 			ds.Undecided = append(ds.Undecided, name)
 			return nil

@@ -16,7 +16,7 @@ type KeyMap struct {
 	Owner, Expiry, Approve, Reject           key.Binding
 	Select, SelectAll                        key.Binding
 	Certify, RevokeItem, NeedsChange, Export key.Binding
-	Decided, WhatIf                          key.Binding
+	Decided, Mine, WhatIf                    key.Binding
 
 	// In a text field or a question: Submit ends the field, Cancel drops
 	// it (or the whole action), Erase deletes the text shown selected,
@@ -47,6 +47,7 @@ func newKeyMap() KeyMap {
 		NeedsChange: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "needs change")),
 		Export:      key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "export evidence")),
 		Decided:     key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decided items / queue")),
+		Mine:        key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "my items / everyone's")),
 		Owner:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
 		Expiry:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
 		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
@@ -70,6 +71,9 @@ func newKeyMap() KeyMap {
 type helpKeys struct {
 	k     KeyMap
 	short []key.Binding
+	// campaign: the campaign screen's keys are shown (on the others they
+	// do nothing, and at 80x24 the help has no line to spare).
+	campaign bool
 }
 
 func (h helpKeys) ShortHelp() []key.Binding { return h.short }
@@ -80,7 +84,15 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Open, k.Back, k.Filter, k.Sort, k.Reverse, k.Copy},
 		{k.Owner, k.Expiry, k.Approve, k.Reject, k.Select, k.SelectAll},
-		{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Export, k.WhatIf},
+		h.campaignKeys(),
 		{k.NextScreen, k.PrevScreen, k.Screen, k.Reload, k.Help, k.Quit},
 	}
+}
+
+func (h helpKeys) campaignKeys() []key.Binding {
+	k := h.k
+	if !h.campaign {
+		return []key.Binding{k.WhatIf}
+	}
+	return []key.Binding{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Mine, k.Export}
 }

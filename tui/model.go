@@ -275,6 +275,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.status, m.ds, m.loadTime = "", msg.ds, msg.elapsed
+		// Who decides here: the database login on a team database, else
+		// the name the dashboard acts as.
+		m.campaign.me = m.opts.Actor
+		if m.ds.Login != "" {
+			m.campaign.me = m.ds.Login
+		}
 		for _, p := range m.panes {
 			p.setData(m.ds, m.opts.Now())
 		}
@@ -415,6 +421,12 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 		m.campaign.setData(m.ds, m.opts.Now())
 		return m, nil
 	}
+	if key.Matches(msg, m.keys.Mine) {
+		m.campaign.mine, m.campaign.mineSet = !m.campaign.mine, true
+		m.campaign.selection, m.campaign.cursor = nil, 0
+		m.campaign.setData(m.ds, m.opts.Now())
+		return m, nil
+	}
 	targets := m.campaign.targets()
 	switch {
 	case key.Matches(msg, m.keys.Certify) && len(targets) == 1 && len(seriousCodes(targets[0])) == 0:
@@ -458,7 +470,7 @@ func (m Model) bodyHeight() int {
 }
 
 func (m Model) renderHelp() string {
-	hk := helpKeys{k: m.keys, short: m.pane(m.screen).shortHelp(m.keys)}
+	hk := helpKeys{k: m.keys, short: m.pane(m.screen).shortHelp(m.keys), campaign: m.screen == screenCampaign}
 	if m.showHelp {
 		h := fullHelp(m.styles, hk.FullHelp(), m.width)
 		if m.screen == screenIdentities || m.screen == screenCampaign {
