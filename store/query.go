@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -461,8 +462,11 @@ type AmbiguousError struct {
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("%q is ambiguous: it matches %s", e.Ref, strings.Join(e.Candidates, ", "))
+	return fmt.Sprintf("%q is ambiguous: it matches %s", model.Printable(e.Ref), model.Printable(strings.Join(e.Candidates, "; ")))
 }
+
+// refCandidates is how many matches an ambiguous REF lists.
+const refCandidates = 6
 
 var hexPrefix = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
 
@@ -477,8 +481,11 @@ type Identity struct {
 
 // Resolve finds what REF names: a certificate by its SHA-256 fingerprint
 // (full, or a unique prefix of at least 8 hex digits, colons and a
-// "sha256:" prefix allowed) or an identity by name. It returns the
-// identity and, for a fingerprint, the certificate's index in it.
+// "sha256:" prefix allowed) or an identity by name, else by a unique
+// prefix of its name, either in any case. It returns the identity and,
+// for a fingerprint, the certificate's index in it. A REF that matches
+// several says which, each identity with its current certificate's
+// fingerprint to name it by instead.
 func (s *Store) Resolve(ctx context.Context, ref string, now time.Time) (*Identity, int, error) {
 	fp := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(ref, "sha256:"), "SHA256:"), ":", ""))
 	if hexPrefix.MatchString(fp) {
@@ -494,33 +501,57 @@ func (s *Store) Resolve(ctx context.Context, ref string, now time.Time) (*Identi
 			return nil, -1, &AmbiguousError{Ref: ref, Candidates: matches}
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, identity_key FROM identities WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 6`, ref)
+	ids, err := s.identitiesNamed(ctx, `name = ? COLLATE NOCASE`, ref)
+	if err == nil && len(ids) == 0 && ref != "" {
+		// A prefix of a name: compared lowered, as LIKE is not portable
+		// (PostgreSQL refuses it on the nocase collation).
+		ids, err = s.identitiesNamed(ctx, `substr(lower(name), 1, ?) = lower(?)`, len(ref), ref)
+	}
 	if err != nil {
-		return nil, -1, err
-	}
-	var ids []int64
-	var keys []string
-	for rows.Next() {
-		var id int64
-		var key string
-		if err := rows.Scan(&id, &key); err != nil {
-			rows.Close()
-			return nil, -1, err
-		}
-		ids, keys = append(ids, id), append(keys, key)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, -1, err
 	}
 	switch len(ids) {
 	case 0:
-		return nil, -1, fmt.Errorf("%q: %w: no certificate fingerprint or identity name matches", ref, ErrNotFound)
+		return nil, -1, fmt.Errorf("%q: %w: no certificate fingerprint or identity name matches", model.Printable(ref), ErrNotFound)
 	case 1:
 		ident, err := s.identity(ctx, ids[0], now)
 		return ident, -1, err
 	}
-	return nil, -1, &AmbiguousError{Ref: ref, Candidates: keys}
+	amb := &AmbiguousError{Ref: ref}
+	for _, id := range ids {
+		ident, err := s.identity(ctx, id, now)
+		if err != nil {
+			return nil, -1, err
+		}
+		amb.Candidates = append(amb.Candidates, candidateText(ident))
+	}
+	if len(ids) == refCandidates {
+		amb.Candidates = append(amb.Candidates, "and maybe more")
+	}
+	return nil, -1, amb
+}
+
+// identitiesNamed are the ids of the identities matching the condition on
+// their name, the first refCandidates.
+func (s *Store) identitiesNamed(ctx context.Context, where string, args ...any) ([]int64, error) {
+	return collect(ctx, s.db, `SELECT id FROM identities WHERE `+where+` ORDER BY name, id LIMIT `+strconv.Itoa(refCandidates), args, func(rows *sql.Rows) (int64, error) {
+		var id int64
+		return id, rows.Scan(&id)
+	})
+}
+
+// candidateText names one identity an ambiguous REF matches: its name,
+// its current certificate's fingerprint (what to name it by) and issuer.
+func candidateText(ident *Identity) string {
+	if len(ident.Certificates) == 0 {
+		return ident.Name
+	}
+	c := &ident.Certificates[ident.Current]
+	issuer := "issued by " + c.Issuer
+	if c.SelfSigned {
+		issuer = "self-signed"
+	}
+	return fmt.Sprintf("%s, certificate sha256:%s (%s)", ident.Name, c.FingerprintSHA256[:min(16, len(c.FingerprintSHA256))], issuer)
 }
 
 func (s *Store) fingerprintsWithPrefix(ctx context.Context, prefix string) ([]string, error) {

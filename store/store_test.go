@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,7 +231,25 @@ func TestResolve(t *testing.T) {
 	runImport(t, s, false, other)
 	var amb *store.AmbiguousError
 	if _, _, err := s.Resolve(ctx, "ledger", now); !errors.As(err, &amb) || len(amb.Candidates) != 2 {
-		t.Errorf("ambiguous name: %v", err)
+		t.Fatalf("ambiguous name: %v", err)
+	}
+	// Each candidate names its certificate: that resolves it.
+	otherFP := other.Certificates[0].FingerprintSHA256
+	if !strings.Contains(amb.Error(), "sha256:"+fp[:16]) || !strings.Contains(amb.Error(), "sha256:"+otherFP[:16]) || !strings.Contains(amb.Error(), "self-signed") {
+		t.Errorf("the ambiguity does not say how to name each: %v", amb)
+	}
+	if ident, _, err := s.Resolve(ctx, "sha256:"+otherFP[:16], now); err != nil || ident.Key != "cn=ledger,o=elsewhere|" {
+		t.Errorf("the candidate's fingerprint: %v %v", ident, err)
+	}
+	// A unique prefix of a name, in any case; a shared one lists them.
+	if ident, _, err := s.Resolve(ctx, "REF", now); err != nil || ident.Name != "refunds" {
+		t.Errorf("a unique prefix: %v %v", ident, err)
+	}
+	if _, _, err := s.Resolve(ctx, "led", now); !errors.As(err, &amb) || len(amb.Candidates) != 2 {
+		t.Errorf("a prefix of two identities' names: %v", err)
+	}
+	if _, _, err := s.Resolve(ctx, "ref%", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a prefix is no pattern: %v", err)
 	}
 }
 
