@@ -225,6 +225,7 @@ func writeWorkloads(w io.Writer, ctx context.Context, s *store.Store, c *store.C
 func newReviewCommand(a *app) *cobra.Command {
 	var campaign, decision, comment, policyFile string
 	var mine bool
+	var bulk bulkFlags
 	var output *output
 	cmd := &cobra.Command{
 		Use:   "review REF --campaign NAME --decision certify|revoke|needs-change [--comment TEXT] | review --mine",
@@ -239,7 +240,7 @@ the database login on a team database), undecided first.`,
 			if mine {
 				return exactArgs(0)(cmd, args)
 			}
-			return exactArgs(1)(cmd, args)
+			return bulk.args(1)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if mine {
@@ -258,8 +259,8 @@ the database login on a team database), undecided first.`,
 			if err != nil {
 				return err
 			}
-			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				it, err := s.Decide(ctx, campaign, args[0], model.Decision(decision), comment, a.change(comment), policy)
+			return bulk.run(cmd, a, args, func(ctx context.Context, s *store.Store, ref string, _ []string) (string, error) {
+				it, err := s.Decide(ctx, campaign, ref, model.Decision(decision), comment, a.change(comment), policy)
 				if err != nil {
 					return "", err
 				}
@@ -272,6 +273,7 @@ the database login on a team database), undecided first.`,
 	cmd.Flags().StringVar(&comment, "comment", "", "why (required for revoke and needs-change)")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file (four_eyes: an owner may not certify their own identity)")
 	cmd.Flags().BoolVar(&mine, "mine", false, "list the items of open campaigns assigned to you")
+	bulk.add(cmd)
 	output = outputFlag(cmd, "table", "json")
 	return cmd
 }

@@ -60,22 +60,24 @@ func (a *app) governed(cmd *cobra.Command, do func(ctx context.Context, s *store
 
 func newOwnerCommand(a *app) *cobra.Command {
 	var reason string
+	var bulk bulkFlags
 	cmd := &cobra.Command{Use: "owner", Short: "Set or clear an identity's owner"}
 	set := &cobra.Command{
-		Use: "set REF OWNER", Short: "Set the owner (a person or team, e.g. an email)", Args: exactArgs(2),
+		Use: "set REF OWNER | set --filter EXPR OWNER [--confirm N]", Short: "Set the owner (a person or team, e.g. an email)", Args: bulk.args(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[1] == "" {
+			if args[len(args)-1] == "" {
 				return usageError{errors.New("the owner is empty (use owner clear)")}
 			}
-			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				ident, err := s.SetOwner(ctx, args[0], args[1], a.change(reason))
+			return bulk.run(cmd, a, args, func(ctx context.Context, s *store.Store, ref string, rest []string) (string, error) {
+				ident, err := s.SetOwner(ctx, ref, rest[0], a.change(reason))
 				if err != nil {
 					return "", err
 				}
-				return fmt.Sprintf("%s: owner %s", ident.Name, args[1]), nil
+				return fmt.Sprintf("%s: owner %s", ident.Name, rest[0]), nil
 			})
 		},
 	}
+	bulk.add(set)
 	clear := &cobra.Command{
 		Use: "clear REF", Short: "Clear the owner", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,26 +99,29 @@ func newOwnerCommand(a *app) *cobra.Command {
 
 func newExpiryCommand(a *app) *cobra.Command {
 	var reason string
+	var bulk bulkFlags
 	cmd := &cobra.Command{Use: "expiry", Short: "Set or clear an identity's governance expiration"}
 	set := &cobra.Command{
-		Use: "set REF YYYY-MM-DD", Short: "The date by which the identity must be re-attested or retired", Args: exactArgs(2),
+		Use: "set REF YYYY-MM-DD | set --filter EXPR YYYY-MM-DD [--confirm N]", Short: "The date by which the identity must be re-attested or retired", Args: bulk.args(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			date, err := parseDate(args[1])
+			day := args[len(args)-1]
+			date, err := parseDate(day)
 			if err != nil {
 				return err
 			}
-			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				ident, warning, err := s.SetExpiry(ctx, args[0], date, a.change(reason))
+			return bulk.run(cmd, a, args, func(ctx context.Context, s *store.Store, ref string, _ []string) (string, error) {
+				ident, warning, err := s.SetExpiry(ctx, ref, date, a.change(reason))
 				if err != nil {
 					return "", err
 				}
 				if warning != "" {
 					fmt.Fprintln(cmd.ErrOrStderr(), model.Printable(warning))
 				}
-				return fmt.Sprintf("%s: re-attest by %s", ident.Name, args[1]), nil
+				return fmt.Sprintf("%s: re-attest by %s", ident.Name, day), nil
 			})
 		},
 	}
+	bulk.add(set)
 	clear := &cobra.Command{
 		Use: "clear REF", Short: "Clear the governance expiration", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -138,6 +143,7 @@ func newExpiryCommand(a *app) *cobra.Command {
 
 func newExceptionCommand(a *app) *cobra.Command {
 	var reason, until, policyFile string
+	var bulk bulkFlags
 	cmd := &cobra.Command{
 		Use:   "exception",
 		Short: "Approve, reject or revoke the exception for a self-signed certificate",
@@ -166,8 +172,8 @@ A rotated certificate needs its own exception.`,
 			if err != nil {
 				return err
 			}
-			return a.governed(cmd, func(ctx context.Context, s *store.Store) (string, error) {
-				ident, cert, err := s.DecideException(ctx, args[0], state, end, a.change(reason), policy)
+			return bulk.run(cmd, a, args, func(ctx context.Context, s *store.Store, ref string, _ []string) (string, error) {
+				ident, cert, err := s.DecideException(ctx, ref, state, end, a.change(reason), policy)
 				if err != nil {
 					return "", err
 				}
@@ -187,7 +193,8 @@ A rotated certificate needs its own exception.`,
 		{"reject REF --reason TEXT", "Reject trusting it", model.ExceptionRejected},
 		{"revoke REF --reason TEXT", "Withdraw an approval", model.ExceptionRevoked},
 	} {
-		c := &cobra.Command{Use: sub.use, Short: sub.short, Args: exactArgs(1), RunE: decide(sub.state)}
+		c := &cobra.Command{Use: sub.use, Short: sub.short, Args: bulk.args(1), RunE: decide(sub.state)}
+		bulk.add(c)
 		c.Flags().StringVar(&reason, "reason", "", "why (required)")
 		c.Flags().StringVar(&policyFile, "policy", "", "policy file (see certgov findings --help)")
 		if sub.state == model.ExceptionApproved {
