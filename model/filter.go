@@ -151,6 +151,8 @@ type Filter struct {
 
 type term struct {
 	raw    string // the token it was read from: equal tokens, equal terms
+	text   string // what it says, unquoted, without its "!"
+	free   bool   // free text
 	negate bool
 	match  func(r *Record, now time.Time) bool
 	// timed: what it matches depends on the time (expired, expires<…):
@@ -198,6 +200,95 @@ func (f *Filter) String() string {
 		return ""
 	}
 	return f.source
+}
+
+// Describe says in words what the filter selects, for readers who do
+// not know the filter language (an auditor reading a campaign's scope):
+// the meaning of each term from FilterTerms, the term's value in place of
+// its placeholder.
+func (f *Filter) Describe() string {
+	if f.Empty() {
+		return "every identity"
+	}
+	parts := make([]string, len(f.terms))
+	for i, t := range f.terms {
+		words := describeTerm(t)
+		if t.negate {
+			words = "not: " + words
+		}
+		parts[i] = words
+	}
+	return strings.Join(parts, "; and ")
+}
+
+// describeTerm is one term's meaning, its value quoted where the table
+// has a placeholder (TEXT, NAME, …) and its remarks in parentheses left
+// out.
+func describeTerm(t term) string {
+	if t.free {
+		return meaningOf("TEXT", strconv.Quote(t.text))
+	}
+	lower := strings.ToLower(t.text)
+	for _, sep := range []string{":", "<", ">"} {
+		i := strings.Index(lower, sep)
+		if i <= 0 || lower == "owner:none" {
+			continue
+		}
+		field, value := lower[:i], t.text[i+1:]
+		switch sep {
+		case ":":
+			if m := meaningOf(field+":", strconv.Quote(value)); m != "" {
+				return m
+			}
+		case "<":
+			return fmt.Sprintf("%s within %s", strings.ReplaceAll(field, "-", " "), value)
+		case ">":
+			return fmt.Sprintf("%s more than %s from now", strings.ReplaceAll(field, "-", " "), value)
+		}
+	}
+	if m := meaningOf(lower, ""); m != "" {
+		return m
+	}
+	return t.text
+}
+
+// meaningOf is the meaning of the FilterTerms entry whose term is key, or
+// starts with it when key ends in ":" or is TEXT, with value in place of
+// its placeholder.
+func meaningOf(key, value string) string {
+	// A field's entry with a placeholder (owner:NAME) before one with a
+	// value of its own (owner:none, key:rsa and its list of others).
+	for _, placeholders := range []bool{true, false} {
+		for _, ft := range FilterTerms {
+			term := strings.ToLower(ft.Term)
+			if term != strings.ToLower(key) && !(strings.HasSuffix(key, ":") && strings.HasPrefix(term, key)) {
+				continue
+			}
+			_, placeholder, hasValue := strings.Cut(ft.Term, ":")
+			if key == "TEXT" {
+				placeholder, hasValue = "TEXT", true
+			}
+			upper := hasValue && placeholder == strings.ToUpper(placeholder)
+			if strings.HasSuffix(key, ":") && upper != placeholders {
+				continue
+			}
+			meaning := ft.Meaning
+			if i := strings.Index(meaning, " ("); i >= 0 {
+				meaning = meaning[:i]
+			}
+			switch {
+			case value == "" || !hasValue:
+				return meaning
+			case upper && strings.Contains(meaning, placeholder):
+				return strings.Replace(meaning, placeholder, value, 1)
+			case upper:
+				return meaning + ": " + value
+			}
+			label, _, _ := strings.Cut(meaning, ":")
+			return label + ": " + value
+		}
+	}
+	return ""
 }
 
 // Empty reports whether the filter matches everything.
@@ -316,6 +407,7 @@ func parseTerm(tok token) (term, error) {
 	if text == "" {
 		return bad("nothing after !")
 	}
+	t.text = text
 	if strings.HasPrefix(strings.TrimPrefix(tok.raw, "!"), "\"") {
 		return t.freeText(text), nil
 	}
@@ -478,7 +570,7 @@ func parseDuration(s string) (time.Duration, error) {
 
 // freeText makes t a free-text search for text.
 func (t term) freeText(text string) term {
-	t.match = freeText(text)
+	t.match, t.free = freeText(text), true
 	if !t.negate {
 		t.needle = strings.ToLower(text)
 	}

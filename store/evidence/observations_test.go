@@ -77,6 +77,9 @@ func TestReportStatesItsObservationsFirst(t *testing.T) {
 		t.Fatalf("the observations do not come first:\n%s", text)
 	}
 	observations := text[first:strings.Index(text, "| Scope |")]
+	if !strings.Contains(text, "| Scope | self-signed; and not: acts as a CA (filter: selfsigned !ca) |") {
+		t.Errorf("the scope is not in words:\n%s", text)
+	}
 	for _, want := range []string{
 		"Decisions faster than items can be read (10 or more within a minute)** (1)",
 		"alice made 11 decisions within one minute from ",

@@ -341,7 +341,7 @@ func (r *report) header() [][2]string {
 	var h [][2]string
 	add := func(label, value string) { h = append(h, [2]string{label, value}) }
 	if c := r.campaign; c != nil {
-		add("Scope", model.OrDash(c.Scope))
+		add("Scope", scopeText(c.Scope))
 		closed := "still open at export"
 		if c.ClosedAt != nil {
 			closed = timeOrDash(c.ClosedAt)
@@ -366,6 +366,19 @@ func (r *report) header() [][2]string {
 	add("Generated", r.o.Now.UTC().Format("2006-01-02 15:04 UTC")+" by "+gen)
 	add("Audit trail", fmt.Sprintf("head event %d, hash %s; audit.jsonl holds events %d to %d", r.auditLog.LastSeq, r.trail.head, r.auditLog.FirstSeq, r.auditLog.LastSeq))
 	return h
+}
+
+// scopeText is a campaign's scope in words, with the filter it was
+// started with.
+func scopeText(scope string) string {
+	f, err := model.ParseFilter(scope)
+	if err != nil {
+		return scope // a filter an older certgov read: as it was written
+	}
+	if f.Empty() {
+		return "every identity (no filter)"
+	}
+	return f.Describe() + " (filter: " + scope + ")"
 }
 
 func (r *report) actedBy(e *store.Event, name string) string {
