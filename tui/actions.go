@@ -107,7 +107,13 @@ func newField(label, placeholder string, presets []string) promptField {
 	in.Placeholder = placeholder
 	in.ShowSuggestions = len(presets) > 0
 	in.SetSuggestions(presets)
-	in.SetWidth(40)
+	// Wide enough for what it takes (a date is 10 characters), so that
+	// the presets' hint after it is on screen at 120 columns.
+	width := 40
+	if placeholder == "YYYY-MM-DD" || strings.HasPrefix(placeholder, "YYYY-MM-DD,") {
+		width = 12
+	}
+	in.SetWidth(width)
 	return promptField{label: label, input: in, presets: presets}
 }
 
@@ -187,9 +193,38 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.takeDecided(p)
 		return m, m.finishAction(p)
 	}
+	if f := &p.fields[p.index]; msg.String() == "tab" && f.cyclePreset() {
+		return m, nil
+	}
 	var cmd tea.Cmd
 	p.fields[p.index].input, cmd = p.fields[p.index].input.Update(msg)
 	return m, cmd
+}
+
+// cyclePreset answers tab in a field with presets: an empty field takes
+// the first, a preset the next (the input's own completion only extends
+// what was typed, so tab on an empty field did nothing). It reports
+// whether it did.
+func (f *promptField) cyclePreset() bool {
+	if len(f.presets) == 0 {
+		return false
+	}
+	value := f.input.Value()
+	next := -1
+	if value == "" {
+		next = 0
+	}
+	for i, p := range f.presets {
+		if value == p {
+			next = (i + 1) % len(f.presets)
+		}
+	}
+	if next < 0 {
+		return false
+	}
+	f.input.SetValue(f.presets[next])
+	f.input.CursorEnd()
+	return true
 }
 
 // updateConfirm answers a confirmation. Every key is its: the answer

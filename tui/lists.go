@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"certgov/model"
 )
@@ -14,7 +15,11 @@ import (
 // listItem is one line of a simple list screen; filter, when set, is what
 // enter shows on the identities screen.
 type listItem struct {
-	text     string
+	text string
+	// path, when set, ends the line: a file's path, shortened from its
+	// start to what the width leaves (the file name is what tells files
+	// apart; cut from its end, every path read "/srv/estate/c…").
+	path     string
 	severity model.Severity
 	filter   string
 	detail   []string
@@ -53,7 +58,11 @@ func (s *listScreen) view(st Styles, width, height int, title string) string {
 	}
 	for i := offset; i < len(s.items) && i < offset+rows; i++ {
 		it := s.items[i]
-		line := "  " + pad(it.text, width-2)
+		text := it.text
+		if it.path != "" {
+			text += " " + model.ElideSource(it.path, max(12, width-3-ansi.StringWidth(text)))
+		}
+		line := "  " + pad(text, width-2)
 		if it.severity != "" {
 			line = "  " + st.Severity(it.severity).Render(pad(string(it.severity), 8)) + " " + pad(it.text, width-11)
 		}
@@ -98,8 +107,8 @@ func sourceItems(ds *Dataset, now time.Time) []listItem {
 	for _, s := range ds.Sources {
 		// enter lists what the source holds or admits (source:PATH).
 		needle, _, _ := strings.Cut(s.Path, " ")
-		item := listItem{text: fmt.Sprintf("%-14s %5d certs %5d entries %3d keys  %-9s %s", s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys, model.Relative(s.ImportedAt, now), model.ElideSource(s.Path, 60)),
-			filter: "source:" + needle}
+		item := listItem{text: fmt.Sprintf("%-14s %5d certs %5d entries %3d keys  %-9s", s.Kind, s.Certificates, s.TrustEntries, s.PrivateKeys, model.Relative(s.ImportedAt, now)),
+			path: s.Path, filter: "source:" + needle}
 		item.detail = append(item.detail, fmt.Sprintf("%d version(s), sha256 %s", s.Versions, s.ContentSHA256[:16]))
 		for _, r := range s.Removed {
 			item.detail = append(item.detail, fmt.Sprintf("removed %s: %s %s %q", r.RemovedAt.Format("2006-01-02"), r.Kind, r.Label, r.Value))

@@ -1338,3 +1338,34 @@ func TestCampaignMyItems(t *testing.T) {
 		t.Errorf("back to alice's: %d rows", len(m.campaign.rows))
 	}
 }
+
+// Tab in the expiration field: empty, it takes the first preset; on a
+// preset, the next; the presets' hint is on screen at 120 columns; the
+// Sources screen keeps each file's name at 80.
+func TestPresetsAndPathsFitTheScreen(t *testing.T) {
+	m := loaded(t, openDemo(t), 120, 35)
+	m = press(t, m, "2", "e")
+	presets := m.prompt.fields[0].presets
+	if len(presets) < 2 {
+		t.Fatalf("presets %v", presets)
+	}
+	if got := screenText(m); !strings.Contains(got, "tab completes: "+presets[0]+", "+presets[1]) {
+		t.Errorf("the presets' hint is cut at 120 columns:\n%s", got)
+	}
+	m = press(t, m, "tab")
+	if v := m.prompt.fields[0].input.Value(); v != presets[0] {
+		t.Fatalf("tab on an empty field: %q, want %q", v, presets[0])
+	}
+	m = press(t, m, "tab")
+	if v := m.prompt.fields[0].input.Value(); v != presets[1] {
+		t.Fatalf("tab on a preset: %q, want %q", v, presets[1])
+	}
+	m = press(t, m, "esc")
+
+	small := press(t, loaded(t, openDemo(t), 80, 24), "5")
+	got := screenText(small)
+	if strings.Contains(got, "c…") || !strings.Contains(got, ".pem") && !strings.Contains(got, ".conf") {
+		t.Errorf("the Sources screen cuts the file names at 80 columns:\n%s", got)
+	}
+	checkFits(t, small, 80, 24)
+}
