@@ -308,7 +308,8 @@ func TestReportInABrowser(t *testing.T) {
 		}
 		return out
 	}
-	dom := string(browser("--dump-dom", page))
+	// The line-break opportunities names carry (<wbr>) are no text.
+	dom := strings.ReplaceAll(string(browser("--dump-dom", page)), "<wbr>", "")
 	if m := regexp.MustCompile(`(?s)<div class="banner"[^>]*>([^<]*)</div>`).FindStringSubmatch(dom); m == nil || !strings.HasPrefix(m[1], "INCOMPLETE:") {
 		t.Errorf("rendered DOM: no INCOMPLETE banner first (%v)", m)
 	}
@@ -365,6 +366,27 @@ func TestReportInABrowser(t *testing.T) {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("printed report lacks %q", want)
 		}
+	}
+	// Names wrap at their dots and dashes, never inside a word: each word
+	// of an identity name is on paper as often as in report.md, which
+	// holds the same cells unwrapped.
+	md := string(mustRead(t, filepath.Join(dir, "report.md")))
+	var doc struct {
+		Items []struct{ Identity string } `json:"items"`
+	}
+	json.Unmarshal(mustRead(t, filepath.Join(dir, "attestation.json")), &doc)
+	word := regexp.MustCompile(`[A-Za-z0-9]{6,}`)
+	checked := 0
+	for _, it := range doc.Items {
+		for _, w := range word.FindAllString(it.Identity, -1) {
+			if onPaper, inMarkdown := strings.Count(string(text), w), strings.Count(md, w); onPaper < inMarkdown {
+				t.Errorf("printed report: %q of %s whole %d times, report.md %d: a name wrapped inside a word", w, it.Identity, onPaper, inMarkdown)
+			}
+			checked++
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked %d words of names", checked)
 	}
 }
 

@@ -590,7 +590,7 @@ func (r *report) total(m map[string]int) int {
 const reportCSS = `body{font-family:system-ui,sans-serif;margin:2em auto;max-width:80em;padding:0 1em;color:#111}
 h1{margin-bottom:.3em}
 table{border-collapse:collapse;width:100%;table-layout:fixed;margin:.5em 0 1.5em}
-td,th{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top;overflow-wrap:anywhere;font-size:.85em}
+td,th{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top;overflow-wrap:break-word;font-size:.85em}
 th{background:#eee}
 table.meta th{width:12em}
 .banner{border:3px solid #b00000;background:#ffe5e5;color:#900000;font-weight:bold;font-size:1.25em;padding:.6em .8em;margin:1em 0}
@@ -600,11 +600,40 @@ code{overflow-wrap:anywhere}
 
 func htmlText(s string) string { return html.EscapeString(model.Printable(s)) }
 
+// wrapSeparators are where a long name may wrap in a table cell.
+const wrapSeparators = "./-_@:,"
+
+// htmlCell is a cell's value as htmlText, with a line-break opportunity
+// (<wbr>) after each separator, and in a run of 24 characters without one
+// (a fingerprint): a name such as legacy-crm-bridge.svc.acme.internal
+// wraps at its dots and dashes, never inside "internal". (The style's
+// overflow-wrap breaks within a part only if it cannot fit alone.)
+func htmlCell(s string) string {
+	var b strings.Builder
+	run := 0
+	for _, r := range model.Printable(s) {
+		b.WriteString(html.EscapeString(string(r)))
+		switch {
+		case strings.ContainsRune(wrapSeparators, r):
+			b.WriteString("<wbr>")
+			run = 0
+		case r == ' ':
+			run = 0
+		default:
+			if run++; run == 24 {
+				b.WriteString("<wbr>")
+				run = 0
+			}
+		}
+	}
+	return b.String()
+}
+
 func htmlRow(cells []string) string {
 	var b strings.Builder
 	b.WriteString("<tr>")
 	for _, c := range cells {
-		b.WriteString("<td>" + htmlText(c) + "</td>")
+		b.WriteString("<td>" + htmlCell(c) + "</td>")
 	}
 	return b.String() + "</tr>\n"
 }
@@ -622,7 +651,7 @@ func htmlPairs(id string, pairs [][2]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<table class=\"meta\" id=\"%s\">", id)
 	for _, kv := range pairs {
-		b.WriteString("<tr><th>" + htmlText(kv[0]) + "</th><td>" + htmlText(kv[1]) + "</td></tr>\n")
+		b.WriteString("<tr><th>" + htmlText(kv[0]) + "</th><td>" + htmlCell(kv[1]) + "</td></tr>\n")
 	}
 	return b.String() + "</table>\n"
 }
