@@ -30,6 +30,9 @@ type Options struct {
 	Kind model.SourceKind
 	// Password is the keystore password configured by the user, if any.
 	Password []byte
+	// PasswordFor gives the password a per-file map configures for the
+	// keystore at path, nil when it names none; it is tried first.
+	PasswordFor func(path string) []byte
 	// Prompt asks for a keystore password interactively; nil when there is
 	// no terminal.
 	Prompt func(path string) ([]byte, error)
@@ -486,6 +489,11 @@ func (r *reader) problemIn(path string, line int, item string, err error) {
 // truststores in the wild), then, on a terminal, one typed at a prompt.
 func (r *reader) tryPasswords(open func(password []byte) error) error {
 	candidates := [][]byte{}
+	if r.opts.PasswordFor != nil {
+		if pw := r.opts.PasswordFor(r.path); pw != nil {
+			candidates = append(candidates, pw)
+		}
+	}
 	if r.opts.Password != nil {
 		candidates = append(candidates, r.opts.Password)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +23,7 @@ type importFlags struct {
 	dryRun       bool
 	kind         string
 	passwordFile string
+	passwordMap  string
 	verbose      bool
 	host         string
 	root         string
@@ -56,7 +58,14 @@ changed CA file is read again. Private keys found on the way are never
 stored: only the fact that a key lies in that file is recorded.
 
 Keystore passwords come from $CERTGOV_KEYSTORE_PASSWORD, --password-file, or
-a prompt on a terminal; the empty password and "changeit" are tried too.`,
+a prompt on a terminal; the empty password and "changeit" are tried too.
+Keystores with passwords of their own: --password-map FILE, one line each,
+  */partners/*.p12   partners.pw
+  truststore.jks     /etc/certgov/truststore.pw
+a glob matched against the keystore's name, or with slashes against as
+many of its last folders (from the root when it starts with /); the first
+line that matches gives a file whose first line is the password, a
+relative one beside the map; that one is tried first.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("import needs at least one PATH")}
@@ -70,6 +79,7 @@ a prompt on a terminal; the empty password and "changeit" are tried too.`,
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "report what would be imported, write nothing")
 	cmd.Flags().StringVar(&f.kind, "kind", "", "force a format: "+strings.Join(importers.Kinds, ", "))
 	cmd.Flags().StringVar(&f.passwordFile, "password-file", "", "file whose first line is the keystore password")
+	cmd.Flags().StringVar(&f.passwordMap, "password-map", "", "file of GLOB PASSWORD-FILE lines: the keystores a glob matches (their path or name) open with that file's password")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also list skipped files")
 	cmd.Flags().StringVar(&f.host, "host", "", "the gateway or machine these files came from (part of every source's name)")
 	cmd.Flags().StringVar(&f.root, "root", "", "with --host: the folder holding a copy of the host's files; absolute paths in its configurations are read under it")
@@ -105,6 +115,11 @@ func (a *app) runImport(ctx context.Context, stdout, stderr io.Writer, paths []s
 		return err
 	}
 	opts.Password = password
+	if f.passwordMap != "" {
+		if opts.PasswordFor, err = readPasswordMap(f.passwordMap); err != nil {
+			return usageError{err}
+		}
+	}
 	if password == nil {
 		opts.Prompt = terminalPrompt(stderr)
 	}
@@ -238,6 +253,71 @@ func keystorePassword(file string) ([]byte, error) {
 		return []byte(env), nil
 	}
 	return nil, nil
+}
+
+// readPasswordMap reads --password-map: one GLOB PASSWORD-FILE a line (#
+// comments), a relative password file taken from the map's folder. It
+// returns what gives a keystore its password: the first line whose glob
+// matches the keystore's path, or its name.
+func readPasswordMap(file string) (func(path string) []byte, error) {
+	data, err := importers.ReadBounded(file, smallFileLimit)
+	if err != nil {
+		return nil, fmt.Errorf("--password-map: %w", err)
+	}
+	type entry struct {
+		glob     string
+		password []byte
+	}
+	var entries []entry
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("%s:%d: want GLOB PASSWORD-FILE", model.Printable(file), n+1)
+		}
+		if _, err := filepath.Match(fields[0], ""); err != nil {
+			return nil, fmt.Errorf("%s:%d: %q: %w", model.Printable(file), n+1, model.Printable(fields[0]), err)
+		}
+		pwFile := fields[1]
+		if !filepath.IsAbs(pwFile) {
+			pwFile = filepath.Join(filepath.Dir(file), pwFile)
+		}
+		pw, err := keystorePassword(pwFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", model.Printable(file), n+1, err)
+		}
+		entries = append(entries, entry{fields[0], pw})
+	}
+	return func(path string) []byte {
+		for _, e := range entries {
+			if globMatchesPath(e.glob, path) {
+				return e.password
+			}
+		}
+		return nil
+	}, nil
+}
+
+// globMatchesPath matches a glob against a path's end: a glob without a
+// slash against its name, one with slashes against as many of its last
+// folders ("partners/*.p12", "*/payments.p12" at any depth), or the whole
+// path when it starts with one.
+func globMatchesPath(glob, path string) bool {
+	path = filepath.ToSlash(path)
+	if strings.HasPrefix(glob, "/") {
+		ok, _ := filepath.Match(glob, path)
+		return ok
+	}
+	parts := strings.Split(path, "/")
+	n := strings.Count(glob, "/") + 1
+	if n > len(parts) {
+		return false
+	}
+	ok, _ := filepath.Match(glob, strings.Join(parts[len(parts)-n:], "/"))
+	return ok
 }
 
 // terminalPrompt asks for keystore passwords on the controlling terminal,
