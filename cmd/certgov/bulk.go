@@ -75,6 +75,10 @@ func (b *bulkFlags) run(cmd *cobra.Command, a *app, args []string, do func(ctx c
 	if err != nil {
 		return err
 	}
+	if len(targets) == 0 {
+		fmt.Fprintf(out, "no identity matches --filter %q; nothing changed\n", model.Printable(b.filter))
+		return nil
+	}
 	if b.confirm != len(targets) {
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		for _, t := range targets {

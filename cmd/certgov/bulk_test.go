@@ -64,6 +64,9 @@ func TestOwnerSetByFilter(t *testing.T) {
 	if audited != n {
 		t.Errorf("%d audit events for %d changes", audited, n)
 	}
+	if r := certgov(t, "owner", "set", "--filter", "nothing-is-named-this", "x@example.com", "--confirm", "0"); r.code != 0 || !strings.Contains(r.stdout, "no identity matches") {
+		t.Errorf("a filter that matches nothing: %d %s %s", r.code, r.stdout, r.stderr)
+	}
 	if r := certgov(t, "owner", "set", "x", "y", "--confirm", "3"); r.code != 2 {
 		t.Errorf("--confirm without --filter: %d %s", r.code, r.stderr)
 	}
