@@ -491,6 +491,23 @@ func (s *Store) EachAssignedItem(ctx context.Context, reviewer string, fn func(*
 	})
 }
 
+// Workload is how many items of a campaign a reviewer has ("" for
+// anyone), and how many are decided.
+type Workload struct {
+	Reviewer       string
+	Items, Decided int
+}
+
+// CampaignWorkloads are the campaign's workloads by reviewer, in name
+// order: counted by the database, without reading the items.
+func (s *Store) CampaignWorkloads(ctx context.Context, c *Campaign) ([]Workload, error) {
+	return collect(ctx, s.db, `SELECT assignee, count(*), count(decided_at) FROM campaign_items WHERE campaign_id = ? GROUP BY assignee ORDER BY assignee`,
+		[]any{c.ID}, func(rows *sql.Rows) (Workload, error) {
+			var l Workload
+			return l, rows.Scan(&l.Reviewer, &l.Items, &l.Decided)
+		})
+}
+
 // CampaignWork is each open campaign's undecided items by reviewer, for
 // reminders (model.Reminders).
 func (s *Store) CampaignWork(ctx context.Context) ([]model.CampaignWork, error) {

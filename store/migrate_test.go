@@ -183,6 +183,7 @@ PRAGMA user_version = 12;`)
 // assigned reviewers.
 const itemsLayout15 = `
 DROP INDEX campaign_items_assignee;
+DROP INDEX campaign_items_pace;
 ALTER TABLE campaign_items DROP COLUMN assignee;
 `
 

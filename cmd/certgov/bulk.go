@@ -92,7 +92,10 @@ func (b *bulkFlags) run(cmd *cobra.Command, a *app, args []string, do func(ctx c
 		return nil
 	}
 	var refused []string
-	for _, t := range targets {
+	for i, t := range targets {
+		if err := ctx.Err(); err != nil { // Ctrl-C: the rest stay as they were
+			return fmt.Errorf("stopped after %d of %d (%d refused): %w", i, len(targets), len(refused), err)
+		}
 		msg, err := do(ctx, s, "sha256:"+t.fingerprint, args)
 		if err != nil {
 			refused = append(refused, model.Printable(t.name)+": "+model.Printable(err.Error()))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -191,35 +190,15 @@ func readAssignment(file string, rules, roundRobin []string) (model.Assignment, 
 // writeWorkloads says how many items each reviewer has, and how many
 // they have decided.
 func writeWorkloads(w io.Writer, ctx context.Context, s *store.Store, c *store.Campaign) error {
-	type load struct{ items, decided int }
-	loads := map[string]*load{}
-	var names []string
-	err := s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
-		l := loads[it.Assignee]
-		if l == nil {
-			l = &load{}
-			loads[it.Assignee] = l
-			names = append(names, it.Assignee)
-		}
-		l.items++
-		if it.DecidedAt != nil {
-			l.decided++
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		l := loads[name]
-		who := model.Printable(name)
-		if name == "" {
+	loads, err := s.CampaignWorkloads(ctx, c)
+	for _, l := range loads {
+		who := model.Printable(l.Reviewer)
+		if l.Reviewer == "" {
 			who = "(anyone)"
 		}
-		fmt.Fprintf(w, "  %s: %d of %d decided\n", who, l.decided, l.items)
+		fmt.Fprintf(w, "  %s: %d of %d decided\n", who, l.Decided, l.Items)
 	}
-	return nil
+	return err
 }
 
 func newReviewCommand(a *app) *cobra.Command {

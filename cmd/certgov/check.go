@@ -41,11 +41,11 @@ code in --fail-on is present (default: ` + strings.Join(defaultFailOn, ",") + `)
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer paceCollector(100, streamingReadMemoryLimit)()
-			codes, stream, done, err := a.codedFindings(cmd.Context(), failOn, within, policyFile, time.Now())
+			codes, stream, s, err := a.codedFindings(cmd.Context(), failOn, within, policyFile, time.Now())
 			if err != nil {
 				return err
 			}
-			defer done()
+			defer s.Close()
 			result := &checkResult{each: stream, codes: codes}
 			if err := output.write(cmd, a, result); err != nil {
 				return err
@@ -133,7 +133,7 @@ func (c *checkResult) writeText(w io.Writer, _ int) error {
 // codedFindings are the findings of the codes (a comma-separated list of
 // finding codes), computed as check computes them: what check prints and
 // notify posts. They stream; done closes the database once they are read.
-func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile string, now time.Time) (codes []string, each findingStream, done func(), err error) {
+func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile string, now time.Time) (codes []string, each findingStream, s *store.Store, err error) {
 	codes = strings.Split(codeList, ",")
 	for _, c := range codes {
 		if _, ok := model.FindingTypes[c]; !ok {
@@ -159,7 +159,7 @@ func (a *app) codedFindings(ctx context.Context, codeList, within, policyFile st
 	each = func(fn func(store.FoundFinding) error) error {
 		return rv.EachFinding(ctx, policy, now, func(_ *model.Record, fd model.Finding) bool { return listed(fd) }, listed, fn)
 	}
-	return codes, each, func() { s.Close() }, nil
+	return codes, each, s, nil
 }
 
 // withinFlag reads a --within window ("14d"); a bad one is a usage error.

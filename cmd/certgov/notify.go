@@ -45,12 +45,16 @@ many times as you like: it posts what holds now.`,
 			if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 				return usageError{errors.New("--alertmanager: want http(s)://HOST:PORT")}
 			}
-			now := time.Now()
-			_, each, done, err := a.codedFindings(cmd.Context(), codes, within, policyFile, now)
+			window, err := withinFlag(campaignsWithin)
 			if err != nil {
 				return err
 			}
-			defer done()
+			now := time.Now()
+			_, each, s, err := a.codedFindings(cmd.Context(), codes, within, policyFile, now)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
 			var alerts []amAlert
 			err = each(func(f store.FoundFinding) error {
 				alerts = append(alerts, alertOf(f.Finding))
@@ -59,19 +63,12 @@ many times as you like: it posts what holds now.`,
 			if err != nil {
 				return err
 			}
-			window, err := withinFlag(campaignsWithin)
+			work, err := s.CampaignWork(cmd.Context())
 			if err != nil {
 				return err
 			}
-			err = a.withStore(cmd.Context(), func(s *store.Store) error {
-				work, err := s.CampaignWork(cmd.Context())
-				for _, r := range model.Reminders(work, now, time.Duration(window)) {
-					alerts = append(alerts, reminderAlert(r, now))
-				}
-				return err
-			})
-			if err != nil {
-				return err
+			for _, r := range model.Reminders(work, now, time.Duration(window)) {
+				alerts = append(alerts, reminderAlert(r, now))
 			}
 			posted, resolved, err := notifyAlertmanager(cmd.Context(), base, alerts, now, validFor)
 			if err != nil {

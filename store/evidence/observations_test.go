@@ -112,3 +112,47 @@ func TestReportStatesItsObservationsFirst(t *testing.T) {
 		t.Error("the HTML report's observations do not come first")
 	}
 }
+
+// A campaign its only decider closes says so first.
+func TestReportNamesASoleCloser(t *testing.T) {
+	ctx := context.Background()
+	s := demoStore(t)
+	now := time.Now().UTC()
+	alice := store.Change{Actor: "alice", At: now}
+	f, _ := model.ParseFilter("partner-a")
+	if _, err := s.StartCampaign(ctx, "Q1", time.Time{}, f, model.Assignment{}, model.DefaultPolicy(), alice); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.CampaignByName(ctx, "Q1")
+	var refs []string
+	s.EachCampaignItem(ctx, c, func(it *store.CampaignItem) error {
+		refs = append(refs, it.Fingerprint)
+		return nil
+	})
+	for _, ref := range refs {
+		if _, err := s.Decide(ctx, "Q1", ref, model.DecisionRevoke, "partner left", alice, model.DefaultPolicy()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CloseCampaign(ctx, "Q1", false, alice, model.DefaultPolicy()); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := Export(ctx, s, Options{Dir: dir, Campaign: "Q1", Policy: model.DefaultPolicy(), Actor: "auditor", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	want := "Separation of duties: the closer is the only decider** (1)\n  - " + actorName(s, "alice") + " made all " + strconv.Itoa(len(refs)) + " decisions and closed the campaign"
+	if len(refs) == 0 || !strings.Contains(string(md), want) {
+		t.Errorf("report.md lacks %q:\n%.1500s", want, md)
+	}
+}
+
+// actorName is whom the trail names for a change made as name: the
+// name on SQLite, the database login on PostgreSQL.
+func actorName(s *store.Store, name string) string {
+	if login := s.Login(); login != "" {
+		return login
+	}
+	return name
+}

@@ -113,7 +113,6 @@ type report struct {
 	// pass (report.observations turns them into the report's first
 	// section).
 	ownCertified, changed, revokesAdmitted, undecidedItems, reassigned observed
-	deciders                                                           map[string]int
 }
 
 // observed is one kind of observation's items: the first few named, with
@@ -146,7 +145,7 @@ type observation struct {
 }
 
 func newReport(o Options, c *store.Campaign, t *trailInfo, diffs []store.StateDifference) *report {
-	r := &report{o: &o, campaign: c, trail: t, diffs: diffs, groups: map[string]int{}, findings: map[string]int{}, severities: map[string]int{}, deciders: map[string]int{}}
+	r := &report{o: &o, campaign: c, trail: t, diffs: diffs, groups: map[string]int{}, findings: map[string]int{}, severities: map[string]int{}}
 	r.parts, r.partsErr = newParts()
 	return r
 }
@@ -214,9 +213,6 @@ func (r *report) observeItem(it *attestationItem, ownerAtLaunch, anchor string) 
 		r.undecided++
 		r.undecidedItems.add(it.Identity, anchor)
 	}
-	if it.DecidedAt != nil {
-		r.deciders[it.Reviewer]++
-	}
 	if it.Decision == store.DecisionCertify {
 		fourEyes := model.Policy{FourEyes: true}
 		if model.CheckFourEyes(fourEyes, it.Identity, ownerAtLaunch, "certify", it.Reviewer, it.ReviewerFor) != nil {
@@ -259,9 +255,10 @@ func (r *report) observations() []observation {
 		}
 	}
 	add("Separation of duties: identities certified by their own owner", r.ownCertified)
-	if c.ClosedAt != nil && len(r.deciders) == 1 && r.deciders[c.ClosedBy] > 0 {
+	// The paces count each reviewer's decisions.
+	if c.ClosedAt != nil && len(r.paces) == 1 && r.paces[0].Reviewer == c.ClosedBy {
 		var sole observed
-		sole.add(fmt.Sprintf("%s made all %d decisions and closed the campaign", c.ClosedBy, r.deciders[c.ClosedBy]), "signoff")
+		sole.add(fmt.Sprintf("%s made all %d decisions and closed the campaign", c.ClosedBy, r.paces[0].Decisions), "signoff")
 		add("Separation of duties: the closer is the only decider", sole)
 	}
 	var fast observed
