@@ -173,6 +173,35 @@ func ParseAssignRules(text string) ([]AssignRule, error) {
 	return rules, nil
 }
 
+// ParseAssignment reads an assignment typed on one line, as the
+// dashboard asks for it: OWNER=REVIEWER rules, and apart from them one
+// comma list of reviewers who take the other items in turn, e.g.
+// "@payments.example.com=alice team-web=bob carol,dave". An owner with a
+// space in it needs campaign start --assign.
+func ParseAssignment(text string) (Assignment, error) {
+	var a Assignment
+	for _, word := range strings.Fields(text) {
+		if strings.Contains(word, "=") {
+			r, err := ParseAssignRule(word)
+			if err != nil {
+				return Assignment{}, err
+			}
+			a.Rules = append(a.Rules, r)
+			continue
+		}
+		if len(a.RoundRobin) > 0 {
+			return Assignment{}, fmt.Errorf("assignment %q: one comma list of reviewers in turn (R1,R2), not several", Printable(word))
+		}
+		for _, name := range strings.Split(word, ",") {
+			if err := CheckReviewerName(name); err != nil {
+				return Assignment{}, err
+			}
+			a.RoundRobin = append(a.RoundRobin, name)
+		}
+	}
+	return a, nil
+}
+
 // CheckReviewerName refuses a reviewer's name no one could log in or act
 // as: empty, with spaces or commas around or in it, or with characters a
 // person did not type.

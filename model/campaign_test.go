@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,24 @@ func TestReminders(t *testing.T) {
 	odd := Reminder{Campaign: "Q4 'final'", To: "alice", Reviewer: "alice", Items: 1, Due: now}
 	if d := odd.Do(); d != `certgov review --mine --campaign 'Q4 '\''final'\'''` {
 		t.Errorf("the command quotes the name for a shell: %s", d)
+	}
+}
+
+func TestParseAssignmentOnOneLine(t *testing.T) {
+	a, err := ParseAssignment(" @payments.example.com=alice  team-web=bob carol,dave ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Assignment{Rules: []AssignRule{{"@payments.example.com", "alice"}, {"team-web", "bob"}}, RoundRobin: []string{"carol", "dave"}}
+	if !reflect.DeepEqual(a, want) {
+		t.Fatalf("got %+v, want %+v", a, want)
+	}
+	if a, err := ParseAssignment("   "); err != nil || !a.Empty() {
+		t.Fatalf("blank: %+v, %v; want nothing assigned", a, err)
+	}
+	for _, bad := range []string{"carol dave", "a,,b", "=alice", "team-web=", "x=al\x1bice"} {
+		if _, err := ParseAssignment(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -29,10 +29,11 @@ const (
 	actionNeedsChange
 	actionCertifyItem // certify an item with high or critical findings: a comment is needed
 	actionExport
+	actionStartCampaign
 )
 
 var actionNames = map[actionKind]string{actionOwner: "owner", actionExpiry: "expiration", actionApprove: "approve exception", actionReject: "reject exception",
-	actionRevokeItem: "revoke", actionNeedsChange: "needs-change", actionCertifyItem: "certify", actionExport: "export evidence"}
+	actionRevokeItem: "revoke", actionNeedsChange: "needs-change", actionCertifyItem: "certify", actionExport: "export evidence", actionStartCampaign: "start campaign"}
 
 func actionFor(msg tea.KeyPressMsg, k KeyMap) (actionKind, bool) {
 	switch {
@@ -64,6 +65,11 @@ type prompt struct {
 	index   int
 	confirm bool // the last step: y/N, or the code for more than one identity
 
+	// scope is what a campaign start reviews: the Identities screen's
+	// filter ("" every identity), which shows scopeCount identities.
+	scope      string
+	scopeCount int
+
 	shownAt time.Time       // when the confirmation appeared
 	code    string          // what a bulk confirmation asks to type
 	answer  textinput.Model // where it is typed
@@ -80,7 +86,7 @@ const codeLetters = "ABCDEFGHJKMPQRSTUVWXZ23456789"
 // askConfirm makes p's last step its confirmation, shown from now.
 func (p *prompt) askConfirm() tea.Cmd {
 	p.confirm, p.shownAt = true, time.Now()
-	if len(p.targets) <= 1 {
+	if p.size() <= 1 {
 		return nil
 	}
 	code := make([]byte, 4)
@@ -95,10 +101,14 @@ func (p *prompt) askConfirm() tea.Cmd {
 	return p.answer.Focus()
 }
 
+// size is how many identities the action changes.
+func (p *prompt) size() int { return max(len(p.targets), p.scopeCount) }
+
 type promptField struct {
-	label   string
-	input   textinput.Model
-	presets []string // shown as hints; completion cycles them with tab
+	optional bool // may be left empty
+	label    string
+	input    textinput.Model
+	presets  []string // shown as hints; completion cycles them with tab
 }
 
 func newField(label, placeholder string, presets []string) promptField {
@@ -126,6 +136,7 @@ func (m Model) startAction(kind actionKind, targets []Row) (tea.Model, tea.Cmd) 
 	switch kind {
 	case actionOwner:
 		p.fields = []promptField{newField("owner", "a person or team, e.g. payments@example.com", m.ds.knownOwners())}
+		p.fields[0].optional = true // none: the owner is cleared
 	case actionExpiry:
 		p.fields = []promptField{newField("re-attest by", "YYYY-MM-DD", datePresets(now))}
 	case actionApprove:
@@ -178,15 +189,15 @@ func (m Model) updatePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.updateConfirm(msg)
 	}
 	if key.Matches(msg, m.keys.Submit) {
-		if strings.TrimSpace(p.fields[p.index].input.Value()) == "" && p.kind != actionOwner {
-			return m, nil // every field is needed
+		if strings.TrimSpace(p.fields[p.index].input.Value()) == "" && !p.fields[p.index].optional {
+			return m, nil // the field is needed
 		}
 		p.fields[p.index].input.Blur()
 		if p.index+1 < len(p.fields) {
 			p.index++
 			return m, p.fields[p.index].input.Focus()
 		}
-		if len(p.targets) > 1 {
+		if p.size() > 1 {
 			return m, p.askConfirm()
 		}
 		m.prompt = nil
@@ -273,6 +284,8 @@ func (m Model) finishAction(p *prompt) tea.Cmd {
 		return m.decideAllCmd(p.targets, store.DecisionCertify, value)
 	case actionExport:
 		return m.exportCmd(value)
+	case actionStartCampaign:
+		return m.startCampaignCmd(p)
 	}
 	return m.runAction(p)
 }
@@ -282,11 +295,21 @@ func (p *prompt) view(st Styles) string {
 	if len(p.targets) > 0 {
 		who = p.targets[0].IdentityName()
 	}
-	if len(p.targets) > 1 {
-		who = fmt.Sprintf("%d identities", len(p.targets))
+	if n := p.size(); n > 1 {
+		who = fmt.Sprintf("%d identities", n)
+	}
+	if p.kind == actionStartCampaign {
+		scope := "every identity"
+		if p.scope != "" {
+			scope = "scope: " + p.scope
+		}
+		who = fmt.Sprintf("%d identities (%s)", p.size(), scope)
 	}
 	if p.confirm && p.code != "" {
-		return st.Label.Render(fmt.Sprintf("%s for %s: %s — to apply, type %s and enter (esc cancels): ", actionNames[p.kind], who, p.values(), p.code)) + p.answer.View()
+		// Two lines: at 80 columns the values fill one, and the code must
+		// never be cut off.
+		return st.Label.Render(fmt.Sprintf("%s for %s: %s", actionNames[p.kind], who, p.values())) + "\n" +
+			st.Label.Render(fmt.Sprintf("to apply, type %s and enter (esc cancels): ", p.code)) + p.answer.View()
 	}
 	if p.confirm {
 		return st.Label.Render(fmt.Sprintf("%s for %s: %s — apply? y/N", actionNames[p.kind], who, p.values()))
@@ -299,11 +322,16 @@ func (p *prompt) view(st Styles) string {
 	return st.Label.Render(fmt.Sprintf("%s for %s · %s: ", actionNames[p.kind], who, f.label)) + f.input.View() + hint
 }
 
-// takeDecided takes a campaign decision's items out of the queue at once.
+// takeDecided takes a campaign decision's items out of the queue at once;
+// a campaign started is shown once loaded.
 func (m *Model) takeDecided(p *prompt) {
+	if p.kind == actionStartCampaign {
+		m.campaign.show(strings.TrimSpace(p.fields[0].input.Value()))
+		m.switchTo(screenCampaign)
+	}
 	if p.kind == actionRevokeItem || p.kind == actionNeedsChange || p.kind == actionCertifyItem {
 		for _, t := range p.targets {
-			m.campaign.decided(t.IdentityName())
+			m.campaign.decided(t.key)
 		}
 	}
 }
@@ -311,6 +339,10 @@ func (m *Model) takeDecided(p *prompt) {
 func (p *prompt) values() string {
 	var parts []string
 	for _, f := range p.fields {
+		if f.optional && f.input.Value() == "" {
+			parts = append(parts, f.label+" none")
+			continue
+		}
 		parts = append(parts, f.label+" "+f.input.Value())
 	}
 	return strings.Join(parts, ", ")

@@ -320,7 +320,7 @@ func BenchmarkCampaignDecide(b *testing.B) {
 	due := now.AddDate(0, 1, 0)
 	ds.Campaign = &store.Campaign{Name: "bench", Items: benchIdentities, Due: &due}
 	for i := range ds.Rows {
-		ds.Undecided = append(ds.Undecided, ds.Rows[i].IdentityName())
+		ds.Undecided = append(ds.Undecided, ds.Rows[i].key)
 	}
 	m := New(Options{Store: &store.Store{}, Now: func() time.Time { return now }})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 35})

@@ -525,13 +525,16 @@ type Dataset struct {
 	FindingGroups []findingGroup
 	Sources       []store.SourceInfo
 	Servers       []serverView
-	Events        []store.Event                 // the audit trail, oldest first
-	Campaign      *store.Campaign               // the newest open campaign, if any
-	Undecided     []string                      // its undecided items' identity names
-	Decisions     map[string]store.CampaignItem // its decided items, by identity name
-	Assigned      map[string]string             // its items' reviewers, by identity name (none: anyone's)
-	Login         string                        // the database login on a team database
-	LoadedAt      time.Time
+	Events        []store.Event    // the audit trail, oldest first
+	Campaigns     []store.Campaign // every campaign, newest first
+	Campaign      *store.Campaign  // the one the Campaign screen shows: the one chosen, else the newest open
+	// Its items go by identity key: two identities may share a name (a
+	// look-alike beside the real one), each an item of its own.
+	Undecided []identityKey                      // its undecided items
+	Decisions map[identityKey]store.CampaignItem // its decided items
+	Assigned  map[identityKey]string             // its items' reviewers (none: anyone's)
+	Login     string                             // the database login on a team database
+	LoadedAt  time.Time
 	// Partial: the identities read so far while the rest loads, the
 	// soonest-expiring first; only the identities table shows it.
 	Partial bool
@@ -646,7 +649,7 @@ func Refresh(ctx context.Context, s *store.Store, policy model.Policy, now time.
 		ds.Events = append(ds.Events, printableEvent(e))
 	}
 	if decided {
-		if err := ds.loadCampaign(ctx, s); err != nil {
+		if err := ds.loadCampaign(ctx, s, shownCampaign(old)); err != nil {
 			return nil, err
 		}
 	}
@@ -769,7 +772,7 @@ func LoadProgressively(ctx context.Context, s *store.Store, policy model.Policy,
 	for i, e := range ds.Events {
 		ds.Events[i] = printableEvent(e)
 	}
-	if err := ds.loadCampaign(ctx, s); err != nil {
+	if err := ds.loadCampaign(ctx, s, ""); err != nil {
 		return nil, err
 	}
 	return ds, nil
@@ -813,35 +816,75 @@ func printableEvent(e store.Event) store.Event {
 	return e
 }
 
-// loadCampaign reads the newest open campaign and its items.
-func (ds *Dataset) loadCampaign(ctx context.Context, s *store.Store) error {
+// shownCampaign is the name of the campaign ds shows, "" for none.
+func shownCampaign(ds *Dataset) string {
+	if ds == nil || ds.Campaign == nil {
+		return ""
+	}
+	return ds.Campaign.Name
+}
+
+// ShowCampaign is ds showing the named campaign ("": the newest open
+// one) with its items; ds itself is left as it is.
+func ShowCampaign(ctx context.Context, s *store.Store, ds *Dataset, name string) (*Dataset, error) {
+	shown := *ds
+	if err := shown.loadCampaign(ctx, s, name); err != nil {
+		return nil, err
+	}
+	return &shown, nil
+}
+
+// withCampaignOf is ds with the campaigns of other, which was made from
+// an earlier ds: a reload may have come between.
+func (ds *Dataset) withCampaignOf(other *Dataset) *Dataset {
+	out := *ds
+	out.Campaigns, out.Campaign, out.Undecided, out.Decisions, out.Assigned, out.Login = other.Campaigns, other.Campaign, other.Undecided, other.Decisions, other.Assigned, other.Login
+	return &out
+}
+
+// hasCampaign reports whether a campaign of that name exists.
+func (ds *Dataset) hasCampaign(name string) bool {
+	return slices.ContainsFunc(ds.Campaigns, func(c store.Campaign) bool { return c.Name == name })
+}
+
+// loadCampaign reads every campaign, and the items of the named one
+// (when it is gone or "", of the newest open one).
+func (ds *Dataset) loadCampaign(ctx context.Context, s *store.Store, name string) error {
 	ds.Campaign, ds.Undecided, ds.Decisions, ds.Assigned, ds.Login = nil, nil, nil, nil, s.Login()
 	campaigns, err := s.Campaigns(ctx)
 	if err != nil {
 		return err
 	}
 	for i := range campaigns {
-		if campaigns[i].ClosedAt == nil {
+		c := &campaigns[i]
+		if c.Name == name {
+			ds.Campaign = c
+		}
+		// The name stays as stored: decisions name the campaign by it.
+		c.Scope, c.StartedBy, c.ClosedBy, c.Statement = model.Printable(c.Scope), model.Printable(c.StartedBy), model.Printable(c.ClosedBy), model.Printable(c.Statement)
+	}
+	for i := range campaigns {
+		if ds.Campaign == nil && campaigns[i].ClosedAt == nil {
 			ds.Campaign = &campaigns[i]
-			break
 		}
 	}
+	ds.Campaigns = campaigns
 	if ds.Campaign == nil {
 		return nil
 	}
-	ds.Decisions, ds.Assigned = map[string]store.CampaignItem{}, map[string]string{}
+	ds.Decisions, ds.Assigned = map[identityKey]store.CampaignItem{}, map[identityKey]string{}
 	return s.EachCampaignItem(ctx, ds.Campaign, func(it *store.CampaignItem) error {
-		name := model.Printable(it.Identity)
+		k := keyOf(it.IdentityKey)
 		if it.Assignee != "" {
-			ds.Assigned[name] = it.Assignee
+			ds.Assigned[k] = it.Assignee
 		}
 		if it.Decision == "" {
-			ds.Undecided = append(ds.Undecided, name)
+			ds.Undecided = append(ds.Undecided, k)
 			return nil
 		}
 		d := *it
 		d.Reviewer, d.Comment = model.Printable(d.Reviewer), model.Printable(d.Comment)
-		ds.Decisions[name] = d
+		ds.Decisions[k] = d
 		return nil
 	})
 }

@@ -17,6 +17,7 @@ type KeyMap struct {
 	Select, SelectAll                        key.Binding
 	Certify, RevokeItem, NeedsChange, Export key.Binding
 	Decided, Mine, WhatIf                    key.Binding
+	Campaigns, StartCampaign                 key.Binding
 
 	// In a text field or a question: Submit ends the field, Cancel drops
 	// it (or the whole action), Erase deletes the text shown selected,
@@ -48,21 +49,25 @@ func newKeyMap() KeyMap {
 		Export:      key.NewBinding(key.WithKeys("E"), key.WithHelp("E", "export evidence")),
 		Decided:     key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decided items / queue")),
 		Mine:        key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "my items / everyone's")),
-		Owner:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
-		Expiry:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
-		Approve:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Reject:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
-		Select:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
-		SelectAll:   key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "select all shown")),
-		Reload:      key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
-		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy fingerprint")),
-		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c")),
-		Submit:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next / done")),
-		Cancel:      key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
-		Erase:       key.NewBinding(key.WithKeys("backspace", "delete")),
-		Yes:         key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
+		Campaigns:   key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "all campaigns")),
+		// S starts a campaign over the identities the Identities screen's
+		// filter shows: the filter field chooses the scope.
+		StartCampaign: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "start campaign")),
+		Owner:         key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "owner")),
+		Expiry:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expiration")),
+		Approve:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Reject:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reject")),
+		Select:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
+		SelectAll:     key.NewBinding(key.WithKeys("V"), key.WithHelp("V", "select all shown")),
+		Reload:        key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
+		Copy:          key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy fingerprint")),
+		Help:          key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:          key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:     key.NewBinding(key.WithKeys("ctrl+c")),
+		Submit:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next / done")),
+		Cancel:        key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+		Erase:         key.NewBinding(key.WithKeys("backspace", "delete")),
+		Yes:           key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 	}
 }
 
@@ -92,7 +97,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 func (h helpKeys) campaignKeys() []key.Binding {
 	k := h.k
 	if !h.campaign {
-		return []key.Binding{k.WhatIf}
+		return []key.Binding{k.WhatIf, k.StartCampaign}
 	}
-	return []key.Binding{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Mine, k.Export}
+	return []key.Binding{k.Certify, k.RevokeItem, k.NeedsChange, k.Decided, k.Mine, k.Export, k.Campaigns, k.StartCampaign}
 }

@@ -286,6 +286,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.detail.setData(m.ds, m.opts.Now())
 		var cmds []tea.Cmd
+		if m.campaign.want != shownCampaign(m.ds) && m.ds.hasCampaign(m.campaign.want) {
+			// A full load shows the newest open campaign: the one chosen
+			// is read after it.
+			cmds = append(cmds, m.showCampaign(m.campaign.want))
+		}
 		if loaded := m.opts.Loaded; loaded != nil {
 			cmds = append(cmds, func() tea.Msg { loaded(); return nil })
 		}
@@ -295,6 +300,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case warningsMsg:
 		m.warnings = msg
+		return m, nil
+	case campaignShownMsg:
+		if msg.err != nil {
+			m.status = msg.err.Error()
+			return m, nil
+		}
+		if m.ds == nil || msg.want != m.campaign.want {
+			return m, nil // another campaign was chosen since
+		}
+		m.ds = m.ds.withCampaignOf(msg.ds)
+		m.campaign.setData(m.ds, m.opts.Now())
+		m.panes[screenOverview].setData(m.ds, m.opts.Now())
 		return m, nil
 	case actionDoneMsg:
 		m.flash = msg.summary()
@@ -412,7 +429,23 @@ func (m Model) openDetail(row *Row) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd) {
-	if m.campaign.campaign == nil {
+	if key.Matches(msg, m.keys.StartCampaign) {
+		return m.startCampaign()
+	}
+	if m.campaign.listShown() {
+		if name, ok := m.campaign.updateList(msg, m.keys, page); ok {
+			m.campaign.show(name)
+			return m, m.showCampaign(name)
+		}
+		return m, nil
+	}
+	if key.Matches(msg, m.keys.Campaigns) {
+		m.campaign.listing = true
+		return m, nil
+	}
+	if m.campaign.closed() && (key.Matches(msg, m.keys.Certify) || key.Matches(msg, m.keys.RevokeItem) || key.Matches(msg, m.keys.NeedsChange) ||
+		key.Matches(msg, m.keys.Select) || key.Matches(msg, m.keys.SelectAll) || key.Matches(msg, m.keys.Decided) || key.Matches(msg, m.keys.Mine)) {
+		m.flash = "campaign " + m.campaign.campaign.Name + " is closed: its decisions are read-only"
 		return m, nil
 	}
 	if key.Matches(msg, m.keys.Decided) {
@@ -431,7 +464,7 @@ func (m Model) updateCampaign(msg tea.KeyPressMsg, page int) (tea.Model, tea.Cmd
 	switch {
 	case key.Matches(msg, m.keys.Certify) && len(targets) == 1 && len(seriousCodes(targets[0])) == 0:
 		// One item with nothing serious: no question to ask.
-		m.campaign.decided(targets[0].IdentityName())
+		m.campaign.decided(targets[0].key)
 		return m, m.decideCmd(targets[0], store.DecisionCertify, "")
 	case key.Matches(msg, m.keys.Certify) && len(targets) > 0:
 		return m.startAction(actionCertifyItem, targets)
@@ -466,7 +499,15 @@ func (m *Model) switchTo(s screen) {
 // bodyHeight is what is left for a screen below the tabs and above the
 // status line and the help.
 func (m Model) bodyHeight() int {
-	return max(3, m.height-2-strings.Count(m.renderHelp(), "\n")-1)
+	return max(3, m.height-2-strings.Count(m.renderHelp(), "\n")-1-m.promptExtraLines())
+}
+
+// promptExtraLines are the lines a prompt takes beyond the status line's.
+func (m Model) promptExtraLines() int {
+	if m.prompt == nil {
+		return 0
+	}
+	return strings.Count(m.prompt.view(m.styles), "\n")
 }
 
 func (m Model) renderHelp() string {
@@ -529,7 +570,11 @@ func (m Model) View() tea.View {
 	b.WriteString(strings.Join(lines, "\n"))
 	b.WriteByte('\n')
 	if m.prompt != nil {
-		b.WriteString(truncate(m.prompt.view(m.styles), m.width))
+		lines := strings.Split(m.prompt.view(m.styles), "\n")
+		for i := range lines {
+			lines[i] = truncate(lines[i], m.width)
+		}
+		b.WriteString(strings.Join(lines, "\n"))
 	} else {
 		b.WriteString(m.renderStatus())
 	}

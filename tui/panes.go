@@ -70,6 +70,9 @@ func (s *overviewScreen) shortHelp(k KeyMap) []key.Binding {
 // Identities.
 
 func (s *identitiesScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
+	if key.Matches(msg, m.keys.StartCampaign) {
+		return m.take(m.startCampaign())
+	}
 	if kind, ok := actionFor(msg, m.keys); ok {
 		return m.take(m.startAction(kind, s.targets()))
 	}
@@ -143,6 +146,12 @@ func (s *campaignScreen) render(f frame) string {
 }
 
 func (s *campaignScreen) shortHelp(k KeyMap) []key.Binding {
+	switch {
+	case s.listShown():
+		return []key.Binding{k.Up, k.Down, k.Open, k.StartCampaign, k.Back, k.Help, k.Quit}
+	case s.closed():
+		return []key.Binding{k.Up, k.Down, k.Open, k.Filter, k.Export, k.Campaigns, k.Help, k.Quit}
+	}
 	return []key.Binding{k.Up, k.Down, k.Certify, k.RevokeItem, k.NeedsChange, k.Select, k.Decided, k.Export, k.Open, k.Help, k.Quit}
 }
 
@@ -164,7 +173,7 @@ func (s *detailScreen) handle(m *Model, msg tea.KeyPressMsg, page int) tea.Cmd {
 		(key.Matches(msg, m.keys.Certify) || key.Matches(msg, m.keys.RevokeItem) || key.Matches(msg, m.keys.NeedsChange)) {
 		m.screen = screenCampaign
 		m.campaign.selection = nil
-		m.campaign.selectName(s.row.IdentityName)
+		m.campaign.selectKey(s.listed.key)
 		return m.take(m.updateCampaign(msg, page))
 	}
 	if key.Matches(msg, m.keys.Back) {

@@ -83,6 +83,12 @@ func TestDemoTape(t *testing.T) {
 				}
 			}
 		case "Enter", "Escape", "Tab", "Down", "Up", "Backspace", "Space", "End":
+			if command == "Enter" && m.prompt == nil && m.screen == screenCampaign && m.campaign.listShown() {
+				// enter on the list of campaigns reads the one chosen.
+				next, cmd := m.Update(keyMsg("enter"))
+				m = update(t, next.(Model), cmd())
+				continue
+			}
 			count := 1
 			if arg != "" {
 				if count, err = strconv.Atoi(arg); err != nil {
@@ -116,6 +122,7 @@ func TestDemoTape(t *testing.T) {
 
 var (
 	tapeCampaignStart = regexp.MustCompile(`^Type "/tmp/certgov campaign start (\S+) --filter '([^']*)'"$`)
+	tapeCampaignClose = regexp.MustCompile(`^Type "/tmp/certgov campaign close (\S+) --force --statement '([^']*)' --as (\S+)"$`)
 	tapeReview        = regexp.MustCompile(`^Type "/tmp/certgov review (\S+) --campaign (\S+) --decision (\S+) --comment '([^']*)' --as (\S+)"$`)
 )
 
@@ -130,6 +137,11 @@ func applyTapeCommand(t *testing.T, s *store.Store, line string) {
 			_, err = s.StartCampaign(context.Background(), m[1], time.Time{}, f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "tape", At: now})
 		}
 		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	if m := tapeCampaignClose.FindStringSubmatch(line); m != nil {
+		if _, err := s.CloseCampaign(context.Background(), m[1], true, store.Change{Actor: m[3], Reason: m[2], At: now}, model.DefaultPolicy()); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
 	}

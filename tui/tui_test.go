@@ -530,7 +530,7 @@ func pressRun(t *testing.T, m Model, k string) Model {
 	for i := 0; cmd != nil && i < 3; i++ {
 		msg := cmd()
 		switch msg.(type) {
-		case actionDoneMsg, loadedMsg:
+		case actionDoneMsg, loadedMsg, campaignShownMsg:
 			next, cmd = m.Update(msg)
 			m = next.(Model)
 		default:
@@ -659,7 +659,7 @@ func TestCampaignQueue(t *testing.T) {
 	m := New(Options{Store: s, Policy: model.DefaultPolicy(), Actor: "erin"})
 	m = update(t, m, tea.WindowSizeMsg{Width: 140, Height: 40})
 	m = update(t, m, m.loadCmd()())
-	if got := screenText(press(t, m, "7")); !strings.Contains(got, "No open campaign") {
+	if got := screenText(press(t, m, "7")); !strings.Contains(got, "No campaign yet") {
 		t.Fatalf("without a campaign:\n%s", got)
 	}
 	f, _ := model.ParseFilter("selfsigned !ca")
@@ -1153,13 +1153,13 @@ func TestSelectionFollowsTheView(t *testing.T) {
 
 	m = withCampaign(t, s, m, "2026-Q4-cursor")
 	m = press(t, m, "7", "space", "space", "space")
-	on := m.campaign.cursorName()
+	on := m.campaign.selected().IdentityName()
 	m = press(t, m, "n")
 	m = typeText(t, m, "rotate to the internal CA")
 	m = press(t, m, "enter")
 	m = confirm(t, m)
-	if !strings.Contains(m.flash, "3 done") || m.campaign.cursorName() != on {
-		t.Fatalf("after a bulk decision (%q) the cursor is on %q, was on %q", m.flash, m.campaign.cursorName(), on)
+	if !strings.Contains(m.flash, "3 done") || m.campaign.selected().IdentityName() != on {
+		t.Fatalf("after a bulk decision (%q) the cursor is on %q, was on %q", m.flash, m.campaign.selected().IdentityName(), on)
 	}
 }
 
@@ -1324,7 +1324,7 @@ func TestCampaignMyItems(t *testing.T) {
 	}
 	// bob's first item, decided by alice, is refused.
 	for i, r := range m.campaign.rows {
-		if m.ds.Assigned[r.IdentityName()] == "bob" && len(seriousCodes(*r)) == 0 {
+		if m.ds.Assigned[r.key] == "bob" && len(seriousCodes(*r)) == 0 {
 			m.campaign.cursor = i
 			break
 		}
