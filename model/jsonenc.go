@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -12,6 +13,19 @@ import (
 // time. TestAppendJSONMatchesEncodingJSON holds the two equal.
 func (j *RecordJSON) AppendJSON(b []byte) []byte {
 	return j.AppendJSONCached(b, nil)
+}
+
+// OptionalString is a string JSON writes as null when empty: in
+// certgov's JSON an absent value (no owner, no comment yet) is null,
+// never "".
+type OptionalString string
+
+// MarshalJSON writes null for "", else the string as encoding/json does.
+func (s OptionalString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
 }
 
 // JSONCache remembers the JSON of trust references and source paths: the
@@ -95,7 +109,7 @@ func (j *RecordJSON) AppendJSONCached(b []byte, cache *JSONCache) []byte {
 	b = appendField(b, "spki_sha256", j.SPKISHA256)
 	b = appendField(b, "subject", j.Subject)
 	b = appendField(b, "issuer", j.Issuer)
-	b = appendField(b, "common_name", j.CommonName)
+	b = appendOptional(b, "common_name", j.CommonName)
 	b = appendField(b, "serial", j.Serial)
 	b = appendField(b, "not_before", j.NotBefore)
 	b = appendField(b, "not_after", j.NotAfter)
@@ -125,8 +139,8 @@ func (j *RecordJSON) AppendJSONCached(b []byte, cache *JSONCache) []byte {
 	b = appendStrings(b, j.KeyUsage)
 	b = append(b, `,"ext_key_usage":`...)
 	b = appendStrings(b, j.ExtKeyUsage)
-	b = appendField(b, "subject_key_id", j.SubjectKeyID)
-	b = appendField(b, "authority_key_id", j.AuthorityKeyID)
+	b = appendOptional(b, "subject_key_id", j.SubjectKeyID)
+	b = appendOptional(b, "authority_key_id", j.AuthorityKeyID)
 	b = appendField(b, "identity", j.Identity)
 	b = appendField(b, "identity_key", j.IdentityKey)
 	b = append(b, `,"sources":`...)
@@ -138,7 +152,7 @@ func (j *RecordJSON) AppendJSONCached(b []byte, cache *JSONCache) []byte {
 	b = appendList(b, j.Trust, cache.appendTrustRef)
 	b = appendField(b, "trust_model", j.TrustModel)
 	b = appendBool(b, "revoked", j.Revoked)
-	b = appendField(b, "owner", j.Owner)
+	b = appendOptional(b, "owner", j.Owner)
 	b = append(b, `,"expires_at":`...)
 	if j.ExpiresAt == nil {
 		b = append(b, "null"...)
@@ -167,6 +181,16 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, '"', ':')
 	return appendJSONString(b, value)
+}
+
+// appendOptional appends a field that is null when absent.
+func appendOptional(b []byte, name string, value OptionalString) []byte {
+	if value == "" {
+		b = append(b, ',', '"')
+		b = append(b, name...)
+		return append(b, `":null`...)
+	}
+	return appendField(b, name, string(value))
 }
 
 func appendBool(b []byte, name string, value bool) []byte {
@@ -274,8 +298,13 @@ func plainWord(w uint64) bool {
 	return (w&highBits)|below0x20|special == 0
 }
 
+// MarshalJSON writes the finding as AppendJSON does: an owner absent is
+// null.
+func (f Finding) MarshalJSON() ([]byte, error) { return f.AppendJSON(nil), nil }
+
 // AppendJSON appends the finding's JSON, byte for byte what encoding/json
-// writes for it (TestFindingAppendJSONMatchesEncodingJSON).
+// writes for its fields, the owner null when absent
+// (TestFindingAppendJSONMatchesEncodingJSON).
 func (f Finding) AppendJSON(b []byte) []byte {
 	b = append(b, `{"code":`...)
 	b = appendJSONString(b, f.Code)
@@ -286,9 +315,12 @@ func (f Finding) AppendJSON(b []byte) []byte {
 	if f.Identity != "" {
 		b = appendField(b, "identity", f.Identity)
 	}
-	b = appendField(b, "owner", f.Owner)
+	b = appendOptional(b, "owner", OptionalString(f.Owner))
 	if f.Source != "" {
 		b = appendField(b, "source", f.Source)
+	}
+	if f.Location != "" {
+		b = appendField(b, "location", f.Location)
 	}
 	b = appendField(b, "message", f.Message)
 	b = append(b, `,"frameworks":`...)

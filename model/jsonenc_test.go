@@ -16,12 +16,12 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	cache := &model.JSONCache{}
 	for i, s := range odd {
 		j := model.RecordJSON{
-			FingerprintSHA256: s, FingerprintSHA1: s, SPKISHA256: s, Subject: s, Issuer: s, CommonName: s, Serial: s,
+			FingerprintSHA256: s, FingerprintSHA1: s, SPKISHA256: s, Subject: s, Issuer: s, CommonName: model.OptionalString(s), Serial: s,
 			NotBefore: s, NotAfter: s, KeyAlgorithm: s, KeySize: i * 1000, KeyCurve: s, SignatureAlgorithm: s,
 			SelfSigned: i%2 == 0, SelfIssued: i%3 == 0, CA: i%4 == 0, BasicConstraintsCA: i%5 == 0, Malformed: s,
 			SANs:     model.SANs{DNS: []string{s, s}, URI: []string{}, IP: nil, Email: []string{s}},
-			KeyUsage: []string{s}, ExtKeyUsage: nil, SubjectKeyID: s, AuthorityKeyID: s, Identity: s, IdentityKey: s,
-			Sources: []string{s}, Current: i%2 == 1, Findings: []string{}, TrustModel: s, Revoked: i%2 == 0, Owner: s,
+			KeyUsage: []string{s}, ExtKeyUsage: nil, SubjectKeyID: model.OptionalString(s), AuthorityKeyID: model.OptionalString(s), Identity: s, IdentityKey: s,
+			Sources: []string{s}, Current: i%2 == 1, Findings: []string{}, TrustModel: s, Revoked: i%2 == 0, Owner: model.OptionalString(s),
 		}
 		if i%2 == 0 {
 			j.Trust = []model.TrustRef{{Source: s, Kind: model.EntryKind(s), Entry: s, Location: s, Anchor: s, Explicit: true}, {Source: s}}
@@ -49,7 +49,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		j := model.RecordJSON{Subject: s, Owner: s}
+		j := model.RecordJSON{Subject: s, Owner: model.OptionalString(s)}
 		want, _ := json.Marshal(j)
 		if got := j.AppendJSON(nil); string(got) != string(want) {
 			t.Errorf("%q:\n got %s\nwant %s", s, got, want)
@@ -74,18 +74,38 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 }
 
+// A finding's JSON is what encoding/json writes for its fields, with an
+// absent owner null.
 func TestFindingAppendJSONMatchesEncodingJSON(t *testing.T) {
+	type mirror struct {
+		Code              string   `json:"code"`
+		Severity          string   `json:"severity"`
+		FingerprintSHA256 string   `json:"fingerprint_sha256,omitempty"`
+		Identity          string   `json:"identity,omitempty"`
+		Owner             *string  `json:"owner"`
+		Source            string   `json:"source,omitempty"`
+		Location          string   `json:"location,omitempty"`
+		Message           string   `json:"message"`
+		Frameworks        []string `json:"frameworks"`
+	}
 	for _, s := range []string{"", "plain", "quote\" <b>&\x00\n", "bad \xff", "\u2028"} {
 		for _, f := range []model.Finding{
-			{Code: s, Severity: model.Severity(s), FingerprintSHA256: s, Identity: s, Source: s, Message: s, Frameworks: []string{s, s}},
+			{Code: s, Severity: model.Severity(s), FingerprintSHA256: s, Identity: s, Owner: s, Source: s, Location: s, Message: s, Frameworks: []string{s, s}},
 			{Code: s, Message: s},
 		} {
-			want, err := json.Marshal(f)
+			m := mirror{f.Code, string(f.Severity), f.FingerprintSHA256, f.Identity, nil, f.Source, f.Location, f.Message, f.Frameworks}
+			if f.Owner != "" {
+				m.Owner = &f.Owner
+			}
+			want, err := json.Marshal(m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := f.AppendJSON(nil); string(got) != string(want) {
 				t.Errorf("got  %s\nwant %s", got, want)
+			}
+			if got, _ := json.Marshal(f); string(got) != string(want) {
+				t.Errorf("encoding/json: got  %s\nwant %s", got, want)
 			}
 		}
 	}

@@ -13,7 +13,7 @@ type RecordJSON struct {
 	SPKISHA256         string         `json:"spki_sha256"`
 	Subject            string         `json:"subject"`
 	Issuer             string         `json:"issuer"`
-	CommonName         string         `json:"common_name"`
+	CommonName         OptionalString `json:"common_name"`
 	Serial             string         `json:"serial"`
 	NotBefore          string         `json:"not_before"`
 	NotAfter           string         `json:"not_after"`
@@ -29,8 +29,8 @@ type RecordJSON struct {
 	SANs               SANs           `json:"sans"`
 	KeyUsage           []string       `json:"key_usage"`
 	ExtKeyUsage        []string       `json:"ext_key_usage"`
-	SubjectKeyID       string         `json:"subject_key_id"`
-	AuthorityKeyID     string         `json:"authority_key_id"`
+	SubjectKeyID       OptionalString `json:"subject_key_id"`
+	AuthorityKeyID     OptionalString `json:"authority_key_id"`
 	Identity           string         `json:"identity"`
 	IdentityKey        string         `json:"identity_key"`
 	Sources            []string       `json:"sources"`
@@ -39,7 +39,7 @@ type RecordJSON struct {
 	Trust              []TrustRef     `json:"trust"`
 	TrustModel         string         `json:"trust_model"`
 	Revoked            bool           `json:"revoked"`
-	Owner              string         `json:"owner"`
+	Owner              OptionalString `json:"owner"`
 	ExpiresAt          *string        `json:"expires_at"`
 	Exception          *ExceptionJSON `json:"exception"`
 }
@@ -52,7 +52,7 @@ func (r *Record) JSON() RecordJSON {
 		SPKISHA256:         r.SPKISHA256,
 		Subject:            r.Subject,
 		Issuer:             r.Issuer,
-		CommonName:         r.CommonName,
+		CommonName:         OptionalString(r.CommonName),
 		Serial:             r.Serial,
 		NotBefore:          r.NotBefore.UTC().Format(time.RFC3339),
 		NotAfter:           r.NotAfter.UTC().Format(time.RFC3339),
@@ -68,8 +68,8 @@ func (r *Record) JSON() RecordJSON {
 		SANs:               SANs{DNS: nonNil(r.SANs.DNS), URI: nonNil(r.SANs.URI), IP: nonNil(r.SANs.IP), Email: nonNil(r.SANs.Email)},
 		KeyUsage:           nonNil(r.KeyUsage),
 		ExtKeyUsage:        nonNil(r.ExtKeyUsage),
-		SubjectKeyID:       r.SubjectKeyID,
-		AuthorityKeyID:     r.AuthorityKeyID,
+		SubjectKeyID:       OptionalString(r.SubjectKeyID),
+		AuthorityKeyID:     OptionalString(r.AuthorityKeyID),
 		Identity:           r.IdentityName,
 		IdentityKey:        r.IdentityKey,
 		Sources:            nonNil(r.Sources),
@@ -78,7 +78,7 @@ func (r *Record) JSON() RecordJSON {
 		Trust:              r.Trust,
 		TrustModel:         r.TrustModel,
 		Revoked:            r.Revoked,
-		Owner:              r.Owner,
+		Owner:              OptionalString(r.Owner),
 		Exception:          r.Exception.JSON(),
 	}
 	if !r.ExpiresAt.IsZero() {

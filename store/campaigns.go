@@ -38,6 +38,31 @@ type Campaign struct {
 	Decided   int    `json:"decided"`
 }
 
+// CampaignJSON is a campaign's JSON: what it does not have (a scope, a
+// due date, a closer, a statement) is null, as absent values are in
+// certgov's JSON.
+type CampaignJSON struct {
+	Name      string               `json:"name"`
+	Scope     model.OptionalString `json:"scope"`
+	Due       *time.Time           `json:"due"`
+	StartedAt time.Time            `json:"started_at"`
+	StartedBy string               `json:"started_by"`
+	ClosedAt  *time.Time           `json:"closed_at"`
+	ClosedBy  model.OptionalString `json:"closed_by"`
+	Statement model.OptionalString `json:"statement"`
+	Items     int                  `json:"items"`
+	Decided   int                  `json:"decided"`
+}
+
+// JSON is c's CampaignJSON.
+func (c *Campaign) JSON() CampaignJSON {
+	return CampaignJSON{Name: c.Name, Scope: model.OptionalString(c.Scope), Due: c.Due, StartedAt: c.StartedAt, StartedBy: c.StartedBy,
+		ClosedAt: c.ClosedAt, ClosedBy: model.OptionalString(c.ClosedBy), Statement: model.OptionalString(c.Statement), Items: c.Items, Decided: c.Decided}
+}
+
+// MarshalJSON writes c.JSON().
+func (c Campaign) MarshalJSON() ([]byte, error) { return json.Marshal(c.JSON()) }
+
 // CampaignItem is one identity under review, with what it looked like at
 // launch and the decision on it.
 type CampaignItem struct {
@@ -56,6 +81,19 @@ type CampaignItem struct {
 	// Campaign names the item's campaign where items of several are
 	// listed (review --mine).
 	Campaign string `json:"campaign,omitempty"`
+}
+
+// MarshalJSON writes what the item does not have yet (a decision, a
+// comment, a reviewer, an assignee) as null.
+func (it CampaignItem) MarshalJSON() ([]byte, error) {
+	type plain CampaignItem
+	return json.Marshal(struct {
+		plain
+		Decision model.OptionalString `json:"decision"`
+		Comment  model.OptionalString `json:"comment"`
+		Reviewer model.OptionalString `json:"reviewer"`
+		Assignee model.OptionalString `json:"assignee"`
+	}{plain(it), model.OptionalString(it.Decision), model.OptionalString(it.Comment), model.OptionalString(it.Reviewer), model.OptionalString(it.Assignee)})
 }
 
 func (it *CampaignItem) setDecidedAt(at sql.NullInt64) {

@@ -215,3 +215,29 @@ func actorOn(s *store.Store, name string) string {
 	}
 	return name
 }
+
+// Every screen, its detail or the list it leads to, and an action's
+// prompt fit 80x24 and say what they are.
+func TestEveryScreenFits80x24(t *testing.T) {
+	m := loaded(t, openDemo(t), 80, 24)
+	for i, want := range []string{"identities", "EXPIRES", "Self-signed", "critical", ".pem", "hash-chained", "No campaign yet", "admit"} {
+		key := string(rune('1' + i))
+		m = press(t, m, key)
+		if got := screenText(m); !strings.Contains(got, want) {
+			t.Errorf("screen %s lacks %q:\n%s", key, want, got)
+		}
+		checkFits(t, m, 80, 24)
+		m = press(t, m, "down", "enter")
+		checkFits(t, m, 80, 24)
+		m = press(t, m, "?")
+		if lines := strings.Count(m.View().Content, "\n") + 1; lines > 24 {
+			t.Errorf("help after enter on screen %s (now %v): %d lines:\n%s", key, m.screen, lines, screenText(m))
+		}
+		m = press(t, m, "?", "esc", "esc")
+	}
+	m = press(t, m, "3", "a")
+	if m.prompt == nil {
+		t.Fatal("a on the Exceptions screen asks nothing")
+	}
+	checkFits(t, m, 80, 24)
+}

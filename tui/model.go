@@ -515,7 +515,12 @@ func (m Model) renderHelp() string {
 	if m.showHelp {
 		h := fullHelp(m.styles, hk.FullHelp(), m.width)
 		if m.screen == screenIdentities || m.screen == screenCampaign {
-			h += "\n" + filterTermsHelp(m.styles, m.width)
+			// The filter's terms, when the screen keeps a few lines
+			// above them (at 80x24 the campaign's keys leave none).
+			terms := filterTermsHelp(m.styles, m.width)
+			if m.height-2-strings.Count(h+"\n"+terms, "\n")-1 >= 3 {
+				h += "\n" + terms
+			}
 		}
 		return h
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,9 +11,7 @@ import (
 // a wrong --confirm count changes nothing either; the count the listing
 // gave sets every one, each with its own audit event.
 func TestOwnerSetByFilter(t *testing.T) {
-	home := isolate(t)
-	certgov(t, "demo", "--no-tui")
-	t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
+	demoDatabase(t)
 	owners := func() map[string]int {
 		var rows []struct {
 			Identity string `json:"identity_name"`

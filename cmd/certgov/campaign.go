@@ -340,10 +340,11 @@ func (st *campaignStatus) jsonValue() (any, error) {
 		return nil
 	})
 	return struct {
-		*store.Campaign
+		store.CampaignJSON
 		Reviewers []model.ReviewerPace `json:"reviewers"`
-		Items     []store.CampaignItem `json:"items"`
-	}{st.c, nonNilSlice(st.paces), items}, err
+		// The list shadows the campaign's count of items.
+		Items []store.CampaignItem `json:"items"`
+	}{st.c.JSON(), nonNilSlice(st.paces), items}, err
 }
 
 func (st *campaignStatus) writeText(w io.Writer, _ int) error {

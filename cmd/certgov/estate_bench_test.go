@@ -184,6 +184,7 @@ func BenchmarkEstate(b *testing.B) {
 			args []string
 		}{
 			{"ls-json", []string{"ls", "-o", "json"}},
+			{"ls-sorted-json", []string{"ls", "--sort", "owner,-severity,expires", "-o", "json"}},
 			{"ls-nothing", []string{"ls", "--filter", "fp:0000000000", "-o", "json"}},
 			{"findings-json", []string{"findings", "-o", "json"}},
 			{"check", []string{"check", "--fail-on", "weak-key"}},

@@ -208,15 +208,15 @@ A rotated certificate needs its own exception.`,
 
 // exceptionRow is one line of exception list.
 type exceptionRow struct {
-	Identity    string `json:"identity"`
-	Fingerprint string `json:"fingerprint_sha256"`
-	Owner       string `json:"owner"`
-	Status      string `json:"status"`
-	Until       string `json:"until,omitempty"`
-	DecidedBy   string `json:"decided_by,omitempty"`
-	DecidedAt   string `json:"decided_at,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	NotAfter    string `json:"not_after"`
+	Identity    string               `json:"identity"`
+	Fingerprint string               `json:"fingerprint_sha256"`
+	Owner       model.OptionalString `json:"owner"`
+	Status      string               `json:"status"`
+	Until       string               `json:"until,omitempty"`
+	DecidedBy   string               `json:"decided_by,omitempty"`
+	DecidedAt   string               `json:"decided_at,omitempty"`
+	Reason      string               `json:"reason,omitempty"`
+	NotAfter    string               `json:"not_after"`
 }
 
 func newExceptionListCommand(a *app) *cobra.Command {
@@ -246,7 +246,7 @@ func newExceptionListCommand(a *app) *cobra.Command {
 				if !r.Current || status == model.ExceptionNone || (state != "" && string(status) != state) {
 					return nil
 				}
-				row := exceptionRow{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, Owner: r.Owner, Status: string(status),
+				row := exceptionRow{Identity: r.IdentityName, Fingerprint: r.FingerprintSHA256, Owner: model.OptionalString(r.Owner), Status: string(status),
 					NotAfter: r.NotAfter.UTC().Format("2006-01-02")}
 				if e := r.Exception; e != nil {
 					row.DecidedBy, row.DecidedAt, row.Reason = e.DecidedBy, e.DecidedAt.UTC().Format("2006-01-02"), e.Reason
@@ -264,7 +264,7 @@ func newExceptionListCommand(a *app) *cobra.Command {
 				tw := newTable(w)
 				fmt.Fprintln(tw, "IDENTITY\tOWNER\tSTATUS\tUNTIL\tDECIDED BY\tREASON\tFINGERPRINT")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(model.OrDash(r.Owner), 24), r.Status, model.OrDash(r.Until),
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clip(r.Identity, 36), clip(model.OrDash(string(r.Owner)), 24), r.Status, model.OrDash(r.Until),
 						clip(model.OrDash(r.DecidedBy), 20), clip(model.OrDash(r.Reason), 40), r.Fingerprint[:16])
 				}
 				return tw.Flush()

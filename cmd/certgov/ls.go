@@ -16,28 +16,41 @@ import (
 )
 
 func newLsCommand(a *app) *cobra.Command {
-	var filter, policyFile string
+	var filter, policyFile, sortSpec string
 	var output *output
 	cmd := &cobra.Command{
-		Use:   "ls [--filter EXPR] [-o table|json|csv]",
+		Use:   "ls [--filter EXPR] [--sort FIELD[,-FIELD]] [-o table|json|csv]",
 		Short: "List certificates, one row each",
 		Long: `List certificates, one row each, ordered by identity and expiry.
 
 Filter terms are combined with AND; "!" negates a term:
 ` + model.FilterHelp("  ") + `
-Example: certgov ls --filter 'selfsigned expires<30d !expired'`,
+--sort orders by fields in turn, each descending after a "-"; ties keep
+the order above. The fields:
+` + model.SortHelp("  ") + `
+Examples:
+  certgov ls --filter 'selfsigned expires<30d !expired'
+  certgov ls --sort owner,-severity`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var order model.SortOrder
+			if sortSpec != "" {
+				var err error
+				if order, err = model.ParseSortOrder(sortSpec); err != nil {
+					return usageError{err}
+				}
+			}
 			defer paceCollector(100, streamingReadMemoryLimit)()
 			s, f, policy, err := a.openReview(cmd.Context(), filter, policyFile)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			return output.write(cmd, a, &recordList{ctx: cmd.Context(), s: s, filter: f, policy: policy, now: time.Now()})
+			return output.write(cmd, a, &recordList{ctx: cmd.Context(), s: s, filter: f, order: order, policy: policy, now: time.Now()})
 		},
 	}
 	reviewFlags(cmd, &filter, &policyFile, "filter expression (see above)", "policy file for the findings (see certgov findings --help)")
+	cmd.Flags().StringVar(&sortSpec, "sort", "", "order by FIELD[,-FIELD]... (see above; - is descending)")
 	output = outputFlag(cmd, "table", "json", "csv")
 	return cmd
 }
@@ -50,26 +63,61 @@ func reviewFlags(cmd *cobra.Command, filter, policyFile *string, filterHelp, pol
 }
 
 // recordList is what ls prints: the certificates the filter selects,
-// streamed from the review one at a time in every format.
+// streamed from the review one at a time in every format; sorted, their
+// outputs wait in a sortedOutput.
 type recordList struct {
 	ctx    context.Context
 	s      *store.Store
 	filter *model.Filter
+	order  model.SortOrder // none: the review's order
 	policy model.Policy
 	now    time.Time
 }
 
-func (l *recordList) each(fn func(r *model.Record) error) error {
+func (l *recordList) each(fn func(r *model.Record, findings []model.Finding) error) error {
 	rv, err := l.s.NewReview(l.ctx)
 	if err != nil {
 		return err
 	}
-	return rv.Each(l.ctx, l.policy, l.now, func(r *model.Record, _ []model.Finding) error {
+	return rv.Each(l.ctx, l.policy, l.now, func(r *model.Record, findings []model.Finding) error {
 		if !l.filter.Match(r, l.now) {
 			return nil
 		}
-		return fn(r)
+		return fn(r, findings)
 	})
+}
+
+// eachOutput hands on each certificate's output (render's), in the sort
+// order when there is one.
+func (l *recordList) eachOutput(render func(r *model.Record) []byte, emit func([]byte) error) error {
+	if l.order == nil {
+		return l.each(func(r *model.Record, _ []model.Finding) error { return emit(render(r)) })
+	}
+	sorted, err := newSortedOutput(l.order)
+	if err != nil {
+		return err
+	}
+	defer sorted.close()
+	err = l.each(func(r *model.Record, findings []model.Finding) error {
+		return sorted.add(l.order.Key(r, findings), render(r))
+	})
+	if err != nil {
+		return err
+	}
+	return sorted.each(l.ctx, emit)
+}
+
+// eachCells hands on each certificate's table or CSV cells, through the
+// sortedOutput when sorted.
+func (l *recordList) eachCells(cells func(r *model.Record) []string, emit func([]string) error) error {
+	if l.order == nil {
+		return l.each(func(r *model.Record, _ []model.Finding) error { return emit(cells(r)) })
+	}
+	var buf []byte
+	return l.eachOutput(func(r *model.Record) []byte {
+		buf = appendCells(buf[:0], cells(r))
+		return buf
+	}, func(b []byte) error { return emit(readCells(b)) })
 }
 
 func (l *recordList) writeText(w io.Writer, width int) error {
@@ -77,7 +125,8 @@ func (l *recordList) writeText(w io.Writer, width int) error {
 	defer bw.Flush()
 	columns := tableColumns(width)
 	table := &streamedTable{w: bw, header: columns.header}
-	err := l.each(func(r *model.Record) error { return table.row(columns.row(r, l.now)...) })
+	err := l.eachCells(func(r *model.Record) []string { return columns.row(r, l.now) },
+		func(cells []string) error { return table.row(cells...) })
 	if err != nil {
 		return err
 	}
@@ -85,16 +134,19 @@ func (l *recordList) writeText(w io.Writer, width int) error {
 }
 
 func (l *recordList) eachJSON(yield func(any) error) error {
-	return l.each(func(r *model.Record) error {
+	var buf []byte
+	cache := &model.JSONCache{}
+	return l.eachOutput(func(r *model.Record) []byte {
 		j := r.JSON()
-		return yield(&j)
-	})
+		buf = j.AppendJSONCached(buf[:0], cache)
+		return buf
+	}, func(b []byte) error { return yield(json.RawMessage(b)) })
 }
 
 func (l *recordList) csvHeader() []string { return csvHeader }
 
 func (l *recordList) eachCSVRow(yield func([]string) error) error {
-	return l.each(func(r *model.Record) error { return yield(csvRow(r)) })
+	return l.eachCells(csvRow, yield)
 }
 
 type lsColumns struct {
@@ -176,7 +228,9 @@ type jsonAppender interface{ AppendJSON([]byte) []byte }
 
 func (j *jsonArrayWriter) write(v any) error {
 	var b []byte
-	if r, ok := v.(*model.RecordJSON); ok {
+	if raw, ok := v.(json.RawMessage); ok {
+		b = raw // written by model's own encoder
+	} else if r, ok := v.(*model.RecordJSON); ok {
 		j.buf = r.AppendJSONCached(j.buf[:0], j.cache)
 		b = j.buf
 	} else if a, ok := v.(jsonAppender); ok {
@@ -215,7 +269,7 @@ var csvHeader = []string{"fingerprint_sha256", "identity", "owner", "trust_model
 func csvRow(r *model.Record) []string {
 	j := r.JSON()
 	sans := r.SANs.Labeled()
-	return []string{j.FingerprintSHA256, j.Identity, j.Owner, j.TrustModel, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
+	return []string{j.FingerprintSHA256, j.Identity, string(j.Owner), j.TrustModel, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
 		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
 		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"), strings.Join(j.Findings, ";")}
 }

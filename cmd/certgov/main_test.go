@@ -154,3 +154,15 @@ func interopDir(t *testing.T) string {
 	}
 	return dst
 }
+
+// demoDatabase builds the demo in an isolated home and makes it the
+// database the commands use (CERTGOV_DB); it returns the home.
+func demoDatabase(t *testing.T) string {
+	t.Helper()
+	home := isolate(t)
+	if r := certgov(t, "demo", "--no-tui"); r.code != 0 {
+		t.Fatalf("demo: %s", r.stderr)
+	}
+	t.Setenv("CERTGOV_DB", database(t, filepath.Join(home, "data", "certgov", "demo.db")))
+	return home
+}

@@ -172,7 +172,7 @@ func (r *report) addItem(it *attestationItem) []string {
 	r.items++
 	owner, trust, notAfter, exception := "", "", "", ""
 	if it.State != nil {
-		owner, trust, notAfter = it.State.Owner, it.State.TrustModel, it.State.NotAfter
+		owner, trust, notAfter = string(it.State.Owner), it.State.TrustModel, it.State.NotAfter
 		if e := it.State.Exception; e != nil {
 			exception = e.State
 			if e.Until != "" {

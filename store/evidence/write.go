@@ -28,6 +28,11 @@ func frameworkMapping() map[string]any {
 	}
 }
 
+// attestationSchemaVersion is attestation.json's schema_version: 3 writes
+// absent values (no decision, comment, reviewer, owner, closer) as null,
+// where 2 wrote "". Verify accepts both.
+const attestationSchemaVersion = 3
+
 // attestationItem is one item of attestation.json.
 type attestationItem struct {
 	Identity      string            `json:"identity"`
@@ -42,6 +47,18 @@ type attestationItem struct {
 	// ReviewerFor is whom a team database's login decided for (--as).
 	ReviewerFor string     `json:"reviewer_on_behalf_of,omitempty"`
 	DecidedAt   *time.Time `json:"decided_at"`
+}
+
+// MarshalJSON writes what the item does not have (a decision, a comment,
+// a reviewer) as null.
+func (it attestationItem) MarshalJSON() ([]byte, error) {
+	type plain attestationItem
+	return json.Marshal(struct {
+		plain
+		Decision model.OptionalString `json:"decision"`
+		Comment  model.OptionalString `json:"comment"`
+		Reviewer model.OptionalString `json:"reviewer"`
+	}{plain(it), model.OptionalString(it.Decision), model.OptionalString(it.Comment), model.OptionalString(it.Reviewer)})
 }
 
 // auditLog says which events audit.jsonl holds.
@@ -153,7 +170,7 @@ func writeAttestation(ctx context.Context, s *store.Store, o *Options, rep *repo
 		unverified = append(unverified, d.String())
 	}
 	header := map[string]any{
-		"schema_version": 2, "kind": "inventory", "generated_at": o.Now.UTC().Format(time.RFC3339), "generated_by": o.Actor,
+		"schema_version": attestationSchemaVersion, "kind": "inventory", "generated_at": o.Now.UTC().Format(time.RFC3339), "generated_by": o.Actor,
 		"generated_by_run_by": store.RunningAs(), "campaign": nil, "frameworks": frameworkMapping(),
 		"audit_head": map[string]any{"seq": rep.auditLog.LastSeq, "hash": trail.head}, "audit_log": rep.auditLog,
 		"exception_decisions": exceptions, "unverified": nonNil(unverified), "reviewers": nonNil(rep.paces),
