@@ -146,6 +146,13 @@ type Policy struct {
 	// SeparationOfDuties says what happens when one person does what a
 	// campaign needs two for.
 	SeparationOfDuties SeparationOfDuties `json:"separation_of_duties"`
+	// MaxAge is how old an identity's current certificate may grow before
+	// it counts as not rotated (rotation-overdue); zero turns the rule off.
+	MaxAge Duration `json:"max_age"`
+	// MaxValidCertificates is how many certificates of one identity may
+	// be valid at once (certificate-sprawl): the current one and the one
+	// it replaces during a rollover; zero turns the rule off.
+	MaxValidCertificates int `json:"max_valid_certificates"`
 }
 
 // FourEyesError is an approval or certification by the identity's own
@@ -197,6 +204,8 @@ func DefaultPolicy() Policy {
 		MinECBits:            256,
 		ExceptionMaxDuration: Duration(90 * 24 * time.Hour),
 		SeparationOfDuties:   SeparationOfDuties{SoleCloser: Observe, DecisionsPerMinute: FastRun, FastWithoutComment: Observe},
+		MaxAge:               Duration(90 * 24 * time.Hour),
+		MaxValidCertificates: 2,
 	}
 }
 
@@ -210,7 +219,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return Policy{}, fmt.Errorf("policy: %w", err)
 	}
-	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 || p.ExceptionMaxDuration <= 0 {
+	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 || p.ExceptionMaxDuration <= 0 || p.MaxAge < 0 || p.MaxValidCertificates < 0 {
 		return Policy{}, fmt.Errorf("policy: durations and sizes must be positive")
 	}
 	sod := p.SeparationOfDuties
@@ -300,6 +309,12 @@ type CertificateSubject struct {
 	// TrustChecked says trust entries were linked, so Trust and Chain
 	// are meaningful.
 	TrustChecked bool
+	// History is every certificate of its identity, itself included:
+	// the rotation findings read it (none: they look at its age alone).
+	History []*Certificate
+	// Namesakes are the issuances of the identities bearing its names,
+	// when several do (unexpected-issuer).
+	Namesakes []Issuance
 }
 
 // CertificateFindings computes the findings of one certificate at now.
@@ -368,6 +383,7 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 	if s.TrustChecked {
 		trustFindings(s, now, add)
 	}
+	rotationFindings(s, p, now, add)
 	return out
 }
 

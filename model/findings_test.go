@@ -39,13 +39,13 @@ func TestCertificateFindings(t *testing.T) {
 		{"weak RSA", func(s *model.CertificateSubject) { s.KeyAlgorithm, s.KeySize, s.KeyCurve = "RSA", 1024, "" }, []string{"weak-key"}},
 		{"weak EC", func(s *model.CertificateSubject) { s.KeySize, s.KeyCurve = 224, "P-224" }, []string{"weak-key"}},
 		{"SHA-1", func(s *model.CertificateSubject) { s.SignatureAlgorithm = "SHA1-RSA" }, []string{"weak-signature"}},
-		{"long", func(s *model.CertificateSubject) { s.NotBefore = day.AddDate(-2, 0, 0) }, []string{"long-lifetime"}},
+		{"long", func(s *model.CertificateSubject) { s.NotBefore = day.AddDate(-2, 0, 0) }, []string{"long-lifetime", "rotation-overdue"}},
 		{"long CA is fine", func(s *model.CertificateSubject) {
 			s.NotBefore, s.IsCA, s.ActsAsCA, s.Owner = day.AddDate(-9, 0, 0), true, true, ""
 		}, nil},
 		// `openssl req -x509` writes CA:TRUE into client certificates:
 		// that alone does not make one a CA.
-		{"CA:TRUE client", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.Owner = day.AddDate(-9, 0, 0), true, "" }, []string{"long-lifetime", "no-owner"}},
+		{"CA:TRUE client", func(s *model.CertificateSubject) { s.NotBefore, s.IsCA, s.Owner = day.AddDate(-9, 0, 0), true, "" }, []string{"long-lifetime", "no-owner", "rotation-overdue"}},
 		{"key on disk", func(s *model.CertificateSubject) { s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.key"}} }, []string{"private-key-exposed"}},
 		{"key in a keystore", func(s *model.CertificateSubject) {
 			s.KeysOnDisk = []model.KeyOnDisk{{Path: "/srv/a.p12", InKeystore: true}}

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,17 @@ func IdentityKey(c Certificate) string {
 		return c.SubjectNormalized + "|" + uri + "|key:" + c.SPKISHA256
 	}
 	return c.SubjectNormalized + "|" + uri + "|issuer:" + c.IssuerNormalized
+}
+
+// NameKeyOf is the NameKey inside an IdentityKey: the names the
+// identity bears, whoever issued it ("" for an identity of no name).
+func NameKeyOf(identityKey string) string {
+	for _, sep := range []string{"|issuer:", "|key:"} {
+		if i := strings.LastIndex(identityKey, sep); i >= 0 {
+			return identityKey[:i]
+		}
+	}
+	return ""
 }
 
 // NameKey is what lookalikes share: the subject DN and the first URI SAN.

@@ -207,7 +207,11 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 		rv.link(r, group[current].linked)
 		rv.refusals(r, now)
 		r.Current = true
-		if err := fn(r, rv.Findings(r, policy, now), len(group)); err != nil {
+		history := make([]*model.Certificate, len(group))
+		for i := range group {
+			history[i] = &group[i].Certificate
+		}
+		if err := fn(r, rv.Findings(r, history, policy, now), len(group)); err != nil {
 			return err
 		}
 	}

@@ -100,6 +100,9 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 		if fresh.lookalikes, err = fresh.loadLookalikes(ctx); err != nil {
 			return nil, [32]byte{}, err
 		}
+		if fresh.namesakes, err = namesakeIssuances(ctx, s.db); err != nil {
+			return nil, [32]byte{}, err
+		}
 		return walk(fresh)
 	}()
 	if storedErr := <-storedDone; err == nil {

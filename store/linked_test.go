@@ -290,7 +290,7 @@ func linkOne(t *testing.T, s *Store, fp string, relink bool) string {
 		t.Fatal(err)
 	}
 	record.Sources = nil
-	findings := rv.Findings(&record, model.DefaultPolicy(), reviewNow)
+	findings := rv.Findings(&record, []*model.Certificate{&record.Certificate}, model.DefaultPolicy(), reviewNow)
 	out, _ := json.Marshal(struct {
 		R model.RecordJSON
 		F []model.Finding

@@ -34,6 +34,10 @@ type linkedSummary struct {
 	// those others (lookalike-name), so that reads need not compare every
 	// name (0.1 s at 100,000). Nil in a summary stored before it was kept.
 	LookalikeNames map[string][]string `json:"lookalike_names"`
+	// Namesakes are the issuances of the identities that share names
+	// (unexpected-issuer), so that reads need not group every name (0.85 s
+	// at a million). Nil in a summary stored before it was kept.
+	Namesakes map[string][]model.Issuance `json:"namesakes"`
 }
 
 // loadLinkedSummary reads the stored summary (nil when there is none, or
@@ -64,6 +68,7 @@ func (s *Store) loadLinkedSummary(ctx context.Context, rv *Review) (*linkedSumma
 		rv.shared = sum.SharedKeys
 	}
 	rv.lookalikes.identities = sum.LookalikeNames
+	rv.namesakes = sum.Namesakes
 	return &sum, true, nil
 }
 
@@ -357,10 +362,14 @@ func (s *Store) writeLinkedSummary(ctx context.Context, tx *sql.Tx, p *relinkPla
 	if err != nil {
 		return err
 	}
+	namesakes, err := namesakeIssuances(ctx, tx)
+	if err != nil {
+		return err
+	}
 	rv := p.rv
 	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
 		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: p.anchorList, ActingCAs: p.actingCAs, SharedKeys: shared,
-		LookalikeNames: lookalikes})
+		LookalikeNames: lookalikes, Namesakes: namesakes})
 	if err != nil {
 		return err
 	}

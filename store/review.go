@@ -41,8 +41,11 @@ type Review struct {
 	exposed    map[string][]model.KeyOnDisk
 	shared     map[string][]string // public key -> the identities carrying it, when several
 	lookalikes readAlikes
-	admitted   []map[string]bool // per name rule: the identities it admits
-	admitsAny  []bool            // per entry: it admits some certificate
+	// namesakes are the issuances of the identities that share their
+	// names with another, by NameKey (unexpected-issuer).
+	namesakes map[string][]model.Issuance
+	admitted  []map[string]bool // per name rule: the identities it admits
+	admitsAny []bool            // per entry: it admits some certificate
 
 	// stored: the linked state kept by Reindex is current, so records
 	// take their trust, chain and CA facts from it instead of linking.
@@ -79,6 +82,11 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 	}
 	if rv.lookalikes, err = rv.loadLookalikes(ctx); err != nil {
 		return nil, err
+	}
+	if rv.namesakes == nil { // not kept with the stored state
+		if rv.namesakes, err = namesakeIssuances(ctx, s.db); err != nil {
+			return nil, err
+		}
 	}
 	if rv.stored {
 		// Entries are loaded when records need them: all of them for a
@@ -315,7 +323,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
-				findings = rv.Findings(r, policy, now)
+				findings = rv.Findings(r, historyOf(records), policy, now)
 			}
 			if err := fn(r, findings); err != nil {
 				return err
@@ -556,12 +564,43 @@ func identityLookalikes(ctx context.Context, q queryer) (map[string][]string, er
 	return model.Lookalikes(names), err
 }
 
+// namesakeIssuances reads, for every name several identities bear, each
+// such identity's issuers and their first certificates, by NameKey.
+func namesakeIssuances(ctx context.Context, q queryer) (map[string][]model.Issuance, error) {
+	out := map[string][]model.Issuance{}
+	err := eachRowOf(ctx, q, `SELECT i.identity_key, c.issuer, c.self_signed, min(c.not_before)
+		FROM identities i JOIN certificates c ON c.identity_id = i.id
+		WHERE i.name IN (SELECT name FROM identities GROUP BY name HAVING count(*) > 1)
+		GROUP BY i.identity_key, c.issuer, c.self_signed`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var is model.Issuance
+			var first int64
+			if err := rows.Scan(&is.IdentityKey, &is.Issuer, &is.SelfSigned, &first); err != nil {
+				return err
+			}
+			is.First = time.Unix(first, 0).UTC()
+			if key := model.NameKeyOf(is.IdentityKey); key != "" {
+				out[key] = append(out[key], is)
+			}
+		}
+		return rows.Err()
+	})
+	for key, list := range out {
+		if len(list) < 2 {
+			delete(out, key) // namesakes by name, not by the names they bear
+		}
+	}
+	return out, err
+}
+
 // Findings computes the findings of a linked record and notes their codes
-// on it.
-func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) []model.Finding {
+// on it; history is every certificate of its identity (the rotation
+// findings read it).
+func (rv *Review) Findings(r *model.Record, history []*model.Certificate, policy model.Policy, now time.Time) []model.Finding {
 	subject := &model.CertificateSubject{Record: *r, KeysOnDisk: rv.exposed[r.SPKISHA256],
 		SharesKeyWith: others(rv.shared[r.SPKISHA256], r.IdentityName), TrustChecked: rv.trustChecked,
-		LooksLike: rv.lookalikes.identities[r.IdentityName]}
+		LooksLike: rv.lookalikes.identities[r.IdentityName], History: history,
+		Namesakes: rv.namesakes[model.NameKeyOf(r.IdentityKey)]}
 	if r.Owner != "" {
 		subject.OwnerLooksLike = rv.lookalikes.owners[r.Owner]
 	}
@@ -571,6 +610,15 @@ func (rv *Review) Findings(r *model.Record, policy model.Policy, now time.Time) 
 		r.Findings = append(r.Findings, f.Code)
 	}
 	return findings
+}
+
+// historyOf is the certificates of an identity's records.
+func historyOf(records []model.Record) []*model.Certificate {
+	out := make([]*model.Certificate, len(records))
+	for i := range records {
+		out[i] = &records[i].Certificate
+	}
+	return out
 }
 
 func withLocation(path, location string) string {
@@ -663,7 +711,7 @@ func (s *Store) reviewCertificateIn(ctx context.Context, rv *Review, ref string,
 	if err := rv.Link(ctx, &out.Record); err != nil {
 		return nil, err
 	}
-	out.Findings = rv.Findings(&out.Record, policy, now)
+	out.Findings = rv.Findings(&out.Record, model.HistoryOf(ident.Certificates), policy, now)
 	model.SortFindings(out.Findings)
 	return out, nil
 }

@@ -103,7 +103,7 @@ func (s detailScreen) lines(st Styles, width int, now time.Time) []string {
 	s.addFacts(d, now)
 	s.addAdmission(d, width)
 	s.addFindings(d)
-	s.addWhereAndHistory(d)
+	s.addWhereAndHistory(d, width, now)
 	for i := range d.lines {
 		d.lines[i] = truncate(d.lines[i], width)
 	}
@@ -239,26 +239,29 @@ func (s detailScreen) addFindings(d *detailLines) {
 
 // addWhereAndHistory adds the files the certificate was found in, the
 // identity's certificates and its governance history.
-func (s detailScreen) addWhereAndHistory(d *detailLines) {
+func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Time) {
 	r, st := &s.row, d.st
 	d.section("Found in")
 	for _, src := range r.Sources {
 		d.add("  " + src)
 	}
 
-	d.section(fmt.Sprintf("Certificates of this identity (%d)", r.Versions))
+	d.section(fmt.Sprintf("Rotation: the identity's %d certificates", r.Versions))
 	switch {
 	case s.preview:
 		d.add(st.Dim.Render("  enter shows them all"))
 	case s.identity == nil:
 		d.add(st.Dim.Render("  loading…"))
 	default:
-		for i, c := range s.identity.Certificates {
-			mark := "  "
-			if i == s.identity.Current {
-				mark = "* "
-			}
-			d.add(fmt.Sprintf("%s%s  %s to %s", mark, model.ShortFingerprint(c.FingerprintSHA256), c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02")))
+		// The rotation timeline: each certificate's validity as a bar,
+		// now marked, what changed at each renewal.
+		history := model.HistoryOf(s.identity.Certificates)
+		var current *model.Certificate
+		if s.identity.Current >= 0 {
+			current = history[s.identity.Current]
+		}
+		for _, line := range model.Timeline(history, current, now, min(48, max(16, width-48))) {
+			d.add("  " + model.Printable(line))
 		}
 	}
 

@@ -20,7 +20,7 @@ import (
 // an operator must act on.
 var defaultFailOn = func() []string {
 	codes := []string{model.FindingExpired, model.FindingExpiring, model.FindingSelfSignedUnapproved, model.FindingExceptionExpired, model.FindingSubjectCollision,
-		model.FindingReviewOverdue, model.FindingRevokePending, model.FindingLookalikeName}
+		model.FindingReviewOverdue, model.FindingRevokePending, model.FindingLookalikeName, model.FindingUnexpectedIssuer}
 	for _, code := range model.FindingCodes() {
 		if model.FindingTypes[code].Severity == model.SeverityCritical && !slices.Contains(codes, code) {
 			codes = append(codes, code)

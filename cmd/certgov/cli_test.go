@@ -198,7 +198,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo: %q matches %d, want at least %d", filter, n, atLeast)
 		}
 	}
-	if r := certgov(t, "show", "ledger.payments.svc"); !strings.Contains(r.stdout, "Versions") {
+	if r := certgov(t, "show", "ledger.payments.svc"); !strings.Contains(r.stdout, "Rotation") {
 		t.Errorf("demo identity without rotations:\n%s", r.stdout)
 	}
 	// Rebuilt on a second run; a database that is not a demo is never overwritten.

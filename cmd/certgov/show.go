@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,10 +52,13 @@ type showJSON struct {
 	PEM         string                `json:"pem"`
 }
 
+// versionJSON is one certificate of the identity's history, oldest first.
 type versionJSON struct {
 	FingerprintSHA256 string `json:"fingerprint_sha256"`
 	NotBefore         string `json:"not_before"`
 	NotAfter          string `json:"not_after"`
+	Issuer            string `json:"issuer"`
+	SPKISHA256        string `json:"spki_sha256"`
 	Current           bool   `json:"current"`
 }
 
@@ -84,8 +88,9 @@ func show(ctx context.Context, s *store.Store, ref string, now time.Time) (print
 		PEM:         pemEncode(cert.DER),
 	}
 	for i, c := range ident.Certificates {
-		view.Versions = append(view.Versions, versionJSON{c.FingerprintSHA256, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), i == ident.Current})
+		view.Versions = append(view.Versions, versionJSON{c.FingerprintSHA256, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), c.Issuer, c.SPKISHA256, i == ident.Current})
 	}
+	sort.SliceStable(view.Versions, func(i, j int) bool { return view.Versions[i].NotBefore < view.Versions[j].NotBefore })
 	return printed{value: view, text: func(w io.Writer, _ int) error {
 		printShow(w, ident, index, record, findings, occurrences, keys, named, now)
 		return nil
@@ -135,12 +140,13 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	for _, k := range keys {
 		exposed = append(exposed, withLocation(k.Path, k.Location)+": "+k.KeyType)
 	}
-	for i, v := range ident.Certificates {
-		mark := " "
-		if i == ident.Current {
-			mark = "*"
-		}
-		versions = append(versions, fmt.Sprintf("%s %s  %s to %s", mark, v.FingerprintSHA256[:16], v.NotBefore.Format("2006-01-02"), v.NotAfter.Format("2006-01-02")))
+	history := model.HistoryOf(ident.Certificates)
+	var current *model.Certificate
+	if ident.Current >= 0 {
+		current = &ident.Certificates[ident.Current]
+	}
+	for _, line := range model.Timeline(history, current, now, 30) {
+		versions = append(versions, model.Printable(line))
 	}
 	rows := func(label string, values []string) {
 		for i, v := range values {
@@ -204,10 +210,8 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	row("", "")
 	rows("Found in", found)
 	rows("PRIVATE KEY ON DISK", exposed)
-	if len(versions) > 1 {
-		row("", "")
-		rows("Versions", versions)
-	}
+	row("", "")
+	rows("Rotation", versions)
 	tw.Flush()
 }
 

@@ -139,6 +139,9 @@ func TestDemoTapeCommands(t *testing.T) {
 	if md := string(mustRead(t, filepath.Join(outputs, "digests", "payments-oncall@example.com.md"))); !strings.HasPrefix(md, "# What to do: ") {
 		t.Errorf("the tape's digest for the payments owner:\n%.500s", md)
 	}
+	if !strings.Contains(shown, "Rotation") || strings.Count(shown, "█") < 10 {
+		t.Errorf("the tape's show does not draw the secrets broker's rotation:\n%s", shown)
+	}
 	if !strings.Contains(shown, "logs in as ledger to ledger from 10.20.0.0/16 (line 4)") {
 		t.Errorf("the tape's show does not say the ledger's reach in its PostgreSQL:\n%s", shown)
 	}

@@ -146,7 +146,14 @@ func (p *demoPKI) addWorkloads(e *Estate) ([]*Issued, error) {
 				if env == "dr" && si%3 != 0 {
 					continue
 				}
-				current, err := e.addWorkload(p.g, p.issuing, p.days, team.name, svc, env, ti*7+si*3+ei)
+				// The certificate renewer's last certificate came from the
+				// CI runners' CA, not the workload CA it always used:
+				// unexpected issuance.
+				var renewer *Issued
+				if svc == "cert-renewer" && env == "" {
+					renewer = p.ciCA
+				}
+				current, err := e.addWorkload(p.g, p.issuing, renewer, p.days, team.name, svc, env, ti*7+si*3+ei)
 				if err != nil {
 					return nil, err
 				}
@@ -628,8 +635,9 @@ func colonHex(b []byte) string {
 
 // addWorkload issues the versions of one workload identity. Lifetimes
 // spread so that some expired, some expire this week, most are fine; a
-// fifth have been rotated at least once.
-func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.Time, team, svc, env string, n int) (*Issued, error) {
+// fifth have been rotated at least once, and of those a quarter kept
+// their key at the last renewal. renewer, when set, issued the last version.
+func (e *Estate) addWorkload(g *Generator, issuing, renewer *Issued, days func(int) time.Time, team, svc, env string, n int) (*Issued, error) {
 	rng := g.Rand()
 	lifetime := []int{90, 180, 365, 398}[rng.IntN(4)]
 	remaining := rng.IntN(lifetime+30) - 25
@@ -646,14 +654,42 @@ func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.
 		spiffe = "spiffe://" + env + ".corp.example/ns/" + team + "/sa/" + svc
 		dir = "services/" + env + "/" + team
 	}
+	// Versions added below for the renewer and the secrets broker come
+	// from a generator of their own: the shared one draws what it drew
+	// before, and the rest of the estate stays as it was.
+	drawn := versions
+	if renewer != nil {
+		versions = max(versions, 2)
+	}
+	// The secrets broker was renewed three times in a few weeks, and no
+	// old certificate was revoked: three valid at once.
+	step := lifetime
+	if svc == "secrets-broker" && env == "" {
+		versions, remaining, step = 3, max(remaining, 60), 20
+	}
+	own := NewGenerator(uint64(n) + 1)
 	var current *Issued
 	for v := versions - 1; v >= 0; v-- {
-		end := remaining - v*lifetime
-		issued, err := g.Issue(Template{
+		end := remaining - v*step
+		t := Template{
 			CommonName: name, OrgUnit: team, Org: "Example Corp",
 			URIs: []string{spiffe}, DNSNames: []string{name + ".cluster.local"},
 			NotBefore: days(end - lifetime), NotAfter: days(end),
-		}, issuing)
+		}
+		by := issuing
+		if v == 0 && current != nil {
+			if n%20 == 0 {
+				t.Key = current.Key // renewed without a new key
+			}
+			if renewer != nil {
+				by = renewer
+			}
+		}
+		from := g
+		if v >= drawn {
+			from = own
+		}
+		issued, err := from.Issue(t, by)
 		if err != nil {
 			return nil, err
 		}
@@ -671,7 +707,7 @@ func (e *Estate) addWorkload(g *Generator, issuing *Issued, days func(int) time.
 			}
 			e.add(fmt.Sprintf("%s/%s.pem", dir, svc), concat(issued.PEM(), key))
 		default:
-			e.add(fmt.Sprintf("%s/%s.crt", dir, svc), concat(issued.PEM(), issuing.PEM()))
+			e.add(fmt.Sprintf("%s/%s.crt", dir, svc), concat(issued.PEM(), by.PEM()))
 		}
 	}
 	return current, nil
