@@ -258,11 +258,23 @@ func (p *nginxParser) include(file string, d *nginxDirective, depth int) ([]*ngi
 type nginxTLS struct {
 	verify, depth, crl *nginxDirective
 	caFiles            map[string]*nginxDirective // ssl_client_certificate, ssl_trusted_certificate
+	// accessLogs are the access_log directives in force: a context's own
+	// replace all of the enclosing one's.
+	accessLogs []*nginxDirective
 }
 
 func (t nginxTLS) inherit(block []*nginxDirective) nginxTLS {
-	out := nginxTLS{verify: t.verify, depth: t.depth, crl: t.crl, caFiles: map[string]*nginxDirective{}}
+	out := nginxTLS{verify: t.verify, depth: t.depth, crl: t.crl, caFiles: map[string]*nginxDirective{}, accessLogs: t.accessLogs}
 	maps.Copy(out.caFiles, t.caFiles)
+	var logs []*nginxDirective
+	for _, d := range block {
+		if d.name == "access_log" && !d.isBlock && len(d.args) > 0 {
+			logs = append(logs, d)
+		}
+	}
+	if logs != nil {
+		out.accessLogs = logs
+	}
 	for _, d := range block {
 		if d.isBlock || len(d.args) != 1 {
 			continue
@@ -291,7 +303,7 @@ func (r *reader) readNginx(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
-	n := &nginxConfig{r: r, conf: conf, refs: newConfigFiles(r, conf), maps: map[string]*nginxDirective{}}
+	n := &nginxConfig{r: r, conf: conf, refs: newConfigFiles(r, conf), maps: map[string]*nginxDirective{}, logFormats: map[string]*nginxDirective{}}
 	n.collectMaps(top)
 	n.walk(top, nginxTLS{}, true)
 	return nil
@@ -304,6 +316,8 @@ type nginxConfig struct {
 	// maps are the map blocks by the variable they set ("$allowed"):
 	// nginx allows them in http only, and their variables are global.
 	maps map[string]*nginxDirective
+	// logFormats are the log_format directives by name (http only).
+	logFormats map[string]*nginxDirective
 }
 
 // nginxConfOf finds the nginx.conf a file belongs to: the file itself
@@ -342,6 +356,8 @@ func (n *nginxConfig) collectMaps(list []*nginxDirective) {
 		switch {
 		case d.name == "map" && d.isBlock && len(d.args) == 2:
 			n.maps[d.args[1]] = d
+		case d.name == "log_format" && !d.isBlock && len(d.args) >= 2:
+			n.logFormats[d.args[0]] = d
 		case d.name == "http" && d.isBlock:
 			n.collectMaps(d.block)
 		}
@@ -405,6 +421,7 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 			srv.Listen = append(srv.Listen, x.args[0])
 		}
 	}
+	srv.AccessLogs = n.accessLogs(tls.accessLogs)
 	defer func() { n.r.res.Servers = append(n.r.res.Servers, srv) }()
 
 	if v := tls.verify; v != nil {
@@ -457,6 +474,40 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 			caNames: f.name == "ssl_client_certificate"})
 	}
 	n.r.settle(&srv, anchors, gate)
+}
+
+// accessLogs are the logs a server writes its requests to, each with its
+// format's pattern: what certgov reads usage from. "off" and syslog
+// destinations write no file.
+func (n *nginxConfig) accessLogs(list []*nginxDirective) []model.AccessLog {
+	var out []model.AccessLog
+	for _, d := range list {
+		written := d.args[0]
+		if written == "off" || strings.HasPrefix(written, "syslog:") {
+			continue
+		}
+		log := model.AccessLog{Written: written, Path: written, FormatName: "combined", Format: nginxCombined, Location: n.where(d.file, d.line)}
+		if !filepath.IsAbs(written) {
+			log.Path = filepath.Join(filepath.Dir(n.conf), written)
+		}
+		if len(d.args) > 1 && !strings.Contains(d.args[1], "=") {
+			log.FormatName = d.args[1]
+		}
+		if log.FormatName != "combined" {
+			def := n.logFormats[log.FormatName]
+			if def == nil {
+				n.r.problemIn(d.file, d.line, "access_log", fmt.Errorf("log_format %q is not defined (nginx -t refuses it)", directiveName(log.FormatName)))
+				continue
+			}
+			parts := def.args[1:]
+			if escape, ok := strings.CutPrefix(parts[0], "escape="); ok {
+				log.Escape, parts = escape, parts[1:]
+			}
+			log.Format = strings.Join(parts, "")
+		}
+		out = append(out, log)
+	}
+	return out
 }
 
 // gates reads the server's if blocks that refuse (return 4xx, 444), in

@@ -95,6 +95,9 @@ type Server struct {
 	// cannot be read, a gate certgov cannot model); it then has no trust
 	// entries, and never inherits another context's instead.
 	Unknown string `json:"unknown,omitempty"`
+	// AccessLogs are the logs it writes its requests to, with their
+	// formats: where certgov reads which certificates it was presented.
+	AccessLogs []AccessLog `json:"access_logs,omitempty"`
 	// Source is the file it was imported from (set by the store).
 	Source string `json:"source"`
 }
