@@ -5,12 +5,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"certgov/model"
@@ -96,7 +100,7 @@ const nginxCombined = `$remote_addr - $remote_user [$time_local] "$request" $sta
 // accessLogStats counts what reading a log met.
 type accessLogStats struct {
 	Lines, WithCertificate, Unparsed, TooLong int64
-	From, Until                               time.Time // the first and last time a line carries
+	From, Until                               time.Time // the first and last time a line carries, with a certificate or not
 }
 
 // Limits on a log: a line longer than maxLogLine is skipped (nginx's own
@@ -155,6 +159,19 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) ([]
 			stats.Unparsed++
 			continue
 		}
+		at, ok := f.time(m)
+		if !ok {
+			stats.Unparsed++
+			continue
+		}
+		// What the log covers counts every request: a log of months in
+		// which a certificate never appears is evidence too.
+		if stats.From.IsZero() || at.Before(stats.From) {
+			stats.From = at
+		}
+		if at.After(stats.Until) {
+			stats.Until = at
+		}
 		fp := normalizeFingerprint(string(m[f.fingerprint]))
 		if fp == "" {
 			continue // no client certificate on that request
@@ -163,18 +180,7 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) ([]
 			stats.Unparsed++
 			continue
 		}
-		at, ok := f.time(m)
-		if !ok {
-			stats.Unparsed++
-			continue
-		}
 		stats.WithCertificate++
-		if stats.From.IsZero() || at.Before(stats.From) {
-			stats.From = at
-		}
-		if at.After(stats.Until) {
-			stats.Until = at
-		}
 		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
 		key := usageKey{fingerprint: fp, day: day.Unix(), verified: f.verify == 0 || string(m[f.verify]) == "SUCCESS"}
 		u := days[key]
@@ -253,4 +259,62 @@ func (f *nginxLogFormat) time(m [][]byte) (time.Time, bool) {
 func CheckNginxLogFormat(format, escape string) error {
 	_, err := compileNginxLogFormat(format, escape)
 	return err
+}
+
+// readAccessLogFile streams a server's access log (a regular file,
+// opened without blocking) through its format, hashing it as it goes:
+// an unchanged log is not written again.
+func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, opts Options) model.FileResult {
+	key := model.SourceKey(opts.Host, path)
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	res := model.FileResult{Source: model.Source{Path: key, Kind: model.KindAccessLog, ImportedAt: now().UTC().Truncate(time.Second)}}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		res.Err = fmt.Errorf("%s: not a regular file", path)
+		return res
+	}
+	format, err := compileNginxLogFormat(log.Format, log.Escape)
+	if err != nil {
+		res.Skipped = fmt.Sprintf("the access log of %s (log_format %s): %v", log.Location, log.FormatName, err)
+		return res
+	}
+	hash := sha256.New()
+	counted := &countingReader{r: io.TeeReader(f, hash)}
+	days, stats, err := readNginxAccessLog(ctx, counted, format)
+	if err != nil {
+		res.Err = fmt.Errorf("%s: %w", path, err)
+		return res
+	}
+	res.Source.ContentSHA256 = hex.EncodeToString(hash.Sum(nil))
+	res.Source.Size = counted.n
+	if opts.Known != nil && opts.Known(key, res.Source.ContentSHA256) {
+		res.Unchanged = true
+		return res
+	}
+	res.AccessLog = &model.AccessLogRead{Log: log, Lines: stats.Lines, WithCertificate: stats.WithCertificate,
+		Unparsed: stats.Unparsed + stats.TooLong, From: stats.From, Until: stats.Until, Days: days}
+	if stats.Lines > 0 && stats.Unparsed+stats.TooLong == stats.Lines {
+		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format log_format %s declares (%s)", stats.Lines, log.FormatName, log.Location)})
+	}
+	return res
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -28,6 +28,14 @@ type Options struct {
 	// Kind forces a format (pem, der, pkcs7, pkcs12, jks) instead of
 	// detecting it from the content.
 	Kind model.SourceKind
+	// AccessLogFor gives the access log a file is (or a rotation of),
+	// as the imported servers declare it; nil when it is none. Such a
+	// file is streamed, whatever its size, never read whole.
+	AccessLogFor func(path string) *model.AccessLog
+	// OnlyAccessLogs reads access logs alone: the second pass of an
+	// import, once the configurations that name them are stored. Other
+	// files are passed by unread (Skipped, Kind empty).
+	OnlyAccessLogs bool
 	// Password is the keystore password configured by the user, if any.
 	Password []byte
 	// PasswordFor gives the password a per-file map configures for the

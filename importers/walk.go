@@ -132,6 +132,14 @@ func ReadFile(ctx context.Context, path string, opts Options, explicit bool) mod
 	if err := ctx.Err(); err != nil {
 		return model.FileResult{Source: model.Source{Path: path}, Err: err}
 	}
+	if opts.AccessLogFor != nil {
+		if log := opts.AccessLogFor(path); log != nil {
+			return readAccessLogFile(ctx, path, *log, opts)
+		}
+	}
+	if opts.OnlyAccessLogs {
+		return model.FileResult{Source: model.Source{Path: model.SourceKey(opts.Host, path)}, Skipped: "not an access log"}
+	}
 	data, err := ReadBounded(path, MaxFileSize)
 	if err != nil {
 		return model.FileResult{Source: model.Source{Path: model.SourceKey(opts.Host, path)}, Err: err}

@@ -153,6 +153,10 @@ type Policy struct {
 	// be valid at once (certificate-sprawl): the current one and the one
 	// it replaces during a rollover; zero turns the rule off.
 	MaxValidCertificates int `json:"max_valid_certificates"`
+	// UnusedAfter is how long a server's access logs must cover without
+	// a certificate it admits being presented there (unused-trust); zero
+	// turns the rule off.
+	UnusedAfter Duration `json:"unused_after"`
 }
 
 // FourEyesError is an approval or certification by the identity's own
@@ -206,6 +210,7 @@ func DefaultPolicy() Policy {
 		SeparationOfDuties:   SeparationOfDuties{SoleCloser: Observe, DecisionsPerMinute: FastRun, FastWithoutComment: Observe},
 		MaxAge:               Duration(90 * 24 * time.Hour),
 		MaxValidCertificates: 2,
+		UnusedAfter:          Duration(90 * 24 * time.Hour),
 	}
 }
 
@@ -219,7 +224,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return Policy{}, fmt.Errorf("policy: %w", err)
 	}
-	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 || p.ExceptionMaxDuration <= 0 || p.MaxAge < 0 || p.MaxValidCertificates < 0 {
+	if p.ExpiringWithin < 0 || p.MaxLifetime <= 0 || p.MinRSABits < 0 || p.MinECBits < 0 || p.ExceptionMaxDuration <= 0 || p.MaxAge < 0 || p.MaxValidCertificates < 0 || p.UnusedAfter < 0 {
 		return Policy{}, fmt.Errorf("policy: durations and sizes must be positive")
 	}
 	sod := p.SeparationOfDuties
@@ -315,6 +320,10 @@ type CertificateSubject struct {
 	// Namesakes are the issuances of the identities bearing its names,
 	// when several do (unexpected-issuer).
 	Namesakes []Issuance
+	// Usage is what the access logs of the servers that have them say of
+	// it; RevokedAt, when a CRL revoked it (zero: unknown, or not).
+	Usage     []ServerUsage
+	RevokedAt time.Time
 }
 
 // CertificateFindings computes the findings of one certificate at now.
@@ -384,6 +393,7 @@ func CertificateFindings(s *CertificateSubject, p Policy, now time.Time) []Findi
 		trustFindings(s, now, add)
 	}
 	rotationFindings(s, p, now, add)
+	usageFindings(s, p, add)
 	return out
 }
 

@@ -69,6 +69,9 @@ const (
 	// KindTLSScan is what certgov scan saw at a live endpoint: the
 	// server's own chain and the CA names it asks clients for.
 	KindTLSScan SourceKind = "tls-scan"
+	// KindAccessLog is a server's access log, read in the format its
+	// configuration declares (usage evidence).
+	KindAccessLog SourceKind = "access-log"
 )
 
 // Source is one file certificates were found in, at one content version.
@@ -202,9 +205,11 @@ type FileResult struct {
 	CRLs       []CRL
 	Governance []GovernanceValue
 	Problems   []Problem
-	Err        error
-	Skipped    string // reason, when skipped
-	Unchanged  bool
+	// AccessLog is what a server's access log said, for a log.
+	AccessLog *AccessLogRead
+	Err       error
+	Skipped   string // reason, when skipped
+	Unchanged bool
 }
 
 // ElideSource shortens a source key to at most max characters from the

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Usage evidence: what the servers' own access logs say about which
 // client certificates they were presented, and when. certgov keeps it
@@ -37,4 +40,93 @@ type UsageDay struct {
 	// Verified: the server reported the chain verified (SUCCESS); else
 	// it took the certificate without verifying it, or refused it.
 	Verified bool
+}
+
+// AccessLogRead is what reading one access log gave: its usage per
+// certificate and day, and what it covers.
+type AccessLogRead struct {
+	// Log is the log as its server's configuration declares it.
+	Log AccessLog
+	// Lines read; those naming a client certificate; those the format
+	// did not match (or too long).
+	Lines, WithCertificate, Unparsed int64
+	// From and Until are the first and last times its lines carry.
+	From, Until time.Time
+	Days        []UsageDay
+}
+
+// ServerUsage is what one server's access logs say of a certificate:
+// the period they cover, and when it was last presented there (zero:
+// never, in that period) and last accepted (its chain verified).
+type ServerUsage struct {
+	Server    string `json:"server"`
+	ServerKey string `json:"-"`
+	// From and Until are the first and last times the server's logs
+	// carry.
+	From  time.Time `json:"logs_from"`
+	Until time.Time `json:"logs_until"`
+	// LastSeen is the last time it was presented; LastAccepted, the last
+	// time the server reported its chain verified.
+	LastSeen     *time.Time `json:"last_seen"`
+	LastAccepted *time.Time `json:"last_accepted"`
+	Count        int64      `json:"requests"`
+}
+
+// Finding codes about usage.
+const (
+	FindingUnusedTrust         = "unused-trust"
+	FindingUsedWhileExpired    = "used-while-expired"
+	FindingUsedAfterRevocation = "used-after-revocation"
+)
+
+func init() {
+	for _, t := range []FindingType{
+		{FindingUnusedTrust, SeverityMedium, "a server admits it, its access logs cover the policy's unused_after and it was not presented there: a revoke candidate", []string{"NHI1:2025", "NHI5:2025", "ID.AM-08"}},
+		{FindingUsedAfterRevocation, SeverityCritical, "a server's access log shows it accepted after its CA revoked it: the server does not check the CRL", []string{"NHI1:2025", "PR.AA-03", "DE.CM-09"}},
+		{FindingUsedWhileExpired, SeverityCritical, "a server's access log shows it accepted after it expired: the server does not check what it should", []string{"NHI7:2025", "PR.AA-03", "DE.CM-09"}},
+	} {
+		FindingTypes[t.Code] = t
+	}
+}
+
+// usageFindings adds the findings the servers' logs give about s.
+func usageFindings(s *CertificateSubject, p Policy, add func(code, message, source string)) {
+	admits := map[string]bool{}
+	for _, t := range s.Trust {
+		if t.ServerKey != "" && t.RefusedNow == "" {
+			admits[t.ServerKey] = true
+		}
+	}
+	window := time.Duration(p.UnusedAfter)
+	for _, u := range s.Usage {
+		if u.LastAccepted != nil && u.LastAccepted.After(s.NotAfter) {
+			add(FindingUsedWhileExpired, fmt.Sprintf("%s accepted it on %s, %s after it expired on %s",
+				u.Server, u.LastAccepted.UTC().Format("2006-01-02"), daysText(u.LastAccepted.Sub(s.NotAfter)), s.NotAfter.UTC().Format("2006-01-02")), "")
+		}
+		if u.LastAccepted != nil && s.Revoked && !s.RevokedAt.IsZero() && !u.LastAccepted.Before(s.RevokedAt) {
+			add(FindingUsedAfterRevocation, fmt.Sprintf("%s accepted it on %s, after its CA revoked it on %s (%s)",
+				u.Server, u.LastAccepted.UTC().Format("2006-01-02 15:04"), s.RevokedAt.UTC().Format("2006-01-02 15:04"), s.RevokedBy), s.RevokedBy)
+		}
+		if !admits[u.ServerKey] || window <= 0 || u.Until.Sub(u.From) < window {
+			continue
+		}
+		since := u.Until.Add(-window)
+		switch {
+		case u.LastSeen == nil:
+			add(FindingUnusedTrust, fmt.Sprintf("%s admits it, yet its access logs (%s to %s, %s) never show it",
+				u.Server, u.From.UTC().Format("2006-01-02"), u.Until.UTC().Format("2006-01-02"), daysText(u.Until.Sub(u.From))), "")
+		case u.LastSeen.Before(since):
+			add(FindingUnusedTrust, fmt.Sprintf("%s admits it, yet its access logs show it last on %s, %s before they end (%s)",
+				u.Server, u.LastSeen.UTC().Format("2006-01-02"), daysText(u.Until.Sub(*u.LastSeen)), u.Until.UTC().Format("2006-01-02")), "")
+		}
+	}
+}
+
+// daysText is a duration in whole days, for people.
+func daysText(d time.Duration) string {
+	n := int(d.Hours() / 24)
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
 }

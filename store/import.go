@@ -33,6 +33,10 @@ type ImportSummary struct {
 	// SourcesRemoved counts files gone from an imported folder (or no
 	// longer certificate material) whose sources stopped counting.
 	SourcesRemoved int `json:"sources_removed"`
+	// AccessLogs counts the servers' access logs read, UsageDays what
+	// they said (a certificate on a day, per outcome).
+	AccessLogs int `json:"access_logs"`
+	UsageDays  int `json:"usage_days"`
 }
 
 // Import is one run of writing importer results into the database. The
@@ -49,6 +53,7 @@ type Import struct {
 	s     *Store
 	known map[string]knownSource
 	paths map[string]bool // every path with a current source, problems or not
+	logs  []accessLog     // the access logs the imported servers write
 }
 
 type knownSource struct {
@@ -79,7 +84,11 @@ func (s *Store) NewImport(ctx context.Context) (*Import, error) {
 			imp.known[path] = k
 		}
 	}
-	return imp, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return imp, imp.loadAccessLogs(ctx)
 }
 
 // Known reports whether this content of path is stored already. It is
@@ -94,8 +103,9 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 // 2: every certificate of an anchor list is an anchor, name rules carry
 // their server's scope, Envoy contexts are all-of, truststores are anchor
 // lists. 3: configurations yield their servers; nginx as nginx decides
-// (depth, maps gate through if/return, paths from the prefix).
-const ReaderVersion = 3
+// (depth, maps gate through if/return, paths from the prefix). 4: nginx
+// servers name their access logs and formats.
+const ReaderVersion = 4
 
 // loadIndexes are the inventory's secondary indexes whose keys an import
 // meets in random order: a public key's hash, an identity's name, the
@@ -360,6 +370,13 @@ func nextResult(results <-chan model.FileResult, commitAt time.Time, commit func
 	return res, ok, nil
 }
 
+// AddPass adds what a second pass over the same files wrote (an
+// import's access logs): the files themselves were counted once already.
+func (s *ImportSummary) AddPass(o ImportSummary) {
+	s.Problems += o.Problems
+	s.add(o)
+}
+
 func (s *ImportSummary) add(o ImportSummary) {
 	s.SourcesNew += o.SourcesNew
 	s.CertificatesNew += o.CertificatesNew
@@ -368,6 +385,8 @@ func (s *ImportSummary) add(o ImportSummary) {
 	s.PrivateKeys += o.PrivateKeys
 	s.TrustEntries += o.TrustEntries
 	s.Servers += o.Servers
+	s.AccessLogs += o.AccessLogs
+	s.UsageDays += o.UsageDays
 	s.Revocations += o.Revocations
 	s.GovernanceValues += o.GovernanceValues
 }
@@ -505,6 +524,11 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 				return sum, err
 			}
 			sum.Servers++
+		}
+	}
+	if isNew && res.AccessLog != nil {
+		if err := w.writeAccessLog(ctx, sourceID, res.AccessLog, &sum); err != nil {
+			return sum, err
 		}
 	}
 	if isNew {

@@ -182,6 +182,8 @@ PRAGMA user_version = 12;`)
 // itemsLayout15 takes campaign items back to schema 15's, without their
 // assigned reviewers.
 const itemsLayout15 = `
+DROP TABLE usage_days;
+DROP TABLE access_log_reads;
 DROP INDEX campaign_items_assignee;
 DROP INDEX campaign_items_pace;
 ALTER TABLE campaign_items DROP COLUMN assignee;

@@ -436,7 +436,37 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{sql: itemAssignee},
 		postgres: migrationStep{sql: itemAssignee + postgresItemAssignee},
 	},
+	// 17: usage from the servers' access logs, aggregated per log file
+	// version (a source), certificate (SHA-1, as nginx logs it), day and
+	// verification outcome; and what each log read covered.
+	{
+		sqlite:   migrationStep{sql: usageTables},
+		postgres: migrationStep{sql: postgresUsageTables},
+	},
 }
+
+const usageTables = `
+CREATE TABLE access_log_reads (
+	source_id        INTEGER PRIMARY KEY REFERENCES sources(id),
+	format_name      TEXT NOT NULL,
+	lines            INTEGER NOT NULL,
+	with_certificate INTEGER NOT NULL,
+	unparsed         INTEGER NOT NULL,
+	covers_from      INTEGER NOT NULL,
+	covers_until     INTEGER NOT NULL
+);
+CREATE TABLE usage_days (
+	source_id        INTEGER NOT NULL REFERENCES sources(id),
+	fingerprint_sha1 TEXT NOT NULL,
+	day              INTEGER NOT NULL,
+	verified         INTEGER NOT NULL,
+	count            INTEGER NOT NULL,
+	first_seen       INTEGER NOT NULL,
+	last_seen        INTEGER NOT NULL
+);
+CREATE INDEX usage_days_fingerprint ON usage_days(fingerprint_sha1);
+CREATE INDEX usage_days_source ON usage_days(source_id);
+`
 
 const itemAssignee = `
 ALTER TABLE campaign_items ADD COLUMN assignee TEXT NOT NULL DEFAULT '';

@@ -686,3 +686,11 @@ END $f$;
 DROP TRIGGER IF EXISTS campaigns_check ON campaigns;
 CREATE TRIGGER campaigns_check BEFORE UPDATE ON campaigns FOR EACH ROW EXECUTE FUNCTION certgov_campaign_check();
 `
+
+// postgresUsageTables is migration 17 in PostgreSQL's terms (source_id
+// is a reference there, not an identity).
+var postgresUsageTables = strings.NewReplacer(
+	"INTEGER PRIMARY KEY", "bigint PRIMARY KEY",
+	"INTEGER", "bigint",
+	"TEXT", `text COLLATE "C"`,
+).Replace(usageTables)

@@ -44,6 +44,8 @@ type Review struct {
 	// namesakes are the issuances of the identities that share their
 	// names with another, by NameKey (unexpected-issuer).
 	namesakes map[string][]model.Issuance
+	// usage is what the servers' access logs say (nil: none imported).
+	usage     *usageIndex
 	admitted  []map[string]bool // per name rule: the identities it admits
 	admitsAny []bool            // per entry: it admits some certificate
 
@@ -81,6 +83,9 @@ func (s *Store) NewReview(ctx context.Context) (*Review, error) {
 		}
 	}
 	if rv.lookalikes, err = rv.loadLookalikes(ctx); err != nil {
+		return nil, err
+	}
+	if rv.usage, err = s.loadUsage(ctx); err != nil {
 		return nil, err
 	}
 	if rv.namesakes == nil { // not kept with the stored state
@@ -600,7 +605,7 @@ func (rv *Review) Findings(r *model.Record, history []*model.Certificate, policy
 	subject := &model.CertificateSubject{Record: *r, KeysOnDisk: rv.exposed[r.SPKISHA256],
 		SharesKeyWith: others(rv.shared[r.SPKISHA256], r.IdentityName), TrustChecked: rv.trustChecked,
 		LooksLike: rv.lookalikes.identities[r.IdentityName], History: history,
-		Namesakes: rv.namesakes[model.NameKeyOf(r.IdentityKey)]}
+		Namesakes: rv.namesakes[model.NameKeyOf(r.IdentityKey)], Usage: rv.usage.of(r.FingerprintSHA1), RevokedAt: rv.usage.revokedSince(r.FingerprintSHA1)}
 	if r.Owner != "" {
 		subject.OwnerLooksLike = rv.lookalikes.owners[r.Owner]
 	}
@@ -660,7 +665,10 @@ type ReviewedCertificate struct {
 	Findings []model.Finding // most urgent first
 	// Occurrences are the files that hold it (Record.Sources, in full).
 	Occurrences []Occurrence
-	Review      *Review
+	// Usage is what the servers' access logs say of it, per server that
+	// has some.
+	Usage  []model.ServerUsage
+	Review *Review
 }
 
 // ReviewCertificate resolves ref (Resolve: a fingerprint or an identity
@@ -712,6 +720,7 @@ func (s *Store) reviewCertificateIn(ctx context.Context, rv *Review, ref string,
 		return nil, err
 	}
 	out.Findings = rv.Findings(&out.Record, model.HistoryOf(ident.Certificates), policy, now)
+	out.Usage = rv.usage.of(out.Record.FingerprintSHA1)
 	model.SortFindings(out.Findings)
 	return out, nil
 }

@@ -31,7 +31,8 @@ const (
 
 // inventoryTables are what imports write (and relinks recompute).
 var inventoryTables = []string{"certificates", "imports", "sources", "certificate_sources", "private_keys", "trust_entries", "servers",
-	"crls", "revocations", "governance_values", "chain_results", "chain_anchors", "linked", "linked_summary", "relink_pending", "current_periods"}
+	"crls", "revocations", "governance_values", "chain_results", "chain_anchors", "linked", "linked_summary", "relink_pending", "current_periods",
+	"access_log_reads", "usage_days"}
 
 // TeamSetup is what certgov db init sets up: the logins given each role,
 // and whether the database itself enforces four eyes.
@@ -242,7 +243,7 @@ func checkLoginName(name string) error {
 // copyTables are every table of the schema, parents before children.
 var copyTables = []string{"meta", "identities", "imports", "sources", "certificates", "certificate_sources", "private_keys",
 	"trust_entries", "servers", "crls", "revocations", "governance_values", "chain_results", "chain_anchors", "exceptions", "audit_events",
-	"campaigns", "campaign_items", "linked", "linked_summary", "relink_pending", "current_periods"}
+	"campaigns", "campaign_items", "linked", "linked_summary", "relink_pending", "current_periods", "access_log_reads", "usage_days"}
 
 // CopySummary is what CopyTo copied.
 type CopySummary struct {

@@ -1186,7 +1186,7 @@ func TestServersScreen(t *testing.T) {
 	}
 	m = press(t, m, "enter")
 	text := screenText(m)
-	if !strings.Contains(text, "Admits today (2)") || !strings.Contains(text, "carrier-gateway.logistics.svc") || !strings.Contains(text, "tested at nginx.conf:24") {
+	if !strings.Contains(text, "Admits today (2)") || !strings.Contains(text, "carrier-gateway.logistics.svc") || !strings.Contains(text, "tested at nginx.conf:27") {
 		t.Fatalf("enter on carriers.partner-edge.example:8443:\n%s", text)
 	}
 	checkFits(t, m, 80, 24)

@@ -165,6 +165,7 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 		return store.ImportSummary{}, nil, nil, err
 	}
 	opts.Known = imp.Known
+	opts.AccessLogFor = imp.AccessLogFor(opts.Host)
 	imp.Actor = actor
 	// Folders imported whole: files gone from them end their sources.
 	for _, p := range paths {
@@ -198,9 +199,52 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 			failures = append(failures, p.Error())
 		}
 	})
+	if err == nil && !dryRun {
+		// The servers imported now may name access logs among the files
+		// just walked: a second pass reads those alone.
+		var logs store.ImportSummary
+		if logs, err = importAccessLogs(ctx, s, imp, paths, opts, actor, &failures); err == nil {
+			summary.AddPass(logs)
+		}
+	}
 	sort.Strings(failures)
 	sort.Strings(skipped)
 	return summary, failures, skipped, err
+}
+
+// importAccessLogs reads, among paths, the access logs of the servers
+// an import stored that the import before it (first) did not know.
+func importAccessLogs(ctx context.Context, s *store.Store, first *store.Import, paths []string, opts importers.Options, actor string, failures *[]string) (store.ImportSummary, error) {
+	imp, err := s.NewImport(ctx)
+	if err != nil || !imp.HasAccessLogs(first) {
+		return store.ImportSummary{}, err
+	}
+	imp.Actor = actor
+	opts.Known, opts.AccessLogFor, opts.OnlyAccessLogs = imp.Known, imp.AccessLogFor(opts.Host), true
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	all := importers.Walk(ctx, paths, opts)
+	logs := make(chan model.FileResult)
+	go func() {
+		defer close(logs)
+		for r := range all { // read to its end, which cancel hastens
+			if r.Source.Kind != model.KindAccessLog {
+				continue
+			}
+			select {
+			case logs <- r:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	return imp.Run(ctx, logs, false, func(r model.FileResult) {
+		if r.Err != nil {
+			*failures = append(*failures, r.Err.Error())
+		}
+		for _, p := range r.Problems {
+			*failures = append(*failures, p.Error())
+		}
+	})
 }
 
 func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRun bool) {
@@ -228,6 +272,9 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 	}
 	if s.PrivateKeys > 0 {
 		fmt.Fprintf(w, "  private keys: %d found on disk (recorded by public key only, never stored)\n", s.PrivateKeys)
+	}
+	if s.AccessLogs > 0 {
+		fmt.Fprintf(w, "  usage:        %d access logs, %d certificate-days (kept per day, never the lines)\n", s.AccessLogs, s.UsageDays)
 	}
 	if s.CertificatesNew == 0 && s.SourcesNew == 0 && s.SourcesRemoved == 0 && s.FilesFailed == 0 && s.Problems == 0 && !dryRun {
 		fmt.Fprintln(w, "Nothing new: the database already holds everything in these files.")

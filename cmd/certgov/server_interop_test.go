@@ -174,16 +174,7 @@ http {
 	}
 	os.MkdirAll(filepath.Join(dir, "tmp"), 0o700)
 	conf := filepath.Join(dir, "nginx.conf")
-	if out, err := exec.Command(nginx, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
-		t.Fatalf("nginx -t: %v\n%s", err, out)
-	}
-	daemon := exec.Command(nginx, "-p", dir, "-c", conf, "-g", "daemon off;")
-	daemon.Stderr = os.Stderr
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
-	waitListening(t, servers[0].port)
+	startNginx(t, nginx, dir, conf, servers[0].port)
 
 	// certgov's answers.
 	if r := certgov(t, "import", certs); r.code != 0 {
@@ -525,6 +516,22 @@ func presentTo(t *testing.T, port int, serverName string, pair tls.Certificate) 
 	}
 	fmt.Sscanf(line, "HTTP/1.1 %d", &status)
 	return status, asked
+}
+
+// startNginx checks and starts nginx with prefix dir and conf until the
+// test ends, and waits for it to listen on port.
+func startNginx(t *testing.T, nginx, dir, conf string, port int) {
+	t.Helper()
+	if out, err := exec.Command(nginx, "-t", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s", err, out)
+	}
+	daemon := exec.Command(nginx, "-p", dir, "-c", conf, "-g", "daemon off;")
+	daemon.Stderr = os.Stderr
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	waitListening(t, port)
 }
 
 // interopTool finds a program the suite runs; CI installs it (.ci/run),

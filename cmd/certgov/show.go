@@ -49,7 +49,11 @@ type showJSON struct {
 	Occurrences []store.Occurrence    `json:"found_in"`
 	PrivateKeys []store.KeyOccurrence `json:"private_keys_on_disk"`
 	Versions    []versionJSON         `json:"versions"`
-	PEM         string                `json:"pem"`
+	// LastSeen is when a server's access log last shows it, null when
+	// none does; Usage says it per server whose logs were imported.
+	LastSeen *time.Time          `json:"last_seen"`
+	Usage    []model.ServerUsage `json:"usage"`
+	PEM      string              `json:"pem"`
 }
 
 // versionJSON is one certificate of the identity's history, oldest first.
@@ -86,6 +90,12 @@ func show(ctx context.Context, s *store.Store, ref string, now time.Time) (print
 		Occurrences: occurrences,
 		PrivateKeys: keys,
 		PEM:         pemEncode(cert.DER),
+		Usage:       nonNilSlice(reviewed.Usage),
+	}
+	for _, u := range reviewed.Usage {
+		if u.LastSeen != nil && (view.LastSeen == nil || u.LastSeen.After(*view.LastSeen)) {
+			view.LastSeen = u.LastSeen
+		}
 	}
 	for i, c := range ident.Certificates {
 		view.Versions = append(view.Versions, versionJSON{c.FingerprintSHA256, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339), c.Issuer, c.SPKISHA256, i == ident.Current})
@@ -93,6 +103,7 @@ func show(ctx context.Context, s *store.Store, ref string, now time.Time) (print
 	sort.SliceStable(view.Versions, func(i, j int) bool { return view.Versions[i].NotBefore < view.Versions[j].NotBefore })
 	return printed{value: view, text: func(w io.Writer, _ int) error {
 		printShow(w, ident, index, record, findings, occurrences, keys, named, now)
+		printUsage(w, reviewed.Usage, now)
 		return nil
 	}}, nil
 }
@@ -256,4 +267,28 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// printUsage says where and when the servers' access logs last show the
+// certificate, and where they never do.
+func printUsage(w io.Writer, usage []model.ServerUsage, now time.Time) {
+	if len(usage) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	label := "Seen at"
+	for _, u := range usage {
+		logs := fmt.Sprintf("(logs %s to %s)", u.From.Format("2006-01-02"), u.Until.Format("2006-01-02"))
+		seen := "never presented " + logs
+		if u.LastSeen != nil {
+			seen = fmt.Sprintf("last %s (%s), %d requests %s", u.LastSeen.Format("2006-01-02 15:04"), model.Relative(*u.LastSeen, now), u.Count, logs)
+			if u.LastAccepted == nil {
+				seen += "; never verified there"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s: %s\n", label, model.Printable(u.Server), seen)
+		label = ""
+	}
+	tw.Flush()
 }

@@ -74,7 +74,7 @@ func Generate(now time.Time) (*Estate, error) {
 		pki.addJavaService,
 		pki.addSandbox,
 		pki.addLookalike,
-		func(e *Estate) error { return e.addTrustConfigs(pki.partners) },
+		func(e *Estate) error { return e.addTrustConfigs(pki.partners, pki.days) },
 	}
 	for _, step := range steps {
 		if err := step(e); err != nil {
@@ -373,7 +373,7 @@ func (p *demoPKI) addLookalike(e *Estate) error {
 // with the drift real ones accumulate: a pin for a certificate nobody has
 // any more, a registration with a misspelt name, a subject DN pattern
 // loose enough to admit a whole team.
-func (e *Estate) addTrustConfigs(partners []*Issued) error {
+func (e *Estate) addTrustConfigs(partners []*Issued, days func(int) time.Time) error {
 	var pins strings.Builder
 	pins.WriteString("# legacy-edge gateway: partner client certificates pinned by hand\n")
 	for i, p := range partners {
@@ -453,6 +453,7 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 
 	var nginx strings.Builder
 	nginx.WriteString("# partner-edge: mTLS for logistics carriers\n")
+	nginx.WriteString("log_format mtls '$remote_addr [$time_local] \"$request\" $status '\n                '\"$ssl_client_fingerprint\" \"$ssl_client_verify\"';\n\n")
 	nginx.WriteString("map $ssl_client_s_dn $carrier {\n    default \"\";\n")
 	nginx.WriteString("    \"CN=carrier-gateway.logistics.svc,OU=logistics,O=Example Corp\" carrier-gateway;\n")
 	nginx.WriteString("    \"CN=fleet-telemetry.logistics.svc,OU=logistics,O=Example Corp\" fleet;\n")
@@ -470,7 +471,8 @@ func (e *Estate) addTrustConfigs(partners []*Issued) error {
 	nginx.WriteString("}\n\nserver {\n    listen 8443 ssl;\n    server_name carriers.partner-edge.example;\n    ssl_verify_client on;\n    ssl_client_certificate ../../pki/workload-ca-chain.pem;\n    if ($carrier = \"\") { return 403; }\n}\n")
 	// Partners are let in by the SHA-1 fingerprint map alone: nothing
 	// verifies their self-signed certificates.
-	nginx.WriteString("\nserver {\n    listen 8444 ssl;\n    server_name partners.partner-edge.example;\n    ssl_verify_client optional_no_ca;\n    if ($partner_ok != 1) { return 403; }\n}\n")
+	nginx.WriteString("\nserver {\n    listen 8444 ssl;\n    server_name partners.partner-edge.example;\n    ssl_verify_client optional_no_ca;\n    access_log logs/partners.log mtls;\n    if ($partner_ok != 1) { return 403; }\n}\n")
+	e.add("gateways/partner-edge/logs/partners.log", partnerEdgeLog(partners, days))
 	// The carriers' own self-signed certificates, pasted into the file
 	// nginx calls its CA file: each is its own trust anchor there.
 	nginx.WriteString("\nserver {\n    listen 9443 ssl;\n    server_name legacy-carriers.partner-edge.example;\n    ssl_client_certificate carrier-clients.pem;\n    ssl_verify_client on;\n}\n")
@@ -623,6 +625,32 @@ checkHost = settlement.payments.svc
 	}
 	e.add("mesh/envoy-ingress.yaml", []byte(envoy.String()))
 	return nil
+}
+
+// partnerEdgeLog is half a year of the partners server's access log, in
+// its mtls format: the listed partners call daily, but the first has not
+// once in that time and the second stopped five months ago; requests
+// without a certificate are refused.
+func partnerEdgeLog(partners []*Issued, days func(int) time.Time) []byte {
+	var listed []*Issued
+	for i, p := range partners {
+		if i%7 == 3 {
+			listed = append(listed, p)
+		}
+	}
+	var b strings.Builder
+	for d := -180; d <= 0; d++ {
+		for j, p := range listed {
+			if j == 0 || (j == 1 && d > -150) {
+				continue
+			}
+			at := days(d).Add(time.Duration(2+j) * time.Hour)
+			fmt.Fprintf(&b, "198.51.100.%d [%s] \"POST /v1/shipments HTTP/1.1\" 200 \"%x\" \"FAILED:self-signed certificate\"\n",
+				10+j, at.Format("02/Jan/2006:15:04:05 -0700"), sha1.Sum(p.Cert.Raw))
+		}
+		fmt.Fprintf(&b, "203.0.113.7 [%s] \"GET / HTTP/1.1\" 403 \"-\" \"NONE\"\n", days(d).Add(23*time.Hour).Format("02/Jan/2006:15:04:05 -0700"))
+	}
+	return []byte(b.String())
 }
 
 func colonHex(b []byte) string {

@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"certgov/model"
+)
+
+// Usage from the servers' access logs: each log file version (a source)
+// keeps its usage per certificate, day and verification outcome
+// (usage_days) and what it covered (access_log_reads); a log read again
+// after it grew is a new version, and only current versions count.
+
+// accessLog is one log an imported server writes.
+type accessLog struct {
+	host string
+	log  model.AccessLog
+}
+
+// loadAccessLogs reads the logs the imported servers write.
+func (imp *Import) loadAccessLogs(ctx context.Context) error {
+	servers, err := imp.s.Servers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		for _, l := range srv.AccessLogs {
+			imp.logs = append(imp.logs, accessLog{host: srv.Host, log: l})
+		}
+	}
+	return nil
+}
+
+// HasAccessLogs reports whether the imported servers name access logs
+// beyond those of before (an import's second pass reads those).
+func (imp *Import) HasAccessLogs(than *Import) bool {
+	return len(imp.logs) > len(than.logs)
+}
+
+// AccessLogFor gives, for an import of files from host (import --host),
+// the access log a file is: the log an imported server of that host
+// names, or a rotation of it (access.log.1, access.log.2.gz,
+// access.log-20261201.gz), also in a copy of the server's files (import
+// --root). It is safe for concurrent use.
+func (imp *Import) AccessLogFor(host string) func(path string) *model.AccessLog {
+	if len(imp.logs) == 0 {
+		return nil
+	}
+	return func(path string) *model.AccessLog {
+		for i := range imp.logs {
+			if l := &imp.logs[i]; l.host == host && logMatches(path, l.log) {
+				return &l.log
+			}
+		}
+		return nil
+	}
+}
+
+// logMatches reports whether the file at path is the log l or a rotation
+// of it, where the server wrote it or in a copy of its files.
+func logMatches(path string, l model.AccessLog) bool {
+	if isLogOrRotation(path, l.Path) {
+		return true
+	}
+	if dir := filepath.Dir(path); filepath.IsAbs(l.Written) && strings.HasSuffix(dir, filepath.Dir(l.Written)) {
+		return isLogOrRotation(path, filepath.Join(dir, filepath.Base(l.Written)))
+	}
+	return false
+}
+
+// isLogOrRotation reports whether path is the log at configured or one of
+// its rotations, as logrotate names them.
+func isLogOrRotation(path, configured string) bool {
+	if path == configured {
+		return true
+	}
+	if filepath.Dir(path) != filepath.Dir(configured) {
+		return false
+	}
+	base, rest := filepath.Base(configured), filepath.Base(path)
+	for _, sep := range []string{".", "-"} {
+		if suffix, ok := strings.CutPrefix(rest, base+sep); ok && suffix != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeAccessLog stores what a log read gave.
+func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, read *model.AccessLogRead, sum *ImportSummary) error {
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO access_log_reads(source_id, format_name, lines, with_certificate, unparsed, covers_from, covers_until) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		sourceID, read.Log.FormatName, read.Lines, read.WithCertificate, read.Unparsed, read.From.Unix(), read.Until.Unix()); err != nil {
+		return err
+	}
+	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, fingerprint_sha1, day, verified, count, first_seen, last_seen)`, 7)
+	for _, d := range read.Days {
+		verified := 0
+		if d.Verified {
+			verified = 1
+		}
+		if err := days.add(ctx, sourceID, d.FingerprintSHA1, d.Day.Unix(), verified, d.Count, d.First.Unix(), d.Last.Unix()); err != nil {
+			days.flush(ctx)
+			return err
+		}
+	}
+	if err := days.flush(ctx); err != nil {
+		return err
+	}
+	sum.AccessLogs++
+	sum.UsageDays += len(read.Days)
+	return nil
+}
+
+// usageIndex is what the current access logs say, loaded once a review:
+// each server's logs and what they cover, and by certificate (SHA-1) what
+// each log saw of it.
+type usageIndex struct {
+	servers []serverLogs
+	seen    map[string][]seenIn
+	// revokedAt is when a CRL revoked each certificate the logs saw that
+	// one revokes, by SHA-1 fingerprint (used-after-revocation).
+	revokedAt map[string]int64
+}
+
+type serverLogs struct {
+	key, name   string
+	sources     map[int64]bool
+	from, until int64
+}
+
+type seenIn struct {
+	source                    int64
+	last, lastAccepted, count int64
+}
+
+// loadUsage reads the usage index; nil when no access log was imported.
+func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
+	type logRead struct {
+		source      int64
+		path        string
+		from, until int64
+	}
+	reads, err := collect(ctx, s.db, `SELECT r.source_id, s.path, r.covers_from, r.covers_until FROM access_log_reads r
+		JOIN sources s ON s.id = r.source_id WHERE s.superseded_at IS NULL AND r.covers_until > 0`, nil, func(rows *sql.Rows) (logRead, error) {
+		var l logRead
+		return l, rows.Scan(&l.source, &l.path, &l.from, &l.until)
+	})
+	if err != nil || len(reads) == 0 {
+		return nil, err
+	}
+	servers, err := s.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	idx := &usageIndex{seen: map[string][]seenIn{}, revokedAt: map[string]int64{}}
+	for i := range servers {
+		srv := &servers[i]
+		logs := serverLogs{key: srv.Key(), name: srv.Name(), sources: map[int64]bool{}}
+		for _, r := range reads {
+			host, path := model.SplitSourceKey(r.path)
+			if host != srv.Host || !slices.ContainsFunc(srv.AccessLogs, func(l model.AccessLog) bool { return logMatches(path, l) }) {
+				continue
+			}
+			logs.sources[r.source] = true
+			if logs.from == 0 || r.from < logs.from {
+				logs.from = r.from
+			}
+			logs.until = max(logs.until, r.until)
+		}
+		if len(logs.sources) > 0 {
+			idx.servers = append(idx.servers, logs)
+		}
+	}
+	err = s.eachRow(ctx, `SELECT d.fingerprint_sha1, d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count)
+		FROM usage_days d JOIN sources s ON s.id = d.source_id WHERE s.superseded_at IS NULL
+		GROUP BY d.fingerprint_sha1, d.source_id`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp string
+			var in seenIn
+			if err := rows.Scan(&fp, &in.source, &in.last, &in.lastAccepted, &in.count); err != nil {
+				return err
+			}
+			idx.seen[fp] = append(idx.seen[fp], in)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The revoked imported certificates (few: CRLs name what they revoke),
+	// kept when a log saw them.
+	err = s.eachRow(ctx, `SELECT c.fingerprint_sha1, min(r.revoked_at) FROM revocations r
+		JOIN crls l ON l.id = r.crl_id JOIN sources s ON s.id = l.source_id
+		JOIN certificates c ON c.issuer_normalized = l.issuer_normalized AND c.serial = r.serial
+		WHERE s.superseded_at IS NULL
+		GROUP BY c.fingerprint_sha1`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var fp string
+			var at int64
+			if err := rows.Scan(&fp, &at); err != nil {
+				return err
+			}
+			if idx.seen[fp] != nil {
+				idx.revokedAt[fp] = at
+			}
+		}
+		return rows.Err()
+	})
+	return idx, err
+}
+
+// revokedSince is when a CRL revoked the certificate, zero when none did
+// (or no log saw it).
+func (idx *usageIndex) revokedSince(fingerprintSHA1 string) time.Time {
+	if idx == nil || idx.revokedAt[fingerprintSHA1] == 0 {
+		return time.Time{}
+	}
+	return time.Unix(idx.revokedAt[fingerprintSHA1], 0).UTC()
+}
+
+// of is what each server's logs say of the certificate with that SHA-1
+// fingerprint.
+func (idx *usageIndex) of(fingerprintSHA1 string) []model.ServerUsage {
+	if idx == nil {
+		return nil
+	}
+	seen := idx.seen[fingerprintSHA1]
+	var out []model.ServerUsage
+	for _, srv := range idx.servers {
+		u := model.ServerUsage{Server: srv.name, ServerKey: srv.key, From: time.Unix(srv.from, 0).UTC(), Until: time.Unix(srv.until, 0).UTC()}
+		var last, accepted int64
+		for _, in := range seen {
+			if srv.sources[in.source] {
+				last, accepted = max(last, in.last), max(accepted, in.lastAccepted)
+				u.Count += in.count
+			}
+		}
+		if last > 0 {
+			t := time.Unix(last, 0).UTC()
+			u.LastSeen = &t
+		}
+		if accepted > 0 {
+			t := time.Unix(accepted, 0).UTC()
+			u.LastAccepted = &t
+		}
+		out = append(out, u)
+	}
+	return out
+}
