@@ -241,3 +241,21 @@ func TestEveryScreenFits80x24(t *testing.T) {
 	}
 	checkFits(t, m, 80, 24)
 }
+
+// The detail says where and when the servers' access logs last show the
+// identity, and draws its rotation: the demo's partner gateway never saw
+// one of the partners it admits.
+func TestDetailShowsUsageAndRotation(t *testing.T) {
+	m := loaded(t, openDemo(t), 120, 60)
+	m = press(t, m, "2", "/")
+	m = typeText(t, m, "partner-umbrella-health")
+	m = press(t, m, "enter")
+	next, cmd := m.Update(keyMsg("enter"))
+	m = update(t, next.(Model), cmd())
+	got := screenText(m)
+	for _, want := range []string{"Rotation (1 certificate)", "▼", "Seen at (1 server with access logs)", "partners.partner-edge.example:8444  never presented", "unused-trust"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the detail lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -22,14 +22,15 @@ type detailScreen struct {
 	listed   Row
 	row      fullRow
 	loaded   bool
-	history  []store.Event   // the identity's audit events
-	identity *store.Identity // loaded after opening
+	history  []store.Event       // the identity's audit events
+	identity *store.Identity     // loaded after opening
+	usage    []model.ServerUsage // what the servers' access logs say, loaded after opening
 	offset   int
 	preview  bool // shown beside the table on wide terminals
 }
 
 func (s *detailScreen) open(r *Row, ds *Dataset) {
-	s.listed, s.row, s.loaded, s.identity, s.offset = *r, r.full(), false, nil, 0
+	s.listed, s.row, s.loaded, s.identity, s.usage, s.offset = *r, r.full(), false, nil, nil, 0
 	s.history = historyOf(ds, s.row.IdentityName)
 }
 
@@ -64,7 +65,7 @@ func (s *detailScreen) setReviewed(fingerprint string, reviewed *store.ReviewedC
 	if fingerprint != s.listed.FingerprintSHA256() {
 		return // the reviewer moved on
 	}
-	s.identity = reviewed.Identity
+	s.identity, s.usage = reviewed.Identity, reviewed.Usage
 	s.row = fullRow{Record: model.PrintableRecord(reviewed.Record), Findings: printableFindings(reviewed.Findings), Versions: len(reviewed.Identity.Certificates)}
 	s.loaded = true
 }
@@ -246,7 +247,7 @@ func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Tim
 		d.add("  " + src)
 	}
 
-	d.section(fmt.Sprintf("Rotation: the identity's %d certificates", r.Versions))
+	d.section(fmt.Sprintf("Rotation (%s)", countOf(r.Versions, "certificate")))
 	switch {
 	case s.preview:
 		d.add(st.Dim.Render("  enter shows them all"))
@@ -265,6 +266,19 @@ func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Tim
 		}
 	}
 
+	if !s.preview && len(s.usage) > 0 {
+		// Where and when it was last presented, from the servers' own
+		// access logs.
+		d.section(fmt.Sprintf("Seen at (%s with access logs)", countOf(len(s.usage), "server")))
+		for _, u := range s.usage {
+			seen := st.Error.Render("never presented")
+			if u.LastSeen != nil {
+				seen = fmt.Sprintf("last %s (%s), %d requests", u.LastSeen.Format("2006-01-02 15:04"), model.Relative(*u.LastSeen, now), u.Count)
+			}
+			d.add(fmt.Sprintf("  %s  %s  (logs %s to %s)", model.Printable(u.Server), seen, u.From.Format("2006-01-02"), u.Until.Format("2006-01-02")))
+		}
+	}
+
 	if !s.preview {
 		d.section(fmt.Sprintf("History (%d)", len(s.history)))
 		if len(s.history) == 0 {
@@ -279,6 +293,14 @@ func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Tim
 			d.add(line)
 		}
 	}
+}
+
+// countOf is "1 server", "2 servers".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func sansText(s model.SANs) string { return model.OrDash(strings.Join(s.Labeled(), ", ")) }

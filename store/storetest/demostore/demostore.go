@@ -42,6 +42,16 @@ func Import(t testing.TB, dir string, location func(testing.TB, string) string) 
 	if _, err := imp.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The access logs its servers name, in a second pass as certgov
+	// import reads them.
+	logs, err := s.NewImport(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = importers.Options{Known: logs.Known, AccessLogFor: logs.AccessLogFor(""), OnlyAccessLogs: true}
+	if _, err := logs.Run(context.Background(), importers.Walk(context.Background(), []string{filepath.Join(dir, "estate")}, opts), false, nil); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
