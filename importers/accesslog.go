@@ -113,17 +113,40 @@ const (
 	maxLogBytes  = 64 << 30
 )
 
+// usageKey and usageTally are a log's usage as it is read: no pointers
+// and no strings, so that half a million certificate-days stay small
+// and cost the collector nothing to scan.
 type usageKey struct {
-	fingerprint string
-	day         int64
+	fingerprint [20]byte
+	day         int32 // days since 1970-01-01, UTC
 	verified    bool
 }
 
+type usageTally struct{ count, first, last int64 }
+
+// usageDays is a log's usage per certificate, day and outcome, in the
+// order first met.
+type usageDays struct {
+	tally map[usageKey]usageTally
+	order []usageKey
+}
+
+// each yields the usage as model values, made as they are taken.
+func (u *usageDays) each(yield func(model.UsageDay) bool) {
+	for _, k := range u.order {
+		t := u.tally[k]
+		d := model.UsageDay{FingerprintSHA1: hex.EncodeToString(k.fingerprint[:]), Day: time.Unix(int64(k.day)*86400, 0).UTC(),
+			Count: t.count, First: time.Unix(t.first, 0).UTC(), Last: time.Unix(t.last, 0).UTC(), Verified: k.verified}
+		if !yield(d) {
+			return
+		}
+	}
+}
+
 // readNginxAccessLog reads a log (gzip-compressed or not) in format f
-// and returns its usage per certificate, day and outcome, oldest first.
-// It holds one line and the aggregates, whatever the log's size, and
-// stops when ctx ends.
-func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) ([]model.UsageDay, accessLogStats, error) {
+// and returns its usage per certificate, day and outcome. It holds one
+// line and the tallies, whatever the log's size, and stops when ctx ends.
+func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) (*usageDays, accessLogStats, error) {
 	var stats accessLogStats
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -134,8 +157,7 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) ([]
 		defer gz.Close()
 		br = bufio.NewReaderSize(io.LimitReader(gz, maxLogBytes), 256<<10)
 	}
-	days := map[usageKey]*model.UsageDay{}
-	var order []usageKey
+	usage := &usageDays{tally: map[usageKey]usageTally{}}
 	for {
 		if stats.Lines%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -172,39 +194,57 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) ([]
 		if at.After(stats.Until) {
 			stats.Until = at
 		}
-		fp := normalizeFingerprint(string(m[f.fingerprint]))
-		if fp == "" {
+		key := usageKey{verified: f.verify == 0 || string(m[f.verify]) == "SUCCESS"}
+		switch present, ok := parseFingerprint(m[f.fingerprint], &key.fingerprint); {
+		case !present:
 			continue // no client certificate on that request
-		}
-		if len(fp) != 40 {
+		case !ok:
 			stats.Unparsed++
 			continue
 		}
 		stats.WithCertificate++
-		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-		key := usageKey{fingerprint: fp, day: day.Unix(), verified: f.verify == 0 || string(m[f.verify]) == "SUCCESS"}
-		u := days[key]
-		if u == nil {
-			if len(days) >= maxUsageKeys {
+		unix := at.Unix()
+		key.day = int32(unix / 86400)
+		t, seen := usage.tally[key]
+		if !seen {
+			if len(usage.tally) >= maxUsageKeys {
 				return nil, stats, fmt.Errorf("more than %d certificate-days in one log: not one server's access log", maxUsageKeys)
 			}
-			u = &model.UsageDay{FingerprintSHA1: fp, Day: day, First: at, Last: at, Verified: key.verified}
-			days[key] = u
-			order = append(order, key)
+			t = usageTally{first: unix, last: unix}
+			usage.order = append(usage.order, key)
 		}
-		u.Count++
-		if at.Before(u.First) {
-			u.First = at
-		}
-		if at.After(u.Last) {
-			u.Last = at
-		}
+		t.count++
+		t.first, t.last = min(t.first, unix), max(t.last, unix)
+		usage.tally[key] = t
 	}
-	out := make([]model.UsageDay, 0, len(order))
-	for _, k := range order {
-		out = append(out, *days[k])
+	return usage, stats, nil
+}
+
+// parseFingerprint reads a logged SHA-1 fingerprint (hex, any case,
+// colons allowed) into fp. present is false for none ("-", empty); ok,
+// whether it is one.
+func parseFingerprint(logged []byte, fp *[20]byte) (present, ok bool) {
+	logged = bytes.TrimSpace(logged)
+	if len(logged) == 0 || string(logged) == "-" {
+		return false, false
 	}
-	return out, stats, nil
+	var digits [40]byte
+	n := 0
+	for _, c := range logged {
+		if c == ':' {
+			continue
+		}
+		if n == len(digits) {
+			return true, false
+		}
+		digits[n] = c
+		n++
+	}
+	if n != len(digits) {
+		return true, false
+	}
+	_, err := hex.Decode(fp[:], digits[:])
+	return true, err == nil
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -223,16 +263,6 @@ func readLogLine(br *bufio.Reader) ([]byte, error) {
 		return []byte{0}, errLineTooLong
 	}
 	return bytes.TrimRight(line, "\r\n"), err
-}
-
-// normalizeFingerprint makes a logged fingerprint lower-case hex without
-// separators; "" for none ("-", empty).
-func normalizeFingerprint(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "-" {
-		return ""
-	}
-	return strings.ToLower(strings.ReplaceAll(s, ":", ""))
 }
 
 // time reads the line's time from whichever time variable the format has.
@@ -286,35 +316,54 @@ func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, op
 		res.Skipped = fmt.Sprintf("the access log of %s (log_format %s): %v", log.Location, log.FormatName, err)
 		return res
 	}
+	// Hashed first: a log imported before is not parsed again (a
+	// gigabyte hashes in seconds and parses in half a minute).
 	hash := sha256.New()
-	counted := &countingReader{r: io.TeeReader(f, hash)}
-	days, stats, err := readNginxAccessLog(ctx, counted, format)
+	size, err := copyWithContext(ctx, hash, f)
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
 	}
-	res.Source.ContentSHA256 = hex.EncodeToString(hash.Sum(nil))
-	res.Source.Size = counted.n
+	res.Source.ContentSHA256, res.Source.Size = hex.EncodeToString(hash.Sum(nil)), size
 	if opts.Known != nil && opts.Known(key, res.Source.ContentSHA256) {
 		res.Unchanged = true
 		return res
 	}
+	// What was hashed is what is read: a log written to meanwhile is
+	// read as far as it was hashed.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		res.Err = fmt.Errorf("%s: %w", path, err)
+		return res
+	}
+	usage, stats, err := readNginxAccessLog(ctx, io.LimitReader(f, size), format)
+	if err != nil {
+		res.Err = fmt.Errorf("%s: %w", path, err)
+		return res
+	}
 	res.AccessLog = &model.AccessLogRead{Log: log, Lines: stats.Lines, WithCertificate: stats.WithCertificate,
-		Unparsed: stats.Unparsed + stats.TooLong, From: stats.From, Until: stats.Until, Days: days}
+		Unparsed: stats.Unparsed + stats.TooLong, From: stats.From, Until: stats.Until, Days: usage.each, DayCount: len(usage.order)}
 	if stats.Lines > 0 && stats.Unparsed+stats.TooLong == stats.Lines {
 		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format log_format %s declares (%s)", stats.Lines, log.FormatName, log.Location)})
 	}
 	return res
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+// copyWithContext copies r to w a megabyte at a time until ctx ends.
+func copyWithContext(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := r.Read(buf)
+		w.Write(buf[:k])
+		n += int64(k)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,10 +32,11 @@ func TestReadNginxAccessLog(t *testing.T) {
 	}, "\n") + "\n"
 	check := func(name string, data []byte) {
 		t.Helper()
-		days, stats, err := readNginxAccessLog(context.Background(), bytes.NewReader(data), f)
+		usage, stats, err := readNginxAccessLog(context.Background(), bytes.NewReader(data), f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		days := slices.Collect(usage.each)
 		if stats.Lines != 7 || stats.WithCertificate != 4 || stats.Unparsed != 1 || stats.TooLong != 1 {
 			t.Errorf("%s: stats %+v", name, stats)
 		}
@@ -72,9 +74,9 @@ func TestReadNginxAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	days, _, err := readNginxAccessLog(context.Background(), strings.NewReader("2026-12-07T10:00:00+02:00|"+fp1+"|1.0\n"), iso)
-	if err != nil || len(days) != 1 || days[0].Last.Hour() != 8 {
-		t.Errorf("ISO 8601 time: %+v %v", days, err)
+	usage, _, err := readNginxAccessLog(context.Background(), strings.NewReader("2026-12-07T10:00:00+02:00|"+fp1+"|1.0\n"), iso)
+	if err != nil || len(usage.order) != 1 || slices.Collect(usage.each)[0].Last.Hour() != 8 {
+		t.Errorf("ISO 8601 time: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"iter"
 	"time"
 )
 
@@ -52,7 +53,9 @@ type AccessLogRead struct {
 	Lines, WithCertificate, Unparsed int64
 	// From and Until are the first and last times its lines carry.
 	From, Until time.Time
-	Days        []UsageDay
+	// Days yields the usage, DayCount of them: made as they are stored.
+	Days     iter.Seq[UsageDay]
+	DayCount int
 }
 
 // ServerUsage is what one server's access logs say of a certificate:

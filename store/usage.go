@@ -98,7 +98,7 @@ func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, read *model
 		return err
 	}
 	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, fingerprint_sha1, day, verified, count, first_seen, last_seen)`, 7)
-	for _, d := range read.Days {
+	for d := range read.Days {
 		verified := 0
 		if d.Verified {
 			verified = 1
@@ -112,7 +112,7 @@ func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, read *model
 		return err
 	}
 	sum.AccessLogs++
-	sum.UsageDays += len(read.Days)
+	sum.UsageDays += read.DayCount
 	return nil
 }
 

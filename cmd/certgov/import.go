@@ -188,10 +188,11 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var failures, skipped []string
+	failed := map[string]string{} // by source: what reading the file said
 	summary, err := imp.Run(ctx, importers.Walk(ctx, paths, opts), dryRun, func(r model.FileResult) {
 		switch {
 		case r.Err != nil:
-			failures = append(failures, r.Err.Error())
+			failed[r.Source.Path] = r.Err.Error()
 		case r.Skipped != "":
 			skipped = append(skipped, fmt.Sprintf("skipped %s: %s", r.Source.Path, r.Skipped))
 		}
@@ -201,11 +202,23 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 	})
 	if err == nil && !dryRun {
 		// The servers imported now may name access logs among the files
-		// just walked: a second pass reads those alone.
+		// just walked: a second pass reads those alone. A log the first
+		// pass could not read (over the size of certificate material) is
+		// no failure once the second has read it.
 		var logs store.ImportSummary
-		if logs, err = importAccessLogs(ctx, s, imp, paths, opts, actor, &failures); err == nil {
+		var read []string
+		if logs, read, err = importAccessLogs(ctx, s, imp, paths, opts, actor, &failures); err == nil {
 			summary.AddPass(logs)
+			for _, path := range read {
+				if _, ok := failed[path]; ok {
+					delete(failed, path)
+					summary.FilesFailed--
+				}
+			}
 		}
+	}
+	for _, msg := range failed {
+		failures = append(failures, msg)
 	}
 	sort.Strings(failures)
 	sort.Strings(skipped)
@@ -214,10 +227,10 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 
 // importAccessLogs reads, among paths, the access logs of the servers
 // an import stored that the import before it (first) did not know.
-func importAccessLogs(ctx context.Context, s *store.Store, first *store.Import, paths []string, opts importers.Options, actor string, failures *[]string) (store.ImportSummary, error) {
+func importAccessLogs(ctx context.Context, s *store.Store, first *store.Import, paths []string, opts importers.Options, actor string, failures *[]string) (store.ImportSummary, []string, error) {
 	imp, err := s.NewImport(ctx)
 	if err != nil || !imp.HasAccessLogs(first) {
-		return store.ImportSummary{}, err
+		return store.ImportSummary{}, nil, err
 	}
 	imp.Actor = actor
 	opts.Known, opts.AccessLogFor, opts.OnlyAccessLogs = imp.Known, imp.AccessLogFor(opts.Host), true
@@ -237,14 +250,18 @@ func importAccessLogs(ctx context.Context, s *store.Store, first *store.Import, 
 			}
 		}
 	}()
-	return imp.Run(ctx, logs, false, func(r model.FileResult) {
+	var read []string
+	summary, err := imp.Run(ctx, logs, false, func(r model.FileResult) {
 		if r.Err != nil {
 			*failures = append(*failures, r.Err.Error())
+		} else {
+			read = append(read, r.Source.Path)
 		}
 		for _, p := range r.Problems {
 			*failures = append(*failures, p.Error())
 		}
 	})
+	return summary, read, err
 }
 
 func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRun bool) {
