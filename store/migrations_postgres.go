@@ -688,7 +688,8 @@ CREATE TRIGGER campaigns_check BEFORE UPDATE ON campaigns FOR EACH ROW EXECUTE F
 `
 
 // postgresUsageTables is migration 17 in PostgreSQL's terms (source_id
-// is a reference there, not an identity).
+// is a reference there, not an identity). db init, which upgrades a team
+// database, grants the roles the new tables (inventoryTables).
 var postgresUsageTables = strings.NewReplacer(
 	"INTEGER PRIMARY KEY", "bigint PRIMARY KEY",
 	"INTEGER", "bigint",

@@ -328,3 +328,26 @@ func BenchmarkTeamReviewers(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// A team database upgraded to schema 17 (by db init, as its administrator
+// upgrades it): the importers may write the new usage tables, auditors
+// may not.
+func TestUpgradedTeamDatabaseGrantsUsageTables(t *testing.T) {
+	admin := teamDatabase(t, team)
+	raw := storetest.OpenRaw(t, admin)
+	if _, err := raw.ExecContext(ctx, `DROP TABLE usage_days; DROP TABLE access_log_reads; UPDATE certgov_schema SET version = 16`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.InitPostgres(ctx, admin, store.TeamSetup{}); err != nil {
+		t.Fatal(err)
+	}
+	conn := rawAs(t, admin, "ci")
+	if _, err := conn.ExecContext(ctx, `INSERT INTO access_log_reads(source_id, format_name, lines, with_certificate, unparsed, covers_from, covers_until)
+		SELECT min(id), 'mtls', 1, 1, 0, 1, 2 FROM sources`); err != nil {
+		t.Fatalf("an importer writing the new table: %v", err)
+	}
+	if _, err := rawAs(t, admin, "audrey").ExecContext(ctx, `INSERT INTO usage_days(source_id, fingerprint_sha1, day, verified, count, first_seen, last_seen)
+		SELECT min(id), 'ab', 1, 1, 1, 1, 1 FROM sources`); err == nil {
+		t.Error("an auditor wrote usage")
+	}
+}
