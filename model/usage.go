@@ -80,11 +80,13 @@ const (
 	FindingUnusedTrust         = "unused-trust"
 	FindingUsedWhileExpired    = "used-while-expired"
 	FindingUsedAfterRevocation = "used-after-revocation"
+	FindingUnknownClient       = "unknown-client"
 )
 
 func init() {
 	for _, t := range []FindingType{
 		{FindingUnusedTrust, SeverityMedium, "a server admits it, its access logs cover the policy's unused_after and it was not presented there: a revoke candidate", []string{"NHI1:2025", "NHI5:2025", "ID.AM-08"}},
+		{FindingUnknownClient, SeverityHigh, "a server's access log shows a client certificate that no imported certificate is: one outside the inventory", []string{"NHI1:2025", "ID.AM-08", "DE.CM-09"}},
 		{FindingUsedAfterRevocation, SeverityCritical, "a server's access log shows it accepted after its CA revoked it: the server does not check the CRL", []string{"NHI1:2025", "PR.AA-03", "DE.CM-09"}},
 		{FindingUsedWhileExpired, SeverityCritical, "a server's access log shows it accepted after it expired: the server does not check what it should", []string{"NHI7:2025", "PR.AA-03", "DE.CM-09"}},
 	} {
@@ -132,4 +134,31 @@ func daysText(d time.Duration) string {
 		return "1 day"
 	}
 	return fmt.Sprintf("%d days", n)
+}
+
+// UnknownClient is a client certificate a server's access log shows
+// that no imported certificate is: by SHA-1 fingerprint, as logged.
+type UnknownClient struct {
+	FingerprintSHA1, Server string
+	First, Last             time.Time
+	Count                   int64
+	// Accepted: the server reported its chain verified.
+	Accepted bool
+}
+
+// UnknownClientFindings are the unknown-client findings: one per
+// certificate and server.
+func UnknownClientFindings(clients []UnknownClient) []Finding {
+	t := FindingTypes[FindingUnknownClient]
+	var out []Finding
+	for _, c := range clients {
+		verified := "refused or not verified"
+		if c.Accepted {
+			verified = "accepted"
+		}
+		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Identity: "sha1:" + c.FingerprintSHA1, Frameworks: t.Frameworks,
+			Message: fmt.Sprintf("%s was presented a certificate no import holds (SHA-1 %s): %d requests from %s to %s, %s; import it or find out whose it is",
+				c.Server, c.FingerprintSHA1, c.Count, c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
+	}
+	return out
 }

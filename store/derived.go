@@ -73,7 +73,7 @@ func (s *Store) VerifyDerived(ctx context.Context) ([]DerivedDifference, error) 
 			out[strings.Clone(r.FingerprintSHA256)] = seen{strings.Clone(r.IdentityName), sha256.Sum256(line)}
 			return err
 		})
-		entries, _ := json.Marshal(rv.EntryFindings())
+		entries, _ := json.Marshal(rv.linkedEntryFindings())
 		return out, sha256.Sum256(entries), err
 	}
 	// The stored walk runs beside linking afresh: they read the same

@@ -368,7 +368,7 @@ func (s *Store) writeLinkedSummary(ctx context.Context, tx *sql.Tx, p *relinkPla
 	}
 	rv := p.rv
 	summary, err := json.Marshal(linkedSummary{LinkerVersion: linkerVersion, TrustChecked: rv.trustChecked,
-		EntryFindings: rv.EntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: p.anchorList, ActingCAs: p.actingCAs, SharedKeys: shared,
+		EntryFindings: rv.linkedEntryFindings(), AnchorNames: rv.chains.AnchorNames, Anchors: p.anchorList, ActingCAs: p.actingCAs, SharedKeys: shared,
 		LookalikeNames: lookalikes, Namesakes: namesakes})
 	if err != nil {
 		return err

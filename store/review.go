@@ -467,9 +467,16 @@ func (rv *Review) noteAdmission(i int, identity string) {
 	}
 }
 
-// EntryFindings are the findings about the entries themselves, once every
-// certificate was linked.
+// EntryFindings are the findings about the entries and servers
+// themselves, once every certificate was linked: linking's, and the
+// clients the servers' access logs show that no imported certificate is.
 func (rv *Review) EntryFindings() []model.Finding {
+	return append(slices.Clip(rv.linkedEntryFindings()), rv.usage.unknownClientFindings()...)
+}
+
+// linkedEntryFindings are the findings linking makes about the entries and
+// servers (stored with the linked state).
+func (rv *Review) linkedEntryFindings() []model.Finding {
 	if rv.stored {
 		return rv.entryFindings
 	}

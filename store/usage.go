@@ -125,6 +125,9 @@ type usageIndex struct {
 	// revokedAt is when a CRL revoked each certificate the logs saw that
 	// one revokes, by SHA-1 fingerprint (used-after-revocation).
 	revokedAt map[string]int64
+	// unknown are the clients the logs show that no imported certificate
+	// is (unknown-client).
+	unknown []model.UnknownClient
 }
 
 type serverLogs struct {
@@ -211,7 +214,48 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 		}
 		return rows.Err()
 	})
-	return idx, err
+	if err != nil {
+		return nil, err
+	}
+	return idx, s.loadUnknownClients(ctx, idx)
+}
+
+// loadUnknownClients reads what the logs say of the fingerprints no
+// imported certificate has.
+func (s *Store) loadUnknownClients(ctx context.Context, idx *usageIndex) error {
+	serverOf := map[int64][]string{}
+	for _, srv := range idx.servers {
+		for source := range srv.sources {
+			serverOf[source] = append(serverOf[source], srv.name)
+		}
+	}
+	return s.eachRow(ctx, `SELECT d.fingerprint_sha1, d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count), min(d.first_seen)
+		FROM usage_days d JOIN sources s ON s.id = d.source_id
+		WHERE s.superseded_at IS NULL AND d.fingerprint_sha1 NOT IN (SELECT fingerprint_sha1 FROM certificates)
+		GROUP BY d.fingerprint_sha1, d.source_id ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var c model.UnknownClient
+			var source, last, accepted, first int64
+			if err := rows.Scan(&c.FingerprintSHA1, &source, &last, &accepted, &c.Count, &first); err != nil {
+				return err
+			}
+			c.First, c.Last = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+			c.Accepted = accepted > 0
+			for _, name := range serverOf[source] {
+				c.Server = name
+				idx.unknown = append(idx.unknown, c)
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// unknownClientFindings are the unknown-client findings.
+func (idx *usageIndex) unknownClientFindings() []model.Finding {
+	if idx == nil {
+		return nil
+	}
+	return model.UnknownClientFindings(idx.unknown)
 }
 
 // revokedSince is when a CRL revoked the certificate, zero when none did

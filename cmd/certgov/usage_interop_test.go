@@ -1,9 +1,13 @@
 package main
 
 import (
+	"crypto/sha1"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,6 +72,19 @@ http {
 			}
 		}
 	}
+	// A certificate no import holds, refused: the log still names it.
+	outsider := t.TempDir()
+	if out, err := exec.Command(interopTool(t, "openssl", ""), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", filepath.Join(outsider, "outsider.key"),
+		"-out", filepath.Join(outsider, "outsider.pem"), "-subj", "/CN=outsider", "-days", "30").CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	outsiderPair, err := tls.LoadX509KeyPair(filepath.Join(outsider, "outsider.pem"), filepath.Join(outsider, "outsider.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := presentTo(t, checks, "checks.test", outsiderPair); status == 200 {
+		t.Fatal("checks.test let the outsider in")
+	}
 	// A request without a certificate: the quiet server's log covers a
 	// time, and no certificate appears in it.
 	presentTo(t, quiet, "quiet.test", interopPair(t, certs, "stranger"))
@@ -122,6 +139,12 @@ http {
 	}
 	if text := certgov(t, "show", ledger[:16]).stdout; !strings.Contains(text, "Seen at") || !strings.Contains(text, "3 requests") || !strings.Contains(text, "never presented") {
 		t.Errorf("show:\n%s", text)
+	}
+	block, _ := pem.Decode(mustRead(t, filepath.Join(outsider, "outsider.pem")))
+	outsiderSHA1 := fmt.Sprintf("%x", sha1.Sum(block.Bytes))
+	unknown := certgov(t, "findings", "--filter", "finding:unknown-client", "-o", "json").stdout
+	if !strings.Contains(unknown, "sha1:"+outsiderSHA1) || !strings.Contains(unknown, "checks.test") || !strings.Contains(unknown, "refused or not verified") || strings.Count(unknown, `"unknown-client"`) != 1 {
+		t.Errorf("unknown-client:\n%s", unknown)
 	}
 	findings := certgov(t, "findings", "--filter", "finding:used-after-revocation").stdout
 	if !strings.Contains(findings, "direct.ops.svc") || !strings.Contains(findings, "checks.test") || strings.Contains(findings, "ledger") {
