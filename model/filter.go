@@ -32,6 +32,9 @@ type Record struct {
 	RevokedBy string
 	// Exception is the latest decision on this certificate, if any.
 	Exception *Exception
+	// LastSeen is when a server's access log last shows it presented
+	// (zero: never, or no log was imported).
+	LastSeen time.Time
 	// ActsAsCA: it issued another imported certificate, or declares
 	// itself a CA the way CAs do (CA:TRUE with keyCertSign). CA:TRUE alone,
 	// the `openssl req -x509` default, does not make a client certificate

@@ -173,6 +173,12 @@ func (j *RecordJSON) AppendJSONCached(b []byte, cache *JSONCache) []byte {
 		b = appendField(b, "decided_at", e.DecidedAt)
 		b = append(b, '}')
 	}
+	b = append(b, `,"last_seen":`...)
+	if j.LastSeen == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *j.LastSeen)
+	}
 	return append(b, '}')
 }
 

@@ -42,6 +42,9 @@ type RecordJSON struct {
 	Owner              OptionalString `json:"owner"`
 	ExpiresAt          *string        `json:"expires_at"`
 	Exception          *ExceptionJSON `json:"exception"`
+	// LastSeen is when a server's access log last shows it, null when
+	// none does (certgov show says where).
+	LastSeen *string `json:"last_seen"`
 }
 
 // JSON returns the record's stable JSON shape.
@@ -84,6 +87,10 @@ func (r *Record) JSON() RecordJSON {
 	if !r.ExpiresAt.IsZero() {
 		at := r.ExpiresAt.UTC().Format(time.RFC3339)
 		j.ExpiresAt = &at
+	}
+	if !r.LastSeen.IsZero() {
+		at := r.LastSeen.UTC().Format(time.RFC3339)
+		j.LastSeen = &at
 	}
 	if j.Trust == nil {
 		j.Trust = []TrustRef{}

@@ -258,6 +258,21 @@ func (idx *usageIndex) unknownClientFindings() []model.Finding {
 	return model.UnknownClientFindings(idx.unknown)
 }
 
+// lastSeen is when any log last shows the certificate, zero for never.
+func (idx *usageIndex) lastSeen(fingerprintSHA1 string) time.Time {
+	if idx == nil {
+		return time.Time{}
+	}
+	var last int64
+	for _, in := range idx.seen[fingerprintSHA1] {
+		last = max(last, in.last)
+	}
+	if last == 0 {
+		return time.Time{}
+	}
+	return time.Unix(last, 0).UTC()
+}
+
 // revokedSince is when a CRL revoked the certificate, zero when none did
 // (or no log saw it).
 func (idx *usageIndex) revokedSince(fingerprintSHA1 string) time.Time {

@@ -137,6 +137,26 @@ http {
 			t.Errorf("usage at %s", u.Server)
 		}
 	}
+	var listed []struct {
+		Fingerprint string  `json:"fingerprint_sha256"`
+		LastSeen    *string `json:"last_seen"`
+	}
+	if err := json.Unmarshal([]byte(certgov(t, "ls", "-o", "json").stdout), &listed); err != nil {
+		t.Fatal(err)
+	}
+	deep := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "deep.pem")))
+	for _, rec := range listed {
+		switch rec.Fingerprint {
+		case ledger:
+			if rec.LastSeen == nil {
+				t.Error("ls: ledger's last_seen is null")
+			}
+		case deep:
+			if rec.LastSeen != nil {
+				t.Errorf("ls: deep, never presented, was last seen %s", *rec.LastSeen)
+			}
+		}
+	}
 	if text := certgov(t, "show", ledger[:16]).stdout; !strings.Contains(text, "Seen at") || !strings.Contains(text, "3 requests") || !strings.Contains(text, "never presented") {
 		t.Errorf("show:\n%s", text)
 	}
