@@ -313,7 +313,7 @@ func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, op
 	}
 	format, err := compileNginxLogFormat(log.Format, log.Escape)
 	if err != nil {
-		res.Skipped = fmt.Sprintf("the access log of %s (log_format %s): %v", log.Location, log.FormatName, err)
+		res.Skipped = fmt.Sprintf("the access log of %s (log_format %s): %v", log.Location, directiveName(log.FormatName), err)
 		return res
 	}
 	// Hashed first: a log imported before is not parsed again (a
@@ -343,7 +343,7 @@ func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, op
 	res.AccessLog = &model.AccessLogRead{Log: log, Lines: stats.Lines, WithCertificate: stats.WithCertificate,
 		Unparsed: stats.Unparsed + stats.TooLong, From: stats.From, Until: stats.Until, Days: usage.each, DayCount: len(usage.order)}
 	if stats.Lines > 0 && stats.Unparsed+stats.TooLong == stats.Lines {
-		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format log_format %s declares (%s)", stats.Lines, log.FormatName, log.Location)})
+		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format log_format %s declares (%s)", stats.Lines, directiveName(log.FormatName), log.Location)})
 	}
 	return res
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,7 +84,7 @@ func rotationFindings(s *CertificateSubject, p Policy, now time.Time, add func(c
 		var issuers []string
 		since := earlier[0].First
 		for _, e := range earlier {
-			if !containsString(issuers, e.Issuer) {
+			if !slices.Contains(issuers, e.Issuer) {
 				issuers = append(issuers, e.Issuer)
 			}
 			if e.First.Before(since) {
@@ -143,15 +144,6 @@ func unexpectedIssuer(s *CertificateSubject) (earlier []Issuance, unexpected boo
 		allSelfSigned = allSelfSigned && n.SelfSigned
 	}
 	return earlier, len(earlier) > 0 && !(allSelfSigned && !s.SelfSigned)
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Timeline draws an identity's certificates as bars on a time axis,
