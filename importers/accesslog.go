@@ -3,6 +3,7 @@ package importers
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -11,9 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,80 +20,8 @@ import (
 
 // Access logs: the servers' own record of the client certificates they
 // were presented. A log is read in the format its server's configuration
-// declares (nginx log_format), a line at a time, and kept aggregated per
+// declares (logformat.go), a line at a time, and kept aggregated per
 // certificate, day and verification outcome: never the lines themselves.
-
-// nginxLogFormat is a compiled nginx log_format: a regular expression
-// with one group per variable, and the groups of the variables certgov
-// reads (0 when the format lacks it).
-type nginxLogFormat struct {
-	re                                   *regexp.Regexp
-	fingerprint, verify                  int
-	timeLocal, timeISO8601, msec, serial int
-	escape                               string
-}
-
-// nginxVariable matches a variable in a log_format: $name or ${name}.
-var nginxVariable = regexp.MustCompile(`\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))`)
-
-// compileNginxLogFormat compiles a log_format's pattern. It refuses a
-// format from which no certificate can be told: without
-// $ssl_client_fingerprint, or without a time.
-func compileNginxLogFormat(format, escape string) (*nginxLogFormat, error) {
-	f := &nginxLogFormat{escape: escape}
-	var expr strings.Builder
-	expr.WriteString("^")
-	at, group := 0, 0
-	matches := nginxVariable.FindAllStringSubmatchIndex(format, -1)
-	for i, m := range matches {
-		expr.WriteString(regexp.QuoteMeta(format[at:m[0]]))
-		var name string
-		if m[2] >= 0 {
-			name = format[m[2]:m[3]] // ${name}
-		} else {
-			name = format[m[4]:m[5]]
-		}
-		group++
-		switch name {
-		case "ssl_client_fingerprint":
-			f.fingerprint = group
-		case "ssl_client_verify":
-			f.verify = group
-		case "ssl_client_serial":
-			f.serial = group
-		case "time_local":
-			f.timeLocal = group
-		case "time_iso8601":
-			f.timeISO8601 = group
-		case "msec":
-			f.msec = group
-		}
-		if i == len(matches)-1 && m[1] == len(format) {
-			expr.WriteString("(.*)")
-		} else {
-			expr.WriteString("(.*?)")
-		}
-		at = m[1]
-	}
-	expr.WriteString(regexp.QuoteMeta(format[at:]))
-	expr.WriteString("$")
-	if f.fingerprint == 0 {
-		return nil, errors.New("its format logs no $ssl_client_fingerprint: no client certificate can be told from it")
-	}
-	if f.timeLocal == 0 && f.timeISO8601 == 0 && f.msec == 0 {
-		return nil, errors.New("its format logs no time ($time_local, $time_iso8601 or $msec)")
-	}
-	re, err := regexp.Compile(expr.String())
-	if err != nil {
-		return nil, err
-	}
-	f.re = re
-	return f, nil
-}
-
-// nginxCombined is nginx's predefined format, used by an access_log that
-// names none: it logs no client certificate.
-const nginxCombined = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
 
 // accessLogStats counts what reading a log met.
 type accessLogStats struct {
@@ -117,7 +43,10 @@ const (
 // and no strings, so that half a million certificate-days stay small
 // and cost the collector nothing to scan.
 type usageKey struct {
-	fingerprint [20]byte
+	// fingerprint holds a SHA-1 (its first 20 bytes, sha256 false) or a
+	// SHA-256 fingerprint, as the server logs it.
+	fingerprint [32]byte
+	sha256      bool
 	day         int32 // days since 1970-01-01, UTC
 	verified    bool
 }
@@ -135,7 +64,11 @@ type usageDays struct {
 func (u *usageDays) each(yield func(model.UsageDay) bool) {
 	for _, k := range u.order {
 		t := u.tally[k]
-		d := model.UsageDay{FingerprintSHA1: hex.EncodeToString(k.fingerprint[:]), Day: time.Unix(int64(k.day)*86400, 0).UTC(),
+		fp := k.fingerprint[:20]
+		if k.sha256 {
+			fp = k.fingerprint[:]
+		}
+		d := model.UsageDay{Fingerprint: hex.EncodeToString(fp), Day: time.Unix(int64(k.day)*86400, 0).UTC(),
 			Count: t.count, First: time.Unix(t.first, 0).UTC(), Last: time.Unix(t.last, 0).UTC(), Verified: k.verified}
 		if !yield(d) {
 			return
@@ -143,10 +76,10 @@ func (u *usageDays) each(yield func(model.UsageDay) bool) {
 	}
 }
 
-// readNginxAccessLog reads a log (gzip-compressed or not) in format f
-// and returns its usage per certificate, day and outcome. It holds one
-// line and the tallies, whatever the log's size, and stops when ctx ends.
-func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) (*usageDays, accessLogStats, error) {
+// readAccessLog reads a log (gzip-compressed or not) in format f and
+// returns its usage per certificate, day and outcome. It holds one line
+// and the tallies, whatever the log's size, and stops when ctx ends.
+func readAccessLog(ctx context.Context, r io.Reader, f logFormat) (*usageDays, accessLogStats, error) {
 	var stats accessLogStats
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -176,16 +109,12 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) (*u
 			stats.TooLong++
 			continue
 		}
-		m := f.re.FindSubmatch(line)
-		if m == nil {
-			stats.Unparsed++
-			continue
-		}
-		at, ok := f.time(m)
+		req, ok := f.read(line)
 		if !ok {
 			stats.Unparsed++
 			continue
 		}
+		at := req.at
 		// What the log covers counts every request: a log of months in
 		// which a certificate never appears is evidence too.
 		if stats.From.IsZero() || at.Before(stats.From) {
@@ -194,8 +123,8 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) (*u
 		if at.After(stats.Until) {
 			stats.Until = at
 		}
-		key := usageKey{verified: f.verify == 0 || string(m[f.verify]) == "SUCCESS"}
-		switch present, ok := parseFingerprint(m[f.fingerprint], &key.fingerprint); {
+		key := usageKey{verified: req.verified}
+		switch present, ok := parseFingerprint(req.fingerprint, &key); {
 		case !present:
 			continue // no client certificate on that request
 		case !ok:
@@ -220,15 +149,15 @@ func readNginxAccessLog(ctx context.Context, r io.Reader, f *nginxLogFormat) (*u
 	return usage, stats, nil
 }
 
-// parseFingerprint reads a logged SHA-1 fingerprint (hex, any case,
-// colons allowed) into fp. present is false for none ("-", empty); ok,
-// whether it is one.
-func parseFingerprint(logged []byte, fp *[20]byte) (present, ok bool) {
+// parseFingerprint reads a logged fingerprint (hex, any case, colons
+// allowed; SHA-1 or SHA-256 by its length) into key. present is false
+// for none ("-", empty); ok, whether it is one.
+func parseFingerprint(logged []byte, key *usageKey) (present, ok bool) {
 	logged = bytes.TrimSpace(logged)
 	if len(logged) == 0 || string(logged) == "-" {
 		return false, false
 	}
-	var digits [40]byte
+	var digits [64]byte
 	n := 0
 	for _, c := range logged {
 		if c == ':' {
@@ -240,10 +169,15 @@ func parseFingerprint(logged []byte, fp *[20]byte) (present, ok bool) {
 		digits[n] = c
 		n++
 	}
-	if n != len(digits) {
+	switch n {
+	case 40:
+		key.sha256 = false
+	case 64:
+		key.sha256 = true
+	default:
 		return true, false
 	}
-	_, err := hex.Decode(fp[:], digits[:])
+	_, err := hex.Decode(key.fingerprint[:n/2], digits[:n])
 	return true, err == nil
 }
 
@@ -265,36 +199,10 @@ func readLogLine(br *bufio.Reader) ([]byte, error) {
 	return bytes.TrimRight(line, "\r\n"), err
 }
 
-// time reads the line's time from whichever time variable the format has.
-func (f *nginxLogFormat) time(m [][]byte) (time.Time, bool) {
-	switch {
-	case f.timeISO8601 > 0:
-		t, err := time.Parse(time.RFC3339, string(m[f.timeISO8601]))
-		return t.UTC(), err == nil
-	case f.timeLocal > 0:
-		t, err := time.Parse("02/Jan/2006:15:04:05 -0700", string(m[f.timeLocal]))
-		return t.UTC(), err == nil
-	default:
-		v, err := strconv.ParseFloat(string(m[f.msec]), 64)
-		if err != nil || v < 0 || v > 1e11 {
-			return time.Time{}, false
-		}
-		return time.UnixMilli(int64(v * 1000)).UTC(), true
-	}
-}
-
-// CheckNginxLogFormat says whether certgov can read usage from logs in
-// an nginx log_format (model.AccessLog.Format, .Escape): it must name
-// the client certificate's fingerprint and a time.
-func CheckNginxLogFormat(format, escape string) error {
-	_, err := compileNginxLogFormat(format, escape)
-	return err
-}
-
 // readAccessLogFile streams a server's access log (a regular file,
 // opened without blocking) through its format, hashing it as it goes:
 // an unchanged log is not written again.
-func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, opts Options) model.FileResult {
+func readAccessLogFile(ctx context.Context, path string, logs []model.AccessLog, opts Options) model.FileResult {
 	key := model.SourceKey(opts.Host, path)
 	now := time.Now
 	if opts.Now != nil {
@@ -311,9 +219,9 @@ func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, op
 		res.Err = fmt.Errorf("%s: not a regular file", path)
 		return res
 	}
-	format, err := compileNginxLogFormat(log.Format, log.Escape)
+	log, format, err := readableFormat(logs)
 	if err != nil {
-		res.Skipped = fmt.Sprintf("the access log of %s (log_format %s): %v", log.Location, directiveName(log.FormatName), err)
+		res.Skipped = fmt.Sprintf("the access log of %s (%s): %v", log.Location, declaredFormat(log), err)
 		return res
 	}
 	// Hashed first: a log imported before is not parsed again (a
@@ -335,7 +243,7 @@ func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, op
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
 	}
-	usage, stats, err := readNginxAccessLog(ctx, io.LimitReader(f, size), format)
+	usage, stats, err := readAccessLog(ctx, io.LimitReader(f, size), format)
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
@@ -343,9 +251,32 @@ func readAccessLogFile(ctx context.Context, path string, log model.AccessLog, op
 	res.AccessLog = &model.AccessLogRead{Log: log, Lines: stats.Lines, WithCertificate: stats.WithCertificate,
 		Unparsed: stats.Unparsed + stats.TooLong, From: stats.From, Until: stats.Until, Days: usage.each, DayCount: len(usage.order)}
 	if stats.Lines > 0 && stats.Unparsed+stats.TooLong == stats.Lines {
-		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format log_format %s declares (%s)", stats.Lines, directiveName(log.FormatName), log.Location)})
+		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format %s declares (%s)", stats.Lines, declaredFormat(log), log.Location)})
 	}
 	return res
+}
+
+// readableFormat is the first of a file's declared logs whose format
+// certgov can read usage from, compiled; else the first, and why not.
+func readableFormat(logs []model.AccessLog) (model.AccessLog, logFormat, error) {
+	var first error
+	for _, l := range logs {
+		f, err := compileLogFormat(l)
+		if err == nil {
+			return l, f, nil
+		}
+		first = cmp.Or(first, err)
+	}
+	return logs[0], nil, first
+}
+
+// declaredFormat names the format a log is declared in, as its
+// configuration does: "log_format mtls", "log-format", "json_format".
+func declaredFormat(l model.AccessLog) string {
+	if l.Dialect == "" || l.Dialect == model.LogDialectNginx {
+		return "log_format " + directiveName(l.FormatName)
+	}
+	return directiveName(l.FormatName)
 }
 
 // copyWithContext copies r to w a megabyte at a time until ctx ends.

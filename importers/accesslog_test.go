@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"certgov/model"
 )
 
 // A log_format with the client certificate's fingerprint and verify
@@ -16,7 +18,7 @@ import (
 // kept; a gzip-compressed log reads the same.
 func TestReadNginxAccessLog(t *testing.T) {
 	format := `$remote_addr [$time_local] "$request" $status "$ssl_client_fingerprint" "$ssl_client_verify" "${ssl_client_s_dn}"`
-	f, err := compileNginxLogFormat(format, "default")
+	f, err := compileLogFormat(model.AccessLog{Format: format, Escape: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func TestReadNginxAccessLog(t *testing.T) {
 	}, "\n") + "\n"
 	check := func(name string, data []byte) {
 		t.Helper()
-		usage, stats, err := readNginxAccessLog(context.Background(), bytes.NewReader(data), f)
+		usage, stats, err := readAccessLog(context.Background(), bytes.NewReader(data), f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,13 +47,13 @@ func TestReadNginxAccessLog(t *testing.T) {
 		}
 		// 01:00 +0100 is midnight UTC: the second line is the 7th's.
 		d6, d7, failed := days[0], days[1], days[2]
-		if d6.FingerprintSHA1 != fp1 || d6.Day != time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC) || d6.Count != 1 || !d6.Verified {
+		if d6.Fingerprint != fp1 || d6.Day != time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC) || d6.Count != 1 || !d6.Verified {
 			t.Errorf("%s: the 6th: %+v", name, d6)
 		}
 		if d7.Count != 2 || !d7.First.Equal(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)) || !d7.Last.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
 			t.Errorf("%s: the 7th: %+v", name, d7)
 		}
-		if failed.FingerprintSHA1 != fp2 || failed.Verified {
+		if failed.Fingerprint != fp2 || failed.Verified {
 			t.Errorf("%s: the refused one: %+v", name, failed)
 		}
 		if !stats.Until.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
@@ -66,21 +68,83 @@ func TestReadNginxAccessLog(t *testing.T) {
 	check("gzip", gz.Bytes())
 
 	for _, bad := range []string{nginxCombined, `$ssl_client_fingerprint $status`} {
-		if _, err := compileNginxLogFormat(bad, ""); err == nil {
+		if _, err := compileLogFormat(model.AccessLog{Format: bad}); err == nil {
 			t.Errorf("%q compiles: no certificate or no time can be told from it", bad)
 		}
 	}
-	iso, err := compileNginxLogFormat(`$time_iso8601|$ssl_client_fingerprint|$msec`, "")
+	iso, err := compileLogFormat(model.AccessLog{Format: `$time_iso8601|$ssl_client_fingerprint|$msec`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	usage, _, err := readNginxAccessLog(context.Background(), strings.NewReader("2026-12-07T10:00:00+02:00|"+fp1+"|1.0\n"), iso)
+	usage, _, err := readAccessLog(context.Background(), strings.NewReader("2026-12-07T10:00:00+02:00|"+fp1+"|1.0\n"), iso)
 	if err != nil || len(usage.order) != 1 || slices.Collect(usage.each)[0].Last.Hour() != 8 {
 		t.Errorf("ISO 8601 time: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := readNginxAccessLog(ctx, strings.NewReader(log), f); err == nil {
+	if _, _, err := readAccessLog(ctx, strings.NewReader(log), f); err == nil {
 		t.Error("a cancelled read goes on")
+	}
+}
+
+// HAProxy's lines reach a file after a syslog header; ssl_c_sha1,hex is
+// upper-case; ssl_c_verify 0 is verified. Envoy's JSON lines carry the
+// SHA-256 fingerprint where its json_format put it (null for none), its
+// text lines where the template does.
+func TestReadHAProxyAndEnvoyLogs(t *testing.T) {
+	sha1, sha256 := strings.Repeat("AB", 20), strings.Repeat("cd", 32)
+	haproxy, err := compileLogFormat(model.AccessLog{Dialect: model.LogDialectHAProxy, Format: `%ci [%tr] %ft %ST %[ssl_c_verify] %[ssl_c_sha1,hex] %{+Q}[ssl_c_s_dn]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envoyJSON, err := compileLogFormat(model.AccessLog{Dialect: model.LogDialectEnvoy, Format: `{"client":{"sha256":"%DOWNSTREAM_PEER_FINGERPRINT_256%"},"status":"%RESPONSE_CODE%","time":"%START_TIME%"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envoyText, err := compileLogFormat(model.AccessLog{Dialect: model.LogDialectEnvoy, Format: "[%START_TIME%] %RESPONSE_CODE% %DOWNSTREAM_PEER_FINGERPRINT_1%\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		format logFormat
+		log    string
+		want   []model.UsageDay
+	}{
+		{"haproxy", haproxy, strings.Join([]string{
+			`Dec  7 10:00:00 gw haproxy[812]: 127.0.0.1:40112 [07/Dec/2026:10:00:00.123] mtls~ 200 0 ` + sha1 + ` "/CN=ledger"`,
+			`Dec  7 10:05:00 gw haproxy[812]: 127.0.0.1:40113 [07/Dec/2026:10:05:00.001] mtls~ 200 10 ` + sha1 + ` "/CN=ledger"`,
+			`Dec  7 10:06:00 gw haproxy[812]: 127.0.0.1:40114 [07/Dec/2026:10:06:00.001] mtls~ 200 0 - "-"`,
+			`Dec  7 10:07:00 gw haproxy[812]: mtls/1: SSL handshake failure`,
+		}, "\n"), []model.UsageDay{
+			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true},
+			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: false},
+		}},
+		{"envoy json", envoyJSON, strings.Join([]string{
+			`{"client":{"sha256":"` + sha256 + `"},"status":200,"time":"2026-12-07T10:00:00.123Z"}`,
+			`{"client":{"sha256":null},"status":200,"time":"2026-12-07T10:01:00.000Z"}`,
+			`{"client":{"sha256":"` + sha256 + `"},"status":403,"time":"2026-12-07T11:00:00.000Z"}`,
+			`not json`,
+		}, "\n"), []model.UsageDay{{Fingerprint: sha256, Count: 2, Verified: true}}},
+		{"envoy text", envoyText, "[2026-12-07T10:00:00.000Z] 200 " + strings.ToLower(sha1) + "\n[2026-12-07T10:00:01.000Z] 200 -\n",
+			[]model.UsageDay{{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true}}},
+	} {
+		usage, stats, err := readAccessLog(context.Background(), strings.NewReader(c.log), c.format)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		days := slices.Collect(usage.each)
+		if len(days) != len(c.want) {
+			t.Fatalf("%s: %+v (%+v)", c.name, days, stats)
+		}
+		for i, d := range days {
+			w := c.want[i]
+			if d.Fingerprint != w.Fingerprint || d.Count != w.Count || d.Verified != w.Verified || d.Day != time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) {
+				t.Errorf("%s: day %d: %+v, want %+v", c.name, i, d, w)
+			}
+		}
+		if stats.Unparsed != 1 && c.name != "envoy text" {
+			t.Errorf("%s: unparsed %d", c.name, stats.Unparsed)
+		}
 	}
 }

@@ -28,10 +28,12 @@ type Options struct {
 	// Kind forces a format (pem, der, pkcs7, pkcs12, jks) instead of
 	// detecting it from the content.
 	Kind model.SourceKind
-	// AccessLogFor gives the access log a file is (or a rotation of),
-	// as the imported servers declare it; nil when it is none. Such a
-	// file is streamed, whatever its size, never read whole.
-	AccessLogFor func(path string) *model.AccessLog
+	// AccessLogFor gives the access logs a file is (or a rotation of),
+	// as the imported servers declare them (servers may share a file, in
+	// formats of their own); none when it is no log. Such a file is
+	// streamed, whatever its size, never read whole, in the first of
+	// their formats certgov can read usage from.
+	AccessLogFor func(path string) []model.AccessLog
 	// OnlyAccessLogs reads access logs alone: the second pass of an
 	// import, once the configurations that name them are stored. Other
 	// files are passed by unread (Skipped, Kind empty).

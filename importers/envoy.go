@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -121,6 +122,9 @@ type envoyListener struct {
 	chain      int // index among the listener's filter chains
 	chains     int
 	require    bool // require_client_certificate
+	// accessLogs are the access_log entries that log its requests: the
+	// listener's own and its chain's HTTP connection manager's.
+	accessLogs []*yaml.Node
 }
 
 // envoyListeners finds, for each validation context inside a listener's
@@ -136,10 +140,12 @@ func envoyListeners(doc *yaml.Node) map[*yaml.Node]envoyListener {
 		port := yamlString(yamlGet(yamlGet(n, "address"), "socket_address"), "port_value")
 		for i, chain := range chains {
 			l := envoyListener{name: yamlString(n, "name"), port: port, chain: i, chains: len(chains)}
+			l.accessLogs = yamlSequence(yamlGet(n, "access_log"))
 			yamlWalk(chain, 0, func(m *yaml.Node) {
 				if yamlString(m, "require_client_certificate") == "true" {
 					l.require = true
 				}
+				l.accessLogs = append(l.accessLogs, yamlSequence(yamlGet(m, "access_log"))...)
 			})
 			yamlWalk(chain, 0, func(m *yaml.Node) {
 				if isValidationContext(m) {
@@ -186,8 +192,51 @@ func (r *reader) envoyServer(n *yaml.Node, l envoyListener) {
 	if ca := yamlGet(n, "trusted_ca"); ca != nil {
 		srv.Anchors = []string{"trusted_ca " + cmp.Or(yamlString(ca, "filename"), "(inline)")}
 	}
+	for _, entry := range l.accessLogs {
+		if log, ok := r.envoyAccessLog(entry); ok {
+			srv.AccessLogs = append(srv.AccessLogs, log)
+		}
+	}
 	r.res.Servers = append(r.res.Servers, srv)
 }
+
+// envoyAccessLog reads one access_log entry: a file logger's path and
+// format (log_format's json_format, as JSON, or its text format; the
+// legacy format and json_format beside path). Envoy's default format,
+// used when none is set, logs no client certificate. Standard output
+// and other loggers write no file certgov can read.
+func (r *reader) envoyAccessLog(entry *yaml.Node) (model.AccessLog, bool) {
+	config := yamlGet(entry, "typed_config")
+	path := yamlString(config, "path")
+	if path == "" || strings.HasPrefix(path, "/dev/") {
+		return model.AccessLog{}, false
+	}
+	log := model.AccessLog{Path: path, Written: path, Dialect: model.LogDialectEnvoy, FormatName: "default format", Format: envoyDefaultFormat,
+		Location: fmt.Sprintf("%s:%d", filepath.Base(r.path), entry.Line)}
+	format := cmp.Or(yamlGet(config, "log_format"), config)
+	if text := yamlString(yamlGet(format, "text_format_source"), "inline_string"); text != "" {
+		log.FormatName, log.Format = "text_format_source", text
+	} else if text := cmp.Or(yamlString(format, "text_format"), yamlString(config, "format")); text != "" {
+		log.FormatName, log.Format = "text_format", text
+	}
+	if tree := yamlGet(format, "json_format"); tree != nil {
+		var fields map[string]any
+		if err := tree.Decode(&fields); err != nil {
+			r.problem(tree.Line, "json_format", err)
+			return model.AccessLog{}, false
+		}
+		encoded, err := json.Marshal(fields)
+		if err != nil {
+			r.problem(tree.Line, "json_format", err)
+			return model.AccessLog{}, false
+		}
+		log.FormatName, log.Format = "json_format", string(encoded)
+	}
+	return log, true
+}
+
+// envoyDefaultFormat is Envoy's format for a file logger that sets none.
+const envoyDefaultFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"` + "\n"
 
 // envoyValidationContext reads one CertificateValidationContext. Envoy
 // admits a certificate there only when every condition the context states

@@ -140,6 +140,7 @@ type haproxyConfig struct {
 	// section (a default_backend may be set there).
 	backends map[string]*haproxySection
 	defaults *haproxySection
+	global   *haproxySection
 }
 
 func (r *reader) readHAProxy(data []byte) error {
@@ -157,6 +158,9 @@ func (r *reader) readHAProxy(data []byte) error {
 		}
 		if s.kind == "defaults" {
 			h.defaults = s // the last one before the frontends: certgov reads one
+		}
+		if s.kind == "global" {
+			h.global = s
 		}
 	}
 	for _, s := range sections {
@@ -187,11 +191,13 @@ func (r *reader) readHAProxy(data []byte) error {
 			continue
 		}
 		gate := h.gates(s)
+		logs := h.accessLogs(s)
 		for _, l := range s.lines {
 			if l.words[0] != "bind" {
 				continue
 			}
 			for _, srv := range h.binds(s, l, gate) {
+				srv.AccessLogs = logs
 				if conditional && srv.Mode != model.VerifyOff {
 					srv.Unknown = strings.TrimPrefix(srv.Unknown+"; the configuration has .if blocks, which depend on HAProxy's environment", "; ")
 				}
@@ -200,6 +206,70 @@ func (r *reader) readHAProxy(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// haproxySyslogLog is where a frontend's requests reach a file: HAProxy
+// sends them to syslog, and Debian's rsyslog rule for it
+// (/etc/rsyslog.d/49-haproxy.conf) writes them there, each after a
+// syslog header, rotated daily by logrotate.
+const haproxySyslogLog = "/var/log/haproxy.log"
+
+// HAProxy's predefined formats (option tcplog, httplog, httpslog): none
+// logs the client certificate.
+var haproxyOptionFormats = map[string]string{
+	"tcplog":   `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`,
+	"httplog":  `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`,
+	"httpslog": `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`,
+}
+
+// accessLogs is the log a frontend writes its requests to, in the
+// format its log-format (or option tcplog, httplog) sets, its own over
+// its defaults section's. It logs when it has a log line sending to
+// syslog ("log global": the global section's), its defaults' included
+// unless "no log" drops them; stdout, stderr and rings write no file.
+func (h *haproxyConfig) accessLogs(s *haproxySection) []model.AccessLog {
+	logged := false
+	var log model.AccessLog
+	for _, sec := range []*haproxySection{h.defaults, s} {
+		if sec == nil {
+			continue
+		}
+		for _, l := range sec.lines {
+			switch {
+			case l.words[0] == "log" && len(l.words) > 1:
+				logged = logged || h.sendsToSyslog(l.words[1])
+			case l.words[0] == "no" && len(l.words) > 1 && l.words[1] == "log":
+				logged = false
+			case l.words[0] == "log-format" && len(l.words) > 1:
+				log = model.AccessLog{FormatName: "log-format", Format: strings.Join(l.words[1:], " "), Location: h.refs.where(h.r.path, l.line)}
+			case l.words[0] == "option" && len(l.words) > 1 && haproxyOptionFormats[l.words[1]] != "":
+				log = model.AccessLog{FormatName: "option " + l.words[1], Format: haproxyOptionFormats[l.words[1]], Location: h.refs.where(h.r.path, l.line)}
+			}
+		}
+	}
+	if !logged || log.Format == "" {
+		return nil
+	}
+	log.Path, log.Written, log.Dialect = haproxySyslogLog, haproxySyslogLog, model.LogDialectHAProxy
+	return []model.AccessLog{log}
+}
+
+// sendsToSyslog reports whether a log line's target is a syslog server
+// (a UNIX socket such as /dev/log, or an address): "global" is, when the
+// global section's log lines are.
+func (h *haproxyConfig) sendsToSyslog(target string) bool {
+	if target == "global" {
+		if h.global == nil {
+			return false
+		}
+		for _, l := range h.global.lines {
+			if l.words[0] == "log" && len(l.words) > 1 && l.words[1] != "global" && h.sendsToSyslog(l.words[1]) {
+				return true
+			}
+		}
+		return false
+	}
+	return target != "stdout" && target != "stderr" && !strings.HasPrefix(target, "ring@") && !strings.HasPrefix(target, "fd@")
 }
 
 // haproxyRefusals are the rule actions that refuse a request or a

@@ -133,8 +133,8 @@ func ReadFile(ctx context.Context, path string, opts Options, explicit bool) mod
 		return model.FileResult{Source: model.Source{Path: path}, Err: err}
 	}
 	if opts.AccessLogFor != nil {
-		if log := opts.AccessLogFor(path); log != nil {
-			return readAccessLogFile(ctx, path, *log, opts)
+		if logs := opts.AccessLogFor(path); len(logs) > 0 {
+			return readAccessLogFile(ctx, path, logs, opts)
 		}
 	}
 	if opts.OnlyAccessLogs {

@@ -14,30 +14,45 @@ import (
 // writes them in, as its configuration declares them.
 type AccessLog struct {
 	// Path is the log's path as the server resolves it (nginx: relative
-	// paths from its prefix); Written is the path as configured.
+	// paths from its prefix); Written is the path as configured. HAProxy
+	// writes to syslog: its log is where Debian's rsyslog rule for it
+	// writes, /var/log/haproxy.log.
 	Path    string `json:"path"`
 	Written string `json:"written,omitempty"`
-	// FormatName names the format ("combined", "mtls"); Format is its
-	// pattern as the configuration writes it, variables and all.
+	// FormatName names the format ("combined", "mtls"; "log-format",
+	// "json_format"); Format is its pattern as the configuration writes
+	// it, variables and all (an Envoy json_format as a JSON object).
 	FormatName string `json:"format_name"`
 	Format     string `json:"format"`
 	// Escape is how the server escapes values in the line (nginx
 	// log_format escape=default|json|none).
 	Escape string `json:"escape,omitempty"`
-	// Location is where the access_log directive is.
+	// Dialect is whose format it is: nginx (also when empty), haproxy or
+	// envoy.
+	Dialect string `json:"dialect,omitempty"`
+	// Location is where the directive naming the log is.
 	Location string `json:"location"`
 }
+
+// Access log dialects: whose configuration declared the format.
+const (
+	LogDialectNginx   = "nginx"
+	LogDialectHAProxy = "haproxy"
+	LogDialectEnvoy   = "envoy"
+)
 
 // UsageDay is what one log says of one client certificate on one day
 // (UTC): how often it was presented, when first and last, and whether
 // the server verified it.
 type UsageDay struct {
-	// FingerprintSHA1 is the certificate's SHA-1 fingerprint, lower-case
-	// hex, as nginx logs $ssl_client_fingerprint.
-	FingerprintSHA1 string
-	Day             time.Time // midnight UTC
-	Count           int64
-	First, Last     time.Time
+	// Fingerprint is the certificate's fingerprint as the server logs
+	// it, in lower-case hex: SHA-1 (nginx $ssl_client_fingerprint,
+	// HAProxy ssl_c_sha1) or SHA-256 (Envoy
+	// %DOWNSTREAM_PEER_FINGERPRINT_256%), told apart by length.
+	Fingerprint string
+	Day         time.Time // midnight UTC
+	Count       int64
+	First, Last time.Time
 	// Verified: the server reported the chain verified (SUCCESS); else
 	// it took the certificate without verifying it, or refused it.
 	Verified bool
@@ -137,11 +152,12 @@ func daysText(d time.Duration) string {
 }
 
 // UnknownClient is a client certificate a server's access log shows
-// that no imported certificate is: by SHA-1 fingerprint, as logged.
+// that no imported certificate is: by fingerprint, as logged (SHA-1 or
+// SHA-256, by length).
 type UnknownClient struct {
-	FingerprintSHA1, Server string
-	First, Last             time.Time
-	Count                   int64
+	Fingerprint, Server string
+	First, Last         time.Time
+	Count               int64
 	// Accepted: the server reported its chain verified.
 	Accepted bool
 }
@@ -156,9 +172,13 @@ func UnknownClientFindings(clients []UnknownClient) []Finding {
 		if c.Accepted {
 			verified = "accepted"
 		}
-		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Identity: "sha1:" + c.FingerprintSHA1, Frameworks: t.Frameworks,
-			Message: fmt.Sprintf("%s was presented a certificate no import holds (SHA-1 %s): %d requests from %s to %s, %s; import it or find out whose it is",
-				c.Server, c.FingerprintSHA1, c.Count, c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
+		algorithm, digest := "sha1", "SHA-1"
+		if len(c.Fingerprint) == 64 {
+			algorithm, digest = "sha256", "SHA-256"
+		}
+		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Identity: algorithm + ":" + c.Fingerprint, Frameworks: t.Frameworks,
+			Message: fmt.Sprintf("%s was presented a certificate no import holds (%s %s): %d requests from %s to %s, %s; import it or find out whose it is",
+				c.Server, digest, c.Fingerprint, c.Count, c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
 	}
 	return out
 }

@@ -104,8 +104,9 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 // their server's scope, Envoy contexts are all-of, truststores are anchor
 // lists. 3: configurations yield their servers; nginx as nginx decides
 // (depth, maps gate through if/return, paths from the prefix). 4: nginx
-// servers name their access logs and formats.
-const ReaderVersion = 4
+// servers name their access logs and formats. 5: HAProxy frontends and
+// Envoy listeners name theirs.
+const ReaderVersion = 5
 
 // loadIndexes are the inventory's secondary indexes whose keys an import
 // meets in random order: a public key's hash, an identity's name, the

@@ -443,7 +443,20 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{sql: usageTables},
 		postgres: migrationStep{sql: postgresUsageTables},
 	},
+	// 18: usage keeps the client certificate's fingerprint as the server
+	// logs it: SHA-1 (nginx, HAProxy) or SHA-256 (Envoy), by its length;
+	// a log read keeps the format it was read in, so that of the servers
+	// sharing a file only those writing that format have its evidence.
+	{
+		sqlite:   migrationStep{sql: clientFingerprint},
+		postgres: migrationStep{sql: clientFingerprint},
+	},
 }
+
+const clientFingerprint = `
+ALTER TABLE usage_days RENAME COLUMN fingerprint_sha1 TO client_fingerprint;
+ALTER TABLE access_log_reads ADD COLUMN format TEXT NOT NULL DEFAULT '';
+`
 
 const usageTables = `
 CREATE TABLE access_log_reads (

@@ -346,7 +346,7 @@ func TestUpgradedTeamDatabaseGrantsUsageTables(t *testing.T) {
 		SELECT min(id), 'mtls', 1, 1, 0, 1, 2 FROM sources`); err != nil {
 		t.Fatalf("an importer writing the new table: %v", err)
 	}
-	if _, err := rawAs(t, admin, "audrey").ExecContext(ctx, `INSERT INTO usage_days(source_id, fingerprint_sha1, day, verified, count, first_seen, last_seen)
+	if _, err := rawAs(t, admin, "audrey").ExecContext(ctx, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen)
 		SELECT min(id), 'ab', 1, 1, 1, 1, 1 FROM sources`); err == nil {
 		t.Error("an auditor wrote usage")
 	}

@@ -43,21 +43,22 @@ func (imp *Import) HasAccessLogs(than *Import) bool {
 }
 
 // AccessLogFor gives, for an import of files from host (import --host),
-// the access log a file is: the log an imported server of that host
-// names, or a rotation of it (access.log.1, access.log.2.gz,
+// the access logs a file is: the logs the imported servers of that host
+// name there, or a rotation of it (access.log.1, access.log.2.gz,
 // access.log-20261201.gz), also in a copy of the server's files (import
 // --root). It is safe for concurrent use.
-func (imp *Import) AccessLogFor(host string) func(path string) *model.AccessLog {
+func (imp *Import) AccessLogFor(host string) func(path string) []model.AccessLog {
 	if len(imp.logs) == 0 {
 		return nil
 	}
-	return func(path string) *model.AccessLog {
-		for i := range imp.logs {
-			if l := &imp.logs[i]; l.host == host && logMatches(path, l.log) {
-				return &l.log
+	return func(path string) []model.AccessLog {
+		var out []model.AccessLog
+		for _, l := range imp.logs {
+			if l.host == host && logMatches(path, l.log) && !slices.Contains(out, l.log) {
+				out = append(out, l.log)
 			}
 		}
-		return nil
+		return out
 	}
 }
 
@@ -93,17 +94,17 @@ func isLogOrRotation(path, configured string) bool {
 
 // writeAccessLog stores what a log read gave.
 func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, read *model.AccessLogRead, sum *ImportSummary) error {
-	if _, err := w.conn.ExecContext(ctx, `INSERT INTO access_log_reads(source_id, format_name, lines, with_certificate, unparsed, covers_from, covers_until) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		sourceID, read.Log.FormatName, read.Lines, read.WithCertificate, read.Unparsed, read.From.Unix(), read.Until.Unix()); err != nil {
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO access_log_reads(source_id, format_name, format, lines, with_certificate, unparsed, covers_from, covers_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		sourceID, read.Log.FormatName, read.Log.Format, read.Lines, read.WithCertificate, read.Unparsed, read.From.Unix(), read.Until.Unix()); err != nil {
 		return err
 	}
-	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, fingerprint_sha1, day, verified, count, first_seen, last_seen)`, 7)
+	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen)`, 7)
 	for d := range read.Days {
 		verified := 0
 		if d.Verified {
 			verified = 1
 		}
-		if err := days.add(ctx, sourceID, d.FingerprintSHA1, d.Day.Unix(), verified, d.Count, d.First.Unix(), d.Last.Unix()); err != nil {
+		if err := days.add(ctx, sourceID, d.Fingerprint, d.Day.Unix(), verified, d.Count, d.First.Unix(), d.Last.Unix()); err != nil {
 			days.flush(ctx)
 			return err
 		}
@@ -144,14 +145,14 @@ type seenIn struct {
 // loadUsage reads the usage index; nil when no access log was imported.
 func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 	type logRead struct {
-		source      int64
-		path        string
-		from, until int64
+		source       int64
+		path, format string
+		from, until  int64
 	}
-	reads, err := collect(ctx, s.db, `SELECT r.source_id, s.path, r.covers_from, r.covers_until FROM access_log_reads r
+	reads, err := collect(ctx, s.db, `SELECT r.source_id, s.path, r.format, r.covers_from, r.covers_until FROM access_log_reads r
 		JOIN sources s ON s.id = r.source_id WHERE s.superseded_at IS NULL AND r.covers_until > 0`, nil, func(rows *sql.Rows) (logRead, error) {
 		var l logRead
-		return l, rows.Scan(&l.source, &l.path, &l.from, &l.until)
+		return l, rows.Scan(&l.source, &l.path, &l.format, &l.from, &l.until)
 	})
 	if err != nil || len(reads) == 0 {
 		return nil, err
@@ -165,8 +166,13 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 		srv := &servers[i]
 		logs := serverLogs{key: srv.Key(), name: srv.Name(), sources: map[int64]bool{}}
 		for _, r := range reads {
+			// A log is the evidence of the servers that write it, in the
+			// format it was read in: another server writing other lines
+			// to the same file had none of its lines read.
 			host, path := model.SplitSourceKey(r.path)
-			if host != srv.Host || !slices.ContainsFunc(srv.AccessLogs, func(l model.AccessLog) bool { return logMatches(path, l) }) {
+			if host != srv.Host || !slices.ContainsFunc(srv.AccessLogs, func(l model.AccessLog) bool {
+				return logMatches(path, l) && (r.format == "" || r.format == l.Format)
+			}) {
 				continue
 			}
 			logs.sources[r.source] = true
@@ -179,9 +185,13 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 			idx.servers = append(idx.servers, logs)
 		}
 	}
-	err = s.eachRow(ctx, `SELECT d.fingerprint_sha1, d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count)
-		FROM usage_days d JOIN sources s ON s.id = d.source_id WHERE s.superseded_at IS NULL
-		GROUP BY d.fingerprint_sha1, d.source_id`, nil, func(rows *sql.Rows) error {
+	// A log's SHA-256 fingerprints (Envoy's) are the certificates' SHA-1
+	// here, the key every other read uses, once a certificate has it.
+	err = s.eachRow(ctx, `SELECT coalesce(c.fingerprint_sha1, d.client_fingerprint), d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count)
+		FROM usage_days d JOIN sources s ON s.id = d.source_id
+		LEFT JOIN certificates c ON length(d.client_fingerprint) = 64 AND c.fingerprint_sha256 = d.client_fingerprint
+		WHERE s.superseded_at IS NULL
+		GROUP BY 1, d.source_id`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var fp string
 			var in seenIn
@@ -229,14 +239,15 @@ func (s *Store) loadUnknownClients(ctx context.Context, idx *usageIndex) error {
 			serverOf[source] = append(serverOf[source], srv.name)
 		}
 	}
-	return s.eachRow(ctx, `SELECT d.fingerprint_sha1, d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count), min(d.first_seen)
+	return s.eachRow(ctx, `SELECT d.client_fingerprint, d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count), min(d.first_seen)
 		FROM usage_days d JOIN sources s ON s.id = d.source_id
-		WHERE s.superseded_at IS NULL AND d.fingerprint_sha1 NOT IN (SELECT fingerprint_sha1 FROM certificates)
-		GROUP BY d.fingerprint_sha1, d.source_id ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
+		WHERE s.superseded_at IS NULL AND d.client_fingerprint NOT IN (SELECT fingerprint_sha1 FROM certificates)
+			AND d.client_fingerprint NOT IN (SELECT fingerprint_sha256 FROM certificates)
+		GROUP BY d.client_fingerprint, d.source_id ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var c model.UnknownClient
 			var source, last, accepted, first int64
-			if err := rows.Scan(&c.FingerprintSHA1, &source, &last, &accepted, &c.Count, &first); err != nil {
+			if err := rows.Scan(&c.Fingerprint, &source, &last, &accepted, &c.Count, &first); err != nil {
 				return err
 			}
 			c.First, c.Last = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()

@@ -107,19 +107,7 @@ http {
 	}
 
 	ledger := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "ledger.pem")))
-	var shown struct {
-		LastSeen *time.Time `json:"last_seen"`
-		Usage    []struct {
-			Server       string     `json:"server"`
-			LastSeen     *time.Time `json:"last_seen"`
-			LastAccepted *time.Time `json:"last_accepted"`
-			Requests     int64      `json:"requests"`
-		} `json:"usage"`
-	}
-	r = certgov(t, "show", ledger[:16], "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &shown); err != nil {
-		t.Fatalf("show: %v\n%s", err, r.stderr)
-	}
+	shown := showUsage(t, ledger)
 	if shown.LastSeen == nil || time.Since(*shown.LastSeen) > time.Hour || len(shown.Usage) != 2 {
 		t.Fatalf("ledger's usage: %+v", shown)
 	}
@@ -170,4 +158,207 @@ http {
 	if !strings.Contains(findings, "direct.ops.svc") || !strings.Contains(findings, "checks.test") || strings.Contains(findings, "ledger") {
 		t.Errorf("used-after-revocation:\n%s", findings)
 	}
+}
+
+// A real HAProxy logs to syslog, and Debian's own rsyslog rule for it
+// (its haproxy package's 49-haproxy.conf, with the test's paths) writes
+// /var/log/haproxy.log, as on a Debian gateway: certgov reads it in the
+// frontend's log-format, ssl_c_sha1 and ssl_c_verify in it, and reports
+// per frontend what the log shows. Another frontend writing the same
+// file in HAProxy's httplog format gets no evidence from it: its lines
+// are not in the format read.
+func TestUsageFromHAProxyLogsThroughRsyslog(t *testing.T) {
+	haproxy := interopTool(t, "haproxy", "/usr/sbin/haproxy")
+	rsyslogd := interopTool(t, "rsyslogd", "/usr/sbin/rsyslogd")
+	rule := string(mustRead(t, "/etc/rsyslog.d/49-haproxy.conf"))
+	isolate(t)
+	dir, certs := makeInteropEstate(t)
+	root := filepath.Join(dir, "gw")
+	for _, d := range []string{"dev", "var/log", "spool"} {
+		os.MkdirAll(filepath.Join(root, d), 0o700)
+	}
+	socket, logFile := filepath.Join(root, "dev", "log"), filepath.Join(root, "var", "log", "haproxy.log")
+	rule = strings.NewReplacer("/var/lib/haproxy/dev/log", socket, "/var/log/haproxy.log", logFile).Replace(rule)
+	if !strings.Contains(rule, socket) || !strings.Contains(rule, logFile) {
+		t.Fatalf("Debian's rule for HAProxy changed:\n%s", rule)
+	}
+	rsyslogConf := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(rsyslogConf, []byte(fmt.Sprintf("global(workDirectory=%q)\nmodule(load=\"imuxsock\" SysSock.Use=\"off\")\n%s", filepath.Join(root, "spool"), rule)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syslog := exec.Command(rsyslogd, "-n", "-f", rsyslogConf, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	syslog.Stderr = os.Stderr
+	if err := syslog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syslog.Process.Kill(); syslog.Wait() })
+	for i := 0; ; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			break
+		}
+		if i == 200 {
+			t.Fatal("rsyslogd made no socket")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	serverPEM := append(mustRead(t, filepath.Join(certs, "server.pem")), mustRead(t, filepath.Join(certs, "server.key"))...)
+	if err := os.WriteFile(filepath.Join(dir, "server.crt"), serverPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checks, quiet := &interopServer{name: "checks", port: freePort(t)}, &interopServer{name: "quiet", port: freePort(t)}
+	conf := filepath.Join(dir, "haproxy.cfg")
+	text := fmt.Sprintf(`global
+    log %[1]s local0
+    ca-base %[2]s
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout client 5s
+    timeout connect 5s
+    timeout server 5s
+
+frontend checks
+    bind 127.0.0.1:%[3]d ssl crt %[5]s verify required ca-file root-and-partners.pem
+    log-format "%%ci:%%cp [%%tr] %%ft %%ST %%[ssl_c_verify] %%[ssl_c_sha1,hex] %%{+Q}[ssl_c_s_dn]"
+    http-request return status 200 content-type text/plain string ok
+
+frontend quiet
+    bind 127.0.0.1:%[4]d ssl crt %[5]s verify required ca-file root-and-partners.pem
+    http-request return status 200 content-type text/plain string ok
+`, socket, certs, checks.port, quiet.port, filepath.Join(dir, "server.crt"))
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(haproxy, "-c", "-f", conf).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, out)
+	}
+	startDaemon(t, exec.Command(haproxy, "-db", "-f", conf), []*interopServer{checks, quiet})
+	if r := certgov(t, "import", certs, conf); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	for client, times := range map[string]int{"ledger": 3, "partner": 1} {
+		for range times {
+			if status, _ := presentTo(t, checks.port, "checks.test", interopPair(t, certs, client)); status != 200 {
+				t.Fatalf("%s at checks: %d", client, status)
+			}
+		}
+	}
+	if status, _ := presentTo(t, quiet.port, "quiet.test", interopPair(t, certs, "ledger")); status != 200 {
+		t.Fatalf("ledger at quiet: %d", status)
+	}
+	// HAProxy logs each request as it ends, rsyslog writes it soon after.
+	for i := 0; ; i++ {
+		if data, _ := os.ReadFile(logFile); strings.Count(string(data), "\n") >= 5 {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("the log after 10 s:\n%s", mustRead(t, logFile))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	r := certgov(t, "import", filepath.Join(root, "var", "log"))
+	if r.code != 0 || !strings.Contains(r.stdout, "usage:        1 access logs") {
+		t.Fatalf("import the log: %d\n%s\n%s\n%s", r.code, r.stdout, r.stderr, mustRead(t, logFile))
+	}
+	ledger := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "ledger.pem")))
+	shown := showUsage(t, ledger)
+	if shown.LastSeen == nil || time.Since(*shown.LastSeen) > time.Hour || len(shown.Usage) != 1 ||
+		!strings.Contains(shown.Usage[0].Server, "checks") || shown.Usage[0].Requests != 3 || shown.Usage[0].LastAccepted == nil {
+		t.Fatalf("ledger's usage: %+v\n%s", shown, mustRead(t, logFile))
+	}
+	partner := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "partner.pem")))
+	if text := certgov(t, "show", partner[:16]).stdout; !strings.Contains(text, "Seen at") || !strings.Contains(text, "1 request") {
+		t.Errorf("show partner:\n%s", text)
+	}
+}
+
+// Envoy (not packaged by Debian, so its lines are written here as its
+// json_format makes them, %START_TIME% and
+// %DOWNSTREAM_PEER_FINGERPRINT_256% in their default forms) logs the
+// SHA-256 fingerprint: a certificate certgov holds is seen by it, one
+// it does not is an unknown client named by its SHA-256.
+func TestUsageFromEnvoyJSONLogs(t *testing.T) {
+	isolate(t)
+	dir, certs := makeInteropEstate(t)
+	conf := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(conf, []byte(`static_resources:
+  listeners:
+  - name: mtls
+    address:
+      socket_address: { address: 0.0.0.0, port_value: 8443 }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: mtls
+          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: /var/log/envoy/mtls.json
+              log_format:
+                json_format:
+                  start_time: "%START_TIME%"
+                  peer_sha256: "%DOWNSTREAM_PEER_FINGERPRINT_256%"
+                  status: "%RESPONSE_CODE%"
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          require_client_certificate: true
+          common_tls_context:
+            validation_context:
+              trusted_ca: { filename: `+filepath.Join(certs, "root-and-partners.pem")+` }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ledger := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "ledger.pem")))
+	outsider := strings.Repeat("5a", 32)
+	logs := filepath.Join(dir, "gw", "var", "log", "envoy")
+	os.MkdirAll(logs, 0o700)
+	line := func(at, fp string) string {
+		return fmt.Sprintf(`{"start_time":"%s","peer_sha256":%s,"status":200}`+"\n", at, fp)
+	}
+	log := line("2026-11-01T08:00:00.120Z", `"`+ledger+`"`) + line("2026-11-20T09:00:00.000Z", "null") +
+		line("2026-12-01T10:30:00.500Z", `"`+ledger+`"`) + line("2026-12-02T11:00:00.000Z", `"`+outsider+`"`)
+	if err := os.WriteFile(filepath.Join(logs, "mtls.json"), []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := certgov(t, "import", certs, conf, filepath.Join(dir, "gw")); r.code != 0 || !strings.Contains(r.stdout, "usage:        1 access logs") {
+		t.Fatalf("import: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	shown := showUsage(t, ledger)
+	if shown.LastSeen == nil || !shown.LastSeen.Equal(time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)) || len(shown.Usage) != 1 || shown.Usage[0].Requests != 2 || !strings.Contains(shown.Usage[0].Server, "envoy mtls") {
+		t.Fatalf("ledger's usage: %+v", shown)
+	}
+	unknown := certgov(t, "findings", "--filter", "finding:unknown-client", "-o", "json").stdout
+	if !strings.Contains(unknown, "sha256:"+outsider) || !strings.Contains(unknown, "SHA-256") || strings.Count(unknown, `"unknown-client"`) != 1 {
+		t.Errorf("unknown-client:\n%s", unknown)
+	}
+}
+
+// shownUsage is what show -o json says of a certificate's usage.
+type shownUsage struct {
+	LastSeen *time.Time `json:"last_seen"`
+	Usage    []struct {
+		Server       string     `json:"server"`
+		LastSeen     *time.Time `json:"last_seen"`
+		LastAccepted *time.Time `json:"last_accepted"`
+		Requests     int64      `json:"requests"`
+	} `json:"usage"`
+}
+
+func showUsage(t *testing.T, fingerprint string) shownUsage {
+	t.Helper()
+	var shown shownUsage
+	r := certgov(t, "show", fingerprint[:16], "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &shown); err != nil {
+		t.Fatalf("show: %v\n%s", err, r.stderr)
+	}
+	return shown
 }
