@@ -148,3 +148,23 @@ func TestReadHAProxyAndEnvoyLogs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAccessLogLine: any declared format and any line, in each dialect,
+// compile or are refused, and read or do not, without a panic; a line
+// read names a fingerprint no longer than the line.
+func FuzzAccessLogLine(f *testing.F) {
+	f.Add(uint8(0), `$remote_addr [$time_local] "$ssl_client_fingerprint" $ssl_client_verify`, `1.2.3.4 [07/Dec/2026:10:00:00 +0000] "`+strings.Repeat("ab", 20)+`" SUCCESS`)
+	f.Add(uint8(1), `%ci [%tr] %[ssl_c_verify] %[ssl_c_sha1,hex]`, `Dec  7 10:00:00 gw haproxy[1]: 1.2.3.4 [07/Dec/2026:10:00:00.000] 0 `+strings.Repeat("AB", 20))
+	f.Add(uint8(2), `{"t":"%START_TIME%","c":{"fp":"%DOWNSTREAM_PEER_FINGERPRINT_256%"}}`, `{"t":"2026-12-07T10:00:00Z","c":{"fp":"`+strings.Repeat("cd", 32)+`"}}`)
+	f.Add(uint8(2), `[%START_TIME%] %DOWNSTREAM_PEER_FINGERPRINT_1%`, `[2026-12-07T10:00:00Z] -`)
+	f.Fuzz(func(t *testing.T, dialect uint8, format, line string) {
+		dialects := []string{model.LogDialectNginx, model.LogDialectHAProxy, model.LogDialectEnvoy}
+		lf, err := compileLogFormat(model.AccessLog{Dialect: dialects[int(dialect)%len(dialects)], Format: format})
+		if err != nil {
+			return
+		}
+		if req, ok := lf.read([]byte(line)); ok && len(req.fingerprint) > len(line) {
+			t.Errorf("a fingerprint of %d bytes from a line of %d", len(req.fingerprint), len(line))
+		}
+	})
+}
