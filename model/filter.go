@@ -33,8 +33,11 @@ type Record struct {
 	// Exception is the latest decision on this certificate, if any.
 	Exception *Exception
 	// LastSeen is when a server's access log last shows it presented
-	// (zero: never, or no log was imported).
-	LastSeen time.Time
+	// (zero: never, or no log was imported). LogsFrom and LogsUntil are
+	// the period the imported logs of the servers that admit it cover
+	// (zero when none of them had its logs imported): the evidence that
+	// it was not presented.
+	LastSeen, LogsFrom, LogsUntil time.Time
 	// ActsAsCA: it issued another imported certificate, or declares
 	// itself a CA the way CAs do (CA:TRUE with keyCertSign). CA:TRUE alone,
 	// the `openssl req -x509` default, does not make a client certificate
@@ -134,6 +137,8 @@ var FilterTerms = []FilterTerm{
 	{"server:TEXT", "a server whose name contains TEXT lets it in today (certgov servers names them)"},
 	{"current", "its identity's current certificate"},
 	{"revoked", "revoked by an imported CRL"},
+	{"seen<90d", "a server's access log shows it presented within the last 90 days"},
+	{"unseen>90d", "the access logs of the servers admitting it cover 90 days or more, and it was not presented in their last 90 days"},
 }
 
 // FilterHelp is FilterTerms as help text, one term a line.
@@ -238,6 +243,12 @@ func describeTerm(t term) string {
 			continue
 		}
 		field, value := lower[:i], t.text[i+1:]
+		switch field {
+		case "seen":
+			return "presented within the last " + value
+		case "unseen":
+			return "not presented in the last " + value + " of its servers' logs"
+		}
 		switch sep {
 		case ":":
 			if m := meaningOf(field+":", strconv.Quote(value)); m != "" {
@@ -441,6 +452,12 @@ func parseTerm(tok token) (term, error) {
 	if strings.HasPrefix(lower, "expires") {
 		return parseExpires(t, tok, lower[len("expires"):])
 	}
+	if rest, ok := strings.CutPrefix(lower, "seen"); ok {
+		return parseSeen(t, tok, rest, false)
+	}
+	if rest, ok := strings.CutPrefix(lower, "unseen"); ok {
+		return parseSeen(t, tok, rest, true)
+	}
 	if rest, ok := strings.CutPrefix(lower, "exception-ends"); ok {
 		if len(rest) < 2 || rest[0] != '<' {
 			return bad("write exception-ends<DURATION, e.g. exception-ends<30d")
@@ -554,6 +571,30 @@ func parseExpires(t term, tok token, rest string) (term, error) {
 		t.match = func(r *Record, now time.Time) bool { return r.NotAfter.After(now.Add(d)) }
 	}
 	t.timed = true
+	return t, nil
+}
+
+// parseSeen reads seen<DURATION and unseen>DURATION: usage evidence
+// from the servers' access logs. Unseen asks for evidence of absence:
+// logs long enough to have shown it, as the unused-trust finding does.
+func parseSeen(t term, tok token, rest string, unseen bool) (term, error) {
+	want := map[bool]string{false: "seen<DURATION, e.g. seen<90d", true: "unseen>DURATION, e.g. unseen>90d"}[unseen]
+	if len(rest) < 2 || (rest[0] != '<' && rest[0] != '>') || (rest[0] == '>') != unseen {
+		return term{}, &FilterError{Term: tok.raw, Column: tok.column, Reason: "write " + want}
+	}
+	d, err := parseDuration(rest[1:])
+	if err != nil {
+		return term{}, &FilterError{Term: tok.raw, Column: tok.column, Reason: err.Error()}
+	}
+	if unseen {
+		t.match = func(r *Record, _ time.Time) bool {
+			since := r.LogsUntil.Add(-d)
+			return !r.LogsFrom.IsZero() && !r.LogsFrom.After(since) && r.LastSeen.Before(since)
+		}
+	} else {
+		t.match = func(r *Record, now time.Time) bool { return !r.LastSeen.IsZero() && r.LastSeen.After(now.Add(-d)) }
+		t.timed = true
+	}
 	return t, nil
 }
 

@@ -298,3 +298,56 @@ func TestNarrowsOnlyWhatMatchesFewer(t *testing.T) {
 		}
 	}
 }
+
+// seen<D asks for a presentation within D of now; unseen>D for evidence
+// of absence: its servers' logs span D or more and do not show it in
+// their last D. No log is no evidence either way.
+func TestSeenFilters(t *testing.T) {
+	now := day
+	seenLately := record("lately", func(r *model.Record) {
+		r.LastSeen, r.LogsFrom, r.LogsUntil = now.AddDate(0, 0, -3), now.AddDate(0, 0, -200), now.AddDate(0, 0, -1)
+	})
+	seenLongAgo := record("long-ago", func(r *model.Record) {
+		r.LastSeen, r.LogsFrom, r.LogsUntil = now.AddDate(0, 0, -150), now.AddDate(0, 0, -200), now.AddDate(0, 0, -1)
+	})
+	neverSeen := record("never", func(r *model.Record) { r.LogsFrom, r.LogsUntil = now.AddDate(0, 0, -200), now.AddDate(0, 0, -1) })
+	shortLogs := record("short-logs", func(r *model.Record) { r.LogsFrom, r.LogsUntil = now.AddDate(0, 0, -30), now.AddDate(0, 0, -1) })
+	noLogs := record("no-logs", nil)
+	all := []*model.Record{seenLately, seenLongAgo, neverSeen, shortLogs, noLogs}
+	for expr, want := range map[string][]*model.Record{
+		"seen<90d":    {seenLately},
+		"seen<1y":     {seenLately, seenLongAgo},
+		"!seen<90d":   {seenLongAgo, neverSeen, shortLogs, noLogs},
+		"unseen>90d":  {seenLongAgo, neverSeen},
+		"unseen>180d": {neverSeen},
+		"unseen>1y":   nil,
+	} {
+		f, err := model.ParseFilter(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		var got []*model.Record
+		for _, r := range all {
+			if f.Match(r, now) {
+				got = append(got, r)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d records, want %d", expr, len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: %s, want %s", expr, got[i].CommonName, want[i].CommonName)
+			}
+		}
+	}
+	for _, bad := range []string{"seen>90d", "unseen<90d", "seen<", "unseen>soon"} {
+		if _, err := model.ParseFilter(bad); err == nil {
+			t.Errorf("%q parses", bad)
+		}
+	}
+	if f, _ := model.ParseFilter("unseen>90d"); !strings.Contains(f.Describe(), "not presented in the last 90d") {
+		t.Errorf("describe: %s", f.Describe())
+	}
+}

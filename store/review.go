@@ -325,7 +325,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 			r := &records[i]
 			rv.link(r, linked[i])
 			rv.refusals(r, now)
-			r.LastSeen = rv.usage.lastSeen(r.FingerprintSHA1)
+			rv.usage.setUsage(r)
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
@@ -727,7 +727,7 @@ func (s *Store) reviewCertificateIn(ctx context.Context, rv *Review, ref string,
 	if err := rv.Link(ctx, &out.Record); err != nil {
 		return nil, err
 	}
-	out.Record.LastSeen = rv.usage.lastSeen(out.Record.FingerprintSHA1)
+	rv.usage.setUsage(&out.Record)
 	out.Findings = rv.Findings(&out.Record, model.HistoryOf(ident.Certificates), policy, now)
 	out.Usage = rv.usage.of(out.Record.FingerprintSHA1)
 	model.SortFindings(out.Findings)

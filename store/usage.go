@@ -322,3 +322,37 @@ func (idx *usageIndex) of(fingerprintSHA1 string) []model.ServerUsage {
 	}
 	return out
 }
+
+// logsSpan is the period the imported access logs of the servers that
+// admit a certificate cover (trust: its trust references); zero when
+// none of them had its logs imported.
+func (idx *usageIndex) logsSpan(trust []model.TrustRef) (from, until time.Time) {
+	if idx == nil {
+		return time.Time{}, time.Time{}
+	}
+	var first, last int64
+	for _, ref := range trust {
+		if ref.ServerKey == "" || ref.RefusedNow != "" {
+			continue
+		}
+		for _, srv := range idx.servers {
+			if srv.key == ref.ServerKey {
+				if first == 0 || srv.from < first {
+					first = srv.from
+				}
+				last = max(last, srv.until)
+			}
+		}
+	}
+	if first == 0 {
+		return time.Time{}, time.Time{}
+	}
+	return time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+}
+
+// setUsage sets what the access logs say of r: when last seen, and the
+// period its servers' logs cover.
+func (idx *usageIndex) setUsage(r *model.Record) {
+	r.LastSeen = idx.lastSeen(r.FingerprintSHA1)
+	r.LogsFrom, r.LogsUntil = idx.logsSpan(r.Trust)
+}

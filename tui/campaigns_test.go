@@ -259,3 +259,21 @@ func TestDetailShowsUsageAndRotation(t *testing.T) {
 		}
 	}
 }
+
+// The dashboard filters by usage as ls does: unseen>90d keeps the two
+// partners the demo's gateway admits and never saw lately.
+func TestFilterByUsage(t *testing.T) {
+	m := loaded(t, openDemo(t), 120, 40)
+	m = press(t, m, "2", "/")
+	m = typeText(t, m, "unseen>90d")
+	m = press(t, m, "enter")
+	got := screenText(m)
+	for _, want := range []string{"partner-umbrella-health", "partner-wonka-retail"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("unseen>90d lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "partner-sterling-cooper") || strings.Contains(got, "ledger") {
+		t.Errorf("unseen>90d lists more:\n%s", got)
+	}
+}

@@ -32,10 +32,14 @@ type Row struct {
 	subject, identityName, commonName span
 	lists                             uint32 // where the SANs start
 	Versions                          int32
-	key                               identityKey
-	notBefore, notAfter               int64 // Unix seconds: what certificates carry
-	expiresAt                         int64 // the governance expiration; 0 when unset
-	exception                         *model.Exception
+	// lastSeen, logsFrom and logsUntil are the usage evidence
+	// (model.Record.LastSeen, LogsFrom, LogsUntil) in Unix seconds, 0 for
+	// none: 32 bits last until 2106, and save 12 bytes a row.
+	lastSeen, logsFrom, logsUntil uint32
+	key                           identityKey
+	notBefore, notAfter           int64 // Unix seconds: what certificates carry
+	expiresAt                     int64 // the governance expiration; 0 when unset
+	exception                     *model.Exception
 	// trust is the row's, not its profile's: a self-signed certificate's
 	// pin names it alone, and would make a profile of its own. The files
 	// of a bundle's hundred certificates share one list of sources (a
@@ -145,8 +149,25 @@ func newRow(r model.Record, findings []model.Finding, in interner) Row {
 	if !r.ExpiresAt.IsZero() {
 		row.expiresAt = r.ExpiresAt.Unix()
 	}
+	row.lastSeen, row.logsFrom, row.logsUntil = unix32(r.LastSeen), unix32(r.LogsFrom), unix32(r.LogsUntil)
 	row.pack(c)
 	return row
+}
+
+// unix32 is t in Unix seconds, 0 for the zero time (or one before 1970).
+func unix32(t time.Time) uint32 {
+	if t.IsZero() || t.Unix() <= 0 {
+		return 0
+	}
+	return uint32(min(t.Unix(), 1<<32-1))
+}
+
+// time32 is unix32's inverse: the zero time for 0.
+func time32(v uint32) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(v), 0).UTC()
 }
 
 // pack writes the row's own strings into its text, in one allocation.
@@ -279,6 +300,7 @@ func (row *Row) fill(rec *model.Record) *model.Record {
 	rec.Trust, rec.TrustModel, rec.Revoked, rec.RevokedBy = row.Trust(), p.trustModel, p.revoked, p.revokedBy
 	rec.Exception, rec.ActsAsCA, rec.MatchesWithoutChain = row.exception, p.actsAsCA, p.matchesWithoutChain
 	rec.Chain = model.Chain{Ends: p.chainEnds, Problem: p.chainProblem}
+	rec.LastSeen, rec.LogsFrom, rec.LogsUntil = time32(row.lastSeen), time32(row.logsFrom), time32(row.logsUntil)
 	rec.ExpiresAt = time.Time{}
 	if row.expiresAt != 0 {
 		rec.ExpiresAt = time.Unix(row.expiresAt, 0).UTC()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,4 +362,40 @@ func showUsage(t *testing.T, fingerprint string) shownUsage {
 		t.Fatalf("show: %v\n%s", err, r.stderr)
 	}
 	return shown
+}
+
+// On the demo's partner gateway, whose log spans half a year: unseen>90d
+// lists exactly the identities unused-trust names, and seen<90d none of
+// them.
+func TestSeenFiltersOnTheDemo(t *testing.T) {
+	demoDatabase(t)
+	identities := func(args ...string) []string {
+		t.Helper()
+		var rows []struct {
+			Identity string `json:"identity"`
+		}
+		r := certgov(t, append([]string{"ls", "-o", "json"}, args...)...)
+		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+			t.Fatalf("ls %v: %v\n%s", args, err, r.stderr)
+		}
+		var out []string
+		for _, row := range rows {
+			out = append(out, row.Identity)
+		}
+		slices.Sort(out)
+		return out
+	}
+	unseen, unused := identities("--filter", "unseen>90d"), identities("--filter", "finding:unused-trust")
+	if len(unseen) == 0 || !slices.Equal(unseen, unused) {
+		t.Errorf("unseen>90d %v, unused-trust %v", unseen, unused)
+	}
+	seen := identities("--filter", "seen<90d")
+	if len(seen) == 0 {
+		t.Error("seen<90d lists nothing")
+	}
+	for _, name := range seen {
+		if slices.Contains(unseen, name) {
+			t.Errorf("%s is both seen and unseen", name)
+		}
+	}
 }
