@@ -38,6 +38,9 @@ type Record struct {
 	// (zero when none of them had its logs imported): the evidence that
 	// it was not presented.
 	LastSeen, LogsFrom, LogsUntil time.Time
+	// Usage is what each server's access logs say of it: set by the
+	// reads that show it per server (export), not by walks.
+	Usage []ServerUsage
 	// ActsAsCA: it issued another imported certificate, or declares
 	// itself a CA the way CAs do (CA:TRUE with keyCertSign). CA:TRUE alone,
 	// the `openssl req -x509` default, does not make a client certificate

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -140,6 +141,26 @@ func usageFindings(s *CertificateSubject, p Policy, add func(code, message, sour
 				u.Server, u.LastSeen.UTC().Format("2006-01-02"), daysText(u.Until.Sub(*u.LastSeen)), u.Until.UTC().Format("2006-01-02")), "")
 		}
 	}
+}
+
+// UsageText says, for people, what each server's access logs say of a
+// certificate: "gw api:443 last 2026-12-01 (12 requests); gw
+// partners:8444 never (logs 2026-06-01 to 2026-12-01)". Empty when no
+// server's logs were imported.
+func UsageText(usage []ServerUsage) string {
+	parts := make([]string, 0, len(usage))
+	for _, u := range usage {
+		if u.LastSeen == nil {
+			parts = append(parts, fmt.Sprintf("%s never (logs %s to %s)", Printable(u.Server), u.From.UTC().Format("2006-01-02"), u.Until.UTC().Format("2006-01-02")))
+			continue
+		}
+		requests := "requests"
+		if u.Count == 1 {
+			requests = "request"
+		}
+		parts = append(parts, fmt.Sprintf("%s last %s (%d %s)", Printable(u.Server), u.LastSeen.UTC().Format("2006-01-02"), u.Count, requests))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // daysText is a duration in whole days, for people.

@@ -204,8 +204,7 @@ func (rv *Review) EachSoonestExpiring(ctx context.Context, policy model.Policy, 
 			continue
 		}
 		r := &group[current].Record
-		rv.link(r, group[current].linked)
-		rv.refusals(r, now)
+		rv.linkAt(r, group[current].linked, now)
 		r.Current = true
 		history := make([]*model.Certificate, len(group))
 		for i := range group {

@@ -13,7 +13,8 @@ import (
 // the campaign's items, the exception decisions, the audit trail.
 
 // EachExportRecord streams what an export covers, in identity order: the
-// current certificate of every identity with its findings, and, for a
+// current certificate of every identity with its findings and what each
+// server's access logs say of it (Record.Usage), and, for a
 // campaign, the campaign's items merged in (an item whose identity has no
 // current certificate any more comes with a nil record). Both streams come
 // in the same order (name, then id), so nothing is held in memory. It
@@ -30,6 +31,7 @@ func (s *Store) EachExportRecord(ctx context.Context, policy model.Policy, now t
 			if !r.Current {
 				return nil
 			}
+			r.Usage = rv.usage.of(r.FingerprintSHA1)
 			return fn(r, findings, nil)
 		})
 		if err != nil {
@@ -59,6 +61,7 @@ func (s *Store) EachExportRecord(ctx context.Context, policy model.Policy, now t
 		}
 		it := next
 		next, more = <-items
+		r.Usage = rv.usage.of(r.FingerprintSHA1)
 		return fn(r, findings, it)
 	})
 	if err != nil {

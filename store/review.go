@@ -323,9 +323,7 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 	return rv.s.eachIdentity(ctx, now, !rv.stored, prepare, func(records []model.Record, linked []string, current int) error {
 		for i := range records {
 			r := &records[i]
-			rv.link(r, linked[i])
-			rv.refusals(r, now)
-			rv.usage.setUsage(r)
+			rv.linkAt(r, linked[i], now)
 			var findings []model.Finding
 			if i == current {
 				r.Current = true
@@ -345,7 +343,8 @@ func (rv *Review) Each(ctx context.Context, policy model.Policy, now time.Time, 
 // the entries are few (a variable for the tests).
 var entriesReadAtOnce = 50_000
 
-// Link fills in r's owner, trust entries, trust model and revocation.
+// Link fills in r's owner, trust entries, trust model, revocation and
+// usage.
 func (rv *Review) Link(ctx context.Context, r *model.Record) error {
 	state := ""
 	if rv.stored {
@@ -357,9 +356,17 @@ func (rv *Review) Link(ctx context.Context, r *model.Record) error {
 			return err
 		}
 	}
-	rv.link(r, state)
-	rv.refusals(r, time.Now())
+	rv.linkAt(r, state, time.Now())
 	return nil
+}
+
+// linkAt links r to what admits it as its stored state says (link), notes
+// which servers refuse it at now (refusals), and what the access logs say
+// of it: every read that shows a record goes through it.
+func (rv *Review) linkAt(r *model.Record, state string, now time.Time) {
+	rv.link(r, state)
+	rv.refusals(r, now)
+	rv.usage.setUsage(r)
 }
 
 // refusals notes, on each reference to a server, why that server refuses
@@ -727,7 +734,6 @@ func (s *Store) reviewCertificateIn(ctx context.Context, rv *Review, ref string,
 	if err := rv.Link(ctx, &out.Record); err != nil {
 		return nil, err
 	}
-	rv.usage.setUsage(&out.Record)
 	out.Findings = rv.Findings(&out.Record, model.HistoryOf(ident.Certificates), policy, now)
 	out.Usage = rv.usage.of(out.Record.FingerprintSHA1)
 	model.SortFindings(out.Findings)

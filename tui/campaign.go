@@ -429,6 +429,9 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 			mark = "✓"
 		}
 		line := fmt.Sprintf("%s %s  %-10s  %s", mark, pad(s.itemName(r), max(12, listWidth-32)), model.Relative(r.NotAfter(), now), findingsCell(r))
+		if listWidth >= 76 { // room for the names and when last seen
+			line = fmt.Sprintf("%s %s  %-10s  %-13s  %s", mark, pad(s.itemName(r), listWidth-47), model.Relative(r.NotAfter(), now), seenCell(r, now), findingsCell(r))
+		}
 		if s.showDecided || s.closed() {
 			line = fmt.Sprintf("%s %s  %s", mark, pad(s.itemName(r), max(12, listWidth-34)), s.decisionCell(r.key))
 		}
@@ -456,6 +459,19 @@ func (s *campaignScreen) view(st Styles, width, height int, now time.Time) strin
 		b.WriteString(pad(l, listWidth) + " " + st.Dim.Render("│") + " " + r + "\n")
 	}
 	return b.String()
+}
+
+// seenCell says when the servers' access logs last show the item's
+// certificate: "seen 3d ago", "never seen" (its servers' logs cover a
+// time), blank without logs. The detail (enter) says it per server.
+func seenCell(r *Row, now time.Time) string {
+	switch {
+	case r.lastSeen != 0:
+		return "seen " + model.Relative(time32(r.lastSeen), now)
+	case r.logsFrom != 0:
+		return "never seen"
+	}
+	return ""
 }
 
 // decisionCell is an item's decision and its reviewer; a closed

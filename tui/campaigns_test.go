@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +276,48 @@ func TestFilterByUsage(t *testing.T) {
 	}
 	if strings.Contains(got, "partner-sterling-cooper") || strings.Contains(got, "ledger") {
 		t.Errorf("unseen>90d lists more:\n%s", got)
+	}
+}
+
+// Rows carry the usage evidence however they are read: the first page
+// (soonest expiring) as the rest. The campaign queue says when each
+// item was last seen at 80 columns.
+func TestRowsCarryUsage(t *testing.T) {
+	s := openDemo(t)
+	ds, err := LoadProgressively(context.Background(), s, model.DefaultPolicy(), time.Now(), func(*Dataset) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*Row{}
+	for i := range ds.Rows {
+		byName[ds.Rows[i].IdentityName()] = &ds.Rows[i]
+	}
+	wonka, umbrella, duff := byName["partner-wonka-retail"], byName["partner-umbrella-health"], byName["partner-duff-beverages"]
+	if wonka == nil || wonka.lastSeen == 0 || wonka.logsFrom == 0 {
+		t.Errorf("partner-wonka-retail, seen 150 days ago: %+v", wonka)
+	}
+	if umbrella == nil || umbrella.lastSeen != 0 || umbrella.logsFrom == 0 {
+		t.Errorf("partner-umbrella-health, never seen: %+v", umbrella)
+	}
+	if duff == nil || duff.lastSeen == 0 {
+		t.Errorf("partner-duff-beverages, seen lately: %+v", duff)
+	}
+
+	b := buildDemo(t)
+	f, _ := model.ParseFilter("partner-")
+	if _, err := b.StartCampaign(context.Background(), "Partners", time.Time{}, f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m := loadedAs(t, b, "alice", 80, 24)
+	m = press(t, m, "7")
+	if got := screenText(m); !regexp.MustCompile(`partner-wonka-retail +in \d+d +seen 1\d\dd ago`).MatchString(got) {
+		t.Errorf("the queue does not say when items were seen:\n%s", got)
+	}
+	checkFits(t, m, 80, 24)
+	m = press(t, m, "/")
+	m = typeText(t, m, "umbrella")
+	m = press(t, m, "enter")
+	if got := screenText(m); !strings.Contains(got, "never seen") {
+		t.Errorf("the queue does not say an item was never seen:\n%s", got)
 	}
 }

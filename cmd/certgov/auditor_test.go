@@ -322,7 +322,7 @@ func TestReportInABrowser(t *testing.T) {
 	for _, h := range heads {
 		names = append(names, h[1])
 	}
-	if strings.Join(names, ",") != "identity,owner,trust,findings at launch,findings at export,decision,reviewer,decided at,comment" {
+	if strings.Join(names, ",") != "identity,owner,trust,findings at launch,findings at export,last seen at export,decision,reviewer,decided at,comment" {
 		t.Errorf("item table columns %q", names)
 	}
 	if !strings.Contains(table[1], "<td>job retired | see OPS-12</td>") {

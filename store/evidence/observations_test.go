@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -155,4 +156,65 @@ func actorName(s *store.Store, name string) string {
 		return login
 	}
 	return name
+}
+
+// Each item carries what the servers' access logs said of it at export,
+// per server, in attestation.json and in the reports' tables; a
+// certification of trust the logs show unused is an observation.
+func TestReportStatesUsage(t *testing.T) {
+	ctx := context.Background()
+	s := demoStore(t)
+	now := time.Now().UTC()
+	f, _ := model.ParseFilter("partner-")
+	if _, err := s.StartCampaign(ctx, "Usage", time.Time{}, f, model.Assignment{}, model.DefaultPolicy(), store.Change{Actor: "erin", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"partner-umbrella-health", "partner-wonka-retail", "partner-duff-beverages"} {
+		if _, err := s.Decide(ctx, "Usage", name, model.DecisionCertify, "still needed", store.Change{Actor: "alice", At: now.Add(time.Minute)}, model.DefaultPolicy()); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := Export(ctx, s, Options{Dir: dir, Campaign: "Usage", Policy: model.DefaultPolicy(), Actor: "auditor", Now: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	var attestation struct {
+		Items []struct {
+			Identity string              `json:"identity"`
+			Usage    []model.ServerUsage `json:"usage_at_export"`
+		} `json:"items"`
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "attestation.json"))
+	if err := json.Unmarshal(data, &attestation); err != nil {
+		t.Fatal(err)
+	}
+	usage := map[string][]model.ServerUsage{}
+	for _, it := range attestation.Items {
+		usage[it.Identity] = it.Usage
+	}
+	if u := usage["partner-umbrella-health"]; len(u) != 1 || u[0].LastSeen != nil || !strings.Contains(u[0].Server, "partners.partner-edge.example") {
+		t.Errorf("partner-umbrella-health: %+v", u)
+	}
+	if u := usage["partner-duff-beverages"]; len(u) != 1 || u[0].LastSeen == nil || u[0].Count == 0 {
+		t.Errorf("partner-duff-beverages: %+v", u)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	text := string(md)
+	observations := text[strings.Index(text, "## Observations"):strings.Index(text, "| Scope |")]
+	for _, want := range []string{"Certified, yet the servers' access logs show it unused (unused-trust at export)** (2)",
+		"partner-umbrella-health: certified by ", "partner-wonka-retail: certified by ", "never show it"} {
+		if !strings.Contains(observations, want) {
+			t.Errorf("the observations lack %q:\n%s", want, observations)
+		}
+	}
+	if strings.Contains(observations, "partner-duff-beverages") {
+		t.Errorf("a partner seen lately is observed:\n%s", observations)
+	}
+	if !strings.Contains(text, "| last seen at export |") || !strings.Contains(text, "partners.partner-edge.example:8444 never (logs ") {
+		t.Errorf("the table lacks the usage:\n%s", text)
+	}
+	csvText, _ := os.ReadFile(filepath.Join(dir, "attestation.csv"))
+	if !strings.Contains(string(csvText), "last_seen_at_export") || !strings.Contains(string(csvText), " last 20") {
+		t.Errorf("attestation.csv lacks the usage:\n%s", csvText)
+	}
 }

@@ -88,8 +88,8 @@ var itemGroups = []struct{ key, title string }{
 	{string(store.DecisionCertify), "Certified"},
 }
 
-var campaignColumns = []string{"identity", "owner", "trust", "findings at launch", "findings at export", "decision", "reviewer", "decided at", "comment"}
-var inventoryColumns = []string{"identity", "owner", "trust", "exception", "not after", "findings"}
+var campaignColumns = []string{"identity", "owner", "trust", "findings at launch", "findings at export", "last seen at export", "decision", "reviewer", "decided at", "comment"}
+var inventoryColumns = []string{"identity", "owner", "trust", "exception", "not after", "findings", "last seen"}
 var exceptionColumns = []string{"identity", "certificate", "decision", "until", "reason", "decided by", "decided at", "at export"}
 var findingColumns = []string{"severity", "finding", "identity", "certificate", "message"}
 
@@ -112,7 +112,7 @@ type report struct {
 	// observations are what an auditor must know, gathered as the items
 	// pass (report.observations turns them into the report's first
 	// section).
-	ownCertified, changed, revokesAdmitted, undecidedItems, reassigned observed
+	ownCertified, changed, revokesAdmitted, undecidedItems, reassigned, certifiedUnused observed
 }
 
 // observed is one kind of observation's items: the first few named, with
@@ -136,7 +136,7 @@ func (o *observed) add(text, anchor string) {
 }
 
 // noObservations is what the first section says when it has nothing.
-const noObservations = "None: no separation-of-duties breach, fast decision run, changed decision, revoke still admitted, undecided or reassigned item."
+const noObservations = "None: no separation-of-duties breach, fast decision run, changed decision, revoke still admitted, certification of unused trust, undecided or reassigned item."
 
 // observation is one entry of the report's first section.
 type observation struct {
@@ -186,6 +186,12 @@ func (r *report) addItem(it *attestationItem) []string {
 	}
 	json.Unmarshal(it.Snapshot, &launch)
 	atLaunch, atExport := strings.Join(launch.Findings, ", "), joinCodes(it.Findings)
+	// "no access logs" where no server's logs were imported: no evidence
+	// either way.
+	seen := model.UsageText(it.Usage)
+	if seen == "" && it.State != nil {
+		seen = "no access logs"
+	}
 	decided := ""
 	if it.DecidedAt != nil {
 		decided = it.DecidedAt.UTC().Format("2006-01-02 15:04 UTC")
@@ -196,15 +202,15 @@ func (r *report) addItem(it *attestationItem) []string {
 	}
 	if r.campaign == nil {
 		r.groups["inventory"]++
-		r.parts.row("inventory", []string{it.Identity, owner, trust, exception, notAfter, atExport})
+		r.parts.row("inventory", []string{it.Identity, owner, trust, exception, notAfter, atExport, seen})
 	} else {
 		anchor := "item-" + strconv.Itoa(r.items)
 		r.observeItem(it, launch.Owner, anchor)
 		decision := string(it.Decision)
 		r.groups[decision]++
-		r.parts.rowWithID("items-"+decision, anchor, []string{it.Identity, owner, trust, atLaunch, atExport, model.OrDash(decision), reviewer, decided, it.Comment})
+		r.parts.rowWithID("items-"+decision, anchor, []string{it.Identity, owner, trust, atLaunch, atExport, seen, model.OrDash(decision), reviewer, decided, it.Comment})
 	}
-	return []string{it.Identity, it.Fingerprint, string(it.Decision), it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport}
+	return []string{it.Identity, it.Fingerprint, string(it.Decision), it.Comment, it.Reviewer, it.ReviewerRunBy, decided, owner, trust, atLaunch, atExport, seen}
 }
 
 // observeItem notes what an auditor must know of a campaign item.
@@ -221,6 +227,13 @@ func (r *report) observeItem(it *attestationItem, ownerAtLaunch, anchor string) 
 	}
 	if it.Decision == store.DecisionRevoke && slices.ContainsFunc(it.Findings, func(f model.Finding) bool { return f.Code == model.FindingRevokePending }) {
 		r.revokesAdmitted.add(it.Identity+": revoked by "+it.Reviewer+", still admitted at export", anchor)
+	}
+	if it.Decision == store.DecisionCertify {
+		for _, f := range it.Findings {
+			if f.Code == model.FindingUnusedTrust {
+				r.certifiedUnused.add(it.Identity+": certified by "+it.Reviewer+"; "+f.Message, anchor)
+			}
+		}
 	}
 	if h := r.trail.history[it.Fingerprint]; len(h) > 1 {
 		steps := make([]string, len(h))
@@ -270,6 +283,7 @@ func (r *report) observations() []observation {
 	add(fmt.Sprintf("Decisions faster than items can be read (%d or more within a minute)", model.FastRun), fast)
 	add("Decisions changed before the campaign closed", r.changed)
 	add("Revoked, yet still admitted at export", r.revokesAdmitted)
+	add("Certified, yet the servers' access logs show it unused (unused-trust at export)", r.certifiedUnused)
 	undecided := "Items not decided: exported while the campaign is open"
 	if c.ClosedAt != nil {
 		undecided = "Items closed undecided (--force by " + c.ClosedBy + ")"

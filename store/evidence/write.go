@@ -35,15 +35,18 @@ const attestationSchemaVersion = 3
 
 // attestationItem is one item of attestation.json.
 type attestationItem struct {
-	Identity      string            `json:"identity"`
-	Fingerprint   string            `json:"fingerprint_sha256"`
-	Snapshot      json.RawMessage   `json:"snapshot_at_launch"`
-	State         *model.RecordJSON `json:"state_at_export"`
-	Findings      []model.Finding   `json:"findings_at_export"`
-	Decision      model.Decision    `json:"decision"`
-	Comment       string            `json:"comment"`
-	Reviewer      string            `json:"reviewer"`
-	ReviewerRunBy string            `json:"reviewer_run_by,omitempty"`
+	Identity    string            `json:"identity"`
+	Fingerprint string            `json:"fingerprint_sha256"`
+	Snapshot    json.RawMessage   `json:"snapshot_at_launch"`
+	State       *model.RecordJSON `json:"state_at_export"`
+	Findings    []model.Finding   `json:"findings_at_export"`
+	// Usage is what each server's access logs said of it at export: when
+	// last presented (null: never while they cover), how often.
+	Usage         []model.ServerUsage `json:"usage_at_export"`
+	Decision      model.Decision      `json:"decision"`
+	Comment       string              `json:"comment"`
+	Reviewer      string              `json:"reviewer"`
+	ReviewerRunBy string              `json:"reviewer_run_by,omitempty"`
 	// ReviewerFor is whom a team database's login decided for (--as).
 	ReviewerFor string     `json:"reviewer_on_behalf_of,omitempty"`
 	DecidedAt   *time.Time `json:"decided_at"`
@@ -157,7 +160,7 @@ func writeAttestation(ctx context.Context, s *store.Store, o *Options, rep *repo
 	defer csvFile.Close()
 	jw := bufio.NewWriter(jsonFile)
 	cw := csv.NewWriter(csvFile)
-	cw.Write([]string{"identity", "fingerprint_sha256", "decision", "comment", "reviewer", "reviewer_run_by", "decided_at", "owner", "trust_model", "findings_at_launch", "findings_at_export"})
+	cw.Write([]string{"identity", "fingerprint_sha256", "decision", "comment", "reviewer", "reviewer_run_by", "decided_at", "owner", "trust_model", "findings_at_launch", "findings_at_export", "last_seen_at_export"})
 
 	decisions, err := s.ExceptionDecisions(ctx)
 	if err != nil {
@@ -225,10 +228,11 @@ func writeAttestation(ctx context.Context, s *store.Store, o *Options, rep *repo
 // attestationItemOf is one item of the attestation: an identity's current
 // record, or a campaign item with its decision and who made it.
 func attestationItemOf(r *model.Record, findings []model.Finding, ci *store.CampaignItem, trail *trailInfo) *attestationItem {
-	it := &attestationItem{Findings: nonNil(findings)}
+	it := &attestationItem{Findings: nonNil(findings), Usage: []model.ServerUsage{}}
 	if r != nil {
 		j := r.JSON()
 		it.Identity, it.Fingerprint, it.State = r.IdentityName, r.FingerprintSHA256, &j
+		it.Usage = nonNil(r.Usage)
 	}
 	if ci != nil {
 		it.Identity, it.Fingerprint, it.Snapshot = ci.Identity, ci.Fingerprint, ci.Snapshot
