@@ -215,7 +215,8 @@ func readAccessLogFile(ctx context.Context, path string, logs []model.AccessLog,
 		return res
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
 		res.Err = fmt.Errorf("%s: not a regular file", path)
 		return res
 	}
@@ -224,36 +225,89 @@ func readAccessLogFile(ctx context.Context, path string, logs []model.AccessLog,
 		res.Skipped = fmt.Sprintf("the access log of %s (%s): %v", log.Location, declaredFormat(log), err)
 		return res
 	}
-	// Hashed first: a log imported before is not parsed again (a
-	// gigabyte hashes in seconds and parses in half a minute).
-	hash := sha256.New()
-	size, err := copyWithContext(ctx, hash, f)
+	// A log is read up to its last complete line: the line a server is
+	// writing is read with the rest the next time. A compressed rotation
+	// is read whole.
+	end, err := completeLines(f, info.Size())
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
 	}
-	res.Source.ContentSHA256, res.Source.Size = hex.EncodeToString(hash.Sum(nil)), size
+	// Hashed first: a log imported before is not parsed again (a
+	// gigabyte hashes in seconds and parses in half a minute). A log that
+	// grew since (what was read before is, byte for byte, its beginning)
+	// is read from where that read ended.
+	var before struct {
+		ContentSHA256 string
+		Size          int64
+	}
+	if opts.ReadBefore != nil {
+		before.ContentSHA256, before.Size, _ = opts.ReadBefore(key)
+	}
+	hash := sha256.New()
+	hashed, grew := int64(0), false
+	if before.Size > 0 && before.Size < end {
+		if _, err := copyWithContext(ctx, hash, io.LimitReader(f, before.Size)); err != nil {
+			res.Err = fmt.Errorf("%s: %w", path, err)
+			return res
+		}
+		hashed, grew = before.Size, hex.EncodeToString(hash.Sum(nil)) == before.ContentSHA256
+	}
+	if _, err := copyWithContext(ctx, hash, io.LimitReader(f, end-hashed)); err != nil {
+		res.Err = fmt.Errorf("%s: %w", path, err)
+		return res
+	}
+	res.Source.ContentSHA256, res.Source.Size = hex.EncodeToString(hash.Sum(nil)), end
 	if opts.Known != nil && opts.Known(key, res.Source.ContentSHA256) {
 		res.Unchanged = true
 		return res
 	}
 	// What was hashed is what is read: a log written to meanwhile is
 	// read as far as it was hashed.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	from := int64(0)
+	if grew {
+		from = before.Size
+	}
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
 	}
-	usage, stats, err := readAccessLog(ctx, io.LimitReader(f, size), format)
+	usage, stats, err := readAccessLog(ctx, io.LimitReader(f, end-from), format)
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
 	}
 	res.AccessLog = &model.AccessLogRead{Log: log, Lines: stats.Lines, WithCertificate: stats.WithCertificate,
 		Unparsed: stats.Unparsed + stats.TooLong, From: stats.From, Until: stats.Until, Days: usage.each, DayCount: len(usage.order)}
+	if grew {
+		res.AccessLog.Continues, res.AccessLog.ReadFrom = before.ContentSHA256, from
+	}
 	if stats.Lines > 0 && stats.Unparsed+stats.TooLong == stats.Lines {
 		res.Problems = append(res.Problems, model.Problem{Path: path, Err: fmt.Errorf("none of its %d lines is in the format %s declares (%s)", stats.Lines, declaredFormat(log), log.Location)})
 	}
 	return res
+}
+
+// completeLines is where a log's last complete line ends: its size when
+// it ends with a newline, or is gzip-compressed (a rotation, read whole);
+// else after the last newline of its last maxLogLine bytes (none there:
+// its size, a line too long to be one).
+func completeLines(f *os.File, size int64) (int64, error) {
+	if size == 0 {
+		return 0, nil
+	}
+	tail := make([]byte, min(size, maxLogLine+1))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return 0, err
+	}
+	var magic [2]byte
+	if _, err := f.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		return size, nil
+	}
+	if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
+		return size - int64(len(tail)) + int64(i) + 1, nil
+	}
+	return size, nil
 }
 
 // readableFormat is the first of a file's declared logs whose format

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -167,4 +170,34 @@ func FuzzAccessLogLine(f *testing.F) {
 			t.Errorf("a fingerprint of %d bytes from a line of %d", len(req.fingerprint), len(line))
 		}
 	})
+}
+
+// A log is read to its last complete line; once it grew, what was read
+// is recognised byte for byte and only the rest is read, the line that
+// was being written included. A log whose beginning changed is read
+// whole.
+func TestReadGrownLog(t *testing.T) {
+	format := model.AccessLog{Format: `[$time_iso8601] $ssl_client_fingerprint`}
+	fp := strings.Repeat("ab", 20)
+	line := func(hour int) string { return fmt.Sprintf("[2026-12-07T%02d:00:00+00:00] %s\n", hour, fp) }
+	path := filepath.Join(t.TempDir(), "access.log")
+	os.WriteFile(path, []byte(line(1)+line(2)+"[2026-12-07T03:00"), 0o600)
+	first := readAccessLogFile(context.Background(), path, []model.AccessLog{format}, Options{})
+	if first.Err != nil || first.AccessLog == nil || first.AccessLog.Lines != 2 || first.Source.Size != int64(2*len(line(1))) || first.AccessLog.Continues != "" {
+		t.Fatalf("first read: %+v %v", first.AccessLog, first.Err)
+	}
+	before := func(string) (string, int64, bool) { return first.Source.ContentSHA256, first.Source.Size, true }
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(line(3)[len("[2026-12-07T03:00"):] + line(4))
+	f.Close()
+	grown := readAccessLogFile(context.Background(), path, []model.AccessLog{format}, Options{ReadBefore: before})
+	if grown.Err != nil || grown.AccessLog == nil || grown.AccessLog.Continues != first.Source.ContentSHA256 || grown.AccessLog.ReadFrom != first.Source.Size ||
+		grown.AccessLog.Lines != 2 || grown.AccessLog.Unparsed != 0 || grown.AccessLog.From.Hour() != 3 {
+		t.Fatalf("grown: %+v %v", grown.AccessLog, grown.Err)
+	}
+	os.WriteFile(path, []byte(line(5)+line(1)+line(2)+line(3)), 0o600)
+	changed := readAccessLogFile(context.Background(), path, []model.AccessLog{format}, Options{ReadBefore: before})
+	if changed.Err != nil || changed.AccessLog == nil || changed.AccessLog.Continues != "" || changed.AccessLog.Lines != 4 {
+		t.Fatalf("changed: %+v %v", changed.AccessLog, changed.Err)
+	}
 }

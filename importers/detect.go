@@ -49,6 +49,10 @@ type Options struct {
 	// Known reports whether this content of this path was imported before;
 	// such files are not parsed again.
 	Known func(path, contentSHA256 string) bool
+	// ReadBefore gives what an import read of a log before (by its source
+	// key): its content's hash and size. A log that grew since is read
+	// from where that read ended.
+	ReadBefore func(path string) (contentSHA256 string, size int64, ok bool)
 	// Now stamps the sources; time.Now when zero.
 	Now func() time.Time
 	// Host names the gateway or machine the files came from; it prefixes

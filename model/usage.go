@@ -72,6 +72,11 @@ type AccessLogRead struct {
 	// Days yields the usage, DayCount of them: made as they are stored.
 	Days     iter.Seq[UsageDay]
 	DayCount int
+	// Continues is, for a log that grew, the content hash of the version
+	// read before, which this read goes on from (at byte ReadFrom): what
+	// it says is that version's usage and this read's together.
+	Continues string
+	ReadFrom  int64
 }
 
 // ServerUsage is what one server's access logs say of a certificate:

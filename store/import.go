@@ -37,6 +37,9 @@ type ImportSummary struct {
 	// they said (a certificate on a day, per outcome).
 	AccessLogs int `json:"access_logs"`
 	UsageDays  int `json:"usage_days"`
+	// AccessLogsContinued counts the logs that grew since the last
+	// import, read from where it ended.
+	AccessLogsContinued int `json:"access_logs_continued"`
 }
 
 // Import is one run of writing importer results into the database. The
@@ -58,13 +61,14 @@ type Import struct {
 
 type knownSource struct {
 	contentSHA256 string
+	size          int64
 	certificates  int
 }
 
 // NewImport prepares an import: it loads which file contents are already
 // stored so that unchanged files are not parsed again.
 func (s *Store) NewImport(ctx context.Context) (*Import, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, certificate_count, problem_count, reader_version FROM sources WHERE superseded_at IS NULL`)
+	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, size, certificate_count, problem_count, reader_version FROM sources WHERE superseded_at IS NULL`)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +78,7 @@ func (s *Store) NewImport(ctx context.Context) (*Import, error) {
 		var path string
 		var k knownSource
 		var problems, readerVersion int
-		if err := rows.Scan(&path, &k.contentSHA256, &k.certificates, &problems, &readerVersion); err != nil {
+		if err := rows.Scan(&path, &k.contentSHA256, &k.size, &k.certificates, &problems, &readerVersion); err != nil {
 			return nil, err
 		}
 		imp.paths[path] = true
@@ -96,6 +100,14 @@ func (s *Store) NewImport(ctx context.Context) (*Import, error) {
 func (imp *Import) Known(path, contentSHA256 string) bool {
 	k, ok := imp.known[path]
 	return ok && k.contentSHA256 == contentSHA256
+}
+
+// ReadBefore gives the content hash and size of the version of path an
+// import read before: a log that grew since is read from there on. It is
+// safe for concurrent use.
+func (imp *Import) ReadBefore(path string) (contentSHA256 string, size int64, ok bool) {
+	k, ok := imp.known[path]
+	return k.contentSHA256, k.size, ok
 }
 
 // ReaderVersion changes whenever the importers read the same bytes into
@@ -388,6 +400,7 @@ func (s *ImportSummary) add(o ImportSummary) {
 	s.Servers += o.Servers
 	s.AccessLogs += o.AccessLogs
 	s.UsageDays += o.UsageDays
+	s.AccessLogsContinued += o.AccessLogsContinued
 	s.Revocations += o.Revocations
 	s.GovernanceValues += o.GovernanceValues
 }
@@ -528,7 +541,7 @@ func (w *writer) storeFile(ctx context.Context, res model.FileResult) (sum Impor
 		}
 	}
 	if isNew && res.AccessLog != nil {
-		if err := w.writeAccessLog(ctx, sourceID, res.AccessLog, &sum); err != nil {
+		if err := w.writeAccessLog(ctx, sourceID, res.Source.Path, res.AccessLog, &sum); err != nil {
 			return sum, err
 		}
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,10 +93,37 @@ func isLogOrRotation(path, configured string) bool {
 	return false
 }
 
-// writeAccessLog stores what a log read gave.
-func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, read *model.AccessLogRead, sum *ImportSummary) error {
+// writeAccessLog stores what a log read gave. A read that goes on from
+// the version read before (the log grew) is stored with that version's
+// usage copied in: each version holds its log's whole usage, and readers
+// sum a version's rows per certificate and day.
+func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, path string, read *model.AccessLogRead, sum *ImportSummary) error {
+	lines, withCertificate, unparsed := read.Lines, read.WithCertificate, read.Unparsed
+	from, until := read.From.Unix(), read.Until.Unix()
+	if read.From.IsZero() {
+		from, until = 0, 0
+	}
+	if read.Continues != "" {
+		var before, beforeLines, beforeWith, beforeUnparsed, beforeFrom, beforeUntil int64
+		err := w.conn.QueryRowContext(ctx, `SELECT r.source_id, r.lines, r.with_certificate, r.unparsed, r.covers_from, r.covers_until
+			FROM access_log_reads r JOIN sources s ON s.id = r.source_id WHERE s.path = ? AND s.content_sha256 = ?`, path, read.Continues).
+			Scan(&before, &beforeLines, &beforeWith, &beforeUnparsed, &beforeFrom, &beforeUntil)
+		if err != nil {
+			return fmt.Errorf("the version of the log read before: %w", err)
+		}
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen)
+			SELECT ?, client_fingerprint, day, verified, count, first_seen, last_seen FROM usage_days WHERE source_id = ?`, sourceID, before); err != nil {
+			return err
+		}
+		lines, withCertificate, unparsed = lines+beforeLines, withCertificate+beforeWith, unparsed+beforeUnparsed
+		if beforeUntil > 0 && (from == 0 || beforeFrom < from) {
+			from = beforeFrom
+		}
+		until = max(until, beforeUntil)
+		sum.AccessLogsContinued++
+	}
 	if _, err := w.conn.ExecContext(ctx, `INSERT INTO access_log_reads(source_id, format_name, format, lines, with_certificate, unparsed, covers_from, covers_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		sourceID, read.Log.FormatName, read.Log.Format, read.Lines, read.WithCertificate, read.Unparsed, read.From.Unix(), read.Until.Unix()); err != nil {
+		sourceID, read.Log.FormatName, read.Log.Format, lines, withCertificate, unparsed, from, until); err != nil {
 		return err
 	}
 	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen)`, 7)

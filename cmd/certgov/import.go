@@ -164,7 +164,7 @@ func importPaths(ctx context.Context, s *store.Store, paths []string, opts impor
 	if err != nil {
 		return store.ImportSummary{}, nil, nil, err
 	}
-	opts.Known = imp.Known
+	opts.Known, opts.ReadBefore = imp.Known, imp.ReadBefore
 	opts.AccessLogFor = imp.AccessLogFor(opts.Host)
 	imp.Actor = actor
 	// Folders imported whole: files gone from them end their sources.
@@ -233,7 +233,7 @@ func importAccessLogs(ctx context.Context, s *store.Store, first *store.Import, 
 		return store.ImportSummary{}, nil, err
 	}
 	imp.Actor = actor
-	opts.Known, opts.AccessLogFor, opts.OnlyAccessLogs = imp.Known, imp.AccessLogFor(opts.Host), true
+	opts.Known, opts.ReadBefore, opts.AccessLogFor, opts.OnlyAccessLogs = imp.Known, imp.ReadBefore, imp.AccessLogFor(opts.Host), true
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	all := importers.Walk(ctx, paths, opts)
@@ -291,7 +291,11 @@ func printImportSummary(w io.Writer, dbPath string, s store.ImportSummary, dryRu
 		fmt.Fprintf(w, "  private keys: %d found on disk (recorded by public key only, never stored)\n", s.PrivateKeys)
 	}
 	if s.AccessLogs > 0 {
-		fmt.Fprintf(w, "  usage:        %d access logs, %d certificate-days (kept per day, never the lines)\n", s.AccessLogs, s.UsageDays)
+		continued := ""
+		if s.AccessLogsContinued > 0 {
+			continued = fmt.Sprintf("; %d grown since the last import, read from where it ended", s.AccessLogsContinued)
+		}
+		fmt.Fprintf(w, "  usage:        %d access logs, %d certificate-days (kept per day, never the lines)%s\n", s.AccessLogs, s.UsageDays, continued)
 	}
 	if s.CertificatesNew == 0 && s.SourcesNew == 0 && s.SourcesRemoved == 0 && s.FilesFailed == 0 && s.Problems == 0 && !dryRun {
 		fmt.Fprintln(w, "Nothing new: the database already holds everything in these files.")

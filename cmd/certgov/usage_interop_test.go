@@ -159,6 +159,59 @@ http {
 	if !strings.Contains(findings, "direct.ops.svc") || !strings.Contains(findings, "checks.test") || strings.Contains(findings, "ledger") {
 		t.Errorf("used-after-revocation:\n%s", findings)
 	}
+
+	// The log grows: the next import reads only what is new.
+	present := func(times int) {
+		t.Helper()
+		for range times {
+			if status, _ := presentTo(t, checks, "checks.test", interopPair(t, certs, "ledger")); status != 200 {
+				t.Fatalf("ledger at checks.test: %d", status)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	present(2)
+	if r := certgov(t, "import", logs); r.code != 0 || !strings.Contains(r.stdout, "1 grown since the last import, read from where it ended") {
+		t.Fatalf("the grown log: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if u := requestsAt(showUsage(t, ledger), "checks.test"); u != 5 {
+		t.Errorf("after the log grew: %d requests at checks.test, want 5", u)
+	}
+	// Rotated as logrotate does it: moved aside, then nginx reopens its
+	// log. The rotation and the new log hold each request once.
+	checksLog := filepath.Join(logs, "checks.log")
+	if err := os.Rename(checksLog, checksLog+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginx, "-p", dir, "-c", conf, "-s", "reopen").CombinedOutput(); err != nil {
+		t.Fatalf("nginx -s reopen: %v\n%s", err, out)
+	}
+	for i := 0; ; i++ {
+		if _, err := os.Stat(checksLog); err == nil {
+			break
+		}
+		if i == 100 {
+			t.Fatal("nginx did not reopen its log")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	present(1)
+	if r := certgov(t, "import", logs); r.code != 0 {
+		t.Fatalf("the rotated logs: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if u := requestsAt(showUsage(t, ledger), "checks.test"); u != 6 {
+		t.Errorf("after the rotation: %d requests at checks.test, want 6", u)
+	}
+}
+
+// requestsAt is how many requests a server's logs show of a certificate.
+func requestsAt(shown shownUsage, server string) int64 {
+	for _, u := range shown.Usage {
+		if strings.Contains(u.Server, server) {
+			return u.Requests
+		}
+	}
+	return -1
 }
 
 // A real HAProxy logs to syslog, and Debian's own rsyslog rule for it
