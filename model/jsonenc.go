@@ -179,6 +179,15 @@ func (j *RecordJSON) AppendJSONCached(b []byte, cache *JSONCache) []byte {
 	} else {
 		b = appendJSONString(b, *j.LastSeen)
 	}
+	b = append(b, `,"logs_cover":`...)
+	if j.LogsCover == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"from":`...)
+		b = appendJSONString(b, j.LogsCover.From)
+		b = appendField(b, "until", j.LogsCover.Until)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

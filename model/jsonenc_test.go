@@ -26,6 +26,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if i%2 == 0 {
 			j.Trust = []model.TrustRef{{Source: s, Kind: model.EntryKind(s), Entry: s, Location: s, Anchor: s, Explicit: true}, {Source: s}}
 			j.ExpiresAt, j.LastSeen = &at, &at
+			j.LogsCover = &model.LogsCoverJSON{From: s, Until: s}
 			j.Exception = &model.ExceptionJSON{State: s, Reason: s, Until: s, DecidedBy: s, DecidedAt: s}
 		}
 		want, err := json.Marshal(j)

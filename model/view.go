@@ -45,6 +45,17 @@ type RecordJSON struct {
 	// LastSeen is when a server's access log last shows it, null when
 	// none does (certgov show says where).
 	LastSeen *string `json:"last_seen"`
+	// LogsCover is the period the access logs of the servers that admit
+	// it cover, null when none of them had its logs imported: a null
+	// last_seen with logs_cover is evidence it was not presented; without,
+	// no evidence either way.
+	LogsCover *LogsCoverJSON `json:"logs_cover"`
+}
+
+// LogsCoverJSON is a period access logs cover (RFC 3339).
+type LogsCoverJSON struct {
+	From  string `json:"from"`
+	Until string `json:"until"`
 }
 
 // JSON returns the record's stable JSON shape.
@@ -91,6 +102,9 @@ func (r *Record) JSON() RecordJSON {
 	if !r.LastSeen.IsZero() {
 		at := r.LastSeen.UTC().Format(time.RFC3339)
 		j.LastSeen = &at
+	}
+	if !r.LogsFrom.IsZero() {
+		j.LogsCover = &LogsCoverJSON{From: r.LogsFrom.UTC().Format(time.RFC3339), Until: r.LogsUntil.UTC().Format(time.RFC3339)}
 	}
 	if j.Trust == nil {
 		j.Trust = []TrustRef{}

@@ -264,12 +264,22 @@ func (j *jsonArrayWriter) close() error {
 }
 
 var csvHeader = []string{"fingerprint_sha256", "identity", "owner", "trust_model", "subject", "issuer", "serial", "not_before", "not_after",
-	"key_algorithm", "key_size", "signature_algorithm", "self_signed", "ca", "sans", "spki_sha256", "sources", "findings"}
+	"key_algorithm", "key_size", "signature_algorithm", "self_signed", "ca", "sans", "spki_sha256", "sources", "findings",
+	"last_seen", "logs_from", "logs_until"}
 
 func csvRow(r *model.Record) []string {
 	j := r.JSON()
 	sans := r.SANs.Labeled()
+	// Empty where no access log shows it, or none covers it.
+	lastSeen, logsFrom, logsUntil := "", "", ""
+	if j.LastSeen != nil {
+		lastSeen = *j.LastSeen
+	}
+	if c := j.LogsCover; c != nil {
+		logsFrom, logsUntil = c.From, c.Until
+	}
 	return []string{j.FingerprintSHA256, j.Identity, string(j.Owner), j.TrustModel, j.Subject, j.Issuer, j.Serial, j.NotBefore, j.NotAfter,
 		j.KeyAlgorithm, strconv.Itoa(j.KeySize), j.SignatureAlgorithm, strconv.FormatBool(j.SelfSigned),
-		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"), strings.Join(j.Findings, ";")}
+		strconv.FormatBool(j.CA), strings.Join(sans, ";"), j.SPKISHA256, strings.Join(j.Sources, ";"), strings.Join(j.Findings, ";"),
+		lastSeen, logsFrom, logsUntil}
 }

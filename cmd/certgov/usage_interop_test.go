@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -450,5 +451,31 @@ func TestSeenFiltersOnTheDemo(t *testing.T) {
 		if slices.Contains(unseen, name) {
 			t.Errorf("%s is both seen and unseen", name)
 		}
+	}
+	// Never seen while logs cover it, against no evidence at all.
+	type coverRow struct {
+		LastSeen  *string `json:"last_seen"`
+		LogsCover *struct {
+			From, Until string
+		} `json:"logs_cover"`
+	}
+	rowsOf := func(filter string) []coverRow {
+		var rows []coverRow
+		if err := json.Unmarshal([]byte(certgov(t, "ls", "-o", "json", "--filter", filter).stdout), &rows); err != nil || len(rows) == 0 {
+			t.Fatalf("ls --filter %s: %d rows, %v", filter, len(rows), err)
+		}
+		return rows
+	}
+	if r := rowsOf("partner-umbrella-health")[0]; r.LastSeen != nil || r.LogsCover == nil || r.LogsCover.From == "" {
+		t.Errorf("partner-umbrella-health, never seen while logs cover it: %+v", r)
+	}
+	for _, r := range rowsOf("ledger") {
+		if r.LogsCover != nil {
+			t.Errorf("ledger, behind no logged server: %+v", r)
+		}
+	}
+	csvText := certgov(t, "ls", "-o", "csv", "--filter", "partner-umbrella-health").stdout
+	if lines := strings.Split(strings.TrimSpace(csvText), "\n"); len(lines) != 2 || !strings.HasSuffix(lines[0], "last_seen,logs_from,logs_until") || !regexp.MustCompile(`,,20\d\d-[^,]+,20\d\d-[^,]+$`).MatchString(lines[1]) {
+		t.Errorf("ls -o csv:\n%s", csvText)
 	}
 }
