@@ -228,7 +228,7 @@ func readAccessLogFile(ctx context.Context, path string, logs []model.AccessLog,
 	// A log is read up to its last complete line: the line a server is
 	// writing is read with the rest the next time. A compressed rotation
 	// is read whole.
-	end, err := completeLines(f, info.Size())
+	end, compressed, err := completeLines(f, info.Size())
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", path, err)
 		return res
@@ -241,7 +241,7 @@ func readAccessLogFile(ctx context.Context, path string, logs []model.AccessLog,
 		ContentSHA256 string
 		Size          int64
 	}
-	if opts.ReadBefore != nil {
+	if opts.ReadBefore != nil && !compressed {
 		before.ContentSHA256, before.Size, _ = opts.ReadBefore(key)
 	}
 	hash := sha256.New()
@@ -289,25 +289,25 @@ func readAccessLogFile(ctx context.Context, path string, logs []model.AccessLog,
 }
 
 // completeLines is where a log's last complete line ends: its size when
-// it ends with a newline, or is gzip-compressed (a rotation, read whole);
-// else after the last newline of its last maxLogLine bytes (none there:
-// its size, a line too long to be one).
-func completeLines(f *os.File, size int64) (int64, error) {
+// it ends with a newline, or is gzip-compressed (a rotation, read whole,
+// never continued); else after the last newline of its last maxLogLine
+// bytes (none there: its size, a line too long to be one).
+func completeLines(f *os.File, size int64) (end int64, compressed bool, err error) {
 	if size == 0 {
-		return 0, nil
-	}
-	tail := make([]byte, min(size, maxLogLine+1))
-	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
-		return 0, err
+		return 0, false, nil
 	}
 	var magic [2]byte
 	if _, err := f.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-		return size, nil
+		return size, true, nil
+	}
+	tail := make([]byte, min(size, maxLogLine+1))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return 0, false, err
 	}
 	if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
-		return size - int64(len(tail)) + int64(i) + 1, nil
+		return size - int64(len(tail)) + int64(i) + 1, false, nil
 	}
-	return size, nil
+	return size, false, nil
 }
 
 // readableFormat is the first of a file's declared logs whose format

@@ -200,4 +200,15 @@ func TestReadGrownLog(t *testing.T) {
 	if changed.Err != nil || changed.AccessLog == nil || changed.AccessLog.Continues != "" || changed.AccessLog.Lines != 4 {
 		t.Fatalf("changed: %+v %v", changed.AccessLog, changed.Err)
 	}
+	// A compressed rotation is read whole, whatever was read before.
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte(line(1) + line(2)))
+	w.Close()
+	os.WriteFile(path, gz.Bytes(), 0o600)
+	small := func(string) (string, int64, bool) { return "", 2, true }
+	rotated := readAccessLogFile(context.Background(), path, []model.AccessLog{format}, Options{ReadBefore: small})
+	if rotated.Err != nil || rotated.AccessLog == nil || rotated.AccessLog.Continues != "" || rotated.AccessLog.Lines != 2 || rotated.Source.Size != int64(gz.Len()) {
+		t.Fatalf("gzip: %+v %v", rotated.AccessLog, rotated.Err)
+	}
 }

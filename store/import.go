@@ -60,6 +60,7 @@ type Import struct {
 }
 
 type knownSource struct {
+	kind          model.SourceKind
 	contentSHA256 string
 	size          int64
 	certificates  int
@@ -68,7 +69,7 @@ type knownSource struct {
 // NewImport prepares an import: it loads which file contents are already
 // stored so that unchanged files are not parsed again.
 func (s *Store) NewImport(ctx context.Context) (*Import, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path, content_sha256, size, certificate_count, problem_count, reader_version FROM sources WHERE superseded_at IS NULL`)
+	rows, err := s.db.QueryContext(ctx, `SELECT path, kind, content_sha256, size, certificate_count, problem_count, reader_version FROM sources WHERE superseded_at IS NULL`)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func (s *Store) NewImport(ctx context.Context) (*Import, error) {
 		var path string
 		var k knownSource
 		var problems, readerVersion int
-		if err := rows.Scan(&path, &k.contentSHA256, &k.size, &k.certificates, &problems, &readerVersion); err != nil {
+		if err := rows.Scan(&path, &k.kind, &k.contentSHA256, &k.size, &k.certificates, &problems, &readerVersion); err != nil {
 			return nil, err
 		}
 		imp.paths[path] = true
@@ -107,7 +108,10 @@ func (imp *Import) Known(path, contentSHA256 string) bool {
 // safe for concurrent use.
 func (imp *Import) ReadBefore(path string) (contentSHA256 string, size int64, ok bool) {
 	k, ok := imp.known[path]
-	return k.contentSHA256, k.size, ok
+	if !ok || k.kind != model.KindAccessLog {
+		return "", 0, false // only a log's usage can be carried over
+	}
+	return k.contentSHA256, k.size, true
 }
 
 // ReaderVersion changes whenever the importers read the same bytes into
