@@ -49,6 +49,9 @@ type usageKey struct {
 	sha256      bool
 	day         int32 // days since 1970-01-01, UTC
 	verified    bool
+	// server is the line's server name (usageDays.servers), 0 when the
+	// format logs none.
+	server uint16
 }
 
 type usageTally struct{ count, first, last int64 }
@@ -58,6 +61,32 @@ type usageTally struct{ count, first, last int64 }
 type usageDays struct {
 	tally map[usageKey]usageTally
 	order []usageKey
+	// servers are the server names the lines carry (HAProxy's frontend,
+	// nginx's $server_name), servers[0] "" for none; serverIndex finds
+	// them.
+	servers     []string
+	serverIndex map[string]uint16
+}
+
+// maxLoggedServers bounds the distinct server names one log may carry:
+// a gateway has tens of frontends, not thousands.
+const maxLoggedServers = 4096
+
+// serverOf is the index of a logged server name, added when new; ok is
+// false past maxLoggedServers.
+func (u *usageDays) serverOf(name []byte) (uint16, bool) {
+	if len(name) == 0 || string(name) == "-" {
+		return 0, true
+	}
+	if i, ok := u.serverIndex[string(name)]; ok {
+		return i, true
+	}
+	if len(u.servers) >= maxLoggedServers {
+		return 0, false
+	}
+	u.servers = append(u.servers, string(name))
+	u.serverIndex[string(name)] = uint16(len(u.servers) - 1)
+	return uint16(len(u.servers) - 1), true
 }
 
 // each yields the usage as model values, made as they are taken.
@@ -69,7 +98,7 @@ func (u *usageDays) each(yield func(model.UsageDay) bool) {
 			fp = k.fingerprint[:]
 		}
 		d := model.UsageDay{Fingerprint: hex.EncodeToString(fp), Day: time.Unix(int64(k.day)*86400, 0).UTC(),
-			Count: t.count, First: time.Unix(t.first, 0).UTC(), Last: time.Unix(t.last, 0).UTC(), Verified: k.verified}
+			Count: t.count, First: time.Unix(t.first, 0).UTC(), Last: time.Unix(t.last, 0).UTC(), Verified: k.verified, Server: u.servers[k.server]}
 		if !yield(d) {
 			return
 		}
@@ -90,7 +119,7 @@ func readAccessLog(ctx context.Context, r io.Reader, f logFormat) (*usageDays, a
 		defer gz.Close()
 		br = bufio.NewReaderSize(io.LimitReader(gz, maxLogBytes), 256<<10)
 	}
-	usage := &usageDays{tally: map[usageKey]usageTally{}}
+	usage := &usageDays{tally: map[usageKey]usageTally{}, servers: []string{""}, serverIndex: map[string]uint16{}}
 	for {
 		if stats.Lines%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -130,6 +159,9 @@ func readAccessLog(ctx context.Context, r io.Reader, f logFormat) (*usageDays, a
 		case !ok:
 			stats.Unparsed++
 			continue
+		}
+		if key.server, ok = usage.serverOf(req.server); !ok {
+			return nil, stats, fmt.Errorf("more than %d server names in one log: not one gateway's access log", maxLoggedServers)
 		}
 		stats.WithCertificate++
 		unix := at.Unix()

@@ -46,7 +46,7 @@ func TestNginxAccessLogsOfServers(t *testing.T) {
 		t.Fatalf("%d servers", len(servers))
 	}
 	api, partners, bad, off := servers[0], servers[1], servers[2], servers[3]
-	if len(api.AccessLogs) != 1 || api.AccessLogs[0].Path != "/var/log/nginx/access.log" || api.AccessLogs[0].FormatName != "mtls" || api.AccessLogs[0].Escape != "default" {
+	if len(api.AccessLogs) != 1 || api.AccessLogs[0].Path != "/var/log/nginx/access.log" || api.AccessLogs[0].FormatName != "mtls" || api.AccessLogs[0].Escape != "default" || api.AccessLogs[0].LoggedAs != "api.example" {
 		t.Fatalf("api: %+v", api.AccessLogs)
 	}
 	if err := importers.CheckLogFormat(api.AccessLogs[0]); err != nil {
@@ -93,7 +93,7 @@ frontend quiet
 		t.Fatalf("%d servers: %s", len(servers), problemText(results))
 	}
 	mtls, plain, quiet := servers[0], servers[1], servers[2]
-	if len(mtls.AccessLogs) != 1 || mtls.AccessLogs[0].Path != "/var/log/haproxy.log" || mtls.AccessLogs[0].Dialect != model.LogDialectHAProxy ||
+	if len(mtls.AccessLogs) != 1 || mtls.AccessLogs[0].Path != "/var/log/haproxy.log" || mtls.AccessLogs[0].Dialect != model.LogDialectHAProxy || mtls.AccessLogs[0].LoggedAs != "mtls" ||
 		mtls.AccessLogs[0].Format != `%ci [%tr] %ft %ST %[ssl_c_verify] %[ssl_c_sha1,hex] %{+Q}[ssl_c_s_dn]` || !strings.HasSuffix(mtls.AccessLogs[0].Location, "haproxy.cfg:11") {
 		t.Fatalf("mtls: %+v", mtls.AccessLogs)
 	}

@@ -108,20 +108,26 @@ func TestReadHAProxyAndEnvoyLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nginxShared, err := compileLogFormat(model.AccessLog{Format: `[$time_iso8601] $server_name $ssl_client_fingerprint`})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name   string
 		format logFormat
 		log    string
 		want   []model.UsageDay
 	}{
+		{"nginx shared", nginxShared, "[2026-12-07T10:00:00+00:00] api.example " + strings.ToLower(sha1) + "\nbroken line\n",
+			[]model.UsageDay{{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true, Server: "api.example"}}},
 		{"haproxy", haproxy, strings.Join([]string{
 			`Dec  7 10:00:00 gw haproxy[812]: 127.0.0.1:40112 [07/Dec/2026:10:00:00.123] mtls~ 200 0 ` + sha1 + ` "/CN=ledger"`,
 			`Dec  7 10:05:00 gw haproxy[812]: 127.0.0.1:40113 [07/Dec/2026:10:05:00.001] mtls~ 200 10 ` + sha1 + ` "/CN=ledger"`,
 			`Dec  7 10:06:00 gw haproxy[812]: 127.0.0.1:40114 [07/Dec/2026:10:06:00.001] mtls~ 200 0 - "-"`,
 			`Dec  7 10:07:00 gw haproxy[812]: mtls/1: SSL handshake failure`,
 		}, "\n"), []model.UsageDay{
-			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true},
-			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: false},
+			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true, Server: "mtls"},
+			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: false, Server: "mtls"},
 		}},
 		{"envoy json", envoyJSON, strings.Join([]string{
 			`{"client":{"sha256":"` + sha256 + `"},"status":200,"time":"2026-12-07T10:00:00.123Z"}`,
@@ -142,7 +148,7 @@ func TestReadHAProxyAndEnvoyLogs(t *testing.T) {
 		}
 		for i, d := range days {
 			w := c.want[i]
-			if d.Fingerprint != w.Fingerprint || d.Count != w.Count || d.Verified != w.Verified || d.Day != time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) {
+			if d.Fingerprint != w.Fingerprint || d.Count != w.Count || d.Verified != w.Verified || d.Server != w.Server || d.Day != time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) {
 				t.Errorf("%s: day %d: %+v, want %+v", c.name, i, d, w)
 			}
 		}

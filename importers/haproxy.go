@@ -224,7 +224,7 @@ var haproxyOptionFormats = map[string]string{
 
 // accessLogs is the log a frontend writes its requests to, in the
 // format its log-format (or option tcplog, httplog) sets, its own over
-// its defaults section's. It logs when it has a log line sending to
+// its defaults section's; its lines bear its name (%f, %ft). It logs when it has a log line sending to
 // syslog ("log global": the global section's), its defaults' included
 // unless "no log" drops them; stdout, stderr and rings write no file.
 func (h *haproxyConfig) accessLogs(s *haproxySection) []model.AccessLog {
@@ -250,7 +250,7 @@ func (h *haproxyConfig) accessLogs(s *haproxySection) []model.AccessLog {
 	if !logged || log.Format == "" {
 		return nil
 	}
-	log.Path, log.Written, log.Dialect = haproxySyslogLog, haproxySyslogLog, model.LogDialectHAProxy
+	log.Path, log.Written, log.Dialect, log.LoggedAs = haproxySyslogLog, haproxySyslogLog, model.LogDialectHAProxy, s.name
 	return []model.AccessLog{log}
 }
 

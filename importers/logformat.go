@@ -26,6 +26,9 @@ type loggedRequest struct {
 	// ("-" or empty for none).
 	fingerprint []byte
 	verified    bool
+	// server is the name of the server that took the request, when the
+	// format logs it (HAProxy's frontend, nginx's $server_name).
+	server []byte
 }
 
 // logFormat reads one line of a log; ok is false when the line is not in
@@ -79,16 +82,17 @@ const (
 	fieldTime
 	fieldFingerprint
 	fieldVerify
+	fieldServer
 )
 
 // templateFormat is a format written as text with variables in it
 // (nginx, HAProxy, Envoy's text format), compiled to a regular
 // expression with one group per variable.
 type templateFormat struct {
-	re                      *regexp.Regexp
-	at, fingerprint, verify int // groups, 0 when absent
-	parseTime               func(string) (time.Time, bool)
-	verified                func(string) bool
+	re                              *regexp.Regexp
+	at, fingerprint, verify, server int // groups, 0 when absent
+	parseTime                       func(string) (time.Time, bool)
+	verified                        func(string) bool
 }
 
 // compileTemplate compiles a template whose variables variable finds,
@@ -112,6 +116,8 @@ func compileTemplate(format string, variable *regexp.Regexp, fieldOf func(string
 			f.fingerprint = group
 		case fieldVerify:
 			f.verify, f.verified = group, v.verified
+		case fieldServer:
+			f.server = group
 		case fieldTime:
 			if f.at == 0 || v.timeRank < timeRank {
 				f.at, f.parseTime, timeRank = group, v.parseTime, v.timeRank
@@ -164,6 +170,10 @@ func (f *templateFormat) read(line []byte) (loggedRequest, bool) {
 	if f.verify > 0 {
 		req.verified = f.verified(string(m[f.verify]))
 	}
+	if f.server > 0 {
+		// HAProxy's %ft marks a frontend that speaks TLS with a "~".
+		req.server = bytes.TrimSuffix(m[f.server], []byte("~"))
+	}
 	return req, true
 }
 
@@ -202,6 +212,8 @@ func nginxField(name string) field {
 	case "ssl_client_verify":
 		// SUCCESS; else FAILED:reason, or NONE.
 		return field{kind: fieldVerify, verified: func(v string) bool { return v == "SUCCESS" }}
+	case "server_name":
+		return field{kind: fieldServer}
 	case "time_iso8601":
 		return field{kind: fieldTime, timeRank: 0, parseTime: parseRFC3339}
 	case "time_local":
@@ -225,6 +237,8 @@ func haproxyField(name string) field {
 	case "ssl_c_sha1,hex", "ssl_c_sha1,hex,lower", "ssl_c_der,sha1,hex", "ssl_c_der,sha1,hex,lower",
 		"ssl_c_der,sha2,hex", "ssl_c_der,sha2(256),hex", "ssl_c_der,sha2,hex,lower", "ssl_c_der,sha2(256),hex,lower":
 		return field{kind: fieldFingerprint}
+	case "f", "ft", "fe_name":
+		return field{kind: fieldServer}
 	case "ssl_c_verify":
 		// OpenSSL's verification result: 0 is X509_V_OK.
 		return field{kind: fieldVerify, verified: func(v string) bool { return v == "0" }}

@@ -422,6 +422,11 @@ func (n *nginxConfig) server(d *nginxDirective, tls nginxTLS) {
 		}
 	}
 	srv.AccessLogs = n.accessLogs(tls.accessLogs)
+	if len(srv.Names) > 0 {
+		for i := range srv.AccessLogs {
+			srv.AccessLogs[i].LoggedAs = srv.Names[0] // as $server_name logs it
+		}
+	}
 	defer func() { n.r.res.Servers = append(n.r.res.Servers, srv) }()
 
 	if v := tls.verify; v != nil {

@@ -33,6 +33,11 @@ type AccessLog struct {
 	Dialect string `json:"dialect,omitempty"`
 	// Location is where the directive naming the log is.
 	Location string `json:"location"`
+	// LoggedAs is the name this server's lines carry in a log several
+	// servers share (HAProxy's %f/%ft: its frontend; nginx's
+	// $server_name: its first server_name): its usage is then the lines
+	// bearing it.
+	LoggedAs string `json:"logged_as,omitempty"`
 }
 
 // Access log dialects: whose configuration declared the format.
@@ -57,6 +62,10 @@ type UsageDay struct {
 	// Verified: the server reported the chain verified (SUCCESS); else
 	// it took the certificate without verifying it, or refused it.
 	Verified bool
+	// Server is the server name the lines carry (HAProxy's frontend,
+	// nginx's $server_name): "" when the format logs none, and the log's
+	// usage is then every server's that writes it.
+	Server string
 }
 
 // AccessLogRead is what reading one access log gave: its usage per

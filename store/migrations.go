@@ -451,7 +451,16 @@ DELETE FROM chain_anchors;
 		sqlite:   migrationStep{sql: clientFingerprint},
 		postgres: migrationStep{sql: clientFingerprint},
 	},
+	// 19: usage keeps the server name a log's lines bear (HAProxy's
+	// frontend, nginx's $server_name), so that servers sharing a log
+	// each have their own lines' evidence.
+	{
+		sqlite:   migrationStep{sql: usageServer},
+		postgres: migrationStep{sql: usageServer},
+	},
 }
+
+const usageServer = `ALTER TABLE usage_days ADD COLUMN server TEXT NOT NULL DEFAULT '';`
 
 const clientFingerprint = `
 ALTER TABLE usage_days RENAME COLUMN fingerprint_sha1 TO client_fingerprint;

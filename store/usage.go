@@ -111,8 +111,8 @@ func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, path string
 		if err != nil {
 			return fmt.Errorf("the version of the log read before: %w", err)
 		}
-		if _, err := w.conn.ExecContext(ctx, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen)
-			SELECT ?, client_fingerprint, day, verified, count, first_seen, last_seen FROM usage_days WHERE source_id = ?`, sourceID, before); err != nil {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen, server)
+			SELECT ?, client_fingerprint, day, verified, count, first_seen, last_seen, server FROM usage_days WHERE source_id = ?`, sourceID, before); err != nil {
 			return err
 		}
 		lines, withCertificate, unparsed = lines+beforeLines, withCertificate+beforeWith, unparsed+beforeUnparsed
@@ -126,13 +126,13 @@ func (w *writer) writeAccessLog(ctx context.Context, sourceID int64, path string
 		sourceID, read.Log.FormatName, read.Log.Format, lines, withCertificate, unparsed, from, until); err != nil {
 		return err
 	}
-	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen)`, 7)
+	days := newRowBatch(w.conn, `INSERT INTO usage_days(source_id, client_fingerprint, day, verified, count, first_seen, last_seen, server)`, 8)
 	for d := range read.Days {
 		verified := 0
 		if d.Verified {
 			verified = 1
 		}
-		if err := days.add(ctx, sourceID, d.Fingerprint, d.Day.Unix(), verified, d.Count, d.First.Unix(), d.Last.Unix()); err != nil {
+		if err := days.add(ctx, sourceID, d.Fingerprint, d.Day.Unix(), verified, d.Count, d.First.Unix(), d.Last.Unix(), d.Server); err != nil {
 			days.flush(ctx)
 			return err
 		}
@@ -160,13 +160,23 @@ type usageIndex struct {
 }
 
 type serverLogs struct {
-	key, name   string
-	sources     map[int64]bool
+	key, name string
+	// sources are the log versions the server writes, each with the name
+	// its lines bear there ("" when all the log's lines are its own).
+	sources     map[int64]string
 	from, until int64
+}
+
+// has reports whether the server's logs hold what a log version says of
+// lines bearing the server name logged ("": any).
+func (srv *serverLogs) has(source int64, logged string) bool {
+	as, ok := srv.sources[source]
+	return ok && (logged == "" || as == "" || logged == as)
 }
 
 type seenIn struct {
 	source                    int64
+	server                    string // the server name the lines bore, "" none
 	last, lastAccepted, count int64
 }
 
@@ -192,18 +202,19 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 	idx := &usageIndex{seen: map[string][]seenIn{}, revokedAt: map[string]int64{}}
 	for i := range servers {
 		srv := &servers[i]
-		logs := serverLogs{key: srv.Key(), name: srv.Name(), sources: map[int64]bool{}}
+		logs := serverLogs{key: srv.Key(), name: srv.Name(), sources: map[int64]string{}}
 		for _, r := range reads {
 			// A log is the evidence of the servers that write it, in the
 			// format it was read in: another server writing other lines
 			// to the same file had none of its lines read.
 			host, path := model.SplitSourceKey(r.path)
-			if host != srv.Host || !slices.ContainsFunc(srv.AccessLogs, func(l model.AccessLog) bool {
+			at := slices.IndexFunc(srv.AccessLogs, func(l model.AccessLog) bool {
 				return logMatches(path, l) && (r.format == "" || r.format == l.Format)
-			}) {
+			})
+			if host != srv.Host || at < 0 {
 				continue
 			}
-			logs.sources[r.source] = true
+			logs.sources[r.source] = srv.AccessLogs[at].LoggedAs
 			if logs.from == 0 || r.from < logs.from {
 				logs.from = r.from
 			}
@@ -215,15 +226,15 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 	}
 	// A log's SHA-256 fingerprints (Envoy's) are the certificates' SHA-1
 	// here, the key every other read uses, once a certificate has it.
-	err = s.eachRow(ctx, `SELECT coalesce(c.fingerprint_sha1, d.client_fingerprint), d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count)
+	err = s.eachRow(ctx, `SELECT coalesce(c.fingerprint_sha1, d.client_fingerprint), d.source_id, d.server, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count)
 		FROM usage_days d JOIN sources s ON s.id = d.source_id
 		LEFT JOIN certificates c ON length(d.client_fingerprint) = 64 AND c.fingerprint_sha256 = d.client_fingerprint
 		WHERE s.superseded_at IS NULL
-		GROUP BY 1, d.source_id`, nil, func(rows *sql.Rows) error {
+		GROUP BY 1, d.source_id, d.server`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var fp string
 			var in seenIn
-			if err := rows.Scan(&fp, &in.source, &in.last, &in.lastAccepted, &in.count); err != nil {
+			if err := rows.Scan(&fp, &in.source, &in.server, &in.last, &in.lastAccepted, &in.count); err != nil {
 				return err
 			}
 			idx.seen[fp] = append(idx.seen[fp], in)
@@ -261,28 +272,25 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 // loadUnknownClients reads what the logs say of the fingerprints no
 // imported certificate has.
 func (s *Store) loadUnknownClients(ctx context.Context, idx *usageIndex) error {
-	serverOf := map[int64][]string{}
-	for _, srv := range idx.servers {
-		for source := range srv.sources {
-			serverOf[source] = append(serverOf[source], srv.name)
-		}
-	}
-	return s.eachRow(ctx, `SELECT d.client_fingerprint, d.source_id, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count), min(d.first_seen)
+	return s.eachRow(ctx, `SELECT d.client_fingerprint, d.source_id, d.server, max(d.last_seen), coalesce(max(CASE WHEN d.verified = 1 THEN d.last_seen END), 0), sum(d.count), min(d.first_seen)
 		FROM usage_days d JOIN sources s ON s.id = d.source_id
 		WHERE s.superseded_at IS NULL AND d.client_fingerprint NOT IN (SELECT fingerprint_sha1 FROM certificates)
 			AND d.client_fingerprint NOT IN (SELECT fingerprint_sha256 FROM certificates)
-		GROUP BY d.client_fingerprint, d.source_id ORDER BY 1, 2`, nil, func(rows *sql.Rows) error {
+		GROUP BY d.client_fingerprint, d.source_id, d.server ORDER BY 1, 2, 3`, nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var c model.UnknownClient
 			var source, last, accepted, first int64
-			if err := rows.Scan(&c.Fingerprint, &source, &last, &accepted, &c.Count, &first); err != nil {
+			var logged string
+			if err := rows.Scan(&c.Fingerprint, &source, &logged, &last, &accepted, &c.Count, &first); err != nil {
 				return err
 			}
 			c.First, c.Last = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 			c.Accepted = accepted > 0
-			for _, name := range serverOf[source] {
-				c.Server = name
-				idx.unknown = append(idx.unknown, c)
+			for i := range idx.servers {
+				if srv := &idx.servers[i]; srv.has(source, logged) {
+					c.Server = srv.name
+					idx.unknown = append(idx.unknown, c)
+				}
 			}
 		}
 		return rows.Err()
@@ -333,7 +341,7 @@ func (idx *usageIndex) of(fingerprintSHA1 string) []model.ServerUsage {
 		u := model.ServerUsage{Server: srv.name, ServerKey: srv.key, From: time.Unix(srv.from, 0).UTC(), Until: time.Unix(srv.until, 0).UTC()}
 		var last, accepted int64
 		for _, in := range seen {
-			if srv.sources[in.source] {
+			if srv.has(in.source, in.server) {
 				last, accepted = max(last, in.last), max(accepted, in.lastAccepted)
 				u.Count += in.count
 			}

@@ -218,10 +218,10 @@ func requestsAt(shown shownUsage, server string) int64 {
 // A real HAProxy logs to syslog, and Debian's own rsyslog rule for it
 // (its haproxy package's 49-haproxy.conf, with the test's paths) writes
 // /var/log/haproxy.log, as on a Debian gateway: certgov reads it in the
-// frontend's log-format, ssl_c_sha1 and ssl_c_verify in it, and reports
-// per frontend what the log shows. Another frontend writing the same
-// file in HAProxy's httplog format gets no evidence from it: its lines
-// are not in the format read.
+// frontends' log-format, ssl_c_sha1, ssl_c_verify and the frontend's
+// name (%ft) in it, and reports per frontend what its own lines show.
+// Another frontend writing the same file in HAProxy's httplog format gets
+// no evidence from it: its lines are not in the format read.
 func TestUsageFromHAProxyLogsThroughRsyslog(t *testing.T) {
 	haproxy := interopTool(t, "haproxy", "/usr/sbin/haproxy")
 	rsyslogd := interopTool(t, "rsyslogd", "/usr/sbin/rsyslogd")
@@ -261,7 +261,7 @@ func TestUsageFromHAProxyLogsThroughRsyslog(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "server.crt"), serverPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	checks, quiet := &interopServer{name: "checks", port: freePort(t)}, &interopServer{name: "quiet", port: freePort(t)}
+	checks, quiet, plain := &interopServer{name: "checks", port: freePort(t)}, &interopServer{name: "quiet", port: freePort(t)}, &interopServer{name: "plain", port: freePort(t)}
 	conf := filepath.Join(dir, "haproxy.cfg")
 	text := fmt.Sprintf(`global
     log %[1]s local0
@@ -270,27 +270,31 @@ func TestUsageFromHAProxyLogsThroughRsyslog(t *testing.T) {
 defaults
     mode http
     log global
-    option httplog
+    log-format "%%ci:%%cp [%%tr] %%ft %%ST %%[ssl_c_verify] %%[ssl_c_sha1,hex] %%{+Q}[ssl_c_s_dn]"
     timeout client 5s
     timeout connect 5s
     timeout server 5s
 
 frontend checks
     bind 127.0.0.1:%[3]d ssl crt %[5]s verify required ca-file root-and-partners.pem
-    log-format "%%ci:%%cp [%%tr] %%ft %%ST %%[ssl_c_verify] %%[ssl_c_sha1,hex] %%{+Q}[ssl_c_s_dn]"
     http-request return status 200 content-type text/plain string ok
 
 frontend quiet
     bind 127.0.0.1:%[4]d ssl crt %[5]s verify required ca-file root-and-partners.pem
     http-request return status 200 content-type text/plain string ok
-`, socket, certs, checks.port, quiet.port, filepath.Join(dir, "server.crt"))
+
+frontend plain
+    bind 127.0.0.1:%[6]d ssl crt %[5]s verify required ca-file root-and-partners.pem
+    option httplog
+    http-request return status 200 content-type text/plain string ok
+`, socket, certs, checks.port, quiet.port, filepath.Join(dir, "server.crt"), plain.port)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(haproxy, "-c", "-f", conf).CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
-	startDaemon(t, exec.Command(haproxy, "-db", "-f", conf), []*interopServer{checks, quiet})
+	startDaemon(t, exec.Command(haproxy, "-db", "-f", conf), []*interopServer{checks, quiet, plain})
 	if r := certgov(t, "import", certs, conf); r.code != 0 {
 		t.Fatalf("import: %d %s", r.code, r.stderr)
 	}
@@ -301,12 +305,14 @@ frontend quiet
 			}
 		}
 	}
-	if status, _ := presentTo(t, quiet.port, "quiet.test", interopPair(t, certs, "ledger")); status != 200 {
-		t.Fatalf("ledger at quiet: %d", status)
+	for _, s := range []*interopServer{quiet, plain} {
+		if status, _ := presentTo(t, s.port, s.name+".test", interopPair(t, certs, "ledger")); status != 200 {
+			t.Fatalf("ledger at %s: %d", s.name, status)
+		}
 	}
 	// HAProxy logs each request as it ends, rsyslog writes it soon after.
 	for i := 0; ; i++ {
-		if data, _ := os.ReadFile(logFile); strings.Count(string(data), "\n") >= 5 {
+		if data, _ := os.ReadFile(logFile); strings.Count(string(data), "\n") >= 6 {
 			break
 		}
 		if i == 200 {
@@ -321,12 +327,15 @@ frontend quiet
 	}
 	ledger := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "ledger.pem")))
 	shown := showUsage(t, ledger)
-	if shown.LastSeen == nil || time.Since(*shown.LastSeen) > time.Hour || len(shown.Usage) != 1 ||
-		!strings.Contains(shown.Usage[0].Server, "checks") || shown.Usage[0].Requests != 3 || shown.Usage[0].LastAccepted == nil {
+	if shown.LastSeen == nil || time.Since(*shown.LastSeen) > time.Hour || len(shown.Usage) != 2 ||
+		requestsAt(shown, "checks") != 3 || requestsAt(shown, "quiet") != 1 || shown.Usage[0].LastAccepted == nil {
 		t.Fatalf("ledger's usage: %+v\n%s", shown, mustRead(t, logFile))
 	}
 	partner := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "partner.pem")))
-	if text := certgov(t, "show", partner[:16]).stdout; !strings.Contains(text, "Seen at") || !strings.Contains(text, "1 request") {
+	if shown := showUsage(t, partner); len(shown.Usage) != 2 || requestsAt(shown, "checks") != 1 || requestsAt(shown, "quiet") != 0 {
+		t.Errorf("partner's usage, presented at checks only: %+v", shown)
+	}
+	if text := certgov(t, "show", partner[:16]).stdout; !strings.Contains(text, "Seen at") || !strings.Contains(text, "1 request") || !strings.Contains(text, "never presented") {
 		t.Errorf("show partner:\n%s", text)
 	}
 }
