@@ -96,7 +96,7 @@ func TestReadNginxAccessLog(t *testing.T) {
 // text lines where the template does.
 func TestReadHAProxyAndEnvoyLogs(t *testing.T) {
 	sha1, sha256 := strings.Repeat("AB", 20), strings.Repeat("cd", 32)
-	haproxy, err := compileLogFormat(model.AccessLog{Dialect: model.LogDialectHAProxy, Format: `%ci [%tr] %ft %ST %[ssl_c_verify] %[ssl_c_sha1,hex] %{+Q}[ssl_c_s_dn]`})
+	haproxy, err := compileLogFormat(model.AccessLog{Dialect: model.LogDialectHAProxy, Format: `%ci [%tr] %ft %ST %[ssl_c_verify] %{+Q}[ssl_c_sha1,hex] %{+Q}[ssl_c_s_dn]`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,9 +121,9 @@ func TestReadHAProxyAndEnvoyLogs(t *testing.T) {
 		{"nginx shared", nginxShared, "[2026-12-07T10:00:00+00:00] api.example " + strings.ToLower(sha1) + "\nbroken line\n",
 			[]model.UsageDay{{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true, Server: "api.example"}}},
 		{"haproxy", haproxy, strings.Join([]string{
-			`Dec  7 10:00:00 gw haproxy[812]: 127.0.0.1:40112 [07/Dec/2026:10:00:00.123] mtls~ 200 0 ` + sha1 + ` "/CN=ledger"`,
-			`Dec  7 10:05:00 gw haproxy[812]: 127.0.0.1:40113 [07/Dec/2026:10:05:00.001] mtls~ 200 10 ` + sha1 + ` "/CN=ledger"`,
-			`Dec  7 10:06:00 gw haproxy[812]: 127.0.0.1:40114 [07/Dec/2026:10:06:00.001] mtls~ 200 0 - "-"`,
+			`Dec  7 10:00:00 gw haproxy[812]: 127.0.0.1:40112 [07/Dec/2026:10:00:00.123] mtls~ 200 0 "` + sha1 + `" "/CN=ledger"`,
+			`Dec  7 10:05:00 gw haproxy[812]: 127.0.0.1:40113 [07/Dec/2026:10:05:00.001] mtls~ 200 10 "` + sha1 + `" "/CN=ledger"`,
+			`Dec  7 10:06:00 gw haproxy[812]: 127.0.0.1:40114 [07/Dec/2026:10:06:00.001] mtls~ 200 0 "-" "-"`,
 			`Dec  7 10:07:00 gw haproxy[812]: mtls/1: SSL handshake failure`,
 		}, "\n"), []model.UsageDay{
 			{Fingerprint: strings.ToLower(sha1), Count: 1, Verified: true, Server: "mtls"},

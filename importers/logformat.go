@@ -162,19 +162,28 @@ func (f *templateFormat) read(line []byte) (loggedRequest, bool) {
 	if m == nil {
 		return loggedRequest{}, false
 	}
-	at, ok := f.parseTime(string(m[f.at]))
+	at, ok := f.parseTime(string(unquoted(m[f.at])))
 	if !ok {
 		return loggedRequest{}, false
 	}
-	req := loggedRequest{at: at, fingerprint: m[f.fingerprint], verified: true}
+	req := loggedRequest{at: at, fingerprint: unquoted(m[f.fingerprint]), verified: true}
 	if f.verify > 0 {
-		req.verified = f.verified(string(m[f.verify]))
+		req.verified = f.verified(string(unquoted(m[f.verify])))
 	}
 	if f.server > 0 {
 		// HAProxy's %ft marks a frontend that speaks TLS with a "~".
-		req.server = bytes.TrimSuffix(m[f.server], []byte("~"))
+		req.server = bytes.TrimSuffix(unquoted(m[f.server]), []byte("~"))
 	}
 	return req, true
+}
+
+// unquoted is a value without the double quotes HAProxy's +Q flag
+// (%{+Q}[…]) writes around it.
+func unquoted(v []byte) []byte {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // Time layouts the servers write.

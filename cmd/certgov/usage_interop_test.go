@@ -270,7 +270,7 @@ func TestUsageFromHAProxyLogsThroughRsyslog(t *testing.T) {
 defaults
     mode http
     log global
-    log-format "%%ci:%%cp [%%tr] %%ft %%ST %%[ssl_c_verify] %%[ssl_c_sha1,hex] %%{+Q}[ssl_c_s_dn]"
+    log-format "%%ci:%%cp [%%tr] %%ft %%ST %%[ssl_c_verify] %%{+Q}[ssl_c_sha1,hex] %%{+Q}[ssl_c_s_dn]"
     timeout client 5s
     timeout connect 5s
     timeout server 5s
