@@ -99,7 +99,9 @@ type ServerUsage struct {
 	From  time.Time `json:"logs_from"`
 	Until time.Time `json:"logs_until"`
 	// LastSeen is the last time it was presented; LastAccepted, the last
-	// time the server reported its chain verified.
+	// time the server let it through: reported its chain verified, or, at
+	// a server that verifies nothing (optional_no_ca, every error
+	// ignored), presented at all.
 	LastSeen     *time.Time `json:"last_seen"`
 	LastAccepted *time.Time `json:"last_accepted"`
 	Count        int64      `json:"requests"`
@@ -168,13 +170,17 @@ func UsageText(usage []ServerUsage) string {
 			parts = append(parts, fmt.Sprintf("%s never (logs %s to %s)", Printable(u.Server), u.From.UTC().Format("2006-01-02"), u.Until.UTC().Format("2006-01-02")))
 			continue
 		}
-		requests := "requests"
-		if u.Count == 1 {
-			requests = "request"
-		}
-		parts = append(parts, fmt.Sprintf("%s last %s (%d %s)", Printable(u.Server), u.LastSeen.UTC().Format("2006-01-02"), u.Count, requests))
+		parts = append(parts, fmt.Sprintf("%s last %s (%s)", Printable(u.Server), u.LastSeen.UTC().Format("2006-01-02"), requestsText(u.Count)))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// requestsText counts requests, for people: "1 request", "12 requests".
+func requestsText(n int64) string {
+	if n == 1 {
+		return "1 request"
+	}
+	return fmt.Sprintf("%d requests", n)
 }
 
 // daysText is a duration in whole days, for people.
@@ -193,7 +199,7 @@ type UnknownClient struct {
 	Fingerprint, Server string
 	First, Last         time.Time
 	Count               int64
-	// Accepted: the server reported its chain verified.
+	// Accepted: the server let it through (ServerUsage.LastAccepted).
 	Accepted bool
 }
 
@@ -212,8 +218,8 @@ func UnknownClientFindings(clients []UnknownClient) []Finding {
 			algorithm, digest = "sha256", "SHA-256"
 		}
 		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Identity: algorithm + ":" + c.Fingerprint, Frameworks: t.Frameworks,
-			Message: fmt.Sprintf("%s was presented a certificate no import holds (%s %s): %d requests from %s to %s, %s; import it or find out whose it is",
-				c.Server, digest, c.Fingerprint, c.Count, c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
+			Message: fmt.Sprintf("%s was presented a certificate no import holds (%s %s): %s from %s to %s, %s; import it or find out whose it is",
+				c.Server, digest, c.Fingerprint, requestsText(c.Count), c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
 	}
 	return out
 }

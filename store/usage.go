@@ -165,6 +165,10 @@ type serverLogs struct {
 	// its lines bear there ("" when all the log's lines are its own).
 	sources     map[int64]string
 	from, until int64
+	// letsUnverifiedIn: the server lets a certificate through whatever
+	// its verification says (optional_no_ca, every error ignored), so a
+	// certificate it logged as not verified was accepted all the same.
+	letsUnverifiedIn bool
 }
 
 // has reports whether the server's logs hold what a log version says of
@@ -202,7 +206,8 @@ func (s *Store) loadUsage(ctx context.Context) (*usageIndex, error) {
 	idx := &usageIndex{seen: map[string][]seenIn{}, revokedAt: map[string]int64{}}
 	for i := range servers {
 		srv := &servers[i]
-		logs := serverLogs{key: srv.Key(), name: srv.Name(), sources: map[int64]string{}}
+		logs := serverLogs{key: srv.Key(), name: srv.Name(), sources: map[int64]string{},
+			letsUnverifiedIn: srv.Mode == model.VerifyOptionalNoCA || srv.IgnoresVerifyErrors}
 		for _, r := range reads {
 			// A log is the evidence of the servers that write it, in the
 			// format it was read in: another server writing other lines
@@ -285,10 +290,9 @@ func (s *Store) loadUnknownClients(ctx context.Context, idx *usageIndex) error {
 				return err
 			}
 			c.First, c.Last = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
-			c.Accepted = accepted > 0
 			for i := range idx.servers {
 				if srv := &idx.servers[i]; srv.has(source, logged) {
-					c.Server = srv.name
+					c.Server, c.Accepted = srv.name, accepted > 0 || srv.letsUnverifiedIn
 					idx.unknown = append(idx.unknown, c)
 				}
 			}
@@ -345,6 +349,9 @@ func (idx *usageIndex) of(fingerprintSHA1 string) []model.ServerUsage {
 				last, accepted = max(last, in.last), max(accepted, in.lastAccepted)
 				u.Count += in.count
 			}
+		}
+		if srv.letsUnverifiedIn {
+			accepted = last
 		}
 		if last > 0 {
 			t := time.Unix(last, 0).UTC()

@@ -27,7 +27,7 @@ func TestUsageFromNginxAccessLogs(t *testing.T) {
 	nginx := interopTool(t, "nginx", "/usr/sbin/nginx")
 	isolate(t)
 	dir, certs := makeInteropEstate(t)
-	checks, quiet := freePort(t), freePort(t)
+	checks, quiet, open := freePort(t), freePort(t), freePort(t)
 	conf := filepath.Join(dir, "nginx.conf")
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o700)
 	os.MkdirAll(filepath.Join(dir, "tmp"), 0o700)
@@ -56,8 +56,15 @@ http {
         access_log logs/quiet.log mtls;
         location / { return 200 "ok\n"; }
     }
+    server {
+        listen 127.0.0.1:%[4]d ssl;
+        server_name open.test;
+        ssl_verify_client optional_no_ca;
+        access_log logs/open.log mtls;
+        location / { return 200 "ok\n"; }
+    }
 }
-`, dir, checks, quiet)
+`, dir, checks, quiet, open)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +94,11 @@ http {
 	if status, _ := presentTo(t, checks, "checks.test", outsiderPair); status == 200 {
 		t.Fatal("checks.test let the outsider in")
 	}
+	// optional_no_ca verifies nothing: nginx logs the outsider as not
+	// verified, and lets it in all the same.
+	if status, _ := presentTo(t, open, "open.test", outsiderPair); status != 200 {
+		t.Fatalf("open.test refused the outsider: %d", status)
+	}
 	// A request without a certificate: the quiet server's log covers a
 	// time, and no certificate appears in it.
 	presentTo(t, quiet, "quiet.test", interopPair(t, certs, "stranger"))
@@ -94,23 +106,23 @@ http {
 
 	logs := filepath.Join(dir, "logs")
 	r := certgov(t, "import", logs)
-	if r.code != 0 || !strings.Contains(r.stdout, "usage:        2 access logs") {
+	if r.code != 0 || !strings.Contains(r.stdout, "usage:        3 access logs") {
 		t.Fatalf("import logs: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if again := certgov(t, "import", logs); !strings.Contains(again.stdout, "2 unchanged") {
+	if again := certgov(t, "import", logs); !strings.Contains(again.stdout, "3 unchanged") {
 		t.Errorf("the same logs again:\n%s", again.stdout)
 	}
 
 	// All at once, into a database of its own: the configuration is
 	// stored first, then its logs are read in a second pass.
 	once := certgov(t, "--db", database(t, filepath.Join(t.TempDir(), "once.db")), "import", certs, conf, logs)
-	if once.code != 0 || !strings.Contains(once.stdout, "usage:        2 access logs") {
+	if once.code != 0 || !strings.Contains(once.stdout, "usage:        3 access logs") {
 		t.Errorf("configuration and logs in one import: %d\n%s\n%s", once.code, once.stdout, once.stderr)
 	}
 
 	ledger := fingerprintOfPEM(t, mustRead(t, filepath.Join(certs, "ledger.pem")))
 	shown := showUsage(t, ledger)
-	if shown.LastSeen == nil || time.Since(*shown.LastSeen) > time.Hour || len(shown.Usage) != 2 {
+	if shown.LastSeen == nil || time.Since(*shown.LastSeen) > time.Hour || len(shown.Usage) != 3 {
 		t.Fatalf("ledger's usage: %+v", shown)
 	}
 	for _, u := range shown.Usage {
@@ -119,7 +131,7 @@ http {
 			if u.Requests != 3 || u.LastAccepted == nil {
 				t.Errorf("at checks.test: %+v", u)
 			}
-		case strings.HasPrefix(u.Server, "quiet.test"):
+		case strings.HasPrefix(u.Server, "quiet.test"), strings.HasPrefix(u.Server, "open.test"):
 			if u.LastSeen != nil || u.Requests != 0 {
 				t.Errorf("at quiet.test: %+v", u)
 			}
@@ -153,8 +165,22 @@ http {
 	block, _ := pem.Decode(mustRead(t, filepath.Join(outsider, "outsider.pem")))
 	outsiderSHA1 := fmt.Sprintf("%x", sha1.Sum(block.Bytes))
 	unknown := certgov(t, "findings", "--filter", "finding:unknown-client", "-o", "json").stdout
-	if !strings.Contains(unknown, "sha1:"+outsiderSHA1) || !strings.Contains(unknown, "checks.test") || !strings.Contains(unknown, "refused or not verified") || strings.Count(unknown, `"unknown-client"`) != 1 {
+	var unknownFindings []struct {
+		Identity, Message string
+	}
+	json.Unmarshal([]byte(unknown), &unknownFindings)
+	if len(unknownFindings) != 2 {
 		t.Errorf("unknown-client:\n%s", unknown)
+	}
+	for _, f := range unknownFindings {
+		switch {
+		case f.Identity != "sha1:"+outsiderSHA1:
+			t.Errorf("unknown-client names %s", f.Identity)
+		case strings.Contains(f.Message, "checks.test") && !strings.Contains(f.Message, "refused or not verified"):
+			t.Errorf("checks.test refused the outsider: %s", f.Message)
+		case strings.Contains(f.Message, "open.test") && !strings.HasSuffix(f.Message, ", accepted; import it or find out whose it is"):
+			t.Errorf("open.test let the outsider in: %s", f.Message)
+		}
 	}
 	findings := certgov(t, "findings", "--filter", "finding:used-after-revocation").stdout
 	if !strings.Contains(findings, "direct.ops.svc") || !strings.Contains(findings, "checks.test") || strings.Contains(findings, "ledger") {
