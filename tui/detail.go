@@ -178,7 +178,7 @@ func (s detailScreen) addFacts(d *detailLines, now time.Time) {
 func (s detailScreen) addAdmission(d *detailLines, width int) {
 	r, st := &s.row, d.st
 	admitting := model.AdmittingServers(r.Trust)
-	d.section(fmt.Sprintf("Admitted by (%d servers)", len(admitting)))
+	d.section("Admitted by (" + countOf(len(admitting), "server") + ")")
 	if len(admitting) == 0 {
 		why := "no imported server admits it"
 		if r.Chain.Problem != "" && !r.Chain.Verified() {
