@@ -170,17 +170,9 @@ func UsageText(usage []ServerUsage) string {
 			parts = append(parts, fmt.Sprintf("%s never (logs %s to %s)", Printable(u.Server), u.From.UTC().Format("2006-01-02"), u.Until.UTC().Format("2006-01-02")))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s last %s (%s)", Printable(u.Server), u.LastSeen.UTC().Format("2006-01-02"), requestsText(u.Count)))
+		parts = append(parts, fmt.Sprintf("%s last %s (%s)", Printable(u.Server), u.LastSeen.UTC().Format("2006-01-02"), CountOf(u.Count, "request")))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// requestsText counts requests, for people: "1 request", "12 requests".
-func requestsText(n int64) string {
-	if n == 1 {
-		return "1 request"
-	}
-	return fmt.Sprintf("%d requests", n)
 }
 
 // daysText is a duration in whole days, for people.
@@ -219,7 +211,7 @@ func UnknownClientFindings(clients []UnknownClient) []Finding {
 		}
 		out = append(out, Finding{Code: t.Code, Severity: t.Severity, Identity: algorithm + ":" + c.Fingerprint, Frameworks: t.Frameworks,
 			Message: fmt.Sprintf("%s was presented a certificate no import holds (%s %s): %s from %s to %s, %s; import it or find out whose it is",
-				c.Server, digest, c.Fingerprint, requestsText(c.Count), c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
+				c.Server, digest, c.Fingerprint, CountOf(c.Count, "request"), c.First.Format("2006-01-02"), c.Last.Format("2006-01-02"), verified)})
 	}
 	return out
 }

@@ -191,6 +191,14 @@ func TrustShort(trustModel string, selfSigned bool) string {
 	return trustModel
 }
 
+// CountOf counts things for people: "1 server", "2 servers".
+func CountOf(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // Relative renders the time from now to t as "in 5d", "3d ago", "in 4h".
 func Relative(t, now time.Time) string {
 	d := t.Sub(now)

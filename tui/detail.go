@@ -178,7 +178,7 @@ func (s detailScreen) addFacts(d *detailLines, now time.Time) {
 func (s detailScreen) addAdmission(d *detailLines, width int) {
 	r, st := &s.row, d.st
 	admitting := model.AdmittingServers(r.Trust)
-	d.section("Admitted by (" + countOf(len(admitting), "server") + ")")
+	d.section("Admitted by (" + model.CountOf(int64(len(admitting)), "server") + ")")
 	if len(admitting) == 0 {
 		why := "no imported server admits it"
 		if r.Chain.Problem != "" && !r.Chain.Verified() {
@@ -247,7 +247,7 @@ func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Tim
 		d.add("  " + src)
 	}
 
-	d.section(fmt.Sprintf("Rotation (%s)", countOf(r.Versions, "certificate")))
+	d.section(fmt.Sprintf("Rotation (%s)", model.CountOf(int64(r.Versions), "certificate")))
 	switch {
 	case s.preview:
 		d.add(st.Dim.Render("  enter shows them all"))
@@ -269,11 +269,11 @@ func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Tim
 	if !s.preview && len(s.usage) > 0 {
 		// Where and when it was last presented, from the servers' own
 		// access logs.
-		d.section(fmt.Sprintf("Seen at (%s with access logs)", countOf(len(s.usage), "server")))
+		d.section(fmt.Sprintf("Seen at (%s with access logs)", model.CountOf(int64(len(s.usage)), "server")))
 		for _, u := range s.usage {
 			seen := st.Error.Render("never presented")
 			if u.LastSeen != nil {
-				seen = fmt.Sprintf("last %s (%s), %d requests", u.LastSeen.Format("2006-01-02 15:04"), model.Relative(*u.LastSeen, now), u.Count)
+				seen = fmt.Sprintf("last %s (%s), %s", u.LastSeen.Format("2006-01-02 15:04"), model.Relative(*u.LastSeen, now), model.CountOf(u.Count, "request"))
 			}
 			d.add(fmt.Sprintf("  %s  %s  (logs %s to %s)", model.Printable(u.Server), seen, u.From.Format("2006-01-02"), u.Until.Format("2006-01-02")))
 		}
@@ -293,14 +293,6 @@ func (s detailScreen) addWhereAndHistory(d *detailLines, width int, now time.Tim
 			d.add(line)
 		}
 	}
-}
-
-// countOf is "1 server", "2 servers".
-func countOf(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func sansText(s model.SANs) string { return model.OrDash(strings.Join(s.Labeled(), ", ")) }

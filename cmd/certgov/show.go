@@ -113,7 +113,7 @@ func printShow(w io.Writer, ident *store.Identity, index int, record *model.Reco
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// Values hold what files and people wrote: printable, never raw.
 	row := func(label, value string) { fmt.Fprintf(tw, "%s\t%s\n", label, model.Printable(value)) }
-	row("Identity", fmt.Sprintf("%s (%d certificate%s)", ident.Name, len(ident.Certificates), plural(len(ident.Certificates))))
+	row("Identity", fmt.Sprintf("%s (%s)", ident.Name, model.CountOf(int64(len(ident.Certificates)), "certificate")))
 	row("Identity key", ident.Key)
 	row("", "")
 	state := "current"
@@ -262,13 +262,6 @@ func pemEncode(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // printUsage says where and when the servers' access logs last show the
 // certificate, and where they never do.
 func printUsage(w io.Writer, usage []model.ServerUsage, now time.Time) {
@@ -282,7 +275,7 @@ func printUsage(w io.Writer, usage []model.ServerUsage, now time.Time) {
 		logs := fmt.Sprintf("(logs %s to %s)", u.From.Format("2006-01-02"), u.Until.Format("2006-01-02"))
 		seen := "never presented " + logs
 		if u.LastSeen != nil {
-			seen = fmt.Sprintf("last %s (%s), %d requests %s", u.LastSeen.Format("2006-01-02 15:04"), model.Relative(*u.LastSeen, now), u.Count, logs)
+			seen = fmt.Sprintf("last %s (%s), %s %s", u.LastSeen.Format("2006-01-02 15:04"), model.Relative(*u.LastSeen, now), model.CountOf(u.Count, "request"), logs)
 			if u.LastAccepted == nil {
 				seen += "; never verified there"
 			}
